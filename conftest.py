@@ -1,0 +1,73 @@
+"""Shared fixtures: one user per role, logged-in clients, an API client with a real token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from huitouke.core.roles import AGENT, MANAGER, MARKETER, OWNER
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings: Any) -> None:
+    """Tests swap argon2 for a fast hasher (a speed knob only; test_roles checks the real setting)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    from huitouke.core.services import user_create
+
+    def make(role: str, username: str | None = None) -> User:
+        return user_create(username=username or f"{role}1", role=role, password="pass-word-123", validate=False)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user: Callable[..., User]) -> User:
+    return make_user(OWNER)
+
+
+@pytest.fixture
+def manager(make_user: Callable[..., User]) -> User:
+    return make_user(MANAGER)
+
+
+@pytest.fixture
+def agent(make_user: Callable[..., User]) -> User:
+    return make_user(AGENT)
+
+
+@pytest.fixture
+def marketer(make_user: Callable[..., User]) -> User:
+    return make_user(MARKETER)
+
+
+@pytest.fixture
+def client_as(make_user: Callable[..., User]) -> Callable[[str], Client]:
+    """client_as("agent") -> a Django test client logged in as a fresh user with that role."""
+
+    def make(role: str) -> Client:
+        c = Client()
+        c.force_login(make_user(role, username=f"{role}-client"))
+        return c
+
+    return make
+
+
+@pytest.fixture
+def api_client_as(make_user: Callable[..., User]) -> Callable[[str], Client]:
+    """api_client_as("agent") -> a client that sends a real bearer token of a fresh user with that role."""
+    from huitouke.core.services import token_create
+
+    def make(role: str) -> Client:
+        user = make_user(role, username=f"{role}-api")
+        _token, key = token_create(user=user, name="tests")
+        return Client(headers={"Authorization": f"Bearer {key}"})
+
+    return make

@@ -1,0 +1,1 @@
+"""Huitouke (回头客): the CRM that turns one-time online buyers into returning customers."""

@@ -1,0 +1,14 @@
+"""Template context shared by every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from huitouke.core.roles import ROLE_LABELS, role_of
+
+
+def roles(request: HttpRequest) -> dict[str, Any]:
+    role = role_of(request.user)
+    return {"user_role": role, "user_role_label": ROLE_LABELS.get(role, "") if role else ""}

@@ -1,0 +1,84 @@
+"""The four roles (owner, manager, agent/客服, marketer) as Django groups and the permissions each one holds.
+
+The groups are kept in step with ROLE_PERMISSIONS after every migrate, so a new permission reaches every
+installation without a data migration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
+
+OWNER, MANAGER, AGENT, MARKETER = "owner", "manager", "agent", "marketer"
+
+ROLE_LABELS = {
+    OWNER: _("Owner"),
+    MANAGER: _("Manager"),
+    AGENT: _("Service agent"),
+    MARKETER: _("Marketer"),
+}
+
+_VIEW_ARCHIVE = [
+    "customers.view_customer",
+    "customers.view_tag",
+    "customers.view_note",
+    "orders.view_order",
+    "orders.view_shop",
+    "orders.view_product",
+    "loyalty.view_level",
+]
+_EDIT_ARCHIVE = [
+    "customers.change_customer",
+    "customers.add_note",
+    "customers.add_customertag",
+    "customers.delete_customertag",
+    "customers.add_tag",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    OWNER: ["*"],
+    MANAGER: [
+        *_VIEW_ARCHIVE,
+        *_EDIT_ARCHIVE,
+        "customers.add_customer",
+        "customers.merge_customers",
+        "customers.change_tag",
+        "customers.delete_tag",
+        "orders.add_order",
+        "orders.change_order",
+        "loyalty.change_level",
+        "core.unmask_pii",
+        "core.export_customers",
+        "core.view_audit",
+    ],
+    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE],
+    MARKETER: [*_VIEW_ARCHIVE, "customers.add_customertag", "customers.delete_customertag", "customers.add_tag"],
+}
+
+
+def roles_sync() -> None:
+    """Create the role groups and give each exactly the permissions listed for it."""
+    everything = list(Permission.objects.all())
+    by_name = {f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related("content_type")}
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        perms = everything if names == ["*"] else [by_name[n] for n in names if n in by_name]
+        group.permissions.set(perms)
+
+
+def roles_sync_after_migrate(**kwargs: Any) -> None:
+    """post_migrate hook: the permissions exist only after every app has migrated."""
+    roles_sync()
+
+
+def role_of(user: Any) -> str | None:
+    """The user's role name (the first role group they belong to), or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    names = {g.name for g in user.groups.all()}
+    for role in (OWNER, MANAGER, AGENT, MARKETER):
+        if role in names:
+            return role
+    return OWNER if user.is_superuser else None

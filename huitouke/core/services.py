@@ -1,0 +1,99 @@
+"""Core services: users with a role, the audit log and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import ApiToken, AuditEntry
+from huitouke.core.roles import ROLE_PERMISSIONS, roles_sync
+
+TOKEN_PREFIX = "htk_"
+
+
+def user_create(*, username: str, role: str, password: str, email: str = "", validate: bool = True) -> User:
+    """Create a user holding one role (owner, manager, agent, marketer).
+
+    Raises ApplicationError naming `role`, `username` or `password` when one is unacceptable.
+    """
+    if role not in ROLE_PERMISSIONS:
+        raise ApplicationError(f"unknown role {role!r}; choose one of {', '.join(ROLE_PERMISSIONS)}", field="role")
+    username = username.strip()
+    if not username:
+        raise ApplicationError("the user name is empty", field="username")
+    if User.objects.filter(username=username).exists():
+        raise ApplicationError(f"user {username!r} already exists", field="username")
+    if validate:
+        try:
+            validate_password(password)
+        except ValidationError as exc:
+            raise ApplicationError(" ".join(exc.messages), field="password") from exc
+    with transaction.atomic():
+        if not Group.objects.filter(name=role).exists():
+            roles_sync()
+        user = User(username=username, email=email, is_staff=False)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save()
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def audit_log(*, actor: Any, action: str, target_type: str = "", target_id: Any = "", **detail: Any) -> AuditEntry:
+    """Write one audit entry (who, what, when). `actor` may be None for system actions."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEntry.objects.create(
+        actor=user,
+        actor_name=user.get_username() if user else "system",
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        detail=detail,
+    )
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create an API token for `user`; returns the row and the clear-text key, which is never stored."""
+    key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, name=name[:64], prefix=key[:12], key_hash=_hash(key))
+        audit_log(actor=user, action=AuditEntry.Action.TOKEN, target_type="token", target_id=token.pk, op="create")
+    return token, key
+
+
+def token_revoke(*, token_id: int, user: User) -> ApiToken:
+    """Revoke one of `user`'s tokens (owners may revoke anyone's). Revoking twice is harmless."""
+    qs = ApiToken.objects.all() if user.has_perm("auth.change_user") else ApiToken.objects.filter(user=user)
+    token = qs.filter(pk=token_id).first()
+    if token is None:
+        raise NotFoundError(f"token {token_id} not found", field="token_id")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+        audit_log(actor=user, action=AuditEntry.Action.TOKEN, target_type="token", target_id=token.pk, op="revoke")
+    return token
+
+
+def token_authenticate(key: str) -> User | None:
+    """The active user behind a clear-text key, or None. Records when the token was last used."""
+    if not key.startswith(TOKEN_PREFIX):
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(key), revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

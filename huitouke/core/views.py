@@ -1,0 +1,42 @@
+"""Core pages: the landing redirect and personal API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from huitouke.core.errors import ApplicationError
+from huitouke.core.selectors import token_list_for_user
+from huitouke.core.services import token_create
+from huitouke.core.services import token_revoke as token_revoke_service
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: the customer archive until the dashboard exists."""
+    return redirect("customers:list")
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens; POST creates one and shows its key once."""
+    new_key = None
+    if request.method == "POST":
+        _token, new_key = token_create(user=request.user, name=request.POST.get("name", ""))  # type: ignore[arg-type]  # login_required
+    tokens = token_list_for_user(user=request.user)  # type: ignore[arg-type]  # login_required
+    return render(request, "core/token_list.html", {"tokens": tokens, "new_key": new_key})
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        token_revoke_service(token_id=pk, user=request.user)  # type: ignore[arg-type]  # login_required
+        messages.success(request, _("The token was revoked."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("core:tokens")

@@ -1,0 +1,215 @@
+"""The customer archive (客户档案): who the buyers are, how to reach them and what the shop knows about them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from huitouke.core.models import TimeStampedModel
+
+
+class Platform(models.TextChoices):
+    TAOBAO = "taobao", _("Taobao / Tmall")
+    JD = "jd", _("JD")
+    PDD = "pdd", _("Pinduoduo")
+    SHOPIFY = "shopify", _("Shopify")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce")
+    OTHER = "other", _("Other")
+
+
+class Customer(TimeStampedModel):
+    """One person who bought from the business, reached through one or more platform identities.
+
+    Stats (first/last order, order count, total spent) are denormalised from orders by
+    `orders.services.customer_stats_refresh`; never edit them by hand. A merged customer keeps its row with
+    `merged_into` set so that history stays traceable; it no longer appears in lists.
+    """
+
+    class Gender(models.TextChoices):
+        UNKNOWN = "", _("Unknown")
+        FEMALE = "f", _("Female")
+        MALE = "m", _("Male")
+
+    class Calendar(models.TextChoices):
+        SOLAR = "solar", _("Solar (Gregorian)")
+        LUNAR = "lunar", _("Lunar")
+
+    class ChoiceStyle(models.TextChoices):
+        UNKNOWN = "", _("Not known yet")
+        ALONE = "alone", _("Prefers to choose alone")
+        RECOMMEND = "recommend", _("Wants recommendations")
+
+    class DecisionSpeed(models.TextChoices):
+        UNKNOWN = "", _("Not known yet")
+        QUICK = "quick", _("Decides quickly")
+        SLOW = "slow", _("Takes time to decide")
+
+    class PriceAttitude(models.TextChoices):
+        UNKNOWN = "", _("Not known yet")
+        EASY = "easy", _("Relaxed about price")
+        STRICT = "strict", _("Careful about price")
+
+    class Knowledge(models.TextChoices):
+        UNKNOWN = "", _("Not known yet")
+        NOVICE = "novice", _("Novice")
+        PARTIAL = "partial", _("Knows a little")
+        EXPERT = "expert", _("Expert")
+
+    name = models.CharField(_("display name"), max_length=128, db_index=True)
+    real_name = models.CharField(_("real name"), max_length=64, blank=True, db_index=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True, default="")
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    birthday_calendar = models.CharField(
+        _("birthday kept by"), max_length=5, choices=Calendar.choices, default=Calendar.SOLAR
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True, db_index=True)
+    province = models.CharField(_("province"), max_length=32, blank=True, db_index=True)
+    city = models.CharField(_("city"), max_length=32, blank=True)
+    district = models.CharField(_("district"), max_length=32, blank=True)
+    address = models.CharField(_("street address"), max_length=255, blank=True)
+
+    pref_choice = models.CharField(
+        _("choosing style"), max_length=10, choices=ChoiceStyle.choices, blank=True, default=""
+    )
+    pref_decision = models.CharField(
+        _("decision speed"), max_length=5, choices=DecisionSpeed.choices, blank=True, default=""
+    )
+    pref_price = models.CharField(
+        _("price attitude"), max_length=6, choices=PriceAttitude.choices, blank=True, default=""
+    )
+    pref_knowledge = models.CharField(
+        _("product knowledge"), max_length=7, choices=Knowledge.choices, blank=True, default=""
+    )
+
+    first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True, db_index=True)
+    order_count = models.PositiveIntegerField(_("orders"), default=0, db_index=True)
+    total_spent = models.DecimalField(_("total spent"), max_digits=14, decimal_places=2, default=0, db_index=True)
+    last_contacted_at = models.DateTimeField(_("last contacted"), null=True, blank=True)
+
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    tags: models.ManyToManyField[Tag, CustomerTag] = models.ManyToManyField("Tag", through="CustomerTag", related_name="customers", blank=True)
+
+    class Meta:
+        ordering = ["-last_order_at", "-id"]
+        permissions = [("merge_customers", "Can merge two customers")]
+        constraints = [
+            models.CheckConstraint(condition=Q(total_spent__gte=0), name="customer_total_spent_gte_0"),
+            models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="customer_not_merged_into_self"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at"], name="customer_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone_is_masked(self) -> bool:
+        """Platform exports often mask phones (138****5678); such a number is kept but never used to send."""
+        return "*" in self.phone
+
+    @property
+    def region(self) -> str:
+        return f"{self.province}{self.city}{self.district}"
+
+    @property
+    def full_address(self) -> str:
+        return f"{self.region}{self.address}"
+
+
+class CustomerIdentity(TimeStampedModel):
+    """A buyer handle on one platform (淘宝会员名, JD pin, Shopify customer id/email). Unique per platform."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    handle = models.CharField(_("buyer handle"), max_length=128, db_index=True)
+
+    class Meta:
+        ordering = ["platform", "handle"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "handle"], name="identity_platform_handle_uniq"),
+            models.CheckConstraint(condition=~Q(handle=""), name="identity_handle_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.handle}"
+
+
+class Tag(TimeStampedModel):
+    """A label the shop puts on customers (interests, satisfaction, VIP handling …)."""
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    color = models.CharField(_("colour"), max_length=7, default="#64748b")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerTag(models.Model):
+    """The link between a customer and a tag, with when it was added."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="customer_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="customer_tags")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "tag"], name="customertag_uniq")]
+        indexes = [models.Index(fields=["tag", "customer"], name="customertag_tag_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}:{self.tag_id}"
+
+
+class Note(TimeStampedModel):
+    """A sticky note (记事贴) on a customer, with its author."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField(_("note"), max_length=4000)
+    pinned = models.BooleanField(_("pinned"), default=False)
+
+    class Meta:
+        ordering = ["-pinned", "-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="note_customer_idx")]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_empty")]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class Consent(TimeStampedModel):
+    """Whether a customer agreed to (or refused) messages on one channel for one purpose, and from where."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("Email")
+        IM = "im", _("Platform chat (旺旺/咚咚)")
+        PHONE = "phone", _("Phone call")
+
+    class Purpose(models.TextChoices):
+        CARE = "care", _("Care messages")
+        MARKETING = "marketing", _("Marketing")
+        NEW_PRODUCTS = "new_products", _("New products and promotions")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel", "purpose"], name="consent_customer_channel_purpose")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel}/{self.purpose}={'yes' if self.granted else 'no'}"

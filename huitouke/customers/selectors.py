@@ -1,0 +1,224 @@
+"""Reads of the customer archive: the filtered list, search, the 360 page and the timeline."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from heapq import nlargest
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.customers.models import Customer, CustomerIdentity, Note, Tag
+from huitouke.customers.registry import TimelineEvent, registry
+
+#: Longest search string that is looked up; longer input is cut (nothing in the archive is that long).
+SEARCH_MAX = 128
+
+SORTS = {
+    "last_order": ("-last_order_at", "-id"),
+    "-last_order": ("last_order_at", "id"),
+    "spent": ("-total_spent", "-id"),
+    "-spent": ("total_spent", "id"),
+    "orders": ("-order_count", "-id"),
+    "-orders": ("order_count", "id"),
+    "created": ("-created_at", "-id"),
+    "name": ("name", "id"),
+}
+DEFAULT_SORT = "last_order"
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """Every way the archive can be narrowed, shared by the list page, exports, the API and the CLI.
+
+    `extra` holds the values of filters registered by other apps (shop, level …), keyed by filter key.
+    """
+
+    search: str = ""
+    tag: str = ""
+    province: str = ""
+    last_order_from: date | None = None
+    last_order_to: date | None = None
+    spent_min: Decimal | None = None
+    spent_max: Decimal | None = None
+    orders_min: int | None = None
+    orders_max: int | None = None
+    sort: str = DEFAULT_SORT
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: Any) -> CustomerFilter:
+        """Build a filter from query parameters; a bad value raises ApplicationError naming the parameter."""
+
+        def text(name: str) -> str:
+            value = params.get(name) or ""
+            return str(value).strip()
+
+        def as_date(name: str) -> date | None:
+            raw = text(name)
+            if not raw:
+                return None
+            try:
+                return date.fromisoformat(raw)
+            except ValueError as exc:
+                raise ApplicationError(f"{name} must be a date like 2025-06-18", field=name) from exc
+
+        def as_decimal(name: str) -> Decimal | None:
+            raw = text(name)
+            if not raw:
+                return None
+            try:
+                value = Decimal(raw)
+            except InvalidOperation as exc:
+                raise ApplicationError(f"{name} must be an amount like 199.00", field=name) from exc
+            if not value.is_finite() or value < 0 or value > Decimal("1e12"):
+                raise ApplicationError(f"{name} must be an amount between 0 and 10^12", field=name)
+            return value
+
+        def as_int(name: str) -> int | None:
+            raw = text(name)
+            if not raw:
+                return None
+            if not raw.isdigit() or len(raw) > 9:
+                raise ApplicationError(f"{name} must be a whole number", field=name)
+            return int(raw)
+
+        sort = text("sort") or DEFAULT_SORT
+        if sort not in SORTS:
+            raise ApplicationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
+        own = {f.name for f in fields(cls)}
+        extra = {k: text(k) for k in registry.filters if k not in own and text(k)}
+        return cls(
+            search=text("search")[:SEARCH_MAX],
+            tag=text("tag"),
+            province=text("province"),
+            last_order_from=as_date("last_order_from"),
+            last_order_to=as_date("last_order_to"),
+            spent_min=as_decimal("spent_min"),
+            spent_max=as_decimal("spent_max"),
+            orders_min=as_int("orders_min"),
+            orders_max=as_int("orders_max"),
+            sort=sort,
+            extra=extra,
+        )
+
+    def is_empty(self) -> bool:
+        return self == CustomerFilter(sort=self.sort)
+
+
+_PHONE_JUNK = re.compile(r"[\s\-()]")
+
+
+def _search_ids(q: str) -> QuerySet[Any]:
+    """Ids of customers whose handle, name, real name, phone or email equals or starts with `q`.
+
+    Each branch is a prefix look-up on its own index; the union lets the database use all of them.
+    """
+    active = Customer.objects.filter(merged_into__isnull=True).order_by()
+    parts: list[QuerySet[Any]] = [
+        active.filter(name__startswith=q).values("id"),
+        active.filter(real_name__startswith=q).values("id"),
+        CustomerIdentity.objects.filter(handle__startswith=q).order_by().values("customer_id"),
+    ]
+    phone = _PHONE_JUNK.sub("", q)
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    if len(phone) >= 3 and phone.replace("*", "").isdigit():
+        parts.append(active.filter(phone__startswith=phone).values("id"))
+    if q.isascii() and len(q) >= 2:
+        parts.append(active.filter(email__startswith=q.lower()).values("id"))
+    return parts[0].union(*parts[1:])
+
+
+def customer_list(*, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
+    """Active (not merged) customers matching `filters`, in the filter's sort order, with the registered
+    annotations (level …) and tags prefetched."""
+    f = filters or CustomerFilter()
+    qs = Customer.objects.filter(merged_into__isnull=True)
+    if f.search:
+        qs = qs.filter(id__in=_search_ids(f.search))
+    if f.tag:
+        qs = qs.filter(customer_tags__tag__name=f.tag)
+    if f.province:
+        qs = qs.filter(province=f.province)
+    tz = timezone.get_current_timezone()
+    if f.last_order_from:
+        qs = qs.filter(last_order_at__gte=datetime.combine(f.last_order_from, time.min, tzinfo=tz))
+    if f.last_order_to:
+        qs = qs.filter(last_order_at__lte=datetime.combine(f.last_order_to, time.max, tzinfo=tz))
+    if f.spent_min is not None:
+        qs = qs.filter(total_spent__gte=f.spent_min)
+    if f.spent_max is not None:
+        qs = qs.filter(total_spent__lte=f.spent_max)
+    if f.orders_min is not None:
+        qs = qs.filter(order_count__gte=f.orders_min)
+    if f.orders_max is not None:
+        qs = qs.filter(order_count__lte=f.orders_max)
+    for key, value in f.extra.items():
+        qs = registry.filters[key].apply(qs, value)
+    return qs.order_by(*SORTS[f.sort])
+
+
+def customer_list_rows(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    """The list queryset ready to display: registered annotations and tags loaded in a fixed number of queries."""
+    for annotation in registry.annotations.values():
+        qs = annotation.annotate(qs)
+    return qs.prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name")),
+        Prefetch("identities", queryset=CustomerIdentity.objects.order_by("platform", "handle")),
+    )
+
+
+def customer_get(*, customer_id: int) -> Customer:
+    """One customer with identities, tags and the registered annotations; a merged one is still returned
+    (its page points at the customer it was merged into). Raises NotFoundError."""
+    qs = customer_list_rows(Customer.objects.filter(pk=customer_id))
+    customer = qs.first()
+    if customer is None:
+        raise NotFoundError(f"customer {customer_id} not found", field="id")
+    return customer
+
+
+def note_list_for_customer(*, customer: Customer) -> QuerySet[Note]:
+    return Note.objects.filter(customer=customer).select_related("author")
+
+
+def tag_list() -> QuerySet[Tag]:
+    return Tag.objects.order_by("name")
+
+
+def province_list() -> list[str]:
+    """Provinces that occur in the archive, for the filter drop-down."""
+    return list(
+        Customer.objects.exclude(province="").order_by("province").values_list("province", flat=True).distinct()
+    )
+
+
+def _note_events(customer: Customer, limit: int) -> list[TimelineEvent]:
+    return [
+        TimelineEvent(at=n.created_at, kind="note", title=n.author.get_username() if n.author else "", body=n.body)
+        for n in note_list_for_customer(customer=customer)[:limit]
+    ]
+
+
+def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEvent]:
+    """The newest `limit` events about a customer from notes and every registered source, newest first."""
+    events: list[TimelineEvent] = list(_note_events(customer, limit))
+    for source in registry.timeline_sources.values():
+        events.extend(source(customer, limit))
+    return nlargest(limit, events, key=lambda e: e.at)
+
+
+def filter_choices() -> dict[str, Any]:
+    """Options for the list page's filter drop-downs, including those of registered filters."""
+    return {
+        "tags": list(tag_list().values_list("name", flat=True)),
+        "provinces": province_list(),
+        "extra": [(f.key, f.label, f.choices()) for f in registry.filters.values()],
+        "sorts": list(SORTS),
+    }

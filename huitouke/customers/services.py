@@ -1,0 +1,233 @@
+"""Writes to the customer archive: create/update, identities, tags, notes, consent and merge."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import AuditEntry
+from huitouke.core.services import audit_log
+from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note, Platform, Tag
+from huitouke.customers.registry import registry
+
+#: Fields a person may edit on the profile (stats and merge state are maintained by services).
+EDITABLE_FIELDS = (
+    "name",
+    "real_name",
+    "gender",
+    "birthday",
+    "birthday_calendar",
+    "phone",
+    "email",
+    "province",
+    "city",
+    "district",
+    "address",
+    "pref_choice",
+    "pref_decision",
+    "pref_price",
+    "pref_knowledge",
+)
+
+_PHONE_ALLOWED = re.compile(r"^\+?[0-9*]{3,20}$")
+
+
+def phone_normalise(raw: str) -> str:
+    """Digits only, +86 and spaces/dashes/apostrophes removed; masked digits (*) are kept as they are."""
+    value = re.sub(r"[\s\-()']", "", raw or "")
+    if value.startswith("+86"):
+        value = value[3:]
+    elif value.startswith("0086"):
+        value = value[4:]
+    return value
+
+
+def _clean_values(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ApplicationError(f"{name} cannot be set", field=name)
+    out = dict(values)
+    if "phone" in out:
+        out["phone"] = phone_normalise(str(out["phone"] or ""))
+        if out["phone"] and not _PHONE_ALLOWED.match(out["phone"]):
+            raise ApplicationError(_("The phone number may only contain digits."), field="phone")
+    if "email" in out:
+        out["email"] = str(out["email"] or "").strip().lower()
+    for key in ("name", "real_name", "province", "city", "district", "address"):
+        if key in out:
+            out[key] = str(out[key] or "").strip()
+    if "birthday" in out and isinstance(out["birthday"], str):
+        try:
+            out["birthday"] = date.fromisoformat(out["birthday"]) if out["birthday"] else None
+        except ValueError as exc:
+            raise ApplicationError(_("The birthday must be a date like 1990-05-17."), field="birthday") from exc
+    return out
+
+
+def _full_clean(customer: Customer) -> None:
+    try:
+        customer.full_clean(exclude=["merged_into"])
+    except ValidationError as exc:
+        name, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(f"{name}: {' '.join(messages)}", field=name) from exc
+
+
+def customer_create(*, identities: Iterable[tuple[str, str]] = (), **values: Any) -> Customer:
+    """Create a customer with optional (platform, handle) identities.
+
+    Raises ApplicationError naming the field for invalid values or an identity that belongs to someone else.
+    """
+    values = _clean_values(values)
+    if not values.get("name"):
+        handles = [h for _p, h in identities]
+        values["name"] = handles[0] if handles else ""
+    customer = Customer(**values)
+    _full_clean(customer)
+    with transaction.atomic():
+        customer.save()
+        for platform, handle in identities:
+            identity_add(customer=customer, platform=platform, handle=handle)
+    return customer
+
+
+def customer_update(*, customer: Customer, **values: Any) -> Customer:
+    """Change profile fields of a customer; only EDITABLE_FIELDS may be given."""
+    values = _clean_values(values)
+    for key, value in values.items():
+        setattr(customer, key, value)
+    _full_clean(customer)
+    customer.save(update_fields=[*values, "updated_at"])
+    return customer
+
+
+def identity_add(*, customer: Customer, platform: str, handle: str) -> CustomerIdentity:
+    """Attach a platform handle to a customer. A handle already owned by another customer is refused."""
+    handle = (handle or "").strip()
+    if platform not in Platform.values:
+        raise ApplicationError(f"unknown platform {platform!r}", field="platform")
+    if not handle:
+        raise ApplicationError(_("The buyer handle is empty."), field="handle")
+    existing = CustomerIdentity.objects.filter(platform=platform, handle=handle).first()
+    if existing:
+        if existing.customer_id == customer.pk:
+            return existing
+        raise ApplicationError(
+            _("%(platform)s handle %(handle)s already belongs to customer %(id)s.")
+            % {"platform": platform, "handle": handle, "id": existing.customer_id},
+            field="identities",
+            code="conflict",
+        )
+    return CustomerIdentity.objects.create(customer=customer, platform=platform, handle=handle)
+
+
+def tag_get_or_create(*, name: str) -> Tag:
+    """The tag with this name, created when new. Names are trimmed and at most 32 characters."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError(_("The tag name is empty."), field="tag")
+    if len(name) > 32:
+        raise ApplicationError(_("A tag name has at most 32 characters."), field="tag")
+    tag, _created = Tag.objects.get_or_create(name=name)
+    return tag
+
+
+def customers_tag(*, customer_ids: Iterable[int], tag_name: str) -> int:
+    """Put a tag on many customers at once; customers who have it already are left alone. Returns how many
+    customers were newly tagged."""
+    tag = tag_get_or_create(name=tag_name)
+    ids = set(Customer.objects.filter(pk__in=list(customer_ids)).values_list("pk", flat=True))
+    have = set(CustomerTag.objects.filter(tag=tag, customer_id__in=ids).values_list("customer_id", flat=True))
+    CustomerTag.objects.bulk_create(
+        [CustomerTag(customer_id=i, tag=tag) for i in sorted(ids - have)], ignore_conflicts=True, batch_size=1000
+    )
+    return len(ids - have)
+
+
+def customers_untag(*, customer_ids: Iterable[int], tag_name: str) -> int:
+    """Remove a tag from many customers; returns how many lost it."""
+    deleted, _detail = CustomerTag.objects.filter(tag__name=tag_name, customer_id__in=list(customer_ids)).delete()
+    return deleted
+
+
+def note_add(*, customer: Customer, author: Any, body: str, pinned: bool = False) -> Note:
+    """Add a sticky note (记事贴) to a customer, signed by `author`."""
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(_("The note is empty."), field="body")
+    if len(body) > 4000:
+        raise ApplicationError(_("A note has at most 4000 characters."), field="body")
+    user = author if getattr(author, "is_authenticated", False) else None
+    return Note.objects.create(customer=customer, author=user, body=body, pinned=pinned)
+
+
+def consent_set(*, customer: Customer, channel: str, purpose: str, granted: bool, source: str) -> Consent:
+    """Record a customer's yes or no for one channel and purpose; the latest answer wins."""
+    if channel not in Consent.Channel.values:
+        raise ApplicationError(f"unknown channel {channel!r}", field="channel")
+    if purpose not in Consent.Purpose.values:
+        raise ApplicationError(f"unknown purpose {purpose!r}", field="purpose")
+    consent, _created = Consent.objects.update_or_create(
+        customer=customer, channel=channel, purpose=purpose, defaults={"granted": granted, "source": source[:32]}
+    )
+    return consent
+
+
+def customer_merge(*, source_id: int, target_id: int, actor: Any) -> Customer:
+    """Merge customer `source` into `target`: identities, notes, tags, consents and every registered app's
+    rows (orders …) move to the target; the source is kept as a tombstone pointing at the target.
+
+    Cannot be undone. Writes one audit entry with the source's profile as it was. Raises ApplicationError
+    for merging a customer into itself or into/out of an already merged customer.
+    """
+    if source_id == target_id:
+        raise ApplicationError(_("A customer cannot be merged into itself."), field="target")
+    with transaction.atomic():
+        found = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source_id, target_id])}
+        if source_id not in found:
+            raise NotFoundError(f"customer {source_id} not found", field="source")
+        if target_id not in found:
+            raise NotFoundError(f"customer {target_id} not found", field="target")
+        source, target = found[source_id], found[target_id]
+        if source.merged_into_id or target.merged_into_id:
+            raise ApplicationError(_("One of these customers was already merged."), field="source")
+        snapshot: dict[str, Any] = {f: str(getattr(source, f) or "") for f in EDITABLE_FIELDS}
+        snapshot["identities"] = [str(i) for i in source.identities.all()]
+        source.identities.update(customer=target)
+        source.notes.update(customer=target)
+        have_tags = set(target.customer_tags.values_list("tag_id", flat=True))
+        source.customer_tags.filter(tag_id__in=have_tags).delete()
+        source.customer_tags.update(customer=target)
+        have_consents = set(target.consents.values_list("channel", "purpose"))
+        for consent in source.consents.all():
+            if (consent.channel, consent.purpose) not in have_consents:
+                consent.customer = target
+                consent.save(update_fields=["customer", "updated_at"])
+        changed = []
+        for field_name in EDITABLE_FIELDS:
+            if not getattr(target, field_name) and getattr(source, field_name):
+                setattr(target, field_name, getattr(source, field_name))
+                changed.append(field_name)
+        if changed:
+            target.save(update_fields=[*changed, "updated_at"])
+        for hook in registry.merge_hooks.values():
+            hook(source, target)
+        source.merged_into = target
+        source.save(update_fields=["merged_into", "updated_at"])
+        audit_log(
+            actor=actor,
+            action=AuditEntry.Action.MERGE,
+            target_type="customer",
+            target_id=target.pk,
+            source_id=source.pk,
+            source=snapshot,
+        )
+    target.refresh_from_db()
+    return target

@@ -1,0 +1,15 @@
+"""URL map: the pages of each app, the login pages, the language switch and the REST API."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from huitouke.api import api
+
+urlpatterns = [
+    path("", include("huitouke.core.urls")),
+    path("customers/", include("huitouke.customers.urls")),
+    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Command 2: install into ./.venv, install Debian's Chromium and a CJK font for the browser tests when missing,
+# run the linters, the type checker, the migrations check and the whole test suite.
+# The database is DATABASE_URL when set (PostgreSQL in CI), otherwise SQLite in HUITOUKE_HOME.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/venv.sh
+if [[ ! -x /usr/bin/chromium ]] || ! fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk'; then
+  echo "installing chromium and a CJK font (apt-get)…"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+fi
+export HUITOUKE_HOME=${HUITOUKE_HOME:-$PWD/var/test}
+export DJANGO_ALLOW_ASYNC_UNSAFE=true  # Playwright's sync API runs an event loop in the test thread
+mkdir -p "$HUITOUKE_HOME"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy huitouke benchmarks conftest.py
+.venv/bin/huitouke makemigrations --check --dry-run
+.venv/bin/pytest --create-db "$@"
