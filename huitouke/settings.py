@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "huitouke.customers",
     "huitouke.orders",
     "huitouke.loyalty",
+    "huitouke.demo",
 ]
 
 MIDDLEWARE = [
