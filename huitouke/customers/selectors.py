@@ -57,7 +57,8 @@ class CustomerFilter:
 
         def text(name: str) -> str:
             value = params.get(name) or ""
-            return str(value).strip()
+            # NUL cannot be stored or compared by PostgreSQL; nothing in the archive contains one.
+            return str(value).replace("\x00", "").strip()
 
         def as_date(name: str) -> date | None:
             raw = text(name)

@@ -87,6 +87,7 @@ def customer_create(*, identities: Iterable[tuple[str, str]] = (), **values: Any
     """
     values = _clean_values(values)
     if not values.get("name"):
+        identities = [(p, (h or "").strip()) for p, h in identities]
         handles = [h for _p, h in identities]
         values["name"] = handles[0] if handles else ""
     customer = Customer(**values)

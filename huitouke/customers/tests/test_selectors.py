@@ -1,0 +1,162 @@
+"""Customer list, search, filters and timeline against the real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from huitouke.core.errors import ApplicationError
+from huitouke.customers.models import Customer
+from huitouke.customers.selectors import (
+    CustomerFilter,
+    customer_get,
+    customer_list,
+    customer_list_rows,
+    customer_timeline,
+)
+from huitouke.customers.services import customer_merge, customers_tag, note_add
+from huitouke.customers.tests.factories import CustomerFactory, IdentityFactory
+from huitouke.loyalty.services import LevelSpec, levels_regrade, levels_set
+from huitouke.orders.services import customer_stats_refresh
+from huitouke.orders.tests.factories import OrderFactory, ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def names(qs):
+    return sorted(c.name for c in qs)
+
+
+@pytest.fixture
+def archive():
+    zhang = CustomerFactory(name="张小凡", real_name="张凡", phone="13812345678", email="zhang@example.com")
+    IdentityFactory(customer=zhang, platform="taobao", handle="小鱼爱喝茶")
+    li = CustomerFactory(name="李四", phone="139****0000", email="li@example.org")
+    IdentityFactory(customer=li, platform="taobao", handle="tb_88241")
+    tom = CustomerFactory(name="Tom", email="tom@shop.com")
+    IdentityFactory(customer=tom, platform="shopify", handle="tom@shop.com")
+    return {"zhang": zhang, "li": li, "tom": tom}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("张小凡", ["张小凡"]),  # exact name
+        ("张", ["张小凡"]),  # name prefix
+        ("张凡", ["张小凡"]),  # real name
+        ("小鱼", ["张小凡"]),  # handle prefix
+        ("tb_882", ["李四"]),
+        ("13812345678", ["张小凡"]),  # full phone
+        ("138 1234", ["张小凡"]),  # phone prefix with a space
+        ("+86 138-1234-5678", ["张小凡"]),
+        ("139****0000", ["李四"]),  # masked phones as exported
+        ("li@ex", ["李四"]),  # email prefix
+        ("TOM@SHOP.COM", ["Tom"]),  # email is stored lower case
+        ("tom@shop.com", ["Tom"]),  # handle and email match one customer once
+        ("nobody", []),
+    ],
+)
+def test_search_exact_and_prefix(archive, q, expected):
+    assert names(customer_list(filters=CustomerFilter(search=q))) == expected
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["' OR 1=1 --", "%", "_", "\\", "<img src=x onerror=alert(1)>", "🍵🍪", "a" * 10_240, "\x00abc", "'; DROP TABLE x"],
+)
+def test_search_with_hostile_strings_never_fails(archive, q):
+    filters = CustomerFilter.from_params({"search": q})
+    assert len(filters.search) <= 128
+    assert names(customer_list(filters=filters)) == []
+
+
+def test_filters_combine(archive):
+    shop = ShopFactory(name="s1")
+    other = ShopFactory(name="s2")
+    zhang, li = archive["zhang"], archive["li"]
+    OrderFactory(shop=shop, customer=zhang, paid_amount=Decimal("500"), ordered_at=datetime(2025, 6, 1, tzinfo=UTC))
+    OrderFactory(shop=shop, customer=zhang, paid_amount=Decimal("20"), ordered_at=datetime(2025, 11, 11, tzinfo=UTC))
+    OrderFactory(shop=other, customer=li, paid_amount=Decimal("80"), ordered_at=datetime(2024, 2, 1, tzinfo=UTC))
+    customer_stats_refresh()
+    Customer.objects.filter(pk__in=[zhang.pk, li.pk]).update(province="浙江省")
+    customers_tag(customer_ids=[zhang.pk, li.pk], tag_name="老客户")
+
+    def run(**params):
+        return names(customer_list(filters=CustomerFilter.from_params(params)))
+
+    assert run(tag="老客户", province="浙江省") == ["张小凡", "李四"]
+    assert run(shop=str(shop.pk)) == ["张小凡"]
+    assert run(shop=str(other.pk)) == ["李四"]
+    assert run(spent_min="100") == ["张小凡"]
+    assert run(spent_max="100") == ["Tom", "李四"]
+    assert run(orders_min="2") == ["张小凡"]
+    assert run(orders_max="1") == ["Tom", "李四"]
+    assert run(last_order_from="2025-01-01") == ["张小凡"]
+    assert run(last_order_to="2024-12-31") == ["李四"]
+    assert run(shop="abc") == []
+
+
+def test_level_filter_and_annotation(archive):
+    shop = ShopFactory(name="s1")
+    levels = levels_set(
+        shop=shop,
+        specs=[LevelSpec("普通会员", Decimal("0"), 1, 100), LevelSpec("VIP", Decimal("300"), 5, 95)],
+    )
+    OrderFactory(shop=shop, customer=archive["zhang"], paid_amount=Decimal("300"))
+    OrderFactory(shop=shop, customer=archive["li"], paid_amount=Decimal("10"))
+    levels_regrade()
+
+    rows = {c.name: c.level for c in customer_list_rows(customer_list())}
+    vip = customer_list(filters=CustomerFilter.from_params({"level": str(levels[1].pk)}))
+
+    assert rows == {"张小凡": "VIP", "李四": "普通会员", "Tom": None}
+    assert names(vip) == ["张小凡"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"spent_min": "abc"}, "spent_min"),
+        ({"spent_max": "-5"}, "spent_max"),
+        ({"spent_min": "NaN"}, "spent_min"),
+        ({"orders_min": "1.5"}, "orders_min"),
+        ({"last_order_from": "2025-13-01"}, "last_order_from"),
+        ({"sort": "password"}, "sort"),
+    ],
+)
+def test_bad_filter_values_name_the_parameter(params, field):
+    with pytest.raises(ApplicationError) as exc:
+        CustomerFilter.from_params(params)
+    assert exc.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [("spent", ["big", "mid", "small"]), ("-spent", ["small", "mid", "big"]), ("orders", ["mid", "big", "small"])],
+)
+def test_sorting(sort, expected):
+    CustomerFactory(name="big", total_spent=Decimal("900"), order_count=2)
+    CustomerFactory(name="mid", total_spent=Decimal("500"), order_count=7)
+    CustomerFactory(name="small", total_spent=Decimal("10"), order_count=1)
+    assert [c.name for c in customer_list(filters=CustomerFilter(sort=sort))] == expected
+
+
+def test_merged_customers_leave_the_list_but_stay_reachable(manager):
+    a, b = CustomerFactory(name="a"), CustomerFactory(name="b")
+    customer_merge(source_id=a.pk, target_id=b.pk, actor=manager)
+    assert names(customer_list()) == ["b"]
+    assert customer_get(customer_id=a.pk).merged_into_id == b.pk
+
+
+def test_timeline_merges_notes_and_orders_newest_first(owner):
+    customer = CustomerFactory()
+    OrderFactory(customer=customer, order_no="A1", ordered_at=datetime(2020, 1, 1, tzinfo=UTC))
+    note_add(customer=customer, author=owner, body="hello")
+
+    events = customer_timeline(customer=customer)
+
+    assert [e.kind for e in events] == ["note", "order"]
+    assert "A1" in events[1].title
+    assert events[0].at.date() > date(2020, 1, 1)

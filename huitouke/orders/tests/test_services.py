@@ -1,0 +1,90 @@
+"""The set-based refresh of customer stats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError
+
+from huitouke.core.errors import ApplicationError
+from huitouke.customers.tests.factories import CustomerFactory
+from huitouke.orders.models import Order
+from huitouke.orders.services import customer_stats_refresh, shop_get_or_create
+from huitouke.orders.tests.factories import OrderFactory, OrderLineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def t(day):
+    return datetime(2025, 1, day, tzinfo=UTC)
+
+
+def test_stats_count_paid_orders_minus_refunds_and_skip_closed_unpaid_refunded():
+    c = CustomerFactory()
+    OrderFactory(customer=c, status=Order.Status.COMPLETED, paid_amount=Decimal("100.00"), ordered_at=t(5))
+    OrderFactory(
+        customer=c,
+        status=Order.Status.SHIPPED,
+        paid_amount=Decimal("50.00"),
+        refund_amount=Decimal("20.00"),
+        ordered_at=t(9),
+    )
+    OrderFactory(customer=c, status=Order.Status.CLOSED, paid_amount=Decimal("0"), ordered_at=t(1))
+    OrderFactory(customer=c, status=Order.Status.PENDING, paid_amount=Decimal("0"), ordered_at=t(20))
+    OrderFactory(customer=c, status=Order.Status.REFUNDED, paid_amount=Decimal("80.00"), ordered_at=t(25))
+
+    assert customer_stats_refresh(customer_ids=[c.pk]) == 1
+
+    c.refresh_from_db()
+    assert (c.order_count, c.total_spent, c.first_order_at, c.last_order_at) == (2, Decimal("130.00"), t(5), t(9))
+
+
+def test_stats_refresh_touches_only_the_given_customers():
+    a, b = CustomerFactory(), CustomerFactory()
+    OrderFactory(customer=a, paid_amount=Decimal("10"))
+    OrderFactory(customer=b, paid_amount=Decimal("20"))
+
+    customer_stats_refresh(customer_ids=[a.pk])
+
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.order_count, b.order_count) == (1, 0)
+
+
+def test_stats_refresh_all_and_back_to_zero():
+    a = CustomerFactory()
+    order = OrderFactory(customer=a, paid_amount=Decimal("10"))
+    customer_stats_refresh()
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CLOSED)
+
+    customer_stats_refresh()
+
+    a.refresh_from_db()
+    assert (a.order_count, a.total_spent, a.last_order_at) == (0, Decimal("0"), None)
+
+
+def test_stats_refresh_in_batches():
+    customers = CustomerFactory.create_batch(5)
+    for c in customers:
+        OrderFactory(customer=c, paid_amount=Decimal("1"))
+    assert customer_stats_refresh(customer_ids=[c.pk for c in customers] * 1000) == 5
+
+
+def test_order_number_is_unique_per_shop_and_amounts_non_negative():
+    order = OrderFactory(order_no="1930679858170647")
+    with pytest.raises(IntegrityError):
+        OrderFactory(shop=order.shop, order_no="1930679858170647")
+
+
+def test_line_quantity_must_be_positive():
+    with pytest.raises(IntegrityError):
+        OrderLineFactory(quantity=0)
+
+
+def test_shop_get_or_create_validates():
+    shop = shop_get_or_create(name=" 山岚茶食 ", platform="taobao")
+    assert shop_get_or_create(name="山岚茶食").pk == shop.pk
+    with pytest.raises(ApplicationError):
+        shop_get_or_create(name="x", platform="amazon")
