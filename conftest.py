@@ -71,3 +71,41 @@ def api_client_as(make_user: Callable[..., User]) -> Callable[[str], Client]:
         return Client(headers={"Authorization": f"Bearer {key}"})
 
     return make
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Any:
+    """Debian's Chromium driven by Playwright (never a downloaded browser). Missing Chromium fails in CI."""
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs it with apt-get")
+        pytest.skip(f"{CHROMIUM} is not installed (run scripts/test.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def screenshot_dir(settings: Any) -> Any:
+    """Where browser tests keep their screenshots: $HUITOUKE_HOME/screenshots (kept after the run)."""
+    path = settings.HUITOUKE_HOME / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

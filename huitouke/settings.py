@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ninja",
+    "huey.contrib.djhuey",
+    "huitouke.apps.ProjectConfig",
     "huitouke.core",
     "huitouke.customers",
     "huitouke.orders",
@@ -135,6 +137,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HUITOUKE_HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing folder; files come from the apps (finders)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = HUITOUKE_HOME / "media"
@@ -152,6 +155,18 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}
+
+# Background work (Huey). Embedded: a SQLite queue file in HUITOUKE_HOME, drained by `huitouke worker`.
+# Production: REDIS_URL=redis://host:6379/0 and any number of `huitouke worker` processes.
+REDIS_URL = env.str("REDIS_URL", default="")
+HUEY = {
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "name": "huitouke",
+    "immediate": env.bool("HUEY_IMMEDIATE", default=False),
+    "results": False,
+    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(HUITOUKE_HOME / "queue.sqlite3")},
+    "consumer": {"workers": env.int("HUITOUKE_WORKER_THREADS", default=2), "worker_type": "thread"},
 }
 
 # The customer list is paginated; the API caps page sizes the same way.

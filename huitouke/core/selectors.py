@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
-from huitouke.core.models import ApiToken, AuditEntry
+from huitouke.core.errors import NotFoundError
+from huitouke.core.models import ApiToken, AuditEntry, Job
 
 
 def token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
@@ -19,3 +20,12 @@ def audit_list(*, target_type: str = "", target_id: str = "") -> QuerySet[AuditE
     if target_id:
         qs = qs.filter(target_id=target_id)
     return qs
+
+
+def job_get_for_user(*, job_id: int, user: User) -> Job:
+    """A job the user may watch: their own, or any job for owners and managers. Raises NotFoundError."""
+    qs = Job.objects.all() if user.has_perm("core.view_audit") else Job.objects.filter(created_by=user)
+    job = qs.filter(pk=job_id).first()
+    if job is None:
+        raise NotFoundError(f"job {job_id} not found", field="id")
+    return job

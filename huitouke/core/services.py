@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.core.models import ApiToken, AuditEntry
+from huitouke.core.models import ApiToken, AuditEntry, Job
 from huitouke.core.roles import ROLE_PERMISSIONS, roles_sync
 
 TOKEN_PREFIX = "htk_"
@@ -97,3 +97,44 @@ def token_authenticate(key: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def job_create(*, kind: str, params: dict[str, Any] | None = None, created_by: Any = None) -> Job:
+    """Record a queued background job; the caller enqueues the work on commit."""
+    user = created_by if getattr(created_by, "is_authenticated", False) else None
+    return Job.objects.create(kind=kind, params=params or {}, created_by=user)
+
+
+def job_start(*, job_id: int) -> Job:
+    """Mark a job running. A job that already finished is left alone (a re-delivered task does nothing)."""
+    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now(), updated_at=timezone.now()
+    )
+    return Job.objects.get(pk=job_id)
+
+
+def job_progress(*, job_id: int, done: int, total: int | None = None, stage: str = "") -> None:
+    """Record progress; written outside any import transaction so that pages see it at once."""
+    values: dict[str, Any] = {"done": done, "updated_at": timezone.now()}
+    if total is not None:
+        values["total"] = total
+    if stage:
+        values["stage"] = stage[:64]
+    Job.objects.filter(pk=job_id).update(**values)
+
+
+def job_finish(*, job_id: int, result: dict[str, Any]) -> Job:
+    Job.objects.filter(pk=job_id).update(
+        status=Job.Status.DONE, result=result, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    return Job.objects.get(pk=job_id)
+
+
+def job_fail(*, job_id: int, error: str) -> Job:
+    Job.objects.filter(pk=job_id).update(
+        status=Job.Status.FAILED,
+        error=error.splitlines()[0][:1000] if error else "failed",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    return Job.objects.get(pk=job_id)

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
 ]

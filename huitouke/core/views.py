@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.core.errors import ApplicationError
-from huitouke.core.selectors import token_list_for_user
+from huitouke.core.selectors import job_get_for_user, token_list_for_user
 from huitouke.core.services import token_create
 from huitouke.core.services import token_revoke as token_revoke_service
 
@@ -40,3 +40,12 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("core:tokens")
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background job's progress. htmx polls the `job-progress` partial every second until it finishes;
+    the page then shows the summary, and `next` (when the job names one) links onwards."""
+    job = job_get_for_user(job_id=pk, user=request.user)  # type: ignore[arg-type]  # login_required
+    template = "core/job_detail.html#job-progress" if request.htmx else "core/job_detail.html"  # type: ignore[attr-defined]
+    return render(request, template, {"job": job})

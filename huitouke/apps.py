@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ProjectConfig(AppConfig):
+    """The project itself as an app: it owns the cross-app orchestration (jobs.py) and the worker command."""
+
+    name = "huitouke"
+    label = "huitouke_project"
+    verbose_name = "Huitouke"
+
+    def ready(self) -> None:
+        from huitouke import jobs  # noqa: F401  (registers the background tasks)
