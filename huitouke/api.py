@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from huitouke.core.api import router as core_router
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import token_authenticate
+from huitouke.customers.api import router as customers_router
+from huitouke.orders.api import router as orders_router
 
 
 class BearerToken(HttpBearer):
@@ -30,7 +34,15 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     auth=BearerToken(),
     docs_url="/docs",
+    description=(
+        "The customer archive of Huitouke (回头客). Send `Authorization: Bearer TOKEN` with a personal token "
+        "(`huitouke token create USER` or the Tokens page). Errors are JSON `{code, message, field?}`. Phone, "
+        "email and addresses are masked unless the token's user may see contact data; unmasked reads are audited."
+    ),
 )
+api.add_router("/", core_router)
+api.add_router("/", customers_router)
+api.add_router("/", orders_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
@@ -60,3 +72,13 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "error", str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "not found")
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(exc) or "permission denied")

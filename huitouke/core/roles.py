@@ -69,7 +69,13 @@ def roles_sync() -> None:
 
 
 def roles_sync_after_migrate(**kwargs: Any) -> None:
-    """post_migrate hook: the permissions exist only after every app has migrated."""
+    """post_migrate hook. Django creates each app's permissions in that app's own post_migrate, and `core`
+    comes before the apps whose permissions the roles hold, so create them all first (idempotent)."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=kwargs.get("using", "default"))
     roles_sync()
 
 

@@ -41,7 +41,11 @@ def user_create(*, username: str, role: str, password: str, email: str = "", val
             roles_sync()
         user = User(username=username, email=email, is_staff=False)
         user.set_password(password)
-        user.full_clean(exclude=["password"])
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:
+            name, messages = next(iter(exc.message_dict.items()))
+            raise ApplicationError(" ".join(messages), field=name) from exc
         user.save()
         user.groups.add(Group.objects.get(name=role))
     return user

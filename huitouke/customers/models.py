@@ -93,7 +93,9 @@ class Customer(TimeStampedModel):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
-    tags: models.ManyToManyField[Tag, CustomerTag] = models.ManyToManyField("Tag", through="CustomerTag", related_name="customers", blank=True)
+    tags: models.ManyToManyField[Tag, CustomerTag] = models.ManyToManyField(
+        "Tag", through="CustomerTag", related_name="customers", blank=True
+    )
 
     class Meta:
         ordering = ["-last_order_at", "-id"]

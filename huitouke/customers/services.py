@@ -158,6 +158,19 @@ def customers_untag(*, customer_ids: Iterable[int], tag_name: str) -> int:
     return deleted
 
 
+def customer_tags_set(*, customer: Customer, names: Iterable[str]) -> list[Tag]:
+    """Make `names` the customer's complete set of tags: missing ones are added (created when new), the
+    others removed. Raises ApplicationError naming `tag` for an empty or too long name; nothing changes then."""
+    with transaction.atomic():
+        tags = {t.pk: t for t in (tag_get_or_create(name=n) for n in names)}
+        CustomerTag.objects.filter(customer=customer).exclude(tag_id__in=tags).delete()
+        have = set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
+        CustomerTag.objects.bulk_create(
+            [CustomerTag(customer=customer, tag_id=pk) for pk in sorted(set(tags) - have)], ignore_conflicts=True
+        )
+    return sorted(tags.values(), key=lambda t: t.name)
+
+
 def note_add(*, customer: Customer, author: Any, body: str, pinned: bool = False) -> Note:
     """Add a sticky note (记事贴) to a customer, signed by `author`."""
     body = (body or "").strip()

@@ -7,14 +7,14 @@ import factory
 from huitouke.customers.models import Customer, CustomerIdentity, Note, Tag
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
     name = factory.Sequence(lambda n: f"buyer{n}")
 
 
-class IdentityFactory(factory.django.DjangoModelFactory):
+class IdentityFactory(factory.django.DjangoModelFactory[CustomerIdentity]):
     class Meta:
         model = CustomerIdentity
 
@@ -23,7 +23,7 @@ class IdentityFactory(factory.django.DjangoModelFactory):
     handle = factory.Sequence(lambda n: f"tb_buyer_{n}")
 
 
-class TagFactory(factory.django.DjangoModelFactory):
+class TagFactory(factory.django.DjangoModelFactory[Tag]):
     class Meta:
         model = Tag
         django_get_or_create = ("name",)
@@ -31,7 +31,7 @@ class TagFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"tag{n}")
 
 
-class NoteFactory(factory.django.DjangoModelFactory):
+class NoteFactory(factory.django.DjangoModelFactory[Note]):
     class Meta:
         model = Note
 

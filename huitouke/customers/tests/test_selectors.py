@@ -31,12 +31,12 @@ def names(qs):
 
 @pytest.fixture
 def archive():
-    zhang = CustomerFactory(name="张小凡", real_name="张凡", phone="13812345678", email="zhang@example.com")
-    IdentityFactory(customer=zhang, platform="taobao", handle="小鱼爱喝茶")
-    li = CustomerFactory(name="李四", phone="139****0000", email="li@example.org")
-    IdentityFactory(customer=li, platform="taobao", handle="tb_88241")
-    tom = CustomerFactory(name="Tom", email="tom@shop.com")
-    IdentityFactory(customer=tom, platform="shopify", handle="tom@shop.com")
+    zhang = CustomerFactory.create(name="张小凡", real_name="张凡", phone="13812345678", email="zhang@example.com")
+    IdentityFactory.create(customer=zhang, platform="taobao", handle="小鱼爱喝茶")
+    li = CustomerFactory.create(name="李四", phone="139****0000", email="li@example.org")
+    IdentityFactory.create(customer=li, platform="taobao", handle="tb_88241")
+    tom = CustomerFactory.create(name="Tom", email="tom@shop.com")
+    IdentityFactory.create(customer=tom, platform="shopify", handle="tom@shop.com")
     return {"zhang": zhang, "li": li, "tom": tom}
 
 
@@ -73,12 +73,16 @@ def test_search_with_hostile_strings_never_fails(archive, q):
 
 
 def test_filters_combine(archive):
-    shop = ShopFactory(name="s1")
-    other = ShopFactory(name="s2")
+    shop = ShopFactory.create(name="s1")
+    other = ShopFactory.create(name="s2")
     zhang, li = archive["zhang"], archive["li"]
-    OrderFactory(shop=shop, customer=zhang, paid_amount=Decimal("500"), ordered_at=datetime(2025, 6, 1, tzinfo=UTC))
-    OrderFactory(shop=shop, customer=zhang, paid_amount=Decimal("20"), ordered_at=datetime(2025, 11, 11, tzinfo=UTC))
-    OrderFactory(shop=other, customer=li, paid_amount=Decimal("80"), ordered_at=datetime(2024, 2, 1, tzinfo=UTC))
+    OrderFactory.create(
+        shop=shop, customer=zhang, paid_amount=Decimal("500"), ordered_at=datetime(2025, 6, 1, tzinfo=UTC)
+    )
+    OrderFactory.create(
+        shop=shop, customer=zhang, paid_amount=Decimal("20"), ordered_at=datetime(2025, 11, 11, tzinfo=UTC)
+    )
+    OrderFactory.create(shop=other, customer=li, paid_amount=Decimal("80"), ordered_at=datetime(2024, 2, 1, tzinfo=UTC))
     customer_stats_refresh()
     Customer.objects.filter(pk__in=[zhang.pk, li.pk]).update(province="浙江省")
     customers_tag(customer_ids=[zhang.pk, li.pk], tag_name="老客户")
@@ -99,16 +103,16 @@ def test_filters_combine(archive):
 
 
 def test_level_filter_and_annotation(archive):
-    shop = ShopFactory(name="s1")
+    shop = ShopFactory.create(name="s1")
     levels = levels_set(
         shop=shop,
         specs=[LevelSpec("普通会员", Decimal("0"), 1, 100), LevelSpec("VIP", Decimal("300"), 5, 95)],
     )
-    OrderFactory(shop=shop, customer=archive["zhang"], paid_amount=Decimal("300"))
-    OrderFactory(shop=shop, customer=archive["li"], paid_amount=Decimal("10"))
+    OrderFactory.create(shop=shop, customer=archive["zhang"], paid_amount=Decimal("300"))
+    OrderFactory.create(shop=shop, customer=archive["li"], paid_amount=Decimal("10"))
     levels_regrade()
 
-    rows = {c.name: c.level for c in customer_list_rows(customer_list())}
+    rows = {c.name: c.level for c in customer_list_rows(customer_list())}  # type: ignore[attr-defined]  # annotated by loyalty
     vip = customer_list(filters=CustomerFilter.from_params({"level": str(levels[1].pk)}))
 
     assert rows == {"张小凡": "VIP", "李四": "普通会员", "Tom": None}
@@ -137,22 +141,22 @@ def test_bad_filter_values_name_the_parameter(params, field):
     [("spent", ["big", "mid", "small"]), ("-spent", ["small", "mid", "big"]), ("orders", ["mid", "big", "small"])],
 )
 def test_sorting(sort, expected):
-    CustomerFactory(name="big", total_spent=Decimal("900"), order_count=2)
-    CustomerFactory(name="mid", total_spent=Decimal("500"), order_count=7)
-    CustomerFactory(name="small", total_spent=Decimal("10"), order_count=1)
+    CustomerFactory.create(name="big", total_spent=Decimal("900"), order_count=2)
+    CustomerFactory.create(name="mid", total_spent=Decimal("500"), order_count=7)
+    CustomerFactory.create(name="small", total_spent=Decimal("10"), order_count=1)
     assert [c.name for c in customer_list(filters=CustomerFilter(sort=sort))] == expected
 
 
 def test_merged_customers_leave_the_list_but_stay_reachable(manager):
-    a, b = CustomerFactory(name="a"), CustomerFactory(name="b")
+    a, b = CustomerFactory.create(name="a"), CustomerFactory.create(name="b")
     customer_merge(source_id=a.pk, target_id=b.pk, actor=manager)
     assert names(customer_list()) == ["b"]
     assert customer_get(customer_id=a.pk).merged_into_id == b.pk
 
 
 def test_timeline_merges_notes_and_orders_newest_first(owner):
-    customer = CustomerFactory()
-    OrderFactory(customer=customer, order_no="A1", ordered_at=datetime(2020, 1, 1, tzinfo=UTC))
+    customer = CustomerFactory.create()
+    OrderFactory.create(customer=customer, order_no="A1", ordered_at=datetime(2020, 1, 1, tzinfo=UTC))
     note_add(customer=customer, author=owner, body="hello")
 
     events = customer_timeline(customer=customer)

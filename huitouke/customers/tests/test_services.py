@@ -84,7 +84,7 @@ def test_customer_create_rejects_bad_values_naming_the_field(values, field):
 
 
 def test_identity_of_another_customer_is_refused_and_nothing_is_written():
-    IdentityFactory(platform="taobao", handle="tb_1")
+    IdentityFactory.create(platform="taobao", handle="tb_1")
 
     with pytest.raises(ApplicationError) as exc:
         customer_create(name="dup", identities=[("taobao", "tb_1")])
@@ -94,14 +94,14 @@ def test_identity_of_another_customer_is_refused_and_nothing_is_written():
 
 
 def test_identity_add_is_idempotent_for_the_same_customer():
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     first = identity_add(customer=customer, platform="jd", handle="jd_9")
     second = identity_add(customer=customer, platform="jd", handle="jd_9")
     assert first.pk == second.pk
 
 
 def test_customer_update_changes_only_given_fields():
-    customer = CustomerFactory(name="a", province="浙江省")
+    customer = CustomerFactory.create(name="a", province="浙江省")
 
     customer_update(customer=customer, pref_choice="recommend", pref_knowledge="expert")
 
@@ -110,7 +110,7 @@ def test_customer_update_changes_only_given_fields():
 
 
 def test_bulk_tag_and_untag_count_only_changes():
-    a, b, c = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    a, b, c = CustomerFactory.create(), CustomerFactory.create(), CustomerFactory.create()
     customers_tag(customer_ids=[a.pk], tag_name="老客户")
 
     added = customers_tag(customer_ids=[a.pk, b.pk, c.pk, 999999], tag_name="老客户")
@@ -124,12 +124,12 @@ def test_bulk_tag_and_untag_count_only_changes():
 @pytest.mark.parametrize("name", ["", "   ", "x" * 33])
 def test_tag_name_is_validated(name):
     with pytest.raises(ApplicationError) as exc:
-        customers_tag(customer_ids=[CustomerFactory().pk], tag_name=name)
+        customers_tag(customer_ids=[CustomerFactory.create().pk], tag_name=name)
     assert exc.value.field == "tag"
 
 
 def test_note_add_signs_with_author(owner):
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     note = note_add(customer=customer, author=owner, body="  喜欢龙井,不要辣味零食  ")
     assert (note.body, note.author) == ("喜欢龙井,不要辣味零食", owner)
     with pytest.raises(ApplicationError):
@@ -137,7 +137,7 @@ def test_note_add_signs_with_author(owner):
 
 
 def test_consent_latest_answer_wins():
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     consent_set(customer=customer, channel="sms", purpose="new_products", granted=True, source="visit")
     consent_set(customer=customer, channel="sms", purpose="new_products", granted=False, source="unsubscribe")
     assert list(Consent.objects.values_list("granted", "source")) == [(False, "unsubscribe")]
@@ -146,7 +146,7 @@ def test_consent_latest_answer_wins():
 
 
 def test_merge_moves_everything_and_keeps_a_tombstone(manager):
-    shop = ShopFactory(name="茶食店")
+    shop = ShopFactory.create(name="茶食店")
     levels_set(
         shop=shop,
         specs=[
@@ -154,17 +154,17 @@ def test_merge_moves_everything_and_keeps_a_tombstone(manager):
             LevelSpec("VIP", Decimal("300"), 3, 95),
         ],
     )
-    source = CustomerFactory(name="old", phone="13800000001", province="浙江省")
-    target = CustomerFactory(name="new", phone="", province="")
-    IdentityFactory(customer=source, platform="taobao", handle="tb_old")
-    IdentityFactory(customer=target, platform="jd", handle="jd_new")
-    shared, only_source = TagFactory(name="a"), TagFactory(name="b")
+    source = CustomerFactory.create(name="old", phone="13800000001", province="浙江省")
+    target = CustomerFactory.create(name="new", phone="", province="")
+    IdentityFactory.create(customer=source, platform="taobao", handle="tb_old")
+    IdentityFactory.create(customer=target, platform="jd", handle="jd_new")
+    shared, only_source = TagFactory.create(name="a"), TagFactory.create(name="b")
     customers_tag(customer_ids=[source.pk, target.pk], tag_name=shared.name)
     customers_tag(customer_ids=[source.pk], tag_name=only_source.name)
     note_add(customer=source, author=manager, body="remember me")
     consent_set(customer=source, channel="sms", purpose="care", granted=True, source="x")
-    OrderFactory(shop=shop, customer=source, paid_amount=Decimal("200.00"))
-    OrderFactory(shop=shop, customer=target, paid_amount=Decimal("150.00"))
+    OrderFactory.create(shop=shop, customer=source, paid_amount=Decimal("200.00"))
+    OrderFactory.create(shop=shop, customer=target, paid_amount=Decimal("150.00"))
     customer_stats_refresh(customer_ids=[source.pk, target.pk])
     levels_regrade()
 
@@ -187,7 +187,7 @@ def test_merge_moves_everything_and_keeps_a_tombstone(manager):
 
 
 def test_merge_refuses_self_missing_and_already_merged(manager):
-    a, b, c = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    a, b, c = CustomerFactory.create(), CustomerFactory.create(), CustomerFactory.create()
     with pytest.raises(ApplicationError):
         customer_merge(source_id=a.pk, target_id=a.pk, actor=manager)
     with pytest.raises(NotFoundError):

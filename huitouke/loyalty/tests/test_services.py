@@ -28,14 +28,14 @@ def level_of(customer, shop):
 
 
 def test_either_threshold_qualifies_and_closed_or_refunded_orders_do_not_count():
-    shop = ShopFactory()
+    shop = ShopFactory.create()
     levels_set(shop=shop, specs=SPECS)
     by_amount, by_count, neither, refunded = CustomerFactory.create_batch(4)
-    OrderFactory(shop=shop, customer=by_amount, paid_amount=Decimal("1000"))
+    OrderFactory.create(shop=shop, customer=by_amount, paid_amount=Decimal("1000"))
     for _ in range(3):
-        OrderFactory(shop=shop, customer=by_count, paid_amount=Decimal("1"))
-    OrderFactory(shop=shop, customer=neither, status=Order.Status.CLOSED, paid_amount=Decimal("5000"))
-    OrderFactory(
+        OrderFactory.create(shop=shop, customer=by_count, paid_amount=Decimal("1"))
+    OrderFactory.create(shop=shop, customer=neither, status=Order.Status.CLOSED, paid_amount=Decimal("5000"))
+    OrderFactory.create(
         shop=shop, customer=refunded, paid_amount=Decimal("1200"), refund_amount=Decimal("1100")
     )  # 100 net: 普通会员
 
@@ -48,12 +48,12 @@ def test_either_threshold_qualifies_and_closed_or_refunded_orders_do_not_count()
 
 
 def test_regrade_is_per_shop_and_repeatable():
-    s1, s2 = ShopFactory(name="a"), ShopFactory(name="b")
+    s1, s2 = ShopFactory.create(name="a"), ShopFactory.create(name="b")
     levels_set(shop=s1, specs=SPECS)
     levels_set(shop=s2, specs=SPECS)
-    c = CustomerFactory()
-    OrderFactory(shop=s1, customer=c, paid_amount=Decimal("300"))
-    OrderFactory(shop=s2, customer=c, paid_amount=Decimal("5"))
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=s1, customer=c, paid_amount=Decimal("300"))
+    OrderFactory.create(shop=s2, customer=c, paid_amount=Decimal("5"))
 
     first = levels_regrade()
     second = levels_regrade()
@@ -63,11 +63,11 @@ def test_regrade_is_per_shop_and_repeatable():
 
 
 def test_regrade_limited_to_customers():
-    shop = ShopFactory()
+    shop = ShopFactory.create()
     levels_set(shop=shop, specs=SPECS)
-    a, b = CustomerFactory(), CustomerFactory()
-    OrderFactory(shop=shop, customer=a, paid_amount=Decimal("300"))
-    OrderFactory(shop=shop, customer=b, paid_amount=Decimal("300"))
+    a, b = CustomerFactory.create(), CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=a, paid_amount=Decimal("300"))
+    OrderFactory.create(shop=shop, customer=b, paid_amount=Decimal("300"))
 
     assert levels_regrade(customer_ids=[a.pk]) == 1
     assert Membership.objects.count() == 1
@@ -85,5 +85,5 @@ def test_regrade_limited_to_customers():
 )
 def test_levels_set_validates(specs, field):
     with pytest.raises(ApplicationError) as exc:
-        levels_set(shop=ShopFactory(), specs=specs)
+        levels_set(shop=ShopFactory.create(), specs=specs)
     assert exc.value.field == field

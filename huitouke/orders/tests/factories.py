@@ -11,7 +11,7 @@ from huitouke.customers.tests.factories import CustomerFactory
 from huitouke.orders.models import Order, OrderLine, Product, Shop
 
 
-class ShopFactory(factory.django.DjangoModelFactory):
+class ShopFactory(factory.django.DjangoModelFactory[Shop]):
     class Meta:
         model = Shop
         django_get_or_create = ("name",)
@@ -20,7 +20,7 @@ class ShopFactory(factory.django.DjangoModelFactory):
     platform = "taobao"
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
     class Meta:
         model = Product
 
@@ -29,7 +29,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"product {n}")
 
 
-class OrderFactory(factory.django.DjangoModelFactory):
+class OrderFactory(factory.django.DjangoModelFactory[Order]):
     class Meta:
         model = Order
 
@@ -42,7 +42,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     ordered_at = factory.LazyFunction(lambda: datetime(2025, 6, 18, 10, 0, tzinfo=UTC))
 
 
-class OrderLineFactory(factory.django.DjangoModelFactory):
+class OrderLineFactory(factory.django.DjangoModelFactory[OrderLine]):
     class Meta:
         model = OrderLine
 

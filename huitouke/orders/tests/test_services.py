@@ -22,18 +22,18 @@ def t(day):
 
 
 def test_stats_count_paid_orders_minus_refunds_and_skip_closed_unpaid_refunded():
-    c = CustomerFactory()
-    OrderFactory(customer=c, status=Order.Status.COMPLETED, paid_amount=Decimal("100.00"), ordered_at=t(5))
-    OrderFactory(
+    c = CustomerFactory.create()
+    OrderFactory.create(customer=c, status=Order.Status.COMPLETED, paid_amount=Decimal("100.00"), ordered_at=t(5))
+    OrderFactory.create(
         customer=c,
         status=Order.Status.SHIPPED,
         paid_amount=Decimal("50.00"),
         refund_amount=Decimal("20.00"),
         ordered_at=t(9),
     )
-    OrderFactory(customer=c, status=Order.Status.CLOSED, paid_amount=Decimal("0"), ordered_at=t(1))
-    OrderFactory(customer=c, status=Order.Status.PENDING, paid_amount=Decimal("0"), ordered_at=t(20))
-    OrderFactory(customer=c, status=Order.Status.REFUNDED, paid_amount=Decimal("80.00"), ordered_at=t(25))
+    OrderFactory.create(customer=c, status=Order.Status.CLOSED, paid_amount=Decimal("0"), ordered_at=t(1))
+    OrderFactory.create(customer=c, status=Order.Status.PENDING, paid_amount=Decimal("0"), ordered_at=t(20))
+    OrderFactory.create(customer=c, status=Order.Status.REFUNDED, paid_amount=Decimal("80.00"), ordered_at=t(25))
 
     assert customer_stats_refresh(customer_ids=[c.pk]) == 1
 
@@ -42,9 +42,9 @@ def test_stats_count_paid_orders_minus_refunds_and_skip_closed_unpaid_refunded()
 
 
 def test_stats_refresh_touches_only_the_given_customers():
-    a, b = CustomerFactory(), CustomerFactory()
-    OrderFactory(customer=a, paid_amount=Decimal("10"))
-    OrderFactory(customer=b, paid_amount=Decimal("20"))
+    a, b = CustomerFactory.create(), CustomerFactory.create()
+    OrderFactory.create(customer=a, paid_amount=Decimal("10"))
+    OrderFactory.create(customer=b, paid_amount=Decimal("20"))
 
     customer_stats_refresh(customer_ids=[a.pk])
 
@@ -54,8 +54,8 @@ def test_stats_refresh_touches_only_the_given_customers():
 
 
 def test_stats_refresh_all_and_back_to_zero():
-    a = CustomerFactory()
-    order = OrderFactory(customer=a, paid_amount=Decimal("10"))
+    a = CustomerFactory.create()
+    order = OrderFactory.create(customer=a, paid_amount=Decimal("10"))
     customer_stats_refresh()
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CLOSED)
 
@@ -68,19 +68,19 @@ def test_stats_refresh_all_and_back_to_zero():
 def test_stats_refresh_in_batches():
     customers = CustomerFactory.create_batch(5)
     for c in customers:
-        OrderFactory(customer=c, paid_amount=Decimal("1"))
+        OrderFactory.create(customer=c, paid_amount=Decimal("1"))
     assert customer_stats_refresh(customer_ids=[c.pk for c in customers] * 1000) == 5
 
 
 def test_order_number_is_unique_per_shop_and_amounts_non_negative():
-    order = OrderFactory(order_no="1930679858170647")
+    order = OrderFactory.create(order_no="1930679858170647")
     with pytest.raises(IntegrityError):
-        OrderFactory(shop=order.shop, order_no="1930679858170647")
+        OrderFactory.create(shop=order.shop, order_no="1930679858170647")
 
 
 def test_line_quantity_must_be_positive():
     with pytest.raises(IntegrityError):
-        OrderLineFactory(quantity=0)
+        OrderLineFactory.create(quantity=0)
 
 
 def test_shop_get_or_create_validates():
