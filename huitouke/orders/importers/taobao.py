@@ -1,0 +1,338 @@
+"""Taobao/Tmall order report (订单报表, ExportOrderList*.csv) joined with the item report (宝贝报表).
+
+The order report has had 41-, 54- and 71-column layouts; all are read by header name, optional columns may be
+absent. Without an item report, each order gets one line from 宝贝标题/宝贝总数量/买家应付货款. The item report is
+read first into a dict order number → compact tuples of raw cells (strings interned, parsed only at join time);
+the order report is then streamed and each order takes (pops) its lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import tzinfo
+from decimal import Decimal
+
+from huitouke.orders.importers import rows as r
+from huitouke.orders.importers.cells import (
+    CellError,
+    parse_amount,
+    parse_datetime,
+    parse_id,
+    parse_phone,
+    parse_quantity,
+    parse_status,
+    split_address,
+    status_key,
+    text,
+    unit_price,
+    unwrap,
+)
+from huitouke.orders.importers.common import BAD_BYTES, Fields, Seen, bad_bytes, cell_error, join, require, resolve
+from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
+from huitouke.orders.importers.table import BadRow, Table
+
+LABEL = "Taobao/Tmall order report (订单报表)"
+ITEMS_LABEL = "Taobao/Tmall item report (宝贝报表)"
+
+REQUIRED = (("订单编号",), ("买家会员名",), ("订单状态",), ("订单创建时间",), ("买家实际支付金额",))
+ITEMS_REQUIRED = (("主订单编号", "订单编号"), ("标题", "商品标题", "宝贝标题"), ("价格", "商品价格"), ("购买数量",))
+
+FIELDS: Fields = {
+    "order_no": ("订单编号",),
+    "buyer": ("买家会员名", "买家昵称"),
+    "goods": ("买家应付货款",),
+    "shipping": ("买家应付邮费",),
+    "total": ("总金额",),
+    "paid": ("买家实际支付金额",),
+    "status": ("订单状态",),
+    "remark": ("买家留言",),
+    "name": ("收货人姓名",),
+    "address": ("收货地址",),
+    "new_address": ("修改后的收货地址",),
+    "tel": ("联系电话",),
+    "mobile": ("联系手机",),
+    "created": ("订单创建时间",),
+    "paid_at": ("订单付款时间",),
+    "title": ("宝贝标题",),
+    "tracking": ("物流单号",),
+    "carrier": ("物流公司",),
+    "memo": ("订单备注",),
+    "memo2": ("商家备忘",),
+    "quantity": ("宝贝总数量",),
+    "shop": ("店铺名称",),
+    "close_reason": ("订单关闭原因",),
+    "refund": ("退款金额",),
+    "confirmed": ("确认收货时间",),
+    "shipped": ("发货时间",),
+}
+
+ITEM_FIELDS: Fields = {
+    "order_no": ("主订单编号", "订单编号"),
+    "title": ("标题", "商品标题", "宝贝标题"),
+    "price": ("价格", "商品价格"),
+    "quantity": ("购买数量",),
+    "external_id": ("外部系统编号", "商品ID", "宝贝ID"),
+    "attributes": ("商品属性", "宝贝属性", "SKU属性"),
+    "package": ("套餐信息",),
+    "status": ("订单状态",),
+    "sku": ("商家编码", "商家编码-SKU", "商品编码"),
+    "refund": ("退款状态",),
+}
+
+_STATUS_TEXTS = {
+    r.PENDING: (
+        "等待买家付款",
+        "等待付款",
+        "等待买家付款定金",
+        "等待买家付尾款",
+        "等待付款确认",
+        "买家已付定金，等待付尾款",
+    ),
+    r.PAID: ("买家已付款，等待卖家发货", "买家已付款", "等待卖家发货", "已付款", "等待发货", "卖家已接单"),
+    r.SHIPPED: (
+        "卖家已发货，等待买家确认",
+        "卖家已发货",
+        "部分发货",
+        "卖家部分发货",
+        "等待买家确认收货",
+        "已发货",
+        "等待买家确认收货，卖家已发货",
+    ),
+    r.DELIVERED: ("买家已签收", "买家已签收，货到付款专用", "已签收"),
+    r.COMPLETED: ("交易成功", "交易完成"),
+    r.CLOSED: (
+        "交易关闭",
+        "付款以前，卖家或买家主动关闭交易",
+        "交易自动关闭",
+        "交易被淘宝关闭",
+        "买家已付款，交易关闭",
+    ),
+}
+#: status text (status_key form) → normalised status
+STATUS: dict[str, str] = {status_key(t): status for status, texts in _STATUS_TEXTS.items() for t in texts}
+_CLOSED_KEYS = frozenset(status_key(t) for t in _STATUS_TEXTS[r.CLOSED])
+
+# item tuple: (items row_no, title, price, quantity, external_id, attributes, status, sku, refund)
+_Item = tuple[int, str, str, str, str, str, str, str, str]
+
+
+def parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | RowError]:
+    """Stream the orders of an order report, joined with its item report when given."""
+    require(table, REQUIRED, LABEL)
+    if items is not None:
+        require(items, ITEMS_REQUIRED, ITEMS_LABEL)
+    return _parse(table, items, tz)
+
+
+def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | RowError]:
+    c = resolve(table, FIELDS)
+    by_order = _load_items(items) if items is not None else None
+    item_headers = ("", "")
+    if items is not None:
+        item_headers = (
+            items.name(items.index(*ITEM_FIELDS["price"])),
+            items.name(items.index(*ITEM_FIELDS["quantity"])),
+        )
+    has_refund = table.has("退款金额")
+    seen = Seen()
+    for row_no, row in table.rows:
+        if isinstance(row, BadRow):
+            yield bad_bytes(row_no)
+            continue
+        col = c["order_no"]
+        try:
+            order_no = parse_id(row[col])
+            repeat = seen.repeat(order_no, row_no)
+            if repeat is not None:
+                yield repeat
+                continue
+            col = c["buyer"]
+            buyer = text(row[col])
+            if not buyer:
+                raise CellError("missing buyer")
+            col = c["goods"]
+            goods = parse_amount(row[col])
+            col = c["shipping"]
+            shipping = parse_amount(row[col])
+            col = c["total"]
+            total = parse_amount(row[col])
+            col = c["paid"]
+            paid = parse_amount(row[col])
+            col = c["refund"]
+            refund = parse_amount(row[col])
+            col = c["status"]
+            status = parse_status(row[col], STATUS)
+            if status == r.CLOSED and has_refund and refund > 0 and refund >= paid:
+                status = r.REFUNDED  # a trade closes itself after a full refund
+            col = c["created"]
+            ordered_at = parse_datetime(row[col], tz)
+            if ordered_at is None:
+                raise CellError("missing order time")
+            col = c["paid_at"]
+            paid_at = parse_datetime(row[col], tz)
+            col = c["shipped"]
+            shipped_at = parse_datetime(row[col], tz)
+            col = c["confirmed"]
+            confirmed_at = parse_datetime(row[col], tz)
+        except CellError as exc:
+            yield cell_error(table, row_no, row, col, exc)
+            if by_order is not None:
+                by_order.pop(unwrap(row[c["order_no"]]), None)
+            continue
+
+        own = by_order.pop(order_no, None) if by_order is not None else None
+        if own:
+            lines_or_error = _item_lines(own, item_headers, row_no, status)
+        else:
+            lines_or_error = _summary_line(table, c, row_no, row, goods, status)
+        if isinstance(lines_or_error, RowError):
+            yield lines_or_error
+            continue
+
+        address = text(row[c["new_address"]]) or text(row[c["address"]])
+        province, city, district, street, postcode = split_address(address)
+        yield OrderRow(
+            row_no=row_no,
+            order_no=order_no,
+            platform=r.TAOBAO,
+            shop_name=text(row[c["shop"]]),
+            buyer_handle=buyer,
+            buyer_name=text(row[c["name"]]),
+            phone=parse_phone(row[c["mobile"]]) or parse_phone(row[c["tel"]]),
+            email="",
+            province=province,
+            city=city,
+            district=district,
+            address=street,
+            postcode=postcode,
+            status=status,
+            goods_amount=goods,
+            shipping_fee=shipping,
+            total_amount=total,
+            paid_amount=paid,
+            refund_amount=refund,
+            ordered_at=ordered_at,
+            paid_at=paid_at,
+            shipped_at=shipped_at,
+            delivered_at=None,
+            confirmed_at=confirmed_at,
+            closed_at=None,
+            logistics_company=text(row[c["carrier"]]),
+            tracking_no=unwrap(row[c["tracking"]]).removeprefix("No:").strip(),
+            buyer_remark=text(row[c["remark"]]),
+            seller_memo=join(text(row[c["memo"]]), text(row[c["memo2"]]), sep="; "),
+            gift="",
+            close_reason=text(row[c["close_reason"]]),
+            accepts_marketing=None,
+            member_level="",
+            lines=lines_or_error,
+        )
+    if by_order:
+        yield from _orphans(by_order, items)  # type: ignore[arg-type]  # by_order ⇒ items set
+
+
+def _summary_line(
+    table: Table, c: dict[str, int], row_no: int, row: list[str], goods: Decimal, status: str
+) -> tuple[LineRow, ...] | RowError:
+    title = text(row[c["title"]])
+    raw_qty = row[c["quantity"]]
+    try:
+        quantity = parse_quantity(raw_qty) if raw_qty.strip() else 1
+    except CellError as exc:
+        return cell_error(table, row_no, row, c["quantity"], exc)
+    refund_state = r.REFUND_REFUNDED if status == r.REFUNDED else r.REFUND_NONE
+    return (LineRow(1, title, "", "", quantity, unit_price(goods, quantity), goods, "", refund_state),)
+
+
+def _load_items(items: Table) -> dict[str, list[_Item]]:
+    """One pass over the item report: order number → raw line tuples (repeated strings shared, not copied)."""
+    c = resolve(items, ITEM_FIELDS)
+    ko, kt, kp, kq, ke, ka, kk, ks, ku, kr = (
+        c["order_no"],
+        c["title"],
+        c["price"],
+        c["quantity"],
+        c["external_id"],
+        c["attributes"],
+        c["package"],
+        c["status"],
+        c["sku"],
+        c["refund"],
+    )
+    pool: dict[str, str] = {}
+    intern = pool.setdefault
+    by_order: dict[str, list[_Item]] = {}
+    for row_no, row in items.rows:
+        order_no = unwrap(row[ko])
+        if isinstance(row, BadRow):
+            by_order.setdefault(order_no, []).append((row_no, "\ufffd", "", "", "", "", "", "", ""))
+            continue
+        attributes = join(text(row[ka]), text(row[kk]), sep="; ")
+        item = (
+            row_no,
+            intern(row[kt], row[kt]),
+            intern(row[kp], row[kp]),
+            intern(row[kq], row[kq]),
+            intern(row[ke], row[ke]),
+            intern(attributes, attributes),
+            intern(row[ks], row[ks]),
+            intern(row[ku], row[ku]),
+            intern(row[kr], row[kr]),
+        )
+        lines = by_order.get(order_no)
+        if lines is None:
+            by_order[order_no] = [item]
+        else:
+            lines.append(item)
+    return by_order
+
+
+def _item_lines(own: list[_Item], headers: tuple[str, str], row_no: int, status: str) -> tuple[LineRow, ...] | RowError:
+    price_header, quantity_header = headers
+    lines = []
+    for n, (i_row, title, price, qty, external_id, attributes, i_status, sku, refund) in enumerate(own, 1):
+        if title == "\ufffd":
+            return RowError(row_no, "", "", f"{BAD_BYTES} (items file row {i_row})")
+        header, value = price_header, price
+        try:
+            unit = parse_amount(price)
+            header, value = quantity_header, qty
+            quantity = parse_quantity(qty)
+        except CellError as exc:
+            return RowError(row_no, header, value, f"{exc.reason} (items file row {i_row})")
+        lines.append(
+            LineRow(
+                line_no=n,
+                title=text(title),
+                sku=unwrap(sku),
+                external_id=unwrap(external_id),
+                quantity=quantity,
+                unit_price=unit,
+                amount=unit * quantity,
+                attributes=attributes,
+                refund_state=_refund_state(refund, i_status, status),
+            )
+        )
+    return tuple(lines)
+
+
+def _refund_state(refund: str, item_status: str, order_status: str) -> str:
+    if order_status == r.REFUNDED:
+        return r.REFUND_REFUNDED
+    refund = refund.strip()
+    if refund:
+        if "退款成功" in refund:
+            return r.REFUND_REFUNDED
+        if refund in ("没有申请退款", "退款关闭", "无") or "拒绝" in refund:
+            return r.REFUND_NONE
+        return r.REFUND_REQUESTED
+    if order_status != r.CLOSED and status_key(item_status) in _CLOSED_KEYS:
+        return r.REFUND_REFUNDED  # one line closed inside a live order: that line was refunded
+    return r.REFUND_NONE
+
+
+def _orphans(by_order: dict[str, list[_Item]], items: Table) -> Iterator[RowError]:
+    header = items.name(items.index(*ITEM_FIELDS["order_no"]))
+    for order_no, lines in by_order.items():
+        reason = "no order with this number in the order report (or that order was rejected)"
+        yield RowError(lines[0][0], header, order_no, f"{reason} (items file row {lines[0][0]})")
