@@ -57,15 +57,15 @@ class Customer(TimeStampedModel):
         PARTIAL = "partial", _("Knows a little")
         EXPERT = "expert", _("Expert")
 
-    name = models.CharField(_("display name"), max_length=128, db_index=True)
-    real_name = models.CharField(_("real name"), max_length=64, blank=True, db_index=True)
+    name = models.CharField(_("display name"), max_length=128)
+    real_name = models.CharField(_("real name"), max_length=64, blank=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     birthday_calendar = models.CharField(
         _("birthday kept by"), max_length=5, choices=Calendar.choices, default=Calendar.SOLAR
     )
-    phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
-    email = models.EmailField(_("email"), max_length=254, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
     province = models.CharField(_("province"), max_length=32, blank=True, db_index=True)
     city = models.CharField(_("city"), max_length=32, blank=True)
     district = models.CharField(_("district"), max_length=32, blank=True)
@@ -104,8 +104,22 @@ class Customer(TimeStampedModel):
             models.CheckConstraint(condition=Q(total_spent__gte=0), name="customer_total_spent_gte_0"),
             models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="customer_not_merged_into_self"),
         ]
+        # Search is exact-or-prefix (LIKE 'q%') over active customers. On PostgreSQL these are pattern-ops
+        # indexes that carry the id, so each search branch is an index-only scan; `customer_cover_idx` lets the
+        # page sort the matches by last order without visiting the table. SQLite builds plain indexes from them.
         indexes = [
             models.Index(fields=["-created_at"], name="customer_created_idx"),
+            *[
+                models.Index(
+                    fields=[f],
+                    name=f"customer_{f}_search_idx",
+                    opclasses=["varchar_pattern_ops"],
+                    include=["id"],
+                    condition=Q(merged_into__isnull=True),
+                )
+                for f in ("name", "real_name", "phone", "email")
+            ],
+            models.Index(fields=["id"], name="customer_cover_idx", include=["last_order_at", "merged_into"]),
         ]
 
     def __str__(self) -> str:
@@ -130,13 +144,21 @@ class CustomerIdentity(TimeStampedModel):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
-    handle = models.CharField(_("buyer handle"), max_length=128, db_index=True)
+    handle = models.CharField(_("buyer handle"), max_length=128)
 
     class Meta:
         ordering = ["platform", "handle"]
         constraints = [
             models.UniqueConstraint(fields=["platform", "handle"], name="identity_platform_handle_uniq"),
             models.CheckConstraint(condition=~Q(handle=""), name="identity_handle_not_empty"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["handle"],
+                name="identity_handle_search_idx",
+                opclasses=["varchar_pattern_ops"],
+                include=["customer"],
+            )
         ]
 
     def __str__(self) -> str:

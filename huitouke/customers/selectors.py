@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from heapq import nlargest
@@ -163,6 +163,16 @@ def customer_list(*, filters: CustomerFilter | None = None) -> QuerySet[Customer
     for key, value in f.extra.items():
         qs = registry.filters[key].apply(qs, value)
     return qs.order_by(*SORTS[f.sort])
+
+
+def customer_count(*, filters: CustomerFilter | None = None) -> int:
+    """How many customers `customer_list(filters=…)` returns, computed the cheap way when only a search is
+    given: the union of the index-only search branches is counted without visiting the customer table (every
+    branch already excludes merged customers; merged customers keep no identities)."""
+    f = filters or CustomerFilter()
+    if f.search and replace(f, search="", sort=DEFAULT_SORT).is_empty():
+        return _search_ids(f.search).count()
+    return customer_list(filters=f).count()
 
 
 def customer_list_rows(qs: QuerySet[Customer]) -> QuerySet[Customer]:

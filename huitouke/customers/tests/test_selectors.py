@@ -11,6 +11,7 @@ from huitouke.core.errors import ApplicationError
 from huitouke.customers.models import Customer
 from huitouke.customers.selectors import (
     CustomerFilter,
+    customer_count,
     customer_get,
     customer_list,
     customer_list_rows,
@@ -164,3 +165,17 @@ def test_timeline_merges_notes_and_orders_newest_first(owner):
     assert [e.kind for e in events] == ["note", "order"]
     assert "A1" in events[1].title
     assert events[0].at.date() > date(2020, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"search": "张"}, {"search": "tb_"}, {"search": "1"}, {"search": "李四", "province": "浙江省"}, {"search": "x"}],
+)
+def test_customer_count_matches_the_list(archive, manager, params):
+    extra = CustomerFactory.create(name="张三丰")
+    IdentityFactory.create(customer=extra, platform="jd", handle="tb_not_taobao")
+    gone = CustomerFactory.create(name="张旧", phone="13812340000")
+    customer_merge(source_id=gone.pk, target_id=extra.pk, actor=manager)
+    filters = CustomerFilter.from_params(params)
+
+    assert customer_count(filters=filters) == len(customer_list(filters=filters))

@@ -1,0 +1,71 @@
+"""`huitouke demo`: build the demo tea-and-snacks shop (once) and serve it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from huitouke.core.errors import ApplicationError
+from huitouke.demo.services import DEMO_LOGINS, demo_build, demo_exists, demo_users_ensure
+
+
+class Command(BaseCommand):
+    """Build a deterministic demo business (Taobao + Shopify, N customers, 24 months of orders, levels, logins),
+    print the logins and serve it at http://127.0.0.1:8000. An existing demo is reused unless --reset; a database
+    with real shops is refused."""
+
+    help = "Build the demo shop (unless it exists) and serve it on http://127.0.0.1:8000"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=20_000, help="number of customers (default 20000)")
+        parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+        parser.add_argument("--reset", action="store_true", help="delete the demo data and build it again")
+        parser.add_argument("--no-serve", action="store_true", help="build only, do not start the web server")
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["customers"] < 1:
+            raise CommandError("--customers must be at least 1")
+        try:
+            if demo_exists() and not options["reset"]:
+                self.stdout.write("The demo shop exists already (use --reset to rebuild it).")
+                demo_users_ensure()
+            else:
+                self._build(options)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        self._print_logins(options["addr"], options["no_serve"])
+        if not options["no_serve"]:
+            call_command("runserver", options["addr"], use_reloader=False)
+
+    def _build(self, options: dict[str, Any]) -> None:
+        n = options["customers"]
+        self.stdout.write(f"Building the demo shop: {n} customers, seed {options['seed']} …")
+        last = [0.0]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if stage != "customers" or done == total or now - last[0] >= 2:
+                last[0] = now
+                sys.stderr.write(f"  {stage} {done}/{total}\n")
+                sys.stderr.flush()
+
+        summary = demo_build(customers=n, seed=options["seed"], progress=progress, reset=options["reset"])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Built {summary.shops} shops, {summary.products} products, {summary.customers} customers, "
+                f"{summary.orders} orders ({summary.lines} lines), {summary.memberships} members "
+                f"in {summary.seconds:.1f} s."
+            )
+        )
+
+    def _print_logins(self, addr: str, no_serve: bool) -> None:
+        self.stdout.write("Logins (user / password):")
+        for login in DEMO_LOGINS:
+            self.stdout.write(f"  {login.role:<9} {login.username} / {login.password}")
+        if not no_serve:
+            self.stdout.write(f"Open http://{addr}/ (Ctrl-C stops the server).")
