@@ -18,6 +18,10 @@ from huitouke.customers.registry import TimelineEvent, registry
 
 #: Longest search string that is looked up; longer input is cut (nothing in the archive is that long).
 SEARCH_MAX = 128
+#: A live search lists at most this many matches (sorted and paginated among themselves); a broader search
+#: (a two-letter pinyin prefix matching tens of thousands) says how many match and asks for more letters.
+#: This bounds the work per keystroke whatever the archive's size.
+SEARCH_CAP = 2000
 
 SORTS = {
     "last_order": ("-last_order_at", "-id"),
@@ -115,7 +119,7 @@ class CustomerFilter:
 _PHONE_JUNK = re.compile(r"[\s\-()]")
 
 
-def _search_ids(q: str) -> QuerySet[Any]:
+def _search_ids(q: str) -> QuerySet[Any, int]:
     """Ids of customers whose handle, name, real name, phone or email equals or starts with `q`.
 
     Each branch is a prefix look-up on its own index; the union lets the database use all of them.
@@ -133,7 +137,7 @@ def _search_ids(q: str) -> QuerySet[Any]:
         parts.append(active.filter(phone__startswith=phone).values("id"))
     if q.isascii() and len(q) >= 2:
         parts.append(active.filter(email__startswith=q.lower()).values("id"))
-    return parts[0].union(*parts[1:])
+    return parts[0].union(*parts[1:]).values_list("id", flat=True)
 
 
 def customer_list(*, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
@@ -142,7 +146,7 @@ def customer_list(*, filters: CustomerFilter | None = None) -> QuerySet[Customer
     f = filters or CustomerFilter()
     qs = Customer.objects.filter(merged_into__isnull=True)
     if f.search:
-        qs = qs.filter(id__in=_search_ids(f.search))
+        qs = qs.filter(id__in=_search_ids(f.search)[:SEARCH_CAP])
     if f.tag:
         qs = qs.filter(customer_tags__tag__name=f.tag)
     if f.province:
@@ -166,12 +170,15 @@ def customer_list(*, filters: CustomerFilter | None = None) -> QuerySet[Customer
 
 
 def customer_count(*, filters: CustomerFilter | None = None) -> int:
-    """How many customers `customer_list(filters=…)` returns, computed the cheap way when only a search is
-    given: the union of the index-only search branches is counted without visiting the customer table (every
-    branch already excludes merged customers; merged customers keep no identities)."""
+    """How many customers match `filters`, computed the cheap way when only a search is given: the union of
+    the index-only search branches is counted without visiting the customer table (every branch already
+    excludes merged customers; merged customers keep no identities). With a search, the list itself shows at
+    most SEARCH_CAP of them: compare with `SEARCH_CAP` to tell the user to narrow the search."""
     f = filters or CustomerFilter()
     if f.search and replace(f, search="", sort=DEFAULT_SORT).is_empty():
         return _search_ids(f.search).count()
+    if f.search:
+        return customer_list(filters=replace(f, search="")).filter(id__in=_search_ids(f.search)).count()
     return customer_list(filters=f).count()
 
 

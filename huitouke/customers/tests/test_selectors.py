@@ -169,7 +169,14 @@ def test_timeline_merges_notes_and_orders_newest_first(owner):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"search": "张"}, {"search": "tb_"}, {"search": "1"}, {"search": "李四", "province": "浙江省"}, {"search": "x"}],
+    [
+        {},
+        {"search": "张"},
+        {"search": "tb_"},
+        {"search": "1"},
+        {"search": "李四", "province": "浙江省"},
+        {"search": "x"},
+    ],
 )
 def test_customer_count_matches_the_list(archive, manager, params):
     extra = CustomerFactory.create(name="张三丰")
@@ -179,3 +186,17 @@ def test_customer_count_matches_the_list(archive, manager, params):
     filters = CustomerFilter.from_params(params)
 
     assert customer_count(filters=filters) == len(customer_list(filters=filters))
+
+
+def test_a_broad_search_lists_at_most_the_cap_but_counts_all(monkeypatch):
+    from huitouke.customers import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_CAP", 2)
+    for i in range(3):
+        CustomerFactory.create(name=f"陈{i}")
+    CustomerFactory.create(name="王")
+    filters = CustomerFilter(search="陈")
+
+    assert len(customer_list(filters=filters)) == 2
+    assert customer_count(filters=filters) == 3
+    assert customer_count(filters=CustomerFilter(search="陈", orders_max=5)) == 3
