@@ -18,6 +18,15 @@ def _fast_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _huey_immediate() -> Any:
+    """Background tasks run in-process, at once, in tests (browser tests that need a real worker start one)."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    return HUEY
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., User]:
     from huitouke.core.services import user_create

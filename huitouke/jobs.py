@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
-from huitouke.core.services import job_fail, job_finish, job_progress, job_start
+from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 from huitouke.loyalty.services import levels_regrade
 from huitouke.orders.importers import ImportFileError, parse_orders
-from huitouke.orders.importing import ErrorReport, ImportResult, orders_import_rows
+from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, shop_get_or_create
 
@@ -126,6 +125,4 @@ def orders_import_task(job_id: int) -> None:
     job_finish(job_id=job_id, result=result.as_json())
 
 
-def orders_import_enqueue(*, job_id: int) -> None:
-    """Queue the import once the Job row is committed (the worker must be able to read it)."""
-    transaction.on_commit(lambda: orders_import_task(job_id))
+job_register(IMPORT_JOB_KIND, orders_import_task)

@@ -29,3 +29,11 @@ def job_get_for_user(*, job_id: int, user: User) -> Job:
     if job is None:
         raise NotFoundError(f"job {job_id} not found", field="id")
     return job
+
+
+def job_list(*, kind: str, user: User, limit: int = 10) -> list[Job]:
+    """The newest jobs of one kind the user may see (their own; all for owners and managers)."""
+    qs = Job.objects.filter(kind=kind).select_related("created_by")
+    if not user.has_perm("core.view_audit"):
+        qs = qs.filter(created_by=user)
+    return list(qs.order_by("-created_at", "-id")[:limit])

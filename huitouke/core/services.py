@@ -142,3 +142,23 @@ def job_fail(*, job_id: int, error: str) -> Job:
         updated_at=timezone.now(),
     )
     return Job.objects.get(pk=job_id)
+
+
+#: kind → function that queues the job's work (registered by huitouke/jobs.py at start-up).
+JOB_RUNNERS: dict[str, Any] = {}
+
+
+def job_register(kind: str, enqueue: Any) -> None:
+    """Make `kind` submittable: `enqueue(job_id)` queues the background task for a committed Job row."""
+    JOB_RUNNERS[kind] = enqueue
+
+
+def job_submit(*, kind: str, params: dict[str, Any], created_by: Any = None) -> Job:
+    """Record a job and queue it for the worker once the surrounding transaction commits (never run in the
+    request). Raises ApplicationError for a kind nobody registered."""
+    if kind not in JOB_RUNNERS:
+        raise ApplicationError(f"unknown job kind {kind!r}", field="kind")
+    job = job_create(kind=kind, params=params, created_by=created_by)
+    runner = JOB_RUNNERS[kind]
+    transaction.on_commit(lambda: runner(job.pk))
+    return job

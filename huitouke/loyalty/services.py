@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
+from huitouke.core.bulk import values_in
 from huitouke.core.errors import ApplicationError
 from huitouke.loyalty.models import Level, Membership
 from huitouke.orders.models import Order, Shop
@@ -57,7 +59,8 @@ def levels_regrade(*, shop_ids: Iterable[int] | None = None, customer_ids: Itera
     """Give every customer the highest level of each shop whose amount OR order threshold they meet, counting
     paid orders that are neither closed nor fully refunded over the customer's lifetime.
 
-    Set-based: one DELETE and one INSERT … SELECT per shop. Returns the number of memberships written.
+    Set-based: one DELETE and one INSERT … SELECT per shop, whatever the number of customers (the id set is one
+    parameter, `values_in`). Returns the number of memberships written.
     """
     shops = Shop.objects.filter(levels__isnull=False).distinct()
     if shop_ids is not None:
@@ -65,19 +68,20 @@ def levels_regrade(*, shop_ids: Iterable[int] | None = None, customer_ids: Itera
     ids = None if customer_ids is None else sorted(set(customer_ids))
     counted = ", ".join(f"'{s}'" for s in Order.COUNTED)  # fixed enum values, not user input
     customer_clause = ""
-    params_ids: list[int] = []
+    params_ids: list[Any] = []
     if ids is not None:
         if not ids:
             return 0
-        customer_clause = f" AND o.customer_id IN ({', '.join(['%s'] * len(ids))})"
-        params_ids = ids
+        id_set = values_in(ids, "bigint")
+        customer_clause = f" AND o.customer_id IN ({id_set.sql})"
+        params_ids = list(id_set.params)
     written = 0
     lvl, mem, order = Level._meta.db_table, Membership._meta.db_table, Order._meta.db_table
     with transaction.atomic(), connection.cursor() as cur:
         for shop in shops:
             delete = Membership.objects.filter(shop=shop)
             if ids is not None:
-                delete = delete.filter(customer_id__in=ids)
+                delete = delete.filter(customer_id__in=values_in(ids, "bigint"))
             delete.delete()
             cur.execute(
                 f"""

@@ -21,10 +21,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.core.bulk import TableWriter, ids_allocate, in_chunks
+from huitouke.core.bulk import TableWriter, ids_allocate, values_in
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.models import Order, OrderLine, Product, Shop
@@ -58,7 +58,10 @@ LINE_FIELDS = ("line_no", "product_id", "title", "sku", "quantity", "unit_price"
 #: Profile fields an import fills on a customer when the archive has nothing better.
 PROFILE_FIELDS = ("real_name", "phone", "email", "province", "city", "district", "address")
 
-BATCH_ORDERS = 2000
+#: The background job kind of an upload (core.services.job_submit); huitouke/jobs.py runs it.
+IMPORT_JOB_KIND = "orders_import"
+
+BATCH_ORDERS = 10_000
 
 
 @dataclass
@@ -156,65 +159,69 @@ class OrderWriter:
         newest: dict[tuple[str, str], OrderRow] = {}
         for row in rows:
             key = (row.platform, row.buyer_handle)
-            if key not in newest or row.ordered_at >= newest[key].ordered_at:
+            seen = newest.get(key)
+            if seen is None or row.ordered_at >= seen.ordered_at:
                 newest[key] = row
         found: dict[tuple[str, str], int] = {}
         by_platform: dict[str, list[str]] = defaultdict(list)
         for platform, handle in newest:
             by_platform[platform].append(handle)
         for platform, handles in by_platform.items():
-            for chunk in in_chunks(handles):
-                for handle, cid in CustomerIdentity.objects.filter(platform=platform, handle__in=chunk).values_list(
-                    "handle", "customer_id"
-                ):
-                    found[(platform, handle)] = cid
+            for handle, cid in CustomerIdentity.objects.filter(
+                platform=platform, handle__in=values_in(handles)
+            ).values_list("handle", "customer_id"):
+                found[(platform, handle)] = cid
         new_keys = [k for k in newest if k not in found]
         if new_keys:
             ids = ids_allocate(Customer, len(new_keys))
-            writer = TableWriter(Customer, now=now)
-            writer.insert(
-                {"id": cid, "name": k[1][:128], **self._profile(newest[k])}
-                for cid, k in zip(ids, new_keys, strict=True)
+            TableWriter(Customer, now=now).insert_tuples(
+                ("id", "name", *PROFILE_FIELDS),
+                ((cid, k[1][:128], *self._profile(newest[k])) for cid, k in zip(ids, new_keys, strict=True)),
             )
-            TableWriter(CustomerIdentity, now=now).insert(
-                {"id": iid, "customer_id": cid, "platform": k[0], "handle": k[1]}
-                for iid, cid, k in zip(ids_allocate(CustomerIdentity, len(ids)), ids, new_keys, strict=True)
+            TableWriter(CustomerIdentity, now=now).insert_tuples(
+                ("id", "customer_id", "platform", "handle"),
+                (
+                    (iid, cid, k[0], k[1])
+                    for iid, cid, k in zip(ids_allocate(CustomerIdentity, len(ids)), ids, new_keys, strict=True)
+                ),
             )
             found.update(zip(new_keys, ids, strict=True))
             self.result.customers_created += len(ids)
-        self._fill_profiles({found[k]: newest[k] for k in newest if k not in new_keys})
+        fresh = set(new_keys)
+        self._fill_profiles({found[k]: row for k, row in newest.items() if k not in fresh})
         self._consents({found[k]: row for k, row in newest.items() if row.accepts_marketing is not None}, now)
         return found
 
     @staticmethod
-    def _profile(row: OrderRow) -> dict[str, str]:
-        return {
-            "real_name": "" if _masked(row.buyer_name) else row.buyer_name[:64],
-            "phone": row.phone[:32],
-            "email": row.email.lower()[:254],
-            "province": row.province[:32],
-            "city": row.city[:32],
-            "district": row.district[:32],
-            "address": row.address[:255],
-        }
+    def _profile(row: OrderRow) -> tuple[str, ...]:
+        """The PROFILE_FIELDS an order offers, in that order."""
+        return (
+            "" if _masked(row.buyer_name) else row.buyer_name[:64],
+            row.phone[:32],
+            row.email.lower()[:254],
+            row.province[:32],
+            row.city[:32],
+            row.district[:32],
+            row.address[:255],
+        )
 
     def _fill_profiles(self, rows_by_customer: dict[int, OrderRow]) -> None:
         if not rows_by_customer:
             return
         changed: list[Customer] = []
-        ids = list(rows_by_customer)
-        for chunk in in_chunks(ids):
-            for customer in Customer.objects.filter(pk__in=chunk).only("id", *PROFILE_FIELDS):
-                offered = self._profile(rows_by_customer[customer.pk])
-                dirty = False
-                for name, value in offered.items():
-                    current = getattr(customer, name)
-                    better = value and (not current or (name == "phone" and _masked(current) and not _masked(value)))
-                    if better and value != current:
-                        setattr(customer, name, value)
-                        dirty = True
-                if dirty:
-                    changed.append(customer)
+        for cid, *current in Customer.objects.filter(pk__in=values_in(rows_by_customer, "bigint")).values_list(
+            "id", *PROFILE_FIELDS
+        ):
+            offered = self._profile(rows_by_customer[cid])
+            if offered == tuple(current):
+                continue
+            values: dict[str, str] = {}
+            for name, old, value in zip(PROFILE_FIELDS, current, offered, strict=True):
+                better = value and (not old or (name == "phone" and _masked(old) and not _masked(value)))
+                if better and value != old:
+                    values[name] = value
+            if values:
+                changed.append(Customer(id=cid, **dict(zip(PROFILE_FIELDS, current, strict=True)), **values))
         if changed:
             Customer.objects.bulk_update(changed, PROFILE_FIELDS, batch_size=500)
 
@@ -241,63 +248,59 @@ class OrderWriter:
             update_fields=["granted", "source", "updated_at"],
         )
 
-    def _products(self, items: list[tuple[Shop, LineRow]], now: Any) -> dict[tuple[int, str], int]:
+    def _products(self, items: list[tuple[int, LineRow]], now: Any) -> dict[tuple[int, str], int]:
         wanted: dict[tuple[int, str], LineRow] = {}
-        for shop, line in items:
-            wanted.setdefault((shop.pk, product_key(line)), line)
+        for shop_id, line in items:
+            wanted.setdefault((shop_id, product_key(line)), line)
         found: dict[tuple[int, str], int] = {}
         by_shop: dict[int, list[str]] = defaultdict(list)
         for shop_id, key in wanted:
             by_shop[shop_id].append(key)
         for shop_id, keys in by_shop.items():
-            for chunk in in_chunks(keys):
-                for key, pid in Product.objects.filter(shop_id=shop_id, external_id__in=chunk).values_list(
-                    "external_id", "id"
-                ):
-                    found[(shop_id, key)] = pid
+            for key, pid in Product.objects.filter(shop_id=shop_id, external_id__in=values_in(keys)).values_list(
+                "external_id", "id"
+            ):
+                found[(shop_id, key)] = pid
         new = [k for k in wanted if k not in found]
         if new:
             ids = ids_allocate(Product, len(new))
-            TableWriter(Product, now=now).insert(
-                {
-                    "id": pid,
-                    "shop_id": k[0],
-                    "external_id": k[1],
-                    "title": wanted[k].title[:255],
-                    "price": wanted[k].unit_price,
-                }
-                for pid, k in zip(ids, new, strict=True)
+            TableWriter(Product, now=now).insert_tuples(
+                ("id", "shop_id", "external_id", "title", "price"),
+                (
+                    (pid, k[0], k[1], wanted[k].title[:255], wanted[k].unit_price)
+                    for pid, k in zip(ids, new, strict=True)
+                ),
             )
             found.update(zip(new, ids, strict=True))
         return found
 
     # -- orders ------------------------------------------------------------------------------------------------
     @staticmethod
-    def _order_values(row: OrderRow, customer_id: int) -> dict[str, Any]:
-        region = "".join((row.province, row.city, row.district))
-        return {
-            "customer_id": customer_id,
-            "status": row.status,
-            "goods_amount": row.goods_amount,
-            "shipping_fee": row.shipping_fee,
-            "total_amount": row.total_amount,
-            "paid_amount": row.paid_amount,
-            "refund_amount": row.refund_amount,
-            "ordered_at": row.ordered_at,
-            "paid_at": row.paid_at,
-            "shipped_at": row.shipped_at,
-            "delivered_at": row.delivered_at,
-            "confirmed_at": row.confirmed_at,
-            "closed_at": row.closed_at,
-            "logistics_company": row.logistics_company[:64],
-            "tracking_no": row.tracking_no[:64],
-            "gift": row.gift[:255],
-            "buyer_remark": row.buyer_remark[:1000],
-            "seller_memo": row.seller_memo[:1000],
-            "receiver_name": row.buyer_name[:64],
-            "receiver_phone": row.phone[:32],
-            "receiver_address": (region + row.address)[:255],
-        }
+    def _order_values(row: OrderRow, customer_id: int) -> tuple[Any, ...]:
+        """The ORDER_FIELDS of an order, in that order."""
+        return (
+            customer_id,
+            row.status,
+            row.goods_amount,
+            row.shipping_fee,
+            row.total_amount,
+            row.paid_amount,
+            row.refund_amount,
+            row.ordered_at,
+            row.paid_at,
+            row.shipped_at,
+            row.delivered_at,
+            row.confirmed_at,
+            row.closed_at,
+            row.logistics_company[:64],
+            row.tracking_no[:64],
+            row.gift[:255],
+            row.buyer_remark[:1000],
+            row.seller_memo[:1000],
+            row.buyer_name[:64],
+            row.phone[:32],
+            (row.province + row.city + row.district + row.address)[:255],
+        )
 
     @staticmethod
     def _line_values(line: LineRow, product_id: int | None) -> tuple[Any, ...]:
@@ -318,91 +321,103 @@ class OrderWriter:
             return
         now = timezone.now()
         with transaction.atomic():
-            shops = [self._shop_for(r) for r in rows]
+            if connection.vendor == "postgresql":
+                # an import can simply be re-run, so a crash losing the last commits costs nothing
+                with connection.cursor() as cur:
+                    cur.execute("SET LOCAL synchronous_commit = off")
+            shop_ids = [self._shop_for(r).pk for r in rows]
             customers = self._customers(rows, now)
-            products = self._products([(s, ln) for s, r in zip(shops, rows, strict=True) for ln in r.lines], now)
-            wanted: dict[tuple[int, str], tuple[dict[str, Any], list[tuple[Any, ...]]]] = {}
-            for shop, row in zip(shops, rows, strict=True):
-                values = self._order_values(row, customers[(row.platform, row.buyer_handle)])
-                lines = [self._line_values(ln, products.get((shop.pk, product_key(ln)))) for ln in row.lines]
-                wanted[(shop.pk, row.order_no)] = (values, lines)
+            products = self._products(
+                [(shop_id, ln) for shop_id, r in zip(shop_ids, rows, strict=True) for ln in r.lines], now
+            )
+            wanted: dict[tuple[int, str], tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = {}
+            order_values, line_values = self._order_values, self._line_values
+            for shop_id, row in zip(shop_ids, rows, strict=True):
+                values = order_values(row, customers[(row.platform, row.buyer_handle)])
+                lines = [line_values(ln, products.get((shop_id, product_key(ln)))) for ln in row.lines]
+                wanted[(shop_id, row.order_no)] = (values, lines)
             existing = self._existing(wanted)
             self._apply(wanted, existing, now)
 
     @staticmethod
-    def _existing(wanted: dict[tuple[int, str], Any]) -> dict[tuple[int, str], tuple[int, dict[str, Any], list[Any]]]:
+    def _existing(
+        wanted: dict[tuple[int, str], Any],
+    ) -> dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]:
+        """The batch's orders already in the archive, with their values and lines. One query per shop; when the
+        batch is all new (a first import) that query returns nothing and the lines are never looked up."""
         by_shop: dict[int, list[str]] = defaultdict(list)
         for shop_id, order_no in wanted:
             by_shop[shop_id].append(order_no)
-        found: dict[tuple[int, str], tuple[int, dict[str, Any], list[Any]]] = {}
+        found: dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]] = {}
         by_id: dict[int, tuple[int, str]] = {}
         for shop_id, numbers in by_shop.items():
-            for chunk in in_chunks(numbers):
-                for rec in Order.objects.filter(shop_id=shop_id, order_no__in=chunk).values(
-                    "id", "order_no", *ORDER_FIELDS
-                ):
-                    key = (shop_id, rec.pop("order_no"))
-                    found[key] = (rec.pop("id"), rec, [])
-                    by_id[found[key][0]] = key
-        for chunk in in_chunks(list(by_id)):
-            for values in (
-                OrderLine.objects.filter(order_id__in=chunk)
+            for order_id, order_no, *values in Order.objects.filter(
+                shop_id=shop_id, order_no__in=values_in(numbers)
+            ).values_list("id", "order_no", *ORDER_FIELDS):
+                key = (shop_id, order_no)
+                found[key] = (order_id, tuple(values), [])
+                by_id[order_id] = key
+        if by_id:
+            for order_id, *line in (
+                OrderLine.objects.filter(order_id__in=values_in(by_id, "bigint"))
                 .order_by("order_id", "line_no")
                 .values_list("order_id", *LINE_FIELDS)
             ):
-                found[by_id[values[0]]][2].append(tuple(values[1:]))
+                found[by_id[order_id]][2].append(tuple(line))
         return found
 
     def _apply(
         self,
-        wanted: dict[tuple[int, str], tuple[dict[str, Any], list[tuple[Any, ...]]]],
-        existing: dict[tuple[int, str], tuple[int, dict[str, Any], list[Any]]],
+        wanted: dict[tuple[int, str], tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
+        existing: dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]],
         now: Any,
     ) -> None:
         result = self.result
-        new_keys = [k for k in wanted if k not in existing]
+        new_keys = [k for k in wanted if k not in existing] if existing else list(wanted)
         changed_orders: list[Order] = []
         replace_lines: dict[int, list[tuple[Any, ...]]] = {}
-        for key, (values, lines) in wanted.items():
-            if key not in existing:
-                continue
-            order_id, old, old_lines = existing[key]
-            fields_changed = any(_differs(old[f], values[f]) for f in ORDER_FIELDS)
-            lines_changed = len(old_lines) != len(lines) or any(
-                any(_differs(a, b) for a, b in zip(o, n, strict=True)) for o, n in zip(old_lines, lines, strict=True)
+        for key, (order_id, old, old_lines) in existing.items():
+            values, lines = wanted[key]
+            fields_changed = old != values and any(_differs(a, b) for a, b in zip(old, values, strict=True))
+            lines_changed = old_lines != lines and (
+                len(old_lines) != len(lines)
+                or any(
+                    any(_differs(a, b) for a, b in zip(o, n, strict=True))
+                    for o, n in zip(old_lines, lines, strict=True)
+                )
             )
             if not (fields_changed or lines_changed):
                 result.orders_unchanged += 1
                 continue
             result.orders_updated += 1
-            result.customer_ids.update((old["customer_id"], values["customer_id"]))
+            result.customer_ids.update((old[0], values[0]))
             if fields_changed:
-                changed_orders.append(Order(id=order_id, updated_at=now, **values))
+                changed_orders.append(
+                    Order(id=order_id, updated_at=now, **dict(zip(ORDER_FIELDS, values, strict=True)))
+                )
             if lines_changed:
                 replace_lines[order_id] = lines
         if changed_orders:
             Order.objects.bulk_update(changed_orders, [*ORDER_FIELDS, "updated_at"], batch_size=500)
         if replace_lines:
-            for chunk in in_chunks(list(replace_lines)):
-                OrderLine.objects.filter(order_id__in=chunk).delete()
+            OrderLine.objects.filter(order_id__in=values_in(replace_lines, "bigint")).delete()
             self._insert_lines(replace_lines, now)
         if new_keys:
             ids = ids_allocate(Order, len(new_keys))
-            TableWriter(Order, now=now).insert(
-                {"id": oid, "shop_id": k[0], "order_no": k[1], **wanted[k][0]}
-                for oid, k in zip(ids, new_keys, strict=True)
+            TableWriter(Order, now=now).insert_tuples(
+                ("id", "shop_id", "order_no", *ORDER_FIELDS),
+                ((oid, k[0], k[1], *wanted[k][0]) for oid, k in zip(ids, new_keys, strict=True)),
             )
             result.orders_created += len(ids)
-            result.customer_ids.update(wanted[k][0]["customer_id"] for k in new_keys)
+            result.customer_ids.update(wanted[k][0][0] for k in new_keys)
             self._insert_lines({oid: wanted[k][1] for oid, k in zip(ids, new_keys, strict=True)}, now)
 
     def _insert_lines(self, lines_by_order: dict[int, list[tuple[Any, ...]]], now: Any) -> None:
         count = sum(len(v) for v in lines_by_order.values())
         ids = iter(ids_allocate(OrderLine, count))
-        TableWriter(OrderLine, now=now).insert(
-            {"id": next(ids), "order_id": order_id, **dict(zip(LINE_FIELDS, line, strict=True))}
-            for order_id, lines in lines_by_order.items()
-            for line in lines
+        TableWriter(OrderLine, now=now).insert_tuples(
+            ("id", "order_id", *LINE_FIELDS),
+            ((next(ids), order_id, *line) for order_id, lines in lines_by_order.items() for line in lines),
         )
         self.result.lines += count
 

@@ -140,3 +140,16 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}#{self.line_no} {self.title}"
+
+
+class ImportMapping(TimeStampedModel):
+    """A saved column mapping for generic CSV/XLSX files ({our field: their header}), reused on later uploads."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    mapping = models.JSONField(_("mapping"), default=dict)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from huitouke.core.bulk import values_in
 from huitouke.core.errors import ApplicationError
 from huitouke.customers.models import Customer, Platform
-from huitouke.orders.models import Order, Shop
-
-_BATCH = 2000
+from huitouke.orders.models import ImportMapping, Order, Shop
 
 
 def shop_get_or_create(*, name: str, platform: str = Platform.TAOBAO, timezone: str = "Asia/Shanghai") -> Shop:
@@ -41,16 +40,67 @@ def _stats_update(qs: object) -> int:
     )
 
 
+def _stats_update_joined(ids: list[int] | None) -> int:
+    """PostgreSQL: one UPDATE … FROM (aggregate of the counted orders, GROUP BY customer) join. Scans the orders
+    once (hash aggregate) instead of running four correlated subqueries per customer."""
+    customer, order = Customer._meta.db_table, Order._meta.db_table
+    counted = ", ".join(f"'{s}'" for s in Order.COUNTED)  # fixed enum values, not user input
+    if ids is None:
+        targets, agg_filter, params = f"SELECT id FROM {customer}", "", []
+    else:
+        targets, agg_filter = "SELECT unnest(%s::bigint[]) AS id", " AND o.customer_id = ANY(%s::bigint[])"
+        params = [ids, ids]
+    sql = f"""
+        UPDATE {customer} AS c
+        SET order_count = COALESCE(a.n, 0), total_spent = COALESCE(a.spent, 0),
+            first_order_at = a.first_at, last_order_at = a.last_at
+        FROM ({targets}) AS t
+        LEFT JOIN (
+            SELECT o.customer_id, COUNT(*) AS n, SUM(o.paid_amount - o.refund_amount) AS spent,
+                   MIN(o.ordered_at) AS first_at, MAX(o.ordered_at) AS last_at
+            FROM {order} o
+            WHERE o.status IN ({counted}){agg_filter}
+            GROUP BY o.customer_id
+        ) AS a ON a.customer_id = t.id
+        WHERE c.id = t.id
+    """
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return int(cur.rowcount)
+
+
 def customer_stats_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
     """Recompute first/last order, order count and total spent for the given customers (all when None).
 
     Counted orders are paid and neither closed nor fully refunded (Order.COUNTED); spent is paid minus
-    refunded. One UPDATE … FROM-subquery statement per batch of 2,000 ids; returns the number of rows updated.
-    Lives here rather than in `customers` because orders own the numbers; it is the only write `orders` makes
-    to customer rows.
+    refunded. One statement whatever the number of customers: on PostgreSQL an UPDATE … FROM join with the
+    per-customer aggregate of their orders, elsewhere an UPDATE with correlated subqueries over the id set
+    (`values_in`, one parameter). Returns the number of customers updated. Lives here rather than in
+    `customers` because orders own the numbers; it is the only write `orders` makes to customer rows.
     """
+    ids = None if customer_ids is None else sorted(set(customer_ids))
+    if ids == []:
+        return 0
     with transaction.atomic():
-        if customer_ids is None:
+        if connection.vendor == "postgresql":
+            return _stats_update_joined(ids)
+        if ids is None:
             return _stats_update(Customer.objects.values("pk"))
-        ids = sorted(set(customer_ids))
-        return sum(_stats_update(ids[i : i + _BATCH]) for i in range(0, len(ids), _BATCH))
+        return _stats_update(values_in(ids, "bigint"))
+
+
+def import_mapping_save(*, name: str, mapping: dict[str, str]) -> ImportMapping:
+    """Save (or replace) a named column mapping for generic files. Empty names and unknown fields are refused."""
+    from huitouke.orders.importers import GENERIC_FIELDS
+
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("the mapping needs a name", field="mapping_name")
+    if len(name) > 64:
+        raise ApplicationError("a mapping name has at most 64 characters", field="mapping_name")
+    unknown = sorted(set(mapping) - set(GENERIC_FIELDS))
+    if unknown:
+        raise ApplicationError(f"unknown field(s): {', '.join(unknown)}", field="mapping")
+    clean = {k: v for k, v in mapping.items() if v}
+    saved, _created = ImportMapping.objects.update_or_create(name=name, defaults={"mapping": clean})
+    return saved

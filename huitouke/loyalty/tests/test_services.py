@@ -74,6 +74,17 @@ def test_regrade_limited_to_customers():
     assert levels_regrade(customer_ids=[]) == 0
 
 
+def test_regrade_takes_more_customers_than_one_statement_has_parameters():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    a = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=a, paid_amount=Decimal("300"))
+
+    assert levels_regrade(customer_ids=[a.pk, *range(a.pk + 1, a.pk + 40_000)]) == 1
+    assert levels_regrade(customer_ids=[a.pk, *range(a.pk + 1, a.pk + 40_000)]) == 1
+    assert Membership.objects.get().customer == a
+
+
 @pytest.mark.parametrize(
     ("specs", "field"),
     [

@@ -205,3 +205,67 @@ def test_cli_json_and_errors(tmp_path, capsys):
     bad.write_text("[1, 2]")
     with pytest.raises(CommandError, match="--mapping"):
         call_command("import_orders", str(path), "--mapping", str(bad))
+
+
+def test_a_batch_mixing_new_and_existing_orders_creates_updates_and_keeps(tmp_path):
+    # given: two orders already imported, the second one still shipped (not yet confirmed)
+    run(
+        taobao(
+            tmp_path, [row("7001", "tb_a", "10.00"), row("7002", "tb_b", "20.00", status="卖家已发货，等待买家确认")]
+        )
+    )
+    before = Order.objects.get(order_no="7001").updated_at
+
+    # when: one batch holds the unchanged order, the moved one and two new ones (one of a known buyer)
+    result = run(
+        taobao(
+            tmp_path,
+            [
+                row("7003", "tb_c", "30.00"),
+                row("7001", "tb_a", "10.00"),
+                row("7004", "tb_a", "40.00", when="2025-07-01 09:00:00"),
+                row("7002", "tb_b", "20.00", tracking="YT9", carrier="圆通速递"),
+            ],
+            "later.csv",
+        )
+    )
+
+    # then
+    assert (result["orders_created"], result["orders_updated"], result["orders_unchanged"]) == (2, 1, 1)
+    assert (result["customers_created"], result["lines"]) == (1, 2)
+    assert Order.objects.get(order_no="7001").updated_at == before
+    assert Order.objects.get(order_no="7002").status == "completed"
+    assert OrderLine.objects.count() == 4
+    alice = CustomerIdentity.objects.get(handle="tb_a").customer
+    assert (alice.order_count, alice.total_spent) == (2, Decimal("50.00"))
+
+
+def test_batches_smaller_than_the_file_give_the_same_result(tmp_path):
+    from huitouke.orders.importers import parse_orders
+    from huitouke.orders.importing import ErrorReport, ImportResult, orders_import_rows
+
+    path = taobao(tmp_path, [row(f"80{i:02d}", f"tb_{i % 3}", f"{i}.00") for i in range(1, 11)])
+    _fmt, stream = parse_orders(path)
+    result = ImportResult(format="taobao")
+
+    orders_import_rows(stream=stream, result=result, report=ErrorReport(tmp_path / "e.csv"), batch_size=3)
+
+    assert (result.orders_created, result.customers_created, result.lines) == (10, 3, 10)
+    assert CustomerIdentity.objects.count() == 3
+    assert len(result.customer_ids) == 3
+
+
+def test_the_benchmark_generator_writes_an_importable_taobao_pair(tmp_path):
+    from benchmarks.taobao_export import write_export_pair
+
+    pair = write_export_pair(tmp_path, lines=200, seed=7)
+
+    first = run(pair.orders_path, items_path=str(pair.items_path))
+    again = run(pair.orders_path, items_path=str(pair.items_path))
+
+    assert (first["format"], first["errors"], first["lines"]) == ("taobao", 0, 200)
+    assert (first["orders_created"], first["customers_created"]) == (pair.orders, pair.buyers)
+    assert first["rows"] == pair.orders
+    assert (again["orders_unchanged"], again["orders_created"], again["orders_updated"]) == (pair.orders, 0, 0)
+    assert OrderLine.objects.count() == 200
+    assert Customer.objects.filter(order_count__gt=0).exists()

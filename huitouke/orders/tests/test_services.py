@@ -88,3 +88,14 @@ def test_shop_get_or_create_validates():
     assert shop_get_or_create(name="山岚茶食").pk == shop.pk
     with pytest.raises(ApplicationError):
         shop_get_or_create(name="x", platform="amazon")
+
+
+def test_stats_refresh_takes_more_ids_than_one_statement_has_parameters():
+    # SQLite allows 32,766 parameters per statement; the id set goes in as one parameter
+    c = CustomerFactory.create()
+    OrderFactory.create(customer=c, paid_amount=Decimal("3"))
+
+    assert customer_stats_refresh(customer_ids=[c.pk, *range(c.pk + 1, c.pk + 40_000)]) == 1
+
+    c.refresh_from_db()
+    assert (c.order_count, c.total_spent) == (1, Decimal("3"))

@@ -1,0 +1,1 @@
+"""Benchmark scripts (run as files) and the data generators they share with the tests."""

@@ -1,0 +1,425 @@
+"""Order import benchmark: a 1M-line Taobao export pair into PostgreSQL and SQLite, next to the raw write limit.
+
+    .venv/bin/python benchmarks/import_orders.py [--lines 1000000] [--db postgres|sqlite|both] [--keep]
+        [--pg postgres://postgres@127.0.0.1:5432] [--workdir DIR]
+
+Generates (seeded, `benchmarks/taobao_export.py`) an order report + item report pair in GB18030 with `--lines`
+item lines (~0.7 orders and ~0.3 buyers per line), then for each database, on a fresh migrated database:
+
+- import: the real path, `huitouke.jobs.orders_import` (parse + write + customer stats + level regrade, into a
+  shop with three member levels), timed in a child process whose peak RSS (ru_maxrss) is the import's own;
+- re-import of the same pair (must be a no-op: orders_unchanged = all orders);
+- raw: the same parsed rows (parsed once, outside the timing, into plain tuples of database values) written
+  into equivalent plain tables (customers, identities, orders, lines: same columns and types, primary keys and
+  the real tables' unique keys, nothing else) with psycopg COPY on PostgreSQL (one transaction) and sqlite3
+  executemany in one transaction per 50,000 rows on SQLite (same pragmas as the app: WAL, synchronous=NORMAL).
+
+Prints one table (lines/s = item lines per second) and the targets with PASS/FAIL: import >= 30% of raw COPY on
+PostgreSQL, >= 40% of raw executemany on SQLite, 1M lines in < 180 s, peak memory < 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_DEFAULT = "postgres://postgres@127.0.0.1:5432"
+PG_IMPORT_DB = "htk_bench_import"
+PG_RAW_DB = "htk_bench_raw"
+TARGET_RATIO = {"postgres": 0.30, "sqlite": 0.40}
+TARGET_SECONDS_PER_MILLION = 180.0
+TARGET_PEAK_MB = 1536.0
+SQLITE_CHUNK = 50_000
+
+
+# ---------------------------------------------------------------------------------------------- child processes
+def _django(db_url: str, home: str) -> None:
+    os.environ["HUITOUKE_HOME"] = home
+    if db_url:
+        os.environ["DATABASE_URL"] = db_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huitouke.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child_migrate(args: argparse.Namespace) -> dict[str, Any]:
+    _django(args.db_url, args.home)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    # a shop that grades its members, so the import's follow-up regrades levels as it would in real use
+    from decimal import Decimal
+
+    from benchmarks.taobao_export import SHOP
+    from huitouke.loyalty.services import LevelSpec, levels_set
+    from huitouke.orders.services import shop_get_or_create
+
+    shop = shop_get_or_create(name=SHOP, platform="taobao")
+    levels_set(
+        shop=shop,
+        specs=[
+            LevelSpec("普通会员", Decimal("0"), 1, 100),
+            LevelSpec("高级会员", Decimal("1000"), 3, 98),
+            LevelSpec("VIP", Decimal("3000"), 6, 95),
+        ],
+    )
+    return {}
+
+
+def child_import(args: argparse.Namespace) -> dict[str, Any]:
+    _django(args.db_url, args.home)
+    from huitouke.jobs import ImportRequest, orders_import
+
+    started = time.perf_counter()
+    result = orders_import(request=ImportRequest(path=args.orders, items_path=args.items))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "result": result.as_json()}
+
+
+def _raw_tables() -> list[tuple[str, Any, tuple[str, ...]]]:
+    from huitouke.customers.models import Customer, CustomerIdentity
+    from huitouke.orders.models import Order, OrderLine
+
+    return [
+        ("customers", Customer, ()),
+        ("identities", CustomerIdentity, ("platform", "handle")),
+        ("orders", Order, ("shop_id", "order_no")),
+        ("lines", OrderLine, ("order_id", "line_no")),
+    ]
+
+
+def _raw_rows(orders_path: str, items_path: str, vendor: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Parse the pair once into complete rows (every column, database values) for the four plain tables."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from huitouke.orders.importers import OrderRow, parse_orders
+
+    now = timezone.now()
+    tables = _raw_tables()
+    fields = {name: list(model._meta.concrete_fields) for name, model, _u in tables}
+
+    def adapt(v: Any) -> Any:
+        if vendor == "postgresql":
+            return v
+        if isinstance(v, datetime):
+            return connection.ops.adapt_datetimefield_value(v)
+        if isinstance(v, Decimal):
+            return str(v)
+        return v
+
+    def complete(name: str, values: dict[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for f in fields[name]:
+            if f.attname in values:
+                v = values[f.attname]
+            elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                v = now
+            else:
+                v = f.get_default()
+            out.append(adapt(v))
+        return tuple(out)
+
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name, _m, _u in tables}
+    customers: dict[str, int] = {}
+    products: dict[str, int] = {}
+    line_id = 0
+    _fmt, stream = parse_orders(Path(orders_path), items_path=Path(items_path), tz="Asia/Shanghai")
+    for order_id, item in enumerate(stream, 1):
+        if not isinstance(item, OrderRow):
+            continue
+        cid = customers.get(item.buyer_handle)
+        if cid is None:
+            cid = customers[item.buyer_handle] = len(customers) + 1
+            profile = {
+                "id": cid,
+                "name": item.buyer_handle,
+                "real_name": "" if "*" in item.buyer_name else item.buyer_name,
+                "phone": item.phone,
+                "province": item.province,
+                "city": item.city,
+                "district": item.district,
+                "address": item.address,
+            }
+            rows["customers"].append(complete("customers", profile))
+            rows["identities"].append(
+                complete(
+                    "identities", {"id": cid, "customer_id": cid, "platform": "taobao", "handle": item.buyer_handle}
+                )
+            )
+        order = {
+            "id": order_id,
+            "shop_id": 1,
+            "order_no": item.order_no,
+            "customer_id": cid,
+            "status": item.status,
+            "goods_amount": item.goods_amount,
+            "shipping_fee": item.shipping_fee,
+            "total_amount": item.total_amount,
+            "paid_amount": item.paid_amount,
+            "refund_amount": item.refund_amount,
+            "ordered_at": item.ordered_at,
+            "paid_at": item.paid_at,
+            "shipped_at": item.shipped_at,
+            "confirmed_at": item.confirmed_at,
+            "logistics_company": item.logistics_company,
+            "tracking_no": item.tracking_no,
+            "buyer_remark": item.buyer_remark,
+            "seller_memo": item.seller_memo,
+            "receiver_name": item.buyer_name,
+            "receiver_phone": item.phone,
+            "receiver_address": item.province + item.city + item.district + item.address,
+        }
+        rows["orders"].append(complete("orders", order))
+        for line in item.lines:
+            line_id += 1
+            key = line.external_id or line.sku or line.title
+            pid = products.setdefault(key, len(products) + 1)
+            rows["lines"].append(
+                complete(
+                    "lines",
+                    {
+                        "id": line_id,
+                        "order_id": order_id,
+                        "line_no": line.line_no,
+                        "product_id": pid,
+                        "title": line.title,
+                        "sku": line.sku,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                        "amount": line.amount,
+                        "refund_state": line.refund_state,
+                    },
+                )
+            )
+    return rows
+
+
+def _ddl(name: str, model: Any, unique: tuple[str, ...]) -> str:
+    from django.db import connection
+
+    cols = []
+    for f in model._meta.concrete_fields:
+        db_type = "bigint" if f.primary_key and connection.vendor == "postgresql" else f.db_type(connection)
+        if f.primary_key and connection.vendor == "sqlite":
+            db_type = "integer"
+        cols.append(f"{f.column} {db_type}{'' if f.null else ' NOT NULL'}")
+    cols.append("PRIMARY KEY (id)")
+    if unique:
+        cols.append(f"UNIQUE ({', '.join(unique)})")
+    return f"CREATE TABLE {name} ({', '.join(cols)})"
+
+
+def child_raw(args: argparse.Namespace) -> dict[str, Any]:
+    """Parse outside the timing, then time the plain bulk write of the same rows."""
+    _django(args.db_url, args.home)
+    from django.db import connection
+
+    vendor = connection.vendor
+    tables = _raw_tables()
+    ddl = [_ddl(name, model, unique) for name, model, unique in tables]
+    started = time.perf_counter()
+    rows = _raw_rows(args.orders, args.items, vendor)
+    parse_seconds = time.perf_counter() - started
+    counts = {name: len(v) for name, v in rows.items()}
+    columns = {name: [f.column for f in model._meta.concrete_fields] for name, model, _u in tables}
+    if vendor == "postgresql":
+        import psycopg
+
+        with psycopg.connect(args.raw_dsn) as conn:
+            with conn.cursor() as cur:
+                for name, _m, _u in tables:
+                    cur.execute(f"DROP TABLE IF EXISTS {name}")
+                for statement in ddl:
+                    cur.execute(statement)
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                for name, _m, _u in tables:
+                    with cur.copy(f"COPY {name} ({', '.join(columns[name])}) FROM STDIN") as copy:
+                        for row in rows[name]:
+                            copy.write_row(row)
+            conn.commit()
+            seconds = time.perf_counter() - started
+    else:
+        import sqlite3
+
+        path = Path(args.home) / "raw.sqlite3"
+        path.unlink(missing_ok=True)
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        for statement in ddl:
+            db.execute(statement)
+        started = time.perf_counter()
+        for name, _m, _u in tables:
+            sql = f"INSERT INTO {name} ({', '.join(columns[name])}) VALUES ({', '.join('?' * len(columns[name]))})"
+            data = rows[name]
+            for i in range(0, len(data), SQLITE_CHUNK):
+                db.execute("BEGIN")
+                db.executemany(sql, data[i : i + SQLITE_CHUNK])
+                db.execute("COMMIT")
+        seconds = time.perf_counter() - started
+        db.close()
+    return {"seconds": seconds, "parse_seconds": parse_seconds, "counts": counts}
+
+
+CHILDREN = {"migrate": child_migrate, "import": child_import, "raw": child_raw}
+
+
+# ---------------------------------------------------------------------------------------------- the parent
+def _run_child(step: str, **kw: str) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", step]
+    for key, value in kw.items():
+        cmd += [f"--{key.replace('_', '-')}", value]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(f"benchmark step {step!r} failed")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _pg_recreate(base: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
+
+
+def _pg_drop(base: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def bench_database(db: str, pair: Any, args: argparse.Namespace, home: Path) -> dict[str, Any]:
+    files = {"orders": str(pair.orders_path), "items": str(pair.items_path)}
+    if db == "postgres":
+        db_url = _pg_recreate(args.pg, PG_IMPORT_DB)
+        raw_dsn = _pg_recreate(args.pg, PG_RAW_DB)
+        raw_dsn = raw_dsn.replace("postgres://", "postgresql://", 1)
+    else:
+        db_url = ""
+        raw_dsn = ""
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+    common = {"db_url": db_url, "home": str(home)}
+    print(f"[{db}] migrating a fresh database …", flush=True)
+    _run_child("migrate", **common)
+    print(f"[{db}] import …", flush=True)
+    first = _run_child("import", **common, **files)
+    print(f"[{db}]   {first['seconds']:.1f} s, peak {first['peak_mb']:.0f} MB: {first['result']}", flush=True)
+    print(f"[{db}] re-import …", flush=True)
+    again = _run_child("import", **common, **files)
+    print(f"[{db}]   {again['seconds']:.1f} s: {again['result']}", flush=True)
+    print(f"[{db}] raw {'COPY' if db == 'postgres' else 'executemany'} …", flush=True)
+    raw = _run_child("raw", **common, **files, raw_dsn=raw_dsn)
+    print(f"[{db}]   {raw['seconds']:.1f} s (parse {raw['parse_seconds']:.1f} s untimed) {raw['counts']}", flush=True)
+    if db == "postgres" and not args.keep:
+        _pg_drop(args.pg, PG_IMPORT_DB)
+        _pg_drop(args.pg, PG_RAW_DB)
+    return {"db": db, "import": first, "reimport": again, "raw": raw}
+
+
+def report(results: list[dict[str, Any]], pair: Any) -> bool:
+    lines = pair.lines
+    ok = True
+    print()
+    print(f"{pair.lines:,} item lines, {pair.orders:,} orders, {pair.buyers:,} buyers (Taobao 71-column pair, GB18030)")
+    header = (
+        f"{'database':<10} | {'import lines/s':>14} | {'raw lines/s':>11} | {'ratio':>6} | "
+        f"{'import seconds':>14} | {'peak MB':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        imp, raw = r["import"]["seconds"], r["raw"]["seconds"]
+        print(
+            f"{r['db']:<10} | {lines / imp:>14,.0f} | {lines / raw:>11,.0f} | {raw / imp:>6.1%} | "
+            f"{imp:>14.1f} | {r['import']['peak_mb']:>7.0f}"
+        )
+    print()
+    for r in results:
+        db, imp, raw = r["db"], r["import"]["seconds"], r["raw"]["seconds"]
+        res, again = r["import"]["result"], r["reimport"]["result"]
+        limit = TARGET_SECONDS_PER_MILLION * lines / 1_000_000
+        orders = res["orders_created"]
+        checks = [
+            (f"import >= {TARGET_RATIO[db]:.0%} of raw", raw / imp >= TARGET_RATIO[db], f"{raw / imp:.1%}"),
+            (f"{lines:,} lines < {limit:.0f} s", imp < limit, f"{imp:.1f} s"),
+            (f"peak memory < {TARGET_PEAK_MB:.0f} MB", r["import"]["peak_mb"] < TARGET_PEAK_MB, ""),
+            ("all orders imported, no errors", orders == pair.orders and res["errors"] == 0, f"{orders:,} orders"),
+            (
+                "re-import is a no-op",
+                again["orders_unchanged"] == orders and again["orders_created"] + again["orders_updated"] == 0,
+                f"{again['orders_unchanged']:,} unchanged in {r['reimport']['seconds']:.1f} s",
+            ),
+        ]
+        for label, passed, detail in checks:
+            ok &= passed
+            print(f"{db:<10} {label:<34} {'PASS' if passed else 'FAIL'}  {detail}")
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=("postgres", "sqlite", "both"), default="both")
+    parser.add_argument("--keep", action="store_true", help="keep the generated files and the databases")
+    parser.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL server URL (databases are created there)")
+    parser.add_argument("--workdir", help="where the files go (default: a temporary folder)")
+    parser.add_argument("--seed", type=int, default=4)
+    # child-process plumbing
+    parser.add_argument("--child", choices=tuple(CHILDREN), help=argparse.SUPPRESS)
+    for name in ("db-url", "home", "orders", "items", "raw-dsn"):
+        parser.add_argument(f"--{name}", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](args)))
+        return
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.taobao_export import write_export_pair
+
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="htk-import-bench-"))
+    started = time.perf_counter()
+    pair = write_export_pair(work / "files", lines=args.lines, seed=args.seed)
+    size = (pair.orders_path.stat().st_size + pair.items_path.stat().st_size) / 1e6
+    took = time.perf_counter() - started
+    print(f"generated {pair.lines:,} lines / {pair.orders:,} orders in {took:.0f} s ({size:.0f} MB)", flush=True)
+    dbs = ["postgres", "sqlite"] if args.db == "both" else [args.db]
+    results = [bench_database(db, pair, args, work / f"home-{db}") for db in dbs]
+    ok = report(results, pair)
+    if args.keep:
+        print(f"kept: {work}" + (f", PostgreSQL databases {PG_IMPORT_DB} and {PG_RAW_DB}" if "postgres" in dbs else ""))
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
