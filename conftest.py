@@ -106,6 +106,9 @@ def browser() -> Any:
         pytest.skip(f"{CHROMIUM} is not installed (run scripts/test.sh)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls of the tests are still
+    # synchronous and safe, so tell Django not to refuse them.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
         instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield instance

@@ -9,4 +9,4 @@ class ProjectConfig(AppConfig):
     verbose_name = "Huitouke"
 
     def ready(self) -> None:
-        from huitouke import jobs  # registers the background tasks
+        import huitouke.jobs  # noqa: F401  (registers the background tasks)

@@ -1,0 +1,67 @@
+"""Template filters that show personal data as the viewer may see it.
+
+The view puts one `Masker` into the context (`masker`); every phone, email and address goes through these
+filters. Without a Masker the value is masked: forgetting to pass one can never reveal data.
+
+    {% load masking %}
+    {{ customer.phone|phone_for:masker }}  {{ customer.email|email_for:masker }}  {{ customer|address_for:masker }}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from huitouke.core.pii import Masker
+
+register = template.Library()
+
+_MASKED = Masker(unmasked=False)
+
+
+def _masker(value: Any) -> Masker:
+    return value if isinstance(value, Masker) else _MASKED
+
+
+def masked_street(masker: Masker, *, province: str, city: str, address: str) -> str:
+    """The street address, or province + city + '****' when masked (province and city are shown on their own
+    anyway, so the masked form reveals nothing more)."""
+    if masker.unmasked or not address:
+        return address
+    keep = f"{province or ''}{city or ''}"
+    return masker.address(keep + address, keep=keep) if keep else "****"
+
+
+def masked_address(obj: Any, masker: Masker) -> str:
+    """masked_street for anything with province, city and address attributes (a customer)."""
+    return masked_street(
+        masker,
+        province=str(getattr(obj, "province", "") or ""),
+        city=str(getattr(obj, "city", "") or ""),
+        address=str(getattr(obj, "address", "") or ""),
+    )
+
+
+@register.filter
+def phone_for(value: Any, masker: Any = None) -> str:
+    """The phone number as `masker` allows (masked without a masker)."""
+    return _masker(masker).phone(str(value or ""))
+
+
+@register.filter
+def email_for(value: Any, masker: Any = None) -> str:
+    """The email address as `masker` allows (masked without a masker)."""
+    return _masker(masker).email(str(value or ""))
+
+
+@register.filter
+def address_for(obj: Any, masker: Any = None) -> str:
+    """The street address of a customer (or anything with province/city/address) as `masker` allows."""
+    return masked_address(obj, _masker(masker))
+
+
+@register.filter
+def free_address_for(value: Any, masker: Any = None) -> str:
+    """A one-line address with no known region part (an order's delivery address) as `masker` allows."""
+    return _masker(masker).address(str(value or ""))
