@@ -81,8 +81,9 @@ def test_search_360_note_tag_language_and_escaping(page, live_server, make_user,
     assert archive["tea"].notes.get().body == "喜欢明前龙井,不要辣味零食"
     assert list(archive["tea"].tags.values_list("name", flat=True)) == ["爱喝绿茶"]
 
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+    page.wait_for_selector("html[lang=en]")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("link", name="Customers").first.is_visible()
     page.screenshot(path=screenshot_dir / "04-customer-360-en.png", full_page=True)

@@ -40,6 +40,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         self._print_logins(options["addr"], options["no_serve"])
         if not options["no_serve"]:
+            self._start_worker()
             call_command("runserver", options["addr"], use_reloader=False)
 
     def _build(self, options: dict[str, Any]) -> None:
@@ -62,6 +63,16 @@ class Command(BaseCommand):
                 f"in {summary.seconds:.1f} s."
             )
         )
+
+    def _start_worker(self) -> None:
+        """Run the background worker in this process too, so that imports uploaded in the demo progress without
+        a second terminal (production runs `huitouke worker` separately)."""
+        from huey.consumer import Consumer
+        from huey.contrib.djhuey import HUEY
+
+        consumer = Consumer(HUEY, workers=1, worker_type="thread", check_worker_health=False)
+        consumer.start()
+        self.stdout.write("Background worker started (imports run while the server is up).")
 
     def _print_logins(self, addr: str, no_serve: bool) -> None:
         self.stdout.write("Logins (user / password):")
