@@ -58,3 +58,11 @@ class Masker:
 
     def address(self, value: str, *, keep: str = "") -> str:
         return value if self.unmasked else mask_address(value, keep=keep)
+
+    def street(self, *, province: str, city: str, address: str) -> str:
+        """The street part of an address kept as province/city/street: shown whole, or as province + city +
+        '****' when masked (province and city are shown on their own anyway, so nothing more is revealed)."""
+        if self.unmasked or not address:
+            return address
+        keep = f"{province or ''}{city or ''}"
+        return self.address(keep + address, keep=keep) if keep else "****"

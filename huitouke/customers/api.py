@@ -38,14 +38,6 @@ VIEW, ADD, CHANGE = "customers.view_customer", "customers.add_customer", "custom
 TAG_ADD, TAG_REMOVE, TAG_CREATE = "customers.add_customertag", "customers.delete_customertag", "customers.add_tag"
 
 
-def masked_address(customer: Customer, masker: Masker) -> str:
-    """The street address, or province + city + '****' for callers who may not see it."""
-    if masker.unmasked or not customer.address:
-        return customer.address
-    keep = f"{customer.province}{customer.city}"
-    return masker.address(keep + customer.address, keep=keep) if keep else "****"
-
-
 def customer_out(customer: Customer, masker: Masker) -> CustomerOut:
     """A customer loaded by customer_list_rows/customer_get (identities and tags prefetched), as JSON."""
     return CustomerOut(
@@ -59,7 +51,7 @@ def customer_out(customer: Customer, masker: Masker) -> CustomerOut:
         province=customer.province,
         city=customer.city,
         district=customer.district,
-        address=masked_address(customer, masker),
+        address=masker.street(province=customer.province, city=customer.city, address=customer.address),
         level=getattr(customer, "level", None),
         order_count=customer.order_count,
         total_spent=f"{customer.total_spent:.2f}",

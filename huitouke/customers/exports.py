@@ -26,7 +26,6 @@ from huitouke.core.errors import ApplicationError, PermissionDeniedError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
-from huitouke.core.templatetags.masking import masked_street
 from huitouke.customers.models import Customer, CustomerIdentity, CustomerTag
 from huitouke.customers.registry import registry
 from huitouke.customers.selectors import CustomerFilter, customer_list
@@ -121,7 +120,7 @@ def export_row(item: ExportCustomer, masker: Masker, tz: tzinfo) -> list[Cell]:
         v["province"],
         v["city"],
         v["district"],
-        masked_street(masker, province=v["province"], city=v["city"], address=v["address"]),
+        masker.street(province=v["province"], city=v["city"], address=v["address"]),
         v.get("level") or "",
         v["order_count"],
         v["total_spent"],

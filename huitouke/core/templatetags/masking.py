@@ -24,19 +24,9 @@ def _masker(value: Any) -> Masker:
     return value if isinstance(value, Masker) else _MASKED
 
 
-def masked_street(masker: Masker, *, province: str, city: str, address: str) -> str:
-    """The street address, or province + city + '****' when masked (province and city are shown on their own
-    anyway, so the masked form reveals nothing more)."""
-    if masker.unmasked or not address:
-        return address
-    keep = f"{province or ''}{city or ''}"
-    return masker.address(keep + address, keep=keep) if keep else "****"
-
-
 def masked_address(obj: Any, masker: Masker) -> str:
-    """masked_street for anything with province, city and address attributes (a customer)."""
-    return masked_street(
-        masker,
+    """Masker.street for anything with province, city and address attributes (a customer)."""
+    return masker.street(
         province=str(getattr(obj, "province", "") or ""),
         city=str(getattr(obj, "city", "") or ""),
         address=str(getattr(obj, "address", "") or ""),
