@@ -19,7 +19,9 @@ class Level(TimeStampedModel):
     name = models.CharField(_("name"), max_length=32)
     min_amount = models.DecimalField(_("minimum paid amount"), max_digits=12, decimal_places=2, default=0)
     min_orders = models.PositiveIntegerField(_("minimum orders"), default=0)
-    discount = models.PositiveSmallIntegerField(_("discount"), default=100, help_text=_("95 means 5% off (9.5折)"))
+    discount = models.PositiveSmallIntegerField(
+        _("discount"), default=100, help_text=_("What the member pays, out of 100: 95 means 9.5折")
+    )
     benefits = models.TextField(_("benefits"), blank=True)
 
     class Meta:

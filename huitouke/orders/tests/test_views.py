@@ -35,7 +35,7 @@ def test_taobao_pair_upload_detects_runs_in_background_and_summarises(client_as,
     response = upload(client, "taobao_71_ExportOrderList202506.csv", items="taobao_71_ExportOrderDetailList202506.csv")
     assert response.status_code == 302
     confirm = client.get(response["Location"])
-    assert "Taobao" in confirm.content.decode()
+    assert "淘宝" in confirm.content.decode()  # the recognised format, in the default language
     assert Order.objects.count() == 0  # nothing runs before the seller confirms
 
     with django_capture_on_commit_callbacks(execute=True):
