@@ -69,7 +69,11 @@ def register() -> None:
     register_filter(ListFilter(key="shop", label=_("Shop"), choices=_shop_choices, apply=_shop_filter))
     register_panel(
         DetailPanel(
-            key="orders", title=_("Orders"), template="orders/_customer_orders.html", context=_orders_context, order=10
+            key="orders",
+            title=_("Order history"),
+            template="orders/_customer_orders.html",
+            context=_orders_context,
+            order=10,
         )
     )
     register_timeline_source("orders", _order_events)

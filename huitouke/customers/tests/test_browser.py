@@ -108,3 +108,5 @@ def test_agent_sees_masked_contact_data(page, live_server, make_user, archive, s
     assert "13812345678" not in html
     assert "xiaoyu@example.com" not in html
     assert "文三路" not in html
+    assert "浙江省杭州市****" in html
+    assert "浙江省杭州市浙江省" not in html
