@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from heapq import nlargest
 from typing import Any
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -211,10 +212,23 @@ def tag_list() -> QuerySet[Tag]:
 
 
 def province_list() -> list[str]:
-    """Provinces that occur in the archive, for the filter drop-down."""
-    return list(
-        Customer.objects.exclude(province="").order_by("province").values_list("province", flat=True).distinct()
-    )
+    """Provinces that occur in the archive, for the filter drop-down.
+
+    A loose index scan (one index probe per distinct province, a recursive CTE that both databases run) instead
+    of SELECT DISTINCT, which reads every row: ~35 probes instead of a million-row scan on a large archive.
+    """
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE p(v) AS (
+            SELECT MIN(province) FROM {table} WHERE province > ''
+            UNION ALL
+            SELECT (SELECT MIN(province) FROM {table} WHERE province > p.v) FROM p WHERE p.v IS NOT NULL
+        )
+        SELECT v FROM p WHERE v IS NOT NULL
+    """
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        return [row[0] for row in cur.fetchall()]
 
 
 def _note_events(customer: Customer, limit: int) -> list[TimelineEvent]:

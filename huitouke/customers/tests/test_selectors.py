@@ -200,3 +200,11 @@ def test_a_broad_search_lists_at_most_the_cap_but_counts_all(monkeypatch):
     assert len(customer_list(filters=filters)) == 2
     assert customer_count(filters=filters) == 3
     assert customer_count(filters=CustomerFilter(search="陈", orders_max=5)) == 3
+
+
+def test_province_list_is_distinct_and_sorted():
+    from huitouke.customers.selectors import province_list
+
+    for province in ["浙江省", "北京市", "浙江省", "", "广东省", "北京市"]:
+        CustomerFactory.create(province=province)
+    assert province_list() == sorted(["浙江省", "北京市", "广东省"])
