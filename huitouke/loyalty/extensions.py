@@ -39,10 +39,11 @@ def _level_filter(qs: QuerySet[Customer], value: str) -> QuerySet[Customer]:
 
 
 def _merge_memberships(source: Customer, target: Customer) -> None:
-    from huitouke.loyalty.services import levels_regrade
+    from huitouke.loyalty.models import LevelChange
+    from huitouke.loyalty.services import levels_regrade_report
 
     source.memberships.all().delete()
-    levels_regrade(customer_ids=[target.pk])
+    levels_regrade_report(customer_ids=[target.pk], reason=LevelChange.Reason.MERGE)
 
 
 def register() -> None:

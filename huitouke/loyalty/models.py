@@ -49,3 +49,69 @@ class Membership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.customer_id}@{self.shop_id}={self.level_id}"
+
+
+class LevelPolicy(TimeStampedModel):
+    """How a shop qualifies its members: over the lifetime (default) or a rolling window of N months, and whether
+    members ever drop (never, the default, or at a periodic review once a grace period has passed)."""
+
+    class Downgrade(models.TextChoices):
+        NEVER = "never", _("Never")
+        REVIEW = "review", _("At the periodic review")
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="level_policy")
+    window_months = models.PositiveSmallIntegerField(
+        _("window (months)"), null=True, blank=True, help_text=_("Count orders of the last N months; empty = lifetime")
+    )
+    downgrade = models.CharField(_("downgrade"), max_length=8, choices=Downgrade.choices, default=Downgrade.NEVER)
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace days"), default=30, help_text=_("Days a member keeps a level after last qualifying for it")
+    )
+    last_review_at = models.DateTimeField(_("last review"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_months__isnull=True) | Q(window_months__gte=1), name="levelpolicy_window_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id}: {self.downgrade}"
+
+
+class LevelChange(models.Model):
+    """One change of a customer's level in a shop (level history). No level = null (joined / dropped out).
+    Names and ranks are kept as they were, so the history survives a redefinition of the levels."""
+
+    class Reason(models.TextChoices):
+        REGRADE = "regrade", _("Regrade")
+        REVIEW = "review", _("Periodic review")
+        MERGE = "merge", _("Customers merged")
+        MANUAL = "manual", _("Set by hand")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="level_changes")
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="level_changes")
+    from_level = models.ForeignKey(Level, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    to_level = models.ForeignKey(Level, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_name = models.CharField(_("from"), max_length=32, blank=True)
+    to_name = models.CharField(_("to"), max_length=32, blank=True)
+    from_rank = models.PositiveSmallIntegerField(_("from rank"), null=True, blank=True)
+    to_rank = models.PositiveSmallIntegerField(_("to rank"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=8, choices=Reason.choices)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="levelchange_customer_idx"),
+            models.Index(fields=["shop", "-created_at"], name="levelchange_shop_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}@{self.shop_id}: {self.from_name or '-'} -> {self.to_name or '-'}"
+
+    @property
+    def is_upgrade(self) -> bool:
+        """True for a move up (joining a first level included); the care app can trigger on these."""
+        return (self.to_rank or 0) > (self.from_rank or 0)

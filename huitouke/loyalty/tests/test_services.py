@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from freezegun import freeze_time
 
 from huitouke.core.errors import ApplicationError
 from huitouke.customers.tests.factories import CustomerFactory
-from huitouke.loyalty.models import Membership
-from huitouke.loyalty.services import LevelSpec, levels_regrade, levels_set
+from huitouke.loyalty.models import LevelChange, LevelPolicy, Membership
+from huitouke.loyalty.services import (
+    LevelSpec,
+    RegradeResult,
+    level_policy_set,
+    levels_regrade,
+    levels_regrade_report,
+    levels_review,
+    levels_set,
+)
 from huitouke.orders.models import Order
 from huitouke.orders.tests.factories import OrderFactory, ShopFactory
 
@@ -91,10 +104,171 @@ def test_regrade_takes_more_customers_than_one_statement_has_parameters():
         ([LevelSpec("", Decimal("0"), 1, 100)], "levels[0].name"),
         ([LevelSpec("a", Decimal("0"), 1, 0)], "levels[0].discount"),
         ([LevelSpec("a", Decimal("100"), 1, 100), LevelSpec("b", Decimal("50"), 5, 95)], "levels[1].min_amount"),
-        ([LevelSpec("a", Decimal("0"), 3, 100), LevelSpec("b", Decimal("50"), 3, 95)], "levels[1].min_amount"),
+        ([LevelSpec("a", Decimal("0"), 3, 100), LevelSpec("b", Decimal("50"), 3, 95)], "levels[1].min_orders"),
     ],
 )
 def test_levels_set_validates(specs, field):
     with pytest.raises(ApplicationError) as exc:
         levels_set(shop=ShopFactory.create(), specs=specs)
     assert exc.value.field == field
+
+
+# --- policy: rolling window, downgrades with grace, history (issue #4) ---------------------------------------
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def changes(customer):
+    return list(
+        LevelChange.objects.filter(customer=customer).order_by("id").values_list("from_name", "to_name", "reason")
+    )
+
+
+@freeze_time(NOW)
+def test_rolling_window_excludes_old_orders():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    level_policy_set(shop=shop, window_months=12)
+    recent, old = CustomerFactory.create_batch(2)
+    OrderFactory.create(shop=shop, customer=recent, paid_amount=Decimal("1000"), ordered_at=NOW - timedelta(days=300))
+    OrderFactory.create(shop=shop, customer=old, paid_amount=Decimal("1000"), ordered_at=NOW - timedelta(days=400))
+    OrderFactory.create(shop=shop, customer=old, paid_amount=Decimal("10"), ordered_at=NOW - timedelta(days=10))
+
+    levels_regrade()
+
+    assert (level_of(recent, shop), level_of(old, shop)) == ("VIP", "普通会员")
+
+
+def test_closed_and_fully_refunded_orders_never_count():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=[LevelSpec("银卡", Decimal("500"), 2, 98)])
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("100"))
+    OrderFactory.create(shop=shop, customer=c, status=Order.Status.CLOSED, paid_amount=Decimal("900"))
+    OrderFactory.create(shop=shop, customer=c, status=Order.Status.REFUNDED, paid_amount=Decimal("900"))
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("900"), refund_amount=Decimal("900"))
+
+    assert levels_regrade() == 0
+    assert level_of(c, shop) is None
+
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("900"), refund_amount=Decimal("899"))
+    assert levels_regrade() == 1  # a partly refunded order counts (2 orders)
+    assert level_of(c, shop) == "银卡"
+
+
+def _lapsed_vip(shop):
+    """A VIP by one big order on 2025-01-10 whose order then ages out of a 12-month window."""
+    c = CustomerFactory.create()
+    OrderFactory.create(
+        shop=shop, customer=c, paid_amount=Decimal("1000"), ordered_at=datetime(2025, 1, 10, tzinfo=UTC)
+    )
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("5"), ordered_at=datetime(2026, 1, 5, tzinfo=UTC))
+    with freeze_time("2025-06-01"):
+        levels_regrade()
+    return c
+
+
+def test_downgrade_never_keeps_the_level():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    level_policy_set(shop=shop, window_months=12)  # downgrade "never" is the default
+    c = _lapsed_vip(shop)
+
+    with freeze_time("2026-03-01"):
+        levels_regrade()
+        review = levels_review()
+
+    assert review == RegradeResult(0, 0)  # never-policy shops are not reviewed
+    assert level_of(c, shop) == "VIP"
+    assert changes(c) == [("", "VIP", "regrade")]
+
+
+def test_review_drops_only_after_the_grace_period():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    level_policy_set(shop=shop, window_months=12, downgrade="review", grace_days=30)
+    c = _lapsed_vip(shop)
+    with freeze_time("2025-12-20"):
+        levels_regrade()  # still qualifies: the grace clock restarts on 2025-12-20
+    with freeze_time("2026-01-15"):
+        levels_regrade()  # no longer qualifies: a regrade never lowers
+        assert level_of(c, shop) == "VIP"
+
+    assert levels_review(today=date(2026, 1, 17)) == RegradeResult(1, 0)  # 28 days: in grace
+    assert level_of(c, shop) == "VIP"
+    assert levels_review(today=date(2026, 1, 19)) == RegradeResult(1, 1)  # 30 days passed
+    assert level_of(c, shop) == "普通会员"
+    assert changes(c) == [("", "VIP", "regrade"), ("VIP", "普通会员", "review")]
+    assert LevelPolicy.objects.get(shop=shop).last_review_at is not None
+
+
+def test_review_upgrades_and_ignores_orders_after_the_day():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    level_policy_set(shop=shop, downgrade="review")
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("300"), ordered_at=datetime(2026, 1, 5, tzinfo=UTC))
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("900"), ordered_at=datetime(2026, 2, 5, tzinfo=UTC))
+
+    levels_review(today=date(2026, 1, 31))
+    assert level_of(c, shop) == "高级会员"
+    levels_review(today=date(2026, 2, 28))
+    assert level_of(c, shop) == "VIP"
+
+
+def test_history_written_for_changes_only():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    a, b = CustomerFactory.create_batch(2)
+    OrderFactory.create(shop=shop, customer=a, paid_amount=Decimal("300"))
+    OrderFactory.create(shop=shop, customer=b, paid_amount=Decimal("10"))
+
+    first = levels_regrade_report()
+    second = levels_regrade_report()
+    OrderFactory.create(shop=shop, customer=b, paid_amount=Decimal("990"))
+    third = levels_regrade_report()
+
+    assert (first, second, third) == (RegradeResult(2, 2), RegradeResult(2, 0), RegradeResult(2, 1))
+    assert changes(a) == [("", "高级会员", "regrade")]
+    assert changes(b) == [("", "普通会员", "regrade"), ("普通会员", "VIP", "regrade")]
+    up = LevelChange.objects.filter(customer=b).order_by("id").last()
+    assert up is not None
+    assert up.to_level is not None
+    assert (up.from_rank, up.to_rank, up.is_upgrade, up.to_level.name) == (1, 3, True, "VIP")
+
+
+def test_merge_records_history_with_reason_merge():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("300"))
+
+    levels_regrade_report(customer_ids=[c.pk], reason=LevelChange.Reason.MERGE)
+
+    assert changes(c) == [("", "高级会员", "merge")]
+
+
+def test_level_policy_set_validates():
+    with pytest.raises(ApplicationError) as exc:
+        level_policy_set(shop=ShopFactory.create(), downgrade="sometimes")
+    assert exc.value.field == "downgrade"
+
+
+def test_regrade_command_json():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    a, b = CustomerFactory.create_batch(2)
+    OrderFactory.create(shop=shop, customer=a, paid_amount=Decimal("300"))
+    OrderFactory.create(shop=shop, customer=b, paid_amount=Decimal("5000"))
+    out = StringIO()
+
+    call_command("regrade", "--json", stdout=out)
+    again = StringIO()
+    call_command("regrade", stdout=again)
+
+    assert json.loads(out.getvalue()) == {
+        "levels": {"普通会员": 0, "高级会员": 1, "VIP": 1},
+        "changes": 2,
+        "memberships": 2,
+    }
+    assert again.getvalue().splitlines()[-1] == "2 memberships, 0 level changes."
