@@ -14,6 +14,7 @@ from huitouke.core.api import router as core_router
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import token_authenticate
 from huitouke.customers.api import router as customers_router
+from huitouke.loyalty.api import router as loyalty_router
 from huitouke.orders.api import router as orders_router
 
 
@@ -43,6 +44,7 @@ api = NinjaAPI(
 api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", orders_router)
+api.add_router("/", loyalty_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
@@ -60,8 +62,13 @@ def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpRes
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload", "filters")]
-    return _error(request, 422, "invalid", str(first.get("msg", "invalid input")), ".".join(loc) or None)
+    field = ""
+    for part in first.get("loc", []):
+        if part in ("body", "query", "path", "payload", "filters"):
+            continue
+        # list positions read as in the services' own messages: levels[1].min_amount, identities[0].handle
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return _error(request, 422, "invalid", str(first.get("msg", "invalid input")), field or None)
 
 
 @api.exception_handler(AuthenticationError)

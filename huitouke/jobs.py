@@ -13,10 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
-from huitouke.loyalty.services import levels_regrade
+from huitouke.loyalty.services import levels_regrade, levels_review
 from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
@@ -123,6 +124,18 @@ def orders_import_task(job_id: int) -> None:
         job_fail(job_id=job_id, error=f"unexpected error: {exc}")
         return
     job_finish(job_id=job_id, result=result.as_json())
+
+
+@db_periodic_task(crontab(hour="3", minute="30"))
+def levels_nightly() -> dict[str, int]:
+    """Every night at 03:30: the periodic review of the shops that downgrade at review (drops after the grace
+    period, upgrades too), then a regrade of every customer of every shop with levels (catches windows that
+    moved and levels changed since the last import). Returns the counts, logged for the worker."""
+    review = levels_review()
+    memberships = levels_regrade()
+    counts = {"reviewed": review.memberships, "review_changes": review.changes, "memberships": memberships}
+    log.info("nightly levels: %s", counts)
+    return counts
 
 
 job_register(IMPORT_JOB_KIND, orders_import_task)

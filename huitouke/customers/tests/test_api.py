@@ -151,7 +151,7 @@ def test_nested_body_error_names_the_path(api_client_as):
     response = post(api_client_as("manager"), f"{API}/customers", {"identities": [{"platform": "taobao"}]})
 
     assert response.status_code == 422
-    assert response.json()["field"] == "identities.0.handle"
+    assert response.json()["field"] == "identities[0].handle"
 
 
 def test_unparseable_body_is_400_json(api_client_as):

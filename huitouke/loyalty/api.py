@@ -1,0 +1,80 @@
+"""REST endpoints of member levels: read and replace a shop's ordered level list.
+
+Thin: resolve the shop -> check the permission -> call the loyalty services/selectors -> respond. Errors of the
+level rules come back as {code, message, field} with field ``levels[i].<field>`` (mapped once in huitouke/api.py).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from huitouke.core.api import require_perms
+from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.loyalty import selectors, services
+from huitouke.loyalty.schemas import LevelCount, LevelIn, LevelOut, LevelsOut, ShopRef
+from huitouke.orders.models import Shop
+from huitouke.orders.selectors import shop_list
+
+router = Router(tags=["levels"])
+
+VIEW, CHANGE = "loyalty.view_level", "loyalty.change_level"
+
+
+def _shop(shop_id: int | None) -> Shop:
+    """The shop named by ?shop=ID; may be omitted when there is exactly one shop."""
+    if shop_id is not None:
+        shop = shop_list().filter(pk=shop_id).first()
+        if shop is None:
+            raise NotFoundError(f"no shop {shop_id}", field="shop")
+        return shop
+    shops = list(shop_list()[:2])
+    if len(shops) != 1:
+        raise ApplicationError("several shops (or none): say which one with ?shop=ID", field="shop")
+    return shops[0]
+
+
+def _levels_out(shop: Shop) -> LevelsOut:
+    levels = list(selectors.level_list().filter(shop=shop))
+    counts = selectors.level_distribution(shop_ids=[shop.pk])
+    return LevelsOut(
+        shop=ShopRef(id=shop.pk, name=shop.name),
+        levels=[
+            LevelOut(
+                rank=lv.rank,
+                name=lv.name,
+                min_amount=f"{lv.min_amount:.2f}",
+                min_orders=lv.min_orders,
+                discount=lv.discount,
+                benefits=lv.benefits,
+            )
+            for lv in levels
+        ],
+        distribution=[LevelCount(name=lv.name, members=counts.get(lv.name, 0)) for lv in levels],
+    )
+
+
+@router.get("/levels", response=LevelsOut, summary="A shop's member levels")
+def levels_get(request: HttpRequest, shop: Query[int | None] = None) -> LevelsOut:
+    """The shop's levels, lowest first, with the number of members at each level."""
+    require_perms(request, VIEW)
+    return _levels_out(_shop(shop))
+
+
+@router.put("/levels", response=LevelsOut, summary="Replace a shop's member levels")
+def levels_put(request: HttpRequest, levels: list[LevelIn], shop: Query[int | None] = None) -> LevelsOut:
+    """Replace the shop's levels by the whole ordered list (lowest first), then regrade the shop's customers.
+    Thresholds must rise with the level; the first problem comes back naming ``levels[i].<field>``."""
+    require_perms(request, CHANGE)
+    target = _shop(shop)
+    specs = [
+        services.LevelSpec(
+            name=lv.name, min_amount=lv.min_amount, min_orders=lv.min_orders, discount=lv.discount, benefits=lv.benefits
+        )
+        for lv in levels
+    ]
+    with transaction.atomic():
+        services.levels_set(shop=target, specs=specs)
+        services.levels_regrade(shop_ids=[target.pk])
+    return _levels_out(target)
