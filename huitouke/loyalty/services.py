@@ -209,13 +209,20 @@ def _grade_shop(
         window_sql += " AND o.ordered_at < %s"
         window.append(adapt(until))
 
+    # The qualifying rank as an inline CASE over the shop's few levels, highest first (either threshold
+    # qualifies), and the rank held now joined in the same statement: no per-customer subqueries.
+    if levels:
+        # CAST: on SQLite a SUM has no type affinity and would compare with the Decimal parameter as text
+        whens = " ".join("WHEN s.spent >= CAST(%s AS NUMERIC) OR s.n >= %s THEN %s" for _lv in reversed(levels))
+        rank_sql = f"CASE {whens} ELSE NULL END"
+        rank_params: list[Any] = [v for lv in reversed(levels) for v in (lv.min_amount, lv.min_orders, lv.rank)]
+    else:
+        rank_sql, rank_params = "NULL", []
     cur.execute(f"DELETE FROM {_TMP}")
     cur.execute(
         f"""
-        INSERT INTO {_TMP} (customer_id, q_rank)
-        SELECT s.customer_id, (
-            SELECT MAX(l.rank) FROM {lvl} l
-            WHERE l.shop_id = %s AND (s.spent >= l.min_amount OR s.n >= l.min_orders))
+        INSERT INTO {_TMP} (customer_id, q_rank, old_rank)
+        SELECT s.customer_id, {rank_sql}, held.rank
         FROM (
             SELECT o.customer_id, SUM(o.paid_amount - o.refund_amount) AS spent, COUNT(*) AS n
             FROM {order} o
@@ -223,26 +230,21 @@ def _grade_shop(
               AND (o.refund_amount = 0 OR o.refund_amount < o.paid_amount){window_sql}{order_scope}
             GROUP BY o.customer_id
         ) s
+        LEFT JOIN (
+            SELECT m.customer_id, l.rank FROM {mem} m JOIN {lvl} l ON l.id = m.level_id WHERE m.shop_id = %s
+        ) held ON held.customer_id = s.customer_id
         """,
-        [shop.pk, shop.pk, *window, *id_params],
+        [*rank_params, shop.pk, *window, *id_params, shop.pk],
     )
     # members without counted orders (in the window) qualify as a customer with nothing spent
     cur.execute(
         f"""
-        INSERT INTO {_TMP} (customer_id, q_rank)
-        SELECT m.customer_id, %s FROM {mem} m
+        INSERT INTO {_TMP} (customer_id, q_rank, old_rank)
+        SELECT m.customer_id, %s, l.rank FROM {mem} m JOIN {lvl} l ON l.id = m.level_id
         WHERE m.shop_id = %s{member_scope}
           AND NOT EXISTS (SELECT 1 FROM {_TMP} t WHERE t.customer_id = m.customer_id)
         """,
         [zero_rank, shop.pk, *id_params],
-    )
-    cur.execute(
-        f"""
-        UPDATE {_TMP} SET old_rank = (
-            SELECT l.rank FROM {mem} m JOIN {lvl} l ON l.id = m.level_id
-            WHERE m.shop_id = %s AND m.customer_id = {_TMP}.customer_id)
-        """,
-        [shop.pk],
     )
     # rules.level_after_regrade / level_after_review, set-based; ranks start at 1 so 0 stands for "no level"
     drop_params: list[Any] = []
@@ -284,14 +286,17 @@ def _grade_shop(
         """,
         [shop.pk],
     )
-    # moved, or confirmed: updated_at is when the member last qualified for the level held (the grace clock)
+    # Moved members get their new level. Under a review policy, confirmed members are touched too: updated_at
+    # is when the member last qualified for the level held (the grace clock); without one nothing reads it.
+    confirmed = "q_rank >= new_rank" if policy.downgrade == LevelPolicy.Downgrade.REVIEW else "new_rank <> old_rank"
     cur.execute(
         f"""
         UPDATE {mem} SET updated_at = %s, level_id = (
             SELECT l.id FROM {_TMP} t JOIN {lvl} l ON l.shop_id = %s AND l.rank = t.new_rank
             WHERE t.customer_id = {mem}.customer_id)
         WHERE shop_id = %s AND customer_id IN (
-            SELECT customer_id FROM {_TMP} WHERE old_rank IS NOT NULL AND new_rank IS NOT NULL AND q_rank >= new_rank)
+            SELECT customer_id FROM {_TMP}
+            WHERE old_rank IS NOT NULL AND new_rank IS NOT NULL AND ({confirmed} OR new_rank <> old_rank))
         """,
         [stamp, shop.pk, shop.pk],
     )
