@@ -83,8 +83,10 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilter]) -> dict[
     """Active customers matching the filters, one page at a time, in the requested sort order."""
     require_perms(request, VIEW)
     params = filters.model_dump(exclude={"page", "page_size"}, exclude_none=True)
-    qs = selectors.customer_list(filters=selectors.CustomerFilter.from_params({k: str(v) for k, v in params.items()}))
-    count = qs.count()
+    wanted = selectors.CustomerFilter.from_params({k: str(v) for k, v in params.items()})
+    # Scripts page through every match (no live-search cap); the count is exact either way.
+    qs = selectors.customer_list(filters=wanted, capped=False)
+    count = selectors.customer_count(filters=wanted)
     start = (filters.page - 1) * filters.page_size
     rows = list(selectors.customer_list_rows(qs)[start : start + filters.page_size])
     masker = masker_for(request)

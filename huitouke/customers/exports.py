@@ -137,7 +137,7 @@ def _customers(filters: CustomerFilter) -> Iterator[ExportCustomer]:
     """The filtered customers in list order, read in chunks: one query per chunk for the customers (a
     server-side cursor on PostgreSQL), one for their handles, one for their tags. Plain values, no model
     instances: this keeps a million-row export fast and its memory flat."""
-    qs = customer_list(filters=filters)
+    qs = customer_list(filters=filters, capped=False)
     for annotation in registry.annotations.values():
         qs = annotation.annotate(qs)
     rows = qs.values(*_FIELDS, *registry.annotations).iterator(chunk_size=CHUNK_SIZE)

@@ -141,13 +141,15 @@ def _search_ids(q: str) -> QuerySet[Any, int]:
     return parts[0].union(*parts[1:]).values_list("id", flat=True)
 
 
-def customer_list(*, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
-    """Active (not merged) customers matching `filters`, in the filter's sort order, with the registered
-    annotations (level …) and tags prefetched."""
+def customer_list(*, filters: CustomerFilter | None = None, capped: bool = True) -> QuerySet[Customer]:
+    """Active (not merged) customers matching `filters`, in the filter's sort order.
+
+    A search lists at most SEARCH_CAP matches (the live list); `capped=False` returns every match (exports)."""
     f = filters or CustomerFilter()
     qs = Customer.objects.filter(merged_into__isnull=True)
     if f.search:
-        qs = qs.filter(id__in=_search_ids(f.search)[:SEARCH_CAP])
+        matches = _search_ids(f.search)
+        qs = qs.filter(id__in=matches[:SEARCH_CAP] if capped else matches)
     if f.tag:
         qs = qs.filter(customer_tags__tag__name=f.tag)
     if f.province:

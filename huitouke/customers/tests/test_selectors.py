@@ -198,6 +198,7 @@ def test_a_broad_search_lists_at_most_the_cap_but_counts_all(monkeypatch):
     filters = CustomerFilter(search="陈")
 
     assert len(customer_list(filters=filters)) == 2
+    assert len(customer_list(filters=filters, capped=False)) == 3  # exports take every match
     assert customer_count(filters=filters) == 3
     assert customer_count(filters=CustomerFilter(search="陈", orders_max=5)) == 3
 
