@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.customers.models import Customer
 from huitouke.customers.registry import (
     Annotation,
+    DetailPanel,
     ListFilter,
     register_annotation,
     register_filter,
     register_merge_hook,
+    register_panel,
 )
 
 
@@ -46,7 +50,22 @@ def _merge_memberships(source: Customer, target: Customer) -> None:
     levels_regrade_report(customer_ids=[target.pk], reason=LevelChange.Reason.MERGE)
 
 
+def _level_context(customer: Customer, request: Any) -> dict[str, Any]:
+    from huitouke.loyalty.selectors import customer_level_status
+
+    return {"statuses": customer_level_status(customer=customer)}
+
+
 def register() -> None:
+    register_panel(
+        DetailPanel(
+            key="level",
+            title=_("Member level"),
+            template="loyalty/_customer_level.html",
+            context=_level_context,
+            order=5,
+        )
+    )
     register_annotation(Annotation(key="level", label=_("Level"), annotate=_level_annotate))
     register_filter(ListFilter(key="level", label=_("Level"), choices=_level_choices, apply=_level_filter))
     register_merge_hook("loyalty", _merge_memberships)

@@ -272,3 +272,25 @@ def test_regrade_command_json():
         "memberships": 2,
     }
     assert again.getvalue().splitlines()[-1] == "2 memberships, 0 level changes."
+
+
+def test_level_status_says_what_the_next_level_needs(client_as):
+    from huitouke.loyalty.selectors import customer_level_status
+
+    shop = ShopFactory.create(name="山岚茶食")
+    levels_set(
+        shop=shop,
+        specs=[LevelSpec("普通会员", Decimal("0"), 1, 100), LevelSpec("VIP", Decimal("500"), 4, 95)],
+    )
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("180.00"))
+    OrderFactory.create(shop=shop, customer=c, status=Order.Status.CLOSED, paid_amount=Decimal("999"))
+    levels_regrade()
+
+    [status] = customer_level_status(customer=c)
+
+    assert (status.level.name, status.amount, status.orders) == ("普通会员", Decimal("180.00"), 1)
+    assert status.next is not None
+    assert (status.next.next_name, status.next.amount_needed, status.next.orders_needed) == ("VIP", Decimal("320.00"), 3)
+    page = client_as("agent").get(f"/customers/{c.pk}/").content.decode()
+    assert "再消费 ¥320.00 或 再下 3 单 升至 VIP" in page
