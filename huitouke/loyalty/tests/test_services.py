@@ -289,8 +289,10 @@ def test_level_status_says_what_the_next_level_needs(client_as):
 
     [status] = customer_level_status(customer=c)
 
+    assert status.level is not None
     assert (status.level.name, status.amount, status.orders) == ("普通会员", Decimal("180.00"), 1)
-    assert status.next is not None
-    assert (status.next.next_name, status.next.amount_needed, status.next.orders_needed) == ("VIP", Decimal("320.00"), 3)
+    nxt = status.next
+    assert nxt is not None
+    assert (nxt.next_name, nxt.amount_needed, nxt.orders_needed) == ("VIP", Decimal("320.00"), 3)
     page = client_as("agent").get(f"/customers/{c.pk}/").content.decode()
     assert "再消费 ¥320.00 或 再下 3 单 升至 VIP" in page
