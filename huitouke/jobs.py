@@ -17,6 +17,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
+from huitouke.customers.models import Platform
 from huitouke.loyalty.services import levels_regrade, levels_review
 from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
@@ -80,7 +81,7 @@ def orders_import(
     shop: Shop | None = None
     fmt, stream = parse_orders(path, items_path=items, fmt=request.fmt, mapping=request.mapping, tz=tz)
     if request.shop:
-        platform = fmt if fmt in ("taobao", "jd", "pdd", "shopify", "woocommerce") else "other"
+        platform = fmt if fmt in Platform.values else Platform.OTHER  # "generic" files belong to no platform
         shop = shop_get_or_create(name=request.shop, platform=platform)
     total = _line_count(path) if progress else 0
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")

@@ -22,10 +22,14 @@ def audit_list(*, target_type: str = "", target_id: str = "") -> QuerySet[AuditE
     return qs
 
 
+def _jobs_visible_to(user: User) -> QuerySet[Job]:
+    """Owners and managers see every job; everyone else their own."""
+    return Job.objects.all() if user.has_perm("core.view_audit") else Job.objects.filter(created_by=user)
+
+
 def job_get_for_user(*, job_id: int, user: User) -> Job:
     """A job the user may watch: their own, or any job for owners and managers. Raises NotFoundError."""
-    qs = Job.objects.all() if user.has_perm("core.view_audit") else Job.objects.filter(created_by=user)
-    job = qs.filter(pk=job_id).first()
+    job = _jobs_visible_to(user).filter(pk=job_id).first()
     if job is None:
         raise NotFoundError(f"job {job_id} not found", field="id")
     return job
@@ -33,7 +37,5 @@ def job_get_for_user(*, job_id: int, user: User) -> Job:
 
 def job_list(*, kind: str, user: User, limit: int = 10) -> list[Job]:
     """The newest jobs of one kind the user may see (their own; all for owners and managers)."""
-    qs = Job.objects.filter(kind=kind).select_related("created_by")
-    if not user.has_perm("core.view_audit"):
-        qs = qs.filter(created_by=user)
+    qs = _jobs_visible_to(user).filter(kind=kind).select_related("created_by")
     return list(qs.order_by("-created_at", "-id")[:limit])

@@ -205,6 +205,26 @@ def customer_get(*, customer_id: int) -> Customer:
     return customer
 
 
+def customer_merge_candidates(*, source: Customer, query: str, limit: int) -> list[Customer]:
+    """Customers `source` could be merged into: the one with the id typed, else those matching the search, else
+    (no query) those sharing the source's phone or email. Never the source itself or a merged customer."""
+    query = query.replace("\x00", "").strip()
+    if query.isdigit() and len(query) <= 9:
+        found = list(
+            customer_list_rows(Customer.objects.filter(pk=int(query), merged_into__isnull=True).exclude(pk=source.pk))
+        )
+        if found:
+            return found
+    search = query or (source.phone if source.phone and not source.phone_is_masked else "") or source.email
+    if not search:
+        return []
+    try:
+        filters = CustomerFilter.from_params({"search": search, "sort": "name"})
+    except ApplicationError:
+        return []
+    return list(customer_list_rows(customer_list(filters=filters).exclude(pk=source.pk))[:limit])
+
+
 def note_list_for_customer(*, customer: Customer) -> QuerySet[Note]:
     return Note.objects.filter(customer=customer).select_related("author")
 

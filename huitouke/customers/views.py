@@ -469,7 +469,7 @@ def customer_merge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, picked)
 
     query = request.GET.get("q", "")
-    candidates = _merge_candidates(source, query)
+    candidates = selectors.customer_merge_candidates(source=source, query=query, limit=MERGE_CANDIDATES)
     _audit_unmasked(request, masker, [c.pk for c in candidates], "merge")
     context = {"source": source, "candidates": candidates, "query": query, "masker": masker}
     if _wants_partial(request):
@@ -490,24 +490,3 @@ def _merge_target(other: str, source: Customer) -> Customer | str:
     if target.merged_into_id:
         return _("That customer was already merged into another one.")
     return target
-
-
-def _merge_candidates(source: Customer, query: str) -> list[Customer]:
-    """Customers matching the search (or an id); without one, those sharing the source's phone or email."""
-    query = query.replace("\x00", "").strip()
-    if query.isdigit() and len(query) <= 9:
-        by_id = selectors.customer_list_rows(
-            Customer.objects.filter(pk=int(query), merged_into__isnull=True).exclude(pk=source.pk)
-        )
-        found = list(by_id)
-        if found:
-            return found
-    search = query or (source.phone if source.phone and not source.phone_is_masked else "") or source.email
-    if not search:
-        return []
-    try:
-        filters = selectors.CustomerFilter.from_params({"search": search, "sort": "name"})
-    except ApplicationError:
-        return []
-    qs = selectors.customer_list_rows(selectors.customer_list(filters=filters).exclude(pk=source.pk))
-    return list(qs[:MERGE_CANDIDATES])

@@ -66,6 +66,12 @@ class Progress:
     orders_needed: int
 
 
+def counts_towards_level(paid: Decimal, refund: Decimal) -> bool:
+    """A paid order (one of Order.COUNTED) counts unless it was fully refunded; services run the same rule in SQL
+    as `refund_amount = 0 OR refund_amount < paid_amount`."""
+    return not refund or refund < paid
+
+
 def qualifies(spec: Thresholds, amount: Decimal, orders: int) -> bool:
     """True when either threshold of `spec` is met."""
     return amount >= spec.min_amount or orders >= spec.min_orders

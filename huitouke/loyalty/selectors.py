@@ -59,8 +59,8 @@ def customer_level_status(*, customer: Customer, now: datetime | None = None) ->
     moment = now or timezone.now()
     totals: dict[int, tuple[Decimal, int]] = {}
     for shop_id, ordered_at, paid, refund in counted:
-        if refund and refund >= paid:
-            continue  # fully refunded
+        if not rules.counts_towards_level(paid, refund):
+            continue
         policy = policies.get(shop_id)
         if policy and policy.window_months:
             start = rules.months_before(

@@ -203,3 +203,11 @@ def test_review_exhaustively(held, qualifying, days_since):
 )
 def test_months_before(moment, months, start):
     assert rules.months_before(moment, months) == start
+
+
+@pytest.mark.parametrize(
+    ("paid", "refund", "counts"),
+    [("100", "0", True), ("100", "30", True), ("100", "100", False), ("100", "120", False), ("0", "0", True)],
+)
+def test_a_fully_refunded_order_never_counts(paid, refund, counts):
+    assert rules.counts_towards_level(Decimal(paid), Decimal(refund)) is counts

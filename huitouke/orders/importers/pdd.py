@@ -183,17 +183,11 @@ def _parse(table: Table, tz: tzinfo) -> Iterator[OrderRow | RowError]:
             ordered_at=ordered_at,
             paid_at=paid_at or grouped_at,
             shipped_at=shipped_at,
-            delivered_at=None,
             confirmed_at=confirmed_at,
-            closed_at=None,
             logistics_company=text(row[c["carrier"]]),
             tracking_no=unwrap(row[c["tracking"]]),
             buyer_remark=text(row[c["remark"]]),
             seller_memo=text(row[c["memo"]]),
-            gift="",
-            close_reason="",
-            accepts_marketing=None,
-            member_level="",
             lines=(
                 LineRow(
                     line_no=1,

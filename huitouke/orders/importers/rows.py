@@ -78,18 +78,19 @@ class OrderRow:
     ordered_at: datetime
     paid_at: datetime | None
     shipped_at: datetime | None
-    delivered_at: datetime | None
     confirmed_at: datetime | None
-    closed_at: datetime | None
     logistics_company: str
     tracking_no: str
     buyer_remark: str
     seller_memo: str
-    gift: str
-    close_reason: str
-    accepts_marketing: bool | None
-    member_level: str
     lines: tuple[LineRow, ...]
+    # What only some exports carry; the formats that lack them leave the defaults.
+    delivered_at: datetime | None = None
+    closed_at: datetime | None = None
+    gift: str = ""
+    close_reason: str = ""
+    accepts_marketing: bool | None = None
+    member_level: str = ""
 
 
 @dataclass(frozen=True, slots=True)

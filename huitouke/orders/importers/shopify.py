@@ -206,17 +206,14 @@ def _parse(table: Table, tz: tzinfo) -> Iterator[OrderRow | RowError]:
             ordered_at=ordered_at,
             paid_at=paid_at,
             shipped_at=shipped_at,
-            delivered_at=None,
             confirmed_at=None,
             closed_at=closed_at,
             logistics_company=text(first[c["method"]]),
             tracking_no="",
             buyer_remark=text(first[c["notes"]]),
             seller_memo="",
-            gift="",
             close_reason="cancelled" if closed_at is not None else "",
             accepts_marketing=marketing,
-            member_level="",
             lines=tuple(lines),
         )
 

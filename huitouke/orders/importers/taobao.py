@@ -214,17 +214,12 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             ordered_at=ordered_at,
             paid_at=paid_at,
             shipped_at=shipped_at,
-            delivered_at=None,
             confirmed_at=confirmed_at,
-            closed_at=None,
             logistics_company=text(row[c["carrier"]]),
             tracking_no=unwrap(row[c["tracking"]]).removeprefix("No:").strip(),
             buyer_remark=text(row[c["remark"]]),
             seller_memo=join(text(row[c["memo"]]), text(row[c["memo2"]]), sep="; "),
-            gift="",
             close_reason=text(row[c["close_reason"]]),
-            accepts_marketing=None,
-            member_level="",
             lines=lines_or_error,
         )
     if by_order:
