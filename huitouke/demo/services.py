@@ -22,6 +22,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from huitouke.core.bulk import bulk_insert
 from huitouke.core.errors import ApplicationError
 from huitouke.core.roles import AGENT, MANAGER, MARKETER, OWNER
 from huitouke.core.services import user_create
@@ -40,7 +41,6 @@ from huitouke.demo.generator import (
     SHOP_COLUMNS,
     DemoGenerator,
     IdStart,
-    Row,
     copy_chunks_produce,
 )
 from huitouke.loyalty.services import LevelSpec, levels_regrade, levels_set
@@ -182,18 +182,6 @@ _LOAD_ORDER: list[tuple[str, type[models.Model], Sequence[str]]] = [
 ]
 
 
-def _insert(model: type[models.Model], columns: Sequence[str], rows: Sequence[Row]) -> None:
-    """executemany INSERT (SQLite and small tables)."""
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) VALUES ({marks})", rows
-        )
-
-
 def _copy(model: type[models.Model], columns: Sequence[str], text: str) -> None:
     """COPY FROM STDIN on PostgreSQL, in the open transaction."""
     if not text:
@@ -262,7 +250,7 @@ def _load_sqlite(options: dict[str, Any], report: Progress, total: int) -> tuple
     done = n_orders = n_lines = 0
     for chunk in gen.chunks(CHUNK_SIZE):
         for key, model, columns in _LOAD_ORDER:
-            _insert(model, columns, getattr(chunk, key))
+            bulk_insert(model, columns, getattr(chunk, key))
         done += len(chunk.customers)
         n_orders += len(chunk.orders)
         n_lines += len(chunk.lines)
@@ -333,8 +321,8 @@ def demo_build(
             "note_author_id": author_id,
         }
         static = DemoGenerator(**{**options, "customers": 1})  # the shops and catalogue, without customers
-        _insert(Shop, SHOP_COLUMNS, static.shop_rows)
-        _insert(Product, PRODUCT_COLUMNS, static.product_rows)
+        bulk_insert(Shop, SHOP_COLUMNS, static.shop_rows)
+        bulk_insert(Product, PRODUCT_COLUMNS, static.product_rows)
         deferred: list[str] = []
         if postgres:
             with connection.cursor() as cur:
