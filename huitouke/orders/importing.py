@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huitouke.core.bulk import TableWriter, ids_allocate, values_in
+from huitouke.core.readahead import read_ahead
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.models import Order, OrderLine, Product, Shop
@@ -441,12 +442,13 @@ def orders_import_rows(
     """Write a parsed stream into the archive, `batch_size` orders per transaction; rejected rows go to `report`.
 
     `result.rows` counts the file's data rows seen (the highest row number less the header). Progress is
-    reported after each batch with that count.
+    reported after each batch with that count. The stream is parsed in a background thread (`read_ahead`) so that
+    parsing the next batch overlaps with the database writing this one; the writes stay in the caller's thread.
     """
     writer = OrderWriter(result=result, shop=shop, default_shop=default_shop or "默认店铺")
     batch: list[OrderRow] = []
     last_row = 1
-    for item in stream:
+    for item in read_ahead(stream):
         last_row = max(last_row, item.row_no)
         if isinstance(item, RowError):
             report.add(item)

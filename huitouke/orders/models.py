@@ -61,10 +61,12 @@ class Order(TimeStampedModel):
     #: Orders that count as a purchase in the customer's stats (paid and not closed or fully refunded).
     COUNTED = (Status.PAID, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED)
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
+    # No single-column indexes on shop and customer: the composite indexes below lead with them, and each extra
+    # index is maintained on every imported row.
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders", db_index=False)
     order_no = models.CharField(_("order number"), max_length=64)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     goods_amount = models.DecimalField(_("goods"), max_digits=12, decimal_places=2, default=0)
     shipping_fee = models.DecimalField(_("shipping"), max_digits=10, decimal_places=2, default=0)
     total_amount = models.DecimalField(_("total"), max_digits=12, decimal_places=2, default=0)
@@ -119,9 +121,11 @@ class OrderLine(models.Model):
         REQUESTED = "requested", _("Refund requested")
         REFUNDED = "refunded", _("Refunded")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)  # unique below
     line_no = models.PositiveSmallIntegerField(default=1)
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="lines")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="lines", db_index=False
+    )  # indexed by orderline_product_idx
     title = models.CharField(_("title"), max_length=255)
     sku = models.CharField(_("SKU"), max_length=128, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
