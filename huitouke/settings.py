@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "huitouke.customers",
     "huitouke.orders",
     "huitouke.loyalty",
+    "huitouke.analytics",
     "huitouke.demo",
 ]
 

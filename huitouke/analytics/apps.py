@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    name = "huitouke.analytics"
+    label = "analytics"
+    verbose_name = "Analytics"
+
+    def ready(self) -> None:
+        from huitouke.analytics import extensions
+
+        extensions.register()
