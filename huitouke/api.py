@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from huitouke.audiences.api import router as audiences_router
 from huitouke.core.api import router as core_router
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import token_authenticate
@@ -45,6 +46,7 @@ api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", orders_router)
 api.add_router("/", loyalty_router)
+api.add_router("/", audiences_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:

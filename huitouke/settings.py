@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "huitouke.orders",
     "huitouke.loyalty",
     "huitouke.analytics",
+    "huitouke.audiences",
     "huitouke.demo",
 ]
 

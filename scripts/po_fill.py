@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
             entry.msgstr = value if isinstance(value, str) else value[0]
         if "fuzzy" in entry.flags:
             entry.flags.remove("fuzzy")
-        entry.previous_msgid = None
+        entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
         filled += 1
     po.save(str(PO))
     missing = [e.msgid for e in po if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)]

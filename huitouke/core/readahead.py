@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ class _Failed:
         self.exc = exc
 
 
-def read_ahead(source: Iterable[T], *, chunk: int = 1000, depth: int = 8) -> Iterator[T]:
+def read_ahead(source: Iterable[T], *, chunk: int = 1000, depth: int = 8) -> Generator[T, None, None]:
     """Iterate `source` in a daemon thread, yielding its items here in the same order.
 
     An exception raised by the producer is re-raised in the consumer at the point where it happened. When the

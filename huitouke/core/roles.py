@@ -28,7 +28,9 @@ _VIEW_ARCHIVE = [
     "orders.view_shop",
     "orders.view_product",
     "loyalty.view_level",
+    "audiences.view_segment",
 ]
+_SEGMENTS = ["audiences.add_segment", "audiences.change_segment", "audiences.delete_segment"]
 _EDIT_ARCHIVE = [
     "customers.change_customer",
     "customers.add_note",
@@ -49,12 +51,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.add_order",
         "orders.change_order",
         "loyalty.change_level",
+        *_SEGMENTS,
         "core.unmask_pii",
         "core.export_customers",
         "core.view_audit",
     ],
     AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE],
-    MARKETER: [*_VIEW_ARCHIVE, "customers.add_customertag", "customers.delete_customertag", "customers.add_tag"],
+    MARKETER: [
+        *_VIEW_ARCHIVE,
+        *_SEGMENTS,
+        "customers.add_customertag",
+        "customers.delete_customertag",
+        "customers.add_tag",
+    ],
 }
 
 

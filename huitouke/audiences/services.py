@@ -1,0 +1,62 @@
+"""Writes of segments: create, update, delete. Every definition is validated before it is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+
+from huitouke.audiences.conditions import parse_definition
+from huitouke.audiences.models import Segment
+from huitouke.audiences.selectors import segment_count
+from huitouke.core.errors import ApplicationError
+
+
+def _clean_name(name: str, *, exclude_pk: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise ApplicationError("a segment needs a name", field="name")
+    if len(name) > 64:
+        raise ApplicationError("the name is longer than 64 characters", field="name")
+    clash = Segment.objects.filter(name=name)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ApplicationError(f"a segment named {name!r} already exists", field="name")
+    return name
+
+
+@transaction.atomic
+def segment_create(
+    *,
+    name: str,
+    definition: Any,
+    description: str = "",
+    user: AbstractBaseUser | AnonymousUser | None = None,
+) -> Segment:
+    """Save a new segment. Raises DefinitionError (bad conditions) or ApplicationError (bad name)."""
+    group = parse_definition(definition)
+    segment = Segment.objects.create(
+        name=_clean_name(name),
+        description=description.strip()[:255],
+        definition=group.model_dump(mode="json", exclude_none=True),
+        last_count=segment_count(group),
+        created_by_id=user.pk if user is not None and user.is_authenticated else None,
+    )
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, name: str, definition: Any, description: str = "") -> Segment:
+    group = parse_definition(definition)
+    segment.name = _clean_name(name, exclude_pk=segment.pk)
+    segment.description = description.strip()[:255]
+    segment.definition = group.model_dump(mode="json", exclude_none=True)
+    segment.last_count = segment_count(group)
+    segment.save()
+    return segment
+
+
+def segment_delete(*, segment: Segment) -> None:
+    segment.delete()

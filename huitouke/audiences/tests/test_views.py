@@ -1,0 +1,153 @@
+"""Wiring of the segment pages and API: permissions, the htmx builder, saving, the members link."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from huitouke.audiences.models import Segment
+from huitouke.customers.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customers():
+    CustomerFactory(name="bigbuyer", total_spent=Decimal("900"), order_count=4)
+    CustomerFactory(name="tinybuyer", total_spent=Decimal("50"), order_count=1)
+
+
+def _builder_post(**extra):
+    return {
+        "name": "大客户",
+        "n.op": "and",
+        "n.conditions.0.field": "total_spent",
+        "n.conditions.0._shown": "total_spent",
+        "n.conditions.0.min": "500",
+        **extra,
+    }
+
+
+def test_the_builder_counts_live_through_htmx(client_as, customers):
+    client = client_as("marketer")
+    response = client.post("/segments/new/", _builder_post(), headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<strong id="segment-count">1</strong>' in body
+    assert "<html" not in body  # only the builder partial
+
+
+def test_the_builder_shows_the_error_on_the_row(client_as, customers):
+    client = client_as("marketer")
+    post = _builder_post(**{"n.conditions.0.min": "900", "n.conditions.0.max": "100"})
+    body = client.post("/segments/new/", post, headers={"HX-Request": "true"}).content.decode()
+    assert "min must not be greater than max" in body
+    assert 'id="segment-count"' not in body
+
+
+def test_add_condition_action_adds_a_row(client_as, customers):
+    client = client_as("marketer")
+    body = client.post("/segments/new/", _builder_post(action="add:"), headers={"HX-Request": "true"}).content.decode()
+    assert 'name="n.conditions.1.field"' in body
+
+
+def test_saving_creates_the_segment_and_its_members_link_filters_the_list(client_as, customers):
+    client = client_as("marketer")
+    response = client.post("/segments/new/", _builder_post(save="1"))
+    segment = Segment.objects.get(name="大客户")
+    assert response.status_code == 302
+    assert response["Location"] == f"/segments/{segment.pk}/"
+    assert segment.last_count == 1
+    assert segment.definition["conditions"][0] == {"field": "total_spent", "min": "500"}
+    listing = client_as("manager").get(f"/customers/?segment={segment.pk}").content.decode()
+    assert "bigbuyer" in listing
+    assert "tinybuyer" not in listing
+
+
+def test_saving_an_incomplete_segment_says_so_and_keeps_the_input(client_as, customers):
+    client = client_as("marketer")
+    response = client.post("/segments/new/", _builder_post(save="1", **{"n.conditions.0.min": ""}))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "give min, max or both" in body
+    assert 'value="大客户"' in body
+    assert not Segment.objects.exists()
+
+
+def test_duplicate_names_are_refused(client_as, customers):
+    client = client_as("marketer")
+    client.post("/segments/new/", _builder_post(save="1"))
+    response = client.post("/segments/new/", _builder_post(save="1"))
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode()
+
+
+def test_agents_can_look_but_not_save(client_as, customers):
+    client = client_as("agent")
+    assert client.get("/segments/").status_code == 200
+    assert client.post("/segments/new/", _builder_post(save="1")).status_code == 403
+    assert not Segment.objects.exists()
+
+
+def test_list_count_and_delete(client_as, customers):
+    client = client_as("manager")
+    client.post("/segments/new/", _builder_post(save="1"))
+    segment = Segment.objects.get()
+    assert "大客户" in client.get("/segments/").content.decode()
+    assert client.get(f"/segments/{segment.pk}/count/").content.decode() == "1"
+    assert client.post(f"/segments/{segment.pk}/delete/").status_code == 302
+    assert not Segment.objects.exists()
+
+
+def test_pages_are_english_too(client_as, customers):
+    client = client_as("marketer")
+    client.cookies["django_language"] = "en"
+    assert "New segment" in client.get("/segments/new/").content.decode()
+    client.cookies["django_language"] = "zh-hans"
+    assert "新建分群" in client.get("/segments/new/").content.decode()
+
+
+# ---------------------------------------------------------------------------------------------- API
+def test_api_create_read_count_update_delete(api_client_as, customers):
+    api = api_client_as("marketer")
+    definition = {"conditions": [{"field": "order_count", "min": 2}]}
+    created = api.post(
+        "/api/v1/segments", {"name": "回头客", "definition": definition}, content_type="application/json"
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["last_count"] == 1
+    got = api.get(f"/api/v1/segments/{body['id']}").json()
+    assert got["count"] == 1
+    draft = api.post(
+        "/api/v1/segments/count", {"definition": {"op": "or", "conditions": []}}, content_type="application/json"
+    )
+    assert draft.json() == {"count": 2}
+    updated = api.put(
+        f"/api/v1/segments/{body['id']}",
+        {"name": "回头客", "definition": {"conditions": [{"field": "order_count", "max": 1}]}},
+        content_type="application/json",
+    )
+    assert updated.json()["last_count"] == 1
+    assert [s["name"] for s in api.get("/api/v1/segments").json()] == ["回头客"]
+    assert api.delete(f"/api/v1/segments/{body['id']}").status_code == 204
+
+
+def test_api_errors_name_the_condition(api_client_as, customers):
+    api = api_client_as("marketer")
+    bad = {"name": "x", "definition": {"conditions": [{"field": "total_spent", "min": 9, "max": 1}]}}
+    response = api.post("/api/v1/segments", bad, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "invalid",
+        "message": "conditions[0] (total_spent): min must not be greater than max",
+        "field": "definition",
+    }
+
+
+def test_api_permissions(api_client_as, customers):
+    response = api_client_as("agent").post(
+        "/api/v1/segments", {"name": "x", "definition": {}}, content_type="application/json"
+    )
+    assert response.status_code == 403

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from huitouke.audiences import views
+
+app_name = "audiences"
+urlpatterns = [
+    path("", views.segment_list, name="list"),
+    path("new/", views.segment_new, name="new"),
+    path("<int:pk>/", views.segment_edit, name="edit"),
+    path("<int:pk>/count/", views.segment_count, name="count"),
+    path("<int:pk>/delete/", views.segment_delete, name="delete"),
+]

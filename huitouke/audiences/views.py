@@ -1,0 +1,155 @@
+"""Segment pages: the list, the builder (htmx: every change re-renders the rows and the live count), delete.
+
+Thin: the form is turned into a definition by `builder`, validated and counted by the selectors, saved by the
+services. The members of a segment are shown by the customer list (`?segment=ID`, registered in extensions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from huitouke.audiences import builder, selectors, services
+from huitouke.audiences.conditions import DefinitionError, parse_definition
+from huitouke.audiences.models import Segment
+from huitouke.core.errors import ApplicationError
+from huitouke.customers.models import Tag
+from huitouke.customers.selectors import province_list
+from huitouke.loyalty.models import Level
+from huitouke.orders.selectors import shop_list
+
+
+def _choices() -> dict[str, list[tuple[str, Any]]]:
+    levels = list(dict.fromkeys(Level.objects.order_by("rank", "name").values_list("name", flat=True)))
+    return {
+        "levels": [(n, n) for n in levels],
+        "tags": [(n, n) for n in Tag.objects.order_by("name").values_list("name", flat=True)],
+        "shops": [(n, n) for n in shop_list().values_list("name", flat=True)],
+        "provinces": [(p, p) for p in province_list()],
+        "rfm_segments": _rfm_choices(),
+    }
+
+
+def _rfm_choices() -> list[tuple[str, Any]]:
+    from huitouke.analytics.rfm import SEGMENTS
+
+    chinese = (get_language() or "").startswith("zh")
+    return [(s.key, s.name_zh if chinese else s.name) for s in SEGMENTS]
+
+
+def _builder_context(definition: dict[str, Any]) -> dict[str, Any]:
+    """Rows, count and errors for a (possibly invalid) definition."""
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    count: int | None = None
+    try:
+        group = parse_definition(definition)
+        count = selectors.segment_count(group)
+    except DefinitionError as exc:
+        for where, message in zip(exc.where, exc.messages, strict=True):
+            short = message.split(": ", 1)[-1] if where else message
+            param = message.split(": ", 1)[0].rsplit(".", 1)[-1] if where else ""
+            text = f"{param}: {short}" if param and not param.startswith("conditions[") else short
+            (errors.setdefault(where, []) if where else general).append(text)
+    return {
+        "rows": builder.rows(definition, _choices(), errors),
+        "op": "or" if definition.get("op") == "or" else "and",
+        "count": count,
+        "general_errors": general,
+        "field_labels": builder.FIELD_LABELS,
+    }
+
+
+@login_required
+@permission_required("audiences.view_segment", raise_exception=True)
+def segment_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "audiences/segment_list.html", {"segments": selectors.segment_list()})
+
+
+@login_required
+@permission_required("audiences.view_segment", raise_exception=True)
+def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: count one saved segment now (the list shows the count from when it was saved)."""
+    segment = get_object_or_404(Segment, pk=pk)
+    try:
+        count = selectors.segment_count(segment.definition)
+    except DefinitionError as exc:
+        return HttpResponse(str(exc))
+    return HttpResponse(f"{count:,}")
+
+
+def _edit(request: HttpRequest, segment: Segment | None) -> HttpResponse:
+    perm = "audiences.change_segment" if segment else "audiences.add_segment"
+    if request.method == "POST" and not request.user.has_perm(perm):
+        return HttpResponse(status=403)
+    name = segment.name if segment else ""
+    description = segment.description if segment else ""
+    definition: dict[str, Any] = dict(segment.definition) if segment else {"op": "and", "conditions": []}
+    form_error = ""
+    if request.method == "POST":
+        name = request.POST.get("name", "")
+        description = request.POST.get("description", "")
+        definition = builder.definition_from_form(request.POST, request.POST.get("action", ""))
+        if getattr(request, "htmx", False) and request.POST.get("save") is None:
+            return render(request, "audiences/segment_form.html#builder", _builder_context(definition))
+        try:
+            if segment is None:
+                segment = services.segment_create(
+                    name=name, description=description, definition=definition, user=request.user
+                )
+            else:
+                services.segment_update(segment=segment, name=name, description=description, definition=definition)
+        except ApplicationError as exc:
+            form_error = exc.message
+        except DefinitionError:
+            form_error = _("Some conditions are not complete: see the messages below.")
+        else:
+            messages.success(
+                request,
+                _("Segment “%(name)s” saved: %(count)s customers.")
+                % {
+                    "name": segment.name,
+                    "count": f"{segment.last_count:,}",
+                },
+            )
+            return redirect("audiences:edit", pk=segment.pk)
+    context = {
+        "segment": segment,
+        "name": name,
+        "description": description,
+        "form_error": form_error,
+        "can_edit": request.user.has_perm(perm),
+        "members_url": f"{reverse('customers:list')}?segment={segment.pk}" if segment else "",
+        **_builder_context(definition),
+    }
+    return render(request, "audiences/segment_form.html", context, status=400 if form_error else 200)
+
+
+@login_required
+@permission_required("audiences.view_segment", raise_exception=True)
+def segment_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, None)
+
+
+@login_required
+@permission_required("audiences.view_segment", raise_exception=True)
+def segment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit(request, get_object_or_404(Segment, pk=pk))
+
+
+@login_required
+@permission_required("audiences.delete_segment", raise_exception=True)
+@require_POST
+def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(Segment, pk=pk)
+    services.segment_delete(segment=segment)
+    messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
+    return redirect("audiences:list")
