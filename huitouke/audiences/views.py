@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -45,6 +45,27 @@ def _rfm_choices() -> list[tuple[str, Any]]:
     return [(s.key, s.name_zh if chinese else s.name) for s in SEGMENTS]
 
 
+#: The schema's messages as the page shows them (the API keeps the English text, which names the parameter).
+_UI_MESSAGES = {
+    "min must not be greater than max": gettext_lazy("the lower bound is above the upper bound"),
+    "give min, max or both": gettext_lazy("enter a lower bound, an upper bound or both"),
+    "give at least one province or city": gettext_lazy("choose at least one province or enter a city"),
+    "give after, before, within_days or not_within_days": gettext_lazy("enter a date or a number of days"),
+    "after must not be later than before": gettext_lazy("the start date is after the end date"),
+    "give at least one product or category": gettext_lazy("enter at least one product or category"),
+    "List should have at least 1 item": gettext_lazy("choose at least one"),
+    "Input should be a valid": gettext_lazy("not a valid value"),
+    "Input should be greater than or equal to": gettext_lazy("must not be negative"),
+}
+
+
+def _ui_message(text: str) -> str:
+    for english, local in _UI_MESSAGES.items():
+        if text.startswith(english):
+            return str(local)
+    return text
+
+
 def _builder_context(definition: dict[str, Any]) -> dict[str, Any]:
     """Rows, count and errors for a (possibly invalid) definition."""
     errors: dict[str, list[str]] = {}
@@ -57,6 +78,7 @@ def _builder_context(definition: dict[str, Any]) -> dict[str, Any]:
         for where, message in zip(exc.where, exc.messages, strict=True):
             short = message.split(": ", 1)[-1] if where else message
             param = message.split(": ", 1)[0].rsplit(".", 1)[-1] if where else ""
+            short = _ui_message(short)
             text = f"{param}: {short}" if param and not param.startswith("conditions[") else short
             (errors.setdefault(where, []) if where else general).append(text)
     return {

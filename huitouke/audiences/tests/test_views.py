@@ -42,7 +42,7 @@ def test_the_builder_shows_the_error_on_the_row(client_as, customers):
     client = client_as("marketer")
     post = _builder_post(**{"n.conditions.0.min": "900", "n.conditions.0.max": "100"})
     body = client.post("/segments/new/", post, headers={"HX-Request": "true"}).content.decode()
-    assert "min must not be greater than max" in body
+    assert "下限高于上限" in body  # the schema's message, in the page's language
     assert 'id="segment-count"' not in body
 
 
@@ -70,7 +70,7 @@ def test_saving_an_incomplete_segment_says_so_and_keeps_the_input(client_as, cus
     response = client.post("/segments/new/", _builder_post(save="1", **{"n.conditions.0.min": ""}))
     assert response.status_code == 400
     body = response.content.decode()
-    assert "give min, max or both" in body
+    assert "请填写下限、上限或两者" in body
     assert 'value="大客户"' in body
     assert not Segment.objects.exists()
 
