@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from huitouke.audiences import selectors, services
 from huitouke.audiences.conditions import DefinitionError
@@ -91,7 +91,7 @@ def segments_count(request: HttpRequest, payload: DefinitionIn) -> CountOut:
 
 
 @router.post("/segments", response={201: SegmentOut}, summary="Create a segment")
-def segments_create(request: HttpRequest, payload: SegmentIn) -> tuple[int, SegmentOut]:
+def segments_create(request: HttpRequest, payload: SegmentIn) -> Status[Any]:
     require_perms(request, "audiences.add_segment")
     try:
         segment = services.segment_create(
@@ -99,7 +99,7 @@ def segments_create(request: HttpRequest, payload: SegmentIn) -> tuple[int, Segm
         )
     except DefinitionError as exc:
         raise _invalid(exc) from None
-    return 201, _out(segment)
+    return Status(201, _out(segment))
 
 
 @router.get("/segments/{pk}", response=SegmentOut, summary="A segment with its live member count")
@@ -121,7 +121,7 @@ def segments_update(request: HttpRequest, pk: int, payload: SegmentIn) -> Segmen
 
 
 @router.delete("/segments/{pk}", response={204: None}, summary="Delete a segment")
-def segments_delete(request: HttpRequest, pk: int) -> tuple[int, None]:
+def segments_delete(request: HttpRequest, pk: int) -> Status[Any]:
     require_perms(request, "audiences.delete_segment")
     services.segment_delete(segment=_get(pk))
-    return 204, None
+    return Status(204, None)
