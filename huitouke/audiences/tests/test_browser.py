@@ -17,7 +17,9 @@ def test_build_count_save_and_open_members(browser, live_server, make_user, scre
     make_user("marketer", "mkt")
     vip = Tag.objects.create(name="vip")
     for i, spent in enumerate([50, 200, 800, 1500, 3000]):
-        customer = CustomerFactory(name=f"买家{i}", total_spent=Decimal(spent), order_count=i + 1, province="浙江省")
+        customer = CustomerFactory.create(
+            name=f"买家{i}", total_spent=Decimal(spent), order_count=i + 1, province="浙江省"
+        )
         if spent >= 1500:
             CustomerTag.objects.create(customer=customer, tag=vip)
 

@@ -28,17 +28,17 @@ def _days_ago(n: int) -> datetime:
 def archive() -> dict[str, Any]:
     """Five customers with distinct histories (stats set by hand, as customer_stats_refresh would)."""
     c = {
-        "ann": CustomerFactory(name="ann", total_spent=Decimal("1200"), order_count=5, province="浙江省", city="杭州市",
+        "ann": CustomerFactory.create(name="ann", total_spent=Decimal("1200"), order_count=5, province="浙江省", city="杭州市",
                                first_order_at=_days_ago(400), last_order_at=_days_ago(10), birthday=date(1990, 3, 8)),
-        "bob": CustomerFactory(name="bob", total_spent=Decimal("80"), order_count=1, province="广东省", city="深圳市",
+        "bob": CustomerFactory.create(name="bob", total_spent=Decimal("80"), order_count=1, province="广东省", city="深圳市",
                                first_order_at=_days_ago(20), last_order_at=_days_ago(20), birthday=date(1985, 12, 1)),
-        "cai": CustomerFactory(name="cai", total_spent=Decimal("300"), order_count=2, province="浙江省", city="宁波市",
+        "cai": CustomerFactory.create(name="cai", total_spent=Decimal("300"), order_count=2, province="浙江省", city="宁波市",
                                first_order_at=_days_ago(500), last_order_at=_days_ago(250)),
-        "dan": CustomerFactory(name="dan", total_spent=Decimal("500"), order_count=3, province="北京",
+        "dan": CustomerFactory.create(name="dan", total_spent=Decimal("500"), order_count=3, province="北京",
                                first_order_at=_days_ago(900), last_order_at=_days_ago(800)),
-        "eve": CustomerFactory(name="eve"),  # never bought
+        "eve": CustomerFactory.create(name="eve"),  # never bought
     }  # fmt: skip
-    CustomerFactory(name="merged", total_spent=Decimal("5000"), order_count=9, merged_into=c["ann"])
+    CustomerFactory.create(name="merged", total_spent=Decimal("5000"), order_count=9, merged_into=c["ann"])
     return c
 
 
@@ -99,23 +99,29 @@ def test_level_and_its_negation(archive):
 
 
 def test_shop_and_products_bought(archive):
-    flagship, outlet = ShopFactory(name="旗舰店"), ShopFactory(name="折扣店")
-    tea = ProductFactory(shop=flagship, external_id="TEA-1", title="龙井", category="茶叶")
-    cup = ProductFactory(shop=flagship, external_id="CUP-1", title="杯子", category="茶具")
-    OrderLineFactory(order=OrderFactory(shop=flagship, customer=archive["ann"], ordered_at=_days_ago(10)), product=tea)
-    OrderLineFactory(
-        order=OrderFactory(shop=outlet, customer=archive["bob"], ordered_at=_days_ago(20)), product=cup, sku="CUP-RED"
+    flagship, outlet = ShopFactory.create(name="旗舰店"), ShopFactory.create(name="折扣店")
+    tea = ProductFactory.create(shop=flagship, external_id="TEA-1", title="龙井", category="茶叶")
+    cup = ProductFactory.create(shop=flagship, external_id="CUP-1", title="杯子", category="茶具")
+    OrderLineFactory.create(
+        order=OrderFactory.create(shop=flagship, customer=archive["ann"], ordered_at=_days_ago(10)), product=tea
+    )
+    OrderLineFactory.create(
+        order=OrderFactory.create(shop=outlet, customer=archive["bob"], ordered_at=_days_ago(20)),
+        product=cup,
+        sku="CUP-RED",
     )
     # closed orders and refunded lines are not purchases
-    OrderLineFactory(
-        order=OrderFactory(shop=flagship, customer=archive["cai"], status=Order.Status.CLOSED), product=tea
+    OrderLineFactory.create(
+        order=OrderFactory.create(shop=flagship, customer=archive["cai"], status=Order.Status.CLOSED), product=tea
     )
-    OrderLineFactory(
-        order=OrderFactory(shop=flagship, customer=archive["dan"], ordered_at=_days_ago(800)),
+    OrderLineFactory.create(
+        order=OrderFactory.create(shop=flagship, customer=archive["dan"], ordered_at=_days_ago(800)),
         product=tea,
         refund_state=OrderLine.RefundState.REFUNDED,
     )
-    OrderLineFactory(order=OrderFactory(shop=flagship, customer=archive["dan"], ordered_at=_days_ago(800)), product=cup)
+    OrderLineFactory.create(
+        order=OrderFactory.create(shop=flagship, customer=archive["dan"], ordered_at=_days_ago(800)), product=cup
+    )
     assert _one({"field": "shop", "shops": ["折扣店"]}) == ["bob"]
     assert _one({"field": "bought", "products": ["TEA-1"]}) == ["ann"]
     assert _one({"field": "bought", "products": ["龙井"]}) == ["ann"]  # by title

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def customers():
-    CustomerFactory(name="bigbuyer", total_spent=Decimal("900"), order_count=4)
-    CustomerFactory(name="tinybuyer", total_spent=Decimal("50"), order_count=1)
+    CustomerFactory.create(name="bigbuyer", total_spent=Decimal("900"), order_count=4)
+    CustomerFactory.create(name="tinybuyer", total_spent=Decimal("50"), order_count=1)
 
 
 def _builder_post(**extra):
