@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "huitouke.loyalty",
     "huitouke.analytics",
     "huitouke.audiences",
+    "huitouke.messaging",
     "huitouke.demo",
 ]
 
@@ -178,3 +179,15 @@ HUEY = {
 
 # The customer list is paginated; the API caps page sizes the same way.
 HUITOUKE_PAGE_SIZE = 50
+
+# Messaging. Links in messages (unsubscribe) start with HUITOUKE_PUBLIC_URL. Channel secrets are stored encrypted
+# with Fernet: HUITOUKE_FERNET_KEYS (comma separated, the first encrypts; older ones still decrypt) or, when unset,
+# a key derived from the secret key. A channel secret written as env:HUITOUKE_SECRET_X is read from that variable.
+HUITOUKE_PUBLIC_URL = env.str("HUITOUKE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+HUITOUKE_FERNET_KEYS = env.list("HUITOUKE_FERNET_KEYS", default=[])
+HUITOUKE_CHANNEL_SECRETS = {k: v for k, v in env.ENVIRON.items() if k.startswith("HUITOUKE_SECRET_")}
+HUITOUKE_DISPATCH_BATCH = env.int("HUITOUKE_DISPATCH_BATCH", default=500)
+HUITOUKE_DISPATCH_PARALLEL = env.int("HUITOUKE_DISPATCH_PARALLEL", default=2)
+HUITOUKE_MESSAGE_LEASE_SECONDS = env.int("HUITOUKE_MESSAGE_LEASE_SECONDS", default=120)
+HUITOUKE_SEND_MAX_ATTEMPTS = env.int("HUITOUKE_SEND_MAX_ATTEMPTS", default=6)
+HUITOUKE_RETRY_BASE_SECONDS = env.int("HUITOUKE_RETRY_BASE_SECONDS", default=30)

@@ -93,6 +93,9 @@ class Customer(TimeStampedModel):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
+    #: Set when the customer's personal data was erased on request: nothing may be sent to them any more,
+    #: not even service messages (messaging's policy reads it).
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
     tags: models.ManyToManyField[Tag, CustomerTag] = models.ManyToManyField(
         "Tag", through="CustomerTag", related_name="customers", blank=True
     )

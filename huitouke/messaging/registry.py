@@ -1,0 +1,45 @@
+"""Extension points through which apps above `messaging` take part in the contact policy.
+
+Suppression hooks: marketing is not sent while the customer has an open after-sales ticket (the `service` app)
+or left a negative review recently (the `reviews` app). Those apps register a hook at start-up; the dispatcher
+asks every hook about the customers of each batch of marketing messages and suppresses the ones a hook names,
+with the reason the hook gives (`open_ticket`, `negative_review` …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SuppressionCheck:
+    """The question a hook answers: which of these customers must not get marketing now?"""
+
+    customer_ids: tuple[int, ...]
+    now: datetime
+    #: the shop's "no marketing after a negative review" period (ContactPolicy.negative_review_days)
+    negative_review_days: int = 30
+    shop_id: int | None = None
+
+
+#: returns {customer_id: reason} for the customers that must not get marketing (reason: a Message.Reason value)
+SuppressionHook = Callable[[SuppressionCheck], Mapping[int, str]]
+
+
+@dataclass
+class _Registry:
+    suppression_hooks: dict[str, SuppressionHook] = field(default_factory=dict)
+
+
+registry = _Registry()
+
+
+def register_suppression_hook(key: str, hook: SuppressionHook) -> None:
+    """Add (or replace) the hook named `key`."""
+    registry.suppression_hooks[key] = hook
+
+
+def unregister_suppression_hook(key: str) -> None:
+    registry.suppression_hooks.pop(key, None)
