@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from huitouke.analytics.selectors import score_run_since
+from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 from huitouke.customers.models import Platform
 from huitouke.loyalty.services import levels_regrade, levels_review
@@ -95,6 +98,8 @@ def orders_import(
         progress=(lambda done: progress(done, total)) if progress else None,
     )
     refresh_after_orders_changed(customer_ids=result.customer_ids)
+    if result.customer_ids:
+        analytics_refresh_after_import(timezone.now().isoformat())
     return result
 
 
@@ -139,4 +144,43 @@ def levels_nightly() -> dict[str, int]:
     return counts
 
 
+@db_task()
+def analytics_refresh_after_import(requested_at: str) -> None:
+    """The rescoring that follows an import, in the background: skipped when a refresh has started since the
+    import asked for one (several imports in a row cost one refresh, not one each)."""
+    if score_run_since(datetime.fromisoformat(requested_at)):
+        return
+    scores_refresh()
+
+
+@db_task()
+def analytics_refresh_task(job_id: int) -> None:
+    """The refresh behind the dashboard's "Refresh now" button, with its stages as the Job's progress."""
+    job = job_start(job_id=job_id)
+    if job.status != job.Status.RUNNING:
+        return
+    total = len(REFRESH_STAGES)
+
+    def progress(stage: str) -> None:
+        job_progress(job_id=job_id, done=REFRESH_STAGES.index(stage), total=total, stage=stage)
+
+    try:
+        result = scores_refresh(progress=progress)
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("analytics refresh job %s failed", job_id)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    job_finish(job_id=job_id, result=result.as_json())
+
+
+@db_periodic_task(crontab(hour="4", minute="0"))
+def analytics_nightly() -> dict[str, Any]:
+    """Every night at 04:00 (after the levels at 03:30): rescore every buyer, so recency, P(alive) and the
+    weekly RFM snapshot move on even on days without imports."""
+    result = scores_refresh()
+    log.info("nightly analytics: %s customers in %.1f s", result.customers, result.seconds)
+    return {"customers": result.customers, "fit_error": result.fit_error}
+
+
 job_register(IMPORT_JOB_KIND, orders_import_task)
+job_register(REFRESH_JOB_KIND, analytics_refresh_task)

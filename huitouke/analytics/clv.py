@@ -30,8 +30,10 @@ Int = NDArray[np.int64]
 #: Fewest customers (and, for Gamma-Gamma, repeat customers) a fit is attempted on.
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 10
-#: Log-parameter box for L-BFGS-B: a parameter on this edge is not identified by the data.
+#: Log-parameter box for L-BFGS-B. The fits work in scaled units where parameters are of order 1: one that ends
+#: beyond e^±RUNAWAY (a factor of ~100,000) is running off to 0 or infinity, i.e. the data cannot pin it down.
 LOG_BOUND = 18.0
+RUNAWAY = 11.5
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -361,12 +363,12 @@ def _fit_log_params(
         h = hessian(phi, g)
         iterations += 1
 
-    at_bound = [names[j] for j in range(len(phi)) if abs(phi[j]) >= LOG_BOUND - 1e-6]
-    if at_bound:
+    runaway = [names[j] for j in range(len(phi)) if abs(phi[j]) >= RUNAWAY]
+    if runaway:
+        towards = "0" if phi[names.index(runaway[0])] < 0 else "infinity"
         raise FitError(
-            f"{what}: the data cannot pin down {', '.join(at_bound)} (it runs off to "
-            f"{'0' if phi[names.index(at_bound[0])] < 0 else 'infinity'}); more customers or more repeat "
-            "purchases are needed"
+            f"{what}: the data cannot pin down {', '.join(runaway)} (running off to {towards}); the customers "
+            "differ too little from one another for this model, or more customers and repeat purchases are needed"
         )
     if not np.all(np.isfinite(g)) or np.max(np.abs(g)) / n > 1e-4:
         raise FitError(f"{what}: the fit did not converge ({res.message}); the data may be too thin or degenerate")
