@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from huitouke.analytics import clv, rfm
 from huitouke.analytics.models import CustomerScore, RfmSnapshot, ScoreRun
+from huitouke.analytics.selectors import local_day_sql
 from huitouke.core.bulk import TableWriter, bulk_insert
 from huitouke.orders.models import Order
 
@@ -89,24 +90,12 @@ class BuyerTable:
         return int(self.customer.size)
 
 
-def _day_sql() -> tuple[str, list[Any]]:
-    """The local calendar day of o.ordered_at as days since 1970-01-01, and its parameters."""
-    tz = timezone.get_current_timezone()
-    if connection.vendor == "postgresql":
-        return "((o.ordered_at AT TIME ZONE %s)::date - DATE '1970-01-01')", [str(tz)]
-    # SQLite has no time-zone database: shift by the zone's current UTC offset (exact for zones without summer
-    # time such as Asia/Shanghai; elsewhere orders within an hour of midnight may land on the neighbour day).
-    offset = timezone.now().astimezone(tz).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    return "CAST(julianday(o.ordered_at, %s) - 2440587.5 AS INTEGER)", [f"{minutes:+d} minutes"]
-
-
 def buyer_table(*, until_day: int | None = None) -> BuyerTable:
     """Aggregate the counted orders per customer and local day in the database, then per customer in numpy.
     Days after `until_day` are left out (orders stamped in the future)."""
     order_table = Order._meta.db_table
     counted = ", ".join(f"'{s}'" for s in Order.COUNTED)  # fixed enum values, not user input
-    day, params = _day_sql()
+    day, params = local_day_sql()
     cents = (
         "ROUND(SUM(o.paid_amount - o.refund_amount) * 100)::bigint"
         if connection.vendor == "postgresql"
