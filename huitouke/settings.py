@@ -147,6 +147,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = HUITOUKE_HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing folder; files come from the apps (finders)
 WHITENOISE_USE_FINDERS = True
+# plotly's bundled plotly.min.js is served from the installed package (offline charts, no CDN)
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "huitouke.analytics.finders.PlotlyFinder",
+]
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = HUITOUKE_HOME / "media"
 EXPORT_ROOT = HUITOUKE_HOME / "exports"

@@ -26,15 +26,13 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay, TruncMonth
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncMonth
 from django.utils import timezone
 
 from huitouke.analytics import rfm
@@ -221,11 +219,11 @@ def sales_by_month(*, months: int = 12, today: date | None = None) -> list[Month
         .annotate(orders=Count("id"), revenue=Sum(_value()), buyers=Count("customer_id", distinct=True))
         .order_by()
     )
-    found = {_as_date(r["month"]): r for r in rows}
+    found: dict[date, dict[str, Any]] = {_as_date(r["month"]): dict(r) for r in rows}
     out = []
     for i in range(months):
         month = _add_months(first, i)
-        r = found.get(month, {})
+        r: dict[str, Any] = found.get(month, {})
         out.append(
             MonthSales(
                 month=month,
@@ -302,13 +300,13 @@ def product_sales(*, days: int = 30, today: date | None = None) -> list[ProductS
         )
         .order_by()
     )
-    stats = {r["product_id"]: r for r in rows}
+    stats: dict[int, dict[str, Any]] = {r["product_id"]: dict(r) for r in rows}
     last = dict(
         _sold_lines().values("product_id").annotate(at=Max("order__ordered_at")).values_list("product_id", "at")
     )
     out = []
     for pid, title, category in Product.objects.values_list("id", "title", "category").order_by("title", "id"):
-        r = stats.get(pid, {})
+        r: dict[str, Any] = stats.get(pid, {})
         out.append(
             ProductSales(
                 product_id=pid,
@@ -347,7 +345,7 @@ GROWTH_MIN_UNITS = 5
 def product_board(*, days: int = 30, stale_days: int = 60, limit: int = 10, today: date | None = None) -> ProductBoard:
     """Rank the catalogue's sales (see product_sales). Growing: at least GROWTH_MIN_UNITS units now and some in
     the previous window, by units growth. Not sold: no sale in the last `stale_days` days (or never). Slowest:
-    the lowest units per day among the products that did sell in the window."""
+    the lowest units per day among the products that did sell in the window (the lower half of them at most)."""
     day = today or timezone.localdate()
     sales = product_sales(days=days, today=day)
     sold = [p for p in sales if p.units > 0]
@@ -365,7 +363,7 @@ def product_board(*, days: int = 30, stale_days: int = 60, limit: int = 10, toda
             (p for p in sales if p.last_sold is None or p.last_sold < cutoff),
             key=lambda p: (p.last_sold is not None, p.last_sold or cutoff, p.product_id),
         )[:limit],
-        slowest=sorted(sold, key=lambda p: (p.units, p.revenue, p.product_id))[:limit],
+        slowest=sorted(sold, key=lambda p: (p.units, p.revenue, p.product_id))[: min(limit, len(sold) // 2)],
     )
 
 
@@ -436,8 +434,8 @@ def product_repurchase_cycles(
     gap_prod = prod[1:][same]
     pair_start = np.ones(prod.size, dtype=bool)
     pair_start[1:] = ~same
-    buyers_per = defaultdict(int)
-    repeat_per = defaultdict(int)
+    buyers_per: dict[int, int] = defaultdict(int)
+    repeat_per: dict[int, int] = defaultdict(int)
     pair_ids = np.cumsum(pair_start) - 1
     pair_days = np.bincount(pair_ids)
     pair_prod = prod[pair_start]
@@ -484,13 +482,13 @@ class ProductQuality:
 def product_quality(*, limit: int | None = None) -> list[ProductQuality]:
     """Every product that sold, by units sold: refund share and repurchase cycle."""
     refunded = Q(refund_state=OrderLine.RefundState.REFUNDED) | Q(order__status=Order.Status.REFUNDED)
-    rows = (
+    qs = (
         OrderLine.objects.filter(product__isnull=False, order__status__in=(*Order.COUNTED, Order.Status.REFUNDED))
         .values("product_id", "product__title")
         .annotate(units=Sum("quantity"), refunded=Sum("quantity", filter=refunded))
         .order_by("-units", "product_id")
     )
-    rows = list(rows[:limit] if limit else rows)
+    rows = list(qs[:limit] if limit else qs)
     cycles = product_repurchase_cycles(product_ids=[r["product_id"] for r in rows])
     return [
         ProductQuality(
@@ -588,44 +586,42 @@ def _split(rows: Iterable[tuple[Any, bool, Any]]) -> tuple[dict[str, float], dic
     return top, rest
 
 
-def top_customer_ids(*, share: float = 0.2) -> QuerySet[Customer]:
-    """The ids of the top `share` of buyers by total spent (ties broken by id), as a subquery."""
+def top_threshold(*, share: float = 0.2) -> tuple[int, Q]:
+    """How many buyers form the top `share` by total spent (ceil), and a condition on customer fields that holds
+    exactly for them: ranked by total spent, ties broken by id, through the last one's (total spent, id)."""
     buyers = Customer.objects.filter(merged_into__isnull=True, order_count__gte=1)
     n = math.ceil(buyers.count() * share)
-    return buyers.order_by("-total_spent", "id").values("id")[:n]
+    if n == 0:
+        return 0, Q(pk__in=[])
+    spent, last_id = buyers.order_by("-total_spent", "id").values_list("total_spent", "id")[n - 1]
+    return n, Q(total_spent__gt=spent) | Q(total_spent=spent, id__lte=last_id)
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """The same condition on a related customer (`customer__`, `order__customer__`)."""
+    out = Q()
+    out.connector, out.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            out.children.append(_prefixed(child, prefix))
+        else:
+            key, value = child  # type: ignore[misc]  # a leaf of a Q is a (lookup, value) pair
+            out.children.append((f"{prefix}{key}", value))
+    return out
 
 
 def customer_groups(*, share: float = 0.2, top_categories: int = 12) -> GroupComparison:
-    """Compare the top `share` of buyers by total spent with the other buyers: member level (customers),
-    province (customers), average-order price band (customers), purchase hour and weekday (orders) and product
-    categories (revenue of the lines not refunded). Aggregated in the database, one query per dimension."""
+    """Compare the top `share` of buyers by total spent with the other buyers: member level and province and
+    average-order price band (customers), purchase hour and weekday (orders) and product categories (revenue of
+    the lines not refunded). Aggregated in the database: one query for the customer fields, one for the
+    memberships, one over the orders, one over the lines.
+
+    A customer who is a member in several shops counts once under each level held."""
     from huitouke.loyalty.models import Membership
 
     buyers_qs = Customer.objects.filter(merged_into__isnull=True, order_count__gte=1)
-    buyers = buyers_qs.count()
-    top_n = math.ceil(buyers * share)
-    in_top = Q(id__in=top_customer_ids(share=share))
-    by_customer = Q(customer_id__in=top_customer_ids(share=share))
-    totals = _counted().aggregate(
-        top_revenue=Sum(_value(), filter=by_customer),
-        rest_revenue=Sum(_value(), filter=~by_customer),
-        top_orders=Count("id", filter=by_customer),
-        rest_orders=Count("id", filter=~by_customer),
-    )
+    top_n, is_top = top_threshold(share=share)
     dims: list[GroupDimension] = []
-
-    def per_customer(qs: QuerySet[Customer], key: str) -> tuple[dict[str, float], dict[str, float]]:
-        rows = qs.annotate(top=in_top).values(key, "top").annotate(n=Count("id")).order_by()
-        return _split((r[key], r["top"], r["n"]) for r in rows)
-
-    # member level: the highest level the customer holds in any shop ("" = none)
-    best = Membership.objects.filter(customer=OuterRef("pk")).order_by("-level__rank", "level_id")
-    top, rest = per_customer(
-        buyers_qs.annotate(level=Coalesce(Subquery(best.values("level__name")[:1]), Value(""))), "level"
-    )
-    dims.append(GroupDimension("level", "customers", _rows(top, rest)))
-    top, rest = per_customer(buyers_qs, "province")
-    dims.append(GroupDimension("province", "customers", _rows(top, rest)))
 
     labels = [*(f"<{b}" for b in PRICE_BANDS), f">={PRICE_BANDS[-1]}"]
     aov = ExpressionWrapper(F("total_spent") / F("order_count"), output_field=MONEY)
@@ -634,21 +630,58 @@ def customer_groups(*, share: float = 0.2, top_categories: int = 12) -> GroupCom
         default=Value(labels[-1]),
         output_field=CharField(),
     )
-    top, rest = per_customer(buyers_qs.annotate(aov=aov, band=band), "band")
+    people = list(
+        buyers_qs.annotate(top=is_top, aov=aov, band=band)
+        .values("province", "band", "top")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    buyers = sum(r["n"] for r in people)
+    top_total = sum(r["n"] for r in people if r["top"])
+
+    members = (
+        Membership.objects.filter(customer__merged_into__isnull=True, customer__order_count__gte=1)
+        .annotate(top=_prefixed(is_top, "customer__"))
+        .values("level__name", "top")
+        .annotate(n=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    member_rows = [(r["level__name"], r["top"], r["n"]) for r in members]
+    in_levels = (
+        Membership.objects.filter(customer__merged_into__isnull=True, customer__order_count__gte=1)
+        .annotate(top=_prefixed(is_top, "customer__"))
+        .values("top")
+        .annotate(n=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    with_level = {r["top"]: r["n"] for r in in_levels}
+    member_rows += [
+        ("", True, top_total - with_level.get(True, 0)),
+        ("", False, buyers - top_total - with_level.get(False, 0)),
+    ]
+    top, rest = _split(member_rows)
+    dims.append(GroupDimension("level", "customers", _rows(top, rest)))
+    top, rest = _split((r["province"], r["top"], r["n"]) for r in people)
+    dims.append(GroupDimension("province", "customers", _rows(top, rest)))
+    top, rest = _split((r["band"], r["top"], r["n"]) for r in people)
     dims.append(GroupDimension("price_band", "customers", _rows(top, rest, order=labels)))
 
-    def per_order(extract: Any, key: str) -> tuple[dict[str, float], dict[str, float]]:
-        rows = _counted().annotate(**{key: extract}, top=by_customer).values(key, "top").annotate(n=Count("id"))
-        return _split((r[key], r["top"], r["n"]) for r in rows.order_by())
-
-    top, rest = per_order(ExtractHour("ordered_at"), "hour")
+    orders = list(
+        _counted()
+        .annotate(hour=ExtractHour("ordered_at"), weekday=ExtractIsoWeekDay("ordered_at"))
+        .annotate(top=_prefixed(is_top, "customer__"))
+        .values("hour", "weekday", "top")
+        .annotate(n=Count("id"), revenue=Sum(_value()))
+        .order_by()
+    )
+    top, rest = _split((r["hour"], r["top"], r["n"]) for r in orders)
     dims.append(GroupDimension("hour", "orders", _rows(top, rest, order=[str(h) for h in range(24)])))
-    top, rest = per_order(ExtractIsoWeekDay("ordered_at"), "weekday")
+    top, rest = _split((r["weekday"], r["top"], r["n"]) for r in orders)
     dims.append(GroupDimension("weekday", "orders", _rows(top, rest, order=[str(d) for d in range(1, 8)])))
 
     category_sums = (
         _sold_lines()
-        .annotate(top=Q(order__customer_id__in=top_customer_ids(share=share)))
+        .annotate(top=_prefixed(is_top, "order__customer__"))
         .values("product__category", "top")
         .annotate(revenue=Sum("amount"))
         .order_by()
@@ -659,10 +692,10 @@ def customer_groups(*, share: float = 0.2, top_categories: int = 12) -> GroupCom
     return GroupComparison(
         buyers=buyers,
         top_customers=top_n,
-        top_revenue=_money(totals["top_revenue"]),
-        rest_revenue=_money(totals["rest_revenue"]),
-        top_orders=int(totals["top_orders"] or 0),
-        rest_orders=int(totals["rest_orders"] or 0),
+        top_revenue=_money(sum((r["revenue"] or 0 for r in orders if r["top"]), ZERO)),
+        rest_revenue=_money(sum((r["revenue"] or 0 for r in orders if not r["top"]), ZERO)),
+        top_orders=sum(r["n"] for r in orders if r["top"]),
+        rest_orders=sum(r["n"] for r in orders if not r["top"]),
         dimensions=dims,
     )
 
@@ -714,7 +747,7 @@ def cohorts(*, months: int = 12, today: date | None = None) -> list[Cohort]:
         .order_by()
     )
     cells: dict[tuple[date, date], dict[str, Any]] = {
-        (_as_date(r["cohort"]), _as_date(r["month"])): r for r in activity
+        (_as_date(r["cohort"]), _as_date(r["month"])): dict(r) for r in activity
     }
     sizes = {_as_date(k): v for k, v in sizes.items()}
     out = []

@@ -31,6 +31,7 @@ _VIEW_ARCHIVE = [
     "audiences.view_segment",
 ]
 _SEGMENTS = ["audiences.add_segment", "audiences.change_segment", "audiences.delete_segment"]
+_ANALYTICS = ["analytics.view_customerscore"]
 _EDIT_ARCHIVE = [
     "customers.change_customer",
     "customers.add_note",
@@ -55,10 +56,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.unmask_pii",
         "core.export_customers",
         "core.view_audit",
+        *_ANALYTICS,
+        "analytics.add_scorerun",
     ],
     AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE],
     MARKETER: [
         *_VIEW_ARCHIVE,
+        *_ANALYTICS,
         *_SEGMENTS,
         "customers.add_customertag",
         "customers.delete_customertag",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,10 +16,21 @@ from huitouke.core.selectors import job_get_for_user, token_list_for_user
 from huitouke.core.services import token_create
 from huitouke.core.services import token_revoke as token_revoke_service
 
+#: The landing page's view, installed at start-up by a higher app (analytics: the dashboard) so that core does not
+#: import it; until one is installed the landing page is the customer archive.
+_landing: list[Callable[[HttpRequest], HttpResponseBase]] = []
+
+
+def landing_register(view: Callable[[HttpRequest], HttpResponseBase]) -> None:
+    """Make `view` the landing page ("/"). The view decides itself who may see it."""
+    _landing[:] = [view]
+
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """The landing page: the customer archive until the dashboard exists."""
+def home(request: HttpRequest) -> HttpResponseBase:
+    """The landing page: the registered view (the dashboard), else the customer archive."""
+    if _landing:
+        return _landing[0](request)
     return redirect("customers:list")
 
 

@@ -30,7 +30,7 @@ def page(browser, live_server):
 
 
 def login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
+    page.goto(f"{live_server.url}/login/?next=/customers/")  # the landing page is the dashboard
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")

@@ -42,7 +42,7 @@ def test_upload_mapping_progress_summary_and_error_report(
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{live_server.url}/login/")
+    page.goto(f"{live_server.url}/login/?next=/customers/")  # the landing page is the dashboard
     page.fill("input[name=username]", "boss")
     page.fill("input[name=password]", "pass-word-123")
     page.click("button[type=submit]")

@@ -1,0 +1,50 @@
+"""Extension point through which apps above `analytics` add figures to the dashboard without analytics importing
+them: messaging (messages sent this week), service (open tickets, SLA, CSAT), campaigns …
+
+A higher app registers a Tile in its AppConfig.ready(); the dashboard shows every tile the user may see, in
+`order`, each with its value computed when the page is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TileValue:
+    """What a tile shows: the figure (already formatted), an optional note under it and a link to the details."""
+
+    value: str
+    note: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A dashboard figure from another app. `value(today)` computes it for the business date `today`;
+    `permission` (an "app.codename" string) hides it from users without it."""
+
+    key: str
+    title: Any
+    value: Callable[[date], TileValue]
+    order: int = 100
+    permission: str = ""
+
+
+_tiles: dict[str, Tile] = {}
+
+
+def register_tile(tile: Tile) -> None:
+    _tiles[tile.key] = tile
+
+
+def unregister_tile(key: str) -> None:
+    _tiles.pop(key, None)
+
+
+def tiles() -> list[Tile]:
+    """The registered tiles in display order."""
+    return sorted(_tiles.values(), key=lambda t: (t.order, t.key))
