@@ -52,7 +52,7 @@ def test_defaults_are_filled_in(trigger, params, expected):
         ("holiday", {"holidays": []}, "params.holidays: List should have at least 1 item"),
         ("dormant", {"days": 200, "max_days": 100}, "max_days must not be less than days"),
         ("replenishment", {"cycles": {"abc": 30}}, "'abc' is not a product id"),
-        ("new_product", {}, "params.products: Field required"),
+        ("new_product", {"products": list(range(51))}, "params.products: List should have at most 50 items"),
         ("delivered_followup", {"after": "paid"}, "params.after"),
         ("birthday", [], "params: expected an object"),
         ("teleport", {}, "trigger: unknown trigger 'teleport'"),

@@ -126,9 +126,9 @@ class ReplenishmentParams(_Params):
 
 class NewProductParams(_Params):
     """Announce the listed products (marked new) once each, to the customers who asked for new-product news
-    (opt_in_only) or to everyone in the rule's audience."""
+    (opt_in_only) or to everyone in the rule's audience. An enabled rule needs at least one product."""
 
-    products: list[int] = Field(min_length=1, max_length=50)
+    products: list[int] = Field(default_factory=list, max_length=50)
     opt_in_only: bool = True
 
 

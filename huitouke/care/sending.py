@@ -1,0 +1,196 @@
+"""The one place care talks to messaging: enqueueing a rule's messages, reading their send records, choosing and
+previewing templates, and keeping care's system templates in the messaging library.
+
+Kept small on purpose, so a change in the messaging API is a change here only. Every care message is enqueued
+through `message_enqueue_many` with the idempotency key (rule, customer, occasion) and its activation as the
+message's source; the messaging policy (consent, quiet hours, contact budget) decides when and whether it goes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Count, QuerySet
+
+from huitouke.customers.models import Customer
+from huitouke.messaging.models import Message, SourceKind, Template
+from huitouke.messaging.selectors import Preview, template_preview
+from huitouke.messaging.services import OutgoingMessage, SourceRef, message_enqueue_many
+from huitouke.orders.models import Shop
+
+
+@dataclass(frozen=True)
+class CareMessage:
+    """One message a rule wants to send: to whom, for which occasion (in `key`), with which variables."""
+
+    key: str
+    customer_id: int
+    shop_id: int | None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    deadline: datetime | None = None
+
+
+@cache
+def activation_type_id() -> int:
+    """The content type id of CareActivation (messages point at their activation through it)."""
+    from huitouke.care.models import CareActivation
+
+    return ContentType.objects.get_for_model(CareActivation).pk
+
+
+def enqueue(
+    *,
+    activation_id: int,
+    template: Template,
+    messages: Iterable[CareMessage],
+    scheduled_at: datetime,
+    now: datetime,
+) -> int:
+    """Enqueue the messages of one activation (all in one transaction); returns how many were added — keys
+    enqueued before (the same rule, customer and occasion) add nothing."""
+    source = SourceRef(SourceKind.CARE, activation_type_id(), activation_id)
+
+    def outgoing() -> Iterator[OutgoingMessage]:
+        for m in messages:
+            deadline = m.deadline if m.deadline is None or m.deadline >= scheduled_at else scheduled_at
+            yield OutgoingMessage(
+                idempotency_key=m.key,
+                channel=template.channel,
+                purpose=template.purpose,
+                customer_id=m.customer_id,
+                shop_id=m.shop_id,
+                source=source,
+                template_id=template.pk,
+                context=m.context,
+                scheduled_at=scheduled_at,
+                deadline=deadline,
+                language=template.language,
+            )
+
+    return message_enqueue_many(messages=outgoing(), now=now)
+
+
+def existing_keys(keys: Sequence[str]) -> set[str]:
+    """The keys among `keys` that were enqueued before (for dry runs: what a real run would skip)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        chunk = list(keys[start : start + 5000])
+        found.update(Message.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True))
+    return found
+
+
+def suppressed_since(*, activation_id: int, since: datetime) -> dict[str, int]:
+    """Messages of an activation created at or after `since` that were suppressed at once, by reason (a
+    template variable the occasion could not fill: `missing_variable`)."""
+    rows = (
+        Message.objects.filter(
+            source_kind=SourceKind.CARE,
+            source_type_id=activation_type_id(),
+            source_id=activation_id,
+            status=Message.Status.SUPPRESSED,
+            created_at__gte=since,
+        )
+        .order_by()
+        .values_list("reason")
+        .annotate(n=Count("id"))
+    )
+    return {str(reason or "unknown"): int(n) for reason, n in rows}
+
+
+def messages_of(activation_ids: Sequence[int]) -> QuerySet[Message]:
+    """The send records of these activations, newest first, with customer and shop."""
+    return (
+        Message.objects.filter(
+            source_kind=SourceKind.CARE, source_type_id=activation_type_id(), source_id__in=list(activation_ids)
+        )
+        .select_related("customer", "shop")
+        .order_by("-created_at", "-id")
+    )
+
+
+def status_counts(activation_ids: Sequence[int]) -> dict[int, dict[tuple[str, str], int]]:
+    """{activation id: {(status, reason): messages}} in one grouped query."""
+    rows = (
+        Message.objects.filter(
+            source_kind=SourceKind.CARE, source_type_id=activation_type_id(), source_id__in=list(activation_ids)
+        )
+        .order_by()
+        .values_list("source_id", "status", "reason")
+        .annotate(n=Count("id"))
+    )
+    out: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
+    for source_id, status, reason, n in rows:
+        out[int(source_id)][(str(status), str(reason or ""))] = int(n)
+    return out
+
+
+STATUS_LABELS = dict(Message.Status.choices)
+REASON_LABELS = dict(Message.Reason.choices)
+SENT_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
+
+
+# --- templates -----------------------------------------------------------------------------------------------
+
+
+def template_get(template_id: int) -> Template | None:
+    return Template.objects.filter(pk=template_id).first()
+
+
+def template_choices(*, channel: str = "") -> QuerySet[Template]:
+    """Templates a rule may use (care, transactional and marketing purposes), care's own first."""
+    qs = Template.objects.filter(purpose__in=["care", "transactional", "marketing"])
+    if channel:
+        qs = qs.filter(channel=channel)
+    return qs.order_by("-system", "key", "language", "channel", "name")
+
+
+def system_template(*, key: str, channel: str, language: str) -> Template | None:
+    return Template.objects.filter(system=True, key=key, channel=channel, language=language).first()
+
+
+def preview(*, template: Template, customer: Customer | None, shop: Shop | None, context: Mapping[str, Any]) -> Preview:
+    """How the template reads for one customer (messaging's preview: base variables from the archive)."""
+    return template_preview(
+        channel=template.channel,
+        purpose=template.purpose,
+        language=template.language,
+        subject=template.subject,
+        body=template.body,
+        customer=customer,
+        shop=shop,
+        context=context,
+    )
+
+
+def system_templates_sync(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Create care's missing system templates and update the others to the shipped text.
+
+    Messaging's library loader takes only its own scenarios, so care writes its rows (system=True, keyed
+    `care_<trigger>`) here, the same way that loader does. TODO(#6): call a messaging `library_register`
+    once it exists, and drop this write into another app's table."""
+    created = updated = 0
+    with transaction.atomic():
+        keys = {str(r["key"]) for r in rows}
+        existing = {
+            (t.key, t.channel, t.language): t for t in Template.objects.filter(system=True, key__in=sorted(keys))
+        }
+        for row in rows:
+            current = existing.get((row["key"], row["channel"], row["language"]))
+            if current is None:
+                Template.objects.create(system=True, **row)
+                created += 1
+                continue
+            changed = [f for f in ("purpose", "name", "subject", "body") if getattr(current, f) != row[f]]
+            if changed:
+                for f in changed:
+                    setattr(current, f, row[f])
+                current.save(update_fields=[*changed, "updated_at"])
+                updated += 1
+    return {"created": created, "updated": updated, "total": len(rows)}
