@@ -252,10 +252,10 @@ def _value_label(key: str, value: str) -> str:
 
 
 def group_panels(comparison: selectors.GroupComparison) -> list[Panel]:
-    top_label, rest_label = _("Top 20% of buyers"), _("Other buyers")
+    top_label, rest_label = _("Top %(share)s of buyers") % {"share": "20%"}, _("Other buyers")
     summary = Table(
         key="summary",
-        title=_("Top 20% of buyers against the others"),
+        title=_("Top %(share)s of buyers against the others") % {"share": "20%"},
         columns=[Column(_("Measure")), Column(top_label, "number"), Column(rest_label, "number")],
         row_kinds=["int", "money", "percent", "int", "number", "money"],
         rows=[

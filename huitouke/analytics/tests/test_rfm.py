@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -122,5 +123,8 @@ def test_movements_count_changes_between_scored_customers_biggest_first():
     assert rfm.movements(previous, current) == [("champions", "loyal", 2), ("loyal", "at_risk", 2)]
 
 
-def test_model_choices_follow_the_segment_table():
-    assert [(key, str(label)) for key, label in Segment.choices] == [(s.key, s.name) for s in rfm.SEGMENTS]
+def test_model_choices_follow_the_segment_table_in_both_languages():
+    with translation.override("en"):
+        assert [(key, str(label)) for key, label in Segment.choices] == [(s.key, s.name) for s in rfm.SEGMENTS]
+    with translation.override("zh-hans"):
+        assert [str(label) for _key, label in Segment.choices] == [s.name_zh for s in rfm.SEGMENTS]
