@@ -37,11 +37,28 @@ class Level(TimeStampedModel):
 
 
 class Membership(TimeStampedModel):
-    """The level a customer currently holds in a shop."""
+    """The level a customer currently holds in a shop.
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
-    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="memberships")
+    `qualified_at` is the grace clock of a shop that drops members at a review: when the member last qualified
+    for the level held (set when they join or move, refreshed by every grading of such a shop that finds them
+    still qualifying). Empty = unknown, which counts as "grace passed"."""
+
+    # Memberships are derived data: the grading (the only writer) derives them from the shop's orders, whose
+    # customers the database already holds to their key (orders protect their customer), and a first grading
+    # writes one row per member. So the table keeps only the indexes its reads need (the unique (customer, shop)
+    # and (level, customer) indexes lead with customer and level; the shop is the level's shop) and the database
+    # checks only the level key: a customer key check locks and rewrites every customer row a grading touches
+    # (measured 6 s per million members). Django still cascades deletes of customers and shops.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
+    )
+    level = models.ForeignKey(Level, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    qualified_at = models.DateTimeField(
+        _("last qualified"), null=True, blank=True, help_text=_("When the member last qualified for this level")
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "shop"], name="membership_customer_shop_uniq")]
@@ -82,18 +99,32 @@ class LevelPolicy(TimeStampedModel):
 
 class LevelChange(models.Model):
     """One change of a customer's level in a shop (level history). No level = null (joined / dropped out).
-    Names and ranks are kept as they were, so the history survives a redefinition of the levels."""
+    Names and ranks are kept as they were, so the history survives a redefinition of the levels.
+
+    An append-only log written in bulk by the grading statements (a first grading writes one row per member):
+    its references are not enforced by the database (db_constraint=False; Django still cascades and nulls them
+    on delete) and carry no single-column indexes, so a million rows cost one insert each and no key checks.
+    The ids come from rows joined in the same statement."""
 
     class Reason(models.TextChoices):
         REGRADE = "regrade", _("Regrade")
         REVIEW = "review", _("Periodic review")
         MERGE = "merge", _("Customers merged")
         MANUAL = "manual", _("Set by hand")
+        LEVELS = "levels", _("Levels redefined")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="level_changes")
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="level_changes")
-    from_level = models.ForeignKey(Level, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    to_level = models.ForeignKey(Level, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="level_changes", db_constraint=False, db_index=False
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="level_changes", db_constraint=False, db_index=False
+    )
+    from_level = models.ForeignKey(
+        Level, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
+    )
+    to_level = models.ForeignKey(
+        Level, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False, db_index=False
+    )
     from_name = models.CharField(_("from"), max_length=32, blank=True)
     to_name = models.CharField(_("to"), max_length=32, blank=True)
     from_rank = models.PositiveSmallIntegerField(_("from rank"), null=True, blank=True)

@@ -44,11 +44,14 @@ class LevelSpec:
 
 @dataclass(frozen=True)
 class LevelError:
-    """One problem of a level list: the level's index (0 = lowest), the field and a readable message."""
+    """One problem of a level list: the level's index (0 = lowest), the field, a readable (English) message, and
+    for pages that word it in the reader's language, a `code` and the name of the level below (`below`)."""
 
     index: int
     field: str
     message: str
+    code: str = ""
+    below: str = ""
 
     @property
     def path(self) -> str:
@@ -100,25 +103,41 @@ def validate_levels(specs: Sequence[Thresholds]) -> list[LevelError]:
         name = spec.name.strip()
         label = name or f"level {i + 1}"
         if not name:
-            errors.append(LevelError(i, "name", f"level {i + 1}: the name is empty"))
+            errors.append(LevelError(i, "name", f"level {i + 1}: the name is empty", "name_empty"))
         elif name in seen:
-            errors.append(LevelError(i, "name", f"level {i + 1}: the name {name} is used by a lower level"))
+            errors.append(
+                LevelError(i, "name", f"level {i + 1}: the name {name} is used by a lower level", "name_taken")
+            )
         seen.add(name)
         if not 1 <= spec.discount <= 100:
-            errors.append(LevelError(i, "discount", f"{label}: the discount must be 1-100 (95 = 9.5折)"))
+            errors.append(
+                LevelError(i, "discount", f"{label}: the discount must be 1-100 (95 = 9.5折)", "discount_range")
+            )
         if spec.min_amount < 0:
-            errors.append(LevelError(i, "min_amount", f"{label}: the minimum amount must not be negative"))
+            errors.append(LevelError(i, "min_amount", f"{label}: the minimum amount must not be negative", "negative"))
         if spec.min_orders < 0:
-            errors.append(LevelError(i, "min_orders", f"{label}: the minimum orders must not be negative"))
+            errors.append(LevelError(i, "min_orders", f"{label}: the minimum orders must not be negative", "negative"))
         if i:
             below = specs[i - 1]
             if spec.min_amount <= below.min_amount:
                 errors.append(
-                    LevelError(i, "min_amount", f"{label}: the minimum amount must be higher than {below.name}'s")
+                    LevelError(
+                        i,
+                        "min_amount",
+                        f"{label}: the minimum amount must be higher than {below.name}'s",
+                        "not_rising",
+                        below.name,
+                    )
                 )
             if spec.min_orders <= below.min_orders:
                 errors.append(
-                    LevelError(i, "min_orders", f"{label}: the minimum orders must be higher than {below.name}'s")
+                    LevelError(
+                        i,
+                        "min_orders",
+                        f"{label}: the minimum orders must be higher than {below.name}'s",
+                        "not_rising",
+                        below.name,
+                    )
                 )
     return errors
 
@@ -184,3 +203,31 @@ def _order(index: int | None) -> int:
 
 def _higher(a: int | None, b: int | None) -> int | None:
     return a if _order(a) >= _order(b) else b
+
+
+def same_thresholds(old: Sequence[Thresholds], new: Sequence[Thresholds]) -> bool:
+    """True when both lists have the same thresholds level by level: renaming a level or changing its discount
+    or benefits moves nobody, while any other change means every customer is graded afresh."""
+    return len(old) == len(new) and all(
+        a.min_amount == b.min_amount and a.min_orders == b.min_orders for a, b in zip(old, new, strict=True)
+    )
+
+
+Move = Literal["up", "down", "stay"]
+
+
+def move(before: int | None, after: int | None) -> Move:
+    """How a customer moves from the level held (`before`, None = none) to `after`."""
+    if _order(after) > _order(before):
+        return "up"
+    if _order(after) < _order(before):
+        return "down"
+    return "stay"
+
+
+def grace_ends(last_qualified_at: datetime | None, grace_days: int, now: datetime) -> datetime:
+    """When a member who no longer qualifies loses the level at a review: `grace_days` after they last qualified
+    (the first review from then on drops them); `now` when that is unknown or already past."""
+    if last_qualified_at is None:
+        return now
+    return max(last_qualified_at + timedelta(days=grace_days), now)

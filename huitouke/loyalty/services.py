@@ -1,12 +1,18 @@
 """Level writes: a shop's levels and level policy, the set-based regrade and the periodic review of memberships,
-each change kept as level history (LevelChange)."""
+each change kept as level history (LevelChange).
+
+The grading itself is SQL (loyalty/grading.py): one aggregate over the shop's orders joined to the memberships,
+graded by an inline CASE. Only the members whose row must change are collected (into a temporary table), so a
+regrade that changes nothing writes nothing, and a first grading writes each membership and its history row once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import copy
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,20 +22,26 @@ from django.utils import timezone
 
 from huitouke.core.bulk import values_in
 from huitouke.core.errors import ApplicationError
-from huitouke.loyalty import rules
+from huitouke.loyalty import grading, rules
 from huitouke.loyalty.models import Level, LevelChange, LevelPolicy, Membership
 from huitouke.loyalty.rules import LevelSpec
-from huitouke.orders.models import Order, Shop
+from huitouke.orders.models import Shop
 
 __all__ = [
+    "LEVELS_JOB_KIND",
     "LevelSpec",
+    "LevelsSaved",
     "RegradeResult",
     "level_policy_set",
+    "levels_configure",
     "levels_regrade",
     "levels_regrade_report",
     "levels_review",
     "levels_set",
 ]
+
+#: The background job that saves a large shop's levels (registered by huitouke/jobs.py).
+LEVELS_JOB_KIND = "levels_save"
 
 _TMP = "loyalty_grade_tmp"
 
@@ -43,29 +55,93 @@ class RegradeResult:
     changes: int
 
 
-def levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> list[Level]:
-    """Replace a shop's levels by `specs`, lowest first, and drop its memberships (run a regrade next).
+@dataclass(frozen=True)
+class LevelsSaved:
+    """What saving a shop's levels and policy did: `regraded` is "afresh" (thresholds changed: everyone graded
+    against the new ones), "upgrades" (the policy changed: members moved up where they now qualify) or "" (only
+    names, discounts or benefits changed: nobody moved)."""
 
-    Validated by `rules.validate_levels`: raises ApplicationError naming the first offending level and field
-    (``levels[1].min_orders``)."""
+    levels: list[Level]
+    regraded: str
+    memberships: int
+    changes: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "levels": len(self.levels),
+            "regraded": self.regraded,
+            "memberships": self.memberships,
+            "changes": self.changes,
+        }
+
+
+# --- definitions --------------------------------------------------------------------------------------------
+
+
+def _check(specs: Sequence[LevelSpec]) -> None:
     errors = rules.validate_levels(specs)
     if errors:
         raise ApplicationError(errors[0].message, field=errors[0].path)
+
+
+def levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> list[Level]:
+    """Replace a shop's levels by `specs`, lowest first.
+
+    When only names, discounts or benefits change, levels are edited in place and nobody moves. When thresholds
+    change, or levels are added or removed, every customer of the shop is graded afresh against the new thresholds
+    in the same transaction: members may move down as well as up (the simulation shows how many first), each move
+    recorded as history with reason "levels" and the names as they were.
+
+    Validated by `rules.validate_levels`: raises ApplicationError naming the first offending level and field
+    (``levels[1].min_orders``); nothing is written then."""
+    return _levels_set(shop=shop, specs=specs)[0]
+
+
+def _levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> tuple[list[Level], RegradeResult | None]:
+    _check(specs)
     with transaction.atomic():
-        Membership.objects.filter(shop=shop).delete()
-        Level.objects.filter(shop=shop).delete()
-        levels = [
-            Level.objects.create(
-                shop=shop,
-                rank=i + 1,
-                name=s.name.strip(),
-                min_amount=s.min_amount,
-                min_orders=s.min_orders,
-                discount=s.discount,
-                benefits=s.benefits,
-            )
-            for i, s in enumerate(specs)
-        ]
+        old = list(Level.objects.select_for_update().filter(shop=shop).order_by("rank"))
+        if rules.same_thresholds(old, specs):
+            return _write_levels(shop, old, specs), None
+        policy = grading.policy_of(shop)
+        now = timezone.now()
+        scope = grading.scope_for(shop, policy.window_months, as_of=now)
+        before = [copy.copy(lv) for lv in old]  # the names as they were, for the history
+        with _session() as cur:
+            _collect(cur, scope, grading.bars(specs), mode="fresh", refresh=_refreshes(policy))
+            levels = _write_levels(shop, old, specs)
+            result = _apply(cur, shop, scope, old=before, new=levels, reason=LevelChange.Reason.LEVELS, stamp=now)
+        # members of removed levels were moved (or dropped) above; the history keeps those levels' names
+        Level.objects.filter(shop=shop, rank__gt=len(specs)).delete()
+    return levels, result
+
+
+def _write_levels(shop: Shop, old: list[Level], specs: Sequence[LevelSpec]) -> list[Level]:
+    """Edit the shop's level rows in place, rank by rank (memberships keep pointing at the same rows), and add
+    rows for new ranks. Rows of ranks beyond `specs` are left for the caller to delete."""
+    by_rank = {lv.rank: lv for lv in old}
+    renamed = [lv for i, lv in enumerate(old[: len(specs)]) if lv.name != specs[i].name.strip()]
+    for lv in renamed:  # two steps: names are unique per shop, and two levels may swap theirs
+        Level.objects.filter(pk=lv.pk).update(name=f"#{lv.rank}#{lv.pk}")
+    levels = []
+    for i, spec in enumerate(specs):
+        values = {
+            "name": spec.name.strip(),
+            "min_amount": spec.min_amount,
+            "min_orders": spec.min_orders,
+            "discount": spec.discount,
+            "benefits": spec.benefits,
+        }
+        level = by_rank.get(i + 1)
+        if level is None:
+            level = Level(shop=shop, rank=i + 1, **values)
+        else:
+            for key, value in values.items():
+                setattr(level, key, value)
+        level.save()
+        levels.append(level)
+    for lv in old[len(specs) :]:  # free their names for the new list
+        Level.objects.filter(pk=lv.pk).update(name=f"#removed#{lv.pk}")
     return levels
 
 
@@ -73,7 +149,8 @@ def level_policy_set(
     *, shop: Shop, window_months: int | None = None, downgrade: str = "never", grace_days: int = 30
 ) -> LevelPolicy:
     """Set how a shop qualifies members: lifetime (None) or a rolling window of N months; downgrade "never" or
-    "review" with `grace_days`. Raises ApplicationError naming the field."""
+    "review" with `grace_days`. Raises ApplicationError naming the field. Moves nobody: run a regrade next (the
+    levels page does), which also starts the grace clock of every qualifying member under a review policy."""
     policy, _ = LevelPolicy.objects.get_or_create(shop=shop)
     policy.window_months = window_months
     policy.downgrade = downgrade
@@ -85,6 +162,36 @@ def level_policy_set(
         raise ApplicationError(f"{field}: {' '.join(messages)}", field=field) from exc
     policy.save(update_fields=["window_months", "downgrade", "grace_days", "updated_at"])
     return policy
+
+
+def levels_configure(
+    *,
+    shop: Shop,
+    specs: Sequence[LevelSpec],
+    window_months: int | None,
+    downgrade: str,
+    grace_days: int,
+) -> LevelsSaved:
+    """Save a shop's levels and policy together, as the levels page does, in one transaction: the policy first,
+    then the levels (graded afresh when thresholds change, see `levels_set`); when only the policy changed, a
+    regrade of the shop moves members up where the new policy lets them (nobody drops before a review).
+    Raises ApplicationError naming the level and field, or the policy field; nothing is written then."""
+    _check(specs)
+    with transaction.atomic():
+        before = LevelPolicy.objects.filter(shop=shop).first()
+        policy = level_policy_set(shop=shop, window_months=window_months, downgrade=downgrade, grace_days=grace_days)
+        changed = before is None or (before.window_months, before.downgrade) != (policy.window_months, policy.downgrade)
+        levels, result = _levels_set(shop=shop, specs=specs)
+        if result is not None:
+            return LevelsSaved(levels, "afresh", result.memberships, result.changes)
+        if changed and levels:
+            result = levels_regrade_report(shop_ids=[shop.pk])
+            return LevelsSaved(levels, "upgrades", result.memberships, result.changes)
+        members = Membership.objects.filter(shop=shop).count()
+    return LevelsSaved(levels, "", members, 0)
+
+
+# --- grading ------------------------------------------------------------------------------------------------
 
 
 def levels_regrade(*, shop_ids: Iterable[int] | None = None, customer_ids: Iterable[int] | None = None) -> int:
@@ -114,7 +221,7 @@ def levels_regrade_report(
 def levels_review(*, shop_ids: Iterable[int] | None = None, today: date | None = None) -> RegradeResult:
     """The periodic review of the shops whose policy is downgrade "review": members qualifying for less than they
     hold drop to what they qualify for once `grace_days` have passed since they last qualified for their level
-    (the membership's updated_at, refreshed by every regrade that finds them qualifying); upgrades apply too.
+    (Membership.qualified_at, refreshed by every grading that finds them qualifying); upgrades apply too.
 
     `today` (the shop's local date, default now) ends the counting window. Records LevelChange rows (reason
     review) and sets the policy's last_review_at."""
@@ -140,6 +247,12 @@ def _shops(shop_ids: Iterable[int] | None) -> Any:
     return shops
 
 
+def _refreshes(policy: LevelPolicy) -> bool:
+    """Whether a grading keeps the grace clock (qualified_at) of members who still qualify: only a shop that
+    drops members at a review reads it."""
+    return policy.downgrade == LevelPolicy.Downgrade.REVIEW
+
+
 def _grade_shops(
     shops: Iterable[Shop],
     *,
@@ -152,131 +265,105 @@ def _grade_shops(
     memberships = changes = 0
     shops = list(shops)
     policies = {p.shop_id: p for p in LevelPolicy.objects.filter(shop__in=shops)}
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {_TMP}")
-        cur.execute(
-            f"CREATE TEMPORARY TABLE {_TMP} (customer_id bigint PRIMARY KEY, q_rank integer NULL,"
-            " old_rank integer NULL, new_rank integer NULL)"
-        )
+    stamp = min(as_of, timezone.now())
+    with transaction.atomic(), _session() as cur:
         for shop in shops:
             policy = policies.get(shop.pk) or LevelPolicy(shop=shop)
-            m, c = _grade_shop(cur, shop, policy, ids=ids, as_of=as_of, until=until, review=review, reason=reason)
-            memberships += m
-            changes += c
-        cur.execute(f"DROP TABLE {_TMP}")
+            levels = list(Level.objects.filter(shop=shop).order_by("rank"))
+            scope = grading.scope_for(shop, policy.window_months, as_of=as_of, until=until, ids=ids)
+            reviewing = review and policy.downgrade == LevelPolicy.Downgrade.REVIEW
+            mode: grading.Mode = "review" if reviewing else "regrade"
+            drop_before = as_of - timedelta(days=policy.grace_days) if reviewing else None
+            _collect(cur, scope, grading.bars(levels), mode=mode, refresh=_refreshes(policy), drop_before=drop_before)
+            result = _apply(cur, shop, scope, old=levels, new=levels, reason=reason, stamp=stamp)
+            memberships += result.memberships
+            changes += result.changes
     return RegradeResult(memberships, changes)
 
 
-def _grade_shop(
+@contextmanager
+def _session() -> Iterator[Any]:
+    """A cursor and the temporary table of one grading: the members whose membership row must change. On SQLite
+    it gets a primary key for the joins; on PostgreSQL none (it is filled in one statement, analysed, and the
+    joins hash it)."""
+    key = " PRIMARY KEY" if connection.vendor == "sqlite" else ""
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {_TMP}")
+        cur.execute(
+            f"CREATE TEMPORARY TABLE {_TMP} (customer_id bigint NOT NULL{key}, q_rank integer NULL,"
+            " old_rank integer NULL, new_rank integer NULL)"
+        )
+        yield cur
+        cur.execute(f"DROP TABLE {_TMP}")
+
+
+def _collect(
+    cur: Any,
+    scope: grading.Scope,
+    bars: Sequence[grading.Bar],
+    *,
+    mode: grading.Mode,
+    refresh: bool,
+    drop_before: datetime | None = None,
+) -> None:
+    """Fill the temporary table with the scope's members whose row must be written: their rank changes, or (when
+    `refresh`) they qualify for the rank they end up with, which restarts their grace clock."""
+    graded, params = grading.graded_sql(scope, bars, mode=mode, drop_before=drop_before)
+    keep = "COALESCE(new_rank, 0) <> COALESCE(old_rank, 0)"
+    if refresh:
+        keep += " OR (new_rank IS NOT NULL AND COALESCE(q_rank, 0) >= new_rank)"
+    cur.execute(f"DELETE FROM {_TMP}")
+    with grading.whole_shop_plan(cur, scope):
+        cur.execute(
+            f"INSERT INTO {_TMP} (customer_id, q_rank, old_rank, new_rank)"
+            f" SELECT customer_id, q_rank, old_rank, new_rank FROM ({graded}) g WHERE {keep}",
+            params,
+        )
+    if connection.vendor == "postgresql":
+        cur.execute(f"ANALYZE {_TMP}")
+
+
+def _by_rank(column: str, levels: Sequence[Level], attr: str) -> tuple[str, list[Any]]:
+    """A CASE mapping a rank column to an attribute of the level at that rank (NULL for no level)."""
+    if not levels:
+        return "NULL", []
+    whens = " ".join("WHEN %s THEN %s" for _lv in levels)
+    return f"CASE {column} {whens} ELSE NULL END", [v for lv in levels for v in (lv.rank, getattr(lv, attr))]
+
+
+def _apply(
     cur: Any,
     shop: Shop,
-    policy: LevelPolicy,
+    scope: grading.Scope,
     *,
-    ids: list[int] | None,
-    as_of: datetime,
-    until: datetime | None,
-    review: bool,
+    old: Sequence[Level],
+    new: Sequence[Level],
     reason: str,
-) -> tuple[int, int]:
-    """One shop: qualifying rank from the orders (T.q_rank), rank held (old_rank), rank after the policy
-    (new_rank); then history for the differences, and deletes / updates / inserts of memberships."""
-    lvl, mem, chg, order = (
-        Level._meta.db_table,
-        Membership._meta.db_table,
-        LevelChange._meta.db_table,
-        Order._meta.db_table,
-    )
-    adapt = connection.ops.adapt_datetimefield_value
-    levels = list(Level.objects.filter(shop=shop).order_by("rank"))
-    zero = rules.qualifying_index(levels, Decimal(0), 0)
-    zero_rank = None if zero is None else levels[zero].rank
-    stamp = adapt(min(as_of, timezone.now()))
-    counted = ", ".join(f"'{s}'" for s in Order.COUNTED)  # fixed enum values, not user input
-
-    id_params: list[Any] = []
-    order_scope = member_scope = ""
-    if ids is not None:
-        id_set = values_in(ids, "bigint")
-        order_scope, member_scope = f" AND o.customer_id IN ({id_set.sql})", f" AND m.customer_id IN ({id_set.sql})"
-        id_params = list(id_set.params)
-    window: list[Any] = []
-    window_sql = ""
-    if policy.window_months:
-        local = as_of.astimezone(ZoneInfo(shop.timezone))
-        window_sql += " AND o.ordered_at >= %s"
-        window.append(adapt(rules.months_before(local, policy.window_months)))
-    if until is not None:
-        window_sql += " AND o.ordered_at < %s"
-        window.append(adapt(until))
-
-    # The qualifying rank as an inline CASE over the shop's few levels, highest first (either threshold
-    # qualifies), and the rank held now joined in the same statement: no per-customer subqueries.
-    if levels:
-        # CAST: on SQLite a SUM has no type affinity and would compare with the Decimal parameter as text
-        whens = " ".join("WHEN s.spent >= CAST(%s AS NUMERIC) OR s.n >= %s THEN %s" for _lv in reversed(levels))
-        rank_sql = f"CASE {whens} ELSE NULL END"
-        rank_params: list[Any] = [v for lv in reversed(levels) for v in (lv.min_amount, lv.min_orders, lv.rank)]
-    else:
-        rank_sql, rank_params = "NULL", []
-    cur.execute(f"DELETE FROM {_TMP}")
-    cur.execute(
-        f"""
-        INSERT INTO {_TMP} (customer_id, q_rank, old_rank)
-        SELECT s.customer_id, {rank_sql}, held.rank
-        FROM (
-            SELECT o.customer_id, SUM(o.paid_amount - o.refund_amount) AS spent, COUNT(*) AS n
-            FROM {order} o
-            WHERE o.shop_id = %s AND o.status IN ({counted})
-              AND (o.refund_amount = 0 OR o.refund_amount < o.paid_amount){window_sql}{order_scope}
-            GROUP BY o.customer_id
-        ) s
-        LEFT JOIN (
-            SELECT m.customer_id, l.rank FROM {mem} m JOIN {lvl} l ON l.id = m.level_id WHERE m.shop_id = %s
-        ) held ON held.customer_id = s.customer_id
-        """,
-        [*rank_params, shop.pk, *window, *id_params, shop.pk],
-    )
-    # members without counted orders (in the window) qualify as a customer with nothing spent
-    cur.execute(
-        f"""
-        INSERT INTO {_TMP} (customer_id, q_rank, old_rank)
-        SELECT m.customer_id, %s, l.rank FROM {mem} m JOIN {lvl} l ON l.id = m.level_id
-        WHERE m.shop_id = %s{member_scope}
-          AND NOT EXISTS (SELECT 1 FROM {_TMP} t WHERE t.customer_id = m.customer_id)
-        """,
-        [zero_rank, shop.pk, *id_params],
-    )
-    # rules.level_after_regrade / level_after_review, set-based; ranks start at 1 so 0 stands for "no level"
-    drop_params: list[Any] = []
-    if review and policy.downgrade == LevelPolicy.Downgrade.REVIEW:
-        drop_sql = (
-            f"EXISTS (SELECT 1 FROM {mem} m WHERE m.shop_id = %s"
-            f" AND m.customer_id = {_TMP}.customer_id AND m.updated_at <= %s)"
-        )
-        drop_params = [shop.pk, adapt(as_of - timedelta(days=policy.grace_days))]
-    else:
-        drop_sql = "1 = 0"
-    cur.execute(
-        f"""
-        UPDATE {_TMP} SET new_rank = CASE
-            WHEN COALESCE(q_rank, 0) >= COALESCE(old_rank, 0) THEN q_rank
-            WHEN {drop_sql} THEN q_rank
-            ELSE old_rank END
-        """,
-        drop_params,
-    )
+    stamp: datetime,
+) -> RegradeResult:
+    """Write what `_collect` found: history for the moves (names of `old` for the rank held, of `new` for the rank
+    reached), then the memberships (drops, moves and grace clocks, joins). Returns the memberships the scope holds
+    afterwards and the number of moves. Rows go in in customer order: the (customer, …) indexes then grow at
+    their right edge instead of at random pages (a first grading inserts a million of each)."""
+    mem, chg = Membership._meta.db_table, LevelChange._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(stamp)
+    kept = {lv.rank for lv in new}
+    old_ids = [lv for lv in old if lv.rank in kept and any(n.pk == lv.pk for n in new)]
+    from_id, from_id_params = _by_rank("t.old_rank", old_ids, "pk")
+    from_name, from_name_params = _by_rank("t.old_rank", old, "name")
+    to_id, to_id_params = _by_rank("t.new_rank", new, "pk")
+    to_name, to_name_params = _by_rank("t.new_rank", new, "name")
     cur.execute(
         f"""
         INSERT INTO {chg} (customer_id, shop_id, from_level_id, to_level_id, from_name, to_name,
                            from_rank, to_rank, reason, created_at)
-        SELECT t.customer_id, %s, lo.id, ln.id, COALESCE(lo.name, ''), COALESCE(ln.name, ''),
+        SELECT t.customer_id, %s, {from_id}, {to_id}, COALESCE({from_name}, ''), COALESCE({to_name}, ''),
                t.old_rank, t.new_rank, %s, %s
         FROM {_TMP} t
-        LEFT JOIN {lvl} lo ON lo.shop_id = %s AND lo.rank = t.old_rank
-        LEFT JOIN {lvl} ln ON ln.shop_id = %s AND ln.rank = t.new_rank
         WHERE COALESCE(t.old_rank, 0) <> COALESCE(t.new_rank, 0)
+        ORDER BY t.customer_id
         """,
-        [shop.pk, reason, adapt(timezone.now()), shop.pk, shop.pk],
+        [shop.pk, *from_id_params, *to_id_params, *from_name_params, *to_name_params, reason, at],
     )
     changes = cur.rowcount
     cur.execute(
@@ -286,28 +373,37 @@ def _grade_shop(
         """,
         [shop.pk],
     )
-    # Moved members get their new level. Under a review policy, confirmed members are touched too: updated_at
-    # is when the member last qualified for the level held (the grace clock); without one nothing reads it.
-    confirmed = "q_rank >= new_rank" if policy.downgrade == LevelPolicy.Downgrade.REVIEW else "new_rank <> old_rank"
+    level_id, level_params = _by_rank("t.new_rank", new, "pk")
+    # moved members get their new level; members who qualify for the level they end up with restart the clock
     cur.execute(
         f"""
-        UPDATE {mem} SET updated_at = %s, level_id = (
-            SELECT l.id FROM {_TMP} t JOIN {lvl} l ON l.shop_id = %s AND l.rank = t.new_rank
-            WHERE t.customer_id = {mem}.customer_id)
-        WHERE shop_id = %s AND customer_id IN (
-            SELECT customer_id FROM {_TMP}
-            WHERE old_rank IS NOT NULL AND new_rank IS NOT NULL AND ({confirmed} OR new_rank <> old_rank))
+        UPDATE {mem} SET level_id = {level_id}, updated_at = %s,
+            qualified_at = CASE WHEN COALESCE(t.q_rank, 0) >= t.new_rank THEN %s ELSE {mem}.qualified_at END
+        FROM {_TMP} t
+        WHERE {mem}.shop_id = %s AND {mem}.customer_id = t.customer_id
+          AND t.old_rank IS NOT NULL AND t.new_rank IS NOT NULL
         """,
-        [stamp, shop.pk, shop.pk],
+        [*level_params, at, at, shop.pk],
     )
     cur.execute(
         f"""
-        INSERT INTO {mem} (customer_id, shop_id, level_id, created_at, updated_at)
-        SELECT t.customer_id, %s, l.id, %s, %s
-        FROM {_TMP} t JOIN {lvl} l ON l.shop_id = %s AND l.rank = t.new_rank
-        WHERE t.old_rank IS NULL
+        INSERT INTO {mem} (customer_id, shop_id, level_id, created_at, updated_at, qualified_at)
+        SELECT t.customer_id, %s, {level_id}, %s, %s,
+               CASE WHEN COALESCE(t.q_rank, 0) >= t.new_rank THEN %s ELSE NULL END
+        FROM {_TMP} t WHERE t.old_rank IS NULL AND t.new_rank IS NOT NULL
+        ORDER BY t.customer_id
         """,
-        [shop.pk, stamp, stamp, shop.pk],
+        [shop.pk, *level_params, at, at, at],
     )
-    cur.execute(f"SELECT COUNT(*) FROM {_TMP} WHERE new_rank IS NOT NULL")
-    return int(cur.fetchone()[0]), changes
+    if connection.vendor == "postgresql" and cur.rowcount > 10_000:
+        # many new members (a first grading): statistics now, not when autovacuum gets round to it, so the next
+        # reads (the at-risk list, the simulation) are planned on the table as it is
+        cur.execute(f"ANALYZE {mem}")
+    if scope.ids is None:
+        cur.execute(f"SELECT COUNT(*) FROM {mem} WHERE shop_id = %s", [shop.pk])
+    else:
+        ids = values_in(scope.ids, "bigint")
+        cur.execute(
+            f"SELECT COUNT(*) FROM {mem} WHERE shop_id = %s AND customer_id IN ({ids.sql})", [shop.pk, *ids.params]
+        )
+    return RegradeResult(int(cur.fetchone()[0]), changes)
