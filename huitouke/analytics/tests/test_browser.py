@@ -71,6 +71,17 @@ def test_dashboard_charts_and_the_movers_drill_down(browser, live_server, make_u
         page.click("#export-segments")
     assert download.value.suggested_filename.endswith(".xlsx")
 
+    # the customer page shows the customer's scores
+    from huitouke.analytics.models import CustomerScore
+
+    score = CustomerScore.objects.filter(frequency__gte=3).order_by("-monetary").first()
+    assert score is not None
+    page.goto(f"{live_server.url}/customers/{score.customer_id}/")
+    panel = page.locator("#customer-scores")
+    assert f"R{score.r_score} · F{score.f_score} · M{score.m_score}" in panel.inner_text()
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=screenshot_dir / "55-analytics-customer-scores.png")
+
     for path, name in (
         ("/analytics/products/?days=90", "52-analytics-products.png"),
         ("/analytics/groups/", "53-analytics-groups.png"),
