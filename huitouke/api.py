@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from huitouke.analytics.api import router as analytics_router
 from huitouke.audiences.api import router as audiences_router
 from huitouke.core.api import router as core_router
 from huitouke.core.errors import ApplicationError
@@ -46,6 +47,7 @@ api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", orders_router)
 api.add_router("/", loyalty_router)
+api.add_router("/", analytics_router)
 api.add_router("/", audiences_router)
 
 
