@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
+from huitouke.core.errors import ApplicationError
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 from huitouke.customers.models import Platform
-from huitouke.loyalty.services import levels_regrade, levels_review
+from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
 from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
@@ -182,5 +184,45 @@ def analytics_nightly() -> dict[str, Any]:
     return {"customers": result.customers, "fit_error": result.fit_error}
 
 
+@db_task()
+def levels_save_task(job_id: int) -> None:
+    """The background save behind the levels page for a large shop: `levels_configure` with the edited levels and
+    policy (the grading is a few set-based statements in one transaction, so the page shows an open progress bar
+    with the stage, then the counts)."""
+    job = job_start(job_id=job_id)
+    if job.status != job.Status.RUNNING:
+        return
+    params = job.params
+    try:
+        shop = Shop.objects.get(pk=params["shop_id"])
+        specs = [
+            LevelSpec(
+                name=lv["name"],
+                min_amount=Decimal(lv["min_amount"]),
+                min_orders=int(lv["min_orders"]),
+                discount=int(lv["discount"]),
+                benefits=lv.get("benefits", ""),
+            )
+            for lv in params["levels"]
+        ]
+        job_progress(job_id=job_id, done=0, stage="levels")
+        saved = levels_configure(
+            shop=shop,
+            specs=specs,
+            window_months=params.get("window_months"),
+            downgrade=params.get("downgrade", "never"),
+            grace_days=int(params.get("grace_days", 30)),
+        )
+    except (ApplicationError, Shop.DoesNotExist) as exc:
+        job_fail(job_id=job_id, error=getattr(exc, "message", str(exc)))
+        return
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("levels job %s failed", job_id)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    job_finish(job_id=job_id, result=saved.as_json())
+
+
 job_register(IMPORT_JOB_KIND, orders_import_task)
+job_register(LEVELS_JOB_KIND, levels_save_task)
 job_register(REFRESH_JOB_KIND, analytics_refresh_task)

@@ -13,7 +13,17 @@ from ninja import Query, Router
 from huitouke.core.api import require_perms
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.loyalty import selectors, services
-from huitouke.loyalty.schemas import LevelCount, LevelIn, LevelOut, LevelsOut, ShopRef
+from huitouke.loyalty.schemas import (
+    AtRiskCustomer,
+    AtRiskFilter,
+    AtRiskOut,
+    AtRiskPageOut,
+    LevelCount,
+    LevelIn,
+    LevelOut,
+    LevelsOut,
+    ShopRef,
+)
 from huitouke.orders.models import Shop
 from huitouke.orders.selectors import shop_list
 
@@ -64,8 +74,10 @@ def levels_get(request: HttpRequest, shop: Query[int | None] = None) -> LevelsOu
 
 @router.put("/levels", response=LevelsOut, summary="Replace a shop's member levels")
 def levels_put(request: HttpRequest, levels: list[LevelIn], shop: Query[int | None] = None) -> LevelsOut:
-    """Replace the shop's levels by the whole ordered list (lowest first), then regrade the shop's customers.
-    Thresholds must rise with the level; the first problem comes back naming ``levels[i].<field>``."""
+    """Replace the shop's levels by the whole ordered list (lowest first). When thresholds change, every customer
+    of the shop is graded afresh against them (members may move down as well as up, each move kept as history);
+    renaming or changing discounts moves nobody. Thresholds must rise with the level; the first problem comes back
+    naming ``levels[i].<field>``."""
     require_perms(request, CHANGE)
     target = _shop(shop)
     specs = [
@@ -75,6 +87,35 @@ def levels_put(request: HttpRequest, levels: list[LevelIn], shop: Query[int | No
         for lv in levels
     ]
     with transaction.atomic():
-        services.levels_set(shop=target, specs=specs)
-        services.levels_regrade(shop_ids=[target.pk])
+        services.levels_set(shop=target, specs=specs)  # grades the shop afresh when thresholds change
     return _levels_out(target)
+
+
+@router.get("/levels/at-risk", response=AtRiskPageOut, summary="Members who drop at the next review")
+def levels_at_risk(request: HttpRequest, filters: Query[AtRiskFilter]) -> AtRiskPageOut:
+    """Members of a shop that drops members at a review who no longer reach the level they hold: what they must
+    spend or how many orders they must place, and by when, to keep it. Soonest deadline first. A shop that never
+    drops members answers `reviewing: false` and no items."""
+    require_perms(request, VIEW)
+    target = _shop(filters.shop)
+    size = filters.page_size
+    data = selectors.members_at_risk(shop=target, offset=(filters.page - 1) * size, limit=size)
+    return AtRiskPageOut(
+        shop=ShopRef(id=target.pk, name=target.name),
+        reviewing=data.reviewing,
+        grace_days=data.grace_days,
+        window_months=data.window_months,
+        count=data.count,
+        items=[
+            AtRiskOut(
+                customer=AtRiskCustomer(id=m.customer.pk, name=m.customer.name),
+                level=m.level.name,
+                amount=f"{m.amount:.2f}",
+                orders=m.orders,
+                amount_needed=f"{m.amount_needed:.2f}",
+                orders_needed=m.orders_needed,
+                deadline=m.deadline,
+            )
+            for m in data.members
+        ],
+    )

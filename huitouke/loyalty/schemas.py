@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from ninja import Field, Schema
@@ -51,3 +52,41 @@ class LevelsOut(Schema):
     shop: ShopRef
     levels: list[LevelOut]
     distribution: list[LevelCount]
+
+
+class AtRiskFilter(Schema):
+    """Query parameters of the at-risk list: the shop (may be omitted when there is one) and the page."""
+
+    shop: int | None = None
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=500)
+
+
+class AtRiskCustomer(Schema):
+    id: int
+    name: str
+
+
+class AtRiskOut(Schema):
+    """A member who drops at the first review after `deadline` unless they spend `amount_needed` more OR place
+    `orders_needed` more orders first (either is enough). `amount` and `orders` are what counts today."""
+
+    customer: AtRiskCustomer
+    level: str
+    amount: str
+    orders: int
+    amount_needed: str
+    orders_needed: int
+    deadline: datetime
+
+
+class AtRiskPageOut(Schema):
+    """One page of a shop's at-risk members, soonest deadline first. `reviewing` is false when the shop never
+    drops members (then nobody is at risk)."""
+
+    shop: ShopRef
+    reviewing: bool
+    grace_days: int
+    window_months: int | None
+    count: int
+    items: list[AtRiskOut]
