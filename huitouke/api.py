@@ -17,6 +17,7 @@ from huitouke.core.errors import ApplicationError
 from huitouke.core.services import token_authenticate
 from huitouke.customers.api import router as customers_router
 from huitouke.loyalty.api import router as loyalty_router
+from huitouke.messaging.api import router as messaging_router
 from huitouke.orders.api import router as orders_router
 
 
@@ -47,6 +48,7 @@ api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", orders_router)
 api.add_router("/", loyalty_router)
+api.add_router("/", messaging_router)
 api.add_router("/", analytics_router)
 api.add_router("/", audiences_router)
 

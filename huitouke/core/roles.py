@@ -32,6 +32,8 @@ _VIEW_ARCHIVE = [
 ]
 _SEGMENTS = ["audiences.add_segment", "audiences.change_segment", "audiences.delete_segment"]
 _ANALYTICS = ["analytics.view_customerscore"]
+_MESSAGES = ["messaging.view_message", "messaging.view_template"]
+_TEMPLATES = ["messaging.add_template", "messaging.change_template", "messaging.resend_message"]
 _EDIT_ARCHIVE = [
     "customers.change_customer",
     "customers.add_note",
@@ -53,17 +55,25 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_order",
         "loyalty.change_level",
         *_SEGMENTS,
+        *_MESSAGES,
+        *_TEMPLATES,
+        "messaging.add_message",
+        "messaging.send_manual",
+        "messaging.change_channelconfig",
+        "messaging.change_contactpolicy",
         "core.unmask_pii",
         "core.export_customers",
         "core.view_audit",
         *_ANALYTICS,
         "analytics.add_scorerun",
     ],
-    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE],
+    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual"],
     MARKETER: [
         *_VIEW_ARCHIVE,
         *_ANALYTICS,
         *_SEGMENTS,
+        *_MESSAGES,
+        *_TEMPLATES,
         "customers.add_customertag",
         "customers.delete_customertag",
         "customers.add_tag",

@@ -8,7 +8,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from huitouke.messaging import extensions
+        from huitouke.messaging import extensions, tasks  # noqa: F401  (tasks: the worker's Huey tasks)
         from huitouke.messaging.library import library_load_after_migrate
 
         extensions.register()

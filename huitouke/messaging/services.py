@@ -318,16 +318,19 @@ def _base_values(chunk: Sequence[OutgoingMessage], enq: _Enqueuer) -> dict[int, 
 _STAGE = "messaging_enqueue_" + hashlib.sha256(",".join(ENQUEUE_COLUMNS).encode()).hexdigest()[:10]
 
 
-def _write_postgres(rows: Iterator[tuple[Any, ...]]) -> int:
+def _write_postgres(chunks: Iterator[list[tuple[Any, ...]]]) -> int:
     cols = ", ".join(ENQUEUE_COLUMNS)
     with connection.cursor() as cur:
         # a session-local staging table (kept for the connection's life, emptied before each use): COPY cannot
         # skip duplicates, INSERT … SELECT … ON CONFLICT can
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} AS SELECT {cols} FROM messaging_message WITH NO DATA")
         cur.execute(f"TRUNCATE {_STAGE}")
-        with cur.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        # one COPY per chunk: a chunk is prepared (templates, archive variables) before its COPY starts, since
+        # no other statement may run on the connection while a COPY is open
+        for chunk in chunks:
+            with cur.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
+                for row in chunk:
+                    copy.write_row(row)
         cur.execute(
             f"INSERT INTO messaging_message ({cols}) SELECT {cols} FROM {_STAGE}"
             " ON CONFLICT (idempotency_key) DO NOTHING"
@@ -337,21 +340,15 @@ def _write_postgres(rows: Iterator[tuple[Any, ...]]) -> int:
     return int(added)
 
 
-def _write_sqlite(rows: Iterator[tuple[Any, ...]]) -> int:
+def _write_sqlite(chunks: Iterator[list[tuple[Any, ...]]]) -> int:
     cols = ", ".join(ENQUEUE_COLUMNS)
     marks = ", ".join(["%s"] * len(ENQUEUE_COLUMNS))
     sql = f"INSERT INTO messaging_message ({cols}) VALUES ({marks}) ON CONFLICT (idempotency_key) DO NOTHING"
     raw = connection.connection
     before = raw.total_changes
     with connection.cursor() as cur:
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 5000:
-                cur.executemany(sql, batch)
-                batch = []
-        if batch:
-            cur.executemany(sql, batch)
+        for chunk in chunks:
+            cur.executemany(sql, chunk)
     return int(raw.total_changes - before)
 
 
@@ -372,26 +369,25 @@ def message_enqueue_many(
     enq = _Enqueuer(now or timezone.now())
     write = _write_postgres if connection.vendor == "postgresql" else _write_sqlite
 
-    def rows() -> Iterator[tuple[Any, ...]]:
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
         offset = 0
         chunk: list[OutgoingMessage] = []
         for m in messages:
             chunk.append(m)
             if len(chunk) >= chunk_size:
-                yield from _chunk_rows(chunk, offset)
+                yield _rows(chunk, offset)
                 offset += len(chunk)
                 chunk = []
         if chunk:
-            yield from _chunk_rows(chunk, offset)
+            yield _rows(chunk, offset)
 
-    def _chunk_rows(chunk: list[OutgoingMessage], offset: int) -> Iterator[tuple[Any, ...]]:
+    def _rows(chunk: list[OutgoingMessage], offset: int) -> list[tuple[Any, ...]]:
         base = _base_values(chunk, enq)
         empty: dict[str, str] = {}
-        for i, m in enumerate(chunk):
-            yield enq.row(offset + i, m, base.get(m.customer_id or 0, empty))
+        return [enq.row(offset + i, m, base.get(m.customer_id or 0, empty)) for i, m in enumerate(chunk)]
 
     with transaction.atomic():
-        added = write(rows())
+        added = write(chunks())
         if added:
             for listener in _ENQUEUE_LISTENERS:
                 transaction.on_commit(partial(listener, added))
@@ -548,7 +544,7 @@ def channel_config_save(
         if name not in known_options:
             raise ChannelSettingsError(f"{provider} has no setting {name!r}", field=name)
     with transaction.atomic():
-        config = ChannelConfig.objects.select_for_update().filter(shop=shop_id, channel=channel).first()
+        config = ChannelConfig.objects.select_for_update().filter(shop=shop_id, channel=channel).order_by().first()
         config = config or ChannelConfig(shop_id=shop_id, channel=channel)
         stored = (
             secrets_decrypt(config.secrets_encrypted)
