@@ -20,6 +20,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
+from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 from huitouke.customers.models import Platform
@@ -223,6 +224,44 @@ def levels_save_task(job_id: int) -> None:
     job_finish(job_id=job_id, result=saved.as_json())
 
 
+@db_periodic_task(crontab(minute="*/5"))
+def care_tick() -> dict[str, int]:
+    """Every five minutes: the care tick. Each rule fires from its send time in its shop's time; daily rules
+    (birthdays, holidays, follow-ups …) once per shop day, order events on every tick; nothing is ever sent
+    twice for one (rule, customer, occasion)."""
+    report = care_run(periodic=True)
+    enqueued = sum(r.enqueued for r in report.rules)
+    if enqueued or report.failed:
+        log.info("care tick: %s messages from %s rules, %s failed", enqueued, len(report.rules), len(report.failed))
+    return {"rules": len(report.rules), "enqueued": enqueued, "failed": len(report.failed)}
+
+
+@db_task()
+def care_run_task(job_id: int) -> None:
+    """The "Run now" button of a care rule: the tick for that rule at once, its progress and result on the Job."""
+    job = job_start(job_id=job_id)
+    if job.status != job.Status.RUNNING:
+        return
+    try:
+        report = care_run(
+            rule_ids=[int(job.params["rule_id"])],
+            progress=lambda name, done: job_progress(job_id=job_id, done=done, stage=name),
+        )
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("care run job %s failed", job_id)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    if not report.rules:
+        job_fail(job_id=job_id, error="the rule is not enabled or its validity has ended")
+        return
+    result = report.rules[0]
+    if result.error:
+        job_fail(job_id=job_id, error=result.error)
+        return
+    job_finish(job_id=job_id, result=result.as_json())
+
+
 job_register(IMPORT_JOB_KIND, orders_import_task)
 job_register(LEVELS_JOB_KIND, levels_save_task)
 job_register(REFRESH_JOB_KIND, analytics_refresh_task)
+job_register(CARE_RUN_JOB_KIND, care_run_task)

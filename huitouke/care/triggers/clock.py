@@ -78,3 +78,27 @@ def parse_hhmm(text: str) -> time:
     if hour > 23 or minute > 59:
         raise ValueError(f"{text!r} is not a time of day like 09:30")
     return time(hour, minute)
+
+
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def format_day(day: date, language: str, *, year: bool = True) -> str:
+    """A day as a message says it: 2026年5月17日 / 5月17日 in Chinese, 17 May 2026 / 17 May in English."""
+    if language.startswith("zh"):
+        return f"{day.year}年{day.month}月{day.day}日" if year else f"{day.month}月{day.day}日"
+    text = f"{day.day} {_MONTHS_EN[day.month - 1]}"
+    return f"{text} {day.year}" if year else text

@@ -29,6 +29,18 @@ DOUBLE_11 = "double_11"
 
 #: every holiday a rule can greet, in calendar order
 HOLIDAYS = (NEW_YEAR, SPRING_FESTIVAL, LANTERN, DRAGON_BOAT, SHOP_618, QIXI, MID_AUTUMN, NATIONAL_DAY, DOUBLE_11)
+#: how a greeting names each holiday ({date} in the templates), in the template's language: (Chinese, English)
+HOLIDAY_NAMES = {
+    NEW_YEAR: ("元旦", "the New Year"),
+    SPRING_FESTIVAL: ("春节", "the Spring Festival"),
+    LANTERN: ("元宵节", "the Lantern Festival"),
+    DRAGON_BOAT: ("端午节", "the Dragon Boat Festival"),
+    SHOP_618: ("618", "the 618 shopping festival"),
+    QIXI: ("七夕", "Qixi, the Chinese Valentine's Day"),
+    MID_AUTUMN: ("中秋节", "the Mid-Autumn Festival"),
+    NATIONAL_DAY: ("国庆节", "National Day"),
+    DOUBLE_11: ("双11", "the Double 11 shopping festival"),
+}
 #: the lunar festivals: (lunar month, day)
 LUNAR_FESTIVALS = {SPRING_FESTIVAL: (1, 1), LANTERN: (1, 15), DRAGON_BOAT: (5, 5), QIXI: (7, 7), MID_AUTUMN: (8, 15)}
 #: the two public holidays read from the holidays library: its English name of the first day
@@ -66,6 +78,12 @@ def holidays_on(day: date, keys: Iterable[str], *, days_before: int = 0) -> list
     (key, the holiday's date). Usually none, sometimes two (中秋 fell on 国庆 in 2020)."""
     target = day + timedelta(days=days_before)
     return [(key, target) for key in keys if holiday_date(key, target.year) == target]
+
+
+def holiday_name(key: str, language: str) -> str:
+    """The holiday's name for a greeting in `language` (zh-hans or en)."""
+    zh, en = HOLIDAY_NAMES[key]
+    return zh if language.startswith("zh") else en
 
 
 def occasion(key: str, holiday: date) -> str:

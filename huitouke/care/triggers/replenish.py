@@ -41,6 +41,17 @@ def cycle_days(intervals: Sequence[float], *, min_samples: int = 3, override: in
     return max(round(median(intervals)), 1)
 
 
+def cycle_from_median(
+    median_days: float | None, samples: int, *, min_samples: int = 3, override: int | None = None
+) -> int | None:
+    """The same rule as cycle_days, from a median already computed over `samples` intervals."""
+    if override is not None:
+        return override
+    if median_days is None or samples < max(min_samples, 1):
+        return None
+    return max(round(median_days), 1)
+
+
 def offset_days(cycle: int, lead_days: int) -> int:
     """Days from the last purchase to the reminder: cycle − lead, at least 1."""
     return max(cycle - lead_days, 1)
