@@ -383,6 +383,17 @@ class RepurchaseCycle:
         return _share(self.repeat_buyers, self.buyers)
 
 
+def fetch_int_rows(sql: str, params: list[Any], *, width: int, chunk: int = 50_000) -> np.ndarray:
+    """Run a query whose columns are all integers and return its rows as an (n, width) int64 array, converting
+    `chunk` rows at a time (a few million rows never exist as Python tuples all at once)."""
+    parts = []
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        while batch := cur.fetchmany(chunk):
+            parts.append(np.array(batch, dtype=np.int64).reshape(-1, width))
+    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
+
+
 def local_day_sql(column: str = "o.ordered_at") -> tuple[str, list[Any]]:
     """SQL for the business-time-zone calendar day of a timestamp column as days since 1970-01-01, and its
     parameters."""
@@ -422,9 +433,7 @@ def product_repurchase_cycles(
         f"SELECT DISTINCT l.product_id, o.customer_id, {day} FROM {line} l JOIN {order} o ON o.id = l.order_id"
         f" WHERE {' AND '.join(where)}"
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, args)
-        data = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 3)
+    data = fetch_int_rows(sql, args, width=3)
     if data.shape[0] == 0:
         return {}
     data = data[np.lexsort((data[:, 2], data[:, 1], data[:, 0]))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from huitouke.analytics import clv, rfm
 from huitouke.analytics.models import CustomerScore, RfmSnapshot, ScoreRun
-from huitouke.analytics.selectors import local_day_sql
+from huitouke.analytics.selectors import fetch_int_rows, local_day_sql
 from huitouke.core.bulk import TableWriter, bulk_insert
 from huitouke.orders.models import Order
 
@@ -34,6 +34,8 @@ HORIZON_DAYS = 90
 NEXT_PURCHASE_MAX_DAYS = 365
 #: Weekly snapshots older than this many weeks are dropped.
 KEEP_WEEKS = 13
+#: Rows are moved between the database and numpy in slices of this many.
+CHUNK = 50_000
 EPOCH = date(1970, 1, 1)
 _LOCK = 5_250_001  # PostgreSQL advisory lock id of the refresh (one at a time)
 #: The core Job kind of a refresh started from the dashboard, and the stages its progress goes through.
@@ -105,10 +107,7 @@ def buyer_table(*, until_day: int | None = None) -> BuyerTable:
         f"SELECT o.customer_id, {day} AS day, COUNT(*), {cents} FROM {order_table} o"
         f" WHERE o.status IN ({counted}) GROUP BY 1, 2"
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    data = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    data = fetch_int_rows(sql, params, width=4)
     if until_day is not None:
         data = data[data[:, 1] <= until_day]
     if data.shape[0] == 0:
@@ -249,14 +248,6 @@ def _write_scores(
     CustomerScore.objects.all().delete()
     if table.size == 0:
         return
-    spent = [f"{c / 100:.2f}" for c in table.cents.tolist()]
-    p_alive = [None if np.isnan(v) else round(v, 6) for v in pred.p_alive.tolist()]
-    expected = [None if np.isnan(v) else round(v, 6) for v in pred.expected.tolist()]
-    value = [None if np.isnan(v) else f"{v:.2f}" for v in pred.value.tolist()]
-    next_on = [
-        today + timedelta(days=int(np.ceil(w))) if w == w and w <= NEXT_PURCHASE_MAX_DAYS else None
-        for w in pred.wait_days.tolist()
-    ]
     names = (
         "customer_id",
         "recency_days",
@@ -272,23 +263,33 @@ def _write_scores(
         "next_purchase_on",
         "computed_at",
     )
-    rows = zip(
-        table.customer.tolist(),
-        recency.tolist(),
-        table.orders.tolist(),
-        spent,
-        r.tolist(),
-        f.tolist(),
-        m.tolist(),
-        keys.tolist(),
-        p_alive,
-        expected,
-        value,
-        next_on,
-        [moment] * table.size,
-        strict=True,
-    )
-    TableWriter(CustomerScore, now=moment).insert_tuples(names, rows)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        # in slices, so that a million customers never exist as Python objects all at once
+        for lo in range(0, table.size, CHUNK):
+            hi = min(lo + CHUNK, table.size)
+            cut = slice(lo, hi)
+            yield from zip(
+                table.customer[cut].tolist(),
+                recency[cut].tolist(),
+                table.orders[cut].tolist(),
+                [f"{c / 100:.2f}" for c in table.cents[cut].tolist()],
+                r[cut].tolist(),
+                f[cut].tolist(),
+                m[cut].tolist(),
+                keys[cut].tolist(),
+                [None if v != v else round(v, 6) for v in pred.p_alive[cut].tolist()],
+                [None if v != v else round(v, 6) for v in pred.expected[cut].tolist()],
+                [None if v != v else f"{v:.2f}" for v in pred.value[cut].tolist()],
+                [
+                    today + timedelta(days=int(np.ceil(w))) if w == w and w <= NEXT_PURCHASE_MAX_DAYS else None
+                    for w in pred.wait_days[cut].tolist()
+                ],
+                [moment] * (hi - lo),
+                strict=True,
+            )
+
+    TableWriter(CustomerScore, now=moment).insert_tuples(names, rows())
 
 
 def _write_snapshot(
@@ -300,16 +301,23 @@ def _write_snapshot(
     adapt = connection.ops.adapt_datefield_value
     if table.size:
         columns = ("week", "customer_id", "segment", "r_score", "f_score", "m_score")  # the id comes from its sequence
-        rows = zip(
-            [adapt(week)] * table.size,
-            table.customer.tolist(),
-            keys.tolist(),
-            r.tolist(),
-            f.tolist(),
-            m.tolist(),
-            strict=True,
-        )
-        bulk_insert(RfmSnapshot, columns, rows)
+        stamp = adapt(week)
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for lo in range(0, table.size, CHUNK):
+                cut = slice(lo, lo + CHUNK)
+                customers = table.customer[cut].tolist()
+                yield from zip(
+                    [stamp] * len(customers),
+                    customers,
+                    keys[cut].tolist(),
+                    r[cut].tolist(),
+                    f[cut].tolist(),
+                    m[cut].tolist(),
+                    strict=True,
+                )
+
+        bulk_insert(RfmSnapshot, columns, rows())
     previous = RfmSnapshot.objects.filter(week__lt=week).order_by("-week").values_list("week", flat=True).first()
     if previous is None:
         return None, []
