@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from huitouke.core.api import masker_for, require_perms
 from huitouke.core.errors import ApplicationError, PermissionDeniedError
@@ -110,6 +110,19 @@ def messages_list(
     )
 
 
+@router.post("/messages/resend", response=ResendOut, summary="Resend the failed and expired of a source")
+def messages_resend(request: HttpRequest, payload: ResendIn) -> ResendOut:
+    """Queue again the messages of a source that failed or expired; sent ones are never sent twice."""
+    require_perms(request, RESEND)
+    count = services.messages_resend(
+        source_kind=payload.source_kind,
+        source_type_id=payload.source_type_id,
+        source_id=payload.source_id,
+        deadline=payload.deadline,
+    )
+    return ResendOut(queued=count)
+
+
 @router.get("/messages/{message_id}", response=MessageOut, summary="One send record")
 def messages_get(request: HttpRequest, message_id: int) -> MessageOut:
     require_perms(request, VIEW)
@@ -117,7 +130,7 @@ def messages_get(request: HttpRequest, message_id: int) -> MessageOut:
 
 
 @router.post("/messages", response={200: MessageOut, 201: MessageOut}, summary="Enqueue a message")
-def messages_create(request: HttpRequest, payload: MessageIn) -> tuple[int, MessageOut]:
+def messages_create(request: HttpRequest, payload: MessageIn) -> Status:
     """Enqueue one message through the engine (policy, quiet hours and budget apply at dispatch). 201 when it was
     added, 200 when the key existed (the existing record is returned)."""
     require_perms(request, ADD)
@@ -134,20 +147,7 @@ def messages_create(request: HttpRequest, payload: MessageIn) -> tuple[int, Mess
     if template_id and template is None:
         raise ApplicationError(f"template {template_id} not found", field="template_id")
     message = services.message_enqueue(customer=customer, template=template, **data)
-    return (200 if existed else 201), message_out(message, masker_for(request))
-
-
-@router.post("/messages/resend", response=ResendOut, summary="Resend the failed and expired of a source")
-def messages_resend(request: HttpRequest, payload: ResendIn) -> ResendOut:
-    """Queue again the messages of a source that failed or expired; sent ones are never sent twice."""
-    require_perms(request, RESEND)
-    count = services.messages_resend(
-        source_kind=payload.source_kind,
-        source_type_id=payload.source_type_id,
-        source_id=payload.source_id,
-        deadline=payload.deadline,
-    )
-    return ResendOut(queued=count)
+    return Status(200 if existed else 201, message_out(message, masker_for(request)))
 
 
 @router.get("/message-templates", response=list[TemplateOut], summary="Message templates")

@@ -2,11 +2,13 @@
 for SMS, email and the agents' chat tasks (千牛/旺旺). Written for Huitouke; friendly, 亲-style in Chinese.
 
 `library_load()` creates the missing ones and brings the existing system templates up to date (they are not
-editable: a shop copies one to change it). It runs after every migrate and as `huitouke templates-load`.
+editable: a shop copies one to change it). It runs after every migrate and as `huitouke templates-load`. Apps
+above messaging add their own system templates with `library_register` (care's trigger templates).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,26 +391,48 @@ def library_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def library_load() -> dict[str, int]:
-    """Create the missing system templates and update the others to the library's text; returns counts."""
+#: Template rows other apps ship (care's trigger templates …), registered at start-up: name -> rows().
+_REGISTERED: dict[str, Callable[[], Iterable[dict[str, Any]]]] = {}
+
+
+def library_register(name: str, rows: Callable[[], Iterable[dict[str, Any]]]) -> None:
+    """Add another app's system templates to the library: `rows()` yields dicts with key, channel, language,
+    purpose, name, subject, body (keys must not clash with other apps'; prefix them, e.g. `care_birthday`).
+    They are loaded with messaging's own after every migrate and by `huitouke templates-load`."""
+    _REGISTERED[name] = rows
+
+
+def library_load(*, rows: Iterable[dict[str, Any]] | None = None) -> dict[str, int]:
+    """Create the missing system templates and update the others to the library's text; returns counts.
+    `rows` defaults to messaging's scenarios plus every registered app's rows."""
     from huitouke.messaging.models import Template
 
+    if rows is None:
+        wanted = list(library_rows())
+        for more in _REGISTERED.values():
+            wanted.extend(more())
+    else:
+        wanted = list(rows)
     created = updated = 0
     with transaction.atomic():
-        existing = {(t.key, t.channel, t.language): t for t in Template.objects.filter(system=True).exclude(key="")}
-        for row in library_rows():
+        keys = sorted({str(r["key"]) for r in wanted})
+        existing = {(t.key, t.channel, t.language): t for t in Template.objects.filter(system=True, key__in=keys)}
+        for row in wanted:
+            fields = {k: row.get(k, "") for k in ("purpose", "name", "subject", "body", "provider_code")}
             current = existing.get((row["key"], row["channel"], row["language"]))
             if current is None:
-                Template.objects.create(system=True, **row)
+                Template.objects.create(
+                    system=True, key=row["key"], channel=row["channel"], language=row["language"], **fields
+                )
                 created += 1
                 continue
-            changed = [f for f in ("purpose", "name", "subject", "body") if getattr(current, f) != row[f]]
+            changed = [f for f, v in fields.items() if getattr(current, f) != v]
             if changed:
                 for f in changed:
-                    setattr(current, f, row[f])
+                    setattr(current, f, fields[f])
                 current.save(update_fields=[*changed, "updated_at"])
                 updated += 1
-    return {"created": created, "updated": updated, "total": len(library_rows())}
+    return {"created": created, "updated": updated, "total": len(wanted)}
 
 
 def library_load_after_migrate(**kwargs: Any) -> None:
