@@ -151,6 +151,8 @@ def level_policy_set(
     """Set how a shop qualifies members: lifetime (None) or a rolling window of N months; downgrade "never" or
     "review" with `grace_days`. Raises ApplicationError naming the field. Moves nobody: run a regrade next (the
     levels page does), which also starts the grace clock of every qualifying member under a review policy."""
+    if window_months is not None and window_months < 1:
+        raise ApplicationError("window_months: a rolling window counts at least 1 month", field="window_months")
     policy, _ = LevelPolicy.objects.get_or_create(shop=shop)
     policy.window_months = window_months
     policy.downgrade = downgrade
@@ -178,9 +180,9 @@ def levels_configure(
     Raises ApplicationError naming the level and field, or the policy field; nothing is written then."""
     _check(specs)
     with transaction.atomic():
-        before = LevelPolicy.objects.filter(shop=shop).first()
+        before = grading.policy_of(shop)
         policy = level_policy_set(shop=shop, window_months=window_months, downgrade=downgrade, grace_days=grace_days)
-        changed = before is None or (before.window_months, before.downgrade) != (policy.window_months, policy.downgrade)
+        changed = (before.window_months, before.downgrade) != (policy.window_months, policy.downgrade)
         levels, result = _levels_set(shop=shop, specs=specs)
         if result is not None:
             return LevelsSaved(levels, "afresh", result.memberships, result.changes)

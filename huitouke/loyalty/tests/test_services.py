@@ -13,11 +13,12 @@ from freezegun import freeze_time
 
 from huitouke.core.errors import ApplicationError
 from huitouke.customers.tests.factories import CustomerFactory
-from huitouke.loyalty.models import LevelChange, LevelPolicy, Membership
+from huitouke.loyalty.models import Level, LevelChange, LevelPolicy, Membership
 from huitouke.loyalty.services import (
     LevelSpec,
     RegradeResult,
     level_policy_set,
+    levels_configure,
     levels_regrade,
     levels_regrade_report,
     levels_review,
@@ -296,3 +297,87 @@ def test_level_status_says_what_the_next_level_needs(client_as):
     assert (nxt.next_name, nxt.amount_needed, nxt.orders_needed) == ("VIP", Decimal("320.00"), 3)
     page = client_as("agent").get(f"/customers/{c.pk}/").content.decode()
     assert "再消费 ¥320.00 或 再下 3 单 升至 VIP" in page
+
+
+# --- saving from the levels page (levels_configure) and the grace clock ---------------------------------------
+
+
+def test_configure_names_only_moves_nobody():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("300"))
+    levels_regrade()
+    renamed = [LevelSpec(s.name, s.min_amount, s.min_orders, s.discount - 1, "新权益") for s in SPECS]
+
+    saved = levels_configure(shop=shop, specs=renamed, window_months=None, downgrade="never", grace_days=30)
+
+    assert (saved.regraded, saved.changes, saved.memberships) == ("", 0, 1)
+    assert list(Level.objects.filter(shop=shop).values_list("discount", "benefits")) == [
+        (99, "新权益"),
+        (97, "新权益"),
+        (94, "新权益"),
+    ]
+    assert changes(c) == [("", "高级会员", "regrade")]
+
+
+def test_configure_policy_change_moves_members_up_only():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    level_policy_set(shop=shop, window_months=1)
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("300"), ordered_at=NOW - timedelta(days=100))
+    with freeze_time(NOW):
+        levels_regrade()
+        assert level_of(c, shop) is None  # outside the 1-month window
+
+        saved = levels_configure(shop=shop, specs=SPECS, window_months=12, downgrade="review", grace_days=10)
+
+    assert (saved.regraded, saved.changes) == ("upgrades", 1)
+    assert level_of(c, shop) == "高级会员"
+    assert Membership.objects.get(customer=c).qualified_at == NOW
+
+
+def test_configure_refuses_bad_levels_or_policy_and_writes_nothing():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+
+    with pytest.raises(ApplicationError) as bad_level:
+        levels_configure(shop=shop, specs=SPECS[::-1], window_months=None, downgrade="never", grace_days=30)
+    with pytest.raises(ApplicationError) as bad_policy:
+        levels_configure(shop=shop, specs=SPECS[:2], window_months=0, downgrade="never", grace_days=30)
+
+    assert bad_level.value.field == "levels[1].min_amount"
+    assert bad_policy.value.field == "window_months"
+    assert Level.objects.filter(shop=shop).count() == 3
+    assert not LevelPolicy.objects.filter(shop=shop, window_months=0).exists()
+
+
+def test_joining_starts_the_grace_clock_under_any_policy():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("300"))
+
+    with freeze_time(NOW):
+        levels_regrade()
+    with freeze_time(NOW + timedelta(days=5)):
+        levels_regrade()  # "never": a confirmed member's row is not rewritten
+
+    assert Membership.objects.get(customer=c).qualified_at == NOW
+
+
+def test_redefinition_on_a_shop_with_members_records_moves_as_levels():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    a, b = CustomerFactory.create_batch(2)
+    OrderFactory.create(shop=shop, customer=a, paid_amount=Decimal("300"))
+    OrderFactory.create(shop=shop, customer=b, paid_amount=Decimal("1500"))
+    levels_regrade()
+
+    levels_set(shop=shop, specs=[LevelSpec("会员", Decimal("500"), 2, 98)])
+
+    assert (level_of(a, shop), level_of(b, shop)) == (None, "会员")
+    assert changes(a)[-1] == ("高级会员", "", "levels")
+    assert changes(b)[-1] == ("VIP", "会员", "levels")
+    assert Level.objects.filter(shop=shop).count() == 1
