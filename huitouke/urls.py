@@ -13,6 +13,7 @@ urlpatterns = [
     path("levels/", include("huitouke.loyalty.urls")),
     path("analytics/", include("huitouke.analytics.urls")),
     path("segments/", include("huitouke.audiences.urls")),
+    path("campaigns/", include("huitouke.campaigns.urls")),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

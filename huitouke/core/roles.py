@@ -31,6 +31,7 @@ _VIEW_ARCHIVE = [
     "audiences.view_segment",
 ]
 _SEGMENTS = ["audiences.add_segment", "audiences.change_segment", "audiences.delete_segment"]
+_CAMPAIGNS = ["campaigns.view_campaign", "campaigns.add_campaign", "campaigns.change_campaign"]
 _ANALYTICS = ["analytics.view_customerscore"]
 _MESSAGES = ["messaging.view_message", "messaging.view_template"]
 _TEMPLATES = ["messaging.add_template", "messaging.change_template", "messaging.resend_message"]
@@ -55,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_order",
         "loyalty.change_level",
         *_SEGMENTS,
+        *_CAMPAIGNS,
         *_MESSAGES,
         *_TEMPLATES,
         "messaging.add_message",
@@ -72,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_ARCHIVE,
         *_ANALYTICS,
         *_SEGMENTS,
+        *_CAMPAIGNS,
         *_MESSAGES,
         *_TEMPLATES,
         "customers.add_customertag",

@@ -1,0 +1,283 @@
+"""Reads of campaigns: the audience (segment ∩ consent rule), previews, and the results with uplift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from huitouke.audiences.conditions import DefinitionError
+from huitouke.audiences.selectors import segment_customers
+from huitouke.campaigns import stats
+from huitouke.campaigns.models import DEFAULT_PRICES, Campaign, CampaignRecipient, ChannelPrice
+from huitouke.customers.models import Consent, Customer
+from huitouke.messaging import rendering
+from huitouke.messaging.models import Channel, Message, SourceKind
+from huitouke.messaging.selectors import Preview, sms_signature_for, template_preview
+from huitouke.orders.models import Order
+
+#: The consent channel that grants a campaign channel (manual tasks go through the platform's chat).
+CONSENT_CHANNEL = {
+    Channel.SMS: Consent.Channel.SMS,
+    Channel.EMAIL: Consent.Channel.EMAIL,
+    Channel.MANUAL: Consent.Channel.IM,
+}
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    return Campaign.objects.select_related("segment", "template", "shop").order_by("-created_at")
+
+
+def campaign_get(*, pk: int) -> Campaign:
+    return Campaign.objects.select_related("segment", "template", "shop").get(pk=pk)
+
+
+def campaign_audience(campaign: Campaign) -> QuerySet[Customer]:
+    """Who a launch would select now: the segment's members, and for new-product notices and promotions only
+    those in the new-products consent group on the campaign's channel (新品通知 reaches nobody else).
+
+    Raises DefinitionError when the segment's definition no longer validates."""
+    if campaign.segment is None:
+        return Customer.objects.none()
+    members = segment_customers(campaign.segment.definition)
+    if campaign.kind in Campaign.CONSENT_KINDS:
+        agreed = Consent.objects.filter(
+            customer_id=OuterRef("pk"),
+            purpose=Consent.Purpose.NEW_PRODUCTS,
+            channel=CONSENT_CHANNEL.get(Channel(campaign.channel), Consent.Channel.IM),
+            granted=True,
+        )
+        members = members.filter(Exists(agreed))
+    return members
+
+
+def campaign_audience_count(campaign: Campaign) -> int | None:
+    try:
+        return campaign_audience(campaign).count()
+    except DefinitionError:
+        return None
+
+
+def campaign_preview(campaign: Campaign, *, limit: int = 3) -> list[tuple[Customer, Preview]]:
+    """The message as the first few members would get it."""
+    if campaign.template is None:
+        return []
+    try:
+        sample = list(campaign_audience(campaign).order_by("pk")[:limit])
+    except DefinitionError:
+        return []
+    t = campaign.template
+    return [
+        (
+            customer,
+            template_preview(
+                channel=t.channel,
+                purpose=t.purpose,
+                language=t.language,
+                subject=t.subject,
+                body=t.body,
+                customer=customer,
+                shop=campaign.shop,
+                context=campaign.context,
+            ),
+        )
+        for customer in sample
+    ]
+
+
+def price_list() -> dict[str, Decimal]:
+    prices = {str(k): v for k, v in DEFAULT_PRICES.items()}
+    prices.update({row.channel: row.price for row in ChannelPrice.objects.all()})
+    return prices
+
+
+@dataclass
+class Group:
+    """One side of the split: customers, how many bought in the window, revenue and its sum of squares."""
+
+    customers: int = 0
+    converted: int = 0
+    revenue: Decimal = Decimal("0")
+    revenue_sq: float = 0.0
+
+    @property
+    def rate(self) -> float | None:
+        return self.converted / self.customers if self.customers else None
+
+    @property
+    def revenue_per_customer(self) -> Decimal | None:
+        return (self.revenue / self.customers).quantize(Decimal("0.01")) if self.customers else None
+
+
+@dataclass
+class Results:
+    """Everything the results page and the API show about a launched campaign."""
+
+    targeted: int
+    held_out: int
+    statuses: dict[str, int]
+    suppressed: dict[str, int]
+    unsubscribed: int
+    treated: Group
+    holdout: Group
+    window_start: Any
+    window_end: Any
+    rate_uplift: stats.Estimate
+    revenue_uplift: stats.Estimate
+    incremental_revenue: Decimal | None
+    cost: Decimal
+    roi: Decimal | None
+    daily: list[tuple[date, int, int]] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses.get(s, 0) for s in (Message.Status.SENT, Message.Status.DELIVERED))
+
+    @property
+    def delivered(self) -> int:
+        return self.statuses.get(Message.Status.DELIVERED, 0)
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.statuses.get(s, 0) for s in Message.PENDING)
+
+    @property
+    def failed(self) -> int:
+        return self.statuses.get(Message.Status.FAILED, 0)
+
+
+def _messages(campaign: Campaign) -> QuerySet[Message]:
+    return Message.objects.filter(
+        source_kind=SourceKind.CAMPAIGN,
+        source_type=ContentType.objects.get_for_model(Campaign),
+        source_id=campaign.pk,
+        purpose="marketing",  # test sends to staff are service messages
+    )
+
+
+_GROUPS_SQL = """
+SELECT per.holdout, COUNT(*), SUM(CASE WHEN per.orders > 0 THEN 1 ELSE 0 END), COALESCE(SUM(per.revenue), 0),
+       COALESCE(SUM(per.revenue * per.revenue), 0)
+FROM (
+    SELECT r.holdout AS holdout, r.customer_id AS customer_id, COUNT(o.id) AS orders,
+           COALESCE(SUM(o.paid_amount), 0) AS revenue
+    FROM campaigns_campaignrecipient r
+    LEFT JOIN orders_order o ON o.customer_id = r.customer_id AND o.status IN ({statuses})
+         AND o.ordered_at >= %s AND o.ordered_at < %s
+    WHERE r.campaign_id = %s
+    GROUP BY r.holdout, r.customer_id
+) per
+GROUP BY per.holdout
+"""
+
+_DAILY_SQL = """
+SELECT o.ordered_at, r.holdout, o.customer_id
+FROM campaigns_campaignrecipient r
+JOIN orders_order o ON o.customer_id = r.customer_id AND o.status IN ({statuses})
+     AND o.ordered_at >= %s AND o.ordered_at < %s
+WHERE r.campaign_id = %s
+ORDER BY o.ordered_at
+"""
+
+
+def _adapt(value: Any) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def campaign_results(campaign: Campaign) -> Results:
+    """Targeted, held out, message outcomes, unsubscribes, and the orders of each group within the attribution
+    window (from the launch, `attribution_days` long; closed and refunded orders do not count), with the uplift
+    of the treated over the holdout group, the cost at the channel's price and the ROI."""
+    statuses = dict(_messages(campaign).order_by().values_list("status").annotate(n=Count("id")))
+    suppressed = dict(
+        _messages(campaign)
+        .filter(status__in=(Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED))
+        .order_by()
+        .values_list("reason")
+        .annotate(n=Count("id"))
+    )
+    start = campaign.launched_at or timezone.now()
+    end = start + timedelta(days=campaign.attribution_days)
+    groups = {False: Group(), True: Group()}
+    daily: dict[date, list[set[int]]] = {}
+    if campaign.launched_at is not None:
+        marks = ", ".join(["%s"] * len(Order.COUNTED))
+        params = [*Order.COUNTED, _adapt(start), _adapt(end), campaign.pk]
+        with connection.cursor() as cur:
+            cur.execute(_GROUPS_SQL.format(statuses=marks), params)
+            for holdout, customers, converted, revenue, revenue_sq in cur.fetchall():
+                groups[bool(holdout)] = Group(int(customers), int(converted or 0), Decimal(revenue), float(revenue_sq))
+            cur.execute(_DAILY_SQL.format(statuses=marks), params)
+            tz = timezone.get_current_timezone()
+            for ordered_at, holdout, customer_id in cur.fetchall():
+                when = datetime.fromisoformat(ordered_at) if isinstance(ordered_at, str) else ordered_at
+                if timezone.is_naive(when):
+                    when = when.replace(tzinfo=UTC)  # SQLite keeps naive UTC
+                day = timezone.localtime(when, tz).date()
+                daily.setdefault(day, [set(), set()])[1 if holdout else 0].add(customer_id)
+    treated, holdout = groups[False], groups[True]
+    rate = stats.rate_difference(treated.converted, treated.customers, holdout.converted, holdout.customers)
+    revenue = stats.mean_difference(
+        float(treated.revenue), treated.revenue_sq, treated.customers, float(holdout.revenue), holdout.revenue_sq,
+        holdout.customers,
+    )  # fmt: skip
+    incremental = stats.incremental_revenue(revenue.value, treated.customers)
+    cost = campaign_cost(campaign)
+    unsubscribed = (
+        Consent.objects.filter(
+            customer__campaign_memberships__campaign=campaign,
+            customer__campaign_memberships__holdout=False,
+            granted=False,
+            updated_at__gte=start,
+            purpose__in=(Consent.Purpose.MARKETING, Consent.Purpose.NEW_PRODUCTS),
+        )
+        .values("customer_id")
+        .distinct()
+        .count()
+        if campaign.launched_at
+        else 0
+    )
+    return Results(
+        targeted=campaign.targeted,
+        held_out=campaign.held_out,
+        statuses={str(k): int(v) for k, v in statuses.items()},
+        suppressed={str(k): int(v) for k, v in suppressed.items()},
+        unsubscribed=unsubscribed,
+        treated=treated,
+        holdout=holdout,
+        window_start=start,
+        window_end=end,
+        rate_uplift=rate,
+        revenue_uplift=revenue,
+        incremental_revenue=incremental,
+        cost=cost,
+        roi=stats.roi(incremental, cost),
+        daily=[(day, len(sides[0]), len(sides[1])) for day, sides in sorted(daily.items())],
+    )
+
+
+def campaign_cost(campaign: Campaign) -> Decimal:
+    """Messages handed to the channel times its price (SMS: per part, the signature included)."""
+    price = price_list().get(campaign.channel, Decimal("0"))
+    if price <= 0:
+        return Decimal("0")
+    sent = _messages(campaign).filter(status__in=Message.CONTACTED)
+    if campaign.channel != Channel.SMS:
+        return (price * sent.count()).quantize(Decimal("0.01"))
+    signature = sms_signature_for(campaign.shop)
+    parts = sum(
+        rendering.sms_count(body, signature=signature).parts for body in sent.values_list("body", flat=True).iterator()
+    )
+    return (price * parts).quantize(Decimal("0.01"))
+
+
+def recipient_split(campaign: Campaign) -> dict[bool, int]:
+    return dict(
+        CampaignRecipient.objects.filter(campaign=campaign).values_list("holdout").annotate(n=Count("id")).order_by()
+    )

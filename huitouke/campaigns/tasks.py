@@ -1,0 +1,51 @@
+"""The background launch of a campaign (a core Job with progress), run by the worker."""
+
+from __future__ import annotations
+
+import logging
+
+from huey.contrib.djhuey import db_task
+
+from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
+
+log = logging.getLogger(__name__)
+
+LAUNCH_JOB_KIND = "campaign_launch"
+
+
+@db_task()
+def campaign_launch_task(job_id: int) -> None:
+    from huitouke.campaigns.models import Campaign
+    from huitouke.campaigns.services import campaign_launch
+    from huitouke.core.errors import ApplicationError
+
+    job = job_start(job_id=job_id)
+    if job.status != job.Status.RUNNING:
+        return
+    campaign = Campaign.objects.select_related("segment", "template").get(pk=job.params["campaign_id"])
+    try:
+        result = campaign_launch(
+            campaign=campaign, progress=lambda done: job_progress(job_id=job_id, done=done, stage="messages")
+        )
+    except ApplicationError as exc:
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.LAUNCHING).update(status=Campaign.Status.DRAFT)
+        job_fail(job_id=job_id, error=exc.message)
+        return
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("campaign launch job %s failed", job_id)
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.LAUNCHING).update(status=Campaign.Status.DRAFT)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    job_finish(
+        job_id=job_id,
+        result={
+            "campaign_id": campaign.pk,
+            "targeted": result.targeted,
+            "held_out": result.held_out,
+            "enqueued": result.enqueued,
+        },
+    )
+
+
+def register() -> None:
+    job_register(LAUNCH_JOB_KIND, campaign_launch_task)

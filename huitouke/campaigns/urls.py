@@ -1,0 +1,17 @@
+from django.urls import path
+
+from huitouke.campaigns import views
+
+app_name = "campaigns"
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_new, name="new"),
+    path("prices/", views.channel_prices, name="prices"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/edit/", views.campaign_edit, name="edit"),
+    path("<int:pk>/send/", views.campaign_send, name="send"),
+    path("<int:pk>/test/", views.campaign_test, name="test"),
+    path("<int:pk>/pause/", views.campaign_pause, name="pause"),
+    path("<int:pk>/resume/", views.campaign_resume, name="resume"),
+    path("<int:pk>/cancel/", views.campaign_cancel, name="cancel"),
+]
