@@ -156,24 +156,34 @@ def graded_sql(scope: Scope, levels: Sequence[Bar], *, mode: Mode, drop_before: 
     return sql, [*drop_params, *case_params, *counted_params, *held_params]
 
 
+#: Planner settings for a statement that grades a whole shop (see whole_shop_plan).
+_WHOLE_SHOP = {"enable_indexscan": "off", "enable_nestloop": "off", "jit": "off"}
+
+
 @contextmanager
 def whole_shop_plan(cur: Any, scope: Scope) -> Iterator[None]:
-    """Around a statement that grades a whole shop on PostgreSQL: no plain index scans and no nested loops.
+    """Around a statement that grades a whole shop on PostgreSQL: no plain index scans, no nested loops, no JIT.
     The planner likes to read the orders in customer order through the customer index, which visits the table at
-    random (measured 11 s instead of 4 s for 3M orders), and with the statistics of a freshly graded membership
-    table it may loop over hundreds of thousands of members per aggregated row. A sequential scan feeding hash
-    aggregates and hash joins reads everything once. A scoped grading (a few customers after an import) keeps
-    both. The settings are local to the transaction; the caller holds one."""
+    random (measured 11 s instead of 4 s for 3M orders); with the statistics of a freshly graded membership table
+    it may loop over hundreds of thousands of members per aggregated row; and JIT spends a second compiling a
+    statement that is bound by reading and hashing. A sequential scan feeding hash aggregates and hash joins reads
+    everything once. A scoped grading (a few customers after an import) keeps the defaults. The settings are
+    local to the transaction; the caller holds one."""
     if connection.vendor != "postgresql" or scope.ids is not None:
         yield
         return
-    cur.execute("SELECT current_setting('enable_indexscan'), current_setting('enable_nestloop')")
-    index_scan, nest_loop = cur.fetchone()
-    cur.execute("SELECT set_config('enable_indexscan', 'off', true), set_config('enable_nestloop', 'off', true)")
+    names = list(_WHOLE_SHOP)
+    cur.execute("SELECT " + ", ".join("current_setting(%s)" for _ in names), names)
+    before = dict(zip(names, cur.fetchone(), strict=True))
+    _configure(cur, _WHOLE_SHOP)
     yield  # (on an error the rollback restores the settings)
+    _configure(cur, before)
+
+
+def _configure(cur: Any, values: dict[str, str]) -> None:
     cur.execute(
-        "SELECT set_config('enable_indexscan', %s, true), set_config('enable_nestloop', %s, true)",
-        [index_scan, nest_loop],
+        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in values),
+        [v for item in values.items() for v in item],
     )
 
 

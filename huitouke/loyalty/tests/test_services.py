@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from freezegun import freeze_time
 
 from huitouke.core.errors import ApplicationError
@@ -381,3 +382,24 @@ def test_redefinition_on_a_shop_with_members_records_moves_as_levels():
     assert changes(a)[-1] == ("高级会员", "", "levels")
     assert changes(b)[-1] == ("VIP", "会员", "levels")
     assert Level.objects.filter(shop=shop).count() == 1
+
+
+def test_whole_shop_grading_restores_the_planner_settings():
+    if connection.vendor != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    OrderFactory.create(shop=shop, paid_amount=Decimal("300"))
+    names = ["enable_indexscan", "enable_nestloop", "jit"]
+
+    def current():
+        with connection.cursor() as cur:
+            cur.execute("SELECT " + ", ".join("current_setting(%s)" for _ in names), names)
+            return cur.fetchone()
+
+    with transaction.atomic():
+        before = current()
+        levels_regrade()
+        after = current()
+
+    assert after == before
