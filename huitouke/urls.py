@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from huitouke.api import api
+from huitouke.audiences import views as audiences_views
 
 urlpatterns = [
     path("", include("huitouke.core.urls")),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("analytics/", include("huitouke.analytics.urls")),
     path("segments/", include("huitouke.audiences.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
+    path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -17,6 +17,7 @@ from huitouke.audiences.conditions import DefinitionError
 from huitouke.audiences.models import Segment
 from huitouke.core.api import require_perms
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.customers.models import Customer
 
 router = Router(tags=["segments"])
 
@@ -125,3 +126,31 @@ def segments_delete(request: HttpRequest, pk: int) -> Status[Any]:
     require_perms(request, "audiences.delete_segment")
     services.segment_delete(segment=_get(pk))
     return Status(204, None)
+
+
+class ConsentGroupIn(Schema):
+    member: bool
+    channels: list[str] | None = None
+
+
+class ConsentGroupOut(Schema):
+    customer: int
+    member: bool
+    channels: dict[str, bool | None]
+
+
+@router.put(
+    "/customers/{customer_id}/consent-groups/new_products",
+    response=ConsentGroupOut,
+    summary="Join or leave the new products and promotions group",
+)
+def consent_group_put(request: HttpRequest, customer_id: int, payload: ConsentGroupIn) -> ConsentGroupOut:
+    """`{"member": true}` records the customer's yes on every channel (or only `channels`: sms, email, im);
+    `{"member": false}` their no. Campaigns of type new_products or promotion reach only members."""
+    require_perms(request, "customers.change_customer")
+    customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
+    if customer is None:
+        raise NotFoundError(f"no customer {customer_id}", field="customer_id")
+    services.consent_group_set(customer=customer, member=payload.member, source="api", channels=payload.channels)
+    answers = selectors.consent_group_status(customer=customer)
+    return ConsentGroupOut(customer=customer.pk, member=any(answers.values()), channels=answers)

@@ -202,3 +202,14 @@ def _score_q(c: RfmCondition | ClvCondition | ChurnCondition) -> Q:
     from huitouke.audiences.scores import score_q
 
     return score_q(c)
+
+
+def consent_group_status(*, customer: Customer) -> dict[str, bool | None]:
+    """The customer's answer per channel for the new-products and promotions group (None: never asked)."""
+    answers: dict[str, bool | None] = {"sms": None, "email": None, "im": None}
+    for channel, granted in Consent.objects.filter(customer=customer, purpose="new_products").values_list(
+        "channel", "granted"
+    ):
+        if channel in answers:
+            answers[channel] = granted
+    return answers

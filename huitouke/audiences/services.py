@@ -60,3 +60,26 @@ def segment_update(*, segment: Segment, name: str, definition: Any, description:
 
 def segment_delete(*, segment: Segment) -> None:
     segment.delete()
+
+
+#: The consent group of seed 004: customers who do not mind hearing about new products and promotions.
+NEW_PRODUCTS = "new_products"
+GROUP_CHANNELS = ("sms", "email", "im")
+
+
+def consent_group_set(
+    *, customer: Any, member: bool, source: str, channels: tuple[str, ...] | list[str] | None = None
+) -> list[str]:
+    """Join (member=True) or leave the new-products and promotions group. The answer is about notices in
+    general, so it is recorded on every channel unless `channels` narrows it; returns the channels written.
+    Leaving is always possible in one step; an unsubscribe from one message stays narrower (messaging)."""
+    from huitouke.customers.services import consent_set
+
+    wanted = list(channels) if channels else list(GROUP_CHANNELS)
+    unknown = [c for c in wanted if c not in GROUP_CHANNELS]
+    if unknown:
+        raise ApplicationError(f"unknown channel {unknown[0]!r}; use {', '.join(GROUP_CHANNELS)}", field="channels")
+    with transaction.atomic():
+        for channel in wanted:
+            consent_set(customer=customer, channel=channel, purpose=NEW_PRODUCTS, granted=member, source=source)
+    return wanted

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/", views.segment_edit, name="edit"),
     path("<int:pk>/count/", views.segment_count, name="count"),
     path("<int:pk>/delete/", views.segment_delete, name="delete"),
+    path("consent/<int:pk>/", views.consent_group, name="consent"),
 ]

@@ -10,18 +10,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from huitouke.audiences import builder, selectors, services
 from huitouke.audiences.conditions import DefinitionError, parse_definition
 from huitouke.audiences.models import Segment
 from huitouke.core.errors import ApplicationError
-from huitouke.customers.models import Tag
+from huitouke.customers.models import Customer, Tag
 from huitouke.customers.selectors import province_list
 from huitouke.loyalty.models import Level
 from huitouke.orders.selectors import shop_list
@@ -175,3 +177,43 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.segment_delete(segment=segment)
     messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
     return redirect("audiences:list")
+
+
+# --- the consent group (新品通知): staff on the 360 page, the customer on their own preferences page -----------
+
+PREFERENCES_SALT = "huitouke.audiences.preferences"
+
+
+def preferences_token(customer_id: int) -> str:
+    """The signed part of a customer's preferences link (/preferences/<token>/), for messages that offer it."""
+    return signing.dumps(customer_id, salt=PREFERENCES_SALT)
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_POST
+def consent_group(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    member = request.POST.get("member") == "yes"
+    services.consent_group_set(customer=customer, member=member, source="staff")
+    if member:
+        messages.success(request, _("Added to the new products and promotions group."))
+    else:
+        messages.success(request, _("Removed from the new products and promotions group."))
+    return redirect("customers:detail", pk=pk)
+
+
+@csrf_exempt  # the signed link is the authority; the customer has no session here
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's own page: join or leave the new-products and promotions group in one click."""
+    try:
+        customer_id = int(signing.loads(token, salt=PREFERENCES_SALT))
+        customer = Customer.objects.get(pk=customer_id, merged_into__isnull=True)
+    except (signing.BadSignature, ValueError, TypeError, Customer.DoesNotExist):
+        return render(request, "audiences/preferences.html", {"invalid": True}, status=404)
+    changed = False
+    if request.method == "POST":
+        services.consent_group_set(customer=customer, member=request.POST.get("member") == "yes", source="customer")
+        changed = True
+    member = any(selectors.consent_group_status(customer=customer).values())
+    return render(request, "audiences/preferences.html", {"member": member, "changed": changed})

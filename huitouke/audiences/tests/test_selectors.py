@@ -28,16 +28,45 @@ def _days_ago(n: int) -> datetime:
 def archive() -> dict[str, Any]:
     """Five customers with distinct histories (stats set by hand, as customer_stats_refresh would)."""
     c = {
-        "ann": CustomerFactory.create(name="ann", total_spent=Decimal("1200"), order_count=5, province="浙江省", city="杭州市",
-                               first_order_at=_days_ago(400), last_order_at=_days_ago(10), birthday=date(1990, 3, 8)),
-        "bob": CustomerFactory.create(name="bob", total_spent=Decimal("80"), order_count=1, province="广东省", city="深圳市",
-                               first_order_at=_days_ago(20), last_order_at=_days_ago(20), birthday=date(1985, 12, 1)),
-        "cai": CustomerFactory.create(name="cai", total_spent=Decimal("300"), order_count=2, province="浙江省", city="宁波市",
-                               first_order_at=_days_ago(500), last_order_at=_days_ago(250)),
-        "dan": CustomerFactory.create(name="dan", total_spent=Decimal("500"), order_count=3, province="北京",
-                               first_order_at=_days_ago(900), last_order_at=_days_ago(800)),
+        "ann": CustomerFactory.create(
+            name="ann",
+            total_spent=Decimal("1200"),
+            order_count=5,
+            province="浙江省",
+            city="杭州市",
+            first_order_at=_days_ago(400),
+            last_order_at=_days_ago(10),
+            birthday=date(1990, 3, 8),
+        ),
+        "bob": CustomerFactory.create(
+            name="bob",
+            total_spent=Decimal("80"),
+            order_count=1,
+            province="广东省",
+            city="深圳市",
+            first_order_at=_days_ago(20),
+            last_order_at=_days_ago(20),
+            birthday=date(1985, 12, 1),
+        ),
+        "cai": CustomerFactory.create(
+            name="cai",
+            total_spent=Decimal("300"),
+            order_count=2,
+            province="浙江省",
+            city="宁波市",
+            first_order_at=_days_ago(500),
+            last_order_at=_days_ago(250),
+        ),
+        "dan": CustomerFactory.create(
+            name="dan",
+            total_spent=Decimal("500"),
+            order_count=3,
+            province="北京",
+            first_order_at=_days_ago(900),
+            last_order_at=_days_ago(800),
+        ),
         "eve": CustomerFactory.create(name="eve"),  # never bought
-    }  # fmt: skip
+    }
     CustomerFactory.create(name="merged", total_spent=Decimal("5000"), order_count=9, merged_into=c["ann"])
     return c
 

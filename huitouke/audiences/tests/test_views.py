@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from huitouke.audiences.models import Segment
+from huitouke.customers.models import Consent
 from huitouke.customers.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +152,58 @@ def test_api_permissions(api_client_as, customers):
         "/api/v1/segments", {"name": "x", "definition": {}}, content_type="application/json"
     )
     assert response.status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------- consent group
+def test_staff_add_and_remove_a_customer_from_the_group_on_the_360_page(client_as):
+    customer = CustomerFactory.create(name="茶友")
+    client = client_as("manager")
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert 'id="consent-group"' in page
+    assert client.post(f"/segments/consent/{customer.pk}/", {"member": "yes"}).status_code == 302
+    assert set(
+        Consent.objects.filter(customer=customer, purpose="new_products", granted=True).values_list(
+            "channel", flat=True
+        )
+    ) == {"sms", "email", "im"}
+    client.post(f"/segments/consent/{customer.pk}/", {"member": "no"})
+    assert not Consent.objects.filter(customer=customer, purpose="new_products", granted=True).exists()
+    assert client_as("marketer").post(f"/segments/consent/{customer.pk}/", {"member": "yes"}).status_code == 403
+
+
+def test_the_customer_joins_and_leaves_on_their_own_page(client):
+    from huitouke.audiences.views import preferences_token
+
+    customer = CustomerFactory.create(name="茶友")
+    url = f"/preferences/{preferences_token(customer.pk)}/"
+    assert "告诉我新品和促销" in client.get(url).content.decode()
+    client.post(url, {"member": "yes"})
+    assert (
+        Consent.objects.filter(customer=customer, purpose="new_products", granted=True, source="customer").count() == 3
+    )
+    page = client.post(url, {"member": "no"}).content.decode()
+    assert "告诉我新品和促销消息" in page
+    assert not Consent.objects.filter(customer=customer, purpose="new_products", granted=True).exists()
+    assert client.get("/preferences/forged-token/").status_code == 404
+
+
+def test_api_sets_the_group(api_client_as):
+    customer = CustomerFactory.create(name="茶友")
+    api = api_client_as("manager")
+    response = api.put(
+        f"/api/v1/customers/{customer.pk}/consent-groups/new_products",
+        {"member": True, "channels": ["sms"]},
+        content_type="application/json",
+    )
+    assert response.json() == {
+        "customer": customer.pk,
+        "member": True,
+        "channels": {"sms": True, "email": None, "im": None},
+    }
+    bad = api.put(
+        f"/api/v1/customers/{customer.pk}/consent-groups/new_products",
+        {"member": True, "channels": ["fax"]},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "channels"
