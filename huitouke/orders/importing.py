@@ -191,6 +191,7 @@ class OrderWriter:
         fresh = set(new_keys)
         self._fill_profiles({found[k]: row for k, row in newest.items() if k not in fresh})
         self._consents({found[k]: row for k, row in newest.items() if row.accepts_marketing is not None}, now)
+        self._new_products({found[k]: row for k, row in newest.items() if row.new_products is not None}, now)
         return found
 
     @staticmethod
@@ -243,6 +244,31 @@ class OrderWriter:
                     updated_at=now,
                 )
                 for cid, row in rows_by_customer.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["customer", "channel", "purpose"],
+            update_fields=["granted", "source", "updated_at"],
+        )
+
+    @staticmethod
+    def _new_products(rows_by_customer: dict[int, OrderRow], now: Any) -> None:
+        """A column saying whether the buyer wants new-product and promotion notices: their answer joins or leaves
+        the 新品通知 consent group, on every channel (the answer is about notices, not one channel)."""
+        if not rows_by_customer:
+            return
+        Consent.objects.bulk_create(
+            [
+                Consent(
+                    customer_id=cid,
+                    channel=channel,
+                    purpose=Consent.Purpose.NEW_PRODUCTS,
+                    granted=bool(row.new_products),
+                    source="import",
+                    created_at=now,
+                    updated_at=now,
+                )
+                for cid, row in rows_by_customer.items()
+                for channel in (Consent.Channel.SMS, Consent.Channel.EMAIL, Consent.Channel.IM)
             ],
             update_conflicts=True,
             unique_fields=["customer", "channel", "purpose"],

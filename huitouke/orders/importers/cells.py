@@ -206,12 +206,12 @@ def parse_status(s: str, table: dict[str, str]) -> str:
         raise CellError("missing order status" if not s.strip() else "unknown order status") from None
 
 
-_YES = frozenset({"yes", "y", "true", "1", "是", "subscribed", "opt-in"})
-_NO = frozenset({"no", "n", "false", "0", "否", "not_subscribed", "unsubscribed"})
+_YES = frozenset({"yes", "y", "true", "1", "是", "subscribed", "opt-in", "同意", "愿意"})
+_NO = frozenset({"no", "n", "false", "0", "否", "not_subscribed", "unsubscribed", "不同意", "不愿意"})
 
 
 def parse_bool(s: str) -> bool | None:
-    """yes/no, true/false, 1/0, 是/否; empty → None (the file does not say)."""
+    """yes/no, true/false, 1/0, 是/否, 同意/不同意, 愿意/不愿意; empty → None (the file does not say)."""
     t = s.strip(_BLANKS).lower()
     if not t:
         return None

@@ -19,6 +19,7 @@ from huitouke.orders.importers.cells import (
     ZERO,
     CellError,
     parse_amount,
+    parse_bool,
     parse_datetime,
     parse_id,
     parse_phone,
@@ -65,6 +66,7 @@ GENERIC_FIELDS: dict[str, str] = {
     "seller_memo": "Seller's memo",
     "gift": "Gift sent with the order",
     "member_level": "Member level (会员级别)",
+    "new_products": "Agrees to new-product and promotion notices (是/否)",
     "shop_name": "Shop name",
     "platform": "Platform (淘宝/天猫/京东/拼多多/Shopify/WooCommerce; other when absent)",
 }
@@ -106,6 +108,7 @@ _SUGGEST: dict[str, tuple[str, ...]] = {
     "seller_memo": ("卖家备注", "商家备注", "Memo"),
     "gift": ("购物赠品", "赠品", "Gift"),
     "member_level": ("会员级别", "会员等级", "Member Level", "Level", "Tier"),
+    "new_products": ("新品通知", "接收新品通知", "愿意接收新品通知", "新品及促销通知", "New products opt-in"),
     "shop_name": ("店铺名称", "店铺", "Shop", "Store"),
     "platform": ("平台", "来源平台", "Platform", "Channel"),
 }  # fmt: skip
@@ -249,6 +252,8 @@ def _parse(table: Table, c: dict[str, int], tz: tzinfo) -> Iterator[OrderRow | R
             paid_at = parse_datetime(row[col], tz)
             col = c["shipped_at"]
             shipped_at = parse_datetime(row[col], tz)
+            col = c["new_products"]
+            new_products = parse_bool(row[col])
             paid = paid if paid is not None else total or ZERO
             total = total if total is not None else paid
             for row_no, row in group:  # noqa: B007 - row_no/row name the failing row in the except clause
@@ -329,5 +334,6 @@ def _parse(table: Table, c: dict[str, int], tz: tzinfo) -> Iterator[OrderRow | R
             seller_memo=text(first[c["seller_memo"]]),
             gift=text(first[c["gift"]]),
             member_level=text(first[c["member_level"]]),
+            new_products=new_products,
             lines=tuple(lines),
         )

@@ -91,6 +91,8 @@ class OrderRow:
     close_reason: str = ""
     accepts_marketing: bool | None = None
     member_level: str = ""
+    #: the buyer's answer to "new products and promotions?" (the 新品通知 consent group); None: not asked
+    new_products: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

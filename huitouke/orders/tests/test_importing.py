@@ -191,6 +191,31 @@ def test_shopify_accepts_marketing_becomes_consent():
     assert Consent.objects.filter(channel="email", purpose="marketing").exists()
 
 
+def test_a_new_products_column_joins_or_leaves_the_consent_group(tmp_path):
+    path = tmp_path / "archive.csv"
+    path.write_text(
+        "顾客ID,交易日期,成交金额,购买商品,愿意接收新品通知\n"
+        "wang,2025-05-01 10:00,88,绿茶,是\n"
+        "li,2025-05-02 10:00,66,红茶,否\n"
+        "zhao,2025-05-03 10:00,50,白茶,\n"
+        "sun,2025-05-04 10:00,50,白茶,也许\n",
+        encoding="utf-8",
+    )
+    result = run(path, fmt="generic")
+    assert result["errors"] == 1  # "也许" is neither yes nor no: reported with its column, the row not imported
+    answers = {
+        (handle, granted)
+        for handle, granted in Consent.objects.filter(purpose="new_products").values_list(
+            "customer__identities__handle", "granted"
+        )
+    }
+    assert answers == {("wang", True), ("li", False)}
+    assert Consent.objects.filter(purpose="new_products", customer__identities__handle="wang").count() == 3
+    with open(result["error_report"], encoding="utf-8-sig") as fh:
+        report = list(csv.reader(fh))
+    assert report[1][1:] == ["愿意接收新品通知", "也许", "expected yes or no"]
+
+
 def test_cli_json_and_errors(tmp_path, capsys):
     path = taobao(tmp_path, [row("6001", "tb_a", "10.00")])
     call_command("import_orders", str(path), "--json")
