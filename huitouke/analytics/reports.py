@@ -12,7 +12,6 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from huitouke.analytics import rfm, selectors
@@ -362,8 +361,3 @@ def cohort_panels(items: Sequence[selectors.Cohort]) -> list[Panel]:
         [(_("Revenue per customer"), [c.revenue_per_customer for c in items])],
     )
     return [Panel(retention, chart), Panel(revenue, revenue_chart)]
-
-
-def number(value: object) -> str:
-    """Localised number for tiles."""
-    return formats.number_format(value, use_l10n=True, force_grouping=True)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from freezegun import freeze_time
 
-from huitouke.analytics import clv
+from huitouke.analytics import clv, selectors
 from huitouke.analytics.models import CustomerScore, RfmSnapshot, ScoreRun
 from huitouke.analytics.services import scores_refresh, week_of
 from huitouke.customers.tests.factories import CustomerFactory
@@ -94,7 +94,7 @@ def test_refresh_scores_each_buyer_by_hand(five):
     assert all(rows[p.pk].p_alive is None and rows[p.pk].clv is None for p in people)
     run = ScoreRun.objects.get()
     assert run.week == date(2025, 6, 16)
-    assert run.distribution == result.segments
+    assert run.distribution == result.segments == selectors.segment_distribution()
     assert run.fit_error == result.fit_error
 
 
