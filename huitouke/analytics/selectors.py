@@ -473,6 +473,60 @@ def product_repurchase_cycles(
 
 
 @dataclass(frozen=True)
+class ReplenishmentDue:
+    """A customer whose last purchase of a product was one replenishment cycle before `due_on`."""
+
+    customer_id: int
+    product_id: int
+    last_bought: date
+    cycle_days: int
+    due_on: date
+
+
+def replenishment_due(
+    *, day: date, product_ids: Iterable[int] | None = None, min_intervals: int = 5
+) -> list[ReplenishmentDue]:
+    """Customers due to run out of a product on `day`: their last purchase of it (a counted, not refunded line)
+    was the product's median repurchase interval (rounded to whole days) before `day`. Only products with at
+    least `min_intervals` observed repurchases have a cycle worth acting on. For care's replenishment reminders."""
+    cycles = product_repurchase_cycles(product_ids=product_ids)
+    usable = {
+        p: round(c.median_interval_days)
+        for p, c in cycles.items()
+        if c.median_interval_days is not None and c.intervals >= min_intervals and round(c.median_interval_days) > 0
+    }
+    if not usable:
+        return []
+    day_sql, params = local_day_sql()
+    line, order = OrderLine._meta.db_table, Order._meta.db_table
+    counted = ", ".join(f"'{s}'" for s in Order.COUNTED)  # fixed enum values, not user input
+    epoch_today = (day - date(1970, 1, 1)).days
+    # one (product, last day) pair per product: (p = %s AND last = %s) OR …
+    having = " OR ".join(["(l.product_id = %s AND MAX(" + day_sql + ") = %s)"] * len(usable))
+    args: list[Any] = [*params, OrderLine.RefundState.REFUNDED.value, *usable]
+    for p, cycle in usable.items():
+        args.extend([p, *params, epoch_today - cycle])
+    sql = (
+        f"SELECT o.customer_id, l.product_id, MAX({day_sql}) FROM {line} l JOIN {order} o ON o.id = l.order_id"
+        f" WHERE o.status IN ({counted}) AND l.refund_state <> %s"
+        f" AND l.product_id IN ({', '.join(['%s'] * len(usable))})"
+        f" GROUP BY o.customer_id, l.product_id HAVING {having}"
+    )
+    rows = fetch_int_rows(sql, args, width=3)
+    epoch = date(1970, 1, 1)
+    return [
+        ReplenishmentDue(
+            customer_id=int(c),
+            product_id=int(p),
+            last_bought=epoch + timedelta(days=int(d)),
+            cycle_days=usable[int(p)],
+            due_on=day,
+        )
+        for c, p, d in sorted(rows.tolist())
+    ]
+
+
+@dataclass(frozen=True)
 class ProductQuality:
     """Strengths and weaknesses of one product: its repurchase cycle and its refund share (refunded units of
     all units sold in paid orders, counting every line of a refunded order)."""

@@ -177,3 +177,18 @@ def test_cohorts(shop):
     assert june.revenue_per_customer == Decimal("30.00")
     empty = items[date(2025, 2, 1)]
     assert (empty.customers, empty.retention()[0]) == (0, None)
+
+
+def test_replenishment_due_one_cycle_after_the_last_purchase(shop):
+    # P1's cycle is 53 days (A: 10 April → 2 June); A last bought it on 2 June, C on 20 December
+    due = selectors.replenishment_due(day=date(2025, 7, 25), min_intervals=1)
+    assert [(d.customer_id, d.product_id, d.last_bought, d.cycle_days) for d in due] == [
+        (shop["a"].pk, shop["p1"].pk, date(2025, 6, 2), 53)
+    ]
+    assert [d.customer_id for d in selectors.replenishment_due(day=date(2025, 2, 11), min_intervals=1)] == [
+        shop["c"].pk
+    ]
+    assert selectors.replenishment_due(day=date(2025, 7, 26), min_intervals=1) == []
+    # one observed repurchase is too little to act on by default; P2 has none at all
+    assert selectors.replenishment_due(day=date(2025, 7, 25)) == []
+    assert selectors.replenishment_due(day=date(2025, 7, 25), product_ids=[shop["p2"].pk], min_intervals=1) == []
