@@ -108,7 +108,7 @@ def _levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> tuple[list[Level],
         scope = grading.scope_for(shop, policy.window_months, as_of=now)
         before = [copy.copy(lv) for lv in old]  # the names as they were, for the history
         with _session() as cur:
-            _collect(cur, scope, grading.bars(specs), mode="fresh", refresh=_refreshes(policy))
+            _collect(cur, scope, grading.bars(specs), mode="fresh", refresh_before=_refresh_before(policy, now))
             levels = _write_levels(shop, old, specs)
             result = _apply(cur, shop, scope, old=before, new=levels, reason=LevelChange.Reason.LEVELS, stamp=now)
         # members of removed levels were moved (or dropped) above; the history keeps those levels' names
@@ -249,10 +249,16 @@ def _shops(shop_ids: Iterable[int] | None) -> Any:
     return shops
 
 
-def _refreshes(policy: LevelPolicy) -> bool:
-    """Whether a grading keeps the grace clock (qualified_at) of members who still qualify: only a shop that
-    drops members at a review reads it."""
-    return policy.downgrade == LevelPolicy.Downgrade.REVIEW
+#: A grace clock younger than this is not rewritten: the nightly review and the regrade after it, or an import
+#: shortly after, would otherwise rewrite every qualifying member of a reviewing shop twice. Reviews run nightly,
+#: so an hour cannot move a drop to another night in practice.
+CLOCK_RESOLUTION = timedelta(hours=1)
+
+
+def _refresh_before(policy: LevelPolicy, stamp: datetime) -> datetime | None:
+    """Grace clocks older than this are restarted for members who still qualify; None when nothing reads the
+    clocks (only a shop that drops members at a review does)."""
+    return stamp - CLOCK_RESOLUTION if policy.downgrade == LevelPolicy.Downgrade.REVIEW else None
 
 
 def _grade_shops(
@@ -276,7 +282,14 @@ def _grade_shops(
             reviewing = review and policy.downgrade == LevelPolicy.Downgrade.REVIEW
             mode: grading.Mode = "review" if reviewing else "regrade"
             drop_before = as_of - timedelta(days=policy.grace_days) if reviewing else None
-            _collect(cur, scope, grading.bars(levels), mode=mode, refresh=_refreshes(policy), drop_before=drop_before)
+            _collect(
+                cur,
+                scope,
+                grading.bars(levels),
+                mode=mode,
+                refresh_before=_refresh_before(policy, stamp),
+                drop_before=drop_before,
+            )
             result = _apply(cur, shop, scope, old=levels, new=levels, reason=reason, stamp=stamp)
             memberships += result.memberships
             changes += result.changes
@@ -305,15 +318,19 @@ def _collect(
     bars: Sequence[grading.Bar],
     *,
     mode: grading.Mode,
-    refresh: bool,
+    refresh_before: datetime | None,
     drop_before: datetime | None = None,
 ) -> None:
-    """Fill the temporary table with the scope's members whose row must be written: their rank changes, or (when
-    `refresh`) they qualify for the rank they end up with, which restarts their grace clock."""
+    """Fill the temporary table with the scope's members whose row must be written: their rank changes, or (with
+    `refresh_before`) they qualify for the rank they end up with and their grace clock is older than that."""
     graded, params = grading.graded_sql(scope, bars, mode=mode, drop_before=drop_before)
     keep = "COALESCE(new_rank, 0) <> COALESCE(old_rank, 0)"
-    if refresh:
-        keep += " OR (new_rank IS NOT NULL AND COALESCE(q_rank, 0) >= new_rank)"
+    if refresh_before is not None:
+        keep += (
+            " OR (new_rank IS NOT NULL AND COALESCE(q_rank, 0) >= new_rank"
+            " AND (qualified_at IS NULL OR qualified_at < %s))"
+        )
+        params = [*params, connection.ops.adapt_datetimefield_value(refresh_before)]
     cur.execute(f"DELETE FROM {_TMP}")
     with grading.whole_shop_plan(cur, scope):
         cur.execute(

@@ -403,3 +403,22 @@ def test_whole_shop_grading_restores_the_planner_settings():
         after = current()
 
     assert after == before
+
+
+def test_grace_clock_is_rewritten_at_most_hourly_under_a_review_policy():
+    shop = ShopFactory.create()
+    levels_set(shop=shop, specs=SPECS)
+    level_policy_set(shop=shop, downgrade="review")
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("300"))
+
+    with freeze_time(NOW):
+        levels_regrade()
+    with freeze_time(NOW + timedelta(minutes=50)):
+        levels_review()  # still qualifies, clock 50 minutes old: not rewritten
+    clock_after_review = Membership.objects.get(customer=c).qualified_at
+    with freeze_time(NOW + timedelta(minutes=70)):
+        levels_regrade()
+
+    assert clock_after_review == NOW
+    assert Membership.objects.get(customer=c).qualified_at == NOW + timedelta(minutes=70)
