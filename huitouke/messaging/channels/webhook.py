@@ -77,9 +77,11 @@ class _HttpAdapter(Adapter):
 
 
 class WebhookAdapter(_HttpAdapter):
-    """A JSON POST per message to the configured URL (2xx = accepted; 429/5xx/no answer = retry)."""
+    """A JSON POST per message to the configured URL (2xx = accepted; 429/5xx/no answer = retry). A batch is
+    posted one by one on a kept-alive connection; the dispatcher records the batch's results together."""
 
     provider = "webhook"
+    max_batch = 50
     OPTIONS = (Setting("url", _("URL"), help=URL_SETTING_HELP),)
     SECRETS = (Setting("signing_secret", _("Signing secret"), help=_("Shared with the receiver to check requests.")),)
 
@@ -124,6 +126,8 @@ class WebhookAdapter(_HttpAdapter):
 
 class _RobotAdapter(_HttpAdapter):
     """Group robots take a text message; an `errcode`/`code` of 0 means accepted."""
+
+    max_batch = 20
 
     RATE_LIMIT_CODES: ClassVar[frozenset[int]] = frozenset()
 
