@@ -32,7 +32,7 @@ CUSTOMER_COLUMNS = (
     "id", "created_at", "updated_at", "name", "real_name", "gender", "birthday", "birthday_calendar", "phone",
     "email", "province", "city", "district", "address", "pref_choice", "pref_decision", "pref_price",
     "pref_knowledge", "first_order_at", "last_order_at", "order_count", "total_spent", "last_contacted_at",
-    "merged_into_id",
+    "merged_into_id", "erased_at",
 )  # fmt: skip
 IDENTITY_COLUMNS = ("id", "created_at", "updated_at", "customer_id", "platform", "handle")
 CUSTOMERTAG_COLUMNS = ("id", "customer_id", "tag_id", "created_at")
@@ -538,7 +538,7 @@ class DemoGenerator:
         updated = self.clock.fmt(last_ts)
         chunk.customers.append(
             (cid, created, updated, name, real_name, gender, birthday, calendar, phone, email, province, city,
-             district, address, *prefs, None, None, 0, "0.00", None, None)
+             district, address, *prefs, None, None, 0, "0.00", None, None, None)
         )  # fmt: skip
         chunk.identities.append((self._take("identity"), created, created, cid, platform, handle))
 
