@@ -9,7 +9,7 @@ from huitouke.audiences.conditions import ChurnCondition, ClvCondition, Definiti
 
 def score_q(c: RfmCondition | ClvCondition | ChurnCondition) -> Q:
     try:
-        from huitouke.analytics.models import CustomerScore  # type: ignore[import-not-found,unused-ignore]
+        from huitouke.analytics.models import CustomerScore
     except ImportError:
         raise DefinitionError([f"{c.field}: customer scores are not available (analytics is not installed)"]) from None
     from huitouke.audiences.selectors import CHURN_HIGH_BELOW, CHURN_LOW_FROM

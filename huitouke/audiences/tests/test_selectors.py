@@ -195,3 +195,22 @@ def test_and_or_and_nested_groups(archive):
 def test_an_invalid_definition_raises(archive):
     with pytest.raises(DefinitionError):
         segment_customers({"conditions": [{"field": "order_count"}]})
+
+
+def test_scores_rfm_segment_clv_and_churn_risk(archive):
+    from huitouke.analytics.models import CustomerScore
+
+    def score(customer, segment, clv, p_alive):
+        CustomerScore.objects.create(
+            customer=customer, recency_days=10, frequency=2, monetary=Decimal("100"), r_score=3, f_score=3,
+            m_score=3, segment=segment, clv=clv, p_alive=p_alive, computed_at=NOW,
+        )  # fmt: skip
+
+    score(archive["ann"], "champions", Decimal("900"), 0.95)
+    score(archive["bob"], "new", Decimal("120"), 0.5)
+    score(archive["cai"], "at_risk", Decimal("40"), 0.2)
+    score(archive["dan"], "lost", None, None)  # no prediction: in no CLV range and no churn band
+    assert _one({"field": "rfm_segment", "segments": ["champions", "at_risk"]}) == ["ann", "cai"]
+    assert _one({"field": "clv", "min": "100", "max": "900"}) == ["ann", "bob"]
+    assert _one({"field": "churn_risk", "bands": ["high"]}) == ["cai"]
+    assert _one({"field": "churn_risk", "bands": ["medium", "low"]}) == ["ann", "bob"]
