@@ -28,7 +28,7 @@ from huitouke.customers.models import Customer
 from huitouke.messaging import selectors, services
 from huitouke.messaging.channels import CHANNEL_PROVIDERS
 from huitouke.messaging.forms import ChannelForm, PolicyForm, TemplateForm
-from huitouke.messaging.models import Channel, ChannelConfig, Message, Purpose, SourceKind
+from huitouke.messaging.models import Channel, ChannelConfig, Message, Purpose, SourceKind, Template
 from huitouke.messaging.rendering import VARIABLES
 from huitouke.messaging.secrets import secrets_decrypt
 from huitouke.orders.models import Shop
@@ -226,7 +226,17 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 
 def _preview_context(data: Any) -> dict[str, Any]:
-    """Preview of the text in `data` (form fields plus `customer` = id, name or phone and `shop`)."""
+    """Preview of the text in `data` (form fields plus `customer` = id, name or phone and `shop`). Without a
+    text (a read-only system template sends none: disabled fields are not submitted) the stored `template`'s."""
+    template_id = str(data.get("template") or "")
+    if not data.get("body") and template_id.isdigit():
+        stored = Template.objects.filter(pk=int(template_id)).first()
+        if stored is not None:
+            data = {
+                **{f: getattr(stored, f) for f in ("channel", "purpose", "language", "subject", "body")},
+                "customer": data.get("customer"),
+                "shop": data.get("shop"),
+            }
     customer = None
     query = str(data.get("customer") or "").strip()
     if query:
