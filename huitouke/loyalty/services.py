@@ -108,9 +108,13 @@ def _levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> tuple[list[Level],
         scope = grading.scope_for(shop, policy.window_months, as_of=now)
         before = [copy.copy(lv) for lv in old]  # the names as they were, for the history
         with _session() as cur:
-            _collect(cur, scope, grading.bars(specs), mode="fresh", refresh_before=_refresh_before(policy, now))
-            levels = _write_levels(shop, old, specs)
-            result = _apply(cur, shop, scope, old=before, new=levels, reason=LevelChange.Reason.LEVELS, stamp=now)
+            if _first_grading_applies(cur, scope):
+                levels = _write_levels(shop, old, specs)
+                result = _first_grading(cur, shop, scope, levels, reason=LevelChange.Reason.LEVELS, stamp=now)
+            else:
+                _collect(cur, scope, grading.bars(specs), mode="fresh", refresh_before=_refresh_before(policy, now))
+                levels = _write_levels(shop, old, specs)
+                result = _apply(cur, shop, scope, old=before, new=levels, reason=LevelChange.Reason.LEVELS, stamp=now)
         # members of removed levels were moved (or dropped) above; the history keeps those levels' names
         Level.objects.filter(shop=shop, rank__gt=len(specs)).delete()
     return levels, result
@@ -282,6 +286,11 @@ def _grade_shops(
             reviewing = review and policy.downgrade == LevelPolicy.Downgrade.REVIEW
             mode: grading.Mode = "review" if reviewing else "regrade"
             drop_before = as_of - timedelta(days=policy.grace_days) if reviewing else None
+            if _first_grading_applies(cur, scope):
+                result = _first_grading(cur, shop, scope, levels, reason=reason, stamp=stamp)
+                memberships += result.memberships
+                changes += result.changes
+                continue
             _collect(
                 cur,
                 scope,
@@ -340,6 +349,74 @@ def _collect(
         )
     if connection.vendor == "postgresql":
         cur.execute(f"ANALYZE {_TMP}")
+
+
+def _first_grading_applies(cur: Any, scope: grading.Scope) -> bool:
+    """True on PostgreSQL when the scope holds no membership yet (a shop's first grading, new customers after an
+    import): then every qualifying customer simply joins, and `_first_grading` writes memberships and history in
+    one statement, without the temporary table."""
+    if connection.vendor != "postgresql":
+        return False  # SQLite has no INSERT inside WITH; the general path does the same there
+    held, params = grading.held_sql(scope)
+    cur.execute(f"SELECT EXISTS ({held})", params)
+    return not cur.fetchone()[0]
+
+
+def _first_grading(
+    cur: Any, shop: Shop, scope: grading.Scope, levels: Sequence[Level], *, reason: str, stamp: datetime
+) -> RegradeResult:
+    """Everyone in the scope who qualifies joins at the level they qualify for: one INSERT … SELECT of the
+    memberships (in customer order, grace clocks started) whose RETURNING rows feed the INSERT of their history
+    (from no level to the level joined)."""
+    mem, chg = Membership._meta.db_table, LevelChange._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(stamp)
+    counted, counted_params = grading.counted_sql(scope)
+    case, case_params = grading.rank_case(grading.bars(levels))
+    level_id, level_params = _by_rank("q_rank", levels, "pk")
+    to_name, name_params = _by_key("level_id", levels, "name")
+    to_rank, rank_params = _by_key("level_id", levels, "rank")
+    with grading.whole_shop_plan(cur, scope):
+        cur.execute(
+            f"""
+            WITH joined AS (
+                INSERT INTO {mem} (customer_id, shop_id, level_id, created_at, updated_at, qualified_at)
+                SELECT customer_id, %s, {level_id}, %s, %s, %s
+                FROM (SELECT customer_id, {case} AS q_rank FROM ({counted}) s) g
+                WHERE q_rank IS NOT NULL
+                ORDER BY customer_id
+                RETURNING customer_id, level_id
+            )
+            INSERT INTO {chg} (customer_id, shop_id, from_level_id, to_level_id, from_name, to_name,
+                               from_rank, to_rank, reason, created_at)
+            SELECT customer_id, %s, NULL, level_id, '', {to_name}, NULL, {to_rank}, %s, %s FROM joined
+            """,
+            [
+                shop.pk,
+                *level_params,
+                at,
+                at,
+                at,
+                *case_params,
+                *counted_params,
+                shop.pk,
+                *name_params,
+                *rank_params,
+                reason,
+                at,
+            ],
+        )
+        joined = cur.rowcount  # (before the plan settings are restored on the same cursor)
+    if joined > 10_000:
+        cur.execute(f"ANALYZE {mem}")  # see _apply
+    return RegradeResult(joined, joined)
+
+
+def _by_key(column: str, levels: Sequence[Level], attr: str) -> tuple[str, list[Any]]:
+    """A CASE mapping a level id column to an attribute of that level."""
+    if not levels:
+        return "NULL", []
+    whens = " ".join("WHEN %s THEN %s" for _lv in levels)
+    return f"CASE {column} {whens} ELSE NULL END", [v for lv in levels for v in (lv.pk, getattr(lv, attr))]
 
 
 def _by_rank(column: str, levels: Sequence[Level], attr: str) -> tuple[str, list[Any]]:
