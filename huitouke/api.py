@@ -12,6 +12,7 @@ from ninja.security import HttpBearer
 
 from huitouke.analytics.api import router as analytics_router
 from huitouke.audiences.api import router as audiences_router
+from huitouke.care.api import router as care_router
 from huitouke.core.api import router as core_router
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import token_authenticate
@@ -51,6 +52,7 @@ api.add_router("/", loyalty_router)
 api.add_router("/", messaging_router)
 api.add_router("/", analytics_router)
 api.add_router("/", audiences_router)
+api.add_router("/", care_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:

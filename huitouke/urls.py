@@ -14,6 +14,7 @@ urlpatterns = [
     path("levels/", include("huitouke.loyalty.urls")),
     path("analytics/", include("huitouke.analytics.urls")),
     path("segments/", include("huitouke.audiences.urls")),
+    path("care/", include("huitouke.care.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
     path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),

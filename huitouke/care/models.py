@@ -120,8 +120,8 @@ class CareActivation(models.Model):
     """
 
     class Cause(models.TextChoices):
-        CREATED = "created", _("Created")
-        ENABLED = "enabled", _("Enabled")
+        CREATED = "created", _("Rule created")
+        ENABLED = "enabled", _("Switched on")
         EDITED = "edited", _("Content edited")
 
     rule = models.ForeignKey(CareRule, on_delete=models.CASCADE, related_name="activations")

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -39,9 +39,9 @@ class CareMessage:
     deadline: datetime | None = None
 
 
-@cache
 def activation_type_id() -> int:
-    """The content type id of CareActivation (messages point at their activation through it)."""
+    """The content type id of CareActivation (messages point at their activation through it; Django's content
+    type cache makes this a dictionary lookup after the first call)."""
     from huitouke.care.models import CareActivation
 
     return ContentType.objects.get_for_model(CareActivation).pk
@@ -52,7 +52,12 @@ BASE_VARIABLES = ("name", "nick", "shop", "level")
 
 def template_variables(template: Template) -> tuple[str, ...]:
     """The variables a template's subject and text use."""
-    return rendering.variables_in(f"{template.subject}\n{template.body}")
+    return _variables(f"{template.subject}\n{template.body}")
+
+
+@lru_cache(maxsize=256)
+def _variables(text: str) -> tuple[str, ...]:
+    return rendering.variables_in(text)
 
 
 def prefill(template: Template, messages: Sequence[CareMessage]) -> list[CareMessage]:

@@ -33,6 +33,7 @@ _VIEW_ARCHIVE = [
 _SEGMENTS = ["audiences.add_segment", "audiences.change_segment", "audiences.delete_segment"]
 _CAMPAIGNS = ["campaigns.view_campaign", "campaigns.add_campaign", "campaigns.change_campaign"]
 _ANALYTICS = ["analytics.view_customerscore"]
+_CARE = ["care.view_carerule", "care.add_carerule", "care.change_carerule", "care.delete_carerule"]
 _MESSAGES = ["messaging.view_message", "messaging.view_template"]
 _TEMPLATES = ["messaging.add_template", "messaging.change_template", "messaging.resend_message"]
 _EDIT_ARCHIVE = [
@@ -68,10 +69,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_audit",
         *_ANALYTICS,
         "analytics.add_scorerun",
+        *_CARE,
     ],
     AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual"],
     MARKETER: [
         *_VIEW_ARCHIVE,
+        *_CARE,
         *_ANALYTICS,
         *_SEGMENTS,
         *_CAMPAIGNS,

@@ -192,11 +192,11 @@ def test_deleting_archives_the_rule_and_keeps_its_activations():
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"name": "  "}, "name", "name"),
+        ({"name": "  "}, "name", "名字"),
         ({"trigger": "teleport"}, "trigger", "unknown trigger 'teleport'"),
         ({"params": {"days": -1}}, "params", "params.days: Input should be greater than or equal to 1"),
         ({"params": {"weeks": 2}}, "params", "params.weeks: Extra inputs are not permitted"),
-        ({"channel": "email"}, "template", "rule's channel"),
+        ({"channel": "email"}, "template", "请选择与规则渠道一致的模板"),
         ({"channel": "pigeon"}, "channel", "unknown channel 'pigeon'"),
         ({"template_id": 999999}, "template", "template 999999 does not exist"),
         ({"shop_id": 999999}, "shop", "shop 999999 does not exist"),

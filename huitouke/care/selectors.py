@@ -1,0 +1,176 @@
+"""Reads of customer care for pages and the API: the rules, one rule, its activations with their send records and
+results (sent, delivered, failed, held, suppressed by reason, unsubscribes, orders within 7 days), its day-by-day
+runs, the carrier transit days. The per-trigger selectors of the tick are in care/matching.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from huitouke.care import sending
+from huitouke.care.models import CareActivation, CareRule, CareRun, CarrierTransit
+from huitouke.core.errors import NotFoundError
+from huitouke.customers.models import Consent
+from huitouke.messaging.models import Message
+from huitouke.orders.models import Order
+
+
+def rule_list(*, trigger: str = "") -> QuerySet[CareRule]:
+    """Rules not deleted, by name, with what the list shows."""
+    qs = CareRule.objects.filter(archived_at__isnull=True).select_related("template", "shop", "segment")
+    if trigger:
+        qs = qs.filter(trigger=trigger)
+    return qs.order_by("name", "pk")
+
+
+def rule_get(*, rule_id: int) -> CareRule:
+    """One rule that is not deleted; raises NotFoundError."""
+    rule = rule_list().filter(pk=rule_id).first()
+    if rule is None:
+        raise NotFoundError(f"care rule {rule_id} not found", field="id")
+    return rule
+
+
+def rule_status(rule: CareRule, at: datetime | None = None) -> str:
+    """ "on" (enabled and valid), "expired" (enabled, validity over) or "off"."""
+    at = at or timezone.now()
+    if not rule.enabled or rule.activation == 0:
+        return "off"
+    return "on" if rule.is_valid_at(at) else "expired"
+
+
+def activation_list(*, rule: CareRule) -> list[CareActivation]:
+    """A rule's activations, the current one first."""
+    return list(CareActivation.objects.filter(rule=rule).select_related("started_by").order_by("-number"))
+
+
+def run_list(*, rule: CareRule, limit: int = 30) -> list[CareRun]:
+    return list(CareRun.objects.filter(rule=rule).select_related("activation").order_by("-day", "-pk")[:limit])
+
+
+@dataclass
+class Results:
+    """What became of an activation's messages (or a rule's, over all its activations).
+
+    `sent` counts sent and delivered; `pending` queued and sending; `suppressed` and `failed` hold their reasons.
+    `unsubscribed`: customers who said no to this purpose on this channel after a message reached them.
+    `ordered_within_7_days`: customers who placed an order in the 7 days after a message reached them (not
+    proof that the message caused it)."""
+
+    total: int = 0
+    sent: int = 0
+    delivered: int = 0
+    pending: int = 0
+    held: int = 0
+    failed: int = 0
+    expired: int = 0
+    suppressed: int = 0
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    unsubscribed: int = 0
+    ordered_within_7_days: int = 0
+
+    def add(self, status: str, reason: str, n: int) -> None:
+        self.total += n
+        if status in (Message.Status.SENT, Message.Status.DELIVERED):
+            self.sent += n
+        if status == Message.Status.DELIVERED:
+            self.delivered += n
+        elif status in (Message.Status.QUEUED, Message.Status.SENDING):
+            self.pending += n
+        elif status == Message.Status.HELD:
+            self.held += n
+        elif status == Message.Status.FAILED:
+            self.failed += n
+        elif status == Message.Status.EXPIRED:
+            self.expired += n
+        elif status == Message.Status.SUPPRESSED:
+            self.suppressed += n
+        if reason:
+            bucket = self.reasons.setdefault(status, {})
+            bucket[reason] = bucket.get(reason, 0) + n
+
+
+def _reached(activation_ids: list[int]) -> QuerySet[Message]:
+    return sending.messages_of(activation_ids).filter(status__in=sending.SENT_STATUSES, sent_at__isnull=False)
+
+
+def results_for(activation_ids: list[int], *, follow_up: bool = True) -> Results:
+    """Results of these activations' messages: counts by status and reason in one grouped query, then (with
+    `follow_up`) two EXISTS counts for unsubscribes and orders within 7 days of a message reaching a customer."""
+    results = Results()
+    for counts in sending.status_counts(activation_ids).values():
+        for (status, reason), n in counts.items():
+            results.add(status, reason, n)
+    if follow_up and results.sent:
+        reached = _reached(activation_ids)
+        opted_out = Consent.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            purpose__in=["care", "marketing", "new_products"],
+            granted=False,
+            updated_at__gte=OuterRef("sent_at"),
+        )
+        results.unsubscribed = reached.filter(Exists(opted_out)).values("customer_id").distinct().count()
+        bought = Order.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            ordered_at__gt=OuterRef("sent_at"),
+            ordered_at__lte=OuterRef("sent_at") + timedelta(days=7),
+        ).exclude(status=Order.Status.CLOSED)
+        results.ordered_within_7_days = reached.filter(Exists(bought)).values("customer_id").distinct().count()
+    return results
+
+
+@dataclass(frozen=True)
+class ActivationResults:
+    activation: CareActivation
+    results: Results
+
+
+def activation_results(*, rule: CareRule) -> list[ActivationResults]:
+    """Each activation of a rule with its results, the current one first (the seed: the records of the current
+    activation come first, older ones stay viewable)."""
+    activations = activation_list(rule=rule)
+    counts = sending.status_counts([a.pk for a in activations])
+    out = []
+    for a in activations:
+        results = Results()
+        for (status, reason), n in counts.get(a.pk, {}).items():
+            results.add(status, reason, n)
+        if results.sent:
+            follow = results_for([a.pk])
+            results.unsubscribed, results.ordered_within_7_days = follow.unsubscribed, follow.ordered_within_7_days
+        out.append(ActivationResults(a, results))
+    return out
+
+
+def records_of(*, activation: CareActivation, status: str = "", reason: str = "") -> QuerySet[Message]:
+    """One activation's send records, newest first, optionally one status / reason."""
+    qs = sending.messages_of([activation.pk])
+    if status:
+        qs = qs.filter(status=status)
+    if reason:
+        qs = qs.filter(reason=reason)
+    return qs
+
+
+def rule_summaries(rules: list[CareRule]) -> dict[int, Results]:
+    """{rule id: results of its current activation} for a list page, in one grouped query (no follow-ups)."""
+    current = dict(
+        CareActivation.objects.filter(
+            Q(*[Q(rule_id=r.pk, number=r.activation) for r in rules if r.activation], _connector=Q.OR)
+        ).values_list("pk", "rule_id")
+        if any(r.activation for r in rules)
+        else []
+    )
+    counts = sending.status_counts(list(current))
+    out: dict[int, Results] = {r.pk: Results() for r in rules}
+    for activation_id, rule_id in current.items():
+        for (status, reason), n in counts.get(activation_id, {}).items():
+            out[rule_id].add(status, reason, n)
+    return out
+
+
+def carrier_transit_list() -> QuerySet[CarrierTransit]:
+    return CarrierTransit.objects.select_related("shop").order_by("shop__name", "carrier")
