@@ -577,10 +577,15 @@ class _Adapters:
         self._built.clear()
 
 
+def _unsubscribe_url(message_id: int) -> str:
+    """The signed one-click link (only email carries it: SMS say 回T退订)."""
+    return _public_url(reverse("messaging:unsubscribe", args=[unsubscribe_token(message_id)]))
+
+
 def _outgoing(r: _Row, adapters: _Adapters) -> Outgoing:
     unsubscribe = ""
-    if r.customer_id is not None and r.purpose in (Purpose.MARKETING, Purpose.CARE):
-        unsubscribe = _public_url(reverse("messaging:unsubscribe", args=[unsubscribe_token(r.id)]))
+    if r.channel == Channel.EMAIL and r.customer_id is not None and r.purpose in (Purpose.MARKETING, Purpose.CARE):
+        unsubscribe = _unsubscribe_url(r.id)
     return Outgoing(
         id=r.id,
         key=r.idempotency_key,
