@@ -100,10 +100,13 @@ def _raw_copy(ids: list[int], template_id: int, shop_id: int) -> float:
             )  # fmt: skip
 
     started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cur:
-        with cur.cursor.copy(f"COPY messaging_message ({cols}) FROM STDIN") as copy:
-            for row in rows():
-                copy.write_row(row)
+    with (
+        transaction.atomic(),
+        connection.cursor() as cur,
+        cur.cursor.copy(f"COPY messaging_message ({cols}) FROM STDIN") as copy,
+    ):
+        for row in rows():
+            copy.write_row(row)
     elapsed = time.perf_counter() - started
     with connection.cursor() as cur:
         cur.execute("TRUNCATE messaging_message")
