@@ -63,3 +63,31 @@ def test_nightly_without_levels_does_nothing():
     ShopFactory.create()
 
     assert levels_nightly.call_local() == {"reviewed": 0, "review_changes": 0, "memberships": 0}
+
+
+def test_levels_save_job_saves_or_fails_visibly():
+    from huitouke.core.models import Job
+    from huitouke.core.services import job_create
+    from huitouke.jobs import levels_save_task
+
+    shop = ShopFactory.create(name="大店")
+    c = CustomerFactory.create()
+    OrderFactory.create(shop=shop, customer=c, paid_amount=Decimal("1200"))
+    levels = [
+        {"name": "普通会员", "min_amount": "0.00", "min_orders": 1, "discount": 100},
+        {"name": "VIP", "min_amount": "1000.00", "min_orders": 10, "discount": 95, "benefits": "包邮"},
+    ]
+    policy = {"window_months": None, "downgrade": "never", "grace_days": 30}
+    ok = job_create(kind="levels_save", params={"shop_id": shop.pk, "levels": levels, **policy})
+    bad = job_create(kind="levels_save", params={"shop_id": shop.pk, "levels": levels[::-1], **policy})
+
+    levels_save_task.call_local(ok.pk)
+    levels_save_task.call_local(bad.pk)
+
+    ok.refresh_from_db()
+    bad.refresh_from_db()
+    assert ok.status == Job.Status.DONE
+    assert ok.result == {"levels": 2, "regraded": "afresh", "memberships": 1, "changes": 1}
+    assert level_of(c, shop) == "VIP"
+    assert bad.status == Job.Status.FAILED
+    assert "minimum amount must be higher than VIP's" in bad.error

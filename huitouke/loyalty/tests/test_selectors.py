@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from huitouke.core.errors import ApplicationError
@@ -311,3 +313,22 @@ def test_level_changes_since_query_count(django_assert_num_queries):
         names = [x.customer.name for x in level_changes_since(shop=shop, since=since)]
 
     assert len(names) == 3
+
+
+@freeze_time("2026-03-01")
+def test_at_risk_queries_do_not_grow_with_the_page(reviewing_shop):
+    shop, _lapsing, _steady = reviewing_shop
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            page = members_at_risk(shop=shop)
+            [list(m.customer.identities.all()) for m in page.members]
+        return len(ctx.captured_queries), page.count
+
+    few = queries()
+    for c in CustomerFactory.create_batch(3):
+        Membership.objects.create(customer=c, shop=shop, level=Level.objects.get(shop=shop, rank=3))
+    many = queries()
+
+    assert (few[1], many[1]) == (1, 4)
+    assert few[0] == many[0]
