@@ -285,3 +285,11 @@ def test_api_at_risk_validates_the_page(api_client_as, shop):
 
     assert response.status_code == 422
     assert response.json()["field"] == "page_size"
+
+
+def test_index_without_shops_says_to_import_first(client_en):
+    response = client_en("manager").get(reverse("loyalty:index"))
+
+    assert response.status_code == 200
+    assert "There are no shops yet" in response.content.decode()
+    assert reverse("orders:import") in response.content.decode()
