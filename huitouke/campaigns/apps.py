@@ -7,6 +7,8 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self) -> None:
-        from huitouke.campaigns import tasks
+        from huitouke.campaigns import library, tasks
+        from huitouke.messaging.library import library_register
 
         tasks.register()
+        library_register("campaigns", library.library_rows)
