@@ -24,6 +24,7 @@ from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 from huitouke.customers.models import Platform
+from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
 from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
@@ -262,6 +263,38 @@ def care_run_task(job_id: int) -> None:
 
 
 job_register(IMPORT_JOB_KIND, orders_import_task)
+
+
+@db_task()
+def members_export_task(job_id: int) -> None:
+    """The background XLSX export of a large shop's members behind the levels page: masked for the person who asked
+    unless they may see contact data, audited as theirs, the file under HUITOUKE_HOME/reports, progress by rows."""
+    job = job_start(job_id=job_id)
+    if job.status != job.Status.RUNNING:
+        return
+    try:
+        if job.created_by is None:
+            raise ApplicationError("the export has no requesting user", field="created_by")
+        shop = Shop.objects.get(pk=job.params["shop_id"])
+        total = member_count(shop=shop)
+        job_progress(job_id=job_id, done=0, total=total, stage="members")
+        count = members_export(
+            user=job.created_by,
+            out=export_path(job_id),
+            shop=shop,
+            progress=lambda done: job_progress(job_id=job_id, done=done, total=total, stage="members"),
+        )
+    except (ApplicationError, Shop.DoesNotExist) as exc:
+        job_fail(job_id=job_id, error=getattr(exc, "message", str(exc)))
+        return
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("members export job %s failed", job_id)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    job_finish(job_id=job_id, result={"count": count, "shop": shop.name})
+
+
 job_register(LEVELS_JOB_KIND, levels_save_task)
+job_register(MEMBERS_EXPORT_JOB_KIND, members_export_task)
 job_register(REFRESH_JOB_KIND, analytics_refresh_task)
 job_register(CARE_RUN_JOB_KIND, care_run_task)

@@ -8,13 +8,14 @@ never sit in memory together.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -30,6 +31,21 @@ from huitouke.loyalty.models import Level, Membership
 from huitouke.orders.models import Shop
 
 CHUNK_SIZE = 2000
+
+#: The background export of a large shop's members (registered by huitouke/jobs.py).
+MEMBERS_EXPORT_JOB_KIND = "members_export"
+
+
+def member_count(*, shop: Shop) -> int:
+    """How many rows an export of the shop writes (the page exports a large shop in the background)."""
+    return Membership.objects.filter(shop=shop).count()
+
+
+def export_path(job_id: int) -> Path:
+    """Where the background export of job `job_id` writes its file: HUITOUKE_HOME/reports/."""
+    folder = Path(settings.HUITOUKE_HOME) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"members-{job_id}.xlsx"
 
 
 def member_headers() -> list[str]:
@@ -78,8 +94,11 @@ def member_rows(*, shop: Shop) -> Iterator[MemberRow]:
         LEFT JOIN ({counted}) s ON s.customer_id = m.customer_id
         WHERE m.shop_id = %s
         ORDER BY l.rank DESC, m.customer_id"""
-    with transaction.atomic(), connection.chunked_cursor() as cur:
-        with connection.cursor() as plan, grading.whole_shop_plan(plan, scope):
+    # Outside a transaction the server-side cursor is declared WITH HOLD (Django does so in autocommit): the result
+    # is kept on the server and read in chunks while other writes (a job's progress) commit on their own.
+    session = not connection.in_atomic_block
+    with connection.chunked_cursor() as cur:
+        with connection.cursor() as plan, grading.whole_shop_plan(plan, scope, session=session):
             cur.execute(sql, [*params, shop.pk])
         while chunk := cur.fetchmany(CHUNK_SIZE):
             handles: dict[int, list[str]] = defaultdict(list)
@@ -119,14 +138,21 @@ def member_cells(row: MemberRow, masker: Masker) -> list[Cell]:
     return [neutralise(c) for c in cells]
 
 
-def members_export(*, user: Any, out: IO[bytes] | str | Path, shop: Shop | None = None) -> int:
+def members_export(
+    *,
+    user: Any,
+    out: IO[bytes] | str | Path,
+    shop: Shop | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the members of `shop` (or of every shop with levels) to `out` (a binary file or a path) as XLSX, one
     sheet row per membership; returns the number of members written.
 
     `user` is the person exporting: they need core.export_customers, and phones are masked unless they also hold
     core.unmask_pii. `user=None` is the operator at the command line: unmasked. Writes one audit entry (action
     export, target "membership") with the shop, the count and whether it was unmasked. Raises
-    PermissionDeniedError for a user without the export permission (nothing is written then)."""
+    PermissionDeniedError for a user without the export permission (nothing is written then). `progress` hears
+    the number of rows written every CHUNK_SIZE rows (the background export's progress bar)."""
     if user is not None and not user.has_perm(EXPORT_PERMISSION):
         raise PermissionDeniedError(f"you lack the permission {EXPORT_PERMISSION}")
     masker = Masker(unmasked=user is None or user.has_perm(UNMASK_PERMISSION))
@@ -139,6 +165,8 @@ def members_export(*, user: Any, out: IO[bytes] | str | Path, shop: Shop | None 
         for row in member_rows(shop=each):
             sheet.append(member_cells(row, masker))
             count += 1
+            if progress is not None and count % CHUNK_SIZE == 0:
+                progress(count)
     if isinstance(out, str | Path):
         with open(out, "wb") as handle:
             book.save(handle)

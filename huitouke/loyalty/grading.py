@@ -161,28 +161,37 @@ _WHOLE_SHOP = {"enable_indexscan": "off", "enable_nestloop": "off", "jit": "off"
 
 
 @contextmanager
-def whole_shop_plan(cur: Any, scope: Scope) -> Iterator[None]:
+def whole_shop_plan(cur: Any, scope: Scope, *, session: bool = False) -> Iterator[None]:
     """Around a statement that grades a whole shop on PostgreSQL: no plain index scans, no nested loops, no JIT.
     The planner likes to read the orders in customer order through the customer index, which visits the table at
     random (measured 11 s instead of 4 s for 3M orders); with the statistics of a freshly graded membership table
     it may loop over hundreds of thousands of members per aggregated row; and JIT spends a second compiling a
     statement that is bound by reading and hashing. A sequential scan feeding hash aggregates and hash joins reads
-    everything once. A scoped grading (a few customers after an import) keeps the defaults. The settings are
-    local to the transaction; the caller holds one."""
+    everything once. A scoped grading (a few customers after an import) keeps the defaults.
+
+    The settings are local to the caller's transaction; with `session` (a statement run in autocommit, such as a
+    cursor declared WITH HOLD) they are set for the session and put back afterwards, error or not."""
     if connection.vendor != "postgresql" or scope.ids is not None:
         yield
         return
     names = list(_WHOLE_SHOP)
     cur.execute("SELECT " + ", ".join("current_setting(%s)" for _ in names), names)
     before = dict(zip(names, cur.fetchone(), strict=True))
-    _configure(cur, _WHOLE_SHOP)
+    _configure(cur, _WHOLE_SHOP, local=not session)
+    if session:
+        try:
+            yield
+        finally:
+            _configure(cur, before, local=False)
+        return
     yield  # (on an error the rollback restores the settings)
-    _configure(cur, before)
+    _configure(cur, before, local=True)
 
 
-def _configure(cur: Any, values: dict[str, str]) -> None:
+def _configure(cur: Any, values: dict[str, str], *, local: bool) -> None:
+    scope = "true" if local else "false"
     cur.execute(
-        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in values),
+        "SELECT " + ", ".join(f"set_config(%s, %s, {scope})" for _ in values),
         [v for item in values.items() for v in item],
     )
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:shop_id>/simulate/", views.level_simulate, name="simulate"),
     path("<int:shop_id>/at-risk/", views.level_at_risk, name="at-risk"),
     path("<int:shop_id>/members.xlsx", views.member_export, name="export"),
+    path("exports/<int:pk>/members.xlsx", views.member_export_file, name="export-file"),
 ]

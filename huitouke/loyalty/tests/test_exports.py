@@ -11,12 +11,13 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from huitouke.core.errors import PermissionDeniedError
-from huitouke.core.models import AuditEntry
+from huitouke.core.models import AuditEntry, Job
 from huitouke.customers.tests.factories import CustomerFactory, IdentityFactory
 from huitouke.loyalty.exports import member_headers, members_export
 from huitouke.loyalty.services import LevelSpec, level_policy_set, levels_regrade, levels_set
@@ -145,3 +146,29 @@ def test_export_members_command_errors_name_the_option(tmp_path, members, monkey
     with pytest.raises(CommandError, match=message):
         call_command("export_members", *args)
     assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_shop_is_exported_in_the_background_then_downloaded(client_as, members, settings):
+    # transaction=True: the job runs as in the worker, outside any transaction (a cursor WITH HOLD on PostgreSQL)
+    settings.HUITOUKE_LEVELS_INLINE_EXPORT = 0
+    manager = client_as("manager")
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting('enable_nestloop')" if connection.vendor == "postgresql" else "SELECT 1")
+        before = cur.fetchone()
+
+    response = manager.get(reverse("loyalty:export", args=[members["tea"].pk]))
+
+    job = Job.objects.get(kind="members_export")
+    assert response["Location"] == reverse("core:job", args=[job.pk])
+    assert (job.status, job.result, job.total) == (Job.Status.DONE, {"count": 2, "shop": "茶铺"}, 2)
+    page = manager.get(reverse("core:job", args=[job.pk])).content.decode()
+    assert reverse("loyalty:export-file", args=[job.pk]) in page
+    download = manager.get(reverse("loyalty:export-file", args=[job.pk]))
+    assert read(b"".join(download.streaming_content))[1][1] == "张小凡"
+    assert AuditEntry.objects.get(action=AuditEntry.Action.EXPORT).actor.username == "manager-client"
+    with connection.cursor() as cur:  # the session's planner settings were put back
+        cur.execute("SELECT current_setting('enable_nestloop')" if connection.vendor == "postgresql" else "SELECT 1")
+        assert cur.fetchone() == before
+    assert client_as("agent").get(reverse("loyalty:export-file", args=[job.pk])).status_code == 403
+    assert manager.get(reverse("loyalty:export-file", args=[job.pk + 1])).status_code == 404
