@@ -129,7 +129,7 @@ def graded_sql(scope: Scope, levels: Sequence[Bar], *, mode: Mode, drop_before: 
     """Every customer of the scope who bought (counted orders) or holds a membership, one row each:
     customer_id, spent, n, q_rank (qualifying), old_rank (held), new_rank (after `mode`), qualified_at.
     Ranks start at 1; NULL = no level. In mode review a member qualifying for less than they hold drops when they
-    last qualified before `drop_before` (or never did, as far as we know)."""
+    last qualified before `drop_before` (or never did, as far as we know). (FULL OUTER JOIN: SQLite 3.39+.)"""
     counted, counted_params = counted_sql(scope)
     held, held_params = held_sql(scope)
     case, case_params = rank_case(levels)
