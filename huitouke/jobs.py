@@ -20,6 +20,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
+from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
@@ -235,6 +236,13 @@ def care_tick() -> dict[str, int]:
     if enqueued or report.failed:
         log.info("care tick: %s messages from %s rules, %s failed", enqueued, len(report.rules), len(report.failed))
     return {"rules": len(report.rules), "enqueued": enqueued, "failed": len(report.failed)}
+
+
+@db_periodic_task(crontab(hour="4", minute="30"))
+def care_cycles_nightly() -> dict[str, int]:
+    """Every night at 04:30 (after the analytics refresh): relearn the products' repurchase cycles that
+    replenishment reminders read, so the day's ticks do not scan two years of order lines."""
+    return {"products": product_cycles_refresh()}
 
 
 @db_task()

@@ -1,27 +1,43 @@
 """Set-based selectors, one per trigger: who a rule should message at an instant, and for which occasion.
 
-Each `match_<trigger>` runs one SQL query over orders / customers / consents / level history (joined with the
-rule's audience as a subquery) and streams `CareMessage`s: the exactly-once key (rule, customer, occasion), the
-shop, the template variables the trigger fills in ({name} and {shop} always) and the deadline after which
-sending is pointless. Dates are the rule's shop-local days (care/triggers/clock.py), turned into UTC bounds
-before they reach the database, so no query converts time zones row by row. The date maths is the pure
-modules' (birthday, festivals, receipt, replenish); these functions only put it into SQL.
+Each `match_<trigger>` builds one SQL query over orders / customers / consents / level history (joined with the
+rule's audience as a subquery) whose rows carry the exactly-once key (rule, customer, occasion) computed in SQL.
+The selector counts the rows (`Scope.matched`: every customer the trigger calls for now), then streams as
+`CareMessage`s only the rows whose key the outbox does not hold yet (an anti-join on the outbox's unique key), so
+re-running a tick costs two queries and no Python work per customer. Each message carries the shop, the
+template variables the trigger fills in ({name} and {shop} always) and the deadline after which sending is
+pointless.
 
-Merged-away customers never match. Nothing here writes.
+Dates are the rule's shop-local days (care/triggers/clock.py) turned into UTC bounds before they reach the
+database; the date maths is the pure modules' (birthday, festivals, receipt, replenish) and only put into SQL
+here. Merged-away customers never match. Nothing here writes.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import reduce
 from typing import Any
 
-from django.db.models import Case, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast, Concat, TruncDate
 
 from huitouke.audiences.selectors import segment_customers
 from huitouke.care import sending
@@ -50,9 +66,10 @@ CareMessage = sending.CareMessage
 FETCH = 5000
 
 
-@dataclass(frozen=True)
+@dataclass
 class Scope:
-    """A rule as its selector needs it: parsed parameters, clock, shop, audience, wording language."""
+    """A rule as its selector needs it (parsed parameters, clock, shop, audience, wording language), and what
+    the selection found: `matched` rows in all, of which the streamed ones were not cared for yet."""
 
     rule_id: int
     trigger: str
@@ -63,9 +80,17 @@ class Scope:
     audience: QuerySet[Customer] | None
     activation_ids: tuple[int, ...]
     shop_names: dict[int, str]
+    matched: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def key(self, customer_id: int, occasion: str) -> str:
         return idempotency_key(self.rule_id, customer_id, occasion)
+
+    def key_sql(self, customer: str, *occasion: Combinable | str) -> Concat:
+        """The same key as `key`, as an SQL expression over the row (`customer`: the customer id column)."""
+        parts: list[Any] = [Value(f"care:{self.rule_id}:"), Cast(customer, CharField()), Value(":")]
+        parts += [Value(p) if isinstance(p, str) else p for p in occasion]
+        return Concat(*parts, output_field=CharField())
 
     def deadline(self, at: datetime, occasion_day: date | None = None) -> datetime | None:
         hours = TRIGGERS[self.trigger].deadline_hours
@@ -101,10 +126,7 @@ def audience_of(rule: CareRule, at: datetime) -> QuerySet[Customer] | None:
         parts.append(segment_customers({"op": "and", "conditions": extra}, now=at))
     if not parts:
         return None
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = combined & part
-    return combined
+    return reduce(operator.and_, parts)
 
 
 def scope_for(rule: CareRule, at: datetime) -> Scope:
@@ -126,18 +148,18 @@ def scope_for(rule: CareRule, at: datetime) -> Scope:
 
 
 def _customers(scope: Scope) -> QuerySet[Customer]:
-    qs = Customer.objects.filter(merged_into__isnull=True)
+    qs = Customer.objects.filter(merged_into__isnull=True).order_by()
     if scope.audience is not None:
-        qs = qs.filter(pk__in=scope.audience.values("pk"))
+        qs = qs.filter(pk__in=scope.audience.order_by().values("pk"))
     return qs
 
 
 def _orders(scope: Scope) -> QuerySet[Order]:
-    qs = Order.objects.filter(customer__merged_into__isnull=True)
+    qs = Order.objects.filter(customer__merged_into__isnull=True).order_by()
     if scope.shop_id is not None:
         qs = qs.filter(shop_id=scope.shop_id)
     if scope.audience is not None:
-        qs = qs.filter(customer_id__in=scope.audience.values("pk"))
+        qs = qs.filter(customer_id__in=scope.audience.order_by().values("pk"))
     return qs
 
 
@@ -145,16 +167,41 @@ def _first_title() -> Subquery:
     return Subquery(OrderLine.objects.filter(order_id=OuterRef("pk")).order_by("line_no").values("title")[:1])
 
 
-def _with_shop(scope: Scope, qs: QuerySet[Customer]) -> tuple[QuerySet[Customer], Callable[[Any], int | None]]:
+def _fresh(scope: Scope, qs: QuerySet[Any], key: Concat, *fields: str) -> Iterator[tuple[Any, ...]]:
+    """Count the selection into `scope.matched`, then stream `fields` of the rows whose key (an SQL expression)
+    the outbox does not hold yet."""
+    scope.matched += qs.count()
+    fresh = qs.annotate(care_key=key).filter(~sending.key_enqueued(OuterRef("care_key")))
+    yield from fresh.values_list(*fields).iterator(chunk_size=FETCH)
+
+
+def _shop_of_customers(scope: Scope, qs: QuerySet[Customer]) -> tuple[QuerySet[Customer], str | None]:
     """Customers' messages need a shop ({shop}, channel settings): the rule's, the only one, else the shop of the
-    customer's latest order (a correlated lookup on the orders' (customer, time) index)."""
+    customer's latest order (a correlated lookup on the orders' (customer, time) index). Returns the queryset
+    and the field to read the shop from (None: `scope.notes["shop"]`)."""
     fixed = scope.shop_id
     if fixed is None and len(scope.shop_names) == 1:
         fixed = next(iter(scope.shop_names))
     if fixed is not None:
-        return qs, lambda _shop: fixed
+        scope.notes["shop"] = fixed
+        return qs, None
     latest = Order.objects.filter(customer_id=OuterRef("pk")).order_by("-ordered_at").values("shop_id")[:1]
-    return qs.annotate(care_shop=Subquery(latest)), lambda shop: shop
+    return qs.annotate(care_shop=Subquery(latest)), "care_shop"
+
+
+def _customer_messages(
+    scope: Scope,
+    qs: QuerySet[Customer],
+    key: Concat,
+    fields: tuple[str, ...],
+    make: Callable[[int, str, int | None, tuple[Any, ...]], CareMessage],
+) -> Iterator[CareMessage]:
+    """Messages to customers: (pk, name, shop, *fields) of the fresh rows handed to `make`."""
+    qs, shop_field = _shop_of_customers(scope, qs)
+    extra = (shop_field,) if shop_field else ()
+    for row in _fresh(scope, qs, key, "pk", "name", *fields, *extra):
+        shop = row[-1] if shop_field else scope.notes["shop"]
+        yield make(row[0], row[1], shop, row[2 : 2 + len(fields)])
 
 
 ORDER_FIELDS = ("pk", "order_no", "customer_id", "customer__name", "shop_id")
@@ -168,18 +215,19 @@ def match_paid_today(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     their latest payment. Occasion: the day."""
     day = clock.local_today(at, scope.tz)
     start, _end = clock.day_bounds(day, scope.tz)
-    rows = (
-        _orders(scope)
-        .filter(paid_at__gte=start, paid_at__lte=at, status__in=Order.COUNTED)
+    qs = _orders(scope).filter(paid_at__gte=start, paid_at__lte=at, status__in=Order.COUNTED)
+    scope.matched += qs.values("customer_id").distinct().count()
+    fresh = (
+        qs.annotate(care_key=scope.key_sql("customer_id", day.isoformat()))
+        .filter(~sending.key_enqueued(OuterRef("care_key")))
         .annotate(product=_first_title())
-        .order_by("customer_id", "-paid_at", "-pk")
-        .values_list(*ORDER_FIELDS, "paid_amount", "product")
+        .values_list(*ORDER_FIELDS, "paid_amount", "product", "paid_at")
     )
-    last = None
-    for _pk, order_no, customer_id, name, shop_id, amount, product in rows.iterator(chunk_size=FETCH):
-        if customer_id == last:
-            continue
-        last = customer_id
+    latest: dict[int, tuple[Any, ...]] = {}
+    for row in fresh:  # today's payments of not-yet-thanked customers: a few thousand at most
+        if row[2] not in latest or (row[-1], row[0]) > (latest[row[2]][-1], latest[row[2]][0]):
+            latest[row[2]] = row
+    for _pk, order_no, customer_id, name, shop_id, amount, product, _paid in sorted(latest.values()):
         yield CareMessage(
             key=scope.key(customer_id, day.isoformat()),
             customer_id=customer_id,
@@ -189,26 +237,29 @@ def match_paid_today(scope: Scope, at: datetime) -> Iterator[CareMessage]:
         )
 
 
+def _order_messages(scope: Scope, qs: QuerySet[Order], *fields: str) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Fresh rows of an order trigger (occasion: the order) with their keys."""
+    qs = qs.annotate(product=_first_title())
+    key = scope.key_sql("customer_id", "o", Cast("pk", CharField()))
+    for row in _fresh(scope, qs, key, *ORDER_FIELDS, "product", *fields):
+        yield row, scope.key(row[2], f"o{row[0]}")
+
+
 def match_unpaid_reminder(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     """Orders still awaiting payment `after_minutes` after they were placed and not yet past the platform's
     auto-close; each reminded once, with the close as its deadline. Occasion: the order."""
     p: UnpaidReminderParams = scope.params
-    rows = (
-        _orders(scope)
-        .filter(
-            status=Order.Status.PENDING,
-            paid_at__isnull=True,
-            closed_at__isnull=True,
-            ordered_at__gt=at - timedelta(minutes=p.close_after_minutes),
-            ordered_at__lte=at - timedelta(minutes=p.after_minutes),
-        )
-        .annotate(product=_first_title())
-        .order_by("ordered_at", "pk")
-        .values_list(*ORDER_FIELDS, "total_amount", "product", "ordered_at")
+    qs = _orders(scope).filter(
+        status=Order.Status.PENDING,
+        paid_at__isnull=True,
+        closed_at__isnull=True,
+        ordered_at__gt=at - timedelta(minutes=p.close_after_minutes),
+        ordered_at__lte=at - timedelta(minutes=p.after_minutes),
     )
-    for pk, order_no, customer_id, name, shop_id, amount, product, ordered_at in rows.iterator(chunk_size=FETCH):
+    for row, key in _order_messages(scope, qs, "total_amount", "ordered_at"):
+        _pk, order_no, customer_id, name, shop_id, product, amount, ordered_at = row
         yield CareMessage(
-            key=scope.key(customer_id, f"o{pk}"),
+            key=key,
             customer_id=customer_id,
             shop_id=shop_id,
             context=scope.context(name, shop_id, order_no=order_no, amount=amount, product=product),
@@ -219,20 +270,15 @@ def match_unpaid_reminder(scope: Scope, at: datetime) -> Iterator[CareMessage]:
 def match_shipped(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     """Orders shipped within the last `lookback_hours` and not closed or refunded. Occasion: the order."""
     p: ShippedParams = scope.params
-    rows = (
-        _orders(scope)
-        .filter(
-            shipped_at__gt=at - timedelta(hours=p.lookback_hours),
-            shipped_at__lte=at,
-            status__in=(Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.COMPLETED),
-        )
-        .annotate(product=_first_title())
-        .order_by("shipped_at", "pk")
-        .values_list(*ORDER_FIELDS, "product", "logistics_company", "tracking_no")
+    qs = _orders(scope).filter(
+        shipped_at__gt=at - timedelta(hours=p.lookback_hours),
+        shipped_at__lte=at,
+        status__in=(Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.COMPLETED),
     )
-    for pk, order_no, customer_id, name, shop_id, product, carrier, tracking in rows.iterator(chunk_size=FETCH):
+    for row, key in _order_messages(scope, qs, "logistics_company", "tracking_no"):
+        _pk, order_no, customer_id, name, shop_id, product, carrier, tracking = row
         yield CareMessage(
-            key=scope.key(customer_id, f"o{pk}"),
+            key=key,
             customer_id=customer_id,
             shop_id=shop_id,
             context=scope.context(
@@ -248,19 +294,20 @@ def match_delivered_followup(scope: Scope, at: datetime) -> Iterator[CareMessage
     p: DeliveredFollowupParams = scope.params
     day = clock.local_today(at, scope.tz) - timedelta(days=p.days)
     start, end = clock.day_bounds(day, scope.tz)
-    column = "confirmed_at" if p.after == "confirmed" else "care_received_at"
-    rows = (
+    confirmed = Q(confirmed_at__gte=start, confirmed_at__lt=end)
+    if p.after == "confirmed":
+        when = confirmed
+    else:
+        when = Q(delivered_at__gte=start, delivered_at__lt=end) | (Q(delivered_at__isnull=True) & confirmed)
+    qs = (
         _orders(scope)
-        .annotate(care_received_at=Coalesce("delivered_at", "confirmed_at"))
-        .filter(**{f"{column}__gte": start, f"{column}__lt": end})
+        .filter(when)
         .filter(status__in=(Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.COMPLETED))
-        .annotate(product=_first_title())
-        .order_by("pk")
-        .values_list(*ORDER_FIELDS, "product")
     )
-    for pk, order_no, customer_id, name, shop_id, product in rows.iterator(chunk_size=FETCH):
+    for row, key in _order_messages(scope, qs):
+        _pk, order_no, customer_id, name, shop_id, product = row
         yield CareMessage(
-            key=scope.key(customer_id, f"o{pk}"),
+            key=key,
             customer_id=customer_id,
             shop_id=shop_id,
             context=scope.context(name, shop_id, order_no=order_no, product=product),
@@ -308,13 +355,13 @@ def match_unconfirmed_receipt(scope: Scope, at: datetime) -> Iterator[CareMessag
     received = clock.local_today(at, scope.tz) - timedelta(days=p.days)
     transit, values = transit_case(transit_overrides())
     delivered_start, delivered_end = clock.day_bounds(received, scope.tz)
-    by_transit = Q(pk__in=[])
+    by_transit = []
     for days in sorted(values):
         start, end = clock.day_bounds(received - timedelta(days=days), scope.tz)
-        by_transit |= Q(care_transit=days, shipped_at__gte=start, shipped_at__lt=end)
+        by_transit.append(Q(care_transit=days, shipped_at__gte=start, shipped_at__lt=end))
     span_start = clock.day_bounds(received - timedelta(days=max(values)), scope.tz)[0]
     span_end = clock.day_bounds(received - timedelta(days=min(values)), scope.tz)[1]
-    rows = (
+    qs = (
         _orders(scope)
         .filter(confirmed_at__isnull=True, status__in=(Order.Status.SHIPPED, Order.Status.DELIVERED))
         .filter(
@@ -322,14 +369,12 @@ def match_unconfirmed_receipt(scope: Scope, at: datetime) -> Iterator[CareMessag
             | Q(delivered_at__isnull=True, shipped_at__gte=span_start, shipped_at__lt=span_end)
         )
         .annotate(care_transit=transit)
-        .filter(Q(delivered_at__isnull=False) | by_transit)
-        .annotate(product=_first_title())
-        .order_by("pk")
-        .values_list(*ORDER_FIELDS, "product")
+        .filter(Q(delivered_at__isnull=False) | reduce(operator.or_, by_transit))
     )
-    for pk, order_no, customer_id, name, shop_id, product in rows.iterator(chunk_size=FETCH):
+    for row, key in _order_messages(scope, qs):
+        _pk, order_no, customer_id, name, shop_id, product = row
         yield CareMessage(
-            key=scope.key(customer_id, f"o{pk}"),
+            key=key,
             customer_id=customer_id,
             shop_id=shop_id,
             context=scope.context(name, shop_id, order_no=order_no, product=product),
@@ -346,38 +391,32 @@ def match_birthday(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     that day. Occasion: the year ("2026") or the lunar year ("L2026")."""
     p: BirthdayParams = scope.params
     target = clock.local_today(at, scope.tz) + timedelta(days=p.days_ahead)
-    solar = Q(pk__in=[])
-    for month, day in birthday.solar_births_for(target):
-        solar |= Q(birthday__month=month, birthday__day=day)
-    lunar_births = birthday.lunar_births_for(target)
-    lunar_year = birthday.to_lunar(target).year if birthday.in_lunar_range(target) else None
+    solar = reduce(operator.or_, [Q(birthday__month=m, birthday__day=d) for m, d in birthday.solar_births_for(target)])
     wanted = Q(birthday_calendar=Customer.Calendar.SOLAR, birthday__lt=date(target.year, 1, 1)) & solar
+    lunar_births = birthday.lunar_births_for(target)
+    lunar_occasion = f"L{birthday.to_lunar(target).year}" if birthday.in_lunar_range(target) else "L"
     if lunar_births:
         wanted |= Q(birthday_calendar=Customer.Calendar.LUNAR, birthday__in=lunar_births)
-    qs, shop_of = _with_shop(scope, _customers(scope).filter(birthday__isnull=False).filter(wanted))
+    qs = _customers(scope).filter(birthday__isnull=False).filter(wanted)
+    occasion = Case(
+        When(birthday_calendar=Customer.Calendar.LUNAR, then=Value(lunar_occasion)),
+        default=Value(str(target.year)),
+        output_field=CharField(),
+    )
     said = clock.format_day(target, scope.language, year=False)
     deadline = scope.deadline(at, target)
-    fields = ["pk", "name", "birthday_calendar", *(["care_shop"] if "care_shop" in qs.query.annotations else [])]
-    for row in qs.order_by("pk").values_list(*fields).iterator(chunk_size=FETCH):
-        pk, name, kind = row[0], row[1], row[2]
-        shop_id = shop_of(row[3] if len(row) > 3 else None)
-        occasion = f"L{lunar_year}" if kind == Customer.Calendar.LUNAR else str(target.year)
-        yield CareMessage(
-            key=scope.key(pk, occasion),
+
+    def make(pk: int, name: str, shop: int | None, extra: tuple[Any, ...]) -> CareMessage:
+        kind = extra[0]
+        return CareMessage(
+            key=scope.key(pk, lunar_occasion if kind == Customer.Calendar.LUNAR else str(target.year)),
             customer_id=pk,
-            shop_id=shop_id,
-            context=scope.context(name, shop_id, date=said),
+            shop_id=shop,
+            context=scope.context(name, shop, date=said),
             deadline=deadline,
         )
 
-
-def _customer_rows(scope: Scope, qs: QuerySet[Customer], *fields: str) -> Iterator[tuple[Any, ...]]:
-    """(pk, name, shop id, *fields) of the customers, streamed."""
-    qs, shop_of = _with_shop(scope, qs)
-    extra = ["care_shop"] if "care_shop" in qs.query.annotations else []
-    for row in qs.order_by("pk").values_list("pk", "name", *fields, *extra).iterator(chunk_size=FETCH):
-        shop = shop_of(row[-1] if extra else None)
-        yield (row[0], row[1], shop, *row[2 : 2 + len(fields)])
+    yield from _customer_messages(scope, qs, scope.key_sql("pk", occasion), ("birthday_calendar",), make)
 
 
 def match_no_contact(scope: Scope, at: datetime) -> Iterator[CareMessage]:
@@ -386,7 +425,7 @@ def match_no_contact(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     re-queued every day). Occasion: the day."""
     p: NoContactParams = scope.params
     cutoff = at - timedelta(days=p.days)
-    day = clock.local_today(at, scope.tz)
+    day = clock.local_today(at, scope.tz).isoformat()
     qs = (
         _customers(scope)
         .filter(Q(last_order_at__lt=cutoff) | Q(last_order_at__isnull=True, created_at__lt=cutoff))
@@ -396,14 +435,13 @@ def match_no_contact(scope: Scope, at: datetime) -> Iterator[CareMessage]:
         .exclude(Exists(Note.objects.filter(customer_id=OuterRef("pk"), created_at__gte=cutoff)))
     )
     deadline = scope.deadline(at)
-    for pk, name, shop_id in _customer_rows(scope, qs):
-        yield CareMessage(
-            key=scope.key(pk, day.isoformat()),
-            customer_id=pk,
-            shop_id=shop_id,
-            context=scope.context(name, shop_id),
-            deadline=deadline,
+
+    def make(pk: int, name: str, shop: int | None, extra: tuple[Any, ...]) -> CareMessage:
+        return CareMessage(
+            key=scope.key(pk, day), customer_id=pk, shop_id=shop, context=scope.context(name, shop), deadline=deadline
         )
+
+    yield from _customer_messages(scope, qs, scope.key_sql("pk", day), (), make)
 
 
 def match_dormant(scope: Scope, at: datetime) -> Iterator[CareMessage]:
@@ -416,16 +454,20 @@ def match_dormant(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     )
     if p.max_days is not None:
         qs = qs.filter(last_order_at__gte=clock.day_bounds(today - timedelta(days=p.max_days), scope.tz)[0])
+    last_day = Cast(TruncDate("last_order_at", tzinfo=clock.zone(scope.tz)), CharField())
     deadline = scope.deadline(at)
-    for pk, name, shop_id, last in _customer_rows(scope, qs, "last_order_at"):
-        last_day = clock.local_today(last, scope.tz)
-        yield CareMessage(
-            key=scope.key(pk, f"since:{last_day.isoformat()}"),
+
+    def make(pk: int, name: str, shop: int | None, extra: tuple[Any, ...]) -> CareMessage:
+        last = clock.local_today(extra[0], scope.tz)
+        return CareMessage(
+            key=scope.key(pk, f"since:{last.isoformat()}"),
             customer_id=pk,
-            shop_id=shop_id,
-            context=scope.context(name, shop_id, date=clock.format_day(last_day, scope.language)),
+            shop_id=shop,
+            context=scope.context(name, shop, date=clock.format_day(last, scope.language)),
             deadline=deadline,
         )
+
+    yield from _customer_messages(scope, qs, scope.key_sql("pk", "since:", last_day), ("last_order_at",), make)
 
 
 def match_level_up(scope: Scope, at: datetime) -> Iterator[CareMessage]:
@@ -446,9 +488,11 @@ def match_level_up(scope: Scope, at: datetime) -> Iterator[CareMessage]:
         if p.levels:
             changes = changes.filter(to_name__in=p.levels)
         if scope.audience is not None:
-            changes = changes.filter(customer_id__in=scope.audience.values("pk"))
-        rows = changes.values_list("pk", "customer_id", "customer__name", "to_name")
-        for pk, customer_id, name, level in rows.iterator(chunk_size=FETCH):
+            changes = changes.filter(customer_id__in=scope.audience.order_by().values("pk"))
+        key = scope.key_sql("customer_id", "lc", Cast("pk", CharField()))
+        for pk, customer_id, name, level in _fresh(
+            scope, changes.order_by(), key, "pk", "customer_id", "customer__name", "to_name"
+        ):
             yield CareMessage(
                 key=scope.key(customer_id, f"lc{pk}"),
                 customer_id=customer_id,
@@ -468,52 +512,36 @@ def match_holiday(scope: Scope, at: datetime) -> Iterator[CareMessage]:
         if p.bought_within_days is not None:
             qs = qs.filter(last_order_at__gte=at - timedelta(days=p.bought_within_days))
         occasion = festivals.occasion(key, day)
-        name_of_day = festivals.holiday_name(key, scope.language)
-        deadline = scope.deadline(at, day)
-        for pk, name, shop_id in _customer_rows(scope, qs):
-            yield CareMessage(
-                key=scope.key(pk, occasion),
-                customer_id=pk,
-                shop_id=shop_id,
-                context=scope.context(name, shop_id, date=name_of_day),
-                deadline=deadline,
-            )
+        make = _holiday_message(scope, occasion, festivals.holiday_name(key, scope.language), scope.deadline(at, day))
+        yield from _customer_messages(scope, qs, scope.key_sql("pk", occasion), (), make)
 
 
-#: how far back replenishment learns cycles and looks for last purchases
-REPLENISH_HISTORY_DAYS = 730
-
-
-def replenishment_cycles(p: ReplenishmentParams, today: date) -> dict[int, int]:
-    """{product id: cycle in days}: the shop's own figure (`cycles`), else the median repurchase interval the
-    analytics selector learned over the last two years, when it rests on at least `min_samples` intervals."""
-    from huitouke.analytics.selectors import product_repurchase_cycles
-
-    wanted = p.products or None
-    learned = product_repurchase_cycles(product_ids=wanted, since=today - timedelta(days=REPLENISH_HISTORY_DAYS))
-    overrides = {int(k): v for k, v in p.cycles.items()}
-    cycles: dict[int, int] = {}
-    for product_id in set(learned) | set(overrides):
-        if wanted is not None and product_id not in wanted:
-            continue
-        found = learned.get(product_id)
-        cycle = replenish.cycle_from_median(
-            found.median_interval_days if found else None,
-            found.intervals if found else 0,
-            min_samples=p.min_samples,
-            override=overrides.get(product_id),
+def _holiday_message(
+    scope: Scope, occasion: str, named: str, deadline: datetime | None
+) -> Callable[[int, str, int | None, tuple[Any, ...]], CareMessage]:
+    def make(pk: int, name: str, shop: int | None, extra: tuple[Any, ...]) -> CareMessage:
+        return CareMessage(
+            key=scope.key(pk, occasion),
+            customer_id=pk,
+            shop_id=shop,
+            context=scope.context(name, shop, date=named),
+            deadline=deadline,
         )
-        if cycle is not None:
-            cycles[product_id] = cycle
-    return cycles
+
+    return make
 
 
 def match_replenishment(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     """Customers whose last purchase of a product with a known cycle was cycle − `lead_days` days ago (shop
-    time), with no purchase of it since. Occasion: the product and that purchase day."""
+    time), with no purchase of it since. Cycles: the shop's own (`cycles`), else the learned ones kept by the
+    nightly refresh (care.selectors.product_cycles). Occasion: the product and that purchase day."""
+    from huitouke.care.selectors import product_cycles
+
     p: ReplenishmentParams = scope.params
     today = clock.local_today(at, scope.tz)
-    cycles = replenishment_cycles(p, today)
+    cycles = product_cycles(
+        products=p.products or None, overrides={int(k): v for k, v in p.cycles.items()}, min_samples=p.min_samples
+    )
     if scope.shop_id is not None:
         in_shop = set(Product.objects.filter(shop_id=scope.shop_id, pk__in=list(cycles)).values_list("pk", flat=True))
         cycles = {k: v for k, v in cycles.items() if k in in_shop}
@@ -536,48 +564,41 @@ def match_replenishment(scope: Scope, at: datetime) -> Iterator[CareMessage]:
         order__customer__merged_into__isnull=True,
     ).exclude(refund_state=OrderLine.RefundState.REFUNDED)
     if scope.audience is not None:
-        lines = lines.filter(order__customer_id__in=scope.audience.values("pk"))
-    rows = (
+        lines = lines.filter(order__customer_id__in=scope.audience.order_by().values("pk"))
+    rows = list(
         lines.values("order__customer_id", "product_id")
         .annotate(care_last=Max("order__ordered_at"))
         .filter(due)
         .order_by("order__customer_id", "product_id")
         .values_list("order__customer_id", "product_id", "care_last")
     )
+    scope.matched += len(rows)
+    keys = {
+        (c, p_, last): scope.key(c, f"p{p_}:{clock.local_today(last, scope.tz).isoformat()}") for c, p_, last in rows
+    }
+    seen = sending.existing_keys(list(keys.values()))
+    fresh = [r for r in rows if keys[r] not in seen]
     products = {
         pk: (title, shop)
         for pk, title, shop in Product.objects.filter(pk__in=list(cycles)).values_list("pk", "title", "shop_id")
     }
-    names: dict[int, str] = {}
     deadline = scope.deadline(at)
-    batch: list[tuple[int, int, datetime]] = []
-
-    def flush() -> Iterator[CareMessage]:
-        ids = {c for c, _p, _l in batch} - set(names)
-        names.update(Customer.objects.filter(pk__in=ids).values_list("pk", "name"))
-        for customer_id, product_id, last in batch:
+    for first in range(0, len(fresh), FETCH):
+        chunk = fresh[first : first + FETCH]
+        names = dict(Customer.objects.filter(pk__in={c for c, _p, _l in chunk}).values_list("pk", "name"))
+        for row in chunk:
+            customer_id, product_id, last = row
             title, shop_id = products[product_id]
             last_day = clock.local_today(last, scope.tz)
             yield CareMessage(
-                key=scope.key(customer_id, f"p{product_id}:{last_day.isoformat()}"),
+                key=keys[row],
                 customer_id=customer_id,
                 shop_id=shop_id,
                 context=scope.context(
-                    names.get(customer_id, ""),
-                    shop_id,
-                    product=title,
-                    date=clock.format_day(last_day, scope.language),
+                    names.get(customer_id, ""), shop_id, product=title, date=clock.format_day(last_day, scope.language)
                 ),
                 deadline=deadline,
             )
-        batch.clear()
-        names.clear()
-
-    for row in rows.iterator(chunk_size=FETCH):
-        batch.append(row)
-        if len(batch) >= FETCH:
-            yield from flush()
-    yield from flush()
 
 
 def match_new_product(scope: Scope, at: datetime) -> Iterator[CareMessage]:
@@ -590,13 +611,16 @@ def match_new_product(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     qs = _customers(scope)
     if p.opt_in_only:
         qs = qs.filter(
-            pk__in=Consent.objects.filter(purpose=Consent.Purpose.NEW_PRODUCTS, granted=True).values("customer_id")
+            Exists(
+                Consent.objects.filter(customer_id=OuterRef("pk"), purpose=Consent.Purpose.NEW_PRODUCTS, granted=True)
+            )
         )
     deadline = scope.deadline(at)
     for product_id, title, shop_id in products.order_by("pk").values_list("pk", "title", "shop_id"):
-        for pk, name in qs.order_by("pk").values_list("pk", "name").iterator(chunk_size=FETCH):
+        occasion = f"p{product_id}"
+        for pk, name in _fresh(scope, qs, scope.key_sql("pk", occasion), "pk", "name"):
             yield CareMessage(
-                key=scope.key(pk, f"p{product_id}"),
+                key=scope.key(pk, occasion),
                 customer_id=pk,
                 shop_id=shop_id,
                 context=scope.context(name, shop_id, product=title),
@@ -620,6 +644,13 @@ MATCHERS: dict[str, Callable[[Scope, datetime], Iterator[CareMessage]]] = {
 }
 
 
+def rule_selection(rule: CareRule, at: datetime) -> tuple[Scope, Iterator[CareMessage]]:
+    """The rule's scope and the messages it calls for at `at` that were not enqueued before; once the iterator
+    is exhausted, `scope.matched` holds how many occasions matched in all (already cared for included)."""
+    scope = scope_for(rule, at)
+    return scope, MATCHERS[rule.trigger](scope, at)
+
+
 def rule_matches(rule: CareRule, at: datetime) -> Iterator[CareMessage]:
-    """Every message `rule` calls for at `at` (already-sent occasions included: the caller skips their keys)."""
-    return MATCHERS[rule.trigger](scope_for(rule, at), at)
+    """The messages `rule` calls for at `at` that were not enqueued before."""
+    return rule_selection(rule, at)[1]

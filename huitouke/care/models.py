@@ -190,3 +190,20 @@ class CarrierTransit(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.shop or '*'} {self.carrier or '*'}: {self.days}"
+
+
+class ProductCycle(models.Model):
+    """A product's learned repurchase cycle as replenishment reads it: the median days between one customer's
+    purchases of it and how many such intervals it rests on. Rewritten as a whole by the nightly refresh
+    (`product_cycles_refresh`, from analytics' repurchase cycles), so a tick reads it instead of scanning two
+    years of order lines."""
+
+    product = models.OneToOneField(
+        "orders.Product", on_delete=models.CASCADE, primary_key=True, related_name="care_cycle"
+    )
+    median_days = models.FloatField(_("median days between purchases"))
+    intervals = models.PositiveIntegerField(_("repeat purchases"))
+    computed_at = models.DateTimeField(_("computed"))
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.median_days:.1f} d ({self.intervals})"

@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from huitouke.care import sending
-from huitouke.care.models import CareActivation, CareRule, CareRun, CarrierTransit
+from huitouke.care.models import CareActivation, CareRule, CareRun, CarrierTransit, ProductCycle
 from huitouke.core.errors import NotFoundError
 from huitouke.customers.models import Consent
 from huitouke.messaging.models import Message
@@ -170,6 +170,38 @@ def rule_summaries(rules: list[CareRule]) -> dict[int, Results]:
         for (status, reason), n in counts.get(activation_id, {}).items():
             out[rule_id].add(status, reason, n)
     return out
+
+
+#: learned cycles older than this are relearned before use (the nightly refresh normally keeps them fresh)
+CYCLES_STALE_AFTER = timedelta(hours=36)
+
+
+def product_cycles(
+    *, products: list[int] | None, overrides: dict[int, int], min_samples: int, now: datetime | None = None
+) -> dict[int, int]:
+    """{product id: repurchase cycle in days} for replenishment: the shop's own figure (`overrides`), else the
+    learned median when it rests on at least `min_samples` intervals (care.triggers.replenish.cycle_from_median).
+    Learned cycles come from ProductCycle; when they are missing or stale they are relearned first."""
+    from huitouke.care.services import product_cycles_refresh
+    from huitouke.care.triggers.replenish import cycle_from_median
+
+    now = now or timezone.now()
+    newest = ProductCycle.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
+    if newest is None or newest < now - CYCLES_STALE_AFTER:
+        product_cycles_refresh(now=now)
+    learned = ProductCycle.objects.all()
+    if products is not None:
+        learned = learned.filter(product_id__in=products)
+    found = {pid: (median, n) for pid, median, n in learned.values_list("product_id", "median_days", "intervals")}
+    cycles: dict[int, int] = {}
+    for product_id in set(found) | set(overrides):
+        if products is not None and product_id not in products:
+            continue
+        median, n = found.get(product_id, (None, 0))
+        cycle = cycle_from_median(median, n, min_samples=min_samples, override=overrides.get(product_id))
+        if cycle is not None:
+            cycles[product_id] = cycle
+    return cycles
 
 
 def carrier_transit_list() -> QuerySet[CarrierTransit]:

@@ -141,6 +141,11 @@ def sent_by_rule_since(activation_ids: Sequence[int], cutoff: datetime) -> Exist
     )
 
 
+def key_enqueued(key: Any) -> Exists:
+    """Per row: a message with this idempotency key (an expression, e.g. OuterRef("care_key")) exists."""
+    return Exists(Message.objects.filter(idempotency_key=key))
+
+
 def existing_keys(keys: Sequence[str]) -> set[str]:
     """The keys among `keys` that were enqueued before (for dry runs: what a real run would skip)."""
     found: set[str] = set()

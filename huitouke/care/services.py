@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from huitouke.audiences.models import Segment
 from huitouke.care import sending
 from huitouke.care.library import template_key
-from huitouke.care.models import VALIDITY_DAYS, CareActivation, CareRule, CarrierTransit, Trigger
+from huitouke.care.models import VALIDITY_DAYS, CareActivation, CareRule, CarrierTransit, ProductCycle, Trigger
 from huitouke.care.triggers import TRIGGERS
 from huitouke.care.triggers.params import ParamsError, normalised
 from huitouke.core.errors import ApplicationError, NotFoundError
@@ -341,3 +341,26 @@ def carrier_transit_save(*, shop_id: int | None, carrier: str, days: int) -> Car
 
 def carrier_transit_delete(*, transit_id: int) -> None:
     CarrierTransit.objects.filter(pk=transit_id).delete()
+
+
+#: how far back the learned cycles look
+CYCLE_HISTORY_DAYS = 730
+
+
+def product_cycles_refresh(*, now: datetime | None = None) -> int:
+    """Relearn every product's repurchase cycle (analytics' median interval between one customer's purchases,
+    over the last two years) and keep it for replenishment; products without a repeat purchase are dropped.
+    Runs nightly (huitouke/jobs.py) and on first use. Returns how many products have a cycle."""
+    from huitouke.analytics.selectors import product_repurchase_cycles
+
+    now = now or timezone.now()
+    learned = product_repurchase_cycles(since=timezone.localdate(now) - timedelta(days=CYCLE_HISTORY_DAYS))
+    rows = [
+        ProductCycle(product_id=pid, median_days=c.median_interval_days, intervals=c.intervals, computed_at=now)
+        for pid, c in learned.items()
+        if c.median_interval_days is not None and c.intervals > 0
+    ]
+    with transaction.atomic():
+        ProductCycle.objects.all().delete()
+        ProductCycle.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)

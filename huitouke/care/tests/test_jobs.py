@@ -61,3 +61,21 @@ def test_run_now_on_a_disabled_rule_fails_visibly(make_user, django_capture_on_c
         job = job_submit(kind=CARE_RUN_JOB_KIND, params={"rule_id": rule.pk}, created_by=make_user("owner"))
     job.refresh_from_db()
     assert (job.status, job.error) == (Job.Status.FAILED, "the rule is not enabled or its validity has ended")
+
+
+def test_the_nightly_cycle_refresh_keeps_the_learned_cycles():
+    from huitouke.care.models import ProductCycle
+    from huitouke.jobs import care_cycles_nightly
+    from huitouke.orders.tests.factories import OrderFactory, OrderLineFactory, ProductFactory
+
+    shop = ShopFactory.create(name="小店")
+    tea = ProductFactory.create(shop=shop, title="茶")
+    for i in range(2):
+        customer = CustomerFactory.create()
+        for day in (1, 31):
+            order = OrderFactory.create(shop=shop, customer=customer, ordered_at=NOON.replace(month=1 + 2 * i, day=day))
+            OrderLineFactory.create(order=order, product=tea, title="茶")
+    with freeze_time(NOON):
+        assert care_cycles_nightly.call_local() == {"products": 1}
+    cycle = ProductCycle.objects.get()
+    assert (cycle.product_id, cycle.median_days, cycle.intervals) == (tea.pk, 30.0, 2)

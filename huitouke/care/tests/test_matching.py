@@ -17,6 +17,7 @@ from huitouke.care import matching
 from huitouke.care.models import CareRule
 from huitouke.care.services import carrier_transit_save
 from huitouke.care.tests.factories import make_rule
+from huitouke.care.ticks import care_run
 from huitouke.care.triggers import birthday, receipt
 from huitouke.customers.models import Consent, CustomerTag, Note, Tag
 from huitouke.customers.tests.factories import CustomerFactory
@@ -37,11 +38,22 @@ def sh(y: int, m: int, d: int, h: int = 12, mi: int = 0, s: int = 0) -> datetime
 
 
 def run(rule: CareRule, at: datetime = AT) -> dict[str, dict]:
-    """{key: {customer, shop, context, deadline}} of everything the rule's selector yields."""
+    """{key: {customer, shop, context, deadline}} of everything the rule's selector yields.
+
+    Then the tick enqueues them, and the selector, asked again, must yield nothing while still counting the
+    same matches: the keys it computes in SQL to leave out what was sent are the keys the messages carry."""
     out = {}
-    for m in matching.rule_matches(rule, at):
+    scope, messages = matching.rule_selection(rule, at)
+    for m in messages:
         assert m.key not in out, f"selector yielded {m.key} twice"
         out[m.key] = {"customer": m.customer_id, "shop": m.shop_id, "context": m.context, "deadline": m.deadline}
+    assert scope.matched == len(out)
+    (result,) = care_run(at=at, rule_ids=[rule.pk]).rules
+    assert (result.error, result.enqueued) == ("", len(out))
+    again, messages = matching.rule_selection(rule, at)
+    assert list(messages) == []
+    if rule.trigger != "no_contact":  # (a customer it messaged has been contacted since)
+        assert again.matched == len(out)
     return out
 
 
@@ -81,8 +93,9 @@ def test_paid_today_follows_the_shop_day_not_the_utc_day(shop):
     at_late = datetime(2026, 5, 17, 23, 59, 59, tzinfo=SH)
     at_next = datetime(2026, 5, 18, 0, 0, 1, tzinfo=SH)
     assert {v["customer"] for v in run(rule, at_late).values()} == {late.customer_id}
-    assert {v["customer"] for v in run(rule, at_next).values()} == {next_day.customer_id}
-    assert next(iter(run(rule, at_next))).endswith(":2026-05-18")
+    found = run(rule, at_next)
+    assert {v["customer"] for v in found.values()} == {next_day.customer_id}
+    assert next(iter(found)).endswith(":2026-05-18")
 
 
 def test_unpaid_reminder_after_n_minutes_before_auto_close(shop):
@@ -174,7 +187,7 @@ def test_unconfirmed_receipt_uses_delivery_or_shipping_plus_carrier_transit(shop
 
 
 def test_birthday_solar_lunar_and_29_february(shop):
-    rule = make_rule("birthday")
+    rule = make_rule("birthday", auto_extend=False)  # no end: it also runs in February 2027
     solar = CustomerFactory.create(name="阳历", birthday=date(1990, 5, 17))
     tomorrow = CustomerFactory.create(name="明天", birthday=date(1990, 5, 18))
     CustomerFactory.create(name="今天出生", birthday=date(2026, 5, 17))
@@ -394,3 +407,28 @@ def test_order_rules_of_one_shop_ignore_other_shops(shop):
     mine = order(shop, status=Order.Status.SHIPPED, shipped_at=AT - timedelta(hours=1))
     order(other, status=Order.Status.SHIPPED, shipped_at=AT - timedelta(hours=1))
     assert {v["customer"] for v in run(rule).values()} == {mine.customer_id}
+
+
+def test_learned_cycles_are_kept_and_relearned_when_stale(shop):
+    from huitouke.care.models import ProductCycle
+    from huitouke.care.selectors import product_cycles
+
+    rice = ProductFactory.create(shop=shop, title="大米")
+
+    def rebuy(gap_days: int, first: datetime) -> None:
+        c = CustomerFactory.create()
+        for when in (first, first + timedelta(days=gap_days)):
+            o = OrderFactory.create(shop=shop, customer=c, ordered_at=when)
+            OrderLineFactory.create(order=o, product=rice, title="大米")
+
+    for i in range(3):
+        rebuy(20, sh(2026, 3, 1 + i))
+    assert product_cycles(products=None, overrides={}, min_samples=3, now=AT) == {rice.pk: 20}
+    assert ProductCycle.objects.get().intervals == 3
+    for i in range(4):
+        rebuy(40, sh(2026, 2, 1 + i))
+    # kept for the day: the new purchases count once the cycles are relearned (nightly, or when stale)
+    assert product_cycles(products=None, overrides={}, min_samples=3, now=AT + timedelta(hours=12)) == {rice.pk: 20}
+    assert product_cycles(products=None, overrides={}, min_samples=3, now=AT + timedelta(days=2)) == {rice.pk: 40}
+    assert product_cycles(products=[rice.pk], overrides={rice.pk: 9}, min_samples=3, now=AT) == {rice.pk: 9}
+    assert product_cycles(products=None, overrides={}, min_samples=8, now=AT + timedelta(days=2)) == {}
