@@ -66,6 +66,7 @@ class DispatchStats:
     expired: int = 0
     failed: int = 0
     retried: int = 0
+    skipped: int = 0  # claimed but left: another worker was deciding the same customer's budget
     batches: int = 0
 
     def add(self, other: DispatchStats) -> None:
@@ -90,18 +91,43 @@ def backoff_seconds(attempts: int) -> int:
 # --- claiming and loading ------------------------------------------------------------------------------------
 
 
-def _claim(now: datetime, limit: int) -> list[int]:
-    """Ids of up to `limit` rows this transaction now holds: expired claims first, then due rows by priority."""
-    expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now).order_by("lease_until")
-    due = Message.objects.filter(status__in=Message.PENDING, next_attempt_at__lte=now).order_by(
-        "priority", "next_attempt_at"
+#: Where a run's last claim ended in the due order: (priority, next_attempt_at, id) as the database gave them.
+Cursor = tuple[int, Any, int]
+
+
+def _claim(now: datetime, limit: int, after: Cursor | None) -> tuple[list[int], Cursor | None, int]:
+    """Rows this transaction now holds: claims that expired first, then due rows in (priority, due time, id)
+    order after `after`. Returns (ids, the cursor after the last due row, how many due rows were taken).
+
+    The cursor keeps a run from walking again over the index entries of rows it already sent (dead until vacuum
+    removes them): without it every claim of a long run rescans them all."""
+    expired = list(
+        Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
+        .order_by("lease_until")
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:limit]
     )
-    ids: list[int] = []
-    for qs in (expired, due):
-        if len(ids) >= limit:
-            break
-        ids.extend(qs.select_for_update(skip_locked=True).values_list("id", flat=True)[: limit - len(ids)])
-    return ids
+    room = limit - len(expired)
+    if room <= 0:
+        return expired, after, 0
+    postgres = connection.vendor == "postgresql"
+    sql = (
+        "SELECT id, priority, next_attempt_at FROM messaging_message"
+        " WHERE status IN ('queued', 'held') AND next_attempt_at <= %s"
+    )
+    params: list[Any] = [now if postgres else _sqlite_datetime(now)]
+    if after is not None:
+        sql += " AND (priority, next_attempt_at, id) > (%s, %s, %s)"
+        params.extend(after)
+    sql += " ORDER BY priority, next_attempt_at, id LIMIT %s"
+    params.append(room)
+    if postgres:
+        sql += " FOR UPDATE SKIP LOCKED"
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        due = cur.fetchall()
+    cursor: Cursor | None = (int(due[-1][1]), due[-1][2], int(due[-1][0])) if due else after
+    return [*expired, *(int(r[0]) for r in due)], cursor, len(due)
 
 
 @dataclass
@@ -322,7 +348,8 @@ def _decide(rows: list[_Row], now: datetime, stats: DispatchStats) -> _Plan:
     rows.sort(key=lambda r: (r.customer_id or 0, r.priority, r.scheduled_at, r.id))
     for r in rows:
         if r.customer_id is not None and r.purpose in policy.BUDGETED and r.customer_id not in locked:
-            continue  # another worker is deciding this customer right now: left for the next batch
+            stats.skipped += 1  # another worker is deciding this customer right now: left for the next batch
+            continue
         if r.customer_id is not None and r.merged_into_id:
             other(r, Message.Status.SUPPRESSED, Message.Reason.MERGED)
             stats.suppressed += 1
@@ -659,20 +686,24 @@ def _fail_unconfigured(results: Sequence[Result], stats: DispatchStats) -> None:
 # --- the loop ------------------------------------------------------------------------------------------------
 
 
-def dispatch_batch(*, worker: str, batch_size: int, adapters: _Adapters | None = None) -> DispatchStats:
-    """Claim, decide, send and record one batch; returns what happened (claimed 0: nothing was due)."""
+def dispatch_batch(
+    *, worker: str, batch_size: int, adapters: _Adapters | None = None, after: Cursor | None = None
+) -> tuple[DispatchStats, Cursor | None, bool]:
+    """Claim, decide, send and record one batch. Returns what happened, the cursor for the next batch of the
+    same run, and whether the due rows after `after` ran out (the run then starts again from the top)."""
     if adapters is None:
         own = _Adapters()
         try:
-            return dispatch_batch(worker=worker, batch_size=batch_size, adapters=own)
+            return dispatch_batch(worker=worker, batch_size=batch_size, adapters=own, after=after)
         finally:
             own.close()
     stats = DispatchStats()
     now = timezone.now()
     with transaction.atomic():
-        ids = _claim(now, batch_size)
+        ids, cursor, taken = _claim(now, batch_size, after)
+        exhausted = taken < batch_size - (len(ids) - taken)
         if not ids:
-            return stats
+            return stats, cursor, exhausted
         rows = _load(ids)
         stats.claimed = len(rows)
         plan = _decide(rows, now, stats)
@@ -680,25 +711,33 @@ def dispatch_batch(*, worker: str, batch_size: int, adapters: _Adapters | None =
     stats.batches = 1
     if plan.send:
         _send(plan, adapters, stats)
-    return stats
+    return stats, cursor, exhausted
 
 
 def messages_dispatch(
     *, worker: str = "", batch_size: int | None = None, max_seconds: float | None = None
 ) -> DispatchStats:
     """Send everything that is due, batch after batch, until nothing is due or `max_seconds` have passed.
-    Safe to run in any number of workers at once. Returns the totals."""
+    Safe to run in any number of workers at once. Returns the totals.
+
+    A run walks the due rows in order with a cursor; when it reaches the end it starts once more from the top
+    (for rows that became due behind it: a more urgent message, one another worker was deciding) and stops when
+    a pass from the top finds nothing it can take."""
     worker = worker or worker_name()
     size = batch_size or int(settings.HUITOUKE_DISPATCH_BATCH)
     total = DispatchStats()
     started = clock.monotonic()
     adapters = _Adapters()
+    cursor: Cursor | None = None
     try:
         while True:
-            stats = dispatch_batch(worker=worker, batch_size=size, adapters=adapters)
+            from_top = cursor is None
+            stats, cursor, exhausted = dispatch_batch(worker=worker, batch_size=size, adapters=adapters, after=cursor)
             total.add(stats)
-            if stats.claimed == 0:
-                break
+            if from_top and exhausted and stats.claimed == stats.skipped:
+                break  # nothing due, or only rows another worker is deciding
+            if exhausted:
+                cursor = None
             if max_seconds is not None and clock.monotonic() - started >= max_seconds:
                 break
     finally:

@@ -102,7 +102,9 @@ class Message(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="messages", db_index=False
     )
-    shop = models.ForeignKey(Shop, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    shop = models.ForeignKey(
+        Shop, null=True, blank=True, on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
     priority = models.PositiveSmallIntegerField(_("priority"), default=2)
@@ -159,10 +161,13 @@ class Message(models.Model):
                 name="message_source_complete",
             ),
         ]
+        # Every status change rewrites a row and adds an entry to each index whose condition the new row meets
+        # (no HOT update: status is in index conditions), twice per message. So: few indexes, and partial ones
+        # where a filter only ever looks for a few rows.
         indexes = [
             # what the dispatcher claims: due work in priority order
             models.Index(
-                fields=["priority", "next_attempt_at"],
+                fields=["priority", "next_attempt_at", "id"],
                 name="message_due_idx",
                 condition=Q(status__in=["queued", "held"]),
             ),
@@ -170,9 +175,17 @@ class Message(models.Model):
             models.Index(fields=["lease_until"], name="message_lease_idx", condition=Q(status="sending")),
             # the contact budget and the 360 timeline
             models.Index(fields=["customer", "-contacted_at"], name="message_customer_idx"),
-            models.Index(fields=["source_kind", "source_type", "source_id", "status"], name="message_source_idx"),
+            # one source's messages (summary, resend)
+            models.Index(
+                fields=["source_type", "source_id"], name="message_source_idx", condition=Q(source_id__isnull=False)
+            ),
             models.Index(fields=["-created_at"], name="message_created_idx"),
-            models.Index(fields=["status", "reason"], name="message_status_idx"),
+            # the ones that need looking at: held, failed, suppressed, expired (sent and waiting rows stay out)
+            models.Index(
+                fields=["status", "reason"],
+                name="message_problem_idx",
+                condition=Q(status__in=["held", "failed", "suppressed", "expired"]),
+            ),
         ]
 
     def __str__(self) -> str:

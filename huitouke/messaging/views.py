@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -182,7 +183,7 @@ def _task_action(request: HtmxHttpRequest, pk: int, sent: bool) -> HttpResponse:
             text = _("Skipped: it will not be sent.")
     except ApplicationError as exc:
         if _partial(request):
-            return HttpResponse(f'<tr id="task-{pk}"><td colspan="5" class="error">{exc.message}</td></tr>')
+            return HttpResponse(f'<tr id="task-{pk}"><td colspan="5" class="error">{escape(exc.message)}</td></tr>')
         messages.error(request, exc.message)
         return redirect("messaging:tasks")
     if _partial(request):

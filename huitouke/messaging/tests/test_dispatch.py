@@ -9,6 +9,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -585,3 +587,33 @@ def test_utc_storage(enqueue, sms_channel):
     with freeze_time(NOON):
         m = enqueue(CustomerFactory.create(phone="13800000001"), "k", purpose="service")
     assert refresh(m).scheduled_at == NOON.astimezone(UTC)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's")
+def test_a_customer_being_decided_by_another_worker_is_left_for_the_next_batch(sms_channel, enqueue):
+    """Two workers never spend one customer's contact budget at once: while another session holds the
+    customer's budget lock, their care message stays queued (untouched) and the others are sent."""
+    import psycopg
+
+    from huitouke.messaging.dispatch import _LOCK_BASE
+
+    busy, free = CustomerFactory.create(phone="13800000001"), CustomerFactory.create(phone="13800000002")
+    db = settings.DATABASES["default"]
+    with psycopg.connect(  # opened before time is frozen: psycopg waits on the clock
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as other_worker:
+        other_worker.execute("SELECT pg_advisory_lock(%s)", [_LOCK_BASE + busy.pk])
+        with freeze_time(NOON):
+            waiting, other = enqueue(busy, "busy"), enqueue(free, "free")
+            messages_dispatch()
+        assert (refresh(waiting).status, waiting.attempts) == ("queued", 0)
+        assert refresh(other).status == "sent"
+        other_worker.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_BASE + busy.pk])
+    with freeze_time(NOON):
+        messages_dispatch()
+    assert refresh(waiting).status == "sent"

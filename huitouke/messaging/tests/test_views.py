@@ -151,7 +151,7 @@ def test_task_queue_and_mark_sent_by_htmx(client_as, task):
     task.refresh_from_db()
     assert (task.status, task.claimed_by) == ("sent", "agent-client")
     again = agent.post(reverse("messaging:task-sent", args=[task.pk]), **HTMX)
-    assert "not waiting" in html(again)
+    assert "不在待发送任务里" in html(again)  # "not waiting in the task queue", in the default language
 
 
 def test_skip_a_task(client_as, task):
