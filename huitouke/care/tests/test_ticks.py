@@ -285,3 +285,13 @@ def test_the_preview_renders_tomorrows_messages_without_writing(world):
     assert sample.body == "亲爱的明天，生日快乐！愿新的一岁开心常在、好运连连，小米家居一直在这里陪着您～"
     assert sample.sms_parts == 1
     assert not care_messages().exists()
+
+
+def test_a_customer_matching_two_rules_gets_both_messages_queued_for_the_policy_to_decide(world):
+    sleepy = world["sleepy"]
+    type(sleepy).objects.filter(pk=sleepy.pk).update(birthday=date(1985, 5, 17))
+    birthday = make_rule("birthday", now=at(0))
+    dormant = make_rule("dormant", params={"days": 30}, now=at(0))
+    care_run(at=at(10))
+    keys = set(care_messages().filter(customer=sleepy).values_list("idempotency_key", flat=True))
+    assert keys == {f"care:{birthday.pk}:{sleepy.pk}:2026", f"care:{dormant.pk}:{sleepy.pk}:since:2025-10-01"}
