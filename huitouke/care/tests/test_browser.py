@@ -84,6 +84,11 @@ def test_create_preview_run_and_read_the_records(browser, live_server, make_user
         assert "赵明日" not in records
         assert records.count("已发送") == 2
         page.screenshot(path=screenshot_dir / "74-care-send-records.png", full_page=True)
+        page.click("text=← 返回关怀规则")
+        page.click("#install-suggested")
+        page.wait_for_selector(".flash li")
+        assert page.locator("#care-rules tbody tr").count() == 13
+        page.screenshot(path=screenshot_dir / "75-care-rule-list.png", full_page=True)
         subjects = sorted(str(make_header(decode_header(m["Subject"]))) for m in sink.messages)
         assert subjects == ["李晓红，生日快乐！", "王小明，生日快乐！"]
         page.context.close()

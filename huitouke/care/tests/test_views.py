@@ -179,3 +179,18 @@ def test_suggested_rules_and_carriers(client_as):
 
 def test_agents_cannot_see_care(client_as):
     assert client_as("agent").get(reverse("care:list")).status_code == 403
+
+
+def test_the_pages_read_in_english_too(client_as):
+    rule = make_rule("holiday", name="Greetings", template=care_template("holiday", language="en"))
+    client = client_as("manager")
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    listing = client.get(reverse("care:list")).content.decode()
+    assert "Customer care" in listing
+    assert "Holiday greetings" in listing
+    detail = client.get(reverse("care:detail", args=[rule.pk])).content.decode()
+    assert "Results by activation" in detail
+    form = client.get(reverse("care:edit", args=[rule.pk])).content.decode()
+    assert "Spring Festival (春节)" in form
+    preview = client.get(reverse("care:preview", args=[rule.pk])).content.decode()
+    assert "Who gets what" in preview
