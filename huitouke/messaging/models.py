@@ -136,7 +136,7 @@ class Message(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
     provider_message_id = models.CharField(_("provider id"), max_length=128, blank=True)
-    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
     resends = models.PositiveSmallIntegerField(default=0)
 
     contacted_at = models.DateTimeField(_("contacted"), null=True, blank=True)
@@ -152,6 +152,8 @@ class Message(models.Model):
             ("resend_message", "Can resend failed or expired messages"),
         ]
         constraints = [
+            # a constraint rather than unique=True: no second (LIKE-pattern) index on PostgreSQL to maintain
+            models.UniqueConstraint(fields=["idempotency_key"], name="message_idempotency_key_uniq"),
             models.CheckConstraint(
                 condition=Q(customer__isnull=False) | Q(channel="webhook"), name="message_customer_or_webhook"
             ),
