@@ -20,9 +20,9 @@ in SQL before the timing). Timed:
      is up, those who fell asleep today);
   2. the same tick again: nothing is added;
   3. a dry run of it, and of each rule alone.
-With --first-activation the outbox starts empty instead: the first tick after switching all 12 rules on writes
-about 1.9 million messages (not contacted for 30 days and dormant match most of the archive), which measures
-the enqueue rate; that one is reported, not held to the target.
+With --first-activation the outbox starts empty instead, as right after switching all 12 rules on: every dormant
+customer is won back and the opt-in group hears of the three new products at once (about 1.07 million
+messages), which measures the enqueue rate; that figure is reported, not held to the target.
 Next to them, measured in the same run, a reference: the bare scan of the customers and orders tables on a raw
 cursor (a count of each), so the ratios show the cost of the tick independently of the machine.
 Target: the tick <= 60 s at 1M customers / 3M orders.
@@ -176,6 +176,18 @@ def _rules(shop_id: int) -> list[Any]:
     return rules
 
 
+def _contacts() -> None:
+    """Most customers were in touch within the last 30 days: the month is up for one in thirty today."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE customers_customer SET last_contacted_at = CASE WHEN id %% 30 = 0 THEN NULL"
+            " ELSE now() - (id %% 30) * interval '1 day' + interval '1 hour' END",
+            [],
+        )
+
+
 def _history(rules: list[Any]) -> None:
     """An ordinary day: what the rules sent before today, written in SQL (untimed)."""
     from django.db import connection
@@ -216,12 +228,6 @@ def _history(rules: list[Any]) -> None:
             FROM loyalty_membership m JOIN loyalty_level l ON l.id = m.level_id
             WHERE l.rank >= 2 AND m.customer_id %% 400 = 0
             """,
-            [],
-        )
-        # most customers were in touch within the last 30 days: the month is up for one in thirty today
-        cur.execute(
-            "UPDATE customers_customer SET last_contacted_at = CASE WHEN id %% 30 = 0 THEN NULL"
-            " ELSE now() - (id %% 30) * interval '1 day' + interval '1 hour' END",
             [],
         )
     dormant = by_trigger["dormant"]
@@ -285,6 +291,7 @@ def main() -> None:
     rules = _rules(shop.pk)
     with connection.cursor() as cur:
         cur.execute("TRUNCATE messaging_message, care_carerun")
+    _contacts()
     if not args.first_activation:
         _history(rules)
     with connection.cursor() as cur:
