@@ -129,6 +129,18 @@ def test_many_messages_go_in_batch_calls(sms_channel, enqueue):
     assert sorted(phones(sms_channel)) == sorted(c.phone for c in customers)
 
 
+@freeze_time(NOON)
+def test_small_batches_walk_the_queue_in_priority_order(sms_channel, enqueue):
+    customers = [CustomerFactory.create(phone=f"1380000000{i}") for i in range(5)]
+    for i, c in enumerate(customers):
+        enqueue(c, f"k{i}", purpose="service", priority=4 - i)  # the last enqueued is the most urgent
+    stats = messages_dispatch(batch_size=2)
+    assert (stats.sent, stats.batches) == (5, 3)
+    by_call = [set(phones_of(hit)) for hit in sms_channel.hits]
+    phone = [c.phone for c in customers]
+    assert by_call == [{phone[4], phone[3]}, {phone[2], phone[1]}, {phone[0]}]
+
+
 # --- every reason ------------------------------------------------------------------------------------------------
 
 
