@@ -629,3 +629,30 @@ def test_a_customer_being_decided_by_another_worker_is_left_for_the_next_batch(s
     with freeze_time(NOON):
         messages_dispatch()
     assert refresh(waiting).status == "sent"
+
+
+@freeze_time(NIGHT)
+def test_a_staff_alert_goes_to_the_work_chat_robot_at_any_hour(http_sink):
+    http_sink.responder = lambda hit: (200, {"errcode": 0, "errmsg": "ok"}, {})
+    channel_config_save(
+        shop_id=None,
+        channel="webhook",
+        provider="wecom",
+        options={},
+        secrets_new={"url": f"{http_sink.url}/robot?key=k"},
+    )
+    message_enqueue_many(
+        messages=[
+            OutgoingMessage(
+                idempotency_key="alert:ticket:9",
+                channel="webhook",
+                purpose="service",
+                subject="新售后",
+                body="工单 9 待处理",
+            )
+        ]
+    )
+    messages_dispatch()
+    m = Message.objects.get()
+    assert (m.status, m.to_address) == ("sent", "wecom")  # the robot's URL (it holds the key) is never shown
+    assert http_sink.hits[0].json() == {"msgtype": "text", "text": {"content": "新售后\n工单 9 待处理"}}
