@@ -285,15 +285,3 @@ def library_rows() -> list[dict[str, Any]]:
                     }
                 )
     return rows
-
-
-def library_load() -> dict[str, int]:
-    """Create the missing care templates and bring the others up to date; returns counts."""
-    from huitouke.care.sending import system_templates_sync
-
-    return system_templates_sync(library_rows())
-
-
-def library_load_after_migrate(**kwargs: Any) -> None:
-    """post_migrate hook: the care templates ship with the code."""
-    library_load()

@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from huitouke.customers.models import Customer
@@ -218,30 +217,3 @@ def preview(*, template: Template, customer: Customer | None, shop: Shop | None,
         shop=shop,
         context=context,
     )
-
-
-def system_templates_sync(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Create care's missing system templates and update the others to the shipped text.
-
-    Messaging's library loader takes only its own scenarios, so care writes its rows (system=True, keyed
-    `care_<trigger>`) here, the same way that loader does. TODO(#6): call a messaging `library_register`
-    once it exists, and drop this write into another app's table."""
-    created = updated = 0
-    with transaction.atomic():
-        keys = {str(r["key"]) for r in rows}
-        existing = {
-            (t.key, t.channel, t.language): t for t in Template.objects.filter(system=True, key__in=sorted(keys))
-        }
-        for row in rows:
-            current = existing.get((row["key"], row["channel"], row["language"]))
-            if current is None:
-                Template.objects.create(system=True, **row)
-                created += 1
-                continue
-            changed = [f for f in ("purpose", "name", "subject", "body") if getattr(current, f) != row[f]]
-            if changed:
-                for f in changed:
-                    setattr(current, f, row[f])
-                current.save(update_fields=[*changed, "updated_at"])
-                updated += 1
-    return {"created": created, "updated": updated, "total": len(rows)}
