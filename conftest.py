@@ -28,6 +28,22 @@ def _huey_immediate() -> Any:
 
 
 @pytest.fixture
+def huey_worker(_huey_immediate: Any) -> Any:
+    """A real Huey consumer (two threads in this process) draining the queue, for browser tests whose pages
+    hand work to the background worker (imports, campaign launches, the message dispatcher)."""
+    from huey.consumer import Consumer
+
+    huey = _huey_immediate
+    huey.immediate = False
+    huey.flush()
+    consumer = Consumer(huey, workers=2, worker_type="thread", periodic=False, check_worker_health=False)
+    consumer.start()
+    yield consumer
+    consumer.stop(graceful=True)
+    huey.immediate = True
+
+
+@pytest.fixture
 def make_user(db: Any) -> Callable[..., User]:
     from huitouke.core.services import user_create
 

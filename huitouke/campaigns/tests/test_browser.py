@@ -22,21 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker(_huey_immediate):
-    """A real Huey consumer (threads in this process) running the launch job and the dispatcher."""
-    from huey.consumer import Consumer
-
-    huey = _huey_immediate
-    huey.immediate = False
-    huey.flush()
-    consumer = Consumer(huey, workers=2, worker_type="thread", periodic=False, check_worker_health=False)
-    consumer.start()
-    yield consumer
-    consumer.stop(graceful=True)
-    huey.immediate = True
-
-
-@pytest.fixture
 def gateway():
     sink = HttpSink().start()
     calls = iter(range(1, 100_000))
@@ -50,7 +35,7 @@ def _phones(hit) -> list[str]:
     return [form["PhoneNumbers"]] if "PhoneNumbers" in form else json.loads(form["PhoneNumberJson"])
 
 
-def test_segment_campaign_preview_send_results(browser, live_server, make_user, worker, gateway, screenshot_dir):
+def test_segment_campaign_preview_send_results(browser, live_server, make_user, huey_worker, gateway, screenshot_dir):
     make_user("manager", "boss")
     shop = Shop.objects.create(name="茶小铺", platform="taobao")
     channel_config_save(

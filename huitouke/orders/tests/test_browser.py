@@ -14,23 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GOLDEN = Path(__file__).resolve().parents[1] / "importers" / "tests" / "golden"
 
 
-@pytest.fixture
-def worker(_huey_immediate):
-    """A real Huey consumer (threads in this process) draining the queue the upload page writes to."""
-    from huey.consumer import Consumer
-
-    huey = _huey_immediate
-    huey.immediate = False
-    huey.flush()
-    consumer = Consumer(huey, workers=1, worker_type="thread", periodic=False, check_worker_health=False)
-    consumer.start()
-    yield consumer
-    consumer.stop(graceful=True)
-    huey.immediate = True
-
-
 def test_upload_mapping_progress_summary_and_error_report(
-    browser, live_server, make_user, worker, screenshot_dir, tmp_path
+    browser, live_server, make_user, huey_worker, screenshot_dir, tmp_path
 ):
     make_user("owner", "boss")
     source = (GOLDEN / "archive_seed004.csv").read_text(encoding="utf-8-sig").splitlines()
