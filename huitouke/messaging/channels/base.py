@@ -11,6 +11,7 @@ An adapter is built from a ChannelConfig's options and decrypted secrets, gets b
 
 from __future__ import annotations
 
+import abc
 import http.client
 import json
 import ssl
@@ -77,7 +78,7 @@ class ChannelConfigError(ValueError):
         self.setting = setting
 
 
-class Adapter:
+class Adapter(abc.ABC):
     """Base class: subclasses declare OPTIONS/SECRETS and implement `send`."""
 
     provider: ClassVar[str] = ""
@@ -93,10 +94,11 @@ class Adapter:
             if s.required and not value:
                 raise ChannelConfigError(f"{self.provider}: {s.name} is not set", setting=s.name)
 
+    @abc.abstractmethod
     def send(self, batch: Sequence[Outgoing]) -> list[Result]:
-        raise NotImplementedError
+        """Hand `batch` (at most `max_batch` messages) to the provider; one Result per message."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: adapters without connections keep it empty
         """Release connections (called once the dispatcher is done with the adapter)."""
 
 

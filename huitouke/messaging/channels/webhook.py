@@ -9,6 +9,7 @@ processes a retried request once.
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
@@ -131,8 +132,9 @@ class _RobotAdapter(_HttpAdapter):
 
     RATE_LIMIT_CODES: ClassVar[frozenset[int]] = frozenset()
 
+    @abc.abstractmethod
     def request(self, m: Outgoing) -> HttpResponse:
-        raise NotImplementedError
+        """Post one message in the robot's own format."""
 
     @staticmethod
     def text(m: Outgoing) -> str:
