@@ -15,7 +15,7 @@ from django.utils import timezone
 from huitouke.audiences.conditions import DefinitionError
 from huitouke.audiences.selectors import segment_customers
 from huitouke.campaigns import stats
-from huitouke.campaigns.models import DEFAULT_PRICES, Campaign, CampaignRecipient, ChannelPrice
+from huitouke.campaigns.models import DEFAULT_PRICES, Campaign, ChannelPrice
 from huitouke.customers.models import Consent, Customer
 from huitouke.messaging import rendering
 from huitouke.messaging.models import Channel, Message, SourceKind
@@ -62,6 +62,15 @@ def campaign_audience_count(campaign: Campaign) -> int | None:
         return campaign_audience(campaign).count()
     except DefinitionError:
         return None
+
+
+def campaign_sample_customer(campaign: Campaign) -> Customer | None:
+    """Whom a test send is filled in for: the first member, else any customer (the segment may be empty)."""
+    try:
+        first = campaign_audience(campaign).order_by("pk").first()
+    except DefinitionError:
+        first = None
+    return first or Customer.objects.filter(merged_into__isnull=True).order_by("pk").first()
 
 
 def campaign_preview(campaign: Campaign, *, limit: int = 3) -> list[tuple[Customer, Preview]]:
@@ -275,9 +284,3 @@ def campaign_cost(campaign: Campaign) -> Decimal:
         rendering.sms_count(body, signature=signature).parts for body in sent.values_list("body", flat=True).iterator()
     )
     return (price * parts).quantize(Decimal("0.01"))
-
-
-def recipient_split(campaign: Campaign) -> dict[bool, int]:
-    return dict(
-        CampaignRecipient.objects.filter(campaign=campaign).values_list("holdout").annotate(n=Count("id")).order_by()
-    )

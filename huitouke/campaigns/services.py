@@ -201,6 +201,13 @@ def campaign_launch_start(*, campaign: Campaign) -> None:
     campaign.status = Campaign.Status.LAUNCHING
 
 
+def campaign_launch_failed(*, campaign: Campaign) -> None:
+    """A launch job that failed leaves the campaign a draft again (nothing of it was written: one transaction)."""
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.LAUNCHING).update(
+        status=Campaign.Status.DRAFT, updated_at=timezone.now()
+    )
+
+
 def _set_status(campaign: Campaign, status: str) -> None:
     Campaign.objects.filter(pk=campaign.pk).update(status=status, updated_at=timezone.now())
     campaign.status = status

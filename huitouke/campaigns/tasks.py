@@ -15,25 +15,25 @@ LAUNCH_JOB_KIND = "campaign_launch"
 
 @db_task()
 def campaign_launch_task(job_id: int) -> None:
-    from huitouke.campaigns.models import Campaign
-    from huitouke.campaigns.services import campaign_launch
+    from huitouke.campaigns.selectors import campaign_get
+    from huitouke.campaigns.services import campaign_launch, campaign_launch_failed
     from huitouke.core.errors import ApplicationError
 
     job = job_start(job_id=job_id)
     if job.status != job.Status.RUNNING:
         return
-    campaign = Campaign.objects.select_related("segment", "template").get(pk=job.params["campaign_id"])
+    campaign = campaign_get(pk=job.params["campaign_id"])
     try:
         result = campaign_launch(
             campaign=campaign, progress=lambda done: job_progress(job_id=job_id, done=done, stage="messages")
         )
     except ApplicationError as exc:
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.LAUNCHING).update(status=Campaign.Status.DRAFT)
+        campaign_launch_failed(campaign=campaign)
         job_fail(job_id=job_id, error=exc.message)
         return
     except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
         log.exception("campaign launch job %s failed", job_id)
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.LAUNCHING).update(status=Campaign.Status.DRAFT)
+        campaign_launch_failed(campaign=campaign)
         job_fail(job_id=job_id, error=f"unexpected error: {exc}")
         return
     job_finish(

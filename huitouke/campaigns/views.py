@@ -20,7 +20,6 @@ from huitouke.campaigns.models import Campaign
 from huitouke.campaigns.tasks import LAUNCH_JOB_KIND
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import job_submit
-from huitouke.customers.models import Customer
 from huitouke.messaging.models import Channel, Message
 
 VIEW, CHANGE = "campaigns.view_campaign", "campaigns.change_campaign"
@@ -164,7 +163,7 @@ def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def campaign_test(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    sample = selectors.campaign_audience(campaign).order_by("pk").first() or Customer.objects.order_by("pk").first()
+    sample = selectors.campaign_sample_customer(campaign)
     if sample is None:
         messages.error(request, _("There is no customer to fill the template with yet."))
         return redirect("campaigns:detail", pk=pk)
