@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import F, Sum
 
 from huitouke.customers.models import Customer
 from huitouke.messaging.models import Message
@@ -86,6 +87,11 @@ def _worker(home: Path, name: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _claims_of(pid: int) -> int:
+    """Rows a worker process holds right now (`claimed_by` is host:pid:thread)."""
+    return Message.objects.filter(status=Message.Status.SENDING, claimed_by__contains=f":{pid}:").count()
+
+
 def test_two_workers_one_killed_three_times_deliver_every_message_once():
     receiver = IdempotentReceiver()
     sink = HttpSink(responder=receiver).start()
@@ -120,14 +126,19 @@ def test_two_workers_one_killed_three_times_deliver_every_message_once():
         victim, survivor = _worker(home, "a"), _worker(home, "b")
         workers += [victim, survivor]
         started = time.monotonic()
-        kills = 0
+        kills = orphaned = 0
         for fraction in (0.2, 0.45, 0.7)[:KILLS]:
             while len(receiver.delivered) < fraction * MESSAGES:
                 assert time.monotonic() - started < DEADLINE_S, f"stalled at {len(receiver.delivered)} deliveries"
                 assert survivor.poll() is None, (home / "b.log").read_text()[-2000:]
                 time.sleep(0.05)
+            # kill it while it holds claims (polled without sleeping: a batch takes tens of milliseconds)
+            while not _claims_of(victim.pid):
+                assert time.monotonic() - started < DEADLINE_S, "the victim never claimed a batch"
+                assert len(receiver.delivered) < MESSAGES, "the survivor sent everything before the victim claimed"
             os.killpg(victim.pid, signal.SIGKILL)
             victim.wait()
+            orphaned += _claims_of(victim.pid)  # what the dead worker left behind, to come back through leases
             kills += 1
             victim = _worker(home, "a")
             workers.append(victim)
@@ -158,8 +169,9 @@ def test_two_workers_one_killed_three_times_deliver_every_message_once():
     assert set(receiver.requests) == keys  # nothing else arrived
     assert repeated <= KILLS * BATCH  # only rows sent but not yet recorded when a worker died
     assert Message.objects.exclude(status=Message.Status.SENT).count() == 0
-    reclaimed = Message.objects.filter(attempts__gt=1).count()
-    assert 0 < reclaimed <= KILLS * BATCH  # the killed worker's claims came back through their leases
+    reclaimed = Message.objects.filter(attempts__gt=1).aggregate(n=Sum(F("attempts") - 1))["n"] or 0
+    assert 0 < orphaned <= KILLS * BATCH
+    assert reclaimed == orphaned  # exactly the killed worker's claims came back through their leases (once each)
     print(  # noqa: T201
         f"crash test: {MESSAGES} messages, {kills} kills, {reclaimed} claims taken over after a kill,"
         f" {repeated} repeated requests, {elapsed:.1f} s"
