@@ -36,7 +36,6 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +54,6 @@ def _setup() -> None:
     import django
 
     django.setup()
-
-
-def _timed(op: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = op()
-    return time.perf_counter() - started, result
 
 
 def _enrich(shop_id: int) -> None:
@@ -273,21 +266,14 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from benchmarks.levels import SHOP, _build, _existing
+    from benchmarks.levels import _timed, dataset
     from huitouke.care.services import product_cycles_refresh
     from huitouke.care.ticks import care_run
-    from huitouke.orders.models import Shop
 
     call_command("migrate", verbosity=0)
-    shop = Shop.objects.filter(name=SHOP).first()
-    have = _existing(shop.pk if shop else None)
-    if args.reuse and have == (args.customers, orders):
-        print(f"reusing the dataset: {have[0]} customers, {have[1]} orders")
-    else:
-        _build(args.customers, orders)
-        shop = Shop.objects.get(name=SHOP)
+    shop, built = dataset(args.customers, orders, reuse=args.reuse)
+    if built:
         _enrich(shop.pk)
-    shop = Shop.objects.get(name=SHOP)
     rules = _rules(shop.pk)
     with connection.cursor() as cur:
         cur.execute("TRUNCATE messaging_message, care_carerun")

@@ -114,6 +114,20 @@ def _build(customers: int, orders: int) -> None:
         cur.execute("ANALYZE")
 
 
+def dataset(customers: int, orders: int, *, reuse: bool) -> tuple[Any, bool]:
+    """The benchmark shop with `customers` and `orders`: kept when `reuse` and the sizes match, else built afresh.
+    Returns the shop and whether it was built (the care benchmark adds its own data then)."""
+    from huitouke.orders.models import Shop
+
+    shop = Shop.objects.filter(name=SHOP).first()
+    have = _existing(shop.pk if shop else None)
+    if reuse and have == (customers, orders):
+        print(f"reusing the dataset: {have[0]} customers, {have[1]} orders")
+        return shop, False
+    _build(customers, orders)
+    return Shop.objects.get(name=SHOP), True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--customers", type=int, default=TARGET_CUSTOMERS)
@@ -131,16 +145,10 @@ def main() -> None:
     from huitouke.loyalty.models import Level, LevelChange
     from huitouke.loyalty.selectors import level_distribution, levels_simulate, members_at_risk
     from huitouke.loyalty.services import LevelSpec, level_policy_set, levels_regrade, levels_set
-    from huitouke.orders.models import Order, Shop
+    from huitouke.orders.models import Order
 
     call_command("migrate", verbosity=0)
-    shop = Shop.objects.filter(name=SHOP).first()
-    have = _existing(shop.pk if shop else None)
-    if args.reuse and have == (args.customers, orders):
-        print(f"reusing the dataset: {have[0]} customers, {have[1]} orders")
-    else:
-        _build(args.customers, orders)
-    shop = Shop.objects.get(name=SHOP)
+    shop, _built = dataset(args.customers, orders, reuse=args.reuse)
     specs = [
         LevelSpec("普通会员", Decimal("0.01"), 1, 100),
         LevelSpec("高级会员", Decimal("500"), 3, 98),

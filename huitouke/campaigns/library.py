@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from huitouke.messaging.library import CHANNELS, Scenario, Texts, _en_mail, _zh_mail
+from huitouke.messaging.library import Scenario, Texts, _en_mail, _zh_mail, scenario_rows
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -99,14 +99,4 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 def library_rows() -> Iterator[dict[str, Any]]:
     for s in SCENARIOS:
-        for language, texts in (("zh-hans", s.zh), ("en", s.en)):
-            for channel in CHANNELS:
-                yield {
-                    "key": s.key,
-                    "channel": channel,
-                    "language": language,
-                    "purpose": s.purpose,
-                    "name": texts.name,
-                    "subject": texts.subject if channel == "email" else "",
-                    "body": texts.email if channel == "email" else texts.sms,
-                }
+        yield from scenario_rows(s.key, s.purpose, s.zh, s.en)

@@ -8,10 +8,10 @@ ones every message has ({name}, {shop}, {level}).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from huitouke.care.triggers import TRIGGERS
+from huitouke.messaging.library import Texts, scenario_rows
 
 #: the variables each trigger's selector puts in a message's context
 TRIGGER_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -28,14 +28,6 @@ TRIGGER_VARIABLES: dict[str, tuple[str, ...]] = {
     "replenishment": ("product", "date"),
     "new_product": ("product",),
 }
-
-
-@dataclass(frozen=True)
-class Texts:
-    name: str
-    sms: str
-    subject: str
-    email: str
 
 
 def _zh(text: str) -> str:
@@ -260,8 +252,6 @@ TEXTS: dict[str, tuple[Texts, Texts]] = {
     ),
 }
 
-CHANNELS = ("sms", "email", "manual")
-
 
 def template_key(trigger: str) -> str:
     return f"care_{trigger}"
@@ -269,19 +259,8 @@ def template_key(trigger: str) -> str:
 
 def library_rows() -> list[dict[str, Any]]:
     """Every care template as field values: 12 triggers × 2 languages × 3 channels."""
-    rows = []
-    for trigger, (zh, en) in TEXTS.items():
-        for language, texts in (("zh-hans", zh), ("en", en)):
-            for channel in CHANNELS:
-                rows.append(
-                    {
-                        "key": template_key(trigger),
-                        "channel": channel,
-                        "language": language,
-                        "purpose": TRIGGERS[trigger].purpose,
-                        "name": texts.name,
-                        "subject": texts.subject if channel == "email" else "",
-                        "body": texts.email if channel == "email" else texts.sms,
-                    }
-                )
-    return rows
+    return [
+        row
+        for trigger, (zh, en) in TEXTS.items()
+        for row in scenario_rows(template_key(trigger), TRIGGERS[trigger].purpose, zh, en)
+    ]

@@ -8,7 +8,7 @@ above messaging add their own system templates with `library_register` (care's t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -371,24 +371,25 @@ SCENARIOS: tuple[Scenario, ...] = (
 CHANNELS = ("sms", "email", "manual")
 
 
+def scenario_rows(key: str, purpose: str, zh: Texts, en: Texts) -> Iterator[dict[str, Any]]:
+    """One template's field values per language and channel (the library's unit; care and campaigns use it for
+    theirs): the e-mail text and subject on email, the short text elsewhere."""
+    for language, texts in (("zh-hans", zh), ("en", en)):
+        for channel in CHANNELS:
+            yield {
+                "key": key,
+                "channel": channel,
+                "language": language,
+                "purpose": purpose,
+                "name": texts.name,
+                "subject": texts.subject if channel == "email" else "",
+                "body": texts.email if channel == "email" else texts.sms,
+            }
+
+
 def library_rows() -> list[dict[str, Any]]:
     """Every system template as field values (three channels × two languages per scenario)."""
-    rows = []
-    for s in SCENARIOS:
-        for language, texts in (("zh-hans", s.zh), ("en", s.en)):
-            for channel in CHANNELS:
-                rows.append(
-                    {
-                        "key": s.key,
-                        "channel": channel,
-                        "language": language,
-                        "purpose": s.purpose,
-                        "name": texts.name,
-                        "subject": texts.subject if channel == "email" else "",
-                        "body": texts.email if channel == "email" else texts.sms,
-                    }
-                )
-    return rows
+    return [row for s in SCENARIOS for row in scenario_rows(s.key, s.purpose, s.zh, s.en)]
 
 
 #: Template rows other apps ship (care's trigger templates …), registered at start-up: name -> rows().
