@@ -27,10 +27,12 @@ from huitouke.core.services import job_fail, job_finish, job_progress, job_regis
 from huitouke.customers.models import Platform
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
+from huitouke.orders.feed import FeedRequest
 from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, shop_get_or_create
+from huitouke.orders.staging import BATCH_ORDERS as IMPORT_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,14 @@ def orders_import(
         report=report,
         shop=shop,
         progress=(lambda done: progress(done, total)) if progress else None,
+        feed=FeedRequest(
+            path=str(path),
+            items_path=str(items) if items else None,
+            fmt=fmt,
+            mapping=request.mapping,
+            tz=tz,
+            batch_size=IMPORT_BATCH,
+        ),
     )
     refresh_after_orders_changed(customer_ids=result.customer_ids)
     if result.customer_ids:
@@ -108,14 +118,41 @@ def orders_import(
     return result
 
 
-@db_task()
-def orders_import_task(job_id: int) -> None:
-    """The background import behind the upload page: runs `orders_import` and records progress on the Job."""
+class JobRefused(Exception):
+    """Raised by a job's work when it ends without a result for a reason the user should read as it is."""
+
+
+def _run_job(
+    job_id: int,
+    label: str,
+    work: Callable[[Any], dict[str, Any]],
+    expected: tuple[type[Exception], ...] = (),
+) -> None:
+    """Start the Job, run `work(job)` and record its result. It never ends silently: an `expected` error (or
+    JobRefused) fails the Job with its message, anything else with "unexpected error" and the traceback in the
+    worker's log. A Job that is not running after `job_start` (cancelled, already done) is left alone."""
+    refused: tuple[type[Exception], ...] = (JobRefused, *expected)
     job = job_start(job_id=job_id)
     if job.status != job.Status.RUNNING:
         return
-    params = job.params
     try:
+        result = work(job)
+    except refused as exc:
+        job_fail(job_id=job_id, error=getattr(exc, "message", str(exc)))
+        return
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("%s job %s failed", label, job_id)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    job_finish(job_id=job_id, result=result)
+
+
+@db_task()
+def orders_import_task(job_id: int) -> None:
+    """The background import behind the upload page: runs `orders_import` and records progress on the Job."""
+
+    def work(job: Any) -> dict[str, Any]:
+        params = job.params
         result = orders_import(
             request=ImportRequest(
                 path=params["path"],
@@ -127,14 +164,9 @@ def orders_import_task(job_id: int) -> None:
             progress=lambda done, total: job_progress(job_id=job_id, done=done, total=total, stage="orders"),
             report_name=f"job{job_id}",
         )
-    except ImportFileError as exc:
-        job_fail(job_id=job_id, error=str(exc))
-        return
-    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
-        log.exception("import job %s failed", job_id)
-        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
-        return
-    job_finish(job_id=job_id, result=result.as_json())
+        return result.as_json()
+
+    _run_job(job_id, "import", work, (ImportFileError,))
 
 
 @db_periodic_task(crontab(hour="3", minute="30"))
@@ -161,21 +193,12 @@ def analytics_refresh_after_import(requested_at: str) -> None:
 @db_task()
 def analytics_refresh_task(job_id: int) -> None:
     """The refresh behind the dashboard's "Refresh now" button, with its stages as the Job's progress."""
-    job = job_start(job_id=job_id)
-    if job.status != job.Status.RUNNING:
-        return
     total = len(REFRESH_STAGES)
 
     def progress(stage: str) -> None:
         job_progress(job_id=job_id, done=REFRESH_STAGES.index(stage), total=total, stage=stage)
 
-    try:
-        result = scores_refresh(progress=progress)
-    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
-        log.exception("analytics refresh job %s failed", job_id)
-        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
-        return
-    job_finish(job_id=job_id, result=result.as_json())
+    _run_job(job_id, "analytics refresh", lambda job: scores_refresh(progress=progress).as_json())
 
 
 @db_periodic_task(crontab(hour="4", minute="0"))
@@ -192,11 +215,9 @@ def levels_save_task(job_id: int) -> None:
     """The background save behind the levels page for a large shop: `levels_configure` with the edited levels and
     policy (the grading is a few set-based statements in one transaction, so the page shows an open progress bar
     with the stage, then the counts)."""
-    job = job_start(job_id=job_id)
-    if job.status != job.Status.RUNNING:
-        return
-    params = job.params
-    try:
+
+    def work(job: Any) -> dict[str, Any]:
+        params = job.params
         shop = Shop.objects.get(pk=params["shop_id"])
         specs = [
             LevelSpec(
@@ -216,14 +237,9 @@ def levels_save_task(job_id: int) -> None:
             downgrade=params.get("downgrade", "never"),
             grace_days=int(params.get("grace_days", 30)),
         )
-    except (ApplicationError, Shop.DoesNotExist) as exc:
-        job_fail(job_id=job_id, error=getattr(exc, "message", str(exc)))
-        return
-    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
-        log.exception("levels job %s failed", job_id)
-        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
-        return
-    job_finish(job_id=job_id, result=saved.as_json())
+        return saved.as_json()
+
+    _run_job(job_id, "levels", work, (ApplicationError, Shop.DoesNotExist))
 
 
 @db_periodic_task(crontab(minute="*/5"))
@@ -248,26 +264,20 @@ def care_cycles_nightly() -> dict[str, int]:
 @db_task()
 def care_run_task(job_id: int) -> None:
     """The "Run now" button of a care rule: the tick for that rule at once, its progress and result on the Job."""
-    job = job_start(job_id=job_id)
-    if job.status != job.Status.RUNNING:
-        return
-    try:
+
+    def work(job: Any) -> dict[str, Any]:
         report = care_run(
             rule_ids=[int(job.params["rule_id"])],
             progress=lambda name, done: job_progress(job_id=job_id, done=done, stage=name),
         )
-    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
-        log.exception("care run job %s failed", job_id)
-        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
-        return
-    if not report.rules:
-        job_fail(job_id=job_id, error="the rule is not enabled or its validity has ended")
-        return
-    result = report.rules[0]
-    if result.error:
-        job_fail(job_id=job_id, error=result.error)
-        return
-    job_finish(job_id=job_id, result=result.as_json())
+        if not report.rules:
+            raise JobRefused("the rule is not enabled or its validity has ended")
+        result = report.rules[0]
+        if result.error:
+            raise JobRefused(result.error)
+        return result.as_json()
+
+    _run_job(job_id, "care run", work)
 
 
 job_register(IMPORT_JOB_KIND, orders_import_task)
@@ -277,10 +287,8 @@ job_register(IMPORT_JOB_KIND, orders_import_task)
 def members_export_task(job_id: int) -> None:
     """The background XLSX export of a large shop's members behind the levels page: masked for the person who asked
     unless they may see contact data, audited as theirs, the file under HUITOUKE_HOME/reports, progress by rows."""
-    job = job_start(job_id=job_id)
-    if job.status != job.Status.RUNNING:
-        return
-    try:
+
+    def work(job: Any) -> dict[str, Any]:
         if job.created_by is None:
             raise ApplicationError("the export has no requesting user", field="created_by")
         shop = Shop.objects.get(pk=job.params["shop_id"])
@@ -292,14 +300,9 @@ def members_export_task(job_id: int) -> None:
             shop=shop,
             progress=lambda done: job_progress(job_id=job_id, done=done, total=total, stage="members"),
         )
-    except (ApplicationError, Shop.DoesNotExist) as exc:
-        job_fail(job_id=job_id, error=getattr(exc, "message", str(exc)))
-        return
-    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
-        log.exception("members export job %s failed", job_id)
-        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
-        return
-    job_finish(job_id=job_id, result={"count": count, "shop": shop.name})
+        return {"count": count, "shop": shop.name}
+
+    _run_job(job_id, "members export", work, (ApplicationError, Shop.DoesNotExist))
 
 
 job_register(LEVELS_JOB_KIND, levels_save_task)

@@ -6,6 +6,9 @@ all, and a failure never leaves half a batch behind. Per batch it runs a fixed n
 identities, products and existing orders with their lines; insert what is new with COPY (PostgreSQL) or
 executemany (SQLite); update only orders whose values changed. Re-importing the same file writes nothing.
 
+That is the portable writer (`OrderWriter`, used on SQLite). On PostgreSQL `staging.StagedOrderWriter` does the
+same upsert with set-based SQL over staging tables, and large files are parsed in a child process (`feed`).
+
 Customer stats and member levels are not refreshed here: the caller (huitouke/jobs.py) does that for the
 customers this import touched (`ImportResult.customer_ids`), so `orders` never calls an app above it.
 """
@@ -13,13 +16,12 @@ customers this import touched (`ImportResult.customer_ids`), so `orders` never c
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, runtime_checkable
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -27,37 +29,33 @@ from django.utils import timezone
 from huitouke.core.bulk import TableWriter, ids_allocate, values_in
 from huitouke.core.readahead import read_ahead
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
+from huitouke.orders.feed import (
+    LINE_VALUE_FIELDS,
+    ORDER_VALUE_FIELDS,
+    PROFILE_FIELDS,
+    Encoded,
+    FeedProcess,
+    FeedRequest,
+    line_values,
+    order_values,
+    product_key,
+    profile_values,
+)
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.models import Order, OrderLine, Product, Shop
 from huitouke.orders.services import shop_get_or_create
 
 #: Order columns an import may change on an existing order (compared to decide "updated" vs "unchanged").
-ORDER_FIELDS = (
-    "customer_id",
-    "status",
-    "goods_amount",
-    "shipping_fee",
-    "total_amount",
-    "paid_amount",
-    "refund_amount",
-    "ordered_at",
-    "paid_at",
-    "shipped_at",
-    "delivered_at",
-    "confirmed_at",
-    "closed_at",
-    "logistics_company",
-    "tracking_no",
-    "gift",
-    "buyer_remark",
-    "seller_memo",
-    "receiver_name",
-    "receiver_phone",
-    "receiver_address",
+ORDER_FIELDS = ("customer_id", *ORDER_VALUE_FIELDS)
+LINE_FIELDS = ("line_no", "product_id", *LINE_VALUE_FIELDS[1:])
+
+#: The consent answers an export may carry (OrderRow attribute, channels it applies to, purpose). Shopify's
+#: "Accepts Marketing" is the buyer's own answer to e-mail marketing; a 新品通知 column joins or leaves the
+#: new-products consent group on every channel (the answer is about notices, not one channel).
+CONSENT_ANSWERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("accepts_marketing", (Consent.Channel.EMAIL,), Consent.Purpose.MARKETING),
+    ("new_products", (Consent.Channel.SMS, Consent.Channel.EMAIL, Consent.Channel.IM), Consent.Purpose.NEW_PRODUCTS),
 )
-LINE_FIELDS = ("line_no", "product_id", "title", "sku", "quantity", "unit_price", "amount", "refund_state")
-#: Profile fields an import fills on a customer when the archive has nothing better.
-PROFILE_FIELDS = ("real_name", "phone", "email", "province", "city", "district", "address")
 
 #: The background job kind of an upload (core.services.job_submit); huitouke/jobs.py runs it.
 IMPORT_JOB_KIND = "orders_import"
@@ -79,6 +77,8 @@ class ImportResult:
     errors: int = 0
     error_report: str | None = None
     customer_ids: set[int] = field(default_factory=set)
+    #: where the file was parsed: "thread" (beside the writer) or "process" (the child of `feed.FeedProcess`)
+    parser: str = "thread"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -128,16 +128,11 @@ def _masked(value: str) -> bool:
     return "*" in value
 
 
-def product_key(line: LineRow) -> str:
-    """A product is known by the seller's code (商家编码/外部系统编号), else the SKU, else its title."""
-    key = line.external_id or line.sku
-    if key:
-        return key[:64]
-    return "t:" + hashlib.sha1(line.title.encode()).hexdigest()[:20]
-
-
 class OrderWriter:
     """Writes batches of OrderRow into one shop (`shop`) or the shop each row names (`shop_name` column)."""
+
+    #: orders per batch (one transaction each)
+    BATCH = BATCH_ORDERS
 
     def __init__(self, *, result: ImportResult, shop: Shop | None, default_shop: str) -> None:
         self.result = result
@@ -147,11 +142,15 @@ class OrderWriter:
 
     # -- resolution -------------------------------------------------------------------------------------------
     def _shop_for(self, row: OrderRow) -> Shop:
+        return self.shop_named(row.shop_name, row.platform)
+
+    def shop_named(self, name: str, platform: str) -> Shop:
+        """The shop a row naming `name` (or none) on `platform` goes into: the import's shop when one is given."""
         if self.shop is not None:
             return self.shop
-        key = (row.shop_name or self.default_shop, row.platform)
+        key = (name or self.default_shop, platform)
         if key not in self._shops:
-            self._shops[key] = shop_get_or_create(name=key[0], platform=row.platform)
+            self._shops[key] = shop_get_or_create(name=key[0], platform=platform)
         return self._shops[key]
 
     def _customers(self, rows: list[OrderRow], now: Any) -> dict[tuple[str, str], int]:
@@ -177,7 +176,7 @@ class OrderWriter:
             ids = ids_allocate(Customer, len(new_keys))
             TableWriter(Customer, now=now).insert_tuples(
                 ("id", "name", *PROFILE_FIELDS),
-                ((cid, k[1][:128], *self._profile(newest[k])) for cid, k in zip(ids, new_keys, strict=True)),
+                ((cid, k[1][:128], *profile_values(newest[k])) for cid, k in zip(ids, new_keys, strict=True)),
             )
             TableWriter(CustomerIdentity, now=now).insert_tuples(
                 ("id", "customer_id", "platform", "handle"),
@@ -190,22 +189,8 @@ class OrderWriter:
             self.result.customers_created += len(ids)
         fresh = set(new_keys)
         self._fill_profiles({found[k]: row for k, row in newest.items() if k not in fresh})
-        self._consents({found[k]: row for k, row in newest.items() if row.accepts_marketing is not None}, now)
-        self._new_products({found[k]: row for k, row in newest.items() if row.new_products is not None}, now)
+        self._consents({found[k]: row for k, row in newest.items()}, now)
         return found
-
-    @staticmethod
-    def _profile(row: OrderRow) -> tuple[str, ...]:
-        """The PROFILE_FIELDS an order offers, in that order."""
-        return (
-            "" if _masked(row.buyer_name) else row.buyer_name[:64],
-            row.phone[:32],
-            row.email.lower()[:254],
-            row.province[:32],
-            row.city[:32],
-            row.district[:32],
-            row.address[:255],
-        )
 
     def _fill_profiles(self, rows_by_customer: dict[int, OrderRow]) -> None:
         if not rows_by_customer:
@@ -214,7 +199,7 @@ class OrderWriter:
         for cid, *current in Customer.objects.filter(pk__in=values_in(rows_by_customer, "bigint")).values_list(
             "id", *PROFILE_FIELDS
         ):
-            offered = self._profile(rows_by_customer[cid])
+            offered = profile_values(rows_by_customer[cid])
             if offered == tuple(current):
                 continue
             values: dict[str, str] = {}
@@ -223,57 +208,35 @@ class OrderWriter:
                 if better and value != old:
                     values[name] = value
             if values:
-                changed.append(Customer(id=cid, **dict(zip(PROFILE_FIELDS, current, strict=True)), **values))
+                changed.append(Customer(id=cid, **{**dict(zip(PROFILE_FIELDS, current, strict=True)), **values}))
         if changed:
             Customer.objects.bulk_update(changed, PROFILE_FIELDS, batch_size=500)
 
     @staticmethod
-    def _consents(rows_by_customer: dict[int, OrderRow], now: Any) -> None:
-        """Shopify's "Accepts Marketing" column is the buyer's own answer: record it as e-mail marketing consent."""
-        if not rows_by_customer:
-            return
-        Consent.objects.bulk_create(
-            [
-                Consent(
-                    customer_id=cid,
-                    channel=Consent.Channel.EMAIL,
-                    purpose=Consent.Purpose.MARKETING,
-                    granted=bool(row.accepts_marketing),
-                    source="import",
-                    created_at=now,
-                    updated_at=now,
-                )
-                for cid, row in rows_by_customer.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["customer", "channel", "purpose"],
-            update_fields=["granted", "source", "updated_at"],
-        )
-
-    @staticmethod
-    def _new_products(rows_by_customer: dict[int, OrderRow], now: Any) -> None:
-        """A column saying whether the buyer wants new-product and promotion notices: their answer joins or leaves
-        the 新品通知 consent group, on every channel (the answer is about notices, not one channel)."""
-        if not rows_by_customer:
-            return
-        Consent.objects.bulk_create(
-            [
-                Consent(
-                    customer_id=cid,
-                    channel=channel,
-                    purpose=Consent.Purpose.NEW_PRODUCTS,
-                    granted=bool(row.new_products),
-                    source="import",
-                    created_at=now,
-                    updated_at=now,
-                )
-                for cid, row in rows_by_customer.items()
-                for channel in (Consent.Channel.SMS, Consent.Channel.EMAIL, Consent.Channel.IM)
-            ],
-            update_conflicts=True,
-            unique_fields=["customer", "channel", "purpose"],
-            update_fields=["granted", "source", "updated_at"],
-        )
+    def _consents(newest: dict[int, OrderRow], now: Any) -> None:
+        """The consent answers the buyers' newest orders carry (CONSENT_ANSWERS), upserted."""
+        for attr, channels, purpose in CONSENT_ANSWERS:
+            answers = [(cid, getattr(row, attr)) for cid, row in newest.items() if getattr(row, attr) is not None]
+            if not answers:
+                continue
+            Consent.objects.bulk_create(
+                [
+                    Consent(
+                        customer_id=cid,
+                        channel=channel,
+                        purpose=purpose,
+                        granted=bool(granted),
+                        source="import",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for cid, granted in answers
+                    for channel in channels
+                ],
+                update_conflicts=True,
+                unique_fields=["customer", "channel", "purpose"],
+                update_fields=["granted", "source", "updated_at"],
+            )
 
     def _products(self, items: list[tuple[int, LineRow]], now: Any) -> dict[tuple[int, str], int]:
         wanted: dict[tuple[int, str], LineRow] = {}
@@ -305,42 +268,16 @@ class OrderWriter:
     @staticmethod
     def _order_values(row: OrderRow, customer_id: int) -> tuple[Any, ...]:
         """The ORDER_FIELDS of an order, in that order."""
-        return (
-            customer_id,
-            row.status,
-            row.goods_amount,
-            row.shipping_fee,
-            row.total_amount,
-            row.paid_amount,
-            row.refund_amount,
-            row.ordered_at,
-            row.paid_at,
-            row.shipped_at,
-            row.delivered_at,
-            row.confirmed_at,
-            row.closed_at,
-            row.logistics_company[:64],
-            row.tracking_no[:64],
-            row.gift[:255],
-            row.buyer_remark[:1000],
-            row.seller_memo[:1000],
-            row.buyer_name[:64],
-            row.phone[:32],
-            (row.province + row.city + row.district + row.address)[:255],
-        )
+        return (customer_id, *order_values(row))
 
     @staticmethod
     def _line_values(line: LineRow, product_id: int | None) -> tuple[Any, ...]:
-        return (
-            line.line_no,
-            product_id,
-            line.title[:255],
-            line.sku[:128],
-            line.quantity,
-            line.unit_price,
-            line.amount,
-            line.refund_state,
-        )
+        """The LINE_FIELDS of a line, in that order."""
+        values = line_values(line)
+        return (values[0], product_id, *values[1:])
+
+    def finish(self) -> None:
+        """After the last batch (nothing to do here; the staged writer refreshes statistics)."""
 
     def write(self, rows: list[OrderRow]) -> None:
         """Write one batch in one transaction."""
@@ -463,18 +400,40 @@ def orders_import_rows(
     shop: Shop | None = None,
     default_shop: str = "",
     progress: Callable[[int], None] | None = None,
-    batch_size: int = BATCH_ORDERS,
+    batch_size: int = 0,
+    writer_class: type[OrderWriter] | None = None,
+    feed: FeedRequest | None = None,
+    feed_min_bytes: int | None = None,
 ) -> ImportResult:
     """Write a parsed stream into the archive, `batch_size` orders per transaction; rejected rows go to `report`.
 
     `result.rows` counts the file's data rows seen (the highest row number less the header). Progress is
-    reported after each batch with that count. The stream is parsed in a background thread (`read_ahead`) so that
-    parsing the next batch overlaps with the database writing this one; the writes stay in the caller's thread.
+    reported after each batch with that count. On PostgreSQL the batches go through `staging.StagedOrderWriter`
+    (COPY into staging tables, merged by SQL), elsewhere through `OrderWriter`; `writer_class` forces one (the
+    tests comparing them) and `batch_size` 0 takes the writer's own. The stream is parsed in a background thread
+    (`read_ahead`) so that parsing the next batch overlaps with the database writing this one; the writes stay in
+    the caller's thread. Given `feed` (the same file described for a child process), a writer taking encoded
+    batches and a file of `feed_min_bytes` or more (default FEED_MIN_BYTES), the stream is closed unread and the
+    file is parsed in a child process instead (`feed.FeedProcess`): parser and database then use a core each.
     """
-    writer = OrderWriter(result=result, shop=shop, default_shop=default_shop or "默认店铺")
+    if writer_class is None:
+        writer_class = OrderWriter
+        if connection.vendor == "postgresql":
+            from huitouke.orders.staging import StagedOrderWriter
+
+            writer_class = StagedOrderWriter
+    batch_size = batch_size or writer_class.BATCH
+    writer = writer_class(result=result, shop=shop, default_shop=default_shop or "默认店铺")
+    threshold = FEED_MIN_BYTES if feed_min_bytes is None else feed_min_bytes
+    if feed is not None and isinstance(writer, EncodedBatchWriter) and _feed_size(feed) >= threshold:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # the child parses the file itself
+        return _import_fed(feed, writer, result=result, report=report, progress=progress)
     batch: list[OrderRow] = []
     last_row = 1
-    for item in read_ahead(stream):
+    # room for a whole batch ahead, so the next batch is parsed while the database writes this one
+    for item in read_ahead(stream, chunk=1000, depth=batch_size // 1000 + 2):
         last_row = max(last_row, item.row_no)
         if isinstance(item, RowError):
             report.add(item)
@@ -486,9 +445,63 @@ def orders_import_rows(
             if progress:
                 progress(last_row - 1)
     writer.write(batch)
+    return _finished(writer, result, report, progress, last_row)
+
+
+def _finished(
+    writer: OrderWriter | EncodedBatchWriter,
+    result: ImportResult,
+    report: ErrorReport,
+    progress: Callable[[int], None] | None,
+    last_row: int,
+) -> ImportResult:
+    """The end of an import, however it was parsed: the writer's last step, the counts, the error report."""
+    writer.finish()
     result.rows = max(result.rows, last_row - 1)
     result.errors = report.count
     result.error_report = report.close()
     if progress:
         progress(result.rows)
     return result
+
+
+@runtime_checkable
+class EncodedBatchWriter(Protocol):
+    """A writer that also takes batches already encoded by `feed.Encoder` (the staged writer)."""
+
+    def shop_id(self, name: str, platform: str) -> int: ...
+
+    def write_encoded(self, batch: Encoded) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+#: Files (orders plus items) from this size on are parsed in a child process when the writer takes encoded
+#: batches (PostgreSQL): below it, starting the process costs more than it saves.
+FEED_MIN_BYTES = 8 * 1024 * 1024
+
+
+def _feed_size(feed: FeedRequest) -> int:
+    paths = [feed.path, *([feed.items_path] if feed.items_path else [])]
+    return sum(Path(p).stat().st_size for p in paths)
+
+
+def _import_fed(
+    feed: FeedRequest,
+    writer: EncodedBatchWriter,
+    *,
+    result: ImportResult,
+    report: ErrorReport,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    """`orders_import_rows` with the parsing in a child process (`feed.FeedProcess`) and this process writing."""
+    last_row = 1
+    result.parser = "process"
+    for batch in FeedProcess(feed, writer.shop_id).batches():
+        for error in batch.errors:
+            report.add(error)
+        writer.write_encoded(batch)
+        last_row = max(last_row, batch.last_row)
+        if progress:
+            progress(last_row - 1)
+    return _finished(writer, result, report, progress, last_row)

@@ -294,3 +294,17 @@ def test_the_benchmark_generator_writes_an_importable_taobao_pair(tmp_path):
     assert (again["orders_unchanged"], again["orders_created"], again["orders_updated"]) == (pair.orders, 0, 0)
     assert OrderLine.objects.count() == 200
     assert Customer.objects.filter(order_count__gt=0).exists()
+
+
+def test_a_later_order_fills_the_profile_and_unmasks_the_phone(tmp_path):
+    # given: a buyer first seen with a masked phone
+    run(taobao(tmp_path, [row("9101", "tb_m", "10.00", phone="'138****1234")], "first.csv"))
+    customer = CustomerIdentity.objects.get(handle="tb_m").customer
+    assert customer.phone == "138****1234"
+
+    # when: a later export carries the full number
+    run(taobao(tmp_path, [row("9102", "tb_m", "12.00", phone="'13800001234")], "later.csv"))
+
+    # then: the unmasked number replaces the masked one; what was already known stays
+    customer.refresh_from_db()
+    assert (customer.phone, customer.province, customer.order_count) == ("13800001234", "浙江省", 2)

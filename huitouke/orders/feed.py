@@ -1,0 +1,346 @@
+"""The values an import writes for a parsed order, and the process that parses big files next to the database.
+
+Pure (no Django, no ORM), so it runs in a child process that never loads the project:
+
+- `profile_values`, `order_values`, `line_values` and `product_key`: what both writers store for an `OrderRow`
+  (truncated to the columns' lengths), in the column orders `PROFILE_FIELDS`, `ORDER_VALUE_FIELDS`,
+  `LINE_VALUE_FIELDS`;
+- `Encoder`: a batch of rows → the text of PostgreSQL's COPY for the staged writer's two staging tables;
+- `FeedProcess`: a child process that parses the file pair and encodes batch after batch while the parent only
+  hands the text to the database. Parsing and encoding are pure Python and hold the GIL; in a thread they would
+  take turns with the writer instead of running beside it. With the child, a large import keeps one core on the
+  parser and one on PostgreSQL. Shops are the only thing the child cannot know: the first time a batch names a
+  shop, the child asks the parent for its id and waits for the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from huitouke.orders.importers.rows import ImportFileError, LineRow, OrderRow, RowError
+
+#: Profile fields an import fills on a customer when the archive has nothing better.
+PROFILE_FIELDS = ("real_name", "phone", "email", "province", "city", "district", "address")
+#: Order columns an import writes, but for the customer (which the writers resolve), in `order_values` order.
+ORDER_VALUE_FIELDS = (
+    "status",
+    "goods_amount",
+    "shipping_fee",
+    "total_amount",
+    "paid_amount",
+    "refund_amount",
+    "ordered_at",
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "confirmed_at",
+    "closed_at",
+    "logistics_company",
+    "tracking_no",
+    "gift",
+    "buyer_remark",
+    "seller_memo",
+    "receiver_name",
+    "receiver_phone",
+    "receiver_address",
+)
+#: Line columns an import writes, but for the product (resolved by the writers), in `line_values` order.
+LINE_VALUE_FIELDS = ("line_no", "title", "sku", "quantity", "unit_price", "amount", "refund_state")
+
+#: The staged writer's staging tables, column by column (see `staging`).
+ORDER_STAGE_COLUMNS = (
+    "seq", "shop_id", "order_no", "platform", "handle", "name", *PROFILE_FIELDS, "accepts_marketing",
+    "new_products", *ORDER_VALUE_FIELDS,
+)  # fmt: skip
+LINE_STAGE_COLUMNS = ("seq", "shop_id", "pkey", *LINE_VALUE_FIELDS)
+
+
+def _unless_masked(value: str) -> str:
+    return "" if "*" in value else value
+
+
+def profile_values(row: OrderRow) -> tuple[str, ...]:
+    """The PROFILE_FIELDS an order offers (a masked name offers none)."""
+    return (
+        _unless_masked(row.buyer_name)[:64],
+        row.phone[:32],
+        row.email.lower()[:254],
+        row.province[:32],
+        row.city[:32],
+        row.district[:32],
+        row.address[:255],
+    )
+
+
+def order_values(row: OrderRow) -> tuple[Any, ...]:
+    """The ORDER_VALUE_FIELDS of an order."""
+    return (
+        row.status,
+        row.goods_amount,
+        row.shipping_fee,
+        row.total_amount,
+        row.paid_amount,
+        row.refund_amount,
+        row.ordered_at,
+        row.paid_at,
+        row.shipped_at,
+        row.delivered_at,
+        row.confirmed_at,
+        row.closed_at,
+        row.logistics_company[:64],
+        row.tracking_no[:64],
+        row.gift[:255],
+        row.buyer_remark[:1000],
+        row.seller_memo[:1000],
+        row.buyer_name[:64],
+        row.phone[:32],
+        (row.province + row.city + row.district + row.address)[:255],
+    )
+
+
+def line_values(line: LineRow) -> tuple[Any, ...]:
+    """The LINE_VALUE_FIELDS of a line."""
+    return (
+        line.line_no,
+        line.title[:255],
+        line.sku[:128],
+        line.quantity,
+        line.unit_price,
+        line.amount,
+        line.refund_state,
+    )
+
+
+def product_key(line: LineRow) -> str:
+    """A product is known by the seller's code (商家编码/外部系统编号), else the SKU, else its title."""
+    key = line.external_id or line.sku
+    if key:
+        return key[:64]
+    return "t:" + hashlib.sha1(line.title.encode()).hexdigest()[:20]
+
+
+# ------------------------------------------------------------------------------------------- COPY text encoding
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_cell(value: Any) -> str:
+    """One value in PostgreSQL's COPY text format (NULL is \\N; backslash, tab, newline and CR escaped)."""
+    if value is None:
+        return "\\N"
+    if type(value) is str:
+        return value.translate(_ESCAPES)
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be staged")
+        return value.isoformat(" ")
+    if isinstance(value, int | Decimal):
+        return str(value)
+    raise TypeError(f"cannot stage a {type(value).__name__}")
+
+
+def copy_line(values: tuple[Any, ...]) -> str:
+    """One row in COPY text format, newline included."""
+    return "\t".join(map(copy_cell, values)) + "\n"
+
+
+@dataclass
+class Encoded:
+    """A batch in COPY text for the two staging tables, with what the parser found on the way."""
+
+    orders: bytes = b""
+    lines: bytes = b""
+    count: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    last_row: int = 1
+
+
+class Encoder:
+    """Batches of OrderRow → `Encoded`. `shop_id(name, platform)` gives the shop a row is written into; a
+    (shop, order number) named twice in one batch keeps its last row (as `OrderWriter` does)."""
+
+    def __init__(self, shop_id: Callable[[str, str], int]) -> None:
+        self._shop_id = shop_id
+        self._shops: dict[tuple[str, str], int] = {}
+
+    def shop_of(self, row: OrderRow) -> int:
+        key = (row.shop_name, row.platform)
+        found = self._shops.get(key)
+        if found is None:
+            found = self._shops[key] = self._shop_id(*key)
+        return found
+
+    def encode(self, rows: list[OrderRow]) -> Encoded:
+        shop_ids = [self.shop_of(row) for row in rows]
+        latest = {(shop_id, row.order_no): i for i, (shop_id, row) in enumerate(zip(shop_ids, rows, strict=True))}
+        keep = sorted(latest.values()) if len(latest) < len(rows) else range(len(rows))
+        orders, lines = [], []
+        for i in keep:
+            row, shop_id = rows[i], shop_ids[i]
+            orders.append(
+                copy_line(
+                    (
+                        i,
+                        shop_id,
+                        row.order_no,
+                        row.platform,
+                        row.buyer_handle,
+                        row.buyer_handle[:128],
+                        *profile_values(row),
+                        row.accepts_marketing,
+                        row.new_products,
+                        *order_values(row),
+                    )
+                )
+            )
+            for line in row.lines:
+                lines.append(copy_line((i, shop_id, product_key(line), *line_values(line))))
+        return Encoded(orders="".join(orders).encode(), lines="".join(lines).encode(), count=len(orders), last_row=1)
+
+
+# ------------------------------------------------------------------------------------------- the child process
+@dataclass(frozen=True)
+class FeedRequest:
+    """What the child parses: the file (pair), format, mapping and time zone, as `parse_orders` takes them."""
+
+    path: str
+    items_path: str | None
+    fmt: str
+    mapping: dict[str, str] | None
+    tz: str
+    batch_size: int
+
+
+def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
+    """The child: read its FeedRequest, parse, encode, send ("batch", Encoded) per batch, then ("done",). Shops
+    are asked for with ("shop", name, platform) and answered with an id. A failure is sent as ("failed", class,
+    message)."""
+    from huitouke.orders.importers import parse_orders
+
+    def ask(name: str, platform: str) -> int:
+        send(("shop", name, platform))
+        return int(read())
+
+    try:
+        request: FeedRequest = read()
+        _fmt, stream = parse_orders(
+            Path(request.path),
+            items_path=Path(request.items_path) if request.items_path else None,
+            fmt=request.fmt,
+            mapping=request.mapping,
+            tz=request.tz,
+        )
+        encoder = Encoder(ask)
+        batch: list[OrderRow] = []
+        errors: list[RowError] = []
+        last_row = 1
+        for item in stream:
+            last_row = max(last_row, item.row_no)
+            if isinstance(item, RowError):
+                errors.append(item)
+                continue
+            batch.append(item)
+            if len(batch) >= request.batch_size:
+                encoded = encoder.encode(batch)
+                encoded.errors, encoded.last_row = errors, last_row
+                send(("batch", encoded))
+                batch, errors = [], []
+        encoded = encoder.encode(batch)
+        encoded.errors, encoded.last_row = errors, last_row
+        send(("batch", encoded))
+        send(("done",))
+    except ImportFileError as exc:
+        send(("failed", "ImportFileError", str(exc)))
+    except Exception:  # anything else: the parent raises it with the child's traceback
+        send(("failed", "", traceback.format_exc()))
+
+
+def main() -> None:
+    """`python -m huitouke.orders.feed`: the child's side, speaking pickles on stdin/stdout."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+
+    def send(message: Any) -> None:
+        pickle.dump(message, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
+
+    _child(lambda: pickle.load(stdin), send)
+
+
+class FeedFailed(RuntimeError):
+    """The parsing child failed unexpectedly (its traceback is the message)."""
+
+
+class FeedProcess:
+    """Parse `request` in a child process (a fresh interpreter running this module: it never loads Django);
+    iterate the parent's side for the encoded batches, answering the child's shop questions with
+    `shop_id(name, platform)` on the way."""
+
+    def __init__(self, request: FeedRequest, shop_id: Callable[[str, str], int]) -> None:
+        self.request = request
+        self.shop_id = shop_id
+
+    def batches(self) -> Iterator[Encoded]:
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "huitouke.orders.feed"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        to_child, from_child = process.stdin, process.stdout
+
+        def send(message: Any) -> None:
+            pickle.dump(message, to_child, protocol=pickle.HIGHEST_PROTOCOL)
+            to_child.flush()
+
+        try:
+            send(self.request)
+            while True:
+                try:
+                    message = pickle.load(from_child)
+                except EOFError:
+                    code = process.wait()
+                    raise FeedFailed(f"the parsing process ended unexpectedly (exit code {code})") from None
+                kind = message[0]
+                if kind == "shop":
+                    send(self.shop_id(message[1], message[2]))
+                elif kind == "batch":
+                    yield message[1]
+                elif kind == "done":
+                    return
+                elif message[1] == "ImportFileError":
+                    raise ImportFileError(message[2])
+                else:
+                    raise FeedFailed(message[2])
+        finally:
+            to_child.close()
+            from_child.close()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+if __name__ == "__main__":
+    # run the module's importable copy, so that pickled classes are named huitouke.orders.feed.…, not __main__.…
+    from huitouke.orders.feed import main as feed_main
+
+    feed_main()

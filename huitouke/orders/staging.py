@@ -1,0 +1,351 @@
+"""The PostgreSQL writer of an import: each batch is copied into temporary staging tables, then merged by SQL.
+
+`importing.OrderWriter` resolves customers, products and existing orders in Python and inserts what is new; that
+is portable (SQLite) but spends most of a million-line import shuttling rows between Python and the server. On
+PostgreSQL this writer does the same upsert with the server doing the work: one COPY of the batch's orders and
+lines into temporary tables, then a fixed number of set-based statements in the batch's transaction:
+
+1. customers: one staged row per (platform, handle), the batch's newest order; identities found are reused,
+   the rest get new customers and identities; existing customers have empty profile fields filled (and a
+   masked phone replaced by an unmasked one), the same rule as `OrderWriter._fill_profiles`; consent answers
+   carried by the file (Shopify "Accepts Marketing", the 新品通知 column) are upserted;
+2. products by (shop, product key), the first line naming a key giving its title and price;
+3. orders matched to the archive by (shop, order number): changed fields are updated, changed lines replaced
+   (compared as the ordered list of line values), new orders inserted with their lines. Nothing else is written,
+   so importing the same file twice writes nothing the second time.
+
+The counts (created/updated/unchanged orders, lines, customers created) and the touched customers go into the
+same `ImportResult` as the portable writer's, and the suite runs every import test against both writers (the
+CI runs it on PostgreSQL and on SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from huitouke.customers.models import Consent, Customer, CustomerIdentity
+from huitouke.orders.feed import (
+    LINE_STAGE_COLUMNS,
+    LINE_VALUE_FIELDS,
+    ORDER_STAGE_COLUMNS,
+    PROFILE_FIELDS,
+    Encoded,
+    Encoder,
+)
+from huitouke.orders.importers.rows import OrderRow
+from huitouke.orders.importing import CONSENT_ANSWERS, LINE_FIELDS, ORDER_FIELDS, ImportResult, OrderWriter
+from huitouke.orders.models import Order, OrderLine, Product, Shop
+
+#: orders per batch: one COPY and one merge per batch (each a transaction)
+BATCH_ORDERS = 50_000
+#: orders written by one import above which the tables' statistics are refreshed at the end
+ANALYZE_AFTER = 10_000
+
+_PROFILE = PROFILE_FIELDS
+_ORDER_VALUES = ORDER_FIELDS[1:]  # everything but customer_id, which the merge resolves
+_LINE_VALUES = LINE_VALUE_FIELDS[3:]  # after line_no, title and sku
+
+_STAGE_DDL = (
+    f"""CREATE TEMP TABLE IF NOT EXISTS import_stage_order (
+        seq integer NOT NULL, shop_id bigint NOT NULL, order_no text NOT NULL, platform text NOT NULL,
+        handle text NOT NULL, name text NOT NULL, {", ".join(f"{p} text NOT NULL" for p in _PROFILE)},
+        accepts_marketing boolean, new_products boolean,
+        status text NOT NULL, goods_amount numeric NOT NULL, shipping_fee numeric NOT NULL,
+        total_amount numeric NOT NULL, paid_amount numeric NOT NULL, refund_amount numeric NOT NULL,
+        ordered_at timestamptz NOT NULL, paid_at timestamptz, shipped_at timestamptz, delivered_at timestamptz,
+        confirmed_at timestamptz, closed_at timestamptz, logistics_company text NOT NULL, tracking_no text NOT NULL,
+        gift text NOT NULL, buyer_remark text NOT NULL, seller_memo text NOT NULL, receiver_name text NOT NULL,
+        receiver_phone text NOT NULL, receiver_address text NOT NULL)""",
+    """CREATE TEMP TABLE IF NOT EXISTS import_stage_line (
+        seq integer NOT NULL, shop_id bigint NOT NULL, line_no smallint NOT NULL, pkey text NOT NULL,
+        title varchar(255) NOT NULL, sku varchar(128) NOT NULL, quantity integer NOT NULL, unit_price numeric NOT NULL,
+        amount numeric NOT NULL, refund_state varchar(10) NOT NULL)""",  # the types of OrderLine: compared as rows
+    """CREATE TEMP TABLE IF NOT EXISTS import_stage_customer (
+        platform text NOT NULL, handle text NOT NULL, seq integer NOT NULL, customer_id bigint,
+        is_new boolean NOT NULL)""",
+    """CREATE TEMP TABLE IF NOT EXISTS import_stage_product (
+        shop_id bigint NOT NULL, pkey text NOT NULL, product_id bigint, is_new boolean NOT NULL,
+        title text NOT NULL, price numeric NOT NULL)""",
+    """CREATE TEMP TABLE IF NOT EXISTS import_stage_match (
+        seq integer NOT NULL, order_id bigint NOT NULL, customer_id bigint NOT NULL, old_customer_id bigint,
+        is_new boolean NOT NULL, fields_changed boolean NOT NULL, lines_changed boolean NOT NULL)""",
+)
+_STAGES = ("import_stage_order", "import_stage_line", "import_stage_customer", "import_stage_product",
+           "import_stage_match")  # fmt: skip
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _defaults(model: type[models.Model], given: Sequence[str], now: Any) -> tuple[str, str, list[Any]]:
+    """The columns of `model` not in `given` (nor an auto primary key), with their default values as parameters:
+    (", col…", ", %s…", params) to append to an INSERT … SELECT."""
+    columns, params = [], []
+    for f in model._meta.concrete_fields:
+        if f.attname in given or (f.primary_key and "id" not in given):
+            continue
+        auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        columns.append(_qn(str(f.column)))
+        params.append(f.get_db_prep_save(now if auto else f.get_default(), connection))
+    if not columns:
+        return "", "", []
+    return ", " + ", ".join(columns), ", %s" * len(columns), params
+
+
+class StagedOrderWriter(OrderWriter):
+    """`OrderWriter`'s contract (write batches of OrderRow into one shop or the shops the rows name), on
+    PostgreSQL, with the resolution done by the server. Shops are resolved in Python, as there are few."""
+
+    BATCH = BATCH_ORDERS
+
+    def __init__(self, *, result: ImportResult, shop: Shop | None, default_shop: str) -> None:
+        super().__init__(result=result, shop=shop, default_shop=default_shop)
+        self.tables = {
+            "customer": _qn(Customer._meta.db_table),
+            "identity": _qn(CustomerIdentity._meta.db_table),
+            "consent": _qn(Consent._meta.db_table),
+            "product": _qn(Product._meta.db_table),
+            "order": _qn(Order._meta.db_table),
+            "line": _qn(OrderLine._meta.db_table),
+        }
+        self._sequences: dict[str, str] = {}
+        self._staged = False
+        self.encoder = Encoder(self.shop_id)
+
+    def shop_id(self, name: str, platform: str) -> int:
+        """The id of the shop rows naming `name` on `platform` go into (the encoder's and the feed's question)."""
+        return int(self.shop_named(name, platform).pk)
+
+    def write(self, rows: list[OrderRow]) -> None:
+        if rows:
+            self.write_encoded(self.encoder.encode(rows))
+
+    def write_encoded(self, batch: Encoded) -> None:
+        """Write one encoded batch (see `feed.Encoder`) in one transaction."""
+        if not batch.count:
+            return
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")  # a crashed import is simply run again
+            cur.execute("SET LOCAL jit = off")
+            for ddl in _STAGE_DDL:
+                cur.execute(ddl)
+            cur.execute(f"TRUNCATE {', '.join(_STAGES)}")
+            self._staged = True
+            raw = cur.cursor  # the psycopg cursor behind Django's wrapper
+            with raw.copy(f"COPY import_stage_order ({', '.join(ORDER_STAGE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(batch.orders)
+            with raw.copy(f"COPY import_stage_line ({', '.join(LINE_STAGE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(batch.lines)
+            # the statistics of the join keys only (cheap), so the planner sizes the staging tables right
+            cur.execute("ANALYZE import_stage_order (seq, shop_id, order_no, platform, handle)")
+            cur.execute("ANALYZE import_stage_line (seq, shop_id, pkey)")
+            self._merge_customers(cur, now)
+            self._merge_products(cur, now)
+            self._merge_orders(cur, now)
+
+    def finish(self) -> None:
+        """After the last batch: refresh the planner's statistics of the tables an import filled substantially
+        (as autovacuum would, later), so the follow-ups (stats, levels) plan their joins on real row counts. The
+        staging tables are emptied: a worker's connection outlives the import."""
+        result = self.result
+        with connection.cursor() as cur:
+            if self._staged:  # the staging tables exist in this session
+                cur.execute(f"TRUNCATE {', '.join(_STAGES)}")
+            if result.orders_created + result.orders_updated < ANALYZE_AFTER:
+                return
+            for name in ("customer", "identity", "product", "order", "line"):
+                cur.execute(f"ANALYZE {self.tables[name]}")
+
+    # -- customers ---------------------------------------------------------------------------------------------
+    def _merge_customers(self, cur: Any, now: Any) -> None:
+        t = self.tables
+        # one row per buyer: the batch's newest order (ties: the later row), found through its identity or new
+        cur.execute(
+            f"""INSERT INTO import_stage_customer (platform, handle, seq, customer_id, is_new)
+            SELECT DISTINCT ON (s.platform, s.handle) s.platform, s.handle, s.seq, i.customer_id,
+                   i.customer_id IS NULL
+            FROM import_stage_order s
+            LEFT JOIN {t["identity"]} i ON i.platform = s.platform AND i.handle = s.handle
+            ORDER BY s.platform, s.handle, s.ordered_at DESC, s.seq DESC"""
+        )
+        cur.execute(
+            "UPDATE import_stage_customer SET customer_id = nextval(%s::regclass) WHERE is_new",
+            [self._sequence(cur, Customer)],
+        )
+        created = cur.rowcount
+        if created:
+            given = ("id", "name", *_PROFILE)
+            cols, marks, params = _defaults(Customer, given, now)
+            cur.execute(
+                f"""INSERT INTO {t["customer"]} (id, name, {", ".join(_PROFILE)}{cols})
+                SELECT c.customer_id, s.name, {", ".join(f"s.{p}" for p in _PROFILE)}{marks}
+                FROM import_stage_customer c JOIN import_stage_order s ON s.seq = c.seq
+                WHERE c.is_new ORDER BY c.customer_id""",
+                params,
+            )
+            cols, marks, params = _defaults(CustomerIdentity, ("customer_id", "platform", "handle"), now)
+            cur.execute(
+                f"""INSERT INTO {t["identity"]} (customer_id, platform, handle{cols})
+                SELECT customer_id, platform, handle{marks} FROM import_stage_customer
+                WHERE is_new ORDER BY customer_id""",
+                params,
+            )
+            self.result.customers_created += created
+        # existing customers: fill what the archive lacks (the rule of OrderWriter._fill_profiles)
+        better = {
+            p: f"(s.{p} <> '' AND s.{p} <> c.{p} AND (c.{p} = ''"
+            + (" OR (strpos(c.phone, '*') > 0 AND strpos(s.phone, '*') = 0)" if p == "phone" else "")
+            + "))"
+            for p in _PROFILE
+        }
+        cur.execute(
+            f"""UPDATE {t["customer"]} c
+            SET {", ".join(f"{p} = CASE WHEN {better[p]} THEN s.{p} ELSE c.{p} END" for p in _PROFILE)}
+            FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
+            WHERE c.id = sc.customer_id AND NOT sc.is_new AND ({" OR ".join(better.values())})"""
+        )
+        self._merge_consents(cur, now)
+
+    def _merge_consents(self, cur: Any, now: Any) -> None:
+        """The consent answers (importing.CONSENT_ANSWERS) of each buyer's newest order in the batch, upserted."""
+        t = self.tables
+        given = ("customer_id", "channel", "purpose", "granted", "source")
+        cols, marks, params = _defaults(Consent, given, now)
+        for attr, channels, purpose in CONSENT_ANSWERS:
+            cur.execute(
+                f"""INSERT INTO {t["consent"]} (customer_id, channel, purpose, granted, source{cols})
+                SELECT sc.customer_id, ch.channel, %s, s.{attr}, 'import'{marks}
+                FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
+                CROSS JOIN unnest(%s::text[]) AS ch(channel)
+                WHERE s.{attr} IS NOT NULL
+                ON CONFLICT (customer_id, channel, purpose) DO UPDATE
+                SET granted = EXCLUDED.granted, source = EXCLUDED.source, updated_at = EXCLUDED.updated_at""",
+                [str(purpose), *params, [str(c) for c in channels]],
+            )
+
+    # -- products ----------------------------------------------------------------------------------------------
+    def _merge_products(self, cur: Any, now: Any) -> None:
+        t = self.tables
+        cur.execute(
+            f"""INSERT INTO import_stage_product (shop_id, pkey, product_id, is_new, title, price)
+            SELECT DISTINCT ON (l.shop_id, l.pkey) l.shop_id, l.pkey, p.id, p.id IS NULL, l.title, l.unit_price
+            FROM import_stage_line l
+            LEFT JOIN {t["product"]} p ON p.shop_id = l.shop_id AND p.external_id = l.pkey
+            ORDER BY l.shop_id, l.pkey, l.seq, l.line_no"""
+        )
+        cur.execute(
+            "UPDATE import_stage_product SET product_id = nextval(%s::regclass) WHERE is_new",
+            [self._sequence(cur, Product)],
+        )
+        if cur.rowcount:
+            cols, marks, params = _defaults(Product, ("id", "shop_id", "external_id", "title", "price"), now)
+            cur.execute(
+                f"""INSERT INTO {t["product"]} (id, shop_id, external_id, title, price{cols})
+                SELECT product_id, shop_id, pkey, title, price{marks} FROM import_stage_product
+                WHERE is_new ORDER BY product_id""",
+                params,
+            )
+
+    def _sequence(self, cur: Any, model: type[models.Model]) -> str:
+        """The name of the sequence behind a table's id (looked up once, then used as a constant per row)."""
+        table = model._meta.db_table
+        if table not in self._sequences:
+            cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            self._sequences[table] = cur.fetchone()[0]
+        return self._sequences[table]
+
+    @staticmethod
+    def _any_matched(cur: Any) -> bool:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new)")
+        return bool(cur.fetchone()[0])
+
+    # -- orders ------------------------------------------------------------------------------------------------
+    def _merge_orders(self, cur: Any, now: Any) -> None:
+        t = self.tables
+        order_cols = ", ".join(ORDER_FIELDS)
+        staged = ", ".join(["c.customer_id", *(f"s.{f}" for f in _ORDER_VALUES)])
+        line_row = "ROW(" + ", ".join(LINE_FIELDS) + ")"
+        staged_line_row = (
+            "ROW(l.line_no, p.product_id, l.title, l.sku, " + ", ".join(f"l.{f}" for f in _LINE_VALUES) + ")"
+        )
+        cur.execute(
+            f"""INSERT INTO import_stage_match
+                (seq, order_id, customer_id, old_customer_id, is_new, fields_changed, lines_changed)
+            SELECT s.seq,
+                   CASE WHEN o.id IS NULL THEN nextval(%s::regclass) ELSE o.id END,
+                   c.customer_id, o.customer_id, o.id IS NULL,
+                   o.id IS NOT NULL AND ({", ".join(f"o.{f}" for f in ORDER_FIELDS)}) IS DISTINCT FROM ({staged}),
+                   false
+            FROM import_stage_order s
+            JOIN import_stage_customer c ON c.platform = s.platform AND c.handle = s.handle
+            LEFT JOIN {t["order"]} o ON o.shop_id = s.shop_id AND o.order_no = s.order_no""",
+            [self._sequence(cur, Order)],
+        )
+        if cur.rowcount and self._any_matched(cur):
+            # the lines of the orders already archived, compared as ordered lists of rows (two grouped scans)
+            cur.execute(
+                f"""UPDATE import_stage_match SET lines_changed = true WHERE seq IN (
+                    SELECT x.seq FROM import_stage_match x
+                    LEFT JOIN (
+                        SELECT l.order_id, array_agg({line_row} ORDER BY l.line_no) AS lines
+                        FROM {t["line"]} l JOIN import_stage_match mm ON mm.order_id = l.order_id AND NOT mm.is_new
+                        GROUP BY l.order_id
+                    ) old ON old.order_id = x.order_id
+                    LEFT JOIN (
+                        SELECT l.seq, array_agg({staged_line_row} ORDER BY l.line_no) AS lines
+                        FROM import_stage_line l JOIN import_stage_match mm ON mm.seq = l.seq AND NOT mm.is_new
+                        JOIN import_stage_product p ON p.shop_id = l.shop_id AND p.pkey = l.pkey
+                        GROUP BY l.seq
+                    ) new ON new.seq = x.seq
+                    WHERE NOT x.is_new AND old.lines IS DISTINCT FROM new.lines)"""
+            )
+        cur.execute(
+            f"""UPDATE {t["order"]} o SET ({order_cols}, updated_at) = ({staged}, %s)
+            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
+            WHERE o.id = c.order_id AND c.fields_changed""",
+            [now],
+        )
+        cur.execute(
+            f"""DELETE FROM {t["line"]} WHERE order_id IN
+            (SELECT order_id FROM import_stage_match WHERE lines_changed)"""
+        )
+        cols, marks, params = _defaults(Order, ("id", "shop_id", "order_no", *ORDER_FIELDS), now)
+        cur.execute(
+            f"""INSERT INTO {t["order"]} (id, shop_id, order_no, {order_cols}{cols})
+            SELECT c.order_id, s.shop_id, s.order_no, {staged}{marks}
+            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
+            WHERE c.is_new ORDER BY c.order_id""",
+            params,
+        )
+        cols, marks, params = _defaults(OrderLine, ("order_id", *LINE_FIELDS), now)
+        cur.execute(
+            f"""INSERT INTO {t["line"]} (order_id, {", ".join(LINE_FIELDS)}{cols})
+            SELECT m.order_id, l.line_no, p.product_id, l.title, l.sku, {", ".join(f"l.{f}" for f in _LINE_VALUES)}
+                   {marks}
+            FROM import_stage_match m JOIN import_stage_line l ON l.seq = m.seq
+            JOIN import_stage_product p ON p.shop_id = l.shop_id AND p.pkey = l.pkey
+            WHERE m.is_new OR m.lines_changed ORDER BY m.order_id, l.line_no""",
+            params,
+        )
+        self.result.lines += cur.rowcount
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE is_new),
+                      count(*) FILTER (WHERE NOT is_new AND (fields_changed OR lines_changed)),
+                      count(*) FILTER (WHERE NOT (is_new OR fields_changed OR lines_changed)),
+                      array_agg(DISTINCT customer_id) FILTER (WHERE is_new OR fields_changed OR lines_changed),
+                      array_agg(DISTINCT old_customer_id) FILTER (WHERE fields_changed OR lines_changed)
+               FROM import_stage_match"""
+        )
+        created, updated, unchanged, customers, old_customers = cur.fetchone()
+        result = self.result
+        result.orders_created += created
+        result.orders_updated += updated
+        result.orders_unchanged += unchanged
+        result.customer_ids.update(customers or ())
+        result.customer_ids.update(old_customers or ())
