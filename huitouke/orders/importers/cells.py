@@ -125,6 +125,9 @@ _EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
 _NO_DATE = frozenset({"", "-", "--", "null", "NULL", "None", "0000-00-00 00:00:00", "0000-00-00"})
 
 
+_fromisoformat = datetime.fromisoformat
+
+
 def zone(name: str) -> tzinfo:
     """The IANA time zone used for naive times in a file."""
     try:
@@ -139,11 +142,11 @@ def parse_datetime(s: str, tz: tzinfo) -> datetime | None:
     Accepts `2024-02-25 22:00:54`, Excel-resaved `2024/2/25 22:00`, `2024-02-25`, `2024年2月25日 22:00`,
     ISO `2025-10-07T09:50:26+02:00`, Shopify `2025-10-07 09:50:26 +0200` and Excel serial numbers (45347.5).
     """
-    if len(s) == 19 and s[4] == "-" and s[10] == " " and s[13] == ":":
+    if not s:
+        return None
+    if len(s) == 19 and s[4] == "-" and s[10] == " " and s[13] == ":" and s[16] == ":":
         try:
-            return datetime(
-                int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19]), tzinfo=tz
-            )
+            return _fromisoformat(s).replace(tzinfo=tz)
         except ValueError:
             pass  # fall through: the slow path gives the precise reason
     t = s.strip(_BLANKS)

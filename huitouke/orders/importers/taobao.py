@@ -112,8 +112,14 @@ _STATUS_TEXTS = {
 STATUS: dict[str, str] = {status_key(t): status for status, texts in _STATUS_TEXTS.items() for t in texts}
 _CLOSED_KEYS = frozenset(status_key(t) for t in _STATUS_TEXTS[r.CLOSED])
 
-# item tuple: (items row_no, title, price, quantity, external_id, attributes, status, sku, refund)
-_Item = tuple[int, str, str, str, str, str, str, str, str]
+#: an item report line's raw cells: (title, price, quantity, external_id, attributes, status, sku, refund); equal
+#: cells share one tuple, so a product's lines are parsed once per order status (`_item_lines`)
+_ItemValues = tuple[str, str, str, str, str, str, str, str]
+_Item = tuple[int, _ItemValues]  # (items file row number, cells)
+#: a line's parsed values (title, sku, external_id, quantity, unit price, amount, attributes, refund state), or
+#: why it was rejected: (header, value, reason)
+_Parsed = tuple[str, str, str, int, Decimal, Decimal, str, str] | tuple[str, str, str]
+_BAD_ITEM: _ItemValues = ("\ufffd", "", "", "", "", "", "", "")
 
 
 def parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | RowError]:
@@ -133,94 +139,105 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             items.name(items.index(*ITEM_FIELDS["price"])),
             items.name(items.index(*ITEM_FIELDS["quantity"])),
         )
+    line_cache: dict[tuple[_ItemValues, str], _Parsed] = {}
     has_refund = table.has("退款金额")
     seen = Seen()
+    # the columns as locals: this loop runs once per order of million-line files
+    k_no, k_buyer, k_goods, k_shipping, k_total, k_paid, k_refund, k_status = (
+        c["order_no"], c["buyer"], c["goods"], c["shipping"], c["total"], c["paid"], c["refund"], c["status"]
+    )  # fmt: skip
+    k_created, k_paid_at, k_shipped, k_confirmed = c["created"], c["paid_at"], c["shipped"], c["confirmed"]
+    k_address, k_new_address, k_shop, k_name, k_mobile, k_tel = (
+        c["address"], c["new_address"], c["shop"], c["name"], c["mobile"], c["tel"]
+    )  # fmt: skip
+    k_carrier, k_tracking, k_remark, k_memo, k_memo2, k_close = (
+        c["carrier"], c["tracking"], c["remark"], c["memo"], c["memo2"], c["close_reason"]
+    )  # fmt: skip
     for row_no, row in table.rows:
         if isinstance(row, BadRow):
             yield bad_bytes(row_no)
             continue
-        col = c["order_no"]
+        col = k_no
         try:
             order_no = parse_id(row[col])
             repeat = seen.repeat(order_no, row_no)
             if repeat is not None:
                 yield repeat
                 continue
-            col = c["buyer"]
+            col = k_buyer
             buyer = text(row[col])
             if not buyer:
                 raise CellError("missing buyer")
-            col = c["goods"]
+            col = k_goods
             goods = parse_amount(row[col])
-            col = c["shipping"]
+            col = k_shipping
             shipping = parse_amount(row[col])
-            col = c["total"]
+            col = k_total
             total = parse_amount(row[col])
-            col = c["paid"]
+            col = k_paid
             paid = parse_amount(row[col])
-            col = c["refund"]
+            col = k_refund
             refund = parse_amount(row[col])
-            col = c["status"]
+            col = k_status
             status = parse_status(row[col], STATUS)
             if status == r.CLOSED and has_refund and refund > 0 and refund >= paid:
                 status = r.REFUNDED  # a trade closes itself after a full refund
-            col = c["created"]
+            col = k_created
             ordered_at = parse_datetime(row[col], tz)
             if ordered_at is None:
                 raise CellError("missing order time")
-            col = c["paid_at"]
+            col = k_paid_at
             paid_at = parse_datetime(row[col], tz)
-            col = c["shipped"]
+            col = k_shipped
             shipped_at = parse_datetime(row[col], tz)
-            col = c["confirmed"]
+            col = k_confirmed
             confirmed_at = parse_datetime(row[col], tz)
         except CellError as exc:
             yield cell_error(table, row_no, row, col, exc)
             if by_order is not None:
-                by_order.pop(unwrap(row[c["order_no"]]), None)
+                by_order.pop(unwrap(row[k_no]), None)
             continue
 
         own = by_order.pop(order_no, None) if by_order is not None else None
         if own:
-            lines_or_error = _item_lines(own, item_headers, row_no, status)
+            lines_or_error = _item_lines(own, item_headers, row_no, status, line_cache)
         else:
             lines_or_error = _summary_line(table, c, row_no, row, goods, status)
         if isinstance(lines_or_error, RowError):
             yield lines_or_error
             continue
 
-        address = text(row[c["new_address"]]) or text(row[c["address"]])
-        province, city, district, street, postcode = split_address(address)
+        province, city, district, street, postcode = split_address(text(row[k_new_address]) or text(row[k_address]))
         yield OrderRow(
-            row_no=row_no,
-            order_no=order_no,
-            platform=r.TAOBAO,
-            shop_name=text(row[c["shop"]]),
-            buyer_handle=buyer,
-            buyer_name=text(row[c["name"]]),
-            phone=parse_phone(row[c["mobile"]]) or parse_phone(row[c["tel"]]),
-            email="",
-            province=province,
-            city=city,
-            district=district,
-            address=street,
-            postcode=postcode,
-            status=status,
-            goods_amount=goods,
-            shipping_fee=shipping,
-            total_amount=total,
-            paid_amount=paid,
-            refund_amount=refund,
-            ordered_at=ordered_at,
-            paid_at=paid_at,
-            shipped_at=shipped_at,
-            confirmed_at=confirmed_at,
-            logistics_company=text(row[c["carrier"]]),
-            tracking_no=unwrap(row[c["tracking"]]).removeprefix("No:").strip(),
-            buyer_remark=text(row[c["remark"]]),
-            seller_memo=join(text(row[c["memo"]]), text(row[c["memo2"]]), sep="; "),
-            close_reason=text(row[c["close_reason"]]),
-            lines=lines_or_error,
+            row_no,
+            order_no,
+            r.TAOBAO,
+            text(row[k_shop]),
+            buyer,
+            text(row[k_name]),
+            parse_phone(row[k_mobile]) or parse_phone(row[k_tel]),
+            "",
+            province,
+            city,
+            district,
+            street,
+            postcode,
+            status,
+            goods,
+            shipping,
+            total,
+            paid,
+            refund,
+            ordered_at,
+            paid_at,
+            shipped_at,
+            confirmed_at,
+            text(row[k_carrier]),
+            unwrap(row[k_tracking]).removeprefix("No:").strip(),
+            text(row[k_remark]),
+            join(text(row[k_memo]), text(row[k_memo2]), sep="; "),
+            lines_or_error,
+            close_reason=text(row[k_close]),
         )
     if by_order:
         yield from _orphans(by_order, items)  # type: ignore[arg-type]  # by_order ⇒ items set
@@ -240,7 +257,7 @@ def _summary_line(
 
 
 def _load_items(items: Table) -> dict[str, list[_Item]]:
-    """One pass over the item report: order number → raw line tuples (repeated strings shared, not copied)."""
+    """One pass over the item report: order number → (row number, cells) (equal cells stored once, not copied)."""
     c = resolve(items, ITEM_FIELDS)
     ko, kt, kp, kq, ke, ka, kk, ks, ku, kr = (
         c["order_no"],
@@ -254,26 +271,18 @@ def _load_items(items: Table) -> dict[str, list[_Item]]:
         c["sku"],
         c["refund"],
     )
-    pool: dict[str, str] = {}
+    pool: dict[_ItemValues, _ItemValues] = {}
     intern = pool.setdefault
     by_order: dict[str, list[_Item]] = {}
     for row_no, row in items.rows:
         order_no = unwrap(row[ko])
         if isinstance(row, BadRow):
-            by_order.setdefault(order_no, []).append((row_no, "\ufffd", "", "", "", "", "", "", ""))
+            by_order.setdefault(order_no, []).append((row_no, _BAD_ITEM))
             continue
-        attributes = join(text(row[ka]), text(row[kk]), sep="; ")
-        item = (
-            row_no,
-            intern(row[kt], row[kt]),
-            intern(row[kp], row[kp]),
-            intern(row[kq], row[kq]),
-            intern(row[ke], row[ke]),
-            intern(attributes, attributes),
-            intern(row[ks], row[ks]),
-            intern(row[ku], row[ku]),
-            intern(row[kr], row[kr]),
-        )
+        package = row[kk]
+        attributes = join(text(row[ka]), text(package), sep="; ") if package else text(row[ka])
+        values = (row[kt], row[kp], row[kq], row[ke], attributes, row[ks], row[ku], row[kr])
+        item = (row_no, intern(values, values))
         lines = by_order.get(order_no)
         if lines is None:
             by_order[order_no] = [item]
@@ -282,33 +291,35 @@ def _load_items(items: Table) -> dict[str, list[_Item]]:
     return by_order
 
 
-def _item_lines(own: list[_Item], headers: tuple[str, str], row_no: int, status: str) -> tuple[LineRow, ...] | RowError:
-    price_header, quantity_header = headers
+def _item_lines(
+    own: list[_Item], headers: tuple[str, str], row_no: int, status: str, cache: dict[tuple[_ItemValues, str], _Parsed]
+) -> tuple[LineRow, ...] | RowError:
     lines = []
-    for n, (i_row, title, price, qty, external_id, attributes, i_status, sku, refund) in enumerate(own, 1):
-        if title == "\ufffd":
+    for n, (i_row, values) in enumerate(own, 1):
+        if values is _BAD_ITEM:
             return RowError(row_no, "", "", f"{BAD_BYTES} (items file row {i_row})")
-        header, value = price_header, price
-        try:
-            unit = parse_amount(price)
-            header, value = quantity_header, qty
-            quantity = parse_quantity(qty)
-        except CellError as exc:
-            return RowError(row_no, header, value, f"{exc.reason} (items file row {i_row})")
-        lines.append(
-            LineRow(
-                line_no=n,
-                title=text(title),
-                sku=unwrap(sku),
-                external_id=unwrap(external_id),
-                quantity=quantity,
-                unit_price=unit,
-                amount=unit * quantity,
-                attributes=attributes,
-                refund_state=_refund_state(refund, i_status, status),
-            )
-        )
+        key = (values, status)
+        parsed = cache.get(key)
+        if parsed is None:
+            parsed = cache[key] = _parse_item(values, headers, status)
+        if len(parsed) == 3:
+            header, value, reason = parsed
+            return RowError(row_no, header, value, f"{reason} (items file row {i_row})")
+        lines.append(LineRow(n, *parsed))
     return tuple(lines)
+
+
+def _parse_item(values: _ItemValues, headers: tuple[str, str], status: str) -> _Parsed:
+    title, price, qty, external_id, attributes, i_status, sku, refund = values
+    header, value = headers[0], price
+    try:
+        unit = parse_amount(price)
+        header, value = headers[1], qty
+        quantity = parse_quantity(qty)
+    except CellError as exc:
+        return (header, value, exc.reason)
+    refund_state = _refund_state(refund, i_status, status)
+    return (text(title), unwrap(sku), unwrap(external_id), quantity, unit, unit * quantity, attributes, refund_state)
 
 
 def _refund_state(refund: str, item_status: str, order_status: str) -> str:
