@@ -5,11 +5,12 @@ Pure (no Django, no ORM), so it runs in a child process that never loads the pro
 - `profile_values`, `order_values`, `line_values` and `product_key`: what both writers store for an `OrderRow`
   (truncated to the columns' lengths), in the column orders `PROFILE_FIELDS`, `ORDER_VALUE_FIELDS`,
   `LINE_VALUE_FIELDS`;
-- `Encoder`: a batch of rows → the text of PostgreSQL's COPY for the staged writer's two staging tables;
+- `Encoder`: a batch of rows → what the staged writers put into their two staging tables: the text of
+  PostgreSQL's COPY, or SQLite's rows as executemany binds them;
 - `FeedProcess`: a child process that parses the file pair and encodes batch after batch while the parent only
   hands the text to the database. Parsing and encoding are pure Python and hold the GIL; in a thread they would
   take turns with the writer instead of running beside it. With the child, a large import keeps one core on the
-  parser and one on PostgreSQL. Shops are the only thing the child cannot know: the first time a batch names a
+  parser and one on the database. Shops are the only thing the child cannot know: the first time a batch names a
   shop, the child asks the parent for its id and waits for the answer.
 """
 
@@ -158,24 +159,122 @@ def copy_line(values: tuple[Any, ...]) -> str:
     return "\t".join(map(copy_cell, values)) + "\n"
 
 
+def _utc_text(value: datetime) -> str:
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("a naive datetime cannot be staged")
+    return (value.replace(tzinfo=None) - offset).isoformat(" ")
+
+
+def sqlite_cell(value: Any) -> Any:
+    """One value as Django's SQLite backend binds it: booleans as 1/0, an aware datetime as naive UTC text
+    (`2024-02-25 14:00:54`, microseconds only when there are some), a Decimal as its text."""
+    if value is None or type(value) is str or type(value) is int:
+        return value
+    if value is True:
+        return 1
+    if value is False:
+        return 0
+    if isinstance(value, datetime):
+        return _utc_text(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot stage a {type(value).__name__}")
+
+
+#: the databases an `Encoder` prepares batches for
+POSTGRESQL, SQLITE = "postgresql", "sqlite"
+#: SQLite batches travel as text: cells joined by the unit separator, rows by the record separator (a row whose
+#: text holds either goes as a tuple instead)
+CELL_SEP, ROW_SEP = "\x1f", "\x1e"
+_INTEGER_COLUMNS = frozenset({"seq", "shop_id", "line_no", "quantity"})
+_DECIMAL_COLUMNS = frozenset({"goods_amount", "shipping_fee", "total_amount", "paid_amount", "refund_amount",
+                              "unit_price", "amount"})  # fmt: skip
+_FLAG_COLUMNS = frozenset({"accepts_marketing", "new_products"})
+
+
+class RowFormat:
+    """Staging rows of one table (ORDER_STAGE_COLUMNS or LINE_STAGE_COLUMNS) as text, the column kinds known in
+    advance so that only the cells that need it are converted. A row the fast path cannot carry (something to
+    escape for COPY; a separator inside a cell for SQLite) takes the general one."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.width = len(columns)
+        self.numbers = [i for i, c in enumerate(columns) if c in _INTEGER_COLUMNS or c in _DECIMAL_COLUMNS]
+        self.times = [i for i, c in enumerate(columns) if c.endswith("_at")]
+        self.flags = [i for i, c in enumerate(columns) if c in _FLAG_COLUMNS]
+
+    def copy(self, record: tuple[Any, ...]) -> str:
+        """The row in PostgreSQL's COPY text, newline included: what `copy_line(record)` gives."""
+        v = list(record)
+        nulls = 0
+        for k in self.numbers:
+            v[k] = str(v[k])
+        for k in self.times:
+            t = v[k]
+            if t is None:
+                v[k] = "\\N"
+                nulls += 1
+            elif t.tzinfo is None:
+                raise ValueError("a naive datetime cannot be staged")
+            else:
+                v[k] = t.isoformat(" ")
+        for k in self.flags:
+            b = v[k]
+            if b is None:
+                v[k] = "\\N"
+                nulls += 1
+            else:
+                v[k] = "t" if b else "f"
+        line = "\t".join(v)
+        if line.count("\t") != self.width - 1 or line.count("\\") != nulls or "\n" in line or "\r" in line:
+            return copy_line(record)  # a cell needs escaping
+        return line + "\n"
+
+    def sqlite(self, record: tuple[Any, ...]) -> str | None:
+        """The row as SQLite text (NULL as an empty cell: only times and flags are nullable), or None when a
+        cell holds a separator."""
+        v = list(record)
+        for k in self.numbers:
+            v[k] = str(v[k])
+        for k in self.times:
+            t = v[k]
+            v[k] = "" if t is None else _utc_text(t)
+        for k in self.flags:
+            b = v[k]
+            v[k] = "" if b is None else "1" if b else "0"
+        line = CELL_SEP.join(v)
+        if line.count(CELL_SEP) != self.width - 1 or ROW_SEP in line:
+            return None
+        return line
+
+
 @dataclass
 class Encoded:
-    """A batch in COPY text for the two staging tables, with what the parser found on the way."""
+    """A batch for the two staging tables, with what the parser found on the way. For PostgreSQL `orders` and
+    `lines` are the text of one COPY each; for SQLite they are text rows (CELL_SEP, ROW_SEP), and the rows that
+    text cannot carry travel in `odd_orders` and `odd_lines` as tuples of bound values."""
 
-    orders: bytes = b""
-    lines: bytes = b""
+    orders: bytes | str = b""
+    lines: bytes | str = b""
     count: int = 0
     errors: list[RowError] = field(default_factory=list)
     last_row: int = 1
+    odd_orders: list[tuple[Any, ...]] = field(default_factory=list)
+    odd_lines: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class Encoder:
-    """Batches of OrderRow → `Encoded`. `shop_id(name, platform)` gives the shop a row is written into; a
-    (shop, order number) named twice in one batch keeps its last row (as `OrderWriter` does)."""
+    """Batches of OrderRow → `Encoded` for `dialect` (POSTGRESQL or SQLITE). `shop_id(name, platform)` gives the
+    shop a row is written into; a (shop, order number) named twice in one batch keeps its last row (as
+    `OrderWriter` does)."""
 
-    def __init__(self, shop_id: Callable[[str, str], int]) -> None:
+    def __init__(self, shop_id: Callable[[str, str], int], dialect: str = POSTGRESQL) -> None:
+        if dialect not in (POSTGRESQL, SQLITE):
+            raise ValueError(f"unknown dialect {dialect!r}")
         self._shop_id = shop_id
         self._shops: dict[tuple[str, str], int] = {}
+        self.dialect = dialect
 
     def shop_of(self, row: OrderRow) -> int:
         key = (row.shop_name, row.platform)
@@ -184,7 +283,8 @@ class Encoder:
             found = self._shops[key] = self._shop_id(*key)
         return found
 
-    def encode(self, rows: list[OrderRow]) -> Encoded:
+    def records(self, rows: list[OrderRow]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The staging rows of a batch (ORDER_STAGE_COLUMNS, LINE_STAGE_COLUMNS), as Python values."""
         shop_ids = [self.shop_of(row) for row in rows]
         latest = {(shop_id, row.order_no): i for i, (shop_id, row) in enumerate(zip(shop_ids, rows, strict=True))}
         keep = sorted(latest.values()) if len(latest) < len(rows) else range(len(rows))
@@ -192,24 +292,50 @@ class Encoder:
         for i in keep:
             row, shop_id = rows[i], shop_ids[i]
             orders.append(
-                copy_line(
-                    (
-                        i,
-                        shop_id,
-                        row.order_no,
-                        row.platform,
-                        row.buyer_handle,
-                        row.buyer_handle[:128],
-                        *profile_values(row),
-                        row.accepts_marketing,
-                        row.new_products,
-                        *order_values(row),
-                    )
+                (
+                    i,
+                    shop_id,
+                    row.order_no,
+                    row.platform,
+                    row.buyer_handle,
+                    row.buyer_handle[:128],
+                    *profile_values(row),
+                    row.accepts_marketing,
+                    row.new_products,
+                    *order_values(row),
                 )
             )
             for line in row.lines:
-                lines.append(copy_line((i, shop_id, product_key(line), *line_values(line))))
-        return Encoded(orders="".join(orders).encode(), lines="".join(lines).encode(), count=len(orders), last_row=1)
+                lines.append((i, shop_id, product_key(line), *line_values(line)))
+        return orders, lines
+
+    def encode(self, rows: list[OrderRow]) -> Encoded:
+        orders, lines = self.records(rows)
+        if self.dialect == SQLITE:
+            batch = Encoded(count=len(orders))
+            batch.orders = _sqlite_text(_ORDER_FORMAT, orders, batch.odd_orders)
+            batch.lines = _sqlite_text(_LINE_FORMAT, lines, batch.odd_lines)
+            return batch
+        return Encoded(
+            orders="".join(map(_ORDER_FORMAT.copy, orders)).encode(),
+            lines="".join(map(_LINE_FORMAT.copy, lines)).encode(),
+            count=len(orders),
+        )
+
+
+_ORDER_FORMAT = RowFormat(ORDER_STAGE_COLUMNS)
+_LINE_FORMAT = RowFormat(LINE_STAGE_COLUMNS)
+
+
+def _sqlite_text(form: RowFormat, records: list[tuple[Any, ...]], odd: list[tuple[Any, ...]]) -> str:
+    texts = []
+    for record in records:
+        text = form.sqlite(record)
+        if text is None:
+            odd.append(tuple(map(sqlite_cell, record)))
+        else:
+            texts.append(text)
+    return ROW_SEP.join(texts)
 
 
 # ------------------------------------------------------------------------------------------- the child process
@@ -223,6 +349,7 @@ class FeedRequest:
     mapping: dict[str, str] | None
     tz: str
     batch_size: int
+    dialect: str = POSTGRESQL
 
 
 def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
@@ -244,7 +371,7 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
             mapping=request.mapping,
             tz=request.tz,
         )
-        encoder = Encoder(ask)
+        encoder = Encoder(ask, request.dialect)
         batch: list[OrderRow] = []
         errors: list[RowError] = []
         last_row = 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TextIO, runtime_checkable
@@ -422,6 +422,10 @@ def orders_import_rows(
             from huitouke.orders.staging import StagedOrderWriter
 
             writer_class = StagedOrderWriter
+        elif connection.vendor == "sqlite":
+            from huitouke.orders.staging_sqlite import SQLiteStagedWriter
+
+            writer_class = SQLiteStagedWriter
     batch_size = batch_size or writer_class.BATCH
     writer = writer_class(result=result, shop=shop, default_shop=default_shop or "默认店铺")
     threshold = FEED_MIN_BYTES if feed_min_bytes is None else feed_min_bytes
@@ -469,6 +473,8 @@ def _finished(
 class EncodedBatchWriter(Protocol):
     """A writer that also takes batches already encoded by `feed.Encoder` (the staged writer)."""
 
+    dialect: str  # what `feed.Encoder` encodes its batches for
+
     def shop_id(self, name: str, platform: str) -> int: ...
 
     def write_encoded(self, batch: Encoded) -> None: ...
@@ -497,7 +503,7 @@ def _import_fed(
     """`orders_import_rows` with the parsing in a child process (`feed.FeedProcess`) and this process writing."""
     last_row = 1
     result.parser = "process"
-    for batch in FeedProcess(feed, writer.shop_id).batches():
+    for batch in FeedProcess(replace(feed, dialect=writer.dialect), writer.shop_id).batches():
         for error in batch.errors:
             report.add(error)
         writer.write_encoded(batch)

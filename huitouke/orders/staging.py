@@ -21,6 +21,7 @@ CI runs it on PostgreSQL and on SQLite).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from huitouke.orders.feed import (
     LINE_STAGE_COLUMNS,
     LINE_VALUE_FIELDS,
     ORDER_STAGE_COLUMNS,
+    POSTGRESQL,
     PROFILE_FIELDS,
     Encoded,
     Encoder,
@@ -48,6 +50,8 @@ ANALYZE_AFTER = 10_000
 _PROFILE = PROFILE_FIELDS
 _ORDER_VALUES = ORDER_FIELDS[1:]  # everything but customer_id, which the merge resolves
 _LINE_VALUES = LINE_VALUE_FIELDS[3:]  # after line_no, title and sku
+#: an order's ORDER_FIELDS from the staging tables (c: import_stage_match or _customer, s: import_stage_order)
+_STAGED_ORDER = ", ".join(["c.customer_id", *(f"s.{f}" for f in _ORDER_VALUES)])
 
 _STAGE_DDL = (
     f"""CREATE TEMP TABLE IF NOT EXISTS import_stage_order (
@@ -97,11 +101,14 @@ def _defaults(model: type[models.Model], given: Sequence[str], now: Any) -> tupl
     return ", " + ", ".join(columns), ", %s" * len(columns), params
 
 
-class StagedOrderWriter(OrderWriter):
-    """`OrderWriter`'s contract (write batches of OrderRow into one shop or the shops the rows name), on
-    PostgreSQL, with the resolution done by the server. Shops are resolved in Python, as there are few."""
+class StagedWriter(OrderWriter, ABC):
+    """`OrderWriter`'s contract (write batches of OrderRow into one shop or the shops the rows name), with the
+    resolution done by the database: a batch is encoded (`feed.Encoder`, here or in the parsing child process)
+    into the staging tables, then merged by SQL. Shops are resolved in Python, as there are few. Subclasses give
+    the `dialect` the batches are encoded for and `write_encoded`."""
 
     BATCH = BATCH_ORDERS
+    dialect = POSTGRESQL
 
     def __init__(self, *, result: ImportResult, shop: Shop | None, default_shop: str) -> None:
         super().__init__(result=result, shop=shop, default_shop=default_shop)
@@ -113,9 +120,8 @@ class StagedOrderWriter(OrderWriter):
             "order": _qn(Order._meta.db_table),
             "line": _qn(OrderLine._meta.db_table),
         }
-        self._sequences: dict[str, str] = {}
         self._staged = False
-        self.encoder = Encoder(self.shop_id)
+        self.encoder = Encoder(self.shop_id, self.dialect)
 
     def shop_id(self, name: str, platform: str) -> int:
         """The id of the shop rows naming `name` on `platform` go into (the encoder's and the feed's question)."""
@@ -125,63 +131,54 @@ class StagedOrderWriter(OrderWriter):
         if rows:
             self.write_encoded(self.encoder.encode(rows))
 
+    @abstractmethod
     def write_encoded(self, batch: Encoded) -> None:
-        """Write one encoded batch (see `feed.Encoder`) in one transaction."""
-        if not batch.count:
-            return
-        now = timezone.now()
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("SET LOCAL synchronous_commit = off")  # a crashed import is simply run again
-            cur.execute("SET LOCAL jit = off")
-            for ddl in _STAGE_DDL:
-                cur.execute(ddl)
-            cur.execute(f"TRUNCATE {', '.join(_STAGES)}")
-            self._staged = True
-            raw = cur.cursor  # the psycopg cursor behind Django's wrapper
-            with raw.copy(f"COPY import_stage_order ({', '.join(ORDER_STAGE_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(batch.orders)
-            with raw.copy(f"COPY import_stage_line ({', '.join(LINE_STAGE_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(batch.lines)
-            # the statistics of the join keys only (cheap), so the planner sizes the staging tables right
-            cur.execute("ANALYZE import_stage_order (seq, shop_id, order_no, platform, handle)")
-            cur.execute("ANALYZE import_stage_line (seq, shop_id, pkey)")
-            self._merge_customers(cur, now)
-            self._merge_products(cur, now)
-            self._merge_orders(cur, now)
+        """Write one encoded batch in one transaction: stage it, then `_merge`."""
 
-    def finish(self) -> None:
-        """After the last batch: refresh the planner's statistics of the tables an import filled substantially
-        (as autovacuum would, later), so the follow-ups (stats, levels) plan their joins on real row counts. The
-        staging tables are emptied: a worker's connection outlives the import."""
-        result = self.result
-        with connection.cursor() as cur:
-            if self._staged:  # the staging tables exist in this session
-                cur.execute(f"TRUNCATE {', '.join(_STAGES)}")
-            if result.orders_created + result.orders_updated < ANALYZE_AFTER:
-                return
-            for name in ("customer", "identity", "product", "order", "line"):
-                cur.execute(f"ANALYZE {self.tables[name]}")
+    # -- the dialect's steps -----------------------------------------------------------------------------------
+    @abstractmethod
+    def _stage_customers(self, cur: Any) -> int:
+        """Fill import_stage_customer (one row per buyer: the batch's newest order, the customer id found through
+        the identity or a new one); return how many are new."""
 
-    # -- customers ---------------------------------------------------------------------------------------------
+    @abstractmethod
+    def _merge_consents(self, cur: Any, now: Any) -> None:
+        """Upsert the consent answers (importing.CONSENT_ANSWERS) of each buyer's newest order in the batch."""
+
+    @abstractmethod
+    def _stage_products(self, cur: Any) -> int:
+        """Fill import_stage_product (one row per product key, the first line naming it); return how many are
+        new."""
+
+    @abstractmethod
+    def _stage_matches(self, cur: Any) -> None:
+        """Fill import_stage_match: each staged order's id (archived or new), customer, and whether its fields
+        or its lines changed."""
+
+    @abstractmethod
+    def _count_matches(self, cur: Any) -> None:
+        """Add the batch's created/updated/unchanged orders and touched customers to the result."""
+
+    # -- the merge, the same SQL on both databases -------------------------------------------------------------
+    def _merge(self, cur: Any, now: Any) -> None:
+        self._merge_customers(cur, now)
+        if self._stage_products(cur):
+            cols, marks, params = _defaults(Product, ("id", "shop_id", "external_id", "title", "price"), now)
+            cur.execute(
+                f"""INSERT INTO {self.tables["product"]} (id, shop_id, external_id, title, price{cols})
+                SELECT product_id, shop_id, pkey, title, price{marks} FROM import_stage_product
+                WHERE is_new ORDER BY product_id""",
+                params,
+            )
+        self._stage_matches(cur)
+        self._write_orders(cur, now)
+        self._count_matches(cur)
+
     def _merge_customers(self, cur: Any, now: Any) -> None:
         t = self.tables
-        # one row per buyer: the batch's newest order (ties: the later row), found through its identity or new
-        cur.execute(
-            f"""INSERT INTO import_stage_customer (platform, handle, seq, customer_id, is_new)
-            SELECT DISTINCT ON (s.platform, s.handle) s.platform, s.handle, s.seq, i.customer_id,
-                   i.customer_id IS NULL
-            FROM import_stage_order s
-            LEFT JOIN {t["identity"]} i ON i.platform = s.platform AND i.handle = s.handle
-            ORDER BY s.platform, s.handle, s.ordered_at DESC, s.seq DESC"""
-        )
-        cur.execute(
-            "UPDATE import_stage_customer SET customer_id = nextval(%s::regclass) WHERE is_new",
-            [self._sequence(cur, Customer)],
-        )
-        created = cur.rowcount
+        created = self._stage_customers(cur)
         if created:
-            given = ("id", "name", *_PROFILE)
-            cols, marks, params = _defaults(Customer, given, now)
+            cols, marks, params = _defaults(Customer, ("id", "name", *_PROFILE), now)
             cur.execute(
                 f"""INSERT INTO {t["customer"]} (id, name, {", ".join(_PROFILE)}{cols})
                 SELECT c.customer_id, s.name, {", ".join(f"s.{p}" for p in _PROFILE)}{marks}
@@ -200,20 +197,116 @@ class StagedOrderWriter(OrderWriter):
         # existing customers: fill what the archive lacks (the rule of OrderWriter._fill_profiles)
         better = {
             p: f"(s.{p} <> '' AND s.{p} <> c.{p} AND (c.{p} = ''"
-            + (" OR (strpos(c.phone, '*') > 0 AND strpos(s.phone, '*') = 0)" if p == "phone" else "")
+            + (" OR (c.phone LIKE '%*%' AND s.phone NOT LIKE '%*%')" if p == "phone" else "")
             + "))"
             for p in _PROFILE
         }
         cur.execute(
-            f"""UPDATE {t["customer"]} c
+            f"""UPDATE {t["customer"]} AS c
             SET {", ".join(f"{p} = CASE WHEN {better[p]} THEN s.{p} ELSE c.{p} END" for p in _PROFILE)}
             FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
             WHERE c.id = sc.customer_id AND NOT sc.is_new AND ({" OR ".join(better.values())})"""
         )
         self._merge_consents(cur, now)
 
+    def _write_orders(self, cur: Any, now: Any) -> None:
+        """Update the changed orders, replace their changed lines, insert the new orders with their lines."""
+        t = self.tables
+        order_cols = ", ".join(ORDER_FIELDS)
+        cur.execute(
+            f"""UPDATE {t["order"]} AS o SET ({order_cols}, updated_at) = ({_STAGED_ORDER}, %s)
+            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
+            WHERE o.id = c.order_id AND c.fields_changed""",
+            [connection.ops.adapt_datetimefield_value(now)],
+        )
+        cur.execute(
+            f"""DELETE FROM {t["line"]} WHERE order_id IN
+            (SELECT order_id FROM import_stage_match WHERE lines_changed)"""
+        )
+        cols, marks, params = _defaults(Order, ("id", "shop_id", "order_no", *ORDER_FIELDS), now)
+        cur.execute(
+            f"""INSERT INTO {t["order"]} (id, shop_id, order_no, {order_cols}{cols})
+            SELECT c.order_id, s.shop_id, s.order_no, {_STAGED_ORDER}{marks}
+            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
+            WHERE c.is_new ORDER BY c.order_id""",
+            params,
+        )
+        cols, marks, params = _defaults(OrderLine, ("order_id", *LINE_FIELDS), now)
+        cur.execute(
+            f"""INSERT INTO {t["line"]} (order_id, {", ".join(LINE_FIELDS)}{cols})
+            SELECT m.order_id, l.line_no, p.product_id, l.title, l.sku, {", ".join(f"l.{f}" for f in _LINE_VALUES)}
+                   {marks}
+            FROM import_stage_match m JOIN import_stage_line l ON l.seq = m.seq
+            JOIN import_stage_product p ON p.shop_id = l.shop_id AND p.pkey = l.pkey
+            WHERE m.is_new OR m.lines_changed ORDER BY m.order_id, l.line_no""",
+            params,
+        )
+        self.result.lines += cur.rowcount
+
+
+class StagedOrderWriter(StagedWriter):
+    """The staged writer on PostgreSQL: COPY into the staging tables, merged with set-based statements."""
+
+    def __init__(self, *, result: ImportResult, shop: Shop | None, default_shop: str) -> None:
+        super().__init__(result=result, shop=shop, default_shop=default_shop)
+        self._sequences: dict[str, str] = {}
+
+    def write_encoded(self, batch: Encoded) -> None:
+        """Write one encoded batch (see `feed.Encoder`) in one transaction."""
+        if not batch.count:
+            return
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")  # a crashed import is simply run again
+            cur.execute("SET LOCAL jit = off")
+            for ddl in _STAGE_DDL:
+                cur.execute(ddl)
+            cur.execute(f"TRUNCATE {', '.join(_STAGES)}")
+            self._staged = True
+            raw = cur.cursor  # the psycopg cursor behind Django's wrapper
+            if not (isinstance(batch.orders, bytes) and isinstance(batch.lines, bytes)):
+                raise TypeError("the batch was not encoded for PostgreSQL's COPY")
+            with raw.copy(f"COPY import_stage_order ({', '.join(ORDER_STAGE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(batch.orders)
+            with raw.copy(f"COPY import_stage_line ({', '.join(LINE_STAGE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(batch.lines)
+            # the statistics of the join keys only (cheap), so the planner sizes the staging tables right
+            cur.execute("ANALYZE import_stage_order (seq, shop_id, order_no, platform, handle)")
+            cur.execute("ANALYZE import_stage_line (seq, shop_id, pkey)")
+            self._merge(cur, now)
+
+    def finish(self) -> None:
+        """After the last batch: refresh the planner's statistics of the tables an import filled substantially
+        (as autovacuum would, later), so the follow-ups (stats, levels) plan their joins on real row counts. The
+        staging tables are emptied: a worker's connection outlives the import."""
+        result = self.result
+        with connection.cursor() as cur:
+            if self._staged:  # the staging tables exist in this session
+                cur.execute(f"TRUNCATE {', '.join(_STAGES)}")
+            if result.orders_created + result.orders_updated < ANALYZE_AFTER:
+                return
+            for name in ("customer", "identity", "product", "order", "line"):
+                cur.execute(f"ANALYZE {self.tables[name]}")
+
+    # -- the dialect's steps -----------------------------------------------------------------------------------
+    def _stage_customers(self, cur: Any) -> int:
+        t = self.tables
+        # one row per buyer: the batch's newest order (ties: the later row), found through its identity or new
+        cur.execute(
+            f"""INSERT INTO import_stage_customer (platform, handle, seq, customer_id, is_new)
+            SELECT DISTINCT ON (s.platform, s.handle) s.platform, s.handle, s.seq, i.customer_id,
+                   i.customer_id IS NULL
+            FROM import_stage_order s
+            LEFT JOIN {t["identity"]} i ON i.platform = s.platform AND i.handle = s.handle
+            ORDER BY s.platform, s.handle, s.ordered_at DESC, s.seq DESC"""
+        )
+        cur.execute(
+            "UPDATE import_stage_customer SET customer_id = nextval(%s::regclass) WHERE is_new",
+            [self._sequence(cur, Customer)],
+        )
+        return int(cur.rowcount)
+
     def _merge_consents(self, cur: Any, now: Any) -> None:
-        """The consent answers (importing.CONSENT_ANSWERS) of each buyer's newest order in the batch, upserted."""
         t = self.tables
         given = ("customer_id", "channel", "purpose", "granted", "source")
         cols, marks, params = _defaults(Consent, given, now)
@@ -229,8 +322,7 @@ class StagedOrderWriter(OrderWriter):
                 [str(purpose), *params, [str(c) for c in channels]],
             )
 
-    # -- products ----------------------------------------------------------------------------------------------
-    def _merge_products(self, cur: Any, now: Any) -> None:
+    def _stage_products(self, cur: Any) -> int:
         t = self.tables
         cur.execute(
             f"""INSERT INTO import_stage_product (shop_id, pkey, product_id, is_new, title, price)
@@ -243,14 +335,7 @@ class StagedOrderWriter(OrderWriter):
             "UPDATE import_stage_product SET product_id = nextval(%s::regclass) WHERE is_new",
             [self._sequence(cur, Product)],
         )
-        if cur.rowcount:
-            cols, marks, params = _defaults(Product, ("id", "shop_id", "external_id", "title", "price"), now)
-            cur.execute(
-                f"""INSERT INTO {t["product"]} (id, shop_id, external_id, title, price{cols})
-                SELECT product_id, shop_id, pkey, title, price{marks} FROM import_stage_product
-                WHERE is_new ORDER BY product_id""",
-                params,
-            )
+        return int(cur.rowcount)
 
     def _sequence(self, cur: Any, model: type[models.Model]) -> str:
         """The name of the sequence behind a table's id (looked up once, then used as a constant per row)."""
@@ -265,11 +350,9 @@ class StagedOrderWriter(OrderWriter):
         cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new)")
         return bool(cur.fetchone()[0])
 
-    # -- orders ------------------------------------------------------------------------------------------------
-    def _merge_orders(self, cur: Any, now: Any) -> None:
+    def _stage_matches(self, cur: Any) -> None:
         t = self.tables
-        order_cols = ", ".join(ORDER_FIELDS)
-        staged = ", ".join(["c.customer_id", *(f"s.{f}" for f in _ORDER_VALUES)])
+        archived = ", ".join(f"o.{f}" for f in ORDER_FIELDS)
         line_row = "ROW(" + ", ".join(LINE_FIELDS) + ")"
         staged_line_row = (
             "ROW(l.line_no, p.product_id, l.title, l.sku, " + ", ".join(f"l.{f}" for f in _LINE_VALUES) + ")"
@@ -280,7 +363,7 @@ class StagedOrderWriter(OrderWriter):
             SELECT s.seq,
                    CASE WHEN o.id IS NULL THEN nextval(%s::regclass) ELSE o.id END,
                    c.customer_id, o.customer_id, o.id IS NULL,
-                   o.id IS NOT NULL AND ({", ".join(f"o.{f}" for f in ORDER_FIELDS)}) IS DISTINCT FROM ({staged}),
+                   o.id IS NOT NULL AND ({archived}) IS DISTINCT FROM ({_STAGED_ORDER}),
                    false
             FROM import_stage_order s
             JOIN import_stage_customer c ON c.platform = s.platform AND c.handle = s.handle
@@ -305,35 +388,8 @@ class StagedOrderWriter(OrderWriter):
                     ) new ON new.seq = x.seq
                     WHERE NOT x.is_new AND old.lines IS DISTINCT FROM new.lines)"""
             )
-        cur.execute(
-            f"""UPDATE {t["order"]} o SET ({order_cols}, updated_at) = ({staged}, %s)
-            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
-            WHERE o.id = c.order_id AND c.fields_changed""",
-            [now],
-        )
-        cur.execute(
-            f"""DELETE FROM {t["line"]} WHERE order_id IN
-            (SELECT order_id FROM import_stage_match WHERE lines_changed)"""
-        )
-        cols, marks, params = _defaults(Order, ("id", "shop_id", "order_no", *ORDER_FIELDS), now)
-        cur.execute(
-            f"""INSERT INTO {t["order"]} (id, shop_id, order_no, {order_cols}{cols})
-            SELECT c.order_id, s.shop_id, s.order_no, {staged}{marks}
-            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
-            WHERE c.is_new ORDER BY c.order_id""",
-            params,
-        )
-        cols, marks, params = _defaults(OrderLine, ("order_id", *LINE_FIELDS), now)
-        cur.execute(
-            f"""INSERT INTO {t["line"]} (order_id, {", ".join(LINE_FIELDS)}{cols})
-            SELECT m.order_id, l.line_no, p.product_id, l.title, l.sku, {", ".join(f"l.{f}" for f in _LINE_VALUES)}
-                   {marks}
-            FROM import_stage_match m JOIN import_stage_line l ON l.seq = m.seq
-            JOIN import_stage_product p ON p.shop_id = l.shop_id AND p.pkey = l.pkey
-            WHERE m.is_new OR m.lines_changed ORDER BY m.order_id, l.line_no""",
-            params,
-        )
-        self.result.lines += cur.rowcount
+
+    def _count_matches(self, cur: Any) -> None:
         cur.execute(
             """SELECT count(*) FILTER (WHERE is_new),
                       count(*) FILTER (WHERE NOT is_new AND (fields_changed OR lines_changed)),

@@ -6,8 +6,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from huitouke.orders.feed import LINE_STAGE_COLUMNS, ORDER_STAGE_COLUMNS, Encoder, copy_cell, copy_line
+from huitouke.orders.feed import (
+    CELL_SEP,
+    LINE_STAGE_COLUMNS,
+    ORDER_STAGE_COLUMNS,
+    ROW_SEP,
+    SQLITE,
+    Encoder,
+    RowFormat,
+    copy_cell,
+    copy_line,
+    sqlite_cell,
+)
 from huitouke.orders.importers.rows import LineRow, OrderRow
 
 
@@ -52,6 +65,8 @@ def test_a_batch_keeps_the_last_row_of_a_repeated_order_and_asks_for_each_shop_o
     batch = encoder.encode([_order("1", paid="10.00"), _order("2", shop="别家"), _order("1", paid="12.00")])
     again = encoder.encode([_order("3")])
 
+    assert isinstance(batch.orders, bytes)
+    assert isinstance(batch.lines, bytes)
     orders = [line.split("\t") for line in batch.orders.decode().splitlines()]
     assert batch.count == 2
     assert [(o[0], o[1], o[2]) for o in orders] == [("1", "2", "2"), ("2", "1", "1")]  # seq, shop, number
@@ -61,3 +76,55 @@ def test_a_batch_keeps_the_last_row_of_a_repeated_order_and_asks_for_each_shop_o
     assert [ln[LINE_STAGE_COLUMNS.index("pkey")] for ln in lines] == ["LJ-250", "LJ-250"]
     assert asked == [("山岚茶食", "taobao"), ("别家", "taobao")]
     assert again.count == 1
+
+
+def test_a_sqlite_batch_holds_the_same_rows_as_the_values_sqlite_binds():
+    rows = [_order("1", paid="10.00"), _order("2", shop="别家")]
+    postgres = Encoder(lambda name, platform: 7).encode(rows)
+    sqlite = Encoder(lambda name, platform: 7, SQLITE).encode(rows)
+
+    assert isinstance(sqlite.orders, str)
+    assert isinstance(sqlite.lines, str)
+    assert sqlite.count == postgres.count == 2
+    first = dict(zip(ORDER_STAGE_COLUMNS, sqlite.orders.split(ROW_SEP)[0].split(CELL_SEP), strict=True))
+    assert (first["seq"], first["shop_id"], first["order_no"], first["paid_amount"]) == ("0", "7", "1", "10.00")
+    assert first["ordered_at"] == "2025-06-18 02:00:00"  # naive UTC text, as Django stores it on SQLite
+    assert first["shipped_at"] == first["accepts_marketing"] == ""  # NULL
+    assert [len(line.split(CELL_SEP)) for line in sqlite.lines.split(ROW_SEP)] == [len(LINE_STAGE_COLUMNS)] * 2
+    assert sqlite.odd_orders == sqlite.odd_lines == []
+
+
+_texts = st.text(alphabet=st.sampled_from("ab龙\t\n\r\\\x1e\x1f "), max_size=6)
+_times = st.none() | st.datetimes(timezones=st.timezones(), allow_imaginary=False)
+_amounts = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False)
+_lines = st.tuples(
+    st.integers(0, 10**5), st.integers(1, 99), _texts, st.integers(1, 99), _texts, _texts, st.integers(1, 999),
+    _amounts, _amounts, _texts,
+)  # fmt: skip
+
+
+@given(_lines, _times, st.none() | st.booleans())
+def test_the_fast_row_formats_give_what_the_general_encoders_give(line, when, flag):
+    lines = RowFormat(LINE_STAGE_COLUMNS)
+    assert lines.copy(line) == copy_line(line)
+    text = lines.sqlite(line)
+    if text is None:
+        assert any(ROW_SEP in c or CELL_SEP in c for c in line if isinstance(c, str))
+    else:
+        assert text.split(CELL_SEP) == [str(sqlite_cell(v)) for v in line]
+    # the nullable kinds: times and flags
+    probe = RowFormat(("seq", "paid_at", "accepts_marketing"))
+    record = (1, when, flag)
+    assert probe.copy(record) == copy_line(record)
+    assert probe.sqlite(record) == CELL_SEP.join("" if v is None else str(sqlite_cell(v)) for v in record)
+
+
+@given(st.datetimes(timezones=st.timezones()) | st.booleans() | st.decimals(allow_nan=False, allow_infinity=False))
+def test_sqlite_cells_are_text_numbers_or_none(value):
+    cell = sqlite_cell(value)
+    if isinstance(value, bool):
+        assert cell == int(value)
+    elif isinstance(value, Decimal):
+        assert Decimal(cell) == value
+    else:
+        assert cell == str(value.astimezone(UTC).replace(tzinfo=None))

@@ -1,5 +1,6 @@
-"""The PostgreSQL staged writer gives exactly what the portable writer gives: same orders, lines, customers,
-products, consents and counts, for every golden file and for a later export that moves, fills and adds."""
+"""The staged writers (PostgreSQL's and SQLite's, whichever database the suite runs on) give exactly what the
+portable writer gives: same orders, lines, customers, products, consents and counts, for every golden file and for
+a later export that moves, fills and adds; parsed in this process or in the child."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
-from huitouke.orders.feed import FeedProcess, FeedRequest, copy_line
+from huitouke.orders.feed import FeedProcess, FeedRequest, copy_line, sqlite_cell
 from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import (
     LINE_FIELDS,
@@ -27,10 +28,9 @@ from huitouke.orders.models import Order, OrderLine, Product
 from huitouke.orders.services import customer_stats_refresh
 from huitouke.orders.tests.test_importing import GOLDEN, row, taobao
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="the staged writer is PostgreSQL's"),
-]
+pytestmark = pytest.mark.django_db
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's COPY")
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's binding")
 
 PROFILE = ("name", "real_name", "phone", "email", "province", "city", "district", "address")
 STATS = ("order_count", "total_spent", "first_order_at", "last_order_at")
@@ -175,6 +175,26 @@ def test_both_writers_agree_on_a_later_export_that_moves_fills_and_adds(tmp_path
     }
 
 
+def test_cells_holding_separators_and_escapes_arrive_intact(tmp_path):
+    # given: carriers holding what the staging text uses as separators or must escape (SQLite's unit and record
+    # separators, COPY's tab and backslash)
+    odd = ["顺丰\x1f速运", "中通\x1e快递", "圆通\t速递", "韵达\\快递"]
+    path = taobao(tmp_path, [row(f"95{i}", f"tb_{i}", "10.00", carrier=c) for i, c in enumerate(odd)])
+    steps: list[Step] = [(path, None, "auto")] * 2
+
+    # when
+    portable = _import(steps, OrderWriter, tmp_path)
+    staged = _import(steps, None, tmp_path)
+    fed = _import(steps, None, tmp_path, fed=True)
+
+    # then
+    assert staged == portable
+    assert fed == portable
+    carriers = {k[1]: v[ORDER_FIELDS.index("logistics_company")] for k, v in staged[1]["orders"].items()}
+    assert carriers == {f"95{i}": c for i, c in enumerate(odd)}
+    assert staged[0][1]["orders_unchanged"] == 4
+
+
 def test_the_child_reports_rejected_rows_like_the_thread_does(tmp_path):
     # given: a file with two good orders and two bad rows (an unknown status, an order time that is no date)
     path = taobao(
@@ -209,6 +229,14 @@ def test_a_file_the_child_cannot_read_raises_the_same_error(tmp_path):
         list(feed.batches())
 
 
+@sqlite_only
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(timezones=st.timezones(), allow_imaginary=False))
+def test_sqlite_staging_binds_times_as_django_does(when):
+    assert sqlite_cell(when) == connection.ops.adapt_datetimefield_value(when)
+
+
+@postgresql_only
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(

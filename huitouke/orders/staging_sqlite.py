@@ -1,0 +1,261 @@
+"""The SQLite writer of an import: each batch goes into temporary staging tables, then is merged by SQL.
+
+The same merge as `staging.StagedOrderWriter` (PostgreSQL), in SQLite's dialect, so the embedded default does not
+shuttle a million-line import through Python either:
+
+1. the batch's orders and lines are inserted into two temporary tables with one executemany each; the rows come
+   from `feed.Encoder` (in the parsing child process for large files) as text whose cells are what Django binds
+   on SQLite (naive UTC text for times, text for amounts, 1/0 for booleans), and the staging columns have the
+   real columns' declared types, so SQLite stores them the same way;
+2. customers: one staged row per (platform, handle), the batch's newest order; found identities are reused, the
+   rest get new customers and identities; existing customers have empty profile fields filled (and a masked
+   phone replaced by an unmasked one); consent answers carried by the file are upserted;
+3. products by (shop, product key), the first line naming a key giving its title and price;
+4. orders matched to the archive by (shop, order number): changed fields updated, changed lines replaced (the
+   lines are the same when there are as many and each equals the archived line of its number), new orders
+   inserted with their lines.
+
+New ids are numbered past the table's highest id (and past what AUTOINCREMENT has handed out) inside the batch's
+transaction, which SQLite runs as BEGIN IMMEDIATE (settings): no other writer can take one meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from huitouke.customers.models import Consent, Customer
+from huitouke.orders.feed import (
+    CELL_SEP,
+    LINE_STAGE_COLUMNS,
+    LINE_VALUE_FIELDS,
+    ORDER_STAGE_COLUMNS,
+    PROFILE_FIELDS,
+    ROW_SEP,
+    SQLITE,
+    Encoded,
+)
+from huitouke.orders.importing import CONSENT_ANSWERS, ORDER_FIELDS
+from huitouke.orders.models import Order, Product
+from huitouke.orders.staging import StagedWriter, _defaults
+
+_PROFILE = PROFILE_FIELDS
+_ORDER_VALUES = ORDER_FIELDS[1:]  # everything but customer_id, which the merge resolves
+_LINE_VALUES = LINE_VALUE_FIELDS[3:]  # after line_no, title and sku
+_DECIMALS = frozenset({"goods_amount", "shipping_fee", "total_amount", "paid_amount", "refund_amount",
+                       "unit_price", "amount"})  # fmt: skip
+_INTEGERS = frozenset({"seq", "shop_id", "line_no", "quantity"})
+
+
+def _type(column: str) -> str:
+    """A staging column's declared type: the one Django gives the real column, so SQLite converts the bound
+    values the same way (numeric affinity for amounts and times, text for text)."""
+    if column in _DECIMALS:
+        return "decimal"
+    if column in _INTEGERS:
+        return "integer"
+    if column.endswith("_at"):
+        return "datetime"
+    if column in ("accepts_marketing", "new_products"):
+        return "bool"
+    return "text"
+
+
+_NULLABLE = frozenset({"accepts_marketing", "new_products", *(c for c in ORDER_STAGE_COLUMNS if c.endswith("_at"))})
+_NULLABLE = _NULLABLE - {"ordered_at"}
+
+
+def _nullable(column: str) -> str:
+    return "" if column in _NULLABLE else " NOT NULL"
+
+
+_STAGE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS import_stage_order ("
+    + ", ".join(
+        "seq integer PRIMARY KEY" if c == "seq" else f"{c} {_type(c)}{_nullable(c)}" for c in ORDER_STAGE_COLUMNS
+    )
+    + ")",
+    "CREATE TEMP TABLE IF NOT EXISTS import_stage_line ("
+    + ", ".join(f"{c} {_type(c)} NOT NULL" for c in LINE_STAGE_COLUMNS)
+    + ", PRIMARY KEY (seq, line_no)) WITHOUT ROWID",
+    """CREATE TEMP TABLE IF NOT EXISTS import_stage_customer (
+        platform text NOT NULL, handle text NOT NULL, seq integer NOT NULL, customer_id integer NOT NULL,
+        is_new bool NOT NULL, PRIMARY KEY (platform, handle)) WITHOUT ROWID""",
+    """CREATE TEMP TABLE IF NOT EXISTS import_stage_product (
+        shop_id integer NOT NULL, pkey text NOT NULL, product_id integer NOT NULL, is_new bool NOT NULL,
+        title text NOT NULL, price decimal NOT NULL, PRIMARY KEY (shop_id, pkey)) WITHOUT ROWID""",
+    """CREATE TEMP TABLE IF NOT EXISTS import_stage_match (
+        seq integer PRIMARY KEY, order_id integer NOT NULL, customer_id integer NOT NULL, old_customer_id integer,
+        is_new bool NOT NULL, fields_changed bool NOT NULL, lines_changed bool NOT NULL)""",
+)
+_STAGES = ("import_stage_order", "import_stage_line", "import_stage_customer", "import_stage_product",
+           "import_stage_match")  # fmt: skip
+
+
+def _same(left: str, right: str, columns: tuple[str, ...], right_columns: tuple[str, ...] | None = None) -> str:
+    """SQL true when every column of `left` IS (null-safe equal to) the same column of `right`."""
+    pairs = zip(columns, right_columns or columns, strict=True)
+    return " AND ".join(f"{left}.{a} IS {right}.{b}" for a, b in pairs)
+
+
+class SQLiteStagedWriter(StagedWriter):
+    """The staged writer on SQLite (see the module's text)."""
+
+    dialect = SQLITE
+
+    def write_encoded(self, batch: Encoded) -> None:
+        """Write one encoded batch (see `feed.Encoder`) in one transaction."""
+        if not batch.count:
+            return
+        if not (isinstance(batch.orders, str) and isinstance(batch.lines, str)):
+            raise TypeError("the batch was not encoded for SQLite")
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("PRAGMA temp.cache_size = -131072")
+            cur.execute("PRAGMA main.cache_size = -131072")
+            for ddl in _STAGE_DDL:
+                cur.execute(ddl)
+            for stage in _STAGES:
+                cur.execute(f"DELETE FROM {stage}")
+            self._staged = True
+            for table, columns, text, odd in (
+                ("import_stage_order", ORDER_STAGE_COLUMNS, batch.orders, batch.odd_orders),
+                ("import_stage_line", LINE_STAGE_COLUMNS, batch.lines, batch.odd_lines),
+            ):
+                # an empty cell of a nullable column (times, flags) is NULL
+                marks = ", ".join("nullif(%s, '')" if c in _NULLABLE else "%s" for c in columns)
+                insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+                if text:
+                    cur.executemany(insert, [row.split(CELL_SEP) for row in text.split(ROW_SEP)])
+                if odd:
+                    cur.executemany(insert, odd)
+            self._merge(cur, now)
+
+    def finish(self) -> None:
+        """After the last batch: empty the staging tables (a worker's connection outlives the import) and let
+        SQLite refresh its statistics where they are stale, so the follow-ups plan on real row counts."""
+        with connection.cursor() as cur:
+            if self._staged:
+                for stage in _STAGES:
+                    cur.execute(f"DELETE FROM {stage}")
+            if self.result.orders_created + self.result.orders_updated:
+                cur.execute("PRAGMA optimize")
+
+    @staticmethod
+    def _next_id(cur: Any, model: type[models.Model]) -> int:
+        """The highest id the table has held (its rows, and AUTOINCREMENT's record of ids handed out)."""
+        table = model._meta.db_table
+        cur.execute(
+            f"SELECT max(coalesce((SELECT max(id) FROM {connection.ops.quote_name(table)}), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+            [table],
+        )
+        return int(cur.fetchone()[0])
+
+    # -- the dialect's steps -----------------------------------------------------------------------------------
+    def _stage_customers(self, cur: Any) -> int:
+        # one row per buyer: the batch's newest order (ties: the later row), found through its identity or
+        # numbered past the highest customer id in (platform, handle) order
+        cur.execute(
+            f"""INSERT INTO import_stage_customer (platform, handle, seq, customer_id, is_new)
+            SELECT platform, handle, seq,
+                   coalesce(found, %s + sum(found IS NULL) OVER (ORDER BY platform, handle ROWS UNBOUNDED PRECEDING)),
+                   found IS NULL
+            FROM (
+                SELECT s.platform, s.handle, s.seq, i.customer_id AS found
+                FROM (SELECT platform, handle, seq, row_number() OVER (
+                          PARTITION BY platform, handle ORDER BY ordered_at DESC, seq DESC) AS newest
+                      FROM import_stage_order) s
+                LEFT JOIN {self.tables["identity"]} i ON i.platform = s.platform AND i.handle = s.handle
+                WHERE s.newest = 1)""",
+            [self._next_id(cur, Customer)],
+        )
+        cur.execute("SELECT count(*) FROM import_stage_customer WHERE is_new")
+        return int(cur.fetchone()[0])
+
+    def _merge_consents(self, cur: Any, now: Any) -> None:
+        t = self.tables
+        given = ("customer_id", "channel", "purpose", "granted", "source")
+        cols, marks, params = _defaults(Consent, given, now)
+        for attr, channels, purpose in CONSENT_ANSWERS:
+            for channel in channels:
+                cur.execute(
+                    f"""INSERT INTO {t["consent"]} (customer_id, channel, purpose, granted, source{cols})
+                    SELECT sc.customer_id, %s, %s, s.{attr}, 'import'{marks}
+                    FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
+                    WHERE s.{attr} IS NOT NULL
+                    ON CONFLICT (customer_id, channel, purpose) DO UPDATE
+                    SET granted = excluded.granted, source = excluded.source, updated_at = excluded.updated_at""",
+                    [str(channel), str(purpose), *params],
+                )
+
+    def _stage_products(self, cur: Any) -> int:
+        cur.execute(
+            f"""INSERT INTO import_stage_product (shop_id, pkey, product_id, is_new, title, price)
+            SELECT shop_id, pkey,
+                   coalesce(found, %s + sum(found IS NULL) OVER (ORDER BY shop_id, pkey ROWS UNBOUNDED PRECEDING)),
+                   found IS NULL, title, unit_price
+            FROM (
+                SELECT l.shop_id, l.pkey, p.id AS found, l.title, l.unit_price
+                FROM (SELECT shop_id, pkey, title, unit_price, row_number() OVER (
+                          PARTITION BY shop_id, pkey ORDER BY seq, line_no) AS first
+                      FROM import_stage_line) l
+                LEFT JOIN {self.tables["product"]} p ON p.shop_id = l.shop_id AND p.external_id = l.pkey
+                WHERE l.first = 1)""",
+            [self._next_id(cur, Product)],
+        )
+        cur.execute("SELECT count(*) FROM import_stage_product WHERE is_new")
+        return int(cur.fetchone()[0])
+
+    def _stage_matches(self, cur: Any) -> None:
+        t = self.tables
+        cur.execute(
+            f"""INSERT INTO import_stage_match
+                (seq, order_id, customer_id, old_customer_id, is_new, fields_changed, lines_changed)
+            SELECT s.seq,
+                   coalesce(o.id, %s + sum(o.id IS NULL) OVER (ORDER BY s.seq ROWS UNBOUNDED PRECEDING)),
+                   c.customer_id, o.customer_id, o.id IS NULL,
+                   o.id IS NOT NULL AND NOT (o.customer_id IS c.customer_id AND {_same("o", "s", _ORDER_VALUES)}),
+                   0
+            FROM import_stage_order s
+            JOIN import_stage_customer c ON c.platform = s.platform AND c.handle = s.handle
+            LEFT JOIN {t["order"]} o ON o.shop_id = s.shop_id AND o.order_no = s.order_no""",
+            [self._next_id(cur, Order)],
+        )
+        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new)")
+        if cur.fetchone()[0]:
+            # an archived order's lines are unchanged when there are as many and each equals the staged line of
+            # its number (line numbers are unique per order on both sides)
+            cur.execute(
+                f"""UPDATE import_stage_match SET lines_changed = 1
+                WHERE NOT is_new AND (
+                    (SELECT count(*) FROM {t["line"]} o WHERE o.order_id = import_stage_match.order_id)
+                    <> (SELECT count(*) FROM import_stage_line l WHERE l.seq = import_stage_match.seq)
+                    OR EXISTS (
+                        SELECT 1 FROM import_stage_line l
+                        JOIN import_stage_product p ON p.shop_id = l.shop_id AND p.pkey = l.pkey
+                        LEFT JOIN {t["line"]} o ON o.order_id = import_stage_match.order_id AND o.line_no = l.line_no
+                        WHERE l.seq = import_stage_match.seq AND NOT (
+                            o.id IS NOT NULL AND o.product_id IS p.product_id AND o.title IS l.title
+                            AND o.sku IS l.sku AND {_same("o", "l", _LINE_VALUES)})))"""
+            )
+
+    def _count_matches(self, cur: Any) -> None:
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE is_new),
+                      count(*) FILTER (WHERE NOT is_new AND (fields_changed OR lines_changed)),
+                      count(*) FILTER (WHERE NOT (is_new OR fields_changed OR lines_changed))
+               FROM import_stage_match"""
+        )
+        created, updated, unchanged = cur.fetchone()
+        result = self.result
+        result.orders_created += created
+        result.orders_updated += updated
+        result.orders_unchanged += unchanged
+        cur.execute(
+            """SELECT customer_id FROM import_stage_match WHERE is_new OR fields_changed OR lines_changed
+               UNION SELECT old_customer_id FROM import_stage_match WHERE fields_changed OR lines_changed"""
+        )
+        result.customer_ids.update(cid for (cid,) in cur.fetchall() if cid is not None)
