@@ -8,7 +8,7 @@ item lines (~0.7 orders and ~0.3 buyers per line), then for each database, on a 
 
 - import: the real path, `huitouke.jobs.orders_import` (parse + write + customer stats + level regrade, into a
   shop with three member levels), timed in a child process whose peak RSS (ru_maxrss, plus that of the parser
-  process a PostgreSQL import starts) is the import's own;
+  process the import starts for a file this size) is the import's own;
 - re-import of the same pair (must be a no-op: orders_unchanged = all orders);
 - raw: the same parsed rows (parsed once, outside the timing, into plain tuples of database values) written
   into equivalent plain tables (customers, identities, orders, lines: same columns and types, primary keys and
@@ -63,7 +63,7 @@ def _django(db_url: str, home: str) -> None:
 
 def _peak_mb() -> float:
     """Peak resident memory of this process plus the largest of its finished child processes (the parser child
-    of a PostgreSQL import): an upper bound of what the import held at once. ru_maxrss is in KiB on Linux."""
+    of a large import): an upper bound of what the import held at once. ru_maxrss is in KiB on Linux."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return (own + children) / 1024

@@ -375,17 +375,20 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
         batch: list[OrderRow] = []
         errors: list[RowError] = []
         last_row = 1
+        # a small first batch, so the parent starts writing while the rest is parsed
+        size = max(1, request.batch_size // 5)
         for item in stream:
             last_row = max(last_row, item.row_no)
             if isinstance(item, RowError):
                 errors.append(item)
                 continue
             batch.append(item)
-            if len(batch) >= request.batch_size:
+            if len(batch) >= size:
                 encoded = encoder.encode(batch)
                 encoded.errors, encoded.last_row = errors, last_row
                 send(("batch", encoded))
                 batch, errors = [], []
+                size = request.batch_size
         encoded = encoder.encode(batch)
         encoded.errors, encoded.last_row = errors, last_row
         send(("batch", encoded))

@@ -203,6 +203,9 @@ def status_key(s: str) -> str:
 
 def parse_status(s: str, table: dict[str, str]) -> str:
     """Map a platform's status text through `table` (keys already in `status_key` form)."""
+    found = table.get(s)  # the text as exported usually is its own lookup form
+    if found is not None:
+        return found
     try:
         return table[status_key(s)]
     except KeyError:
