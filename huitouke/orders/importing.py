@@ -6,8 +6,10 @@ all, and a failure never leaves half a batch behind. Per batch it runs a fixed n
 identities, products and existing orders with their lines; insert what is new with COPY (PostgreSQL) or
 executemany (SQLite); update only orders whose values changed. Re-importing the same file writes nothing.
 
-That is the portable writer (`OrderWriter`, used on SQLite). On PostgreSQL `staging.StagedOrderWriter` does the
-same upsert with set-based SQL over staging tables, and large files are parsed in a child process (`feed`).
+That is the portable writer (`OrderWriter`), the reference the others are tested against. By default the batches
+go through the staged writers, which do the same upsert with set-based SQL over staging tables
+(`staging.StagedOrderWriter` on PostgreSQL, `staging_sqlite.SQLiteStagedWriter` on SQLite), and large files are
+parsed in a child process (`feed`).
 
 Customer stats and member levels are not refreshed here: the caller (huitouke/jobs.py) does that for the
 customers this import touched (`ImportResult.customer_ids`), so `orders` never calls an app above it.
@@ -408,9 +410,10 @@ def orders_import_rows(
     """Write a parsed stream into the archive, `batch_size` orders per transaction; rejected rows go to `report`.
 
     `result.rows` counts the file's data rows seen (the highest row number less the header). Progress is
-    reported after each batch with that count. On PostgreSQL the batches go through `staging.StagedOrderWriter`
-    (COPY into staging tables, merged by SQL), elsewhere through `OrderWriter`; `writer_class` forces one (the
-    tests comparing them) and `batch_size` 0 takes the writer's own. The stream is parsed in a background thread
+    reported after each batch with that count. The batches go through the database's staged writer
+    (`staging.StagedOrderWriter` on PostgreSQL, `staging_sqlite.SQLiteStagedWriter` on SQLite: staging tables
+    merged by SQL), on any other database through `OrderWriter`; `writer_class` forces one (the tests comparing
+    them) and `batch_size` 0 takes the writer's own. The stream is parsed in a background thread
     (`read_ahead`) so that parsing the next batch overlaps with the database writing this one; the writes stay in
     the caller's thread. Given `feed` (the same file described for a child process), a writer taking encoded
     batches and a file of `feed_min_bytes` or more (default FEED_MIN_BYTES), the stream is closed unread and the
