@@ -18,6 +18,7 @@ customers this import touched (`ImportResult.customer_ids`), so `orders` never c
 from __future__ import annotations
 
 import csv
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -425,7 +426,7 @@ def orders_import_rows(
             from huitouke.orders.staging import StagedOrderWriter
 
             writer_class = StagedOrderWriter
-        elif connection.vendor == "sqlite":
+        elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE … FROM
             from huitouke.orders.staging_sqlite import SQLiteStagedWriter
 
             writer_class = SQLiteStagedWriter

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Subquery, Sum, Value
@@ -41,15 +44,20 @@ def _stats_update(qs: object) -> int:
 
 
 def _stats_update_joined(ids: list[int] | None) -> int:
-    """PostgreSQL: one UPDATE … FROM (aggregate of the counted orders, GROUP BY customer) join. Scans the orders
-    once (hash aggregate) instead of running four correlated subqueries per customer."""
+    """One UPDATE … FROM (aggregate of the counted orders, GROUP BY customer) join: scans the orders once instead
+    of running four correlated subqueries per customer. PostgreSQL, and SQLite from 3.33 (UPDATE … FROM)."""
     customer, order = Customer._meta.db_table, Order._meta.db_table
     counted = ", ".join(f"'{s}'" for s in Order.COUNTED)  # fixed enum values, not user input
+    params: list[Any] = []
     if ids is None:
-        targets, agg_filter, params = f"SELECT id FROM {customer}", "", []
-    else:
+        targets, agg_filter = f"SELECT id FROM {customer}", ""
+    elif connection.vendor == "postgresql":
         targets, agg_filter = "SELECT unnest(%s::bigint[]) AS id", " AND o.customer_id = ANY(%s::bigint[])"
         params = [ids, ids]
+    else:
+        targets = "SELECT value AS id FROM json_each(%s)"
+        agg_filter = " AND o.customer_id IN (SELECT value FROM json_each(%s))"
+        params = [json.dumps(ids)] * 2
     sql = f"""
         UPDATE {customer} AS c
         SET order_count = COALESCE(a.n, 0), total_spent = COALESCE(a.spent, 0),
@@ -69,20 +77,26 @@ def _stats_update_joined(ids: list[int] | None) -> int:
         return int(cur.rowcount)
 
 
+def _update_from_supported() -> bool:
+    return connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33)
+    )
+
+
 def customer_stats_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
     """Recompute first/last order, order count and total spent for the given customers (all when None).
 
     Counted orders are paid and neither closed nor fully refunded (Order.COUNTED); spent is paid minus
-    refunded. One statement whatever the number of customers: on PostgreSQL an UPDATE … FROM join with the
-    per-customer aggregate of their orders, elsewhere an UPDATE with correlated subqueries over the id set
-    (`values_in`, one parameter). Returns the number of customers updated. Lives here rather than in
+    refunded. One statement whatever the number of customers: an UPDATE … FROM join with the per-customer
+    aggregate of their orders (PostgreSQL, SQLite 3.33+), elsewhere an UPDATE with correlated subqueries over the
+    id set (`values_in`, one parameter). Returns the number of customers updated. Lives here rather than in
     `customers` because orders own the numbers; it is the only write `orders` makes to customer rows.
     """
     ids = None if customer_ids is None else sorted(set(customer_ids))
     if ids == []:
         return 0
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if _update_from_supported():
             return _stats_update_joined(ids)
         if ids is None:
             return _stats_update(Customer.objects.values("pk"))

@@ -99,3 +99,31 @@ def test_stats_refresh_takes_more_ids_than_one_statement_has_parameters():
 
     c.refresh_from_db()
     assert (c.order_count, c.total_spent) == (1, Decimal("3"))
+
+
+def test_the_portable_stats_update_agrees_with_the_joined_one():
+    # given: buyers with counted, uncounted, refunded and no orders (the portable update serves SQLite < 3.33)
+    from huitouke.core.bulk import values_in
+    from huitouke.customers.models import Customer
+    from huitouke.orders.services import _stats_update, _stats_update_joined
+
+    buyers = CustomerFactory.create_batch(4)
+    for i, status in enumerate((Order.Status.COMPLETED, Order.Status.PAID, Order.Status.CLOSED)):
+        OrderFactory.create(customer=buyers[i], status=status, paid_amount=Decimal("12.34"), ordered_at=t(i + 1))
+    OrderFactory.create(customer=buyers[0], paid_amount=Decimal("5.00"), refund_amount=Decimal("1.50"), ordered_at=t(9))
+    ids = [b.pk for b in buyers]
+    fields = ("order_count", "total_spent", "first_order_at", "last_order_at")
+
+    def stats():
+        return list(Customer.objects.filter(pk__in=ids).order_by("pk").values_list(*fields))
+
+    # when
+    _stats_update(values_in(ids, "bigint"))
+    portable = stats()
+    Customer.objects.filter(pk__in=ids).update(order_count=99, total_spent=Decimal(99), last_order_at=None)
+    _stats_update_joined(ids)
+
+    # then
+    assert stats() == portable
+    assert portable[0][:2] == (2, Decimal("15.84"))
+    assert portable[3] == (0, Decimal("0"), None, None)
