@@ -38,6 +38,10 @@ def unwrap(s: str) -> str:
     first = s[:1]
     if first != "=" and first != "'" and first not in _BLANKS and s[-1] not in _BLANKS:
         return s  # the common case: nothing to strip
+    if first == "=" and s[1:2] == '"' and s[-1] == '"' and len(s) >= 4:
+        inner = s[2:-1]  # `="1930679858170647"`, how Taobao writes every id
+        if inner[0] not in _BLANKS and inner[-1] not in _BLANKS:
+            return inner
     s = s.strip(_BLANKS)
     if s.startswith('="') and s.endswith('"') and len(s) >= 3:
         s = s[2:-1].strip(_BLANKS)

@@ -22,6 +22,7 @@ from huitouke.orders.importers.cells import (
     parse_status,
     split_address,
     text,
+    unwrap,
 )
 from huitouke.orders.importers.generic import parse_generic_status
 from huitouke.orders.importers.rows import STATUSES
@@ -270,3 +271,27 @@ def test_split_address(written, expected):
 @pytest.mark.parametrize(("s", "expected"), [("yes", True), ("no", False), ("", None), ("TRUE", True), ("否", False)])
 def test_bool(s, expected):
     assert parse_bool(s) is expected
+
+
+BLANKS = "\u3000\xa0\ufeff\t\r\n "
+
+
+def _unwrap_slowly(s: str) -> str:
+    """The rule of `unwrap` spelled out: trim; strip one `="…"` wrapper or one leading apostrophe, trim again."""
+    s = s.strip(BLANKS)
+    if s.startswith('="') and s.endswith('"') and len(s) >= 3:
+        return s[2:-1].strip(BLANKS)
+    if s.startswith("'"):
+        return s[1:].strip(BLANKS)
+    return s
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["", '="', "'", ' ="', "\u3000'", "="]),
+        st.text(alphabet=st.sampled_from(" \u3000\t12ab='\""), max_size=5),
+        st.sampled_from(["", '"', ' "', '" ', "\t", "'"]),
+    ).map("".join)
+)
+def test_unwrap_follows_its_rule_on_any_text(s):
+    assert unwrap(s) == _unwrap_slowly(s)
