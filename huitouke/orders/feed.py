@@ -22,7 +22,7 @@ import pickle
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -352,6 +352,28 @@ class FeedRequest:
     dialect: str = POSTGRESQL
 
 
+def batched(
+    stream: Iterable[OrderRow | RowError], size: int, *, first: int = 0
+) -> Iterator[tuple[list[OrderRow], list[RowError], int]]:
+    """Cut a parsed stream into batches of `size` orders (the first of `first` when given): (orders, the rejected
+    rows met on the way, the highest row number read so far). The last batch comes even when empty, with the
+    rejected rows after the last order."""
+    rows: list[OrderRow] = []
+    errors: list[RowError] = []
+    last_row = 1
+    limit = max(1, first or size)
+    for item in stream:
+        last_row = max(last_row, item.row_no)
+        if isinstance(item, RowError):
+            errors.append(item)
+            continue
+        rows.append(item)
+        if len(rows) >= limit:
+            yield rows, errors, last_row
+            rows, errors, limit = [], [], max(1, size)
+    yield rows, errors, last_row
+
+
 def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
     """The child: read its FeedRequest, parse, encode, send ("batch", Encoded) per batch, then ("done",). Shops
     are asked for with ("shop", name, platform) and answered with an id. A failure is sent as ("failed", class,
@@ -372,26 +394,11 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
             tz=request.tz,
         )
         encoder = Encoder(ask, request.dialect)
-        batch: list[OrderRow] = []
-        errors: list[RowError] = []
-        last_row = 1
         # a small first batch, so the parent starts writing while the rest is parsed
-        size = max(1, request.batch_size // 5)
-        for item in stream:
-            last_row = max(last_row, item.row_no)
-            if isinstance(item, RowError):
-                errors.append(item)
-                continue
-            batch.append(item)
-            if len(batch) >= size:
-                encoded = encoder.encode(batch)
-                encoded.errors, encoded.last_row = errors, last_row
-                send(("batch", encoded))
-                batch, errors = [], []
-                size = request.batch_size
-        encoded = encoder.encode(batch)
-        encoded.errors, encoded.last_row = errors, last_row
-        send(("batch", encoded))
+        for rows, errors, last_row in batched(stream, request.batch_size, first=request.batch_size // 5):
+            encoded = encoder.encode(rows)
+            encoded.errors, encoded.last_row = errors, last_row
+            send(("batch", encoded))
         send(("done",))
     except ImportFileError as exc:
         send(("failed", "ImportFileError", str(exc)))

@@ -39,6 +39,7 @@ from huitouke.orders.feed import (
     Encoded,
     FeedProcess,
     FeedRequest,
+    batched,
     line_values,
     order_values,
     product_key,
@@ -438,21 +439,14 @@ def orders_import_rows(
         if close is not None:
             close()  # the child parses the file itself
         return _import_fed(feed, writer, result=result, report=report, progress=progress)
-    batch: list[OrderRow] = []
     last_row = 1
     # room for a whole batch ahead, so the next batch is parsed while the database writes this one
-    for item in read_ahead(stream, chunk=1000, depth=batch_size // 1000 + 2):
-        last_row = max(last_row, item.row_no)
-        if isinstance(item, RowError):
-            report.add(item)
-            continue
-        batch.append(item)
-        if len(batch) >= batch_size:
-            writer.write(batch)
-            batch = []
-            if progress:
-                progress(last_row - 1)
-    writer.write(batch)
+    for rows, errors, last_row in batched(read_ahead(stream, chunk=1000, depth=batch_size // 1000 + 2), batch_size):
+        for error in errors:
+            report.add(error)
+        writer.write(rows)
+        if progress and rows:
+            progress(last_row - 1)
     return _finished(writer, result, report, progress, last_row)
 
 
