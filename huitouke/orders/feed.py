@@ -187,10 +187,11 @@ POSTGRESQL, SQLITE = "postgresql", "sqlite"
 #: SQLite batches travel as text: cells joined by the unit separator, rows by the record separator (a row whose
 #: text holds either goes as a tuple instead)
 CELL_SEP, ROW_SEP = "\x1f", "\x1e"
-_INTEGER_COLUMNS = frozenset({"seq", "shop_id", "line_no", "quantity"})
-_DECIMAL_COLUMNS = frozenset({"goods_amount", "shipping_fee", "total_amount", "paid_amount", "refund_amount",
+#: the staging columns by kind (the rest are text; times end in _at)
+INTEGER_COLUMNS = frozenset({"seq", "shop_id", "line_no", "quantity"})
+DECIMAL_COLUMNS = frozenset({"goods_amount", "shipping_fee", "total_amount", "paid_amount", "refund_amount",
                               "unit_price", "amount"})  # fmt: skip
-_FLAG_COLUMNS = frozenset({"accepts_marketing", "new_products"})
+FLAG_COLUMNS = frozenset({"accepts_marketing", "new_products"})
 
 
 class RowFormat:
@@ -200,9 +201,9 @@ class RowFormat:
 
     def __init__(self, columns: tuple[str, ...]) -> None:
         self.width = len(columns)
-        self.numbers = [i for i, c in enumerate(columns) if c in _INTEGER_COLUMNS or c in _DECIMAL_COLUMNS]
+        self.numbers = [i for i, c in enumerate(columns) if c in INTEGER_COLUMNS or c in DECIMAL_COLUMNS]
         self.times = [i for i, c in enumerate(columns) if c.endswith("_at")]
-        self.flags = [i for i, c in enumerate(columns) if c in _FLAG_COLUMNS]
+        self.flags = [i for i, c in enumerate(columns) if c in FLAG_COLUMNS]
 
     def copy(self, record: tuple[Any, ...]) -> str:
         """The row in PostgreSQL's COPY text, newline included: what `copy_line(record)` gives."""

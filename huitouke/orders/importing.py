@@ -281,7 +281,8 @@ class OrderWriter:
         return (values[0], product_id, *values[1:])
 
     def finish(self) -> None:
-        """After the last batch (nothing to do here; the staged writer refreshes statistics)."""
+        """After the last batch (nothing to do here; the staged writers empty their staging tables and refresh
+        the planner's statistics)."""
 
     def write(self, rows: list[OrderRow]) -> None:
         """Write one batch in one transaction."""
@@ -469,7 +470,7 @@ def _finished(
 
 @runtime_checkable
 class EncodedBatchWriter(Protocol):
-    """A writer that also takes batches already encoded by `feed.Encoder` (the staged writer)."""
+    """A writer that also takes batches already encoded by `feed.Encoder` (the staged writers)."""
 
     dialect: str  # what `feed.Encoder` encodes its batches for
 
@@ -481,7 +482,7 @@ class EncodedBatchWriter(Protocol):
 
 
 #: Files (orders plus items) from this size on are parsed in a child process when the writer takes encoded
-#: batches (PostgreSQL): below it, starting the process costs more than it saves.
+#: batches (the staged writers): below it, starting the process costs more than it saves.
 FEED_MIN_BYTES = 8 * 1024 * 1024
 
 

@@ -30,42 +30,35 @@ from django.utils import timezone
 from huitouke.customers.models import Consent, Customer
 from huitouke.orders.feed import (
     CELL_SEP,
+    DECIMAL_COLUMNS,
+    FLAG_COLUMNS,
+    INTEGER_COLUMNS,
     LINE_STAGE_COLUMNS,
-    LINE_VALUE_FIELDS,
     ORDER_STAGE_COLUMNS,
-    PROFILE_FIELDS,
     ROW_SEP,
     SQLITE,
     Encoded,
 )
-from huitouke.orders.importing import CONSENT_ANSWERS, ORDER_FIELDS
+from huitouke.orders.importing import CONSENT_ANSWERS
 from huitouke.orders.models import Order, Product
-from huitouke.orders.staging import StagedWriter, _defaults
-
-_PROFILE = PROFILE_FIELDS
-_ORDER_VALUES = ORDER_FIELDS[1:]  # everything but customer_id, which the merge resolves
-_LINE_VALUES = LINE_VALUE_FIELDS[3:]  # after line_no, title and sku
-_DECIMALS = frozenset({"goods_amount", "shipping_fee", "total_amount", "paid_amount", "refund_amount",
-                       "unit_price", "amount"})  # fmt: skip
-_INTEGERS = frozenset({"seq", "shop_id", "line_no", "quantity"})
+from huitouke.orders.staging import _LINE_VALUES, _ORDER_VALUES, StagedWriter, _defaults
 
 
 def _type(column: str) -> str:
     """A staging column's declared type: the one Django gives the real column, so SQLite converts the bound
     values the same way (numeric affinity for amounts and times, text for text)."""
-    if column in _DECIMALS:
+    if column in DECIMAL_COLUMNS:
         return "decimal"
-    if column in _INTEGERS:
+    if column in INTEGER_COLUMNS:
         return "integer"
     if column.endswith("_at"):
         return "datetime"
-    if column in ("accepts_marketing", "new_products"):
+    if column in FLAG_COLUMNS:
         return "bool"
     return "text"
 
 
-_NULLABLE = frozenset({"accepts_marketing", "new_products", *(c for c in ORDER_STAGE_COLUMNS if c.endswith("_at"))})
-_NULLABLE = _NULLABLE - {"ordered_at"}
+_NULLABLE = FLAG_COLUMNS | {c for c in ORDER_STAGE_COLUMNS if c.endswith("_at") and c != "ordered_at"}
 
 
 def _nullable(column: str) -> str:
