@@ -124,6 +124,15 @@ def _raw_rows(orders_path: str, items_path: str, vendor: str) -> dict[str, list[
     from django.utils import timezone
 
     from benchmarks.taobao_export import SHOP
+    from huitouke.orders.feed import (
+        LINE_VALUE_FIELDS,
+        ORDER_VALUE_FIELDS,
+        PROFILE_FIELDS,
+        line_values,
+        order_values,
+        product_key,
+        profile_values,
+    )
     from huitouke.orders.importers import OrderRow, parse_orders
     from huitouke.orders.models import Product, Shop
 
@@ -169,12 +178,7 @@ def _raw_rows(orders_path: str, items_path: str, vendor: str) -> dict[str, list[
             profile = {
                 "id": cid,
                 "name": item.buyer_handle,
-                "real_name": "" if "*" in item.buyer_name else item.buyer_name,
-                "phone": item.phone,
-                "province": item.province,
-                "city": item.city,
-                "district": item.district,
-                "address": item.address,
+                **dict(zip(PROFILE_FIELDS, profile_values(item), strict=True)),
             }
             rows["customers"].append(complete("customers", profile))
             rows["identities"].append(
@@ -187,51 +191,20 @@ def _raw_rows(orders_path: str, items_path: str, vendor: str) -> dict[str, list[
             "shop_id": 1,
             "order_no": item.order_no,
             "customer_id": cid,
-            "status": item.status,
-            "goods_amount": item.goods_amount,
-            "shipping_fee": item.shipping_fee,
-            "total_amount": item.total_amount,
-            "paid_amount": item.paid_amount,
-            "refund_amount": item.refund_amount,
-            "ordered_at": item.ordered_at,
-            "paid_at": item.paid_at,
-            "shipped_at": item.shipped_at,
-            "confirmed_at": item.confirmed_at,
-            "logistics_company": item.logistics_company,
-            "tracking_no": item.tracking_no,
-            "buyer_remark": item.buyer_remark,
-            "seller_memo": item.seller_memo,
-            "receiver_name": item.buyer_name,
-            "receiver_phone": item.phone,
-            "receiver_address": item.province + item.city + item.district + item.address,
+            **dict(zip(ORDER_VALUE_FIELDS, order_values(item), strict=True)),
         }
         rows["orders"].append(complete("orders", order))
         for line in item.lines:
             line_id += 1
-            key = line.external_id or line.sku or line.title
+            key = product_key(line)
             pid = products.get(key, 0)
             if not pid:
                 pid = products[key] = len(products) + 1
                 product_rows.append(
-                    complete("products", {"id": pid, "shop_id": 1, "external_id": key[:64], "title": line.title[:255]})
+                    complete("products", {"id": pid, "shop_id": 1, "external_id": key, "title": line.title[:255]})
                 )
-            rows["lines"].append(
-                complete(
-                    "lines",
-                    {
-                        "id": line_id,
-                        "order_id": order_id,
-                        "line_no": line.line_no,
-                        "product_id": pid,
-                        "title": line.title,
-                        "sku": line.sku,
-                        "quantity": line.quantity,
-                        "unit_price": line.unit_price,
-                        "amount": line.amount,
-                        "refund_state": line.refund_state,
-                    },
-                )
-            )
+            values = dict(zip(LINE_VALUE_FIELDS, line_values(line), strict=True))
+            rows["lines"].append(complete("lines", {"id": line_id, "order_id": order_id, "product_id": pid, **values}))
     rows["products"] = product_rows
     rows["shops"] = [complete("shops", {"id": 1, "name": SHOP, "platform": "taobao"})]
     return rows

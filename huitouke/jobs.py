@@ -32,7 +32,6 @@ from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, shop_get_or_create
-from huitouke.orders.staging import BATCH_ORDERS as IMPORT_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,6 @@ def orders_import(
             fmt=fmt,
             mapping=request.mapping,
             tz=tz,
-            batch_size=IMPORT_BATCH,
         ),
     )
     refresh_after_orders_changed(customer_ids=result.customer_ids)

@@ -342,14 +342,16 @@ def _sqlite_text(form: RowFormat, records: list[tuple[Any, ...]], odd: list[tupl
 # ------------------------------------------------------------------------------------------- the child process
 @dataclass(frozen=True)
 class FeedRequest:
-    """What the child parses: the file (pair), format, mapping and time zone, as `parse_orders` takes them."""
+    """What the child parses: the file (pair), format, mapping and time zone, as `parse_orders` takes them; and
+    how it hands the rows over: orders per batch, and the database they are encoded for (an import sets both
+    from its writer)."""
 
     path: str
     items_path: str | None
     fmt: str
     mapping: dict[str, str] | None
     tz: str
-    batch_size: int
+    batch_size: int = 50_000
     dialect: str = POSTGRESQL
 
 

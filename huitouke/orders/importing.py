@@ -418,7 +418,8 @@ def orders_import_rows(
     merged by SQL), on any other database through `OrderWriter`; `writer_class` forces one (the tests comparing
     them) and `batch_size` 0 takes the writer's own. The stream is parsed in a background thread
     (`read_ahead`) so that parsing the next batch overlaps with the database writing this one; the writes stay in
-    the caller's thread. Given `feed` (the same file described for a child process), a writer taking encoded
+    the caller's thread. Given `feed` (the same file described for a child process; its batch size and dialect
+    are set here from the writer), a writer taking encoded
     batches and a file of `feed_min_bytes` or more (default FEED_MIN_BYTES), the stream is closed unread and the
     file is parsed in a child process instead (`feed.FeedProcess`): parser and database then use a core each.
     """
@@ -439,6 +440,7 @@ def orders_import_rows(
         close = getattr(stream, "close", None)
         if close is not None:
             close()  # the child parses the file itself
+        feed = replace(feed, batch_size=batch_size, dialect=writer.dialect)
         return _import_fed(feed, writer, result=result, report=report, progress=progress)
     last_row = 1
     # room for a whole batch ahead, so the next batch is parsed while the database writes this one
@@ -502,7 +504,7 @@ def _import_fed(
     """`orders_import_rows` with the parsing in a child process (`feed.FeedProcess`) and this process writing."""
     last_row = 1
     result.parser = "process"
-    for batch in FeedProcess(replace(feed, dialect=writer.dialect), writer.shop_id).batches():
+    for batch in FeedProcess(feed, writer.shop_id).batches():
         for error in batch.errors:
             report.add(error)
         writer.write_encoded(batch)

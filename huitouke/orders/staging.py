@@ -155,10 +155,6 @@ class StagedWriter(OrderWriter, ABC):
         """Fill import_stage_match: each staged order's id (archived or new), customer, and whether its fields
         or its lines changed."""
 
-    @abstractmethod
-    def _count_matches(self, cur: Any) -> None:
-        """Add the batch's created/updated/unchanged orders and touched customers to the result."""
-
     # -- the merge, the same SQL on both databases -------------------------------------------------------------
     def _merge(self, cur: Any, now: Any) -> None:
         self._merge_customers(cur, now)
@@ -242,6 +238,32 @@ class StagedWriter(OrderWriter, ABC):
             params,
         )
         self.result.lines += cur.rowcount
+
+    @staticmethod
+    def _any_matched(cur: Any) -> bool:
+        """Whether some staged order is already archived (a first import skips comparing lines)."""
+        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new)")
+        return bool(cur.fetchone()[0])
+
+    def _count_matches(self, cur: Any) -> None:
+        """Add the batch's created/updated/unchanged orders and touched customers (the new owner and, for a
+        changed order, the old one) to the result."""
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE is_new),
+                      count(*) FILTER (WHERE NOT is_new AND (fields_changed OR lines_changed)),
+                      count(*) FILTER (WHERE NOT (is_new OR fields_changed OR lines_changed))
+               FROM import_stage_match"""
+        )
+        created, updated, unchanged = cur.fetchone()
+        result = self.result
+        result.orders_created += created
+        result.orders_updated += updated
+        result.orders_unchanged += unchanged
+        cur.execute(
+            """SELECT customer_id FROM import_stage_match WHERE is_new OR fields_changed OR lines_changed
+               UNION SELECT old_customer_id FROM import_stage_match WHERE fields_changed OR lines_changed"""
+        )
+        result.customer_ids.update(cid for (cid,) in cur.fetchall() if cid is not None)
 
 
 class StagedOrderWriter(StagedWriter):
@@ -345,11 +367,6 @@ class StagedOrderWriter(StagedWriter):
             self._sequences[table] = cur.fetchone()[0]
         return self._sequences[table]
 
-    @staticmethod
-    def _any_matched(cur: Any) -> bool:
-        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new)")
-        return bool(cur.fetchone()[0])
-
     def _stage_matches(self, cur: Any) -> None:
         t = self.tables
         archived = ", ".join(f"o.{f}" for f in ORDER_FIELDS)
@@ -388,20 +405,3 @@ class StagedOrderWriter(StagedWriter):
                     ) new ON new.seq = x.seq
                     WHERE NOT x.is_new AND old.lines IS DISTINCT FROM new.lines)"""
             )
-
-    def _count_matches(self, cur: Any) -> None:
-        cur.execute(
-            """SELECT count(*) FILTER (WHERE is_new),
-                      count(*) FILTER (WHERE NOT is_new AND (fields_changed OR lines_changed)),
-                      count(*) FILTER (WHERE NOT (is_new OR fields_changed OR lines_changed)),
-                      array_agg(DISTINCT customer_id) FILTER (WHERE is_new OR fields_changed OR lines_changed),
-                      array_agg(DISTINCT old_customer_id) FILTER (WHERE fields_changed OR lines_changed)
-               FROM import_stage_match"""
-        )
-        created, updated, unchanged, customers, old_customers = cur.fetchone()
-        result = self.result
-        result.orders_created += created
-        result.orders_updated += updated
-        result.orders_unchanged += unchanged
-        result.customer_ids.update(customers or ())
-        result.customer_ids.update(old_customers or ())

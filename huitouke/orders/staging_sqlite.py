@@ -88,6 +88,13 @@ _STAGES = ("import_stage_order", "import_stage_line", "import_stage_customer", "
            "import_stage_match")  # fmt: skip
 
 
+def _id_or_next(found: str, order: str) -> str:
+    """SQL for a staged row's id: the archived one (`found`), else the next free one. The new rows are numbered
+    1, 2, … in `order` by a running count of the rows without an id, added to the highest id so far (the one
+    parameter, `_next_id`)."""
+    return f"coalesce({found}, %s + sum({found} IS NULL) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING))"
+
+
 def _same(left: str, right: str, columns: tuple[str, ...], right_columns: tuple[str, ...] | None = None) -> str:
     """SQL true when every column of `left` IS (null-safe equal to) the same column of `right`."""
     pairs = zip(columns, right_columns or columns, strict=True)
@@ -157,7 +164,7 @@ class SQLiteStagedWriter(StagedWriter):
         cur.execute(
             f"""INSERT INTO import_stage_customer (platform, handle, seq, customer_id, is_new)
             SELECT platform, handle, seq,
-                   coalesce(found, %s + sum(found IS NULL) OVER (ORDER BY platform, handle ROWS UNBOUNDED PRECEDING)),
+                   {_id_or_next("found", "platform, handle")},
                    found IS NULL
             FROM (
                 SELECT s.platform, s.handle, s.seq, i.customer_id AS found
@@ -191,7 +198,7 @@ class SQLiteStagedWriter(StagedWriter):
         cur.execute(
             f"""INSERT INTO import_stage_product (shop_id, pkey, product_id, is_new, title, price)
             SELECT shop_id, pkey,
-                   coalesce(found, %s + sum(found IS NULL) OVER (ORDER BY shop_id, pkey ROWS UNBOUNDED PRECEDING)),
+                   {_id_or_next("found", "shop_id, pkey")},
                    found IS NULL, title, unit_price
             FROM (
                 SELECT l.shop_id, l.pkey, p.id AS found, l.title, l.unit_price
@@ -211,7 +218,7 @@ class SQLiteStagedWriter(StagedWriter):
             f"""INSERT INTO import_stage_match
                 (seq, order_id, customer_id, old_customer_id, is_new, fields_changed, lines_changed)
             SELECT s.seq,
-                   coalesce(o.id, %s + sum(o.id IS NULL) OVER (ORDER BY s.seq ROWS UNBOUNDED PRECEDING)),
+                   {_id_or_next("o.id", "s.seq")},
                    c.customer_id, o.customer_id, o.id IS NULL,
                    o.id IS NOT NULL AND NOT (o.customer_id IS c.customer_id AND {_same("o", "s", _ORDER_VALUES)}),
                    0
@@ -220,8 +227,7 @@ class SQLiteStagedWriter(StagedWriter):
             LEFT JOIN {t["order"]} o ON o.shop_id = s.shop_id AND o.order_no = s.order_no""",
             [self._next_id(cur, Order)],
         )
-        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new)")
-        if cur.fetchone()[0]:
+        if self._any_matched(cur):
             # an archived order's lines are unchanged when there are as many and each equals the staged line of
             # its number (line numbers are unique per order on both sides)
             cur.execute(
@@ -237,21 +243,3 @@ class SQLiteStagedWriter(StagedWriter):
                             o.id IS NOT NULL AND o.product_id IS p.product_id AND o.title IS l.title
                             AND o.sku IS l.sku AND {_same("o", "l", _LINE_VALUES)})))"""
             )
-
-    def _count_matches(self, cur: Any) -> None:
-        cur.execute(
-            """SELECT count(*) FILTER (WHERE is_new),
-                      count(*) FILTER (WHERE NOT is_new AND (fields_changed OR lines_changed)),
-                      count(*) FILTER (WHERE NOT (is_new OR fields_changed OR lines_changed))
-               FROM import_stage_match"""
-        )
-        created, updated, unchanged = cur.fetchone()
-        result = self.result
-        result.orders_created += created
-        result.orders_updated += updated
-        result.orders_unchanged += unchanged
-        cur.execute(
-            """SELECT customer_id FROM import_stage_match WHERE is_new OR fields_changed OR lines_changed
-               UNION SELECT old_customer_id FROM import_stage_match WHERE fields_changed OR lines_changed"""
-        )
-        result.customer_ids.update(cid for (cid,) in cur.fetchall() if cid is not None)
