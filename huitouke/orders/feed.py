@@ -16,6 +16,7 @@ Pure (no Django, no ORM), so it runs in a child process that never loads the pro
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -387,6 +388,11 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
         send(("shop", name, platform))
         return int(read())
 
+    # The child's objects are acyclic (strings, tuples, lists, row dataclasses) and it holds the whole item report
+    # while it parses: the cyclic collector's passes over that heap cost about 15 % of its CPU and free nothing.
+    # Reference counting frees everything as before; a young-generation pass per batch bounds what a cycle could
+    # hold.
+    gc.disable()
     try:
         request: FeedRequest = read()
         _fmt, stream = parse_orders(
@@ -402,6 +408,7 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
             encoded = encoder.encode(rows)
             encoded.errors, encoded.last_row = errors, last_row
             send(("batch", encoded))
+            gc.collect(0)
         send(("done",))
     except ImportFileError as exc:
         send(("failed", "ImportFileError", str(exc)))
