@@ -453,7 +453,11 @@ def report(results: list[dict[str, Any]], pair: Any) -> bool:
         checks = [
             (f"import >= {TARGET_RATIO[db]:.0%} of raw", raw / imp >= TARGET_RATIO[db], f"{raw / imp:.1%}"),
             (f"{lines:,} lines < {limit:.0f} s", imp < limit, f"{imp:.1f} s"),
-            (f"peak memory < {TARGET_PEAK_MB:.0f} MB", r["import"]["peak_mb"] < TARGET_PEAK_MB, ""),
+            (
+                f"peak memory < {TARGET_PEAK_MB:.0f} MB",
+                r["import"]["peak_mb"] < TARGET_PEAK_MB,
+                f"{r['import']['peak_mb']:.0f} MB",
+            ),
             ("all orders imported, no errors", orders == pair.orders and res["errors"] == 0, f"{orders:,} orders"),
             (
                 "re-import is a no-op",
