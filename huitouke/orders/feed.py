@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from huitouke.orders.importers.rows import ImportFileError, LineRow, OrderRow, RowError
 
@@ -285,58 +285,77 @@ class Encoder:
             found = self._shops[key] = self._shop_id(*key)
         return found
 
-    def records(self, rows: list[OrderRow]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """The staging rows of a batch (ORDER_STAGE_COLUMNS, LINE_STAGE_COLUMNS), as Python values."""
-        shop_ids = [self.shop_of(row) for row in rows]
-        latest = {(shop_id, row.order_no): i for i, (shop_id, row) in enumerate(zip(shop_ids, rows, strict=True))}
-        keep = sorted(latest.values()) if len(latest) < len(rows) else range(len(rows))
-        orders, lines = [], []
-        for i in keep:
-            row, shop_id = rows[i], shop_ids[i]
-            orders.append(
-                (
-                    i,
-                    shop_id,
-                    row.order_no,
-                    row.platform,
-                    row.buyer_handle,
-                    row.buyer_handle[:128],
-                    *profile_values(row),
-                    row.accepts_marketing,
-                    row.new_products,
-                    *order_values(row),
-                )
-            )
-            for line in row.lines:
-                lines.append((i, shop_id, product_key(line), *line_values(line)))
-        return orders, lines
+    def batch(self) -> EncodingBatch:
+        """An empty batch that encodes each row as it is appended."""
+        return EncodingBatch(self)
 
-    def encode(self, rows: list[OrderRow]) -> Encoded:
-        orders, lines = self.records(rows)
-        if self.dialect == SQLITE:
-            batch = Encoded(count=len(orders))
-            batch.orders = _sqlite_text(_ORDER_FORMAT, orders, batch.odd_orders)
-            batch.lines = _sqlite_text(_LINE_FORMAT, lines, batch.odd_lines)
-            return batch
-        return Encoded(
-            orders="".join(map(_ORDER_FORMAT.copy, orders)).encode(),
-            lines="".join(map(_LINE_FORMAT.copy, lines)).encode(),
-            count=len(orders),
-        )
+    def encode(self, rows: Iterable[OrderRow]) -> Encoded:
+        batch = self.batch()
+        for row in rows:
+            batch.append(row)
+        return batch.encoded()
+
+
+class EncodingBatch:
+    """A batch being encoded row by row: each appended row becomes its staging rows (ORDER_STAGE_COLUMNS,
+    LINE_STAGE_COLUMNS) in the encoder's format at once, so the parsed rows are not kept (50,000 of them held
+    about 130 MB). A (shop, order number) appended again replaces the earlier row."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self._encoder = encoder
+        self._sqlite = encoder.dialect == SQLITE
+        self._latest: dict[tuple[int, str], int] = {}
+        #: per appended row: its order (COPY line; SQLite text row, or a tuple of bound values when the text
+        #: cannot carry it) and its lines (COPY text; SQLite a list of text rows or tuples)
+        self._orders: list[Any] = []
+        self._lines: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def append(self, row: OrderRow) -> None:
+        seq = len(self._orders)
+        shop_id = self._encoder.shop_of(row)
+        self._latest[(shop_id, row.order_no)] = seq
+        handle = row.buyer_handle
+        order = (
+            seq, shop_id, row.order_no, row.platform, handle, handle[:128], *profile_values(row),
+            row.accepts_marketing, row.new_products, *order_values(row),
+        )  # fmt: skip
+        lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
+        if self._sqlite:
+            self._orders.append(_ORDER_FORMAT.sqlite(order) or tuple(map(sqlite_cell, order)))
+            self._lines.append([_LINE_FORMAT.sqlite(line) or tuple(map(sqlite_cell, line)) for line in lines])
+        else:
+            self._orders.append(_ORDER_FORMAT.copy(order))
+            self._lines.append("".join(map(_LINE_FORMAT.copy, lines)))
+
+    def encoded(self) -> Encoded:
+        """The batch as `Encoded`: each (shop, order number) with the last row appended for it, in order."""
+        orders, lines = self._orders, self._lines
+        if len(self._latest) < len(orders):
+            keep = sorted(self._latest.values())
+            orders, lines = [orders[i] for i in keep], [lines[i] for i in keep]
+        if not self._sqlite:
+            return Encoded(orders="".join(orders).encode(), lines="".join(lines).encode(), count=len(orders))
+        batch = Encoded(count=len(orders))
+        batch.orders = _sqlite_text(orders, batch.odd_orders)
+        batch.lines = _sqlite_text((line for own in lines for line in own), batch.odd_lines)
+        return batch
 
 
 _ORDER_FORMAT = RowFormat(ORDER_STAGE_COLUMNS)
 _LINE_FORMAT = RowFormat(LINE_STAGE_COLUMNS)
 
 
-def _sqlite_text(form: RowFormat, records: list[tuple[Any, ...]], odd: list[tuple[Any, ...]]) -> str:
+def _sqlite_text(rows: Iterable[str | tuple[Any, ...]], odd: list[tuple[Any, ...]]) -> str:
+    """SQLite text rows joined by ROW_SEP; the rows that are tuples go to `odd`."""
     texts = []
-    for record in records:
-        text = form.sqlite(record)
-        if text is None:
-            odd.append(tuple(map(sqlite_cell, record)))
+    for row in rows:
+        if type(row) is str:
+            texts.append(row)
         else:
-            texts.append(text)
+            odd.append(row)  # type: ignore[arg-type]  # not a str: a tuple
     return ROW_SEP.join(texts)
 
 
@@ -356,13 +375,24 @@ class FeedRequest:
     dialect: str = POSTGRESQL
 
 
-def batched(
-    stream: Iterable[OrderRow | RowError], size: int, *, first: int = 0
-) -> Iterator[tuple[list[OrderRow], list[RowError], int]]:
-    """Cut a parsed stream into batches of `size` orders (the first of `first` when given): (orders, the rejected
-    rows met on the way, the highest row number read so far). The last batch comes even when empty, with the
-    rejected rows after the last order."""
-    rows: list[OrderRow] = []
+class _Rows(Protocol):
+    """What a batch collects the parsed orders into: a list, or an `EncodingBatch`."""
+
+    def append(self, row: OrderRow, /) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+_R = TypeVar("_R", bound=_Rows)
+
+
+def batched_into(
+    stream: Iterable[OrderRow | RowError], new: Callable[[], _R], size: int, *, first: int = 0
+) -> Iterator[tuple[_R, list[RowError], int]]:
+    """Cut a parsed stream into batches of `size` orders (the first of `first` when given), each collected into
+    `new()`: (orders, the rejected rows met on the way, the highest row number read so far). The last batch comes
+    even when empty, with the rejected rows after the last order."""
+    rows = new()
     errors: list[RowError] = []
     last_row = 1
     limit = max(1, first or size)
@@ -374,8 +404,15 @@ def batched(
         rows.append(item)
         if len(rows) >= limit:
             yield rows, errors, last_row
-            rows, errors, limit = [], [], max(1, size)
+            rows, errors, limit = new(), [], max(1, size)
     yield rows, errors, last_row
+
+
+def batched(
+    stream: Iterable[OrderRow | RowError], size: int, *, first: int = 0
+) -> Iterator[tuple[list[OrderRow], list[RowError], int]]:
+    """`batched_into` lists of OrderRow."""
+    return batched_into(stream, list, size, first=first)
 
 
 def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
@@ -403,9 +440,11 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
             tz=request.tz,
         )
         encoder = Encoder(ask, request.dialect)
-        # a small first batch, so the parent starts writing while the rest is parsed
-        for rows, errors, last_row in batched(stream, request.batch_size, first=request.batch_size // 5):
-            encoded = encoder.encode(rows)
+        # rows are encoded as they are parsed; a small first batch, so the parent starts writing while the rest
+        # is parsed
+        size = request.batch_size
+        for batch, errors, last_row in batched_into(stream, encoder.batch, size, first=size // 5):
+            encoded = batch.encoded()
             encoded.errors, encoded.last_row = errors, last_row
             send(("batch", encoded))
             gc.collect(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,15 +14,17 @@ from huitouke.orders.feed import (
     CELL_SEP,
     LINE_STAGE_COLUMNS,
     ORDER_STAGE_COLUMNS,
+    POSTGRESQL,
     ROW_SEP,
     SQLITE,
     Encoder,
     RowFormat,
+    batched_into,
     copy_cell,
     copy_line,
     sqlite_cell,
 )
-from huitouke.orders.importers.rows import LineRow, OrderRow
+from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 
 
 def test_copy_cells_follow_postgresqls_text_format():
@@ -92,6 +95,25 @@ def test_a_sqlite_batch_holds_the_same_rows_as_the_values_sqlite_binds():
     assert first["shipped_at"] == first["accepts_marketing"] == ""  # NULL
     assert [len(line.split(CELL_SEP)) for line in sqlite.lines.split(ROW_SEP)] == [len(LINE_STAGE_COLUMNS)] * 2
     assert sqlite.odd_orders == sqlite.odd_lines == []
+
+
+def test_a_stream_is_encoded_in_batches_as_it_is_parsed():
+    # given: a parsed stream of five orders (one repeated) with a rejected row between them
+    rows = [dataclasses.replace(_order(str(n)), row_no=n + 1) for n in range(1, 5)]
+    again = dataclasses.replace(_order("3", paid="99.00"), row_no=7)
+    bad = RowError(4, "订单编号", "x", "not an order number")
+    stream: list[OrderRow | RowError] = [rows[0], rows[1], bad, rows[2], rows[3], again]
+    for dialect in (POSTGRESQL, SQLITE):
+        encoder = Encoder(lambda name, platform: 1, dialect)
+
+        # when: cut into batches of three after a first batch of one, each encoded as its rows come
+        batches = [(b.encoded(), e, last) for b, e, last in batched_into(stream, encoder.batch, 3, first=1)]
+
+        # then: the sizes, the rejected row with the batch it was met in, and each batch as `encode` gives it
+        assert [(b.count, e, last) for b, e, last in batches] == [(1, [], 2), (3, [bad], 5), (1, [], 7)]
+        assert batches[0][0] == encoder.encode(rows[:1])
+        assert batches[1][0] == encoder.encode([rows[1], rows[2], rows[3]])
+        assert batches[2][0] == encoder.encode([again])
 
 
 _texts = st.text(alphabet=st.sampled_from("ab龙\t\n\r\\\x1e\x1f "), max_size=6)
