@@ -6,7 +6,8 @@ Pure (no Django, no ORM), so it runs in a child process that never loads the pro
   (truncated to the columns' lengths), in the column orders `PROFILE_FIELDS`, `ORDER_VALUE_FIELDS`,
   `LINE_VALUE_FIELDS`;
 - `Encoder`: a batch of rows → what the staged writers put into their two staging tables: the text of
-  PostgreSQL's COPY, or SQLite's rows as executemany binds them;
+  PostgreSQL's COPY, or SQLite's rows as executemany binds them; `EncodingBatch` and `batched_into` encode each
+  row as it is parsed, so a batch never holds its parsed rows;
 - `FeedProcess`: a child process that parses the file pair and encodes batch after batch while the parent only
   hands the text to the database. Parsing and encoding are pure Python and hold the GIL; in a thread they would
   take turns with the writer instead of running beside it. With the child, a large import keeps one core on the
@@ -290,6 +291,7 @@ class Encoder:
         return EncodingBatch(self)
 
     def encode(self, rows: Iterable[OrderRow]) -> Encoded:
+        """The batch of `rows`, encoded."""
         batch = self.batch()
         for row in rows:
             batch.append(row)
