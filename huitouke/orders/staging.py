@@ -203,7 +203,11 @@ class StagedWriter(OrderWriter, ABC):
             FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
             WHERE c.id = sc.customer_id AND NOT sc.is_new AND ({" OR ".join(better.values())})"""
         )
-        self._merge_consents(cur, now)
+        # most exports carry no consent answer (Taobao's never do): one look instead of a join per answer kind
+        answered = " OR ".join(f"{attr} IS NOT NULL" for attr, _c, _p in CONSENT_ANSWERS)
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM import_stage_order WHERE {answered})")
+        if cur.fetchone()[0]:
+            self._merge_consents(cur, now)
 
     def _write_orders(self, cur: Any, now: Any) -> None:
         """Update the changed orders, replace their changed lines, insert the new orders with their lines."""
