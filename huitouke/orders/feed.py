@@ -354,10 +354,10 @@ def _sqlite_text(rows: Iterable[str | tuple[Any, ...]], odd: list[tuple[Any, ...
     """SQLite text rows joined by ROW_SEP; the rows that are tuples go to `odd`."""
     texts = []
     for row in rows:
-        if type(row) is str:
+        if isinstance(row, str):
             texts.append(row)
         else:
-            odd.append(row)  # type: ignore[arg-type]  # not a str: a tuple
+            odd.append(row)
     return ROW_SEP.join(texts)
 
 
