@@ -398,7 +398,7 @@ def bench_database(db: str, pair: Any, args: argparse.Namespace, home: Path) -> 
     if db == "postgres":
         raw = _run_child("raw", db_url=_pg_recreate(args.pg, PG_RAW_DB), home=str(home), **files)
     else:
-        raw_home = home / "schema"
+        raw_home = home / "raw"
         shutil.rmtree(raw_home, ignore_errors=True)
         raw_home.mkdir(parents=True)
         raw = _run_child("raw", db_url="", home=str(raw_home), **files)
