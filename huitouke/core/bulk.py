@@ -14,6 +14,7 @@ parameter (a PostgreSQL array, a SQLite JSON array) instead of chunked IN lists.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +76,14 @@ def in_chunks(values: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]
     """Slices of at most `size` values (SQLite limits the parameters of one statement)."""
     for i in range(0, len(values), size):
         yield values[i : i + size]
+
+
+def update_from_supported() -> bool:
+    """Whether the database takes `UPDATE … FROM` (PostgreSQL; SQLite from 3.33), which the set-based import and
+    stats paths need."""
+    return connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33)
+    )
 
 
 def values_in(values: Iterable[Any], sql_type: str = "text") -> RawSQL:

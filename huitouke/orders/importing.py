@@ -18,7 +18,6 @@ customers this import touched (`ImportResult.customer_ids`), so `orders` never c
 from __future__ import annotations
 
 import csv
-import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,7 @@ from typing import Any, Protocol, TextIO, runtime_checkable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.core.bulk import TableWriter, ids_allocate, values_in
+from huitouke.core.bulk import TableWriter, ids_allocate, update_from_supported, values_in
 from huitouke.core.readahead import read_ahead
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.orders.feed import (
@@ -429,7 +428,7 @@ def orders_import_rows(
             from huitouke.orders.staging import StagedOrderWriter
 
             writer_class = StagedOrderWriter
-        elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE … FROM
+        elif connection.vendor == "sqlite" and update_from_supported():
             from huitouke.orders.staging_sqlite import SQLiteStagedWriter
 
             writer_class = SQLiteStagedWriter

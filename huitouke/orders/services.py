@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from huitouke.core.bulk import values_in
+from huitouke.core.bulk import update_from_supported, values_in
 from huitouke.core.errors import ApplicationError
 from huitouke.customers.models import Customer, Platform
 from huitouke.orders.models import ImportMapping, Order, Shop
@@ -54,7 +53,7 @@ def _stats_update_joined(ids: list[int] | None) -> int:
     elif connection.vendor == "postgresql":
         targets, agg_filter = "SELECT unnest(%s::bigint[]) AS id", " AND o.customer_id = ANY(%s::bigint[])"
         params = [ids, ids]
-    else:
+    else:  # not `values_in`: the id list is joined as a table here, and SQLite plans `id IN (json_each)` badly
         targets = "SELECT value AS id FROM json_each(%s)"
         agg_filter = " AND o.customer_id IN (SELECT value FROM json_each(%s))"
         params = [json.dumps(ids)] * 2
@@ -77,12 +76,6 @@ def _stats_update_joined(ids: list[int] | None) -> int:
         return int(cur.rowcount)
 
 
-def _update_from_supported() -> bool:
-    return connection.vendor == "postgresql" or (
-        connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33)
-    )
-
-
 def customer_stats_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
     """Recompute first/last order, order count and total spent for the given customers (all when None).
 
@@ -96,7 +89,7 @@ def customer_stats_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
     if ids == []:
         return 0
     with transaction.atomic():
-        if _update_from_supported():
+        if update_from_supported():
             return _stats_update_joined(ids)
         if ids is None:
             return _stats_update(Customer.objects.values("pk"))

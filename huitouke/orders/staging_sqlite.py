@@ -159,24 +159,17 @@ class SQLiteStagedWriter(StagedWriter):
 
     # -- the dialect's steps -----------------------------------------------------------------------------------
     def _stage_customers(self, cur: Any) -> int:
-        # one row per buyer: the batch's newest order (ties: the later row), found through its identity or
-        # numbered past the highest customer id in (platform, handle) order
-        cur.execute(
-            f"""INSERT INTO import_stage_customer (platform, handle, seq, customer_id, is_new)
-            SELECT platform, handle, seq,
-                   {_id_or_next("found", "platform, handle")},
-                   found IS NULL
-            FROM (
-                SELECT s.platform, s.handle, s.seq, i.customer_id AS found
-                FROM (SELECT platform, handle, seq, row_number() OVER (
-                          PARTITION BY platform, handle ORDER BY ordered_at DESC, seq DESC) AS newest
-                      FROM import_stage_order) s
-                LEFT JOIN {self.tables["identity"]} i ON i.platform = s.platform AND i.handle = s.handle
-                WHERE s.newest = 1)""",
-            [self._next_id(cur, Customer)],
+        # one row per buyer: the batch's newest order (ties: the later row), found through its identity
+        return self._stage_first(
+            cur,
+            stage=("import_stage_customer", "customer_id"),
+            source="import_stage_order",
+            keys=("platform", "handle"),
+            order="ordered_at DESC, seq DESC",
+            carried={"seq": "seq"},
+            found=(self.tables["identity"], "customer_id", ("platform", "handle")),
+            model=Customer,
         )
-        cur.execute("SELECT count(*) FROM import_stage_customer WHERE is_new")
-        return int(cur.fetchone()[0])
 
     def _merge_consents(self, cur: Any, now: Any) -> None:
         t = self.tables
@@ -195,21 +188,53 @@ class SQLiteStagedWriter(StagedWriter):
                 )
 
     def _stage_products(self, cur: Any) -> int:
-        cur.execute(
-            f"""INSERT INTO import_stage_product (shop_id, pkey, product_id, is_new, title, price)
-            SELECT shop_id, pkey,
-                   {_id_or_next("found", "shop_id, pkey")},
-                   found IS NULL, title, unit_price
-            FROM (
-                SELECT l.shop_id, l.pkey, p.id AS found, l.title, l.unit_price
-                FROM (SELECT shop_id, pkey, title, unit_price, row_number() OVER (
-                          PARTITION BY shop_id, pkey ORDER BY seq, line_no) AS first
-                      FROM import_stage_line) l
-                LEFT JOIN {self.tables["product"]} p ON p.shop_id = l.shop_id AND p.external_id = l.pkey
-                WHERE l.first = 1)""",
-            [self._next_id(cur, Product)],
+        # one row per product key: the first line naming it, found among the shop's products
+        return self._stage_first(
+            cur,
+            stage=("import_stage_product", "product_id"),
+            source="import_stage_line",
+            keys=("shop_id", "pkey"),
+            order="seq, line_no",
+            carried={"title": "title", "price": "unit_price"},
+            found=(self.tables["product"], "id", ("shop_id", "external_id")),
+            model=Product,
         )
-        cur.execute("SELECT count(*) FROM import_stage_product WHERE is_new")
+
+    def _stage_first(
+        self,
+        cur: Any,
+        *,
+        stage: tuple[str, str],
+        source: str,
+        keys: tuple[str, ...],
+        order: str,
+        carried: dict[str, str],
+        found: tuple[str, str, tuple[str, ...]],
+        model: type[models.Model],
+    ) -> int:
+        """Fill `stage` (table, id column) with one row per `keys` of `source`: the first in `order`, its
+        `carried` columns (stage column → source column), and the id `found` (table, id column, the columns
+        matching `keys`) or, when none, the next one past `model`'s highest, numbered in key order. Returns how
+        many are new."""
+        stage_table, stage_id = stage
+        table, id_column, real_keys = found
+        key_list = ", ".join(keys)
+        stage_cols = ", ".join(carried)
+        source_cols = ", ".join(carried.values())
+        on = " AND ".join(f"r.{real} = s.{key}" for key, real in zip(keys, real_keys, strict=True))
+        cur.execute(
+            f"""INSERT INTO {stage_table} ({key_list}, {stage_cols}, {stage_id}, is_new)
+            SELECT {key_list}, {source_cols}, {_id_or_next("found", key_list)}, found IS NULL
+            FROM (
+                SELECT {", ".join(f"s.{c}" for c in (*keys, *carried.values()))}, r.{id_column} AS found
+                FROM (SELECT {key_list}, {source_cols},
+                             row_number() OVER (PARTITION BY {key_list} ORDER BY {order}) AS first
+                      FROM {source}) s
+                LEFT JOIN {table} r ON {on}
+                WHERE s.first = 1)""",
+            [self._next_id(cur, model)],
+        )
+        cur.execute(f"SELECT count(*) FROM {stage_table} WHERE is_new")
         return int(cur.fetchone()[0])
 
     def _stage_matches(self, cur: Any) -> None:
