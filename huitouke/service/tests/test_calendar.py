@@ -51,8 +51,8 @@ ROUND_THE_CLOCK_NY = calendar_build(
 )
 
 
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)  # type: ignore[misc]
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SH)
 
 
 # --- the library's holiday data ---------------------------------------------------------------------------------
@@ -197,8 +197,8 @@ def test_weekdays_setting_and_no_public_holidays():
 # --- a daylight-saving zone ---------------------------------------------------------------------------------------
 
 
-def ny(*args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=NY, fold=fold)  # type: ignore[misc]
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, fold: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NY, fold=fold)
 
 
 def test_new_york_office_hours_across_the_spring_change():
