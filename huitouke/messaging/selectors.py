@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.pii import Masker
 from huitouke.customers.models import Customer, CustomerIdentity
 from huitouke.messaging import rendering
 from huitouke.messaging.models import Channel, ChannelConfig, ContactPolicy, Message, Purpose, SourceKind, Template
@@ -126,6 +127,15 @@ def message_get(*, message_id: int) -> Message:
     if message is None:
         raise NotFoundError(f"message {message_id} not found", field="message")
     return message
+
+
+_MASKED = Masker(unmasked=False)
+
+
+def ids_with_contact_data(messages: Iterable[Message]) -> list[int]:
+    """Ids of the messages whose address is contact data (a phone, an email, a handle that is one): those an
+    unmasked response shows in full, so that it is audited (core.services.audit_unmasked)."""
+    return [m.pk for m in messages if m.to_address and _MASKED.to_address(m.channel, m.to_address) != m.to_address]
 
 
 def message_list_for_customer(*, customer: Customer, limit: int = 50) -> QuerySet[Message]:

@@ -25,6 +25,7 @@ from django_htmx.middleware import HtmxDetails
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
 from huitouke.messaging import selectors, services
 from huitouke.messaging.channels import CHANNEL_PROVIDERS
@@ -61,6 +62,12 @@ class HtmxHttpRequest(HttpRequest):
 
 def _masker(request: HttpRequest) -> Masker:
     return Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
+
+
+def _audit(request: HttpRequest, masker: Masker, messages: list[Message], page: str) -> None:
+    """The audit entry of a page that shows addresses unmasked (none when masked or without contact data)."""
+    ids = selectors.ids_with_contact_data(messages)
+    audit_unmasked(actor=request.user, unmasked=masker.unmasked, target_type="message", ids=ids, page=page)
 
 
 def _partial(request: HtmxHttpRequest) -> bool:
@@ -128,7 +135,9 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         message = selectors.message_get(message_id=pk)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
-    return render(request, "messaging/message_detail.html", {"m": message, "masker": _masker(request)})
+    masker = _masker(request)
+    _audit(request, masker, [message], "detail")
+    return render(request, "messaging/message_detail.html", {"m": message, "masker": masker})
 
 
 @login_required
@@ -170,7 +179,9 @@ def message_resend(request: HttpRequest) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     """Manual messages waiting for an agent: copy the text, send it in 千牛/旺旺 or by phone, mark it sent."""
     tasks = list(selectors.manual_task_list()[:200])
-    return render(request, "messaging/task_list.html", {"tasks": tasks, "masker": _masker(request)})
+    masker = _masker(request)
+    _audit(request, masker, tasks, "tasks")
+    return render(request, "messaging/task_list.html", {"tasks": tasks, "masker": masker})
 
 
 def _task_action(request: HtmxHttpRequest, pk: int, sent: bool) -> HttpResponse:
