@@ -45,8 +45,9 @@ def mask_address(value: str, *, keep: str = "") -> str:
     return prefix + "****"
 
 
-#: An email address inside an identifier (a Shopify/WooCommerce handle, "shopify:a@b.com", a display name).
-_EMAIL_IN = re.compile(r"[^\s@:|;,<>()\[\]\"']+@[^\s@:|;,<>()\[\]\"']+")
+#: An email address inside an identifier (a Shopify/WooCommerce handle, "shopify:a@b.com", a display name); a
+#: cut-off one ("hwilson@") too.
+_EMAIL_IN = re.compile(r"[^\s@:|;,<>()\[\]\"']+@[^\s@:|;,<>()\[\]\"']*")
 #: A phone number inside an identifier: a run of at least PHONE_RUN digits, optionally after "+". Shorter runs
 #: (a customer number, a year in a nickname) are not contact data. customers.selectors applies the same rule in
 #: SQL (a handle containing "@" or PHONE_RUN digits in a row); keep the two in step.
@@ -66,11 +67,7 @@ def mask_identifier(value: str) -> str:
     if not value or not is_contact_like(value):
         return value or ""
     masked = _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), value)
-    masked = _PHONE_IN.sub(lambda m: mask_phone(m.group(0)), masked)
-    if "@" in value and not _EMAIL_IN.search(value):
-        # an "@" the email pattern does not take ("abc@", "@x"): the email rule over the whole value
-        masked = mask_email(masked)
-    return masked
+    return _PHONE_IN.sub(lambda m: mask_phone(m.group(0)), masked)
 
 
 def name_from_handle(handle: str, real_name: str = "") -> str:
