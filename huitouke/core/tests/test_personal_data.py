@@ -111,6 +111,12 @@ def walk(seeded):
         ("members at risk", "web", reverse("loyalty:at-risk", args=[shop.pk]), True),
         ("member export", "xlsx", reverse("loyalty:export", args=[shop.pk]), True),
         ("message list", "web", reverse("messaging:list"), False),
+        (
+            "template preview with {nick}",
+            "htmx",
+            reverse("messaging:template-preview") + f"?channel=email&purpose=service&body={{nick}}&customer={harry.pk}",
+            False,
+        ),
         ("manual tasks", "web", reverse("messaging:tasks"), True),
         *[(f"message {m.idempotency_key}", "web", reverse("messaging:detail", args=[m.pk]), True) for m in messages],
     ]
@@ -197,6 +203,12 @@ def test_roles_without_unmask_never_get_contact_data_in_clear(make_user, seeded,
     }
     if extra_perms:
         assert statuses["customer export csv"] == statuses["member export"] == 200
+    preview = web.get(
+        reverse("messaging:template-preview"),
+        {"channel": "email", "purpose": "service", "body": "Dear {nick}", "customer": seeded["harry"].pk},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "Dear Harry Wilson" in preview  # a handle that is an email is no nickname
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.UNMASK).exists()
 
 
