@@ -1,6 +1,8 @@
 """Masking of personal data (pure functions, no ORM).
 
-Agents and marketers see 138****5678, z***@example.com and 浙江省杭州市**** unless they hold `core.unmask_pii`.
+Agents and marketers see 138****5678, z***@example.com and 浙江省杭州市**** unless they hold `core.unmask_pii`;
+identifiers that are contact data (a Shopify email or a phone used as a buyer handle, "shopify:a@b.com" as a
+message address) are masked by the same rules (shopify:a***@b.com), and never become a display name.
 """
 
 from __future__ import annotations
@@ -98,10 +100,6 @@ class Masker:
     def identifier(self, value: str) -> str:
         """A buyer handle or display name: contact data in it (an email or phone used as a handle) is masked."""
         return value if self.unmasked else mask_identifier(value)
-
-    def handle(self, platform: str, handle: str) -> str:
-        """A platform identity as "platform:handle", the handle masked when it is contact data."""
-        return f"{platform}:{self.identifier(handle)}"
 
     def to_address(self, channel: str, value: str) -> str:
         """Where a message goes: a phone for SMS, an email for email, "platform:handle" (or a phone) for manual
