@@ -25,3 +25,10 @@ class NotFoundError(ApplicationError):
 class PermissionDeniedError(ApplicationError):
     code = "forbidden"
     status = 403
+
+
+class RateLimitedError(ApplicationError):
+    """Too many requests of one kind in a short time; try again later."""
+
+    code = "rate_limited"
+    status = 429

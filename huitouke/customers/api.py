@@ -45,7 +45,9 @@ def customer_out(customer: Customer, masker: Masker) -> CustomerOut:
         name=customer.name,
         real_name=customer.real_name,
         gender=customer.gender,
-        identities=[IdentityOut(platform=i.platform, handle=i.handle) for i in customer.identities.all()],
+        identities=[
+            IdentityOut(platform=i.platform, handle=masker.identifier(i.handle)) for i in customer.identities.all()
+        ],
         phone=masker.phone(customer.phone),
         email=masker.email(customer.email),
         province=customer.province,
@@ -83,13 +85,14 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilter]) -> dict[
     """Active customers matching the filters, one page at a time, in the requested sort order."""
     require_perms(request, VIEW)
     params = filters.model_dump(exclude={"page", "page_size"}, exclude_none=True)
-    wanted = selectors.CustomerFilter.from_params({k: str(v) for k, v in params.items()})
+    masker = masker_for(request)
+    wanted = selectors.CustomerFilter.from_params({k: str(v) for k, v in params.items()}, unmasked=masker.unmasked)
+    services.contact_search_record(actor=request.user, filters=wanted)
     # Scripts page through every match (no live-search cap); the count is exact either way.
     qs = selectors.customer_list(filters=wanted, capped=False)
     count = selectors.customer_count(filters=wanted)
     start = (filters.page - 1) * filters.page_size
     rows = list(selectors.customer_list_rows(qs)[start : start + filters.page_size])
-    masker = masker_for(request)
     if masker.unmasked and rows:
         audit_log(
             actor=request.user,

@@ -107,7 +107,11 @@ class CustomerPage(Schema):
 class CustomerFilter(Schema):
     """Query parameters of the customer list (the same filters as the list page and exports)."""
 
-    search: str = Field("", description="name, real name, buyer handle, phone or email (prefix match)")
+    search: str = Field(
+        "",
+        description="name, real name or buyer handle (prefix match); phone or email by prefix only with "
+        "core.unmask_pii, otherwise by the whole value or a phone's last 4 digits (audited, rate-limited: 429)",
+    )
     tag: str = Field("", description="tag name")
     province: str = ""
     shop: str = Field("", description="shop id")

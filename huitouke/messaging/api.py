@@ -16,9 +16,10 @@ from ninja import Query, Router, Status
 from huitouke.core.api import masker_for, require_perms
 from huitouke.core.errors import ApplicationError, PermissionDeniedError
 from huitouke.core.pii import Masker
+from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
 from huitouke.messaging import rendering, selectors, services
-from huitouke.messaging.models import Channel, Message, Template
+from huitouke.messaging.models import Message, Template
 from huitouke.messaging.schemas import (
     InboundOut,
     MessageIn,
@@ -36,12 +37,10 @@ TEMPLATE_VIEW = "messaging.view_template"
 PAGE_SIZE = 100
 
 
-def _address(m: Message, masker: Masker) -> str:
-    if m.channel == Channel.SMS:
-        return masker.phone(m.to_address)
-    if m.channel == Channel.EMAIL:
-        return masker.email(m.to_address)
-    return m.to_address
+def _audit(request: HttpRequest, masker: Masker, messages: list[Message], page: str) -> None:
+    """The audit entry of a response that shows addresses unmasked (none when masked or without contact data)."""
+    ids = selectors.ids_with_contact_data(messages)
+    audit_unmasked(actor=request.user, unmasked=masker.unmasked, target_type="message", ids=ids, page=page)
 
 
 def message_out(m: Message, masker: Masker) -> MessageOut:
@@ -59,7 +58,7 @@ def message_out(m: Message, masker: Masker) -> MessageOut:
         template_id=m.template_id,
         subject=m.subject,
         body=m.body,
-        to_address=_address(m, masker),
+        to_address=masker.to_address(m.channel, m.to_address),
         status=m.status,
         reason=m.reason,
         detail=m.detail,
@@ -104,10 +103,10 @@ def messages_list(
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
     rows = list(selectors.message_list(filters=filters).select_related("source_type")[start : start + PAGE_SIZE + 1])
+    rows, has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     masker = masker_for(request)
-    return MessagePage(
-        items=[message_out(m, masker) for m in rows[:PAGE_SIZE]], page=page, has_next=len(rows) > PAGE_SIZE
-    )
+    _audit(request, masker, rows, "api_list")
+    return MessagePage(items=[message_out(m, masker) for m in rows], page=page, has_next=has_next)
 
 
 @router.post("/messages/resend", response=ResendOut, summary="Resend the failed and expired of a source")
@@ -126,7 +125,9 @@ def messages_resend(request: HttpRequest, payload: ResendIn) -> ResendOut:
 @router.get("/messages/{message_id}", response=MessageOut, summary="One send record")
 def messages_get(request: HttpRequest, message_id: int) -> MessageOut:
     require_perms(request, VIEW)
-    return message_out(selectors.message_get(message_id=message_id), masker_for(request))
+    message, masker = selectors.message_get(message_id=message_id), masker_for(request)
+    _audit(request, masker, [message], "api_detail")
+    return message_out(message, masker)
 
 
 @router.post("/messages", response={200: MessageOut, 201: MessageOut}, summary="Enqueue a message")
@@ -147,7 +148,9 @@ def messages_create(request: HttpRequest, payload: MessageIn) -> Status:
     if template_id and template is None:
         raise ApplicationError(f"template {template_id} not found", field="template_id")
     message = services.message_enqueue(customer=customer, template=template, **data)
-    return Status(200 if existed else 201, message_out(message, masker_for(request)))
+    masker = masker_for(request)
+    _audit(request, masker, [message], "api_create")
+    return Status(200 if existed else 201, message_out(message, masker))
 
 
 @router.get("/message-templates", response=list[TemplateOut], summary="Message templates")

@@ -25,7 +25,10 @@ from django_htmx.middleware import HtmxDetails
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
+from huitouke.customers.selectors import CustomerFilter
+from huitouke.customers.services import contact_search_record
 from huitouke.messaging import selectors, services
 from huitouke.messaging.channels import CHANNEL_PROVIDERS
 from huitouke.messaging.forms import ChannelForm, PolicyForm, TemplateForm
@@ -61,6 +64,12 @@ class HtmxHttpRequest(HttpRequest):
 
 def _masker(request: HttpRequest) -> Masker:
     return Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
+
+
+def _audit(request: HttpRequest, masker: Masker, messages: list[Message], page: str) -> None:
+    """The audit entry of a page that shows addresses unmasked (none when masked or without contact data)."""
+    ids = selectors.ids_with_contact_data(messages)
+    audit_unmasked(actor=request.user, unmasked=masker.unmasked, target_type="message", ids=ids, page=page)
 
 
 def _partial(request: HtmxHttpRequest) -> bool:
@@ -128,7 +137,9 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         message = selectors.message_get(message_id=pk)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
-    return render(request, "messaging/message_detail.html", {"m": message, "masker": _masker(request)})
+    masker = _masker(request)
+    _audit(request, masker, [message], "detail")
+    return render(request, "messaging/message_detail.html", {"m": message, "masker": masker})
 
 
 @login_required
@@ -170,7 +181,9 @@ def message_resend(request: HttpRequest) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     """Manual messages waiting for an agent: copy the text, send it in 千牛/旺旺 or by phone, mark it sent."""
     tasks = list(selectors.manual_task_list()[:200])
-    return render(request, "messaging/task_list.html", {"tasks": tasks, "masker": _masker(request)})
+    masker = _masker(request)
+    _audit(request, masker, tasks, "tasks")
+    return render(request, "messaging/task_list.html", {"tasks": tasks, "masker": masker})
 
 
 def _task_action(request: HtmxHttpRequest, pk: int, sent: bool) -> HttpResponse:
@@ -226,7 +239,26 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/template_list.html", context)
 
 
-def _preview_context(data: Any) -> dict[str, Any]:
+def _preview_customer(query: str, user: Any) -> tuple[Customer | None, str]:
+    """The customer a preview is rendered for: by id, exact name or whole phone number; and an error to show.
+    A phone lookup by someone who may not see phones is a contact search like the list's: audited and
+    rate-limited (customers.services.contact_search_record), never a free oracle for guessed numbers."""
+    qs = Customer.objects.filter(merged_into__isnull=True)
+    if query.isdigit() and len(query) < 10:
+        return qs.filter(pk=int(query)).first(), ""
+    found = qs.filter(name=query).first()
+    if found is not None:
+        return found, ""
+    try:
+        contact_search_record(
+            actor=user, filters=CustomerFilter(search=query, contact_prefix=user.has_perm(UNMASK_PERMISSION))
+        )
+    except ApplicationError as exc:
+        return None, exc.message
+    return qs.filter(phone=query).first(), ""
+
+
+def _preview_context(data: Any, user: Any) -> dict[str, Any]:
     """Preview of the text in `data` (form fields plus `customer` = id, name or phone and `shop`). Without a
     text (a read-only system template sends none: disabled fields are not submitted) the stored `template`'s."""
     template_id = str(data.get("template") or "")
@@ -238,15 +270,10 @@ def _preview_context(data: Any) -> dict[str, Any]:
                 "customer": data.get("customer"),
                 "shop": data.get("shop"),
             }
-    customer = None
+    customer, lookup_error = None, ""
     query = str(data.get("customer") or "").strip()
     if query:
-        qs = Customer.objects.filter(merged_into__isnull=True)
-        customer = (
-            qs.filter(pk=int(query)).first()
-            if query.isdigit() and len(query) < 10
-            else qs.filter(name=query).first() or qs.filter(phone=query).first()
-        )
+        customer, lookup_error = _preview_customer(query, user)
     shop_id = str(data.get("shop") or "")
     shop = Shop.objects.filter(pk=int(shop_id)).first() if shop_id.isdigit() else Shop.objects.order_by("pk").first()
     channel = data.get("channel") if data.get("channel") in Channel.values else Channel.SMS
@@ -263,6 +290,7 @@ def _preview_context(data: Any) -> dict[str, Any]:
     return {
         "preview": preview,
         "preview_customer": customer,
+        "preview_lookup_error": lookup_error,
         "preview_query": query,
         "preview_shop": shop,
         "channel": channel,
@@ -311,7 +339,7 @@ def template_edit(request: HtmxHttpRequest, pk: int | None = None) -> HttpRespon
         "can_change": can_change,
         "variables": VARIABLES,
         "shops": list(Shop.objects.order_by("name")),
-        **_preview_context(data),
+        **_preview_context(data, request.user),
     }
     return render(request, "messaging/template_edit.html", context)
 
@@ -321,7 +349,7 @@ def template_edit(request: HtmxHttpRequest, pk: int | None = None) -> HttpRespon
 @require_GET
 def template_preview(request: HttpRequest) -> HttpResponse:
     """The preview partial for the text being edited (htmx, on every change)."""
-    return render(request, "messaging/template_edit.html#preview", _preview_context(request.GET))
+    return render(request, "messaging/template_edit.html#preview", _preview_context(request.GET, request.user))
 
 
 @login_required

@@ -208,6 +208,29 @@ def test_preview_renders_for_a_real_customer_with_the_sms_count(client_as, shop)
     assert 'id="preview-missing"' in body
 
 
+def test_preview_by_phone_is_a_contact_search_for_roles_without_unmask(client_as, settings):
+    """The preview's customer box finds a whole phone number: for agents and marketers that is the list's
+    contact search (audited, rate-limited), not a free way to test guessed numbers."""
+    from huitouke.core.models import AuditEntry
+
+    settings.HUITOUKE_CONTACT_SEARCHES_PER_HOUR = 1
+    CustomerFactory.create(name="王小明", phone="13601230792")
+    params = {"channel": "sms", "purpose": "service", "body": "{name}您好", "customer": "13601230792"}
+    agent = client_as("agent")
+
+    assert "王小明您好" in html(agent.get(reverse("messaging:template-preview"), params, **HTMX))
+    entry = AuditEntry.objects.get(action="search")
+    assert entry.detail == {"kind": "phone", "search": "13601230792"}
+    refused = html(agent.get(reverse("messaging:template-preview"), {**params, "customer": "13601230793"}, **HTMX))
+    assert "王小明" not in refused
+    assert "稍后再试" in refused or "try again later" in refused
+    by_name = html(agent.get(reverse("messaging:template-preview"), {**params, "customer": "王小明"}, **HTMX))
+    assert "王小明您好" in by_name  # a name is no contact search
+    manager = client_as("manager")
+    assert "王小明您好" in html(manager.get(reverse("messaging:template-preview"), params, **HTMX))
+    assert AuditEntry.objects.filter(action="search").count() == 1
+
+
 def test_channel_settings_never_show_secrets(client_as, shop):
     owner = client_as("owner")
     url = reverse("messaging:channel-edit", args=[shop.pk, "sms"])
