@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from huitouke.core.api import require_perms
+from huitouke.core.api import Int64, errors, require_perms
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.loyalty import selectors, services
 from huitouke.loyalty.schemas import (
@@ -65,15 +65,15 @@ def _levels_out(shop: Shop) -> LevelsOut:
     )
 
 
-@router.get("/levels", response=LevelsOut, summary="A shop's member levels")
-def levels_get(request: HttpRequest, shop: Query[int | None] = None) -> LevelsOut:
+@router.get("/levels", response=LevelsOut, summary="A shop's member levels", openapi_extra=errors(404))
+def levels_get(request: HttpRequest, shop: Query[Int64 | None] = None) -> LevelsOut:
     """The shop's levels, lowest first, with the number of members at each level."""
     require_perms(request, VIEW)
     return _levels_out(_shop(shop))
 
 
-@router.put("/levels", response=LevelsOut, summary="Replace a shop's member levels")
-def levels_put(request: HttpRequest, levels: list[LevelIn], shop: Query[int | None] = None) -> LevelsOut:
+@router.put("/levels", response=LevelsOut, summary="Replace a shop's member levels", openapi_extra=errors(404, 409))
+def levels_put(request: HttpRequest, levels: list[LevelIn], shop: Query[Int64 | None] = None) -> LevelsOut:
     """Replace the shop's levels by the whole ordered list (lowest first). When thresholds change, every customer
     of the shop is graded afresh against them (members may move down as well as up, each move kept as history);
     renaming or changing discounts moves nobody. Thresholds must rise with the level; the first problem comes back

@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from huitouke.core.api import masker_for, require_perms
+from huitouke.core.api import Int64, masker_for, require_perms
 from huitouke.core.errors import ApplicationError, PermissionDeniedError
 from huitouke.core.pii import Masker
 from huitouke.customers.models import Customer
@@ -84,8 +84,8 @@ def messages_list(
     purpose: str = "",
     date_from: str = "",
     date_to: str = "",
-    customer: int | None = None,
-    page: Query[int] = 1,
+    customer: Int64 | None = None,
+    page: int = Query(1, ge=1, le=1_000_000),
 ) -> MessagePage:
     """Newest first, 100 per page; the same filters as the page (source is `<content type id>:<id>`)."""
     require_perms(request, VIEW)
@@ -124,7 +124,7 @@ def messages_resend(request: HttpRequest, payload: ResendIn) -> ResendOut:
 
 
 @router.get("/messages/{message_id}", response=MessageOut, summary="One send record")
-def messages_get(request: HttpRequest, message_id: int) -> MessageOut:
+def messages_get(request: HttpRequest, message_id: Int64) -> MessageOut:
     require_perms(request, VIEW)
     return message_out(selectors.message_get(message_id=message_id), masker_for(request))
 
