@@ -18,13 +18,15 @@ class TimeStampedModel(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what to which record, and when: written for every PII unmask, export and merge."""
+    """Who did what to which record, and when: written for every PII unmask, export, merge, token change and
+    replacement of a shop's member levels."""
 
     class Action(models.TextChoices):
         UNMASK = "unmask", _("Viewed unmasked contact data")
         EXPORT = "export", _("Exported customers")
         MERGE = "merge", _("Merged customers")
         TOKEN = "token", _("API token changed")
+        LEVELS = "levels", _("Replaced member levels")
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor_name = models.CharField(max_length=150, blank=True)
