@@ -139,7 +139,7 @@ def _signed_config(headers: Mapping[str, str], body: bytes, client_ip: str, now:
     if channel_id.isdigit() and int(channel_id) <= INT64_MAX:
         config = ChannelConfig.objects.filter(pk=int(channel_id), channel=Channel.SMS).first()
     if config is None or not config.inbound_secret or not _NONCE.match(nonce) or not stamp.isdigit():
-        raise _refuse_proof(client_ip, "the push is not signed for an SMS setting of this shop system")
+        raise _refuse_proof(client_ip, "the push is not signed for a known SMS setting")
     expected = inbound_signature(secret=config.inbound_secret, timestamp=stamp, nonce=nonce, body=body)
     if not constant_time_compare(expected, signature.lower()):
         raise _refuse_proof(client_ip, "the signature does not match")
@@ -276,6 +276,7 @@ def inbound_sms_receive(
                 if reply.sent_at is None or not now - REPLY_MAX_AGE <= reply.sent_at <= now + timedelta(minutes=5):
                     stale += 1
                     continue
+                # a reply without its gateway id cannot be taken once: not acted on, counted with the duplicates
                 if not reply.gateway_id or not _claim(config, reply.gateway_id, now):
                     duplicates += 1
                     continue
