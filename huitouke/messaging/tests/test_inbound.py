@@ -302,3 +302,42 @@ def test_the_settings_page_shows_how_to_sign(client_as, two_shops):
     assert config.inbound_secret in page
     assert f"?token={config.inbound_token}" in page
     assert f'id="inbound-{config.pk}"' in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_push_over_a_real_socket(live_server):
+    """The relay's side exactly as docs/api.md shows it: urllib, the four headers, a real HTTP server."""
+    import hashlib
+    import hmac
+    import secrets
+    import urllib.error
+    import urllib.request
+
+    shop = ShopFactory.create()
+    buyer = CustomerFactory.create(phone=PHONE)
+    OrderFactory.create(shop=shop, customer=buyer, paid_amount=Decimal("10"))
+    config = _sms(shop.pk)
+    body = json.dumps([{"phone": PHONE, "text": "退订"}]).encode()
+    stamp, nonce = str(int(time.time())), secrets.token_urlsafe(24)
+    sig = hmac.new(config.inbound_secret.encode(), f"{stamp}.{nonce}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Huitouke-Channel": str(config.pk),
+        "X-Huitouke-Timestamp": stamp,
+        "X-Huitouke-Nonce": nonce,
+        "X-Huitouke-Signature": sig,
+    }
+    url = f"{live_server.url}/api/v1/messages/inbound-sms/generic"
+
+    def post() -> tuple[int, Any]:
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    assert post() == (200, {"received": 1, "opted_out": 1, "duplicates": 0, "stale": 0})
+    status, answer = post()  # the same request again
+    assert (status, answer["code"]) == (409, "replayed")
+    assert _opted_out(buyer) is True
