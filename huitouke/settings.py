@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "huitouke.core.middleware.Int64GuardMiddleware",
+    "huitouke.core.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "huitouke.urls"

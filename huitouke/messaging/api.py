@@ -7,18 +7,17 @@ the caller may see contact data.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from huitouke.core.api import masker_for, require_perms
-from huitouke.core.errors import ApplicationError, PermissionDeniedError
+from huitouke.core.api import Int64, errors, masker_for, require_perms
+from huitouke.core.errors import ApplicationError
 from huitouke.core.pii import Masker
 from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
-from huitouke.messaging import rendering, selectors, services
+from huitouke.messaging import inbound, rendering, selectors, services
 from huitouke.messaging.models import Message, Template
 from huitouke.messaging.schemas import (
     InboundOut,
@@ -83,8 +82,8 @@ def messages_list(
     purpose: str = "",
     date_from: str = "",
     date_to: str = "",
-    customer: int | None = None,
-    page: Query[int] = 1,
+    customer: Int64 | None = None,
+    page: int = Query(1, ge=1, le=1_000_000),
 ) -> MessagePage:
     """Newest first, 100 per page; the same filters as the page (source is `<content type id>:<id>`)."""
     require_perms(request, VIEW)
@@ -123,7 +122,7 @@ def messages_resend(request: HttpRequest, payload: ResendIn) -> ResendOut:
 
 
 @router.get("/messages/{message_id}", response=MessageOut, summary="One send record")
-def messages_get(request: HttpRequest, message_id: int) -> MessageOut:
+def messages_get(request: HttpRequest, message_id: Int64) -> MessageOut:
     require_perms(request, VIEW)
     message, masker = selectors.message_get(message_id=message_id), masker_for(request)
     _audit(request, masker, [message], "api_detail")
@@ -180,35 +179,26 @@ def templates_list(request: HttpRequest, channel: str = "", purpose: str = "", l
     return out
 
 
-def _replies(provider: str, body: Any) -> list[tuple[str, str]]:
-    """(phone, text) pairs from a gateway's push: Aliyun posts a list of {phone_number, content}, Tencent one
-    {mobile, text} (or a list), anything else {phone, text}."""
-    items = body if isinstance(body, list) else [body]
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        if provider == "aliyun":
-            phone, text = item.get("phone_number"), item.get("content")
-        elif provider == "tencent":
-            phone, text = item.get("mobile"), item.get("text")
-        else:
-            phone, text = item.get("phone"), item.get("text")
-        if phone and text is not None:
-            out.append((str(phone), str(text)))
-    return out
-
-
-@router.post("/messages/inbound-sms/{provider}", auth=None, response=InboundOut, url_name="inbound_sms")
+@router.post(
+    "/messages/inbound-sms/{provider}",
+    auth=None,
+    response=InboundOut,
+    url_name="inbound_sms",
+    openapi_extra=errors(400, 401, 409, 413, 429),
+)
 def inbound_sms(request: HttpRequest, provider: str, token: str = "") -> InboundOut:
-    """Where an SMS gateway pushes replies (上行短信). Authenticated by `?token=` (the SMS channel's inbound
-    token, shown on the channel settings page). T, TD or 退订 opts the sender out of marketing SMS at once."""
-    if not services.inbound_token_valid(token):
-        raise PermissionDeniedError("unknown inbound token")
-    try:
-        body = json.loads(request.body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ApplicationError("the body is not JSON", field="body") from exc
-    replies = _replies(provider, body)
-    opted = sum(services.sms_reply_receive(phone=phone, text=text) for phone, text in replies)
-    return InboundOut(received=len(replies), opted_out=opted)
+    """Where an SMS gateway (or a relay) pushes replies (上行短信); T, TD or 退订 opts the sender out of marketing
+    SMS — only as a customer of the shop(s) the SMS setting serves. Signed pushes carry X-Huitouke-Channel,
+    X-Huitouke-Timestamp, X-Huitouke-Nonce and X-Huitouke-Signature (hex HMAC-SHA256 under the setting's inbound
+    secret of `{timestamp}.{nonce}.{raw body}`); Aliyun and Tencent, which cannot sign, use `?token=`. At most
+    100 replies and 64 KiB per push; replays are refused (409) or, per reply, counted as duplicates."""
+    result = inbound.inbound_sms_receive(
+        provider=provider,
+        body=request.body,
+        headers=request.headers,
+        token=token,
+        client_ip=str(request.META.get("REMOTE_ADDR", "")),
+    )
+    return InboundOut(
+        received=result.received, opted_out=result.opted_out, duplicates=result.duplicates, stale=result.stale
+    )

@@ -32,6 +32,7 @@ from huitouke.customers.services import contact_search_record
 from huitouke.messaging import selectors, services
 from huitouke.messaging.channels import CHANNEL_PROVIDERS
 from huitouke.messaging.forms import ChannelForm, PolicyForm, TemplateForm
+from huitouke.messaging.inbound import UNSIGNED_PROVIDERS
 from huitouke.messaging.models import Channel, ChannelConfig, Message, Purpose, SourceKind, Template
 from huitouke.messaging.rendering import VARIABLES
 from huitouke.messaging.secrets import secrets_decrypt
@@ -389,11 +390,13 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
                 "policy_form": PolicyForm(instance=policy, prefix=f"p{shop_id or 0}"),
             }
         )
-    inbound = [
-        (c, request.build_absolute_uri(reverse("api-v1:inbound_sms", args=[c.provider])) + f"?token={c.inbound_token}")
-        for c in configs.values()
-        if c.channel == Channel.SMS and c.inbound_token
-    ]
+    inbound = []
+    for c in configs.values():
+        if c.channel != Channel.SMS:
+            continue
+        url = request.build_absolute_uri(reverse("api-v1:inbound_sms", args=[c.provider]))
+        token_url = f"{url}?token={c.inbound_token}" if c.provider in UNSIGNED_PROVIDERS and c.inbound_token else ""
+        inbound.append({"config": c, "url": url, "token_url": token_url})
     return render(request, "messaging/channel_settings.html", {"rows": rows, "inbound": inbound})
 
 
