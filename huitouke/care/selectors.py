@@ -1,6 +1,6 @@
 """Reads of customer care for pages and the API: the rules, one rule, its activations with their send records and
 results (sent, delivered, failed, held, suppressed by reason, unsubscribes, orders within 7 days), its day-by-day
-runs, the carrier transit days. The per-trigger selectors of the tick are in care/matching.py."""
+runs, the carrier transit days. The per-trigger selectors of the tick are in the care/matching package."""
 
 from __future__ import annotations
 
