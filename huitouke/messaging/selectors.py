@@ -321,7 +321,7 @@ def policy_settings_for(shop_ids: Iterable[int | None]) -> dict[int | None, tupl
                 budget_days=p.budget_days,
                 budget_marketing=p.budget_marketing,
                 budget_care=p.budget_care,
-                marketing_requires_opt_in=p.marketing_requires_opt_in,
+                marketing_consent=p.marketing_consent,
             ),
             p.negative_review_days,
         )

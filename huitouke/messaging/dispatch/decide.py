@@ -67,25 +67,40 @@ def _address(row: _Row, manual: dict[int, str]) -> str:
     return ""
 
 
-def _consents(customer_ids: set[int]) -> dict[tuple[int, str, str], bool]:
+#: (customer, consent channel, consent purpose) -> (when answered, granted)
+Consents = dict[tuple[int, str, str], tuple[datetime, bool]]
+
+
+def _consents(customer_ids: set[int]) -> Consents:
     from huitouke.customers.models import Consent
 
-    rows = Consent.objects.filter(customer_id__in=customer_ids, purpose__in=["care", "marketing"]).values_list(
-        "customer_id", "channel", "purpose", "granted"
-    )
-    return {(c, ch, p): g for c, ch, p, g in rows}
+    rows = Consent.objects.filter(
+        customer_id__in=customer_ids, purpose__in=["care", "marketing", "new_products"]
+    ).values_list("customer_id", "channel", "purpose", "updated_at", "granted")
+    return {(c, ch, p): (at, g) for c, ch, p, at, g in rows}
 
 
-def _consent(row: _Row, consents: dict[tuple[int, str, str], bool]) -> bool | None:
+def _channel_answer(customer_id: int, channel: str, purpose: str, consents: Consents) -> bool | None:
+    """The customer's answer for one consent channel: care asks its own purpose; marketing takes the latest of the
+    answers to marketing and to the new-products and promotions group (policy.marketing_answer)."""
+    if purpose != Purpose.MARKETING:
+        found = consents.get((customer_id, channel, purpose))
+        return None if found is None else found[1]
+    answers = [a for p in ("marketing", "new_products") if (a := consents.get((customer_id, channel, p)))]
+    return policy.marketing_answer(answers)
+
+
+def _consent(row: _Row, consents: Consents) -> bool | None:
     if row.customer_id is None or row.purpose not in (Purpose.CARE, Purpose.MARKETING):
         return None
     channel = CONSENT_CHANNEL.get(Channel(row.channel))
     if channel is not None:
-        return consents.get((row.customer_id, channel, row.purpose))
-    answers = [g for (c, _ch, p), g in consents.items() if c == row.customer_id and p == row.purpose]
+        return _channel_answer(row.customer_id, channel, row.purpose, consents)
+    channels = {ch for (c, ch, _p) in consents if c == row.customer_id}
+    answers = [_channel_answer(row.customer_id, ch, row.purpose, consents) for ch in channels]
     if False in answers:
         return False
-    return True if answers else None
+    return True if True in answers else None
 
 
 def _lock_customers(customer_ids: set[int]) -> set[int]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import time
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from huitouke.core.errors import ApplicationError
+from huitouke.core.services import audit_log
 from huitouke.messaging.channels import ADAPTERS, CHANNEL_PROVIDERS, ChannelConfigError
 from huitouke.messaging.models import (
     Channel,
@@ -89,6 +91,10 @@ def channel_config_save(
     return config
 
 
+#: The audit action of a change of the marketing consent model (a settings change that decides who gets marketing).
+AUDIT_CONSENT_MODEL = "settings"
+
+
 def contact_policy_save(
     *,
     shop_id: int | None,
@@ -97,10 +103,14 @@ def contact_policy_save(
     budget_days: int,
     budget_marketing: int,
     budget_care: int,
-    marketing_requires_opt_in: bool = False,
+    marketing_consent: str = ContactPolicy.MarketingConsent.OPT_IN,
     negative_review_days: int = 30,
+    actor: Any = None,
 ) -> ContactPolicy:
-    """Set a shop's (None: the default) quiet hours and contact budget. Takes effect at the next dispatch."""
+    """Set a shop's (None: the default) quiet hours, contact budget and marketing consent model (opt-in: only
+    customers who agreed; opt-out: everyone who has not said no). Takes effect at the next dispatch. A change of
+    the consent model the shop works under (its own or, for a shop without its own rules, the default's) leaves
+    one audit entry naming who changed it, from what to what."""
     if budget_days < 1 or budget_days > 365:
         raise ApplicationError(_("The budget period is 1 to 365 days."), field="budget_days")
     for name, value in (("budget_marketing", budget_marketing), ("budget_care", budget_care)):
@@ -108,10 +118,31 @@ def contact_policy_save(
             raise ApplicationError(_("A budget is 0 to 100 messages."), field=name)
     if negative_review_days < 0 or negative_review_days > 365:
         raise ApplicationError(_("The review period is 0 to 365 days."), field="negative_review_days")
-    policy = ContactPolicy.objects.filter(shop=shop_id).first() or ContactPolicy(shop_id=shop_id)
-    policy.quiet_start, policy.quiet_end = quiet_start, quiet_end
-    policy.budget_days, policy.budget_marketing, policy.budget_care = budget_days, budget_marketing, budget_care
-    policy.marketing_requires_opt_in = marketing_requires_opt_in
-    policy.negative_review_days = negative_review_days
-    policy.save()
+    if marketing_consent not in ContactPolicy.MarketingConsent.values:
+        raise ApplicationError(
+            f"marketing_consent: unknown value {marketing_consent!r}; use opt_in or opt_out", field="marketing_consent"
+        )
+    with transaction.atomic():
+        policy = ContactPolicy.objects.select_for_update().filter(shop=shop_id).first()
+        if policy is None:
+            inherited = ContactPolicy.objects.filter(shop__isnull=True).first() if shop_id is not None else None
+            before = inherited.marketing_consent if inherited else ContactPolicy.MarketingConsent.OPT_IN
+            policy = ContactPolicy(shop_id=shop_id)
+        else:
+            before = policy.marketing_consent
+        policy.quiet_start, policy.quiet_end = quiet_start, quiet_end
+        policy.budget_days, policy.budget_marketing, policy.budget_care = budget_days, budget_marketing, budget_care
+        policy.marketing_consent = marketing_consent
+        policy.negative_review_days = negative_review_days
+        policy.save()
+        if before != marketing_consent:
+            audit_log(
+                actor=actor,
+                action=AUDIT_CONSENT_MODEL,
+                target_type="shop" if shop_id is not None else "shops",
+                target_id=shop_id or "",
+                setting="marketing_consent",
+                before=before,
+                after=marketing_consent,
+            )
     return policy
