@@ -42,6 +42,20 @@ def rule_status(rule: CareRule, at: datetime | None = None) -> str:
     return "on" if rule.is_valid_at(at) else "expired"
 
 
+def rule_reach(rule: CareRule, at: datetime | None = None) -> sending.MarketingReach | None:
+    """For a rule that sends marketing: how many customers of its audience (everyone when it has none) the shop's
+    marketing consent model leaves out on its channel; None for other rules."""
+    from huitouke.care.matching import audience_of
+    from huitouke.customers.models import Customer
+
+    if rule.message_purpose != "marketing":
+        return None
+    audience = audience_of(rule, at or timezone.now())
+    if audience is None:
+        audience = Customer.objects.filter(merged_into__isnull=True)
+    return sending.reach(customers=audience, channel=rule.channel, shop_id=rule.shop_id)
+
+
 def activation_list(*, rule: CareRule) -> list[CareActivation]:
     """A rule's activations, the current one first."""
     return list(CareActivation.objects.filter(rule=rule).select_related("started_by").order_by("-number"))

@@ -179,7 +179,12 @@ def run_rule(
                 result.enqueued += len(fresh)
             else:
                 result.enqueued += sending.enqueue(
-                    activation_id=activation.pk, template=template, messages=fresh, scheduled_at=at, now=started
+                    activation_id=activation.pk,
+                    template=template,
+                    messages=fresh,
+                    scheduled_at=at,
+                    now=started,
+                    purpose=rule.message_purpose,
                 )
             if progress is not None:
                 progress(seen)

@@ -237,7 +237,7 @@ def match_replenishment(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     keys = {
         (c, p_, last): scope.key(c, f"p{p_}:{clock.local_today(last, scope.tz).isoformat()}") for c, p_, last in rows
     }
-    seen = sending.existing_keys(list(keys.values()))
+    seen = sending.existing_keys(list(keys.values()), scope.retry_from)
     fresh = [r for r in rows if keys[r] not in seen]
     products = {
         pk: (title, shop)

@@ -52,7 +52,7 @@ def match_paid_today(scope: Scope, at: datetime) -> Iterator[CareMessage]:
     scope.matched += qs.values("customer_id").distinct().count()
     fresh = (
         qs.annotate(care_key=scope.key_sql("customer_id", day.isoformat()))
-        .filter(~sending.key_enqueued(OuterRef("care_key")))
+        .filter(~sending.key_enqueued(OuterRef("care_key"), scope.retry_from))
         .annotate(product=_first_title())
         .values_list(*ORDER_FIELDS, "paid_amount", "product", "paid_at")
     )

@@ -49,6 +49,8 @@ class Scope:
     language: str
     audience: QuerySet[Customer] | None
     activation_ids: tuple[int, ...]
+    #: the rule's earlier activations: a message that failed or expired under one of them is tried again
+    retry_from: tuple[int, ...]
     shop_names: dict[int, str]
     matched: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
@@ -101,6 +103,7 @@ def audience_of(rule: CareRule, at: datetime) -> QuerySet[Customer] | None:
 
 def scope_for(rule: CareRule, at: datetime) -> Scope:
     """Everything a rule's selector needs, read once per run."""
+    activations = dict(rule.activations.values_list("pk", "number"))
     return Scope(
         rule_id=rule.pk,
         trigger=rule.trigger,
@@ -109,7 +112,8 @@ def scope_for(rule: CareRule, at: datetime) -> Scope:
         shop_id=rule.shop_id,
         language=rule.template.language,
         audience=audience_of(rule, at),
-        activation_ids=tuple(rule.activations.values_list("pk", flat=True)),
+        activation_ids=tuple(activations),
+        retry_from=tuple(pk for pk, number in activations.items() if number != rule.activation),
         shop_names=dict(Shop.objects.values_list("pk", "name")),
     )
 
@@ -141,7 +145,7 @@ def _fresh(scope: Scope, qs: QuerySet[Any], key: Concat, *fields: str) -> Iterat
     """Count the selection into `scope.matched`, then stream `fields` of the rows whose key (an SQL expression)
     the outbox does not hold yet."""
     scope.matched += qs.count()
-    fresh = qs.annotate(care_key=key).filter(~sending.key_enqueued(OuterRef("care_key")))
+    fresh = qs.annotate(care_key=key).filter(~sending.key_enqueued(OuterRef("care_key"), scope.retry_from))
     yield from fresh.values_list(*fields).iterator(chunk_size=FETCH)
 
 

@@ -9,7 +9,6 @@ dispatcher once the transaction commits. Nothing here talks to a provider.
 from huitouke.messaging.services.channel_settings import ChannelSettingsError, channel_config_save, contact_policy_save
 from huitouke.messaging.services.enqueue import (
     _ENQUEUE_LISTENERS,
-    ENQUEUE_COLUMNS,
     MessageInvalidError,
     OutgoingMessage,
     SourceRef,
@@ -36,6 +35,7 @@ from huitouke.messaging.services.unsubscribe import (
     unsubscribe_message,
     unsubscribe_token,
 )
+from huitouke.messaging.services.writing import ENQUEUE_COLUMNS
 
 __all__ = [
     "CONSENT_CHANNEL",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from huitouke.messaging.models import (
     SourceKind,
     Template,
 )
+from huitouke.messaging.services.writing import write_postgres, write_sqlite
 
 
 class MessageInvalidError(ApplicationError):
@@ -77,37 +77,6 @@ class OutgoingMessage:
     language: str = ""
     to_address: str = ""
 
-
-#: The columns enqueue writes, in this order (every NOT NULL column of Message except the primary key).
-ENQUEUE_COLUMNS = (
-    "idempotency_key",
-    "customer_id",
-    "shop_id",
-    "channel",
-    "purpose",
-    "priority",
-    "source_kind",
-    "source_type_id",
-    "source_id",
-    "template_id",
-    "language",
-    "params",
-    "subject",
-    "body",
-    "to_address",
-    "scheduled_at",
-    "deadline",
-    "status",
-    "reason",
-    "detail",
-    "attempts",
-    "next_attempt_at",
-    "resends",
-    "claimed_by",
-    "provider_message_id",
-    "created_at",
-    "updated_at",
-)
 
 _CHANNELS = frozenset(Channel.values)
 _PURPOSES = frozenset(Purpose.values)
@@ -299,48 +268,19 @@ def _base_values(chunk: Sequence[OutgoingMessage], enq: _Enqueuer) -> dict[int, 
     return base_variables(wanted=wanted, shops=shops)
 
 
-#: named after its columns, so a connection that outlived a migration never reuses a stale one
-_STAGE = "messaging_enqueue_" + hashlib.sha256(",".join(ENQUEUE_COLUMNS).encode()).hexdigest()[:10]
-
-
-def _write_postgres(chunks: Iterator[list[tuple[Any, ...]]]) -> int:
-    cols = ", ".join(ENQUEUE_COLUMNS)
-    with connection.cursor() as cur:
-        # a session-local staging table (kept for the connection's life, emptied before each use): COPY cannot
-        # skip duplicates, INSERT … SELECT … ON CONFLICT can
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} AS SELECT {cols} FROM messaging_message WITH NO DATA")
-        cur.execute(f"TRUNCATE {_STAGE}")
-        # one COPY per chunk: a chunk is prepared (templates, archive variables) before its COPY starts, since
-        # no other statement may run on the connection while a COPY is open
-        for chunk in chunks:
-            with cur.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
-                for row in chunk:
-                    copy.write_row(row)
-        cur.execute(
-            f"INSERT INTO messaging_message ({cols}) SELECT {cols} FROM {_STAGE}"
-            " ON CONFLICT (idempotency_key) DO NOTHING"
-        )
-        added = cur.rowcount
-        cur.execute(f"TRUNCATE {_STAGE}")
-    return int(added)
-
-
-def _write_sqlite(chunks: Iterator[list[tuple[Any, ...]]]) -> int:
-    cols = ", ".join(ENQUEUE_COLUMNS)
-    marks = ", ".join(["%s"] * len(ENQUEUE_COLUMNS))
-    sql = f"INSERT INTO messaging_message ({cols}) VALUES ({marks}) ON CONFLICT (idempotency_key) DO NOTHING"
-    raw = connection.connection
-    before = raw.total_changes
-    with connection.cursor() as cur:
-        for chunk in chunks:
-            cur.executemany(sql, chunk)
-    return int(raw.total_changes - before)
-
-
 def message_enqueue_many(
-    *, messages: Iterable[OutgoingMessage], now: datetime | None = None, chunk_size: int = 10_000
+    *,
+    messages: Iterable[OutgoingMessage],
+    now: datetime | None = None,
+    chunk_size: int = 10_000,
+    retry_failed: bool = False,
 ) -> int:
     """Enqueue many messages at once; returns how many were added (keys that exist already add nothing).
+
+    `retry_failed`: a key whose message failed or expired under another source (a care rule re-activated by an
+    edit) is queued again in place — with this row's content, source and times, its attempts reset and its
+    `resends` counted up — and counts as added. A key that was sent, is waiting, was suppressed, or came from
+    the same source is never touched, so nobody gets a second copy.
 
     Thousands of rows per statement: PostgreSQL copies them into a temporary table and inserts from it with
     ON CONFLICT (idempotency_key) DO NOTHING; SQLite inserts with the same clause in executemany batches.
@@ -352,7 +292,7 @@ def message_enqueue_many(
     (`messages[12].channel: …`) and nothing is written. The dispatcher is woken once the transaction commits.
     """
     enq = _Enqueuer(now or timezone.now())
-    write = _write_postgres if connection.vendor == "postgresql" else _write_sqlite
+    write = write_postgres if connection.vendor == "postgresql" else write_sqlite
 
     def chunks() -> Iterator[list[tuple[Any, ...]]]:
         offset = 0
@@ -372,7 +312,7 @@ def message_enqueue_many(
         return [enq.row(offset + i, m, base.get(m.customer_id or 0, empty)) for i, m in enumerate(chunk)]
 
     with transaction.atomic():
-        added = write(chunks())
+        added = write(chunks(), retry_failed)
         if added:
             for listener in _ENQUEUE_LISTENERS:
                 transaction.on_commit(partial(listener, added))
