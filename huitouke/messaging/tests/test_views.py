@@ -307,7 +307,8 @@ def test_the_consent_model_is_explained_switched_per_shop_and_audited(client_as,
     assert shop.contact_policy.marketing_consent == "opt_out"
     assert not ContactPolicy.objects.filter(shop__isnull=True).exists()  # the default (opt-in) is untouched
     entry = AuditEntry.objects.get(action="settings")
-    assert entry.actor is not None and entry.actor.groups.get().name == "owner"
+    assert entry.actor is not None
+    assert entry.actor.groups.get().name == "owner"
     assert (entry.target_type, entry.target_id) == ("shop", str(shop.pk))
     assert entry.detail == {"setting": "marketing_consent", "before": "opt_in", "after": "opt_out"}
     owner.post(reverse("messaging:policy-edit", args=[shop.pk]), data)  # saved again unchanged: no second entry
