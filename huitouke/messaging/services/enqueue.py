@@ -26,6 +26,7 @@ from huitouke.messaging.models import (
     SourceKind,
     Template,
 )
+from huitouke.messaging.services.links import LINK_CHANNELS, LinkMaker
 from huitouke.messaging.services.writing import write_postgres, write_sqlite
 
 
@@ -123,6 +124,7 @@ class _Enqueuer:
         self.now = now
         self.templates: dict[int, _CompiledTemplate] = {}
         self.sqlite = connection.vendor != "postgresql"
+        self.links = LinkMaker()
 
     def template(self, row: int, template_id: int) -> _CompiledTemplate:
         compiled = self.templates.get(template_id)
@@ -202,6 +204,15 @@ class _Enqueuer:
             params = {
                 str(k): v if isinstance(v, int | float | bool) or v is None else str(v) for k, v in m.context.items()
             }
+        if m.purpose == Purpose.MARKETING and m.customer_id is not None and m.channel in LINK_CHANNELS:
+            unsubscribe_url, preferences_url = self.links.links(m.customer_id, m.channel)
+            body = rendering.with_marketing_links(
+                body,
+                channel=m.channel,
+                language=language or "zh-hans",
+                unsubscribe_url=unsubscribe_url,
+                preferences_url=preferences_url,
+            )
         if m.channel == Channel.SMS and m.purpose == Purpose.MARKETING:
             body = rendering.sms_with_unsubscribe(body, language or "zh-hans")
         scheduled = m.scheduled_at or self.now
