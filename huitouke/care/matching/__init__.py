@@ -3,7 +3,8 @@
 Each `match_<trigger>` builds one SQL query over orders / customers / consents / level history (joined with the
 rule's audience as a subquery) whose rows carry the exactly-once key (rule, customer, occasion) computed in SQL.
 The selector counts the rows (`Scope.matched`: every customer the trigger calls for now), then streams as
-`CareMessage`s only the rows whose key the outbox does not hold yet (an anti-join on the outbox's unique key), so
+`CareMessage`s only the rows whose key the outbox does not hold yet, or holds as failed or expired under an
+earlier activation of the rule (a re-activation retries those; an anti-join on the outbox's unique key), so
 re-running a tick costs two queries and no Python work per customer. Each message carries the shop, the
 template variables the trigger fills in ({name} and {shop} always) and the deadline after which sending is
 pointless.

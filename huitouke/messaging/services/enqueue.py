@@ -296,8 +296,9 @@ def message_enqueue_many(
     Thousands of rows per statement: PostgreSQL copies them into a temporary table and inserts from it with
     ON CONFLICT (idempotency_key) DO NOTHING; SQLite inserts with the same clause in executemany batches.
     Templates are rendered here; a message whose template needs a variable the context cannot fill is still
-    written, as `suppressed` with reason `missing_variable` (it is never sent with a blank). Marketing SMS get
-    the unsubscribe hint (回T退订) at the end.
+    written, as `suppressed` with reason `missing_variable` (it is never sent with a blank). Marketing to a
+    customer by SMS, email or manual task carries the customer's unsubscribe and preferences links (services/links.py;
+    a line at the end, an email footer), and marketing SMS the unsubscribe hint (回T退订) after them.
 
     Everything is written in one transaction: a bad row raises MessageInvalidError naming it
     (`messages[12].channel: …`) and nothing is written. The dispatcher is woken once the transaction commits.
