@@ -198,7 +198,13 @@ def _preferences_customer(token: str) -> Customer | None:
             customer_id = int(signing.loads(token, salt=PREFERENCES_SALT))
         except (signing.BadSignature, ValueError, TypeError):
             return None
-    return Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
+    # a link in an old message keeps working after a merge: it opens the page of the customer merged into
+    customer = Customer.objects.filter(pk=customer_id).first()
+    for _hop in range(10):
+        if customer is None or customer.merged_into_id is None:
+            return customer
+        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+    return None
 
 
 @login_required

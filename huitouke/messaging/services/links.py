@@ -41,10 +41,21 @@ def unsubscribe_link_read(token: str) -> tuple[Customer, str]:
     channel = _LETTER_CHANNEL.get(value[0]) if value else None
     customer = None
     if value and channel and len(value) > 1:
-        customer = Customer.objects.filter(pk=int(value[1:], 36), merged_into__isnull=True).first()
+        customer = current_customer(int(value[1:], 36))
     if customer is None or channel is None:
         raise NotFoundError("this unsubscribe link is not valid", field="token")
     return customer, channel
+
+
+def current_customer(customer_id: int) -> Customer | None:
+    """The customer a link was made for or, when they were merged since, the one they were merged into (a link
+    in an old message keeps working after a merge)."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    for _hop in range(10):  # merges do not chain deeper in practice; bounded all the same
+        if customer is None or customer.merged_into_id is None:
+            return customer
+        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+    return None
 
 
 def unsubscribe_by_link(*, token: str) -> tuple[Customer, str]:

@@ -112,6 +112,20 @@ def test_the_preferences_link_works_when_followed():
     assert consent_group_status(customer=c) == {"sms": True, "email": True, "im": True}
 
 
+def test_links_in_old_messages_keep_working_after_a_merge():
+    old = CustomerFactory.create(phone="13800000001")
+    kept = CustomerFactory.create(phone="13800000001")
+    links = _links(_enqueue(old, "sms").body)
+    type(old).objects.filter(pk=old.pk).update(merged_into=kept)
+    client = Client()
+    client.post(f"/p/{links['p']}/", {"member": "yes"})
+    assert consent_group_status(customer=kept) == {"sms": True, "email": True, "im": True}
+    assert client.post(f"/u/{links['u']}/").status_code == 200
+    answers = dict(Consent.objects.filter(customer=kept, channel="sms").values_list("purpose", "granted"))
+    assert answers == {"marketing": False, "new_products": False}
+    assert not Consent.objects.filter(customer=old).exists()
+
+
 @pytest.mark.parametrize("path", ["u", "p"])
 def test_forged_or_cut_links_are_refused(path):
     c = CustomerFactory.create(phone="13800000001")
