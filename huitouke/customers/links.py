@@ -6,14 +6,21 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
-from huitouke.core.links import b36, short_token, short_token_value
+from huitouke.core.links import ShortSigner, b36, short_token, short_token_value
 
 PREFERENCES_SALT = "huitouke.customers.preferences"
 
 
-def preferences_token(customer_id: int) -> str:
-    """The signed token of one customer's preferences page (about 15 characters)."""
-    return short_token(PREFERENCES_SALT, b36(customer_id))
+def preferences_token(customer_id: int, signer: ShortSigner | None = None) -> str:
+    """The signed token of one customer's preferences page (about 15 characters); `signer`: one made with
+    `preferences_signer()` for many tokens."""
+    if signer is None:
+        return short_token(PREFERENCES_SALT, b36(customer_id))
+    return signer.sign(b36(customer_id))
+
+
+def preferences_signer() -> ShortSigner:
+    return ShortSigner(PREFERENCES_SALT)
 
 
 def preferences_customer_id(token: str) -> int | None:

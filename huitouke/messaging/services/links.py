@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.core.links import b36, short_token, short_token_value
+from huitouke.core.links import ShortSigner, b36, short_token_value
 from huitouke.core.services import audit_log
-from huitouke.customers.links import preferences_token
+from huitouke.customers.links import preferences_signer, preferences_token
 from huitouke.customers.models import Customer
 from huitouke.messaging.models import Channel, Message, Purpose, SourceKind
 
@@ -31,8 +31,9 @@ _LETTER_CHANNEL = {letter: channel for channel, letter in LINK_CHANNELS.items()}
 _PLACEHOLDER = "TOKEN"
 
 
-def unsubscribe_link_token(customer_id: int, channel: str) -> str:
-    return short_token(UNSUBSCRIBE_SALT, LINK_CHANNELS[Channel(channel)] + b36(customer_id))
+def unsubscribe_link_token(customer_id: int, channel: str, signer: ShortSigner | None = None) -> str:
+    value = LINK_CHANNELS[channel] + b36(customer_id)  # type: ignore[index]  # a str of a Channel value
+    return (signer or ShortSigner(UNSUBSCRIBE_SALT)).sign(value)
 
 
 def unsubscribe_link_read(token: str) -> tuple[Customer, str]:
@@ -74,13 +75,15 @@ class LinkMaker:
         base = settings.HUITOUKE_PUBLIC_URL
         self.unsubscribe = (base + reverse("unsubscribe-link", args=[_PLACEHOLDER])).split(_PLACEHOLDER)
         self.preferences = (base + reverse("preferences-link", args=[_PLACEHOLDER])).split(_PLACEHOLDER)
+        self.unsubscribe_signer = ShortSigner(UNSUBSCRIBE_SALT)
+        self.preferences_signer = preferences_signer()
 
     def links(self, customer_id: int, channel: str) -> tuple[str, str]:
         """(unsubscribe URL, preferences URL) for one customer's marketing on `channel`."""
         u, p = self.unsubscribe, self.preferences
         return (
-            f"{u[0]}{unsubscribe_link_token(customer_id, channel)}{u[1]}",
-            f"{p[0]}{preferences_token(customer_id)}{p[1]}",
+            f"{u[0]}{unsubscribe_link_token(customer_id, channel, self.unsubscribe_signer)}{u[1]}",
+            f"{p[0]}{preferences_token(customer_id, self.preferences_signer)}{p[1]}",
         )
 
 
