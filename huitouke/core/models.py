@@ -28,6 +28,8 @@ class AuditEntry(models.Model):
         TOKEN = "token", _("API token changed")
         SEARCH = "search", _("Searched by phone or email")
         LEVELS = "levels", _("Replaced member levels")
+        SETTINGS = "settings", _("Changed settings")
+        MESSAGE = "message", _("Sent a message by hand")
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor_name = models.CharField(max_length=150, blank=True)

@@ -10,13 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import Masker, is_contact_like
 from huitouke.customers.models import Customer, CustomerIdentity
-from huitouke.messaging import rendering
+from huitouke.messaging import policy, rendering
 from huitouke.messaging.models import Channel, ChannelConfig, ContactPolicy, Message, Purpose, SourceKind, Template
 from huitouke.messaging.policy import PolicySettings
 from huitouke.orders.models import Shop
@@ -340,8 +340,54 @@ def policy_settings_for(shop_ids: Iterable[int | None]) -> dict[int | None, tupl
                 budget_days=p.budget_days,
                 budget_marketing=p.budget_marketing,
                 budget_care=p.budget_care,
-                marketing_requires_opt_in=p.marketing_requires_opt_in,
+                marketing_consent=p.marketing_consent,
             ),
             p.negative_review_days,
         )
     return out
+
+
+@dataclass(frozen=True)
+class MarketingReach:
+    """What a shop's marketing consent model does to a group of customers on one channel: how many never
+    answered (left out under opt-in) and how many said no (always left out)."""
+
+    model: str
+    total: int
+    unanswered: int
+    refused: int
+
+    @property
+    def left_out(self) -> int:
+        return self.refused + (self.unanswered if self.model != policy.OPT_OUT else 0)
+
+    @property
+    def reached(self) -> int:
+        return self.total - self.left_out
+
+
+def marketing_reach(*, customers: QuerySet[Customer], channel: str, shop_id: int | None) -> MarketingReach | None:
+    """How many of `customers` the shop's consent model lets marketing on `channel` reach, in one query: each
+    customer's latest answer to marketing or the new-products group on that channel, as the dispatcher reads it
+    (policy.marketing_answer). None for a channel without a consent channel (webhooks)."""
+    from huitouke.customers.models import Consent
+
+    consent_channel = {Channel.SMS: "sms", Channel.EMAIL: "email", Channel.MANUAL: "im"}.get(Channel(channel))
+    if consent_channel is None:
+        return None
+    model = policy_settings_for([shop_id])[shop_id][0].marketing_consent
+    latest = Consent.objects.filter(
+        customer_id=OuterRef("pk"), channel=consent_channel, purpose__in=["marketing", "new_products"]
+    ).order_by("-updated_at", "granted")  # of two answers given at once, the no
+    counted = (
+        Customer.objects.filter(pk__in=customers.order_by().values("pk"))
+        .annotate(answer=Subquery(latest.values("granted")[:1]))
+        .aggregate(
+            total=Count("pk"),
+            unanswered=Count("pk", filter=Q(answer__isnull=True)),
+            refused=Count("pk", filter=Q(answer=False)),
+        )
+    )
+    return MarketingReach(
+        model=model, total=counted["total"], unanswered=counted["unanswered"], refused=counted["refused"]
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from huitouke.messaging import views
+from huitouke.messaging import customer_views, views
 
 app_name = "messaging"
 urlpatterns = [
@@ -21,4 +21,5 @@ urlpatterns = [
     path("channels/<id:shop_key>/<str:channel>/", views.channel_edit, name="channel-edit"),
     path("policy/<id:shop_key>/", views.policy_edit, name="policy-edit"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("customers/<int:pk>/preferences-link/", customer_views.preferences_send, name="preferences-send"),
 ]

@@ -476,7 +476,7 @@ def policy_edit(request: HttpRequest, shop_key: int) -> HttpResponse:
         return redirect("messaging:channels")
     data = form.cleaned_data
     try:
-        services.contact_policy_save(shop_id=shop.pk if shop else None, **data)
+        services.contact_policy_save(shop_id=shop.pk if shop else None, actor=request.user, **data)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

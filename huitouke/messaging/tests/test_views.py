@@ -5,6 +5,7 @@ resend, the inbound-SMS webhook, the commands."""
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -13,10 +14,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
+from huitouke.core.models import AuditEntry
 from huitouke.customers.models import Consent
 from huitouke.customers.tests.factories import CustomerFactory
-from huitouke.messaging.models import ChannelConfig, Message, SourceKind, Template
+from huitouke.messaging.models import ChannelConfig, ContactPolicy, Message, SourceKind, Template
 from huitouke.messaging.services import (
     OutgoingMessage,
     SourceRef,
@@ -296,10 +299,47 @@ def test_contact_rules_are_saved_per_shop(client_as, shop):
             f"{prefix}-budget_marketing": "2",
             f"{prefix}-budget_care": "3",
             f"{prefix}-negative_review_days": "14",
+            f"{prefix}-marketing_consent": "opt_in",
         },
     )
     policy = shop.contact_policy
     assert (str(policy.quiet_start), policy.budget_marketing, policy.negative_review_days) == ("22:00:00", 2, 14)
+    assert policy.marketing_consent == "opt_in"
+    assert not AuditEntry.objects.filter(action="settings").exists()  # the model the shop works under is unchanged
+
+
+def test_the_consent_model_is_explained_switched_per_shop_and_audited(client_as, shop):
+    owner = client_as("owner")
+    page = html(owner.get(reverse("messaging:channels")))
+    # both choices on every shop's form, opt-in checked by default, with the explanation
+    assert page.count(f'name="p{shop.pk}-marketing_consent"') == 2
+    checked = re.findall(rf'name="p{shop.pk}-marketing_consent" value="(\w+)"[^>]*checked', page)
+    assert checked == ["opt_in"]
+    assert escape(str(ContactPolicy._meta.get_field("marketing_consent").help_text)) in page
+    prefix = f"p{shop.pk}"
+    data = {
+        f"{prefix}-quiet_start": "21:00",
+        f"{prefix}-quiet_end": "09:00",
+        f"{prefix}-budget_days": "7",
+        f"{prefix}-budget_marketing": "1",
+        f"{prefix}-budget_care": "2",
+        f"{prefix}-negative_review_days": "30",
+        f"{prefix}-marketing_consent": "opt_out",
+    }
+    owner.post(reverse("messaging:policy-edit", args=[shop.pk]), data)
+    assert shop.contact_policy.marketing_consent == "opt_out"
+    assert not ContactPolicy.objects.filter(shop__isnull=True).exists()  # the default (opt-in) is untouched
+    entry = AuditEntry.objects.get(action="settings")
+    assert entry.actor is not None
+    assert entry.actor.groups.get().name == "owner"
+    assert (entry.target_type, entry.target_id) == ("shop", str(shop.pk))
+    assert entry.detail == {"setting": "marketing_consent", "before": "opt_in", "after": "opt_out"}
+    owner.post(reverse("messaging:policy-edit", args=[shop.pk]), data)  # saved again unchanged: no second entry
+    assert AuditEntry.objects.filter(action="settings").count() == 1
+    data[f"{prefix}-marketing_consent"] = "everyone"
+    owner.post(reverse("messaging:policy-edit", args=[shop.pk]), data)  # not a choice: refused, nothing changes
+    shop.contact_policy.refresh_from_db()
+    assert shop.contact_policy.marketing_consent == "opt_out"
 
 
 def test_unsubscribe_page_and_one_click_post(sent):
