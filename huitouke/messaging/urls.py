@@ -21,5 +21,5 @@ urlpatterns = [
     path("channels/<id:shop_key>/<str:channel>/", views.channel_edit, name="channel-edit"),
     path("policy/<id:shop_key>/", views.policy_edit, name="policy-edit"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("customers/<int:pk>/preferences-link/", customer_views.preferences_send, name="preferences-send"),
+    path("customers/<id:pk>/preferences-link/", customer_views.preferences_send, name="preferences-send"),
 ]
