@@ -86,7 +86,6 @@ class Clock(models.TextChoices):
 
 
 _OPEN = Q(status__in=list(OPEN_STATUSES))
-_RUNNING = _OPEN & Q(paused_at__isnull=True)
 
 
 def attachment_storage() -> Storage:
@@ -214,7 +213,8 @@ class Ticket(TimeStampedModel):
     `number` is readable and unique per shop (allocated from ServiceSettings.last_number). `first_owner` is the
     first staff member who took or answered the ticket (首问负责制) and never changes; `owner` is who works it now.
     `pauses` lists the finished pauses of the SLA clocks ([start, end] ISO pairs); `paused_at` is set while
-    waiting for the customer; `paused_seconds` totals the business seconds paused.
+    waiting for the customer (the business due times are then unknown, None; a platform deadline still runs);
+    `paused_seconds` totals the business seconds paused.
     """
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="tickets", db_index=False)
@@ -306,17 +306,17 @@ class Ticket(TimeStampedModel):
             models.Index(
                 fields=["first_response_warn_at"],
                 name="ticket_tick_first_idx",
-                condition=_RUNNING & Q(first_responded_at__isnull=True) & ~Q(first_response_state=SlaState.BREACHED),
+                condition=_OPEN & Q(first_responded_at__isnull=True) & ~Q(first_response_state=SlaState.BREACHED),
             ),
             models.Index(
                 fields=["next_response_warn_at"],
                 name="ticket_tick_next_idx",
-                condition=_RUNNING & Q(next_response_due__isnull=False) & ~Q(next_response_state=SlaState.BREACHED),
+                condition=_OPEN & Q(next_response_due__isnull=False) & ~Q(next_response_state=SlaState.BREACHED),
             ),
             models.Index(
                 fields=["resolution_warn_at"],
                 name="ticket_tick_resolution_idx",
-                condition=_RUNNING & Q(resolution_due__isnull=False) & ~Q(resolution_state=SlaState.BREACHED),
+                condition=_OPEN & Q(resolution_due__isnull=False) & ~Q(resolution_state=SlaState.BREACHED),
             ),
         ]
 

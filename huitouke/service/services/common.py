@@ -9,9 +9,9 @@ from typing import Any
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError
-from huitouke.service import selectors
-from huitouke.service.clocks import clock_times, paused_business_time, pauses_parse
-from huitouke.service.models import Clock, Notification, SlaState, Ticket, TicketEvent
+from huitouke.service import selectors, sla
+from huitouke.service.calendar import business_time_between
+from huitouke.service.models import Clock, Notification, SlaBreach, SlaPolicy, SlaState, Ticket, TicketEvent
 
 _RANK = {SlaState.OK: 0, SlaState.BREACHING_SOON: 1, SlaState.BREACHED: 2}
 
@@ -51,83 +51,117 @@ def notify(
     return len(ids)
 
 
-def _state(current: str, warn: datetime, due: datetime, now: datetime) -> str:
-    """A running clock's state after its times moved: a breach stays recorded (the tick marks breaches);
-    otherwise breaching soon once the warn instant passed, else on time."""
-    if current == SlaState.BREACHED:
-        return current
-    return SlaState.BREACHING_SOON if warn <= now else SlaState.OK
+def _pauses(ticket: Ticket) -> tuple[sla.Pause, ...]:
+    """The ticket's finished pauses and, while it waits for the customer, the open one."""
+    spells = [sla.Pause(a, b) for a, b in pauses_parse(ticket.pauses)]
+    if ticket.paused_at is not None:
+        spells.append(sla.Pause(ticket.paused_at, None))
+    return tuple(spells)
 
 
-def clocks_refresh(ticket: Ticket, *, now: datetime) -> None:
-    """Recompute the ticket's due times, warn instants, per-clock states and its summary (`sla_state`, `sla_due`)
-    from its policy, starts, pauses and platform deadline. Does not save."""
-    policy = ticket.sla_policy
+def pure_policy(policy: SlaPolicy) -> sla.SlaPolicy:
+    return sla.SlaPolicy(
+        name=policy.name,
+        position=policy.position,
+        types=tuple(policy.types),
+        priorities=tuple(policy.priorities),
+        channels=tuple(policy.channels),
+        levels=tuple(policy.levels),
+        first_response_minutes=policy.first_response_minutes,
+        next_response_minutes=policy.next_response_minutes,
+        resolution_minutes=policy.resolution_minutes,
+        id=policy.pk,
+    )
+
+
+def clocks_evaluate(ticket: Ticket, *, now: datetime) -> dict[str, sla.ClockState]:
+    """The ticket's clocks as `service.sla` sees them at `now` (empty without a policy)."""
+    if ticket.sla_policy is None:
+        return {}
     settings = selectors.settings_for_shop(shop=ticket.shop)
-    pauses = pauses_parse(ticket.pauses)
     created = ticket.created_at or now
-    running: list[tuple[str, datetime]] = []
-    if policy is None:
-        ticket.first_response_due = ticket.first_response_warn_at = None
-        ticket.resolution_due = ticket.resolution_warn_at = None
-        ticket.next_response_due = ticket.next_response_warn_at = None
-    else:
-        cal = selectors.calendar_for_shop(shop=ticket.shop, around=created)
-        soon = settings.breaching_soon_percent
-        deadline = ticket.platform_deadline
-        first = clock_times(
-            cal,
-            start=created,
-            minutes=policy.first_response_minutes,
-            pauses=pauses,
-            deadline=deadline,
-            soon_percent=soon,
-        )
-        ticket.first_response_due, ticket.first_response_warn_at = first.due, first.warn_at
-        resolution = clock_times(
-            cal,
-            start=created,
-            minutes=policy.resolution_minutes,
-            pauses=pauses,
-            deadline=deadline,
-            soon_percent=soon,
-        )
-        ticket.resolution_due, ticket.resolution_warn_at = resolution.due, resolution.warn_at
-        if ticket.next_response_started_at is not None and ticket.first_responded_at is not None:
-            nxt = clock_times(
-                cal,
-                start=ticket.next_response_started_at,
-                minutes=policy.next_response_minutes,
-                pauses=pauses,
-                deadline=deadline,
-                soon_percent=soon,
-            )
-            ticket.next_response_due, ticket.next_response_warn_at = nxt.due, nxt.warn_at
-        else:
-            ticket.next_response_due = ticket.next_response_warn_at = None
-    states: list[str] = []
-    if ticket.first_response_due and ticket.first_responded_at is None:
-        ticket.first_response_state = _state(
-            ticket.first_response_state, ticket.first_response_warn_at or now, ticket.first_response_due, now
-        )
-        running.append((Clock.FIRST_RESPONSE, ticket.first_response_due))
-        states.append(ticket.first_response_state)
-    if ticket.next_response_due:
-        ticket.next_response_state = _state(
-            ticket.next_response_state, ticket.next_response_warn_at or now, ticket.next_response_due, now
-        )
-        running.append((Clock.NEXT_RESPONSE, ticket.next_response_due))
-        states.append(ticket.next_response_state)
-    if ticket.resolution_due and ticket.resolved_at is None:
-        ticket.resolution_state = _state(
-            ticket.resolution_state, ticket.resolution_warn_at or now, ticket.resolution_due, now
-        )
-        running.append((Clock.RESOLUTION, ticket.resolution_due))
-        states.append(ticket.resolution_state)
+    times = sla.TicketTimes(
+        created_at=created,
+        first_replied_at=ticket.first_responded_at,
+        awaiting_reply_since=ticket.next_response_started_at,
+        resolved_at=ticket.resolved_at,
+        pauses=_pauses(ticket),
+        platform_deadline=ticket.platform_deadline,
+    )
+    cal = selectors.calendar_for_shop(shop=ticket.shop, around=created)
+    if ticket.paused_at is not None:
+        # sla evaluates "as known at": a pause that begins at the instant asked about is not known yet
+        now = max(now, ticket.paused_at + timedelta(microseconds=1))
+    return sla.ticket_sla(
+        cal, pure_policy(ticket.sla_policy), times, at=now, threshold=settings.breaching_soon_percent / 100
+    )
+
+
+def clocks_refresh(ticket: Ticket, *, now: datetime) -> list[tuple[str, datetime]]:
+    """Recompute the ticket's due times, breaching-soon instants, per-clock states and its summary (`sla_state`,
+    `sla_due` over the clocks still running) from its policy, starts, pauses and platform deadline. Does not save.
+
+    A breach is permanent for its clock (the tick records it); a clock found breached here that was not marked
+    yet (answered or changed after its due time, before the tick came round) is returned as (clock, due) for
+    the caller to record with `breaches_record`. While the ticket waits for the customer the business due times
+    are unknown (None) and only a platform deadline still runs."""
+    states = clocks_evaluate(ticket, now=now)
+    newly: list[tuple[str, datetime]] = []
+    running: list[tuple[str, datetime | None]] = []
+    worst = SlaState.OK
+    for clock in Clock.values:
+        st = states.get(clock)
+        if st is None:
+            setattr(ticket, f"{clock}_due", None)
+            setattr(ticket, f"{clock}_warn_at", None)
+            continue
+        setattr(ticket, f"{clock}_due", st.due)
+        setattr(ticket, f"{clock}_warn_at", st.soon_at)
+        stored = getattr(ticket, f"{clock}_state")
+        state = st.state
+        if state == SlaState.BREACHED and stored != SlaState.BREACHED and st.due is not None:
+            newly.append((clock, st.due))
+        if stored == SlaState.BREACHED:
+            state = SlaState.BREACHED
+        setattr(ticket, f"{clock}_state", state)
+        if st.stopped_at is None:
+            running.append((clock, st.due))
+            if _RANK[SlaState(state)] > _RANK[SlaState(worst)]:
+                worst = SlaState(state)
     if not ticket.is_open:
-        running, states = [], []
-    ticket.sla_due = min((due for _clock, due in running), default=None)
-    ticket.sla_state = max(states, key=lambda s: _RANK[SlaState(s)], default=SlaState.OK)
+        running, worst = [], SlaState.OK
+    ticket.sla_due = min((due for _clock, due in running if due is not None), default=None)
+    ticket.sla_state = worst
+    return newly
+
+
+def breaches_record(ticket: Ticket, newly: list[tuple[str, datetime]], *, now: datetime) -> int:
+    """Record breaches `clocks_refresh` found (once per ticket, clock and due time), with their history entries
+    and the owner's and first owner's notifications."""
+    made = 0
+    for clock, due in newly:
+        _breach, created = SlaBreach.objects.get_or_create(
+            ticket=ticket, clock=clock, due=due, defaults={"at": now, "notified": True}
+        )
+        if not created:
+            continue
+        made += 1
+        event_add(
+            ticket=ticket,
+            kind=TicketEvent.Kind.SLA_BREACHED,
+            old=SlaState.OK,
+            new=SlaState.BREACHED,
+            note=clock,
+            at=now,
+        )
+        notify(
+            user_ids=[ticket.owner_id, ticket.first_owner_id],
+            kind=Notification.Kind.BREACHED,
+            ticket=ticket,
+            at=now,
+            clock=clock,
+        )
+    return made
 
 
 CLOCK_FIELDS = [
@@ -143,6 +177,14 @@ CLOCK_FIELDS = [
     "sla_state",
     "sla_due",
 ]
+
+
+def pauses_parse(raw: object) -> list[tuple[datetime, datetime]]:
+    """The ticket's stored pauses ([[iso, iso], …], written by pause_end) as datetime pairs."""
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in raw if isinstance(raw, list) else []:
+        out.append((datetime.fromisoformat(str(a)), datetime.fromisoformat(str(b))))
+    return out
 
 
 def pause_start(ticket: Ticket, *, now: datetime) -> None:
@@ -162,8 +204,7 @@ def pause_end(ticket: Ticket, *, now: datetime, since: datetime | None = None) -
     pauses.append([start.isoformat(), now.isoformat()])
     ticket.pauses = pauses
     cal = selectors.calendar_for_shop(shop=ticket.shop, around=start)
-    paused = paused_business_time(cal, [(start, now)], start)
-    ticket.paused_seconds += int(paused / timedelta(seconds=1))
+    ticket.paused_seconds += int(business_time_between(cal, start, now) / timedelta(seconds=1))
 
 
 def notifications_mark_read(*, user: Any, ids: Iterable[int] | None = None, at: datetime | None = None) -> int:

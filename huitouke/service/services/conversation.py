@@ -17,7 +17,15 @@ from huitouke.core.errors import ApplicationError
 from huitouke.messaging.models import Channel, Purpose, SourceKind
 from huitouke.messaging.services import SourceRef, message_enqueue
 from huitouke.service.models import Notification, SlaState, Ticket, TicketChannel, TicketEvent, TicketReply
-from huitouke.service.services.common import CLOCK_FIELDS, clocks_refresh, event_add, notify, now_or, pause_end
+from huitouke.service.services.common import (
+    CLOCK_FIELDS,
+    breaches_record,
+    clocks_refresh,
+    event_add,
+    notify,
+    now_or,
+    pause_end,
+)
 from huitouke.service.services.tickets import S, _own, _text, follow_up_cancel, ticket_lock
 
 REPLY_CHANNELS = (Channel.SMS, Channel.EMAIL, Channel.MANUAL)
@@ -87,8 +95,9 @@ def ticket_reply(
             fields.append("first_responded_at")
         ticket.next_response_started_at = None
         ticket.last_replied_at = now
-        clocks_refresh(ticket, now=now)
+        newly = clocks_refresh(ticket, now=now)
         ticket.save(update_fields=[*fields, "next_response_started_at", "last_replied_at", *CLOCK_FIELDS, "updated_at"])
+        breaches_record(ticket, newly, now=now)
         event_add(ticket=ticket, kind=TicketEvent.Kind.REPLY, actor=author, new=send_on, note=body[:500], at=now)
         if old_status != ticket.status:
             event_add(
@@ -126,8 +135,9 @@ def ticket_customer_message(*, ticket: Ticket, body: str, channel: str = "", at:
         if ticket.first_responded_at is not None and ticket.next_response_started_at is None and ticket.is_open:
             ticket.next_response_started_at = now
             ticket.next_response_state = SlaState.OK
-        clocks_refresh(ticket, now=now)
+        newly = clocks_refresh(ticket, now=now)
         ticket.save(update_fields=[*fields, *CLOCK_FIELDS, "updated_at"])
+        breaches_record(ticket, newly, now=now)
         event_add(ticket=ticket, kind=TicketEvent.Kind.CUSTOMER_MESSAGE, new=channel, note=body[:500], at=now)
         if old != ticket.status:
             event_add(ticket=ticket, kind=TicketEvent.Kind.STATUS, old=old, new=ticket.status, at=now)

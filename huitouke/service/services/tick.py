@@ -66,7 +66,7 @@ class SlaTickResult:
 
 
 def _running(clock: str) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(_ACTIVE[clock], status__in=list(OPEN_STATUSES), paused_at__isnull=True)
+    return Ticket.objects.filter(_ACTIVE[clock], status__in=list(OPEN_STATUSES))
 
 
 def _sql(qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
@@ -186,7 +186,8 @@ def sla_tick(*, at: datetime | None = None) -> SlaTickResult:
         for clock in Clock.values:
             due_col, warn_col, state_col = f"{clock}_due", f"{clock}_warn_at", f"{clock}_state"
             base = _running(clock).exclude(**{state_col: SlaState.BREACHED})
-            late = base.filter(**{f"{due_col}__lte": at})
+            # warn_at <= due always: the redundant bound lets the clock's partial index find the rows
+            late = base.filter(**{f"{warn_col}__lte": at, f"{due_col}__lte": at})
             sql, params = _sql(late.values("id", due_col))
             _insert_select(
                 q(SlaBreach._meta.db_table),

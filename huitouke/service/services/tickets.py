@@ -37,6 +37,7 @@ from huitouke.service.models import (
 from huitouke.service.services.common import (
     CLOCK_FIELDS,
     ConflictError,
+    breaches_record,
     clocks_refresh,
     event_add,
     notify,
@@ -214,8 +215,9 @@ def ticket_create(
         TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=n) for n in tag_names])
         _steps_add(ticket)
         ticket.sla_policy = _policy_for(ticket)
-        clocks_refresh(ticket, now=now)
+        newly = clocks_refresh(ticket, now=now)
         ticket.save(update_fields=[*CLOCK_FIELDS, "sla_policy"])
+        breaches_record(ticket, newly, now=now)
         event_add(ticket=ticket, kind=TicketEvent.Kind.CREATED, actor=actor, new=ticket.status, at=created)
         if ticket.sla_policy:
             event_add(ticket=ticket, kind=TicketEvent.Kind.SLA_POLICY, new=ticket.sla_policy.name, at=created)
@@ -252,8 +254,9 @@ def ticket_take(*, ticket: Ticket, user: Any, at: datetime | None = None) -> Tic
             )
         old_status = ticket.status
         fields = _own(ticket, user, now)
-        clocks_refresh(ticket, now=now)
+        newly = clocks_refresh(ticket, now=now)
         ticket.save(update_fields=[*fields, *CLOCK_FIELDS, "updated_at"])
+        breaches_record(ticket, newly, now=now)
         event_add(ticket=ticket, kind=TicketEvent.Kind.TAKEN, actor=user, new=user.get_username(), at=now)
         if old_status != ticket.status:
             event_add(
@@ -398,8 +401,9 @@ def ticket_update(*, ticket: Ticket, actor: Any, at: datetime | None = None, **c
         if "type" in fields:
             _steps_add(ticket)
         if fields:
-            clocks_refresh(ticket, now=now)
+            newly = clocks_refresh(ticket, now=now)
             ticket.save(update_fields=[*fields, *CLOCK_FIELDS, "updated_at"])
+            breaches_record(ticket, newly, now=now)
     return ticket
 
 
@@ -487,8 +491,9 @@ def ticket_status_set(*, ticket: Ticket, status: str, actor: Any, note: str = ""
         if status == S.CLOSED:
             ticket.closed_at = now
         ticket.status = status
-        clocks_refresh(ticket, now=now)
+        newly = clocks_refresh(ticket, now=now)
         ticket.save(update_fields=[*fields, *CLOCK_FIELDS, "updated_at"])
+        breaches_record(ticket, newly, now=now)
         event_add(ticket=ticket, kind=TicketEvent.Kind.STATUS, actor=actor, old=old, new=status, note=note, at=now)
         if finishing:
             _follow_up(ticket, now)

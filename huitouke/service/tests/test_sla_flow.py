@@ -44,6 +44,8 @@ def test_clocks_through_a_tickets_life(shop, customer, order, agent, agent2, man
     t = _reload(t)
     assert t.first_responded_at == sh(2026, 3, 2, 10, 20)
     assert t.paused_at == sh(2026, 3, 2, 10, 30)
+    # while the ticket waits for the customer the business due times are unknown and nothing is due
+    assert (t.resolution_due, t.resolution_warn_at, t.sla_due) == (None, None, None)
 
     # the customer answers at 14:30: 150 business minutes paused (10:30-12:00, 13:30-14:30)
     with freeze_time(sh(2026, 3, 2, 14, 30)):
