@@ -56,7 +56,7 @@ class Priority(models.TextChoices):
 
 
 class TicketStatus(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", _("New ticket")
     OPEN = "open", _("Open")
     WAITING_CUSTOMER = "waiting_customer", _("Waiting for the customer")
     WAITING_THIRD_PARTY = "waiting_third_party", _("Waiting for a third party")

@@ -56,12 +56,11 @@ def sniff(head: bytes) -> str | None:
         return "video/mp4"
     try:
         text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        # a multi-byte character cut at the end of the sample is still text
-        try:
-            text = head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut off at the end of the sample is still text; anything else is not
+        if exc.reason != "unexpected end of data":
             return None
+        text = head[: exc.start].decode("utf-8")
     if "\x00" not in text and not re.search(r"[\x01-\x08\x0e-\x1f]", text):
         return "text/plain"
     return None

@@ -248,3 +248,20 @@ def playbooks_defaults_load(**kwargs: Any) -> int:
         )
         made += 1
     return made
+
+
+def sla_policies_defaults_load() -> int:
+    """Create the shipped SLA policies when there is no policy at all (a fresh or emptied database); returns how
+    many. The first migration ships the same ones."""
+    if SlaPolicy.objects.exists():
+        return 0
+    for p in defaults.POLICIES:
+        SlaPolicy.objects.create(
+            name=p.name,
+            position=p.position,
+            priorities=list(p.priorities),
+            first_response_minutes=p.first_response_minutes,
+            next_response_minutes=p.next_response_minutes,
+            resolution_minutes=p.resolution_minutes,
+        )
+    return len(defaults.POLICIES)

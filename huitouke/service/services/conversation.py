@@ -98,11 +98,11 @@ def ticket_reply(
         newly = clocks_refresh(ticket, now=now)
         ticket.save(update_fields=[*fields, "next_response_started_at", "last_replied_at", *CLOCK_FIELDS, "updated_at"])
         breaches_record(ticket, newly, now=now)
-        event_add(ticket=ticket, kind=TicketEvent.Kind.REPLY, actor=author, new=send_on, note=body[:500], at=now)
         if old_status != ticket.status:
             event_add(
                 ticket=ticket, kind=TicketEvent.Kind.STATUS, actor=author, old=old_status, new=ticket.status, at=now
             )
+        event_add(ticket=ticket, kind=TicketEvent.Kind.REPLY, actor=author, new=send_on, note=body[:500], at=now)
     return reply
 
 

@@ -23,6 +23,18 @@ def _urls_loaded() -> None:
     import huitouke.urls  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def _shipped_policies(request: Any) -> None:
+    """The shipped SLA policies come from a data migration, which a transactional test's flush removes."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    from huitouke.service.services import sla_policies_defaults_load
+
+    sla_policies_defaults_load()
+
+
 @pytest.fixture
 def no_wake() -> Any:
     """Enqueueing does not start the dispatcher by itself."""
