@@ -190,6 +190,7 @@ def test_tick_marks_many_tickets_with_a_few_statements(shop, customer, agent, dj
     assert result.escalated == 20
     assert SlaBreach.objects.count() == 30
     assert TicketEvent.objects.filter(kind="escalated").count() == 20
+    assert TicketEvent.objects.exclude(kind__in=["created", "sla_policy", "taken", "status", "escalated"]).count() == 0
     # 30 breached and 20 escalations for one manager-less installation: owners only (10)
     assert result.notifications == 10
     assert services.sla_tick(at=sh(2026, 3, 2, 10, 1)).breached["first_response"] == 0
