@@ -347,3 +347,12 @@ def test_a_deleted_policy_leaves_the_due_times(shop, customer, agent, no_wake):
         services.ticket_reply(ticket=t, author=agent, body="在的")
     t.refresh_from_db()
     assert (t.sla_policy_id, t.resolution_due, t.sla_due) == (None, due, due)
+
+
+def test_an_import_records_a_platform_refund_without_an_actor(shop, customer, order):
+    t = make(customer, shop, order=order, type="refund", platform_refund_id="R-1")
+    entry = services.compensation_add(ticket=t, kind="refund", amount="100.00", cost="100.00", actor=None)
+    assert (entry.status, entry.granted_by, entry.approved_by) == ("approved", None, None)
+    with pytest.raises(services.ConflictError) as twice:
+        make(customer, shop, order=order, type="refund", platform_refund_id="R-1")
+    assert twice.value.field == "platform_refund_id"
