@@ -32,6 +32,7 @@ from huitouke.orders.importers import ImportFileError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, shop_get_or_create
+from huitouke.service.services import sla_tick
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +253,16 @@ def care_tick() -> dict[str, int]:
     if enqueued or report.failed:
         log.info("care tick: %s messages from %s rules, %s failed", enqueued, len(report.rules), len(report.failed))
     return {"rules": len(report.rules), "enqueued": enqueued, "failed": len(report.failed)}
+
+
+@db_periodic_task(crontab(minute="*"))
+def service_sla_tick() -> dict[str, Any]:
+    """Every minute: the SLA tick marks breaching-soon and breached tickets, records each breach once, notifies
+    owners, first owners and managers, and escalates unassigned tickets past their first response."""
+    result = sla_tick()
+    if any(result.breached.values()) or result.escalated:
+        log.info("SLA tick: %s breached, %s escalated", sum(result.breached.values()), result.escalated)
+    return result.as_json()
 
 
 @db_periodic_task(crontab(hour="4", minute="30"))

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "huitouke.analytics",
     "huitouke.audiences",
     "huitouke.messaging",
+    "huitouke.service",
     "huitouke.campaigns",
     "huitouke.care",
     "huitouke.demo",

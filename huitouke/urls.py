@@ -17,6 +17,7 @@ urlpatterns = [
     path("segments/", include("huitouke.audiences.urls")),
     path("care/", include("huitouke.care.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
+    path("service/", include("huitouke.service.urls")),
     path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),
     # the short forms that messages carry (an SMS counts every character)
     path("p/<str:token>/", audiences_views.preferences, name="preferences-link"),

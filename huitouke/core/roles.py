@@ -36,6 +36,8 @@ _ANALYTICS = ["analytics.view_customerscore"]
 _CARE = ["care.view_carerule", "care.add_carerule", "care.change_carerule", "care.delete_carerule"]
 _MESSAGES = ["messaging.view_message", "messaging.view_template"]
 _TEMPLATES = ["messaging.add_template", "messaging.change_template", "messaging.resend_message"]
+_TICKETS = ["service.view_ticket", "service.add_ticket", "service.change_ticket"]
+_SERVICE_CONFIG = ["service.configure_service", "service.approve_compensation"]
 _EDIT_ARCHIVE = [
     "customers.change_customer",
     "customers.add_note",
@@ -70,8 +72,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_ANALYTICS,
         "analytics.add_scorerun",
         *_CARE,
+        *_TICKETS,
+        *_SERVICE_CONFIG,
     ],
-    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual"],
+    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual", *_TICKETS],
     MARKETER: [
         *_VIEW_ARCHIVE,
         *_CARE,

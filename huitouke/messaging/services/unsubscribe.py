@@ -18,6 +18,7 @@ from huitouke.messaging.models import (
     Message,
     Purpose,
 )
+from huitouke.messaging.registry import InboundReply, registry
 from huitouke.messaging.services.enqueue import _CHANNELS
 
 # --- unsubscribe ---------------------------------------------------------------------------------------------
@@ -113,12 +114,21 @@ def is_opt_out_reply(text: str) -> bool:
 def sms_reply_receive(*, phone: str, text: str, config: ChannelConfig) -> int:
     """An inbound SMS reply (上行短信) that came through the SMS setting `config`. T/TD/退订 opts the customers
     with that phone out of marketing SMS — only those of the shop(s) the setting serves (messaging/inbound.py);
-    other replies are ignored. Returns how many customers were opted out."""
+    any other reply goes to the registered inbound hooks (the service desk's tickets). Returns how many customers
+    were opted out."""
     from huitouke.messaging.inbound import reply_customers
 
-    if not is_opt_out_reply(text):
+    opt_out = is_opt_out_reply(text)
+    body = (text or "").strip()
+    if not opt_out and not (registry.inbound_hooks and body):
         return 0
     customers = reply_customers(phone, config)
+    if not opt_out:
+        if customers:
+            reply = InboundReply(phone=customers[0].phone, text=body, customer_ids=tuple(c.pk for c in customers))
+            for hook in registry.inbound_hooks.values():
+                hook(reply)
+        return 0
     for customer in customers:
         customer_opt_out(customer=customer, channel=Channel.SMS, purpose=Purpose.MARKETING, source="sms_reply")
     return len(customers)

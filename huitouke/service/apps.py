@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ServiceConfig(AppConfig):
+    name = "huitouke.service"
+    label = "service"
+    verbose_name = "Service"
+
+    def ready(self) -> None:
+        from huitouke.service import extensions
+
+        extensions.register()

@@ -1,0 +1,159 @@
+"""What `service` adds to the apps below it through their registries:
+
+- messaging: marketing is suppressed while the customer has an unfinished ticket (reason `open_ticket`), and a
+  customer's SMS reply (not an opt-out) joins their ticket;
+- customers: the tickets panel of the 360 page, ticket events on its timeline, the merge hook;
+- analytics: the dashboard's service tile (open, breaching soon, breached, new today);
+- the shipped playbooks are created after every migrate (like messaging's templates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db.models.signals import post_migrate
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from huitouke.customers.models import Customer
+from huitouke.customers.registry import (
+    DetailPanel,
+    TimelineEvent,
+    register_merge_hook,
+    register_panel,
+    register_timeline_source,
+)
+from huitouke.messaging.registry import (
+    InboundReply,
+    SuppressionCheck,
+    register_inbound_hook,
+    register_suppression_hook,
+)
+
+TICKETS_ON_PAGE = 20
+
+
+def open_ticket_suppression(check: SuppressionCheck) -> Mapping[int, str]:
+    """Customers of the batch with an unfinished after-sales ticket (any shop) get no marketing."""
+    from huitouke.messaging.models import Message
+    from huitouke.service.selectors import open_ticket_customers
+
+    return dict.fromkeys(open_ticket_customers(customer_ids=check.customer_ids), Message.Reason.OPEN_TICKET)
+
+
+def _inbound_sms(reply: InboundReply) -> int:
+    from huitouke.service.services import ticket_sms_reply_receive
+
+    return ticket_sms_reply_receive(customer_ids=reply.customer_ids, text=reply.text)
+
+
+def _tickets_context(customer: Customer, request: Any) -> dict[str, Any]:
+    from huitouke.service.selectors import tickets_for_customer
+
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("service.view_ticket"):
+        return {"tickets": None}
+    return {"tickets": tickets_for_customer(customer=customer, limit=TICKETS_ON_PAGE)}
+
+
+def _url(name: str, *args: Any) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:  # the pages are mounted by the urls of the service app when present
+        return ""
+
+
+def _ticket_events(customer: Customer, limit: int) -> list[TimelineEvent]:
+    """Tickets opened, replies sent to the customer and the customer's own messages, status moves."""
+    from huitouke.service.models import TicketEvent, TicketStatus
+
+    kinds = [
+        TicketEvent.Kind.CREATED,
+        TicketEvent.Kind.REPLY,
+        TicketEvent.Kind.CUSTOMER_MESSAGE,
+        TicketEvent.Kind.STATUS,
+    ]
+    rows = (
+        TicketEvent.objects.filter(ticket__customer=customer, kind__in=kinds)
+        .select_related("ticket")
+        .order_by("-at", "-id")[:limit]
+    )
+    labels, statuses = dict(TicketEvent.Kind.choices), dict(TicketStatus.choices)
+    events = []
+    for e in rows:
+        body = e.note
+        if e.kind == TicketEvent.Kind.STATUS:
+            body = f"{statuses.get(e.old, e.old)} → {statuses.get(e.new, e.new)}"
+        elif e.kind == TicketEvent.Kind.CREATED:
+            body = e.ticket.subject
+        events.append(
+            TimelineEvent(
+                at=e.at,
+                kind="ticket",
+                title=f"{_('Ticket')} #{e.ticket.number} · {labels.get(e.kind, e.kind)}",
+                body=body[:300],
+                url=_url("service:ticket", e.ticket_id),
+            )
+        )
+    return events
+
+
+def _merge_tickets(source: Customer, target: Customer) -> None:
+    from huitouke.service.services.tickets import tickets_merge
+
+    tickets_merge(source=source, target=target)
+
+
+def _tile_value(today: date) -> Any:
+    from huitouke.analytics.registry import TileValue
+    from huitouke.service.selectors import service_figures
+
+    f = service_figures(today=today, tz=settings.TIME_ZONE)
+    note = _("%(breaching)s breaching soon · %(breached)s breached · %(new)s new today") % {
+        "breaching": f.breaching,
+        "breached": f.breached,
+        "new": f.new_today,
+    }
+    return TileValue(value=f"{f.open:,}", note=note, url=_url("service:queue"))
+
+
+def _playbooks_after_migrate(**kwargs: Any) -> None:
+    from huitouke.service.services.config import playbooks_defaults_load
+
+    playbooks_defaults_load()
+
+
+def register() -> None:
+    from django.apps import apps
+
+    from huitouke.analytics.registry import Tile, register_tile
+
+    register_suppression_hook("service", open_ticket_suppression)
+    register_inbound_hook("service", _inbound_sms)
+    register_panel(
+        DetailPanel(
+            key="tickets",
+            title=gettext_lazy("After-sales tickets"),
+            template="service/_customer_tickets.html",
+            context=_tickets_context,
+            order=12,
+        )
+    )
+    register_timeline_source("tickets", _ticket_events)
+    register_merge_hook("service", _merge_tickets)
+    register_tile(
+        Tile(
+            key="service",
+            title=gettext_lazy("Open after-sales tickets"),
+            value=_tile_value,
+            order=40,
+            permission="service.view_ticket",
+        )
+    )
+    post_migrate.connect(
+        _playbooks_after_migrate, sender=apps.get_app_config("service"), dispatch_uid="service-playbooks"
+    )
