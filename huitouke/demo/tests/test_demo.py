@@ -12,9 +12,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
+from django.utils import timezone, translation
 
+from huitouke.analytics.models import CustomerScore, ScoreRun
+from huitouke.analytics.reports import segment_label
+from huitouke.campaigns.models import Campaign, CampaignRecipient
+from huitouke.care.models import CareRule
 from huitouke.core.roles import role_of
 from huitouke.customers.models import Customer, CustomerIdentity, CustomerTag, Note
 from huitouke.demo.generator import (
@@ -28,6 +34,7 @@ from huitouke.demo.generator import (
 )
 from huitouke.demo.services import DEMO_LEVELS, DEMO_LOGINS, demo_exists
 from huitouke.loyalty.models import Level, Membership
+from huitouke.messaging.models import Message
 from huitouke.orders.models import Order, OrderLine, Shop
 
 TODAY = date(2025, 11, 20)
@@ -246,3 +253,59 @@ def test_demo_command_refuses_a_database_with_real_shops() -> None:
     with pytest.raises(CommandError, match="real shops"):
         _build("--customers", "50")
     assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_shows_a_shop_that_has_run_for_a_while(client: Any) -> None:
+    """The first screen shows scores and movements, and care and a campaign have already sent something."""
+    # when
+    _build("--customers", "300", "--seed", "3")
+
+    # then: two weekly score runs, the latest with movements from the week before
+    runs = list(ScoreRun.objects.order_by("week"))
+    assert len(runs) == 2
+    assert runs[1].week - runs[0].week == timedelta(days=7)
+    assert runs[1].previous_week == runs[0].week
+    buyers = Customer.objects.filter(order_count__gt=0).count()
+    assert runs[1].customers == buyers == CustomerScore.objects.count()
+    assert sum(runs[1].distribution.values()) == buyers
+    assert sum(n for _a, _b, n in runs[1].movements) > 0
+
+    # the dashboard shows them (not "not computed yet")
+    client.force_login(User.objects.get(username="owner"))
+    page = client.get("/").content.decode()
+    with translation.override("zh-hans"):
+        never = translation.gettext(
+            "The scores have not been computed yet. They are refreshed every night and after each import."
+        ).split("。")[0]
+        no_moves = translation.gettext("Movements appear once two weeks have been scored.")
+    assert never == "评分尚未计算"  # the translated sentence
+    assert never not in page
+    assert no_moves not in page
+    assert f"{runs[1].distribution['champions']:,}" in page
+    top_move = max(runs[1].movements, key=lambda m: m[2])
+    with translation.override("zh-hans"):
+        assert segment_label(top_move[0]) in page
+        assert segment_label(top_move[1]) in page
+
+    # three care rules switched on, with sends on several days of the last week, all recorded as sent
+    enabled = set(CareRule.objects.filter(enabled=True).values_list("key", flat=True))
+    assert enabled == {"shipped", "delivered_followup", "birthday"}
+    care = Message.objects.filter(source_kind="care")
+    assert care.count() > 0
+    assert not care.filter(status__in=Message.PENDING).exists()
+    assert care.filter(status="delivered").count() > 0
+    assert len({m.date() for m in care.values_list("sent_at", flat=True) if m}) >= 3
+
+    # a win-back campaign a month ago, its holdout kept, every treated recipient with a sent message
+    campaign = Campaign.objects.get()
+    assert campaign.status == Campaign.Status.SENT
+    assert campaign.kind == Campaign.Kind.WINBACK
+    assert (timezone.now() - campaign.launched_at).days >= 29
+    assert campaign.targeted == CampaignRecipient.objects.filter(campaign=campaign).count() > 0
+    assert campaign.held_out == CampaignRecipient.objects.filter(campaign=campaign, holdout=True).count()
+    sent = Message.objects.filter(source_kind="campaign", status__in=Message.CONTACTED)
+    suppressed = Message.objects.filter(source_kind="campaign", status="suppressed")
+    assert sent.count() > 0
+    assert sent.count() + suppressed.count() == campaign.targeted - campaign.held_out
+    assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
