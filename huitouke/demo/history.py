@@ -4,18 +4,17 @@ a week of their sends, and a win-back campaign launched a month ago whose attrib
 
 Everything goes through the owning apps' services (scores_refresh, care_rules_install, care_rule_set_enabled,
 care_run, segment_create, campaign_save, campaign_launch), each at the past moment it would have run. The demo has
-no SMS gateway, so the messages those runs enqueue are then recorded as sent (and most as delivered) at their
-scheduled time: send records as a gateway would have left them, without contacting anyone.
+no SMS gateway: the messages those runs enqueue go through the real dispatcher (consent, quiet hours, contact
+budget), replayed at the moment after each run, with a stand-in gateway that accepts every message; the send
+records are those a gateway would have left, and nobody is contacted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import F
-from django.db.models.functions import Mod
 from django.utils import timezone
 
 from huitouke.analytics.services import scores_refresh
@@ -27,7 +26,9 @@ from huitouke.care.models import CareRule, Trigger
 from huitouke.care.services import care_rule_set_enabled, care_rules_install
 from huitouke.care.ticks import care_run
 from huitouke.core.errors import ApplicationError
-from huitouke.messaging.models import Channel, Message, SourceKind, Template
+from huitouke.messaging.channels import Adapter, Outcome, Outgoing, Result
+from huitouke.messaging.dispatch import ChannelAdapters, messages_dispatch
+from huitouke.messaging.models import Channel, ChannelConfig, Template
 
 Progress = Callable[[str, int, int], None]
 
@@ -39,8 +40,6 @@ CARE_DAYS = 7
 CAMPAIGN_DAYS_AGO = 30
 CAMPAIGN_NAME = "老客回访：满99减20"
 SEGMENT_NAME = "沉睡的回头客"
-#: Every this-many-th sent message stays "sent" (no delivery receipt came back); the others are delivered.
-UNDELIVERED_EVERY = 20
 
 
 def _at(day: datetime, hour: int) -> datetime:
@@ -59,9 +58,6 @@ def demo_history_build(*, shop_id: int, now: datetime | None = None, progress: P
     rules.update({r.key: r for r in CareRule.objects.filter(key__in=CARE_TRIGGERS, archived_at__isnull=True)})
     for trigger in CARE_TRIGGERS:
         care_rule_set_enabled(rule=rules[trigger], enabled=True, now=now - timedelta(days=CARE_DAYS + 1))
-    for back in range(CARE_DAYS, 0, -1):
-        care_run(at=_at(now - timedelta(days=back), 20), rule_ids=[rules[t].pk for t in CARE_TRIGGERS])
-        report("care", CARE_DAYS - back + 1, CARE_DAYS)
 
     template = Template.objects.filter(
         system=True, key="campaign_winback_coupon", channel=Channel.SMS, language="zh-hans"
@@ -98,21 +94,43 @@ def demo_history_build(*, shop_id: int, now: datetime | None = None, progress: P
         )
     )
     campaign_launch(campaign=campaign, now=launched)
+    _dispatch(launched + timedelta(minutes=1))
     report("campaign", 1, 1)
-    _record_as_sent()
+    for back in range(CARE_DAYS, 0, -1):
+        at = _at(now - timedelta(days=back), 11)
+        care_run(at=at, rule_ids=[rules[t].pk for t in CARE_TRIGGERS])
+        _dispatch(at + timedelta(minutes=1))
+        report("care", CARE_DAYS - back + 1, CARE_DAYS)
 
 
-def _record_as_sent() -> None:
-    """Record the demo's queued care and campaign messages as sent at their scheduled time, most of them also
-    delivered a minute later (what the gateway's receipts would have said)."""
-    queued = Message.objects.filter(status__in=Message.PENDING, source_kind__in=(SourceKind.CARE, SourceKind.CAMPAIGN))
-    sent = {
-        "attempts": 1,
-        "reason": "",
-        "contacted_at": F("scheduled_at"),
-        "sent_at": F("scheduled_at"),
-        "next_attempt_at": F("scheduled_at"),
-        "updated_at": F("scheduled_at"),
-    }
-    queued.annotate(slot=Mod("id", UNDELIVERED_EVERY)).filter(slot=0).update(status=Message.Status.SENT, **sent)
-    queued.update(status=Message.Status.DELIVERED, delivered_at=F("scheduled_at") + timedelta(minutes=1), **sent)
+class _GatewayStandIn(ChannelAdapters):
+    """Every channel answers "sent" without contacting anyone (the demo's history has no gateway)."""
+
+    class _Accept(Adapter):
+        provider = "demo"
+        max_batch = 1000
+
+        def send(self, batch: Sequence[Outgoing]) -> list[Result]:
+            return [Result(m.id, Outcome.SENT, provider_id=f"demo-{m.id}") for m in batch]
+
+    def get(self, config: ChannelConfig) -> Adapter | str:
+        return self._Accept(options={}, secrets={})
+
+
+def _dispatch(at: datetime) -> None:
+    """Run the real dispatcher (consent, quiet hours, contact budget) at `at` through the stand-in gateway. The
+    dispatcher sends only where a shop has an SMS setting: the default one is switched on for this run only (and
+    added for it when there is none)."""
+    config = ChannelConfig.objects.filter(shop=None, channel=Channel.SMS).first()
+    added = config is None
+    if config is None:
+        config = ChannelConfig.objects.create(shop=None, channel=Channel.SMS, provider="aliyun", enabled=True)
+    was_enabled = config.enabled
+    ChannelConfig.objects.filter(pk=config.pk).update(enabled=True)
+    try:
+        messages_dispatch(worker="demo", at=at, adapters=_GatewayStandIn())
+    finally:
+        if added:
+            config.delete()
+        else:
+            ChannelConfig.objects.filter(pk=config.pk).update(enabled=was_enabled)

@@ -483,10 +483,10 @@ def _write_plan(plan: _Plan, now: datetime, worker: str) -> None:
             r.attempts += 1
 
 
-def _record(results: Sequence[Result], rows: dict[int, _Row], stats: DispatchStats) -> None:
+def _record(results: Sequence[Result], rows: dict[int, _Row], stats: DispatchStats, at: datetime | None) -> None:
     """Write the outcome of one sent chunk (only rows still `sending`: a row another worker took over after its
     lease ended is left to that worker)."""
-    now = timezone.now()
+    now = at or timezone.now()
     max_attempts = int(settings.HUITOUKE_SEND_MAX_ATTEMPTS)
     sent = [r for r in results if r.outcome == Outcome.SENT]
     _update_each(
@@ -566,7 +566,7 @@ def _public_url(path: str) -> str:
     return f"{settings.HUITOUKE_PUBLIC_URL}{path}"
 
 
-class _Adapters:
+class ChannelAdapters:
     """The adapters of one dispatch run, built once per channel setting (None when the setting is broken)."""
 
     def __init__(self) -> None:
@@ -609,7 +609,7 @@ def _unsubscribe_url(message_id: int) -> str:
     return _public_url(reverse("messaging:unsubscribe", args=[unsubscribe_token(message_id)]))
 
 
-def _outgoing(r: _Row, adapters: _Adapters) -> Outgoing:
+def _outgoing(r: _Row, adapters: ChannelAdapters) -> Outgoing:
     unsubscribe = ""
     if r.channel == Channel.EMAIL and r.customer_id is not None and r.purpose in (Purpose.MARKETING, Purpose.CARE):
         unsubscribe = _unsubscribe_url(r.id)
@@ -635,7 +635,7 @@ def _chunks(items: Sequence[_Row], size: int) -> Iterator[Sequence[_Row]]:
         yield items[i : i + size]
 
 
-def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats) -> None:
+def _send(plan: _Plan, adapters: ChannelAdapters, stats: DispatchStats, at: datetime | None) -> None:
     by_config: dict[int, list[_Row]] = defaultdict(list)
     configs: dict[int, ChannelConfig] = {}
     for r in plan.send:
@@ -648,7 +648,7 @@ def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats) -> None:
         adapter = adapters.get(config)
         if isinstance(adapter, str):
             failed = [Result(r.id, Outcome.REJECT, error=adapter) for r in group]
-            _fail_unconfigured(failed, stats)
+            _fail_unconfigured(failed, stats, at)
             continue
         size = adapter.max_batch
         if config.rate_per_second:
@@ -662,11 +662,11 @@ def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats) -> None:
             except Exception as exc:  # an adapter bug must not lose the rows: they are retried
                 log.exception("channel %s failed on a batch of %s", config, len(batch))
                 results = [Result(m.id, Outcome.RETRY, error=f"{type(exc).__name__}: {exc}"[:300]) for m in batch]
-            _record(results, rows, stats)
+            _record(results, rows, stats, at)
 
 
-def _fail_unconfigured(results: Sequence[Result], stats: DispatchStats) -> None:
-    now = timezone.now()
+def _fail_unconfigured(results: Sequence[Result], stats: DispatchStats, at: datetime | None) -> None:
+    now = at or timezone.now()
     _update_each(
         [r.id for r in results],
         [("detail", "text")],
@@ -687,18 +687,25 @@ def _fail_unconfigured(results: Sequence[Result], stats: DispatchStats) -> None:
 
 
 def dispatch_batch(
-    *, worker: str, batch_size: int, adapters: _Adapters | None = None, after: Cursor | None = None
+    *,
+    worker: str,
+    batch_size: int,
+    adapters: ChannelAdapters | None = None,
+    after: Cursor | None = None,
+    at: datetime | None = None,
 ) -> tuple[DispatchStats, Cursor | None, bool]:
     """Claim, decide, send and record one batch. Returns what happened, the cursor for the next batch of the
-    same run, and whether the due rows after `after` ran out (the run then starts again from the top)."""
+    same run, and whether the due rows after `after` ran out (the run then starts again from the top).
+
+    `at` replays a run at a past instant (the demo's history); by default the run happens now."""
     if adapters is None:
-        own = _Adapters()
+        own = ChannelAdapters()
         try:
-            return dispatch_batch(worker=worker, batch_size=batch_size, adapters=own, after=after)
+            return dispatch_batch(worker=worker, batch_size=batch_size, adapters=own, after=after, at=at)
         finally:
             own.close()
     stats = DispatchStats()
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         ids, cursor, taken = _claim(now, batch_size, after)
         exhausted = taken < batch_size - (len(ids) - taken)
@@ -710,29 +717,39 @@ def dispatch_batch(
         _write_plan(plan, now, worker)
     stats.batches = 1
     if plan.send:
-        _send(plan, adapters, stats)
+        _send(plan, adapters, stats, at)
     return stats, cursor, exhausted
 
 
 def messages_dispatch(
-    *, worker: str = "", batch_size: int | None = None, max_seconds: float | None = None
+    *,
+    worker: str = "",
+    batch_size: int | None = None,
+    max_seconds: float | None = None,
+    at: datetime | None = None,
+    adapters: ChannelAdapters | None = None,
 ) -> DispatchStats:
     """Send everything that is due, batch after batch, until nothing is due or `max_seconds` have passed.
     Safe to run in any number of workers at once. Returns the totals.
 
     A run walks the due rows in order with a cursor; when it reaches the end it starts once more from the top
     (for rows that became due behind it: a more urgent message, one another worker was deciding) and stops when
-    a pass from the top finds nothing it can take."""
+    a pass from the top finds nothing it can take.
+
+    `at` replays the run at a past instant and `adapters` stands in for the channels' adapters: the demo uses both
+    to leave the send records of its history without contacting anyone."""
     worker = worker or worker_name()
     size = batch_size or int(settings.HUITOUKE_DISPATCH_BATCH)
     total = DispatchStats()
     started = clock.monotonic()
-    adapters = _Adapters()
+    adapters = adapters or ChannelAdapters()
     cursor: Cursor | None = None
     try:
         while True:
             from_top = cursor is None
-            stats, cursor, exhausted = dispatch_batch(worker=worker, batch_size=size, adapters=adapters, after=cursor)
+            stats, cursor, exhausted = dispatch_batch(
+                worker=worker, batch_size=size, adapters=adapters, after=cursor, at=at
+            )
             total.add(stats)
             if from_top and exhausted and stats.claimed == stats.skipped:
                 break  # nothing due, or only rows another worker is deciding

@@ -22,7 +22,7 @@ from huitouke.analytics.reports import segment_label
 from huitouke.campaigns.models import Campaign, CampaignRecipient
 from huitouke.care.models import CareRule
 from huitouke.core.roles import role_of
-from huitouke.customers.models import Customer, CustomerIdentity, CustomerTag, Note
+from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note
 from huitouke.demo.generator import (
     CUSTOMER_COLUMNS,
     LINE_COLUMNS,
@@ -288,24 +288,33 @@ def test_demo_shows_a_shop_that_has_run_for_a_while(client: Any) -> None:
         assert segment_label(top_move[0]) in page
         assert segment_label(top_move[1]) in page
 
-    # three care rules switched on, with sends on several days of the last week, all recorded as sent
+    # three care rules switched on, with sends on several days of the last week, decided by the dispatcher
     enabled = set(CareRule.objects.filter(enabled=True).values_list("key", flat=True))
     assert enabled == {"shipped", "delivered_followup", "birthday"}
     care = Message.objects.filter(source_kind="care")
-    assert care.count() > 0
-    assert not care.filter(status__in=Message.PENDING).exists()
-    assert care.filter(status="delivered").count() > 0
-    assert len({m.date() for m in care.values_list("sent_at", flat=True) if m}) >= 3
+    assert not care.filter(status__in=(*Message.PENDING, "sending", "failed")).exists()
+    care_sent = care.filter(status="sent")
+    assert care_sent.count() > 0
+    assert len({m.date() for m in care_sent.values_list("sent_at", flat=True) if m}) >= 3
+    assert not care_sent.filter(to_address="").exists()
+    # nobody who refused care messages got one
+    refused = Consent.objects.filter(purpose="care", granted=False).values("customer_id")
+    assert not care_sent.filter(customer_id__in=refused).exists()
 
-    # a win-back campaign a month ago, its holdout kept, every treated recipient with a sent message
+    # a win-back campaign a month ago, its holdout kept, every treated recipient's message decided
     campaign = Campaign.objects.get()
     assert campaign.status == Campaign.Status.SENT
     assert campaign.kind == Campaign.Kind.WINBACK
+    assert campaign.launched_at is not None
     assert (timezone.now() - campaign.launched_at).days >= 29
     assert campaign.targeted == CampaignRecipient.objects.filter(campaign=campaign).count() > 0
-    assert campaign.held_out == CampaignRecipient.objects.filter(campaign=campaign, holdout=True).count()
-    sent = Message.objects.filter(source_kind="campaign", status__in=Message.CONTACTED)
-    suppressed = Message.objects.filter(source_kind="campaign", status="suppressed")
+    assert campaign.held_out == CampaignRecipient.objects.filter(campaign=campaign, holdout=True).count() > 0
+    messages = Message.objects.filter(source_kind="campaign")
+    assert messages.count() == campaign.targeted - campaign.held_out
+    sent = messages.filter(status="sent")
     assert sent.count() > 0
-    assert sent.count() + suppressed.count() == campaign.targeted - campaign.held_out
+    assert not messages.exclude(status__in=("sent", "suppressed")).exists()
+    opted_out = Consent.objects.filter(purpose="marketing", channel="sms", granted=False).values("customer_id")
+    assert not sent.filter(customer_id__in=opted_out).exists()
+    assert {d.date() for d in sent.values_list("sent_at", flat=True) if d} == {campaign.launched_at.date()}
     assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
