@@ -226,6 +226,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reason_filter": reason_filter,
             "runs": selectors.run_list(rule=rule),
             "trigger_label": dict(Trigger.choices).get(rule.trigger, rule.trigger),
+            "params": forms.params_summary(rule.trigger, rule.params or {}),
             "status_labels": sending.STATUS_LABELS,
             "reason_labels": sending.REASON_LABELS,
             "daily": TRIGGERS[rule.trigger].rhythm == DAILY,

@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from huitouke.core.pii import Masker
+from huitouke.messaging.models import Message
 
 register = template.Library()
 
@@ -24,3 +25,9 @@ def to_for(message: Any, masker: Any = None) -> str:
     if channel == "email":
         return m.email(value)
     return value
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """A message status code in the page's language."""
+    return str(dict(Message.Status.choices).get(status, status))
