@@ -82,3 +82,19 @@ def test_birthday_is_a_year_month_day_field_on_every_page(client_as: Any) -> Non
     # then the birthday is a text field in year-month-day order (not the browser's own date picker)
     assert 'type="date"' not in page
     assert 'name="birthday" value="1990-05-12"' in page
+
+
+def test_import_summary_names_the_format(client_as: Any) -> None:
+    # given a finished Taobao import
+    job = Job.objects.create(
+        kind="import_orders",
+        status=Job.Status.DONE,
+        stage="orders",
+        params={"title": "x", "summary_template": "orders/_import_summary.html"},
+        result={"format": "taobao", "rows": 3, "orders_created": 2, "errors": 1},
+        finished_at=timezone.now(),
+    )
+    # then its summary names the format, not its code
+    page = client_as("owner").get(f"/jobs/{job.pk}/").content.decode()
+    assert "<dd>taobao</dd>" not in page
+    assert "淘宝" in page
