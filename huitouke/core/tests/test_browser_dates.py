@@ -48,15 +48,31 @@ def test_birthday_in_year_month_day_order_in_an_english_browser(
     context.close()
 
 
-def test_list_filters_take_year_month_day(browser: Any, live_server: Any, make_user: Any) -> None:
+def test_list_filter_takes_a_typed_date_when_it_is_complete(browser: Any, live_server: Any, make_user: Any) -> None:
+    # given buyers who last ordered in May and in June 2025
     make_user("owner", "own")
+    for name, day in (("五月买家", "2025-05-20"), ("六月买家", "2025-06-10")):
+        CustomerFactory.create(name=name, order_count=1, last_order_at=f"{day}T12:00:00+08:00")
     context = browser.new_context(locale="en-US")
     page = context.new_page()
+    page.set_default_timeout(15_000)
     page.goto(f"{live_server.url}/login/?next=/customers/")
     page.fill("input[name=username]", "own")
     page.fill("input[name=password]", "pass-word-123")
     page.click("button[type=submit]")
     page.wait_for_url("**/customers/**")
-    for name in ("last_order_from", "last_order_to"):
-        assert page.locator(f"input[name={name}]").evaluate("el => el.type") == "text"
+    field = page.locator("input[name=last_order_from]")
+    assert field.evaluate("el => el.type") == "text"
+
+    # when half a date is typed and the person pauses, nothing is reported as wrong
+    field.press_sequentially("2025-0", delay=20)
+    page.wait_for_timeout(800)
+    assert page.locator(".error-box").count() == 0
+    # and once it is complete and the field is left, the list is filtered by it
+    field.press_sequentially("6-01", delay=20)
+    field.press("Tab")
+    page.locator("#customer-table").filter(has_not_text="五月买家").wait_for()
+    table = page.locator("#customer-table").inner_text()
+    assert "六月买家" in table
+    assert "五月买家" not in table
     context.close()
