@@ -1,6 +1,7 @@
 """What a shop that has used Huitouke for a while already has, added to the freshly loaded demo: scores from two
 weekly refreshes (so the dashboard shows RFM groups and who moved between them), a few care rules switched on with
-a week of their sends, and a win-back campaign launched a month ago whose attribution window has closed.
+a week of their sends, and a member-day announcement sent a month ago to the members above the first level who
+agreed to SMS marketing, whose attribution window has closed.
 
 Everything goes through the owning apps' services (scores_refresh, care_rules_install, care_rule_set_enabled,
 care_run, segment_create, campaign_save, campaign_launch), each at the past moment it would have run. The demo has
@@ -26,6 +27,7 @@ from huitouke.care.models import CareRule, Trigger
 from huitouke.care.services import care_rule_set_enabled, care_rules_install
 from huitouke.care.ticks import care_run
 from huitouke.core.errors import ApplicationError
+from huitouke.loyalty.services import LevelSpec
 from huitouke.messaging.channels import Adapter, Outcome, Outgoing, Result
 from huitouke.messaging.dispatch import ChannelAdapters, messages_dispatch
 from huitouke.messaging.models import Channel, ChannelConfig, Template
@@ -36,18 +38,21 @@ Progress = Callable[[str, int, int], None]
 CARE_TRIGGERS = (Trigger.SHIPPED, Trigger.DELIVERED_FOLLOWUP, Trigger.BIRTHDAY)
 #: Days of care sends before today.
 CARE_DAYS = 7
-#: How long ago the win-back campaign went out.
+#: How long ago the promotion went out.
 CAMPAIGN_DAYS_AGO = 30
-CAMPAIGN_NAME = "老客回访：满99减20"
-SEGMENT_NAME = "沉睡的回头客"
+CAMPAIGN_NAME = "会员日：高级会员专享"
+SEGMENT_NAME = "高级会员以上（同意短信营销）"
 
 
 def _at(day: datetime, hour: int) -> datetime:
     return timezone.make_aware(datetime.combine(timezone.localdate(day), time(hour)))
 
 
-def demo_history_build(*, shop_id: int, now: datetime | None = None, progress: Progress | None = None) -> None:
-    """Add the scores, care sends and a finished campaign (from shop `shop_id`) to the demo that was just loaded."""
+def demo_history_build(
+    *, shop_id: int, levels: Sequence[LevelSpec], now: datetime | None = None, progress: Progress | None = None
+) -> None:
+    """Add the scores, care sends and a finished campaign (from shop `shop_id`, whose member `levels` are given)
+    to the demo that was just loaded."""
     report: Progress = progress or (lambda stage, done, total: None)
     now = now or timezone.now()
     scores_refresh(now=now - timedelta(days=7))
@@ -60,35 +65,32 @@ def demo_history_build(*, shop_id: int, now: datetime | None = None, progress: P
         care_rule_set_enabled(rule=rules[trigger], enabled=True, now=now - timedelta(days=CARE_DAYS + 1))
 
     template = Template.objects.filter(
-        system=True, key="campaign_winback_coupon", channel=Channel.SMS, language="zh-hans"
+        system=True, key="campaign_member_day", channel=Channel.SMS, language="zh-hans"
     ).first()
     if template is None:
-        raise ApplicationError(
-            "the campaign template campaign_winback_coupon is missing; run migrate", field="template"
-        )
+        raise ApplicationError("the campaign template campaign_member_day is missing; run migrate", field="template")
     launched = _at(now - timedelta(days=CAMPAIGN_DAYS_AGO), 10)
+    # conditions that do not depend on the day: the audience is evaluated today, for a launch in the past
     segment = Segment.objects.filter(name=SEGMENT_NAME).first() or segment_create(
         name=SEGMENT_NAME,
-        description="买过两次以上、两到八个月没来的顾客",
+        description="高级会员及以上、同意接收短信营销的顾客",
         definition={
             "field": "group",
             "op": "and",
             "conditions": [
-                {"field": "order_count", "min": 2},
-                {"field": "last_order_at", "not_within_days": 60 + CAMPAIGN_DAYS_AGO},
-                {"field": "last_order_at", "within_days": 240 + CAMPAIGN_DAYS_AGO},
+                {"field": "level", "levels": [spec.name for spec in levels[1:]]},
+                {"field": "consent", "purpose": "marketing", "channel": "sms"},
             ],
         },
     )
     campaign = campaign_save(
         data=CampaignInput(
             name=CAMPAIGN_NAME,
-            kind=Campaign.Kind.WINBACK,
+            kind=Campaign.Kind.ANNOUNCEMENT,
             segment_id=segment.pk,
             shop_id=shop_id,
             channel=Channel.SMS,
             template_id=template.pk,
-            context={"coupon": "满99减20"},
             holdout_share=Decimal("0.10"),
             attribution_days=14,
         )

@@ -363,7 +363,7 @@ def demo_build(
                     report("indexes", i, len(deferred))
                 cur.execute(f"ANALYZE {', '.join(qn(m._meta.db_table) for m in loaded)}")
         now = timezone.now() if today == timezone.localdate() else _noon(today)
-        demo_history_build(shop_id=taobao.pk, now=now, progress=report)
+        demo_history_build(shop_id=taobao.pk, levels=DEMO_LEVELS, now=now, progress=report)
     if postgres and not connection.in_atomic_block:
         # Mark the freshly loaded pages all-visible so that index-only scans work from the start.
         with connection.cursor() as cur:

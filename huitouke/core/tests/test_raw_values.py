@@ -98,3 +98,12 @@ def test_import_summary_names_the_format(client_as: Any) -> None:
     page = client_as("owner").get(f"/jobs/{job.pk}/").content.decode()
     assert "<dd>taobao</dd>" not in page
     assert "淘宝" in page
+
+
+def test_charts_show_their_labels_as_given() -> None:
+    # plotly reads "2026-01" as a date and writes "Jan 2026" under the axis; the labels are already localized
+    from huitouke.analytics.tables import bar_chart, bar_line_chart
+
+    months = ["2026-01", "2026-02"]
+    assert bar_line_chart(months, ("销售额", [1, 2]), ("客单价", [3, 4]))["layout"]["xaxis"] == {"type": "category"}
+    assert bar_chart(months, [("客户", [1, 2])])["layout"]["xaxis"] == {"type": "category"}

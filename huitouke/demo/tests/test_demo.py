@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from huitouke.analytics.models import CustomerScore, ScoreRun
 from huitouke.analytics.reports import segment_label
 from huitouke.campaigns.models import Campaign, CampaignRecipient
+from huitouke.campaigns.selectors import campaign_results
 from huitouke.care.models import CareRule
 from huitouke.core.roles import role_of
 from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note
@@ -301,10 +302,11 @@ def test_demo_shows_a_shop_that_has_run_for_a_while(client: Any) -> None:
     refused = Consent.objects.filter(purpose="care", granted=False).values("customer_id")
     assert not care_sent.filter(customer_id__in=refused).exists()
 
-    # a win-back campaign a month ago, its holdout kept, every treated recipient's message decided
+    # a member-day announcement a month ago: its holdout kept, every treated recipient's message decided, orders
+    # attributed
     campaign = Campaign.objects.get()
     assert campaign.status == Campaign.Status.SENT
-    assert campaign.kind == Campaign.Kind.WINBACK
+    assert campaign.kind == Campaign.Kind.ANNOUNCEMENT
     assert campaign.launched_at is not None
     assert (timezone.now() - campaign.launched_at).days >= 29
     assert campaign.targeted == CampaignRecipient.objects.filter(campaign=campaign).count() > 0
@@ -317,4 +319,9 @@ def test_demo_shows_a_shop_that_has_run_for_a_while(client: Any) -> None:
     opted_out = Consent.objects.filter(purpose="marketing", channel="sms", granted=False).values("customer_id")
     assert not sent.filter(customer_id__in=opted_out).exists()
     assert {d.date() for d in sent.values_list("sent_at", flat=True) if d} == {campaign.launched_at.date()}
+    results = campaign_results(campaign)
+    assert results.window_end <= timezone.now()  # the attribution window has closed
+    assert results.treated.customers + results.holdout.customers == campaign.targeted
+    assert results.treated.converted > 0
+    assert results.treated.revenue > 0
     assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
