@@ -324,4 +324,7 @@ def test_demo_shows_a_shop_that_has_run_for_a_while(client: Any) -> None:
     assert results.treated.customers + results.holdout.customers == campaign.targeted
     assert results.treated.converted > 0
     assert results.treated.revenue > 0
+    for group in (results.treated, results.holdout):  # in cents, as the page shows them (SQLite sums floats)
+        assert group.revenue == group.revenue.quantize(Decimal("0.01"))
+        assert len(str(group.revenue).partition(".")[2]) == 2
     assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
