@@ -24,7 +24,7 @@ from huitouke.audiences.services import segment_create
 from huitouke.campaigns.models import Campaign
 from huitouke.campaigns.services import CampaignInput, campaign_launch, campaign_save
 from huitouke.care.models import CareRule, Trigger
-from huitouke.care.services import care_rule_set_enabled, care_rules_install
+from huitouke.care.services import care_rule_set_enabled, care_rules_install, care_validity_extend
 from huitouke.care.ticks import care_run
 from huitouke.core.errors import ApplicationError
 from huitouke.loyalty.services import LevelSpec
@@ -100,9 +100,11 @@ def demo_history_build(
     report("campaign", 1, 1)
     for back in range(CARE_DAYS, 0, -1):
         at = _at(now - timedelta(days=back), 11)
+        care_validity_extend(at=at - timedelta(hours=2))  # someone logged in that morning: the rules stay valid
         care_run(at=at, rule_ids=[rules[t].pk for t in CARE_TRIGGERS])
         _dispatch(at + timedelta(minutes=1))
         report("care", CARE_DAYS - back + 1, CARE_DAYS)
+    care_validity_extend(at=now)
 
 
 class _GatewayStandIn(ChannelAdapters):

@@ -292,6 +292,8 @@ def test_demo_shows_a_shop_that_has_run_for_a_while(client: Any) -> None:
     # three care rules switched on, with sends on several days of the last week, decided by the dispatcher
     enabled = set(CareRule.objects.filter(enabled=True).values_list("key", flat=True))
     assert enabled == {"shipped", "delivered_followup", "birthday"}
+    # still valid (as after a login today), not expired
+    assert not CareRule.objects.filter(enabled=True, valid_until__lte=timezone.now() + timedelta(days=6)).exists()
     care = Message.objects.filter(source_kind="care")
     assert not care.filter(status__in=(*Message.PENDING, "sending", "failed")).exists()
     care_sent = care.filter(status="sent")
