@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from huitouke.api import api
 from huitouke.audiences import views as audiences_views
+from huitouke.messaging import customer_views as messaging_links
 
 urlpatterns = [
     path("", include("huitouke.core.urls")),
@@ -17,6 +18,9 @@ urlpatterns = [
     path("care/", include("huitouke.care.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
     path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),
+    # the short forms that messages carry (an SMS counts every character)
+    path("p/<str:token>/", audiences_views.preferences, name="preferences-link"),
+    path("u/<str:token>/", messaging_links.unsubscribe_link, name="unsubscribe-link"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -23,6 +23,7 @@ from huitouke.audiences import builder, selectors, services
 from huitouke.audiences.conditions import DefinitionError, parse_definition
 from huitouke.audiences.models import Segment
 from huitouke.core.errors import ApplicationError
+from huitouke.customers import links
 from huitouke.customers.models import Customer, Tag
 from huitouke.customers.selectors import province_list
 from huitouke.loyalty.models import Level
@@ -110,15 +111,16 @@ def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(f"{count:,}")
 
 
-def _edit(request: HttpRequest, segment: Segment | None) -> HttpResponse:
+def _edit(request: HttpRequest, segment: Segment | None, refused: ApplicationError | None = None) -> HttpResponse:
+    """The builder page; `refused`: a delete that was refused (the page again, with its message and status)."""
     perm = "audiences.change_segment" if segment else "audiences.add_segment"
     if request.method == "POST" and not request.user.has_perm(perm):
         return HttpResponse(status=403)
     name = segment.name if segment else ""
     description = segment.description if segment else ""
     definition: dict[str, Any] = dict(segment.definition) if segment else {"op": "and", "conditions": []}
-    form_error = ""
-    if request.method == "POST":
+    form_error = refused.message if refused else ""
+    if request.method == "POST" and refused is None:
         name = request.POST.get("name", "")
         description = request.POST.get("description", "")
         definition = builder.definition_from_form(request.POST, request.POST.get("action", ""))
@@ -154,7 +156,8 @@ def _edit(request: HttpRequest, segment: Segment | None) -> HttpResponse:
         "members_url": f"{reverse('customers:list')}?segment={segment.pk}" if segment else "",
         **_builder_context(definition),
     }
-    return render(request, "audiences/segment_form.html", context, status=400 if form_error else 200)
+    status = refused.status if refused else 400 if form_error else 200
+    return render(request, "audiences/segment_form.html", context, status=status)
 
 
 @login_required
@@ -174,19 +177,39 @@ def segment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=pk)
-    services.segment_delete(segment=segment)
+    try:
+        services.segment_delete(segment=segment)
+    except ApplicationError as exc:  # still used by a campaign: 409, the builder again with the campaigns named
+        return _edit(request, segment, refused=exc)
     messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
     return redirect("audiences:list")
 
 
 # --- the consent group (新品通知): staff on the 360 page, the customer on their own preferences page -----------
 
+#: the salt of the first, longer links (/preferences/<token>/): they keep working
 PREFERENCES_SALT = "huitouke.audiences.preferences"
 
 
 def preferences_token(customer_id: int) -> str:
-    """The signed part of a customer's preferences link (/preferences/<token>/), for messages that offer it."""
-    return signing.dumps(customer_id, salt=PREFERENCES_SALT)
+    """The signed part of a customer's preferences link (/p/<token>/, short enough for an SMS)."""
+    return links.preferences_token(customer_id)
+
+
+def _preferences_customer(token: str) -> Customer | None:
+    customer_id = links.preferences_customer_id(token)
+    if customer_id is None:
+        try:
+            customer_id = int(signing.loads(token, salt=PREFERENCES_SALT))
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+    # a link in an old message keeps working after a merge: it opens the page of the customer merged into
+    customer = Customer.objects.filter(pk=customer_id).first()
+    for _hop in range(10):
+        if customer is None or customer.merged_into_id is None:
+            return customer
+        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+    return None
 
 
 @login_required
@@ -206,10 +229,8 @@ def consent_group(request: HttpRequest, pk: int) -> HttpResponse:
 @csrf_exempt  # the signed link is the authority; the customer has no session here
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's own page: join or leave the new-products and promotions group in one click."""
-    try:
-        customer_id = int(signing.loads(token, salt=PREFERENCES_SALT))
-        customer = Customer.objects.get(pk=customer_id, merged_into__isnull=True)
-    except (signing.BadSignature, ValueError, TypeError, Customer.DoesNotExist):
+    customer = _preferences_customer(token)
+    if customer is None:
         return render(request, "audiences/preferences.html", {"invalid": True}, status=404)
     changed = False
     if request.method == "POST":

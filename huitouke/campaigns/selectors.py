@@ -19,7 +19,13 @@ from huitouke.campaigns.models import DEFAULT_PRICES, Campaign, ChannelPrice
 from huitouke.customers.models import Consent, Customer
 from huitouke.messaging import rendering
 from huitouke.messaging.models import Channel, Message, SourceKind
-from huitouke.messaging.selectors import Preview, sms_signature_for, template_preview
+from huitouke.messaging.selectors import (
+    MarketingReach,
+    Preview,
+    marketing_reach,
+    sms_signature_for,
+    template_preview,
+)
 from huitouke.orders.models import Order
 
 #: The consent channel that grants a campaign channel (manual tasks go through the platform's chat).
@@ -64,6 +70,15 @@ def campaign_audience_count(campaign: Campaign) -> int | None:
         return campaign_audience(campaign).count()
     except DefinitionError:
         return None
+
+
+def campaign_reach(campaign: Campaign) -> MarketingReach | None:
+    """How many of the selected customers the shop's marketing consent model leaves out (None: invalid segment)."""
+    try:
+        audience = campaign_audience(campaign)
+    except DefinitionError:
+        return None
+    return marketing_reach(customers=audience, channel=campaign.channel, shop_id=campaign.shop_id)
 
 
 def campaign_sample_customer(campaign: Campaign) -> Customer | None:

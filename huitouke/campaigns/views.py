@@ -76,6 +76,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if campaign.launched_at is None:
         context["audience_count"] = selectors.campaign_audience_count(campaign)
         context["previews"] = selectors.campaign_preview(campaign)
+        context["reach"] = selectors.campaign_reach(campaign)
         share = float(campaign.holdout_share)
         if context["audience_count"] is not None:
             context["expected_holdout"] = round(context["audience_count"] * share)

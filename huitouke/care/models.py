@@ -19,6 +19,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.care.triggers import TRIGGERS
 from huitouke.core.models import TimeStampedModel
 from huitouke.messaging.models import Channel
 from huitouke.orders.models import Shop
@@ -101,6 +102,15 @@ class CareRule(TimeStampedModel):
     def is_valid_at(self, at: datetime) -> bool:
         """Within its validity at `at` (no end date: always)."""
         return self.valid_until is None or self.valid_until > at
+
+    @property
+    def message_purpose(self) -> str:
+        """The purpose its messages go out with: the template's, except that a rule whose trigger is marketing by
+        nature (win-back of dormant customers, new-product notices) always sends marketing, whatever template it
+        uses, so the marketing consent model applies to it."""
+        if TRIGGERS[self.trigger].purpose == "marketing":
+            return "marketing"
+        return str(self.template.purpose)
 
     def is_active_at(self, at: datetime) -> bool:
         """Enabled, not deleted and valid at `at`: the tick looks at it."""

@@ -1,6 +1,6 @@
 """Reads of customer care for pages and the API: the rules, one rule, its activations with their send records and
 results (sent, delivered, failed, held, suppressed by reason, unsubscribes, orders within 7 days), its day-by-day
-runs, the carrier transit days. The per-trigger selectors of the tick are in care/matching.py."""
+runs, the carrier transit days. The per-trigger selectors of the tick are in the care/matching package."""
 
 from __future__ import annotations
 
@@ -40,6 +40,20 @@ def rule_status(rule: CareRule, at: datetime | None = None) -> str:
     if not rule.enabled or rule.activation == 0:
         return "off"
     return "on" if rule.is_valid_at(at) else "expired"
+
+
+def rule_reach(rule: CareRule, at: datetime | None = None) -> sending.MarketingReach | None:
+    """For a rule that sends marketing: how many customers of its audience (everyone when it has none) the shop's
+    marketing consent model leaves out on its channel; None for other rules."""
+    from huitouke.care.matching import audience_of
+    from huitouke.customers.models import Customer
+
+    if rule.message_purpose != "marketing":
+        return None
+    audience = audience_of(rule, at or timezone.now())
+    if audience is None:
+        audience = Customer.objects.filter(merged_into__isnull=True)
+    return sending.reach(customers=audience, channel=rule.channel, shop_id=rule.shop_id)
 
 
 def activation_list(*, rule: CareRule) -> list[CareActivation]:

@@ -22,7 +22,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from huitouke.customers.models import Customer
 from huitouke.messaging import rendering
 from huitouke.messaging.models import Message, SourceKind, Template
-from huitouke.messaging.selectors import Preview, base_variables, template_preview
+from huitouke.messaging.selectors import MarketingReach, Preview, base_variables, marketing_reach, template_preview
 from huitouke.messaging.services import OutgoingMessage, SourceRef, message_enqueue_many
 from huitouke.orders.models import Shop
 
@@ -94,9 +94,11 @@ def enqueue(
     messages: Sequence[CareMessage],
     scheduled_at: datetime,
     now: datetime,
+    purpose: str = "",
 ) -> int:
     """Enqueue one batch of an activation's messages, prefilled (see `prefill`), in one transaction; returns how
-    many were added — keys enqueued before (the same rule, customer and occasion) add nothing."""
+    many were added — keys enqueued before (the same rule, customer and occasion) add nothing. `purpose`: the
+    rule's (CareRule.message_purpose; empty: the template's)."""
     source = SourceRef(SourceKind.CARE, activation_type_id(), activation_id)
     rows = []
     for m in messages:
@@ -105,7 +107,7 @@ def enqueue(
             OutgoingMessage(
                 idempotency_key=m.key,
                 channel=template.channel,
-                purpose=template.purpose,
+                purpose=purpose or template.purpose,
                 customer_id=m.customer_id,
                 shop_id=m.shop_id,
                 source=source,
@@ -118,7 +120,14 @@ def enqueue(
         )
     if not rows:
         return 0
-    return message_enqueue_many(messages=rows, now=now)
+    # a key that failed or expired under an earlier activation is queued again in place (the selection only
+    # hands over such keys when the rule was re-activated since)
+    return message_enqueue_many(messages=rows, now=now, retry_failed=True)
+
+
+def reach(*, customers: QuerySet[Customer], channel: str, shop_id: int | None) -> MarketingReach | None:
+    """How many of `customers` the shop's marketing consent model leaves out on `channel` (messaging decides)."""
+    return marketing_reach(customers=customers, channel=channel, shop_id=shop_id)
 
 
 def contacted_since(cutoff: datetime) -> Exists:
@@ -140,17 +149,30 @@ def sent_by_rule_since(activation_ids: Sequence[int], cutoff: datetime) -> Exist
     )
 
 
-def key_enqueued(key: Any) -> Exists:
-    """Per row: a message with this idempotency key (an expression, e.g. OuterRef("care_key")) exists."""
-    return Exists(Message.objects.filter(idempotency_key=key))
+def _settled(qs: QuerySet[Message], retry_from: Sequence[int]) -> QuerySet[Message]:
+    """The messages that settle their key: all, except those that failed or expired under one of the earlier
+    activations `retry_from` — a re-activated rule (seed 004: editing the content re-opens it) tries those again;
+    what was sent, is waiting or was suppressed stays settled."""
+    if not retry_from:
+        return qs
+    return qs.exclude(
+        status__in=Message.RESENDABLE, source_type_id=activation_type_id(), source_id__in=list(retry_from)
+    )
 
 
-def existing_keys(keys: Sequence[str]) -> set[str]:
-    """The keys among `keys` that were enqueued before (for dry runs: what a real run would skip)."""
+def key_enqueued(key: Any, retry_from: Sequence[int] = ()) -> Exists:
+    """Per row: a message with this idempotency key (an expression, e.g. OuterRef("care_key")) settles it (see
+    `_settled`; without `retry_from`: any message with the key)."""
+    return Exists(_settled(Message.objects.filter(idempotency_key=key), retry_from))
+
+
+def existing_keys(keys: Sequence[str], retry_from: Sequence[int] = ()) -> set[str]:
+    """The keys among `keys` that a message settles already (for dry runs and replenishment: what a run skips)."""
     found: set[str] = set()
     for start in range(0, len(keys), 5000):
         chunk = list(keys[start : start + 5000])
-        found.update(Message.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True))
+        settled = _settled(Message.objects.filter(idempotency_key__in=chunk), retry_from)
+        found.update(settled.values_list("idempotency_key", flat=True))
     return found
 
 

@@ -5,7 +5,10 @@ and the "who gets what tomorrow" preview.
 
 Each rule's selection streams in batches: the keys of a batch that were enqueued before are skipped (counted as
 suppressed `already_sent`), the rest go to `message_enqueue_many`, whose UNIQUE idempotency key makes a race
-between two workers harmless. A message whose template needs a value the occasion cannot give is still written,
+between two workers harmless. A key whose message failed or expired under an earlier activation is not skipped:
+the new activation queues that message again in place (seed 004: an edit re-opens the rule); one that was sent
+never is. Messages of a rule whose trigger markets (win-back, new products) go out as marketing. A message
+whose template needs a value the occasion cannot give is still written,
 as suppressed `missing_variable` (messaging never sends a blank); the counts say how many. Messages are
 scheduled at the tick's instant; quiet hours, consent and the contact budget are the messaging policy's to apply
 (a customer matching two rules on one day gets both only if the budget allows; messaging records the decision).
@@ -179,7 +182,12 @@ def run_rule(
                 result.enqueued += len(fresh)
             else:
                 result.enqueued += sending.enqueue(
-                    activation_id=activation.pk, template=template, messages=fresh, scheduled_at=at, now=started
+                    activation_id=activation.pk,
+                    template=template,
+                    messages=fresh,
+                    scheduled_at=at,
+                    now=started,
+                    purpose=rule.message_purpose,
                 )
             if progress is not None:
                 progress(seen)

@@ -42,12 +42,13 @@ class PolicyForm(forms.ModelForm):
             "budget_days",
             "budget_marketing",
             "budget_care",
-            "marketing_requires_opt_in",
+            "marketing_consent",
             "negative_review_days",
         ]
         widgets = {
             "quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "marketing_consent": forms.RadioSelect,
         }
         help_texts = {"quiet_end": _("The same start and end turns quiet hours off.")}
 

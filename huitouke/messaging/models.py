@@ -76,7 +76,7 @@ class Message(models.Model):
     class Reason(models.TextChoices):
         NONE = "", _("—")
         OPTED_OUT = "opted_out", _("Customer opted out")
-        NO_OPT_IN = "no_opt_in", _("No opt-in (the shop requires one for marketing)")
+        NO_OPT_IN = "no_opt_in", _("Did not agree to marketing (the shop's consent model is opt-in)")
         ERASED = "erased", _("Customer's data was erased")
         NO_ADDRESS = "no_address", _("No usable phone, email or address")
         MISSING_VARIABLE = "missing_variable", _("A template variable had no value")
@@ -260,6 +260,8 @@ class ChannelConfig(TimeStampedModel):
     secrets_encrypted = models.TextField(blank=True)
     rate_per_second = models.FloatField(_("messages per second"), null=True, blank=True)
     inbound_token = models.CharField(_("inbound token"), max_length=64, blank=True)
+    #: The key of the HMAC-SHA256 signature a reply push carries (messaging/inbound.py); SMS settings only.
+    inbound_secret = models.CharField(_("inbound signing secret"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["shop__name", "channel"]
@@ -282,7 +284,8 @@ class ContactPolicy(TimeStampedModel):
 
     Quiet hours (shop time) hold care and marketing until they end; start == end turns them off. The budget
     caps care and marketing messages per customer across channels over `budget_days`; over-budget messages
-    wait (by priority) until the budget frees or their deadline passes.
+    wait (by priority) until the budget frees or their deadline passes. `marketing_consent` is the shop's
+    consent model for marketing: opt-in (only customers who agreed; the default) or opt-out.
     """
 
     shop = models.OneToOneField(Shop, null=True, blank=True, on_delete=models.CASCADE, related_name="contact_policy")
@@ -291,7 +294,23 @@ class ContactPolicy(TimeStampedModel):
     budget_days = models.PositiveSmallIntegerField(_("budget period (days)"), default=7)
     budget_marketing = models.PositiveSmallIntegerField(_("marketing messages per period"), default=1)
     budget_care = models.PositiveSmallIntegerField(_("care messages per period"), default=2)
-    marketing_requires_opt_in = models.BooleanField(_("marketing only to customers who opted in"), default=False)
+
+    class MarketingConsent(models.TextChoices):
+        OPT_IN = "opt_in", _("Opt-in: only customers who agreed")
+        OPT_OUT = "opt_out", _("Opt-out: everyone who has not said no")
+
+    marketing_consent = models.CharField(
+        _("marketing consent model"),
+        max_length=8,
+        choices=MarketingConsent.choices,
+        default=MarketingConsent.OPT_IN,
+        help_text=_(
+            "Opt-in (the default): marketing (campaigns, win-back and new-product care rules, bulk sends) reaches only "
+            "customers who agreed to it, for example by joining the new products and promotions group. Choose "
+            "opt-out only where the law of the shop's market allows marketing to everyone who has not said no. "
+            "Every change is written to the audit log."
+        ),
+    )
     negative_review_days = models.PositiveSmallIntegerField(
         _("no marketing after a negative review (days)"), default=30
     )
@@ -305,6 +324,22 @@ class ContactPolicy(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"policy {self.shop or '*'}"
+
+
+class InboundNonce(models.Model):
+    """A reply push (or one reply of a gateway's batch) already taken in, per channel setting: a signed request's
+    nonce, or the gateway's own id of the reply (Aliyun's sequence_id, a digest of Tencent's mobile/time/text).
+    UNIQUE, so a replay is refused however many workers receive it at once. Rows older than two days go."""
+
+    config = models.ForeignKey(ChannelConfig, on_delete=models.CASCADE, related_name="+", db_index=False)
+    nonce = models.CharField(max_length=80)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["config", "nonce"], name="inboundnonce_config_nonce_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.config_id}:{self.nonce}"
 
 
 class RateBucket(models.Model):

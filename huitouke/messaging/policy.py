@@ -5,8 +5,11 @@ hooks, the customer's recent contacts) and the shop's settings, and returns one 
 
 1. a message whose deadline has passed expires (`deadline_passed`);
 2. nothing goes to an erased customer (`erased`), whatever the purpose;
-3. care and marketing respect the customer's no on that channel (`opted_out`); marketing also needs a yes when
-   the shop requires opt-in (`no_opt_in`); service and transactional messages are always allowed;
+3. care and marketing respect the customer's no on that channel (`opted_out`). Marketing (campaigns, care rules
+   with a marketing purpose, bulk sends: every message whose purpose is marketing) also needs the customer's yes
+   under the shop's consent model "opt-in", the default (`no_opt_in`); only a shop switched to "opt-out" (markets
+   where that is the rule) sends marketing to customers who never answered. Service and transactional messages
+   are always allowed. This is the one place the consent model is enforced;
 4. marketing is suppressed while a hook reports a reason (an open ticket, a recent negative review);
 5. a message needs an address to go to (`no_address`);
 6. care and marketing wait out quiet hours in shop time (`quiet_hours`: held until the minute they end);
@@ -30,6 +33,8 @@ SUPPRESS: Action = "suppress"
 EXPIRE: Action = "expire"
 
 SERVICE, TRANSACTIONAL, CARE, MARKETING = "service", "transactional", "care", "marketing"
+#: The marketing consent models: only customers who agreed (the default), or everyone who did not say no.
+OPT_IN, OPT_OUT = "opt_in", "opt_out"
 BUDGETED = (CARE, MARKETING)
 QUIET = (CARE, MARKETING)
 
@@ -44,7 +49,7 @@ class PolicySettings:
     budget_days: int = 7
     budget_marketing: int = 1
     budget_care: int = 2
-    marketing_requires_opt_in: bool = False
+    marketing_consent: str = OPT_IN
 
     def budget_for(self, purpose: str) -> int | None:
         if purpose == MARKETING:
@@ -78,6 +83,16 @@ class Decision:
     action: Action
     reason: str = ""
     until: datetime | None = None
+
+
+def marketing_answer(answers: Sequence[tuple[datetime, bool]]) -> bool | None:
+    """The customer's answer to marketing on one channel from their answers (when given, yes/no) to marketing
+    and to the new-products and promotions group: the latest one counts (joining the group again after an
+    unsubscribe is a yes; leaving it, or unsubscribing, is a no; of two answers given at once the no); None
+    when they never answered."""
+    if not answers:
+        return None
+    return max(answers, key=lambda a: (a[0], not a[1]))[1]
 
 
 def in_quiet_hours(local: time, start: time, end: time) -> bool:
@@ -128,7 +143,7 @@ def decide(facts: Facts, settings: PolicySettings, now: datetime) -> Decision:
     if facts.has_customer and purpose in (CARE, MARKETING):
         if facts.consent is False:
             return Decision(SUPPRESS, "opted_out")
-        if purpose == MARKETING and settings.marketing_requires_opt_in and facts.consent is not True:
+        if purpose == MARKETING and settings.marketing_consent != OPT_OUT and facts.consent is not True:
             return Decision(SUPPRESS, "no_opt_in")
     if purpose == MARKETING and facts.blocked_by:
         return Decision(SUPPRESS, facts.blocked_by)

@@ -189,6 +189,28 @@ def sms_with_unsubscribe(body: str, language: str = "zh-hans") -> str:
     if text.endswith(UNSUBSCRIBE_HINT) or text.lower().endswith(UNSUBSCRIBE_HINT_EN.lower()):
         return text
     hint = unsubscribe_hint(language)
-    if text and (hint == UNSUBSCRIBE_HINT_EN or (text[-1].isascii() and text[-1].isalnum())):
+    # after ASCII (a word, a number, a link) a space, so that a phone does not read the hint as part of a link
+    if text and (hint == UNSUBSCRIBE_HINT_EN or (text[-1].isascii() and not text[-1].isspace())):
         return f"{text} {hint}"
     return text + hint
+
+
+# --- the links of marketing messages -------------------------------------------------------------------------
+
+_LINK_WORDS = {
+    "zh-hans": ("退订", "消息设置", "不想再收到这类邮件？退订：", "想收到哪些消息，在这里设置："),
+    "en": ("Opt out", "Settings", "Do not want these emails? Unsubscribe:", "Choose which messages you get:"),
+}
+
+
+def with_marketing_links(body: str, *, channel: str, language: str, unsubscribe_url: str, preferences_url: str) -> str:
+    """A marketing text with the customer's unsubscribe and preferences links: one short line at the end of an
+    SMS or a chat message (every character counts), a footer under an email. Added once: a text that carries
+    both already is left as it is."""
+    if unsubscribe_url in body and preferences_url in body:
+        return body
+    opt_out, settings_word, mail_opt_out, mail_settings = _LINK_WORDS["en" if language.startswith("en") else "zh-hans"]
+    text = body.rstrip()
+    if channel == "email":
+        return f"{text}\n\n--\n{mail_settings} {preferences_url}\n{mail_opt_out} {unsubscribe_url}"
+    return f"{text} {opt_out} {unsubscribe_url} {settings_word} {preferences_url}"

@@ -10,12 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.pii import Masker, is_contact_like
 from huitouke.customers.models import Customer, CustomerIdentity
-from huitouke.messaging import rendering
+from huitouke.messaging import policy, rendering
 from huitouke.messaging.models import Channel, ChannelConfig, ContactPolicy, Message, Purpose, SourceKind, Template
 from huitouke.messaging.policy import PolicySettings
 from huitouke.orders.models import Shop
@@ -128,6 +129,15 @@ def message_get(*, message_id: int) -> Message:
     return message
 
 
+_MASKED = Masker(unmasked=False)
+
+
+def ids_with_contact_data(messages: Iterable[Message]) -> list[int]:
+    """Ids of the messages whose address is contact data (a phone, an email, a handle that is one): those an
+    unmasked response shows in full, so that it is audited (core.services.audit_unmasked)."""
+    return [m.pk for m in messages if m.to_address and _MASKED.to_address(m.channel, m.to_address) != m.to_address]
+
+
 def message_list_for_customer(*, customer: Customer, limit: int = 50) -> QuerySet[Message]:
     return Message.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit]
 
@@ -195,7 +205,9 @@ def template_get(*, template_id: int) -> Template:
 
 def base_variables(*, wanted: Mapping[int, set[str]], shops: Mapping[int, int | None]) -> dict[int, dict[str, str]]:
     """The variables every message can fill from the archive: {name} (display name), {nick} (first buyer
-    handle), {shop} (shop name) and {level} (member level in that shop). `wanted` says which ones per customer."""
+    handle), {shop} (shop name) and {level} (member level in that shop). `wanted` says which ones per customer.
+    A handle that is contact data (a Shopify email) is no nickname: it would put the address into texts every
+    role reads; a customer with only such handles gets their display name as {nick}."""
     out: dict[int, dict[str, str]] = {cid: {} for cid in wanted}
     ids = list(wanted)
     need = set().union(*wanted.values())
@@ -203,10 +215,17 @@ def base_variables(*, wanted: Mapping[int, set[str]], shops: Mapping[int, int | 
         for cid, name in Customer.objects.filter(pk__in=ids).values_list("pk", "name"):
             out[cid]["name"] = name
     if "nick" in need:
+        contact_only = set()
         for cid, handle in (
             CustomerIdentity.objects.filter(customer_id__in=ids).order_by("-pk").values_list("customer_id", "handle")
         ):
-            out[cid]["nick"] = handle  # the oldest identity wins (iterated last)
+            if is_contact_like(handle):
+                contact_only.add(cid)
+            else:
+                out[cid]["nick"] = handle  # the oldest identity wins (iterated last)
+        named = [cid for cid in contact_only if "nick" not in out[cid]]
+        for cid, name in Customer.objects.filter(pk__in=named).values_list("pk", "name"):
+            out[cid]["nick"] = name
     shop_ids = {s for s in shops.values() if s}
     if "shop" in need and shop_ids:
         names = dict(Shop.objects.filter(pk__in=shop_ids).values_list("pk", "name"))
@@ -321,8 +340,54 @@ def policy_settings_for(shop_ids: Iterable[int | None]) -> dict[int | None, tupl
                 budget_days=p.budget_days,
                 budget_marketing=p.budget_marketing,
                 budget_care=p.budget_care,
-                marketing_requires_opt_in=p.marketing_requires_opt_in,
+                marketing_consent=p.marketing_consent,
             ),
             p.negative_review_days,
         )
     return out
+
+
+@dataclass(frozen=True)
+class MarketingReach:
+    """What a shop's marketing consent model does to a group of customers on one channel: how many never
+    answered (left out under opt-in) and how many said no (always left out)."""
+
+    model: str
+    total: int
+    unanswered: int
+    refused: int
+
+    @property
+    def left_out(self) -> int:
+        return self.refused + (self.unanswered if self.model != policy.OPT_OUT else 0)
+
+    @property
+    def reached(self) -> int:
+        return self.total - self.left_out
+
+
+def marketing_reach(*, customers: QuerySet[Customer], channel: str, shop_id: int | None) -> MarketingReach | None:
+    """How many of `customers` the shop's consent model lets marketing on `channel` reach, in one query: each
+    customer's latest answer to marketing or the new-products group on that channel, as the dispatcher reads it
+    (policy.marketing_answer). None for a channel without a consent channel (webhooks)."""
+    from huitouke.customers.models import Consent
+
+    consent_channel = {Channel.SMS: "sms", Channel.EMAIL: "email", Channel.MANUAL: "im"}.get(Channel(channel))
+    if consent_channel is None:
+        return None
+    model = policy_settings_for([shop_id])[shop_id][0].marketing_consent
+    latest = Consent.objects.filter(
+        customer_id=OuterRef("pk"), channel=consent_channel, purpose__in=["marketing", "new_products"]
+    ).order_by("-updated_at", "granted")  # of two answers given at once, the no
+    counted = (
+        Customer.objects.filter(pk__in=customers.order_by().values("pk"))
+        .annotate(answer=Subquery(latest.values("granted")[:1]))
+        .aggregate(
+            total=Count("pk"),
+            unanswered=Count("pk", filter=Q(answer__isnull=True)),
+            refused=Count("pk", filter=Q(answer=False)),
+        )
+    )
+    return MarketingReach(
+        model=model, total=counted["total"], unanswered=counted["unanswered"], refused=counted["refused"]
+    )

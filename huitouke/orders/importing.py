@@ -39,6 +39,7 @@ from huitouke.orders.feed import (
     FeedProcess,
     FeedRequest,
     batched,
+    customer_name,
     line_values,
     order_values,
     product_key,
@@ -179,7 +180,10 @@ class OrderWriter:
             ids = ids_allocate(Customer, len(new_keys))
             TableWriter(Customer, now=now).insert_tuples(
                 ("id", "name", *PROFILE_FIELDS),
-                ((cid, k[1][:128], *profile_values(newest[k])) for cid, k in zip(ids, new_keys, strict=True)),
+                (
+                    (cid, customer_name(newest[k]), *profile_values(newest[k]))
+                    for cid, k in zip(ids, new_keys, strict=True)
+                ),
             )
             TableWriter(CustomerIdentity, now=now).insert_tuples(
                 ("id", "customer_id", "platform", "handle"),

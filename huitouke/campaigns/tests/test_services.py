@@ -26,6 +26,7 @@ from huitouke.core.errors import ApplicationError
 from huitouke.customers.models import Consent
 from huitouke.customers.tests.factories import CustomerFactory
 from huitouke.messaging.models import Message, Template
+from huitouke.messaging.rendering import sms_count
 from huitouke.orders.models import Order
 from huitouke.orders.tests.factories import OrderFactory, ShopFactory
 
@@ -189,7 +190,12 @@ def test_results_compare_the_treated_with_the_holdout_group(template, shop):
     assert r.rate_uplift.value == pytest.approx(2 / len(treated) - 1 / len(held))
     assert r.revenue_uplift.value == pytest.approx(350 / len(treated) - 80 / len(held))
     assert r.sent == len(treated)
-    parts = 1  # one short SMS each, signature included
+    # the text, the unsubscribe and preferences links every marketing SMS carries, the hint and the signature:
+    # 100 to 134 characters, two parts each
+    assert {
+        sms_count(b, signature="茶小铺").parts for b in _campaign_messages(campaign).values_list("body", flat=True)
+    } == {2}
+    parts = 2
     assert r.cost == (Decimal("0.05") * len(treated) * parts).quantize(Decimal("0.01"))
     assert r.daily[0][1:] == (1, 1)  # day 1: one treated buyer, one holdout buyer
     assert sum(d[1] for d in r.daily) == 2

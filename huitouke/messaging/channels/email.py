@@ -71,7 +71,8 @@ class EmailAdapter(Adapter):
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         reply_to = [self.options["reply_to"]] if self.options["reply_to"] else None
         body = m.body
-        if m.purpose in UNSUBSCRIBE_PURPOSES and m.unsubscribe_url:
+        # marketing mail carries its unsubscribe and preferences links in the text already (rendered at enqueue)
+        if m.purpose in UNSUBSCRIBE_PURPOSES and m.unsubscribe_url and m.purpose != "marketing":
             with translation.override(m.language or settings.LANGUAGE_CODE):
                 footer = gettext("Do not want these emails? Unsubscribe:")
             body = f"{body}\n\n--\n{footer} {m.unsubscribe_url}"

@@ -295,9 +295,20 @@ def test_marketing_mail_carries_one_click_unsubscribe_headers(smtp_sink):
     assert marketing["List-Unsubscribe"] == "<https://crm.example.com/messages/u/1.abc/>"
     assert marketing["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert results[0].provider_id == marketing["Message-ID"]
-    assert "https://crm.example.com/messages/u/1.abc/" in marketing.get_payload(decode=True).decode()
+    # the text of a marketing mail carries its links from the enqueue (test_links.py): no second footer here
+    assert marketing.get_payload(decode=True).decode().strip() == "新茶到了"
     assert service["List-Unsubscribe"] is None
     assert smtp_sink.recipients == [["a@example.com"], ["b@example.com"]]
+
+
+def test_care_mail_gets_the_unsubscribe_footer_from_the_channel(smtp_sink):
+    adapter = _email(smtp_sink)
+    url = "https://crm.example.com/messages/u/1.abc/"
+    adapter.send([out(1, to="a@example.com", subject="生日", body="生日快乐", purpose="care", unsubscribe_url=url)])
+    adapter.close()
+    (care,) = smtp_sink.messages
+    assert care["List-Unsubscribe"] == f"<{url}>"
+    assert care.get_payload(decode=True).decode().count(url) == 1
 
 
 def test_a_refused_mailbox_is_rejected_and_the_rest_still_go(smtp_sink):

@@ -37,6 +37,12 @@ from huitouke.messaging.services import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_wake")]
 
+
+def agree(customer, channel="sms", purpose="marketing"):
+    """The customer agreed to marketing on `channel` (the default opt-in consent model asks for it)."""
+    consent_set(customer=customer, channel=channel, purpose=purpose, granted=True, source="t")
+
+
 SH = ZoneInfo("Asia/Shanghai")
 NOON = datetime(2025, 5, 17, 14, 0, tzinfo=SH)
 NIGHT = datetime(2025, 5, 17, 23, 0, tzinfo=SH)
@@ -160,7 +166,15 @@ def test_small_batches_walk_the_queue_in_priority_order(sms_channel, enqueue):
             "suppressed",
             "opted_out",
         ),
-        (lambda c: Consent.objects.none(), "marketing", "sent", ""),
+        (lambda c: agree(c), "marketing", "sent", ""),
+        # joining the new products and promotions group is agreeing to marketing
+        (lambda c: agree(c, purpose="new_products"), "marketing", "sent", ""),
+        # under the default consent model (opt-in) a customer who never answered gets no marketing
+        (lambda c: Consent.objects.none(), "marketing", "suppressed", "no_opt_in"),
+        # a yes on email is no yes on SMS
+        (lambda c: agree(c, channel="email"), "marketing", "suppressed", "no_opt_in"),
+        # and care needs no yes
+        (lambda c: Consent.objects.none(), "care", "sent", ""),
         (lambda c: type(c).objects.filter(pk=c.pk).update(erased_at=timezone.now()), "service", "suppressed", "erased"),
         (lambda c: type(c).objects.filter(pk=c.pk).update(phone="138****0001"), "service", "suppressed", "no_address"),
         (lambda c: type(c).objects.filter(pk=c.pk).update(phone=""), "transactional", "suppressed", "no_address"),
@@ -190,8 +204,7 @@ def test_policy_reasons_are_recorded(sms_channel, enqueue, setup, purpose, statu
     assert bool(sms_channel.hits) == (status == "sent")
 
 
-@freeze_time(NOON)
-def test_marketing_needs_an_opt_in_where_the_shop_requires_it(sms_channel, enqueue, shop):
+def _policy(shop, model):
     contact_policy_save(
         shop_id=shop.pk,
         quiet_start=time(21),
@@ -199,14 +212,42 @@ def test_marketing_needs_an_opt_in_where_the_shop_requires_it(sms_channel, enque
         budget_days=7,
         budget_marketing=1,
         budget_care=2,
-        marketing_requires_opt_in=True,
+        marketing_consent=model,
     )
-    asked, silent = CustomerFactory.create(phone="13800000001"), CustomerFactory.create(phone="13800000002")
-    consent_set(customer=asked, channel="sms", purpose="marketing", granted=True, source="form")
-    m1, m2 = enqueue(asked, "a", purpose="marketing"), enqueue(silent, "b", purpose="marketing")
+
+
+@freeze_time(NOON)
+def test_marketing_reaches_only_customers_who_agreed_by_default(sms_channel, enqueue):
+    asked, grouped, silent = (CustomerFactory.create(phone=f"1380000000{i}") for i in (1, 2, 3))
+    agree(asked)
+    agree(grouped, purpose="new_products")
+    m1, m2, m3 = (enqueue(c, k, purpose="marketing") for c, k in ((asked, "a"), (grouped, "b"), (silent, "c")))
+    messages_dispatch()
+    assert [refresh(m).status for m in (m1, m2)] == ["sent", "sent"]
+    assert (refresh(m3).status, m3.reason) == ("suppressed", "no_opt_in")
+    assert all("13800000003" not in hit.body.decode() for hit in sms_channel.hits)
+
+
+@freeze_time(NOON)
+def test_a_shop_switched_to_opt_out_markets_to_everyone_who_did_not_say_no(sms_channel, enqueue, shop):
+    _policy(shop, "opt_out")
+    silent, refused = CustomerFactory.create(phone="13800000001"), CustomerFactory.create(phone="13800000002")
+    consent_set(customer=refused, channel="sms", purpose="new_products", granted=False, source="t")
+    m1, m2 = enqueue(silent, "a", purpose="marketing"), enqueue(refused, "b", purpose="marketing")
     messages_dispatch()
     assert refresh(m1).status == "sent"
-    assert (refresh(m2).status, m2.reason) == ("suppressed", "no_opt_in")
+    assert (refresh(m2).status, m2.reason) == ("suppressed", "opted_out")
+
+
+@freeze_time(NOON)
+def test_the_latest_answer_decides_between_an_unsubscribe_and_joining_the_group_again(sms_channel, enqueue):
+    c = CustomerFactory.create(phone="13800000001")
+    consent_set(customer=c, channel="sms", purpose="marketing", granted=False, source="unsubscribe_link")
+    with freeze_time(NOON + timedelta(minutes=5)):
+        agree(c, purpose="new_products")  # joined the group again on the preferences page
+        m = enqueue(c, "a", purpose="marketing")
+        messages_dispatch()
+    assert refresh(m).status == "sent"
 
 
 def test_quiet_hours_hold_and_release_at_the_next_allowed_minute(sms_channel, enqueue):
@@ -281,6 +322,7 @@ def test_over_budget_waits_by_priority_and_is_sent_when_the_budget_frees(sms_cha
 @freeze_time(NOON)
 def test_over_budget_past_the_deadline_expires(sms_channel, enqueue):
     c = CustomerFactory.create(phone="13800000001")
+    agree(c)
     _contacted(c, "marketing", NOON - timedelta(days=1), "old")
     m = enqueue(c, "promo", purpose="marketing", deadline=NOON + timedelta(days=2))
     messages_dispatch()
@@ -311,6 +353,8 @@ def test_a_deadline_that_passed_expires(sms_channel, enqueue):
 @freeze_time(NOON)
 def test_suppression_hooks_stop_marketing(sms_channel, enqueue):
     troubled, happy = CustomerFactory.create(phone="13800000001"), CustomerFactory.create(phone="13800000002")
+    agree(troubled)
+    agree(happy)
     seen = []
 
     def open_tickets(check):
@@ -486,6 +530,7 @@ def test_manual_messages_wait_for_an_agent(enqueue, make_user, shop):
 @freeze_time(NOON)
 def test_unsubscribing_takes_effect_before_the_next_dispatch(sms_channel, enqueue):
     c = CustomerFactory.create(phone="13800000001")
+    agree(c, purpose="new_products")
     sent = enqueue(c, "first", purpose="marketing")
     messages_dispatch()
     waiting = enqueue(c, "second", purpose="marketing", scheduled_at=NOON)
@@ -499,9 +544,19 @@ def test_unsubscribing_takes_effect_before_the_next_dispatch(sms_channel, enqueu
 
 
 @pytest.mark.parametrize(("reply", "opted"), [("TD", 1), (" t ", 1), ("退订", 1), ("td。", 1), ("TDX", 0), ("好的", 0)])
-def test_inbound_replies(reply, opted):
-    CustomerFactory.create(phone="13800000001")
-    assert sms_reply_receive(phone="+86 138-0000-0001", text=reply) == opted
+def test_inbound_replies(reply, opted, shop):
+    from huitouke.orders.tests.factories import OrderFactory
+
+    customer = CustomerFactory.create(phone="13800000001")
+    OrderFactory.create(shop=shop, customer=customer)
+    config = channel_config_save(
+        shop_id=shop.pk,
+        channel="sms",
+        provider="aliyun",
+        options={"endpoint": "https://dysmsapi.aliyuncs.com/", "sign_name": "s"},
+        secrets_new={"access_key_id": "a", "access_key_secret": "b"},
+    )
+    assert sms_reply_receive(phone="+86 138-0000-0001", text=reply, config=config) == opted
     assert Consent.objects.filter(channel="sms", purpose="marketing", granted=False).count() == opted
 
 
@@ -509,6 +564,7 @@ def test_inbound_replies(reply, opted):
 def test_opt_out_also_clears_the_agents_queue(enqueue):
     channel_config_save(shop_id=None, channel="manual", provider="manual", options={})
     c = CustomerFactory.create(name="小李")
+    agree(c, channel="im")
     m = enqueue(c, "task", purpose="marketing", channel="manual", template_id=None, body="新品到了")
     messages_dispatch()
     assert refresh(m).is_manual_task
@@ -560,6 +616,7 @@ def test_email_through_the_dispatcher_carries_a_working_unsubscribe_link(smtp_si
         },
     )
     c = CustomerFactory.create(email="buyer@example.com")
+    agree(c, channel="email")
     message_enqueue_many(
         messages=[
             OutgoingMessage(

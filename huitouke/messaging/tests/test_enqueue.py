@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from huitouke.customers.tests.factories import CustomerFactory, IdentityFactory
@@ -65,7 +66,9 @@ def test_defaults_priority_status_and_times():
 def test_marketing_sms_get_the_unsubscribe_hint():
     c = CustomerFactory.create()
     message_enqueue_many(messages=[sms("m", c, purpose="marketing", body="亲，新茶上市啦")])
-    assert Message.objects.get().body == "亲，新茶上市啦回T退订"
+    body = Message.objects.get().body
+    assert body.startswith("亲，新茶上市啦 退订 ")  # the links come first (test_links.py) …
+    assert body.endswith("/ 回T退订")  # … and the hint last
 
 
 def test_a_template_is_rendered_and_its_variables_kept():
@@ -184,3 +187,26 @@ def test_deadline_and_schedule_are_kept():
 
 def test_the_library_is_loaded_by_migrate():
     assert Template.objects.filter(system=True, key="birthday", channel="sms", language="zh-hans").exists()
+
+
+def test_retry_failed_requeues_failed_or_expired_rows_of_another_source_only():
+    c = CustomerFactory.create(phone="13800000001")
+    ct = ContentType.objects.get_for_model(Template).pk  # any model: two activations of a care rule, say
+    first, second = SourceRef(SourceKind.CARE, ct, 10), SourceRef(SourceKind.CARE, ct, 11)
+    keys = ("failed", "expired", "sent", "suppressed", "queued", "same-source")
+    message_enqueue_many(messages=[sms(k, c, source=first) for k in keys])
+    for key in keys[:-1]:
+        Message.objects.filter(idempotency_key=key).update(status=key, reason="x", attempts=3, claimed_by="w")
+    Message.objects.filter(idempotency_key="same-source").update(status="failed", reason="rejected")
+    again = [sms(k, c, source=second if k != "same-source" else first, body="新的文字") for k in keys]
+    assert message_enqueue_many(messages=again) == 0  # without retry_failed: keys that exist add nothing
+    assert message_enqueue_many(messages=[*again, again[0]], retry_failed=True) == 2  # a key given twice: once
+    rows = {m.idempotency_key: m for m in Message.objects.all()}
+    for key in ("failed", "expired"):
+        m = rows[key]
+        assert (m.status, m.reason, m.attempts, m.resends, m.claimed_by) == ("queued", "", 0, 1, "")
+        assert (m.source_id, m.body) == (11, "新的文字")
+    for key in ("sent", "suppressed", "queued"):
+        assert (rows[key].status, rows[key].source_id, rows[key].resends) == (key, 10, 0)
+    assert (rows["same-source"].status, rows["same-source"].resends) == ("failed", 0)
+    assert Message.objects.count() == len(keys)

@@ -20,6 +20,7 @@ from huitouke.messaging.policy import (
     budget_frees_at,
     decide,
     in_quiet_hours,
+    marketing_answer,
     quiet_hours_end,
 )
 
@@ -32,6 +33,8 @@ NIGHT = datetime(2025, 5, 17, 23, 30, tzinfo=SH).astimezone(UTC)
 
 def facts(purpose="care", **kw):
     kw.setdefault("address", "13800000000")
+    if purpose == "marketing":
+        kw.setdefault("consent", True)  # the customer agreed (the default opt-in model asks for it)
     return Facts(purpose=purpose, **kw)
 
 
@@ -56,17 +59,44 @@ def test_service_and_transactional_ignore_opt_outs(purpose):
 
 
 @pytest.mark.parametrize(("consent", "action"), [(None, SUPPRESS), (False, SUPPRESS), (True, SEND)])
-def test_marketing_needs_a_yes_where_the_shop_requires_opt_in(consent, action):
-    shop = PolicySettings(marketing_requires_opt_in=True)
-    decision = decide(facts("marketing", consent=consent), shop, NOON)
+def test_marketing_needs_a_yes_under_the_default_opt_in_model(consent, action):
+    assert PolicySettings().marketing_consent == "opt_in"  # the default: only customers who agreed
+    decision = decide(facts("marketing", consent=consent), PolicySettings(), NOON)
     assert decision.action == action
     if consent is None:
         assert decision.reason == "no_opt_in"
 
 
-def test_opt_in_requirement_does_not_touch_care():
-    shop = PolicySettings(marketing_requires_opt_in=True)
-    assert decide(facts("care"), shop, NOON).action == SEND
+@pytest.mark.parametrize(("consent", "action"), [(None, SEND), (False, SUPPRESS), (True, SEND)])
+def test_the_opt_out_model_sends_marketing_to_everyone_who_did_not_say_no(consent, action):
+    decision = decide(facts("marketing", consent=consent), PolicySettings(marketing_consent="opt_out"), NOON)
+    assert decision.action == action
+    if consent is False:
+        assert decision.reason == "opted_out"
+
+
+@pytest.mark.parametrize("model", ["opt_in", "opt_out"])
+def test_the_consent_model_does_not_touch_care(model):
+    assert decide(facts("care"), PolicySettings(marketing_consent=model), NOON).action == SEND
+
+
+T0 = datetime(2025, 5, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ([], None),
+        ([(T0, True)], True),
+        ([(T0, False)], False),
+        ([(T0, False), (T0 + timedelta(days=1), True)], True),  # joined the group again after an unsubscribe
+        ([(T0 + timedelta(days=1), False), (T0, True)], False),  # left it later
+        ([(T0, True), (T0, False)], False),  # two answers at once: the no
+        ([(T0, False), (T0, True)], False),
+    ],
+)
+def test_the_latest_marketing_answer_counts(answers, expected):
+    assert marketing_answer(answers) is expected
 
 
 @pytest.mark.parametrize("reason", ["open_ticket", "negative_review"])

@@ -149,3 +149,7 @@ def test_unsubscribe_hint_examples():
     assert sms_with_unsubscribe("亲，新品上架啦～") == "亲，新品上架啦～回T退订"
     assert sms_with_unsubscribe("New tea in stock", "en") == "New tea in stock Reply T to opt out"
     assert sms_with_unsubscribe("新品 abc") == "新品 abc 回T退订"
+    # never glued to a link
+    assert (
+        sms_with_unsubscribe("详情 https://x.cn/p/1.a/") == "详情 https://x.cn/p/1.a/ 回T退订"
+    )  # never glued to a link
