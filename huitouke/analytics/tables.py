@@ -73,6 +73,11 @@ class Panel:
         return len(self.table.columns) > 5
 
 
+#: Labels are shown as given (already in the page's language): plotly would read "2026-01" as a date and write
+#: its own English month names under the axis.
+CATEGORY_AXIS = {"type": "category"}
+
+
 def bar_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | int | Decimal | None]]],
@@ -101,7 +106,9 @@ def bar_chart(
         ("xaxis" if horizontal else "yaxis"): axis,
     }
     if horizontal:
-        layout["yaxis"] = {"autorange": "reversed", "automargin": True}
+        layout["yaxis"] = {"autorange": "reversed", "automargin": True, "type": "category"}
+    else:
+        layout["xaxis"] = CATEGORY_AXIS
     return {"data": data, "layout": layout}
 
 
@@ -137,6 +144,7 @@ def bar_line_chart(
             "margin": {"l": 60, "r": 60, "t": 10, "b": 40},
             "showlegend": True,
             "legend": {"orientation": "h", "y": -0.2},
+            "xaxis": CATEGORY_AXIS,
             "yaxis": {"title": {"text": bars[0]}},
             "yaxis2": {"title": {"text": line[0]}, "overlaying": "y", "side": "right"},
         },

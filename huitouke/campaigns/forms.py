@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from huitouke.audiences.models import Segment
 from huitouke.campaigns.models import Campaign
 from huitouke.campaigns.services import CampaignInput
+from huitouke.core.widgets import DateTimeTextInput
 from huitouke.messaging.models import Channel, Template
 from huitouke.orders.models import Shop
 
@@ -37,7 +38,7 @@ class CampaignForm(forms.Form):
     link = forms.CharField(label=_("Link ({link})"), max_length=200, required=False)
     scheduled_at = forms.DateTimeField(
         label=_("Send at"), required=False, help_text=_("Empty: as soon as you press Send."),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=DateTimeTextInput(),
     )  # fmt: skip
     holdout_percent = forms.IntegerField(
         label=_("Holdout group (%)"), min_value=0, max_value=50, initial=10,

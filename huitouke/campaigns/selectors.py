@@ -35,6 +35,8 @@ CONSENT_CHANNEL = {
     Channel.MANUAL: Consent.Channel.IM,
 }
 
+CENT = Decimal("0.01")
+
 
 def campaign_list() -> QuerySet[Campaign]:
     return Campaign.objects.select_related("segment", "template", "shop").order_by("-created_at")
@@ -236,7 +238,9 @@ def campaign_results(campaign: Campaign) -> Results:
         with connection.cursor() as cur:
             cur.execute(_GROUPS_SQL.format(statuses=marks), params)
             for holdout, customers, converted, revenue, revenue_sq in cur.fetchall():
-                groups[bool(holdout)] = Group(int(customers), int(converted or 0), Decimal(revenue), float(revenue_sq))
+                # SQLite sums decimals as floats: back to cents (2.675000000001 must not reach the page)
+                amount = Decimal(str(revenue)).quantize(CENT)
+                groups[bool(holdout)] = Group(int(customers), int(converted or 0), amount, float(revenue_sq))
             cur.execute(_DAILY_SQL.format(statuses=marks), params)
             tz = timezone.get_current_timezone()
             for ordered_at, holdout, customer_id in cur.fetchall():

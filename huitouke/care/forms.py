@@ -18,6 +18,7 @@ from huitouke.audiences.models import Segment
 from huitouke.care.models import CareRule, Trigger
 from huitouke.care.triggers import festivals
 from huitouke.care.triggers.params import PARAMS
+from huitouke.core.widgets import DateTimeTextInput
 from huitouke.customers.models import Tag
 from huitouke.loyalty.models import Level
 from huitouke.messaging.models import Channel
@@ -161,6 +162,28 @@ def _resolve_products(text: str, errors: dict[str, str], name: str) -> list[int]
     return ids
 
 
+def params_summary(trigger: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rule's parameters as a person reads them: (label, value) pairs in the form's order, choices by their
+    labels, yes/no, "—" for empty, products by item code; parameters the form does not show are left out."""
+    out: list[tuple[str, str]] = []
+    for row in param_rows(trigger, params, {}):
+        f: ParamField = row["field"]
+        value = row["value"]
+        labels = dict(row["choices"])
+        if f.kind == "bool":
+            shown = str(_("yes") if value else _("no"))
+        elif f.kind == "multi":
+            shown = ", ".join(labels.get(v, v) for v in value) if value else str(_("any"))
+        elif f.kind == "choice":
+            shown = labels.get(str(value), str(value)) if value not in (None, "") else "—"
+        elif f.kind == "cycles":
+            shown = "; ".join(line for line in str(value).splitlines() if line) or "—"
+        else:
+            shown = str(value) if value not in (None, "") else "—"
+        out.append((str(f.label), shown))
+    return out
+
+
 def param_rows(trigger: str, params: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
     """The trigger's parameter fields with their current values and errors, ready for the template."""
     rows = []
@@ -272,7 +295,7 @@ class RuleForm(forms.Form):
     valid_until = forms.DateTimeField(
         label=_("Valid until"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeTextInput(),
         help_text=_("Empty: 7 days from now, extended by every login (or no end without the extension)."),
     )
 

@@ -227,6 +227,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "runs": selectors.run_list(rule=rule),
             "reach": selectors.rule_reach(rule),
             "trigger_label": dict(Trigger.choices).get(rule.trigger, rule.trigger),
+            "params": forms.params_summary(rule.trigger, rule.params or {}),
             "status_labels": sending.STATUS_LABELS,
             "reason_labels": sending.REASON_LABELS,
             "daily": TRIGGERS[rule.trigger].rhythm == DAILY,

@@ -73,6 +73,19 @@ class ApiToken(TimeStampedModel):
         return self.revoked_at is None
 
 
+#: What the stages background jobs report are called on the job's page (a stage not listed is a name already,
+#: e.g. the care rule a run is at).
+JOB_STAGE_LABELS = {
+    "orders": _("Importing orders"),
+    "levels": _("Grading members"),
+    "members": _("Exporting members"),
+    "messages": _("Queueing messages"),
+    "rfm": _("Scoring customers (RFM)"),
+    "models": _("Fitting the purchase models"),
+    "write": _("Saving the scores"),
+}
+
+
 class Job(TimeStampedModel):
     """A piece of background work (an import, a regrade …) with progress that pages poll.
 
@@ -109,6 +122,11 @@ class Job(TimeStampedModel):
         if not self.total:
             return None
         return min(100, int(self.done * 100 / self.total))
+
+    @property
+    def stage_label(self) -> str:
+        """The stage in the page's language."""
+        return str(JOB_STAGE_LABELS.get(self.stage, self.stage))
 
     @property
     def is_finished(self) -> bool:

@@ -8,6 +8,7 @@ from django import forms
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.core.widgets import DateTextInput
 from huitouke.customers.models import Customer
 from huitouke.customers.services import EDITABLE_FIELDS
 
@@ -37,7 +38,7 @@ class ProfileForm(forms.Form):
                 Customer,
                 fields=names,
                 widgets={
-                    "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                    "birthday": DateTextInput(),
                     "address": forms.TextInput(),
                 },
             )

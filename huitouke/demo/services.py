@@ -12,7 +12,8 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from datetime import time as dt_time
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,7 @@ from huitouke.demo.generator import (
     IdStart,
     copy_chunks_produce,
 )
+from huitouke.demo.history import demo_history_build
 from huitouke.loyalty.services import LevelSpec, levels_regrade, levels_set
 from huitouke.orders.models import Order, OrderLine, Product, Shop
 from huitouke.orders.services import customer_stats_refresh
@@ -277,6 +279,10 @@ def _check_columns() -> None:
             raise ApplicationError(f"demo generator is out of date for {model.__name__}: {expected ^ set(columns)}")
 
 
+def _noon(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, dt_time(12)))
+
+
 def demo_build(
     *,
     customers: int = 20_000,
@@ -356,6 +362,8 @@ def demo_build(
                     cur.execute(definition)
                     report("indexes", i, len(deferred))
                 cur.execute(f"ANALYZE {', '.join(qn(m._meta.db_table) for m in loaded)}")
+        now = timezone.now() if today == timezone.localdate() else _noon(today)
+        demo_history_build(shop_id=taobao.pk, levels=DEMO_LEVELS, now=now, progress=report)
     if postgres and not connection.in_atomic_block:
         # Mark the freshly loaded pages all-visible so that index-only scans work from the start.
         with connection.cursor() as cur:

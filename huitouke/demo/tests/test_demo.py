@@ -12,11 +12,18 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
+from django.utils import timezone, translation
 
+from huitouke.analytics.models import CustomerScore, ScoreRun
+from huitouke.analytics.reports import segment_label
+from huitouke.campaigns.models import Campaign, CampaignRecipient
+from huitouke.campaigns.selectors import campaign_results
+from huitouke.care.models import CareRule
 from huitouke.core.roles import role_of
-from huitouke.customers.models import Customer, CustomerIdentity, CustomerTag, Note
+from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note
 from huitouke.demo.generator import (
     CUSTOMER_COLUMNS,
     LINE_COLUMNS,
@@ -28,6 +35,7 @@ from huitouke.demo.generator import (
 )
 from huitouke.demo.services import DEMO_LEVELS, DEMO_LOGINS, demo_exists
 from huitouke.loyalty.models import Level, Membership
+from huitouke.messaging.models import Message
 from huitouke.orders.models import Order, OrderLine, Shop
 
 TODAY = date(2025, 11, 20)
@@ -246,3 +254,79 @@ def test_demo_command_refuses_a_database_with_real_shops() -> None:
     with pytest.raises(CommandError, match="real shops"):
         _build("--customers", "50")
     assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_shows_a_shop_that_has_run_for_a_while(client: Any) -> None:
+    """The first screen shows scores and movements, and care and a campaign have already sent something."""
+    # when
+    _build("--customers", "300", "--seed", "3")
+
+    # then: two weekly score runs, the latest with movements from the week before
+    runs = list(ScoreRun.objects.order_by("week"))
+    assert len(runs) == 2
+    assert runs[1].week - runs[0].week == timedelta(days=7)
+    assert runs[1].previous_week == runs[0].week
+    buyers = Customer.objects.filter(order_count__gt=0).count()
+    assert runs[1].customers == buyers == CustomerScore.objects.count()
+    assert sum(runs[1].distribution.values()) == buyers
+    assert sum(n for _a, _b, n in runs[1].movements) > 0
+
+    # the dashboard shows them (not "not computed yet")
+    client.force_login(User.objects.get(username="owner"))
+    page = client.get("/").content.decode()
+    with translation.override("zh-hans"):
+        never = translation.gettext(
+            "The scores have not been computed yet. They are refreshed every night and after each import."
+        ).split("。")[0]
+        no_moves = translation.gettext("Movements appear once two weeks have been scored.")
+    assert never == "评分尚未计算"  # the translated sentence
+    assert never not in page
+    assert no_moves not in page
+    assert f"{runs[1].distribution['champions']:,}" in page
+    top_move = max(runs[1].movements, key=lambda m: m[2])
+    with translation.override("zh-hans"):
+        assert segment_label(top_move[0]) in page
+        assert segment_label(top_move[1]) in page
+
+    # three care rules switched on, with sends on several days of the last week, decided by the dispatcher
+    enabled = set(CareRule.objects.filter(enabled=True).values_list("key", flat=True))
+    assert enabled == {"shipped", "delivered_followup", "birthday"}
+    # still valid (as after a login today), not expired
+    assert not CareRule.objects.filter(enabled=True, valid_until__lte=timezone.now() + timedelta(days=6)).exists()
+    care = Message.objects.filter(source_kind="care")
+    assert not care.filter(status__in=(*Message.PENDING, "sending", "failed")).exists()
+    care_sent = care.filter(status="sent")
+    assert care_sent.count() > 0
+    assert len({m.date() for m in care_sent.values_list("sent_at", flat=True) if m}) >= 3
+    assert not care_sent.filter(to_address="").exists()
+    # nobody who refused care messages got one
+    refused = Consent.objects.filter(purpose="care", granted=False).values("customer_id")
+    assert not care_sent.filter(customer_id__in=refused).exists()
+
+    # a member-day announcement a month ago: its holdout kept, every treated recipient's message decided, orders
+    # attributed
+    campaign = Campaign.objects.get()
+    assert campaign.status == Campaign.Status.SENT
+    assert campaign.kind == Campaign.Kind.ANNOUNCEMENT
+    assert campaign.launched_at is not None
+    assert (timezone.now() - campaign.launched_at).days >= 29
+    assert campaign.targeted == CampaignRecipient.objects.filter(campaign=campaign).count() > 0
+    assert campaign.held_out == CampaignRecipient.objects.filter(campaign=campaign, holdout=True).count() > 0
+    messages = Message.objects.filter(source_kind="campaign")
+    assert messages.count() == campaign.targeted - campaign.held_out
+    sent = messages.filter(status="sent")
+    assert sent.count() > 0
+    assert not messages.exclude(status__in=("sent", "suppressed")).exists()
+    opted_out = Consent.objects.filter(purpose="marketing", channel="sms", granted=False).values("customer_id")
+    assert not sent.filter(customer_id__in=opted_out).exists()
+    assert {d.date() for d in sent.values_list("sent_at", flat=True) if d} == {campaign.launched_at.date()}
+    results = campaign_results(campaign)
+    assert results.window_end <= timezone.now()  # the attribution window has closed
+    assert results.treated.customers + results.holdout.customers == campaign.targeted
+    assert results.treated.converted > 0
+    assert results.treated.revenue > 0
+    for group in (results.treated, results.holdout):  # in cents, as the page shows them (SQLite sums floats)
+        assert group.revenue == group.revenue.quantize(Decimal("0.01"))
+        assert len(str(group.revenue).partition(".")[2]) == 2
+    assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200

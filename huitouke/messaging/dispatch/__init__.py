@@ -38,11 +38,12 @@ from huitouke.messaging.dispatch.rows import (
     backoff_seconds,
     worker_name,
 )
-from huitouke.messaging.dispatch.send import _Adapters, _send, rate_acquire
+from huitouke.messaging.dispatch.send import ChannelAdapters, _Adapters, _send, rate_acquire
 from huitouke.messaging.models import Message
 
 __all__ = [
     "_LOCK_BASE",
+    "ChannelAdapters",
     "DispatchStats",
     "backoff_seconds",
     "dispatch_batch",
@@ -57,18 +58,25 @@ __all__ = [
 
 
 def dispatch_batch(
-    *, worker: str, batch_size: int, adapters: _Adapters | None = None, after: Cursor | None = None
+    *,
+    worker: str,
+    batch_size: int,
+    adapters: _Adapters | None = None,
+    after: Cursor | None = None,
+    at: datetime | None = None,
 ) -> tuple[DispatchStats, Cursor | None, bool]:
     """Claim, decide, send and record one batch. Returns what happened, the cursor for the next batch of the
-    same run, and whether the due rows after `after` ran out (the run then starts again from the top)."""
+    same run, and whether the due rows after `after` ran out (the run then starts again from the top).
+
+    `at` replays a run at a past instant (the demo's history); by default the run happens now."""
     if adapters is None:
         own = _Adapters()
         try:
-            return dispatch_batch(worker=worker, batch_size=batch_size, adapters=own, after=after)
+            return dispatch_batch(worker=worker, batch_size=batch_size, adapters=own, after=after, at=at)
         finally:
             own.close()
     stats = DispatchStats()
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         ids, cursor, taken = _claim(now, batch_size, after)
         exhausted = taken < batch_size - (len(ids) - taken)
@@ -80,29 +88,39 @@ def dispatch_batch(
         _write_plan(plan, now, worker)
     stats.batches = 1
     if plan.send:
-        _send(plan, adapters, stats)
+        _send(plan, adapters, stats, at)
     return stats, cursor, exhausted
 
 
 def messages_dispatch(
-    *, worker: str = "", batch_size: int | None = None, max_seconds: float | None = None
+    *,
+    worker: str = "",
+    batch_size: int | None = None,
+    max_seconds: float | None = None,
+    at: datetime | None = None,
+    adapters: _Adapters | None = None,
 ) -> DispatchStats:
     """Send everything that is due, batch after batch, until nothing is due or `max_seconds` have passed.
     Safe to run in any number of workers at once. Returns the totals.
 
     A run walks the due rows in order with a cursor; when it reaches the end it starts once more from the top
     (for rows that became due behind it: a more urgent message, one another worker was deciding) and stops when
-    a pass from the top finds nothing it can take."""
+    a pass from the top finds nothing it can take.
+
+    `at` replays the run at a past instant and `adapters` stands in for the channels' adapters: the demo uses both
+    to leave the send records of its history without contacting anyone."""
     worker = worker or worker_name()
     size = batch_size or int(settings.HUITOUKE_DISPATCH_BATCH)
     total = DispatchStats()
     started = clock.monotonic()
-    adapters = _Adapters()
+    adapters = adapters or _Adapters()
     cursor: Cursor | None = None
     try:
         while True:
             from_top = cursor is None
-            stats, cursor, exhausted = dispatch_batch(worker=worker, batch_size=size, adapters=adapters, after=cursor)
+            stats, cursor, exhausted = dispatch_batch(
+                worker=worker, batch_size=size, adapters=adapters, after=cursor, at=at
+            )
             total.add(stats)
             if from_top and exhausted and stats.claimed == stats.skipped:
                 break  # nothing due, or only rows another worker is deciding

@@ -108,10 +108,10 @@ def _write_plan(plan: _Plan, now: datetime, worker: str) -> None:
             r.attempts += 1
 
 
-def _record(results: Sequence[Result], rows: dict[int, _Row], stats: DispatchStats) -> None:
+def _record(results: Sequence[Result], rows: dict[int, _Row], stats: DispatchStats, at: datetime | None) -> None:
     """Write the outcome of one sent chunk (only rows still `sending`: a row another worker took over after its
     lease ended is left to that worker)."""
-    now = timezone.now()
+    now = at or timezone.now()
     max_attempts = int(settings.HUITOUKE_SEND_MAX_ATTEMPTS)
     sent = [r for r in results if r.outcome == Outcome.SENT]
     _update_each(
@@ -158,8 +158,8 @@ def _record(results: Sequence[Result], rows: dict[int, _Row], stats: DispatchSta
     stats.failed += len(failed)
 
 
-def _fail_unconfigured(results: Sequence[Result], stats: DispatchStats) -> None:
-    now = timezone.now()
+def _fail_unconfigured(results: Sequence[Result], stats: DispatchStats, at: datetime | None) -> None:
+    now = at or timezone.now()
     _update_each(
         [r.id for r in results],
         [("detail", "text")],

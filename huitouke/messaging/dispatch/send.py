@@ -5,6 +5,7 @@ from __future__ import annotations
 import time as clock
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -90,6 +91,10 @@ class _Adapters:
         self._built.clear()
 
 
+#: The adapter set a dispatch run uses; a caller may pass its own (the demo's stand-in gateway).
+ChannelAdapters = _Adapters
+
+
 def _unsubscribe_url(message_id: int) -> str:
     """The signed one-click link (only email carries it: SMS say 回T退订)."""
     return _public_url(reverse("messaging:unsubscribe", args=[unsubscribe_token(message_id)]))
@@ -121,7 +126,7 @@ def _chunks(items: Sequence[_Row], size: int) -> Iterator[Sequence[_Row]]:
         yield items[i : i + size]
 
 
-def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats) -> None:
+def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats, at: datetime | None) -> None:
     by_config: dict[int, list[_Row]] = defaultdict(list)
     configs: dict[int, ChannelConfig] = {}
     for r in plan.send:
@@ -134,7 +139,7 @@ def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats) -> None:
         adapter = adapters.get(config)
         if isinstance(adapter, str):
             failed = [Result(r.id, Outcome.REJECT, error=adapter) for r in group]
-            _fail_unconfigured(failed, stats)
+            _fail_unconfigured(failed, stats, at)
             continue
         size = adapter.max_batch
         if config.rate_per_second:
@@ -148,4 +153,4 @@ def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats) -> None:
             except Exception as exc:  # an adapter bug must not lose the rows: they are retried
                 log.exception("channel %s failed on a batch of %s", config, len(batch))
                 results = [Result(m.id, Outcome.RETRY, error=f"{type(exc).__name__}: {exc}"[:300]) for m in batch]
-            _record(results, rows, stats)
+            _record(results, rows, stats, at)

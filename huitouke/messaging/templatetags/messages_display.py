@@ -1,4 +1,4 @@
-"""Template filters for send records: the address as the viewer may see it, and status badges."""
+"""Template filters for send records: the address as the viewer may see it, and status labels."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from huitouke.core.pii import Masker
+from huitouke.messaging.models import Message
 
 register = template.Library()
 
@@ -19,3 +20,9 @@ def to_for(message: Any, masker: Any = None) -> str:
     handles that are contact data ("shopify:a***@gmail.com") are masked."""
     m = masker if isinstance(masker, Masker) else _MASKED
     return m.to_address(str(getattr(message, "channel", "") or ""), str(getattr(message, "to_address", "") or ""))
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """A message status code in the page's language."""
+    return str(dict(Message.Status.choices).get(status, status))

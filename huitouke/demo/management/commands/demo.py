@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from types import FrameType
 from typing import Any
 
 from django.core.management import call_command
@@ -11,6 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from huitouke.core.errors import ApplicationError
 from huitouke.demo.services import DEMO_LOGINS, demo_build, demo_exists, demo_users_ensure
+
+#: How long a stopping demo waits for the task its worker is running.
+SHUTDOWN_TIMEOUT_S = 3
 
 
 class Command(BaseCommand):
@@ -40,8 +45,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         self._print_logins(options["addr"], options["no_serve"])
         if not options["no_serve"]:
-            self._start_worker()
-            call_command("runserver", options["addr"], use_reloader=False)
+            self._serve(options["addr"])
 
     def _build(self, options: dict[str, Any]) -> None:
         n = options["customers"]
@@ -64,19 +68,48 @@ class Command(BaseCommand):
             )
         )
 
-    def _start_worker(self) -> None:
-        """Run the background worker in this process too, so that imports uploaded in the demo progress without
-        a second terminal (production runs `huitouke worker` separately)."""
+    def _serve(self, addr: str) -> None:
+        """Serve the demo with the background worker in this process too, so that imports uploaded in the demo
+        progress without a second terminal (production runs `huitouke worker` separately).
+
+        One Ctrl-C (SIGINT) or one SIGTERM stops both: the worker's consumer would otherwise take both signals
+        for itself and leave the server running. The handler turns either signal into KeyboardInterrupt, which
+        runserver answers by leaving with code 0; on the way out the worker finishes the task it is running
+        (up to SHUTDOWN_TIMEOUT_S; a task still running then ends with the process, and its job is failed by
+        the job time limit)."""
         from huey.consumer import Consumer
         from huey.contrib.djhuey import HUEY
 
-        consumer = Consumer(HUEY, workers=1, worker_type="thread", check_worker_health=False)
-        consumer.start()
+        consumer = Consumer(
+            HUEY, workers=1, worker_type="thread", check_worker_health=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        )
+        consumer.start()  # sets the consumer's own signal handlers: replaced right below
+        stopping = [False]
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            if stopping[0]:
+                return  # a second signal while shutting down changes nothing
+            stopping[0] = True
+            raise KeyboardInterrupt
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stop)
         self.stdout.write("Background worker started (imports run while the server is up).")
+        try:
+            call_command("runserver", addr, use_reloader=False)
+        except KeyboardInterrupt:
+            pass  # the signal arrived before runserver was listening
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise
+        finally:
+            stopping[0] = True
+            consumer.stop(graceful=True)
+            self.stdout.write("Server and background worker stopped.")
 
     def _print_logins(self, addr: str, no_serve: bool) -> None:
         self.stdout.write("Logins (user / password):")
         for login in DEMO_LOGINS:
             self.stdout.write(f"  {login.role:<9} {login.username} / {login.password}")
         if not no_serve:
-            self.stdout.write(f"Open http://{addr}/ (Ctrl-C stops the server).")
+            self.stdout.write(f"Open http://{addr}/ (Ctrl-C stops the server and its worker).")
