@@ -307,6 +307,7 @@ def _notes_context(customer: Customer, note_form: NoteForm | None = None) -> dic
         "customer": customer,
         "notes": list(selectors.note_list_for_customer(customer=customer)),
         "note_form": note_form or NoteForm(),
+        "today": timezone.localdate(),
     }
 
 
@@ -362,7 +363,7 @@ def customer_update(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("customers.add_note", raise_exception=True)
 @require_POST
 def note_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Add a sticky note (记事贴); htmx gets the refreshed `customer-notes` partial."""
+    """Add a sticky note (记事贴), optionally with a follow-up; htmx gets the refreshed `customer-notes` partial."""
     customer = _customer(pk)
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -372,9 +373,11 @@ def note_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 author=request.user,
                 body=form.cleaned_data["body"],
                 pinned=form.cleaned_data["pinned"],
+                follow_up_on=form.cleaned_data["follow_up_on"],
+                follow_up_owner=form.cleaned_data["follow_up_owner"],
             )
         except ApplicationError as exc:
-            form.add_error("body" if exc.field == "body" else None, exc.message)
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             form = NoteForm()
             if not request.htmx:
