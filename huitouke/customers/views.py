@@ -199,6 +199,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         "values": {name: params.get(name, "") for name in (*FILTER_PARAMS, *registry.filters)},
         "sort_columns": _sort_columns(params, filters.sort),
         "query_nopage": _query_without(params, "page"),
+        "query_filters": _query_without(params, "page", "sort"),
         "list_url": request.get_full_path(),
     }
     if _wants_partial(request):
@@ -206,6 +207,11 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     choices = selectors.filter_choices()
     context.update(
         {
+            "bulk_actions": [
+                {"label": a.label, "url": reverse(a.url_name), "key": a.key}
+                for a in sorted(registry.bulk_actions.values(), key=lambda a: (a.order, a.key))
+                if request.user.has_perm(a.permission)
+            ],
             "tags": choices["tags"],
             "provinces": choices["provinces"],
             "extra_filters": [
