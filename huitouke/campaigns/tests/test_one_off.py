@@ -385,3 +385,24 @@ def test_a_form_error_keeps_the_selection(client_as, people):
     assert response.status_code == 400
     assert f'name="ids" value="{people["ok1"].pk}"' in html
     assert Campaign.objects.count() == 0
+
+
+def test_every_customer_the_filters_match_is_picked_from_the_query(client_as, template, shop, people):
+    customers_tag(customer_ids=_ids(people, "ok1", "ok2", "erased"), tag_name="VIP")
+    data = {"scope": "all", "query": "tag=VIP&sort=spent", "ids": [people["budget"].pk], "step": "preview"}
+    data.update({"template": template.pk, "kind": "announcement", "shop": shop.pk})
+
+    with freeze_time(NOW):
+        html = _post(client_as("marketer"), data).content.decode()
+
+    assert "已选：列表筛选条件匹配的全部客户。" in html
+    assert "<li>已选: <strong>3</strong></li>" in html
+    assert '<strong id="count-send">2</strong>' in html
+    assert '<strong id="count-suppressed">1</strong>' in html
+
+
+def test_a_bad_filter_in_the_query_is_a_clear_400(client_as):
+    response = _post(client_as("marketer"), {"scope": "all", "query": "spent_min=lots"})
+
+    assert response.status_code == 400
+    assert 'id="one-off-error"' in response.content.decode()
