@@ -329,3 +329,22 @@ def test_api_done_errors(frozen, api_client_as, buyer):
 def test_selector_not_found_names_the_note(buyer):
     with pytest.raises(NotFoundError):
         selectors.note_get(customer_id=buyer.pk, note_id=1)
+
+
+def test_the_follow_ups_page_runs_a_fixed_number_of_queries(frozen, client_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as("agent")
+    me = User.objects.get(username="agent-client")
+    _note(CustomerFactory.create(name="first"), me, TODAY)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/customers/follow-ups/")
+    for i in range(6):
+        _note(CustomerFactory.create(name=f"c{i}"), me, TODAY + timedelta(days=i % 3))
+
+    with CaptureQueriesContext(connection) as seven:
+        html = client.get("/customers/follow-ups/").content.decode()
+
+    assert len(seven.captured_queries) == len(one.captured_queries) <= 9
+    assert html.count(">标记完成</button>") == 7
