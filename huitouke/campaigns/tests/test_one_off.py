@@ -126,6 +126,18 @@ def test_forecast_applies_the_contact_policy_per_customer(shop, people):
     assert forecast.suppressed == {"erased": 1, "no_address": 2, "opted_out": 1}
 
 
+def test_forecast_by_email_needs_an_email_and_reads_the_email_consent(shop, people):
+    Customer.objects.filter(pk=people["ok1"].pk).update(email="ok1@example.com")
+    Customer.objects.filter(pk=people["opted_out"].pk).update(email="out@example.com")  # opted out of SMS only
+
+    forecast = send_forecast(
+        customer_ids=_ids(people, "ok1", "ok2", "opted_out"), channel="email", shop_id=shop.pk, now=NOW,
+        deadline=timedelta(3),
+    )  # fmt: skip
+
+    assert (forecast.send, forecast.suppressed) == (2, {"no_address": 1})
+
+
 def test_forecast_in_quiet_hours_counts_everyone_reachable_as_waiting(shop, people):
     night = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
 
