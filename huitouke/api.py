@@ -8,13 +8,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 
 from huitouke.analytics.api import router as analytics_router
 from huitouke.audiences.api import router as audiences_router
 from huitouke.care.api import router as care_router
+from huitouke.core.api import OUT_OF_RANGE, ErrorOut
 from huitouke.core.api import router as core_router
-from huitouke.core.errors import ApplicationError
+from huitouke.core.errors import INT64_MAX, ApplicationError
 from huitouke.core.services import token_authenticate
 from huitouke.customers.api import router as customers_router
 from huitouke.loyalty.api import router as loyalty_router
@@ -33,7 +35,47 @@ class BearerToken(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+#: What each error status means, as the OpenAPI document says it.
+ERROR_RESPONSES = {
+    400: "Bad input: `field` names the parameter or body field (code invalid, out_of_range …)",
+    401: "No or an unknown bearer token (code unauthorized)",
+    403: "The token's user lacks the permission (code forbidden)",
+    404: "No such record, or an id beyond what the database holds (code not_found)",
+    409: "The request clashes with the data: a record in use, a destructive change not confirmed (code conflict)",
+    413: "The request carries more than the operation accepts (code too_large)",
+    422: "A parameter or body field has the wrong type or is missing (code invalid, `field` names it)",
+    429: "Too many requests: wait and retry (code rate_limited)",
+}
+
+
+class HuitoukeAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document declares, for every operation, the error answers it can give, all with
+    the `Error` shape: 401/403 where a token is needed, 404 where a path names a record, 400/422 where there is
+    input, and what an operation adds itself (`openapi_extra=errors(409)`, see huitouke/core/api.py)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ErrorOut.model_json_schema()
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                codes = set(operation.pop("x-errors", ()))
+                params = operation.get("parameters", [])
+                if operation.get("security"):
+                    codes |= {401, 403}
+                if any(p.get("in") == "path" for p in params):
+                    codes.add(404)
+                if params or "requestBody" in operation:
+                    codes |= {400, 422}
+                responses = operation.setdefault("responses", {})
+                for code in sorted(codes):
+                    responses.setdefault(code, {"description": ERROR_RESPONSES[code], "content": ref})
+        return schema
+
+
+api = HuitoukeAPI(
     title="Huitouke API",
     version="1",
     urls_namespace="api-v1",
@@ -67,15 +109,30 @@ def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpRes
     return _error(request, exc.status, exc.code, exc.message, exc.field)
 
 
-@api.exception_handler(ValidationError)
-def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    first = exc.errors[0] if exc.errors else {}
+def _field(loc: Any) -> str:
+    """A validation error's location as the services name fields: levels[1].min_amount, product[0]."""
     field = ""
-    for part in first.get("loc", []):
-        if part in ("body", "query", "path", "payload", "filters"):
+    for part in loc or ():
+        if part in ("body", "query", "path", "payload", "filters", "params"):
             continue
         # list positions read as in the services' own messages: levels[1].min_amount, identities[0].handle
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return field
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    for error in exc.errors:  # an integer no database column can hold: no such record (path) or bad input (query)
+        if error.get("type") == OUT_OF_RANGE:
+            loc = error.get("loc") or ()
+            name = _field(loc) or None
+            if loc and loc[0] == "path":
+                return _error(request, 404, "not_found", f"not found: {name} is beyond any stored id", name)
+            return _error(
+                request, 400, "out_of_range", f"{name}: the number is out of range (at most {INT64_MAX})", name
+            )
+    first = exc.errors[0] if exc.errors else {}
+    field = _field(first.get("loc"))
     return _error(request, 422, "invalid", str(first.get("msg", "invalid input")), field or None)
 
 

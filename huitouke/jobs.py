@@ -259,6 +259,8 @@ def levels_save_task(job_id: int) -> None:
             window_months=params.get("window_months"),
             downgrade=params.get("downgrade", "never"),
             grace_days=int(params.get("grace_days", 30)),
+            actor=job.created_by,
+            remove_all=bool(params.get("remove_all", False)),
         )
         return saved.as_json()
 

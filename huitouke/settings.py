@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "huitouke.core.middleware.Int64GuardMiddleware",
+    "huitouke.core.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "huitouke.urls"
@@ -187,6 +189,9 @@ HUEY = {
 
 # The customer list is paginated; the API caps page sizes the same way.
 HUITOUKE_PAGE_SIZE = 50
+# Searches by phone or email (whole value or last four digits) that one user without the unmask permission may
+# make per hour, web and API together; each one is audited.
+HUITOUKE_CONTACT_SEARCHES_PER_HOUR = env.int("HUITOUKE_CONTACT_SEARCHES_PER_HOUR", default=60)
 
 # Messaging. Links in messages (unsubscribe) start with HUITOUKE_PUBLIC_URL. Channel secrets are stored encrypted
 # with Fernet: HUITOUKE_FERNET_KEYS (comma separated, the first encrypts; older ones still decrypt) or, when unset,

@@ -9,7 +9,7 @@ from ninja import Query, Router
 from huitouke.analytics import rfm, selectors
 from huitouke.analytics.reports import segment_label
 from huitouke.analytics.schemas import CycleOut, MovementOut, ScoreOut, SegmentCount, SegmentsOut
-from huitouke.core.api import require_perms
+from huitouke.core.api import Int64, require_perms
 from huitouke.core.errors import NotFoundError
 
 router = Router(tags=["analytics"])
@@ -18,7 +18,7 @@ VIEW_CUSTOMER, VIEW_ANALYTICS = "customers.view_customer", "analytics.view_custo
 
 
 @router.get("/customers/{customer_id}/score", response=ScoreOut, summary="A customer's RFM scores and outlook")
-def score_get(request: HttpRequest, customer_id: int) -> ScoreOut:
+def score_get(request: HttpRequest, customer_id: Int64) -> ScoreOut:
     """The customer's scores as of the last refresh (404 when the customer has no paid order or was never
     scored). p_alive, expected_purchases_90d, clv_12m and next_purchase_on are null when the models could not be
     fitted (see GET /analytics/segments, fit_error)."""
@@ -67,7 +67,7 @@ def segments_get(request: HttpRequest) -> SegmentsOut:
 
 
 @router.get("/analytics/repurchase-cycles", response=list[CycleOut], summary="Products' repurchase cycles")
-def cycles_get(request: HttpRequest, product: Query[list[int] | None] = None) -> list[CycleOut]:
+def cycles_get(request: HttpRequest, product: Query[list[Int64] | None] = None) -> list[CycleOut]:
     """Per product (all, or those given as ?product=ID&product=ID): buyers, repeat buyers, repurchase rate and the
     median days between two purchases of it by the same customer (the replenishment cycle)."""
     require_perms(request, VIEW_ANALYTICS)

@@ -15,7 +15,7 @@ from ninja import Router, Schema, Status
 from huitouke.audiences import selectors, services
 from huitouke.audiences.conditions import DefinitionError
 from huitouke.audiences.models import Segment
-from huitouke.core.api import require_perms
+from huitouke.core.api import Int64, errors, require_perms
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.customers.models import Customer
 
@@ -52,7 +52,7 @@ def _invalid(exc: DefinitionError) -> ApplicationError:
     return error
 
 
-def _get(pk: int) -> Segment:
+def _get(pk: Int64) -> Segment:
     segment = Segment.objects.filter(pk=pk).first()
     if segment is None:
         raise NotFoundError(f"no segment {pk}", field="id")
@@ -104,13 +104,13 @@ def segments_create(request: HttpRequest, payload: SegmentIn) -> Status[Any]:
 
 
 @router.get("/segments/{pk}", response=SegmentOut, summary="A segment with its live member count")
-def segments_get(request: HttpRequest, pk: int) -> SegmentOut:
+def segments_get(request: HttpRequest, pk: Int64) -> SegmentOut:
     require_perms(request, "audiences.view_segment")
     return _out(_get(pk), count=True)
 
 
 @router.put("/segments/{pk}", response=SegmentOut, summary="Replace a segment's name and conditions")
-def segments_update(request: HttpRequest, pk: int, payload: SegmentIn) -> SegmentOut:
+def segments_update(request: HttpRequest, pk: Int64, payload: SegmentIn) -> SegmentOut:
     require_perms(request, "audiences.change_segment")
     try:
         segment = services.segment_update(
@@ -121,8 +121,8 @@ def segments_update(request: HttpRequest, pk: int, payload: SegmentIn) -> Segmen
     return _out(segment)
 
 
-@router.delete("/segments/{pk}", response={204: None}, summary="Delete a segment")
-def segments_delete(request: HttpRequest, pk: int) -> Status[Any]:
+@router.delete("/segments/{pk}", response={204: None}, summary="Delete a segment", openapi_extra=errors(409))
+def segments_delete(request: HttpRequest, pk: Int64) -> Status[Any]:
     require_perms(request, "audiences.delete_segment")
     services.segment_delete(segment=_get(pk))
     return Status(204, None)
@@ -144,7 +144,7 @@ class ConsentGroupOut(Schema):
     response=ConsentGroupOut,
     summary="Join or leave the new products and promotions group",
 )
-def consent_group_put(request: HttpRequest, customer_id: int, payload: ConsentGroupIn) -> ConsentGroupOut:
+def consent_group_put(request: HttpRequest, customer_id: Int64, payload: ConsentGroupIn) -> ConsentGroupOut:
     """`{"member": true}` records the customer's yes on every channel (or only `channels`: sms, email, im);
     `{"member": false}` their no. Campaigns of type new_products or promotion reach only members."""
     require_perms(request, "customers.change_customer")

@@ -6,11 +6,14 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from huitouke.audiences.conditions import parse_definition
 from huitouke.audiences.models import Segment
 from huitouke.audiences.selectors import segment_count
-from huitouke.core.errors import ApplicationError
+from huitouke.core.errors import ApplicationError, ConflictError
 
 
 def _clean_name(name: str, *, exclude_pk: int | None = None) -> str:
@@ -59,7 +62,20 @@ def segment_update(*, segment: Segment, name: str, definition: Any, description:
 
 
 def segment_delete(*, segment: Segment) -> None:
-    segment.delete()
+    """Delete a segment no campaign uses. Raises ConflictError (409) naming the campaigns that still use it
+    (their send records point at it: a campaign keeps its audience), and nothing is deleted then."""
+    try:
+        with transaction.atomic():
+            segment.delete()
+    except ProtectedError as exc:
+        names = sorted({str(obj) for obj in exc.protected_objects})
+        sep = "、" if (get_language() or "").startswith("zh") else ", "
+        shown = sep.join(f"“{n}”" for n in names[:5]) + ("…" if len(names) > 5 else "")
+        raise ConflictError(
+            _("The segment is used by %(count)d campaign(s): %(names)s. Delete or change them first.")
+            % {"count": len(names), "names": shown},
+            field="segment",
+        ) from exc
 
 
 #: The consent group of seed 004: customers who do not mind hearing about new products and promotions.

@@ -110,15 +110,16 @@ def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(f"{count:,}")
 
 
-def _edit(request: HttpRequest, segment: Segment | None) -> HttpResponse:
+def _edit(request: HttpRequest, segment: Segment | None, refused: ApplicationError | None = None) -> HttpResponse:
+    """The builder page; `refused`: a delete that was refused (the page again, with its message and status)."""
     perm = "audiences.change_segment" if segment else "audiences.add_segment"
     if request.method == "POST" and not request.user.has_perm(perm):
         return HttpResponse(status=403)
     name = segment.name if segment else ""
     description = segment.description if segment else ""
     definition: dict[str, Any] = dict(segment.definition) if segment else {"op": "and", "conditions": []}
-    form_error = ""
-    if request.method == "POST":
+    form_error = refused.message if refused else ""
+    if request.method == "POST" and refused is None:
         name = request.POST.get("name", "")
         description = request.POST.get("description", "")
         definition = builder.definition_from_form(request.POST, request.POST.get("action", ""))
@@ -154,7 +155,8 @@ def _edit(request: HttpRequest, segment: Segment | None) -> HttpResponse:
         "members_url": f"{reverse('customers:list')}?segment={segment.pk}" if segment else "",
         **_builder_context(definition),
     }
-    return render(request, "audiences/segment_form.html", context, status=400 if form_error else 200)
+    status = refused.status if refused else 400 if form_error else 200
+    return render(request, "audiences/segment_form.html", context, status=status)
 
 
 @login_required
@@ -174,7 +176,10 @@ def segment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=pk)
-    services.segment_delete(segment=segment)
+    try:
+        services.segment_delete(segment=segment)
+    except ApplicationError as exc:  # still used by a campaign: 409, the builder again with the campaigns named
+        return _edit(request, segment, refused=exc)
     messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
     return redirect("audiences:list")
 

@@ -21,7 +21,7 @@ from huitouke.campaigns.models import Campaign
 from huitouke.campaigns.tasks import LAUNCH_JOB_KIND
 from huitouke.core.errors import ApplicationError
 from huitouke.core.models import AuditEntry
-from huitouke.core.pii import UNMASK_PERMISSION, Masker, mask_email, mask_phone
+from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log, job_submit
 from huitouke.customers.models import Customer
 from huitouke.messaging.models import Channel, Message, Template
@@ -70,24 +70,22 @@ def _selection(post: QueryDict) -> dict[str, Any]:
 
 
 def _masked_body(text: str, customer: Customer, masker: Masker) -> str:
-    """The rendered text with the customer's contact data (phone, email, handles that are one) masked."""
+    """The rendered text with the customer's contact data (phone, email, handles that are one) masked, should a
+    template or a value have put it there."""
     if masker.unmasked or not text:
         return text
     values = [customer.phone, customer.email, *[i.handle for i in customer.identities.all()]]
     for value in sorted({v for v in values if v and len(v) >= 5}, key=len, reverse=True):
-        if "@" in value:
-            text = text.replace(value, mask_email(value))
-        elif sum(ch.isdigit() for ch in value) >= 7:
-            text = text.replace(value, mask_phone(value))
+        text = text.replace(value, masker.identifier(value))
     return text
 
 
 def _address(customer: Customer, channel: str, masker: Masker) -> str:
     if channel == Channel.SMS:
-        return masker.phone(customer.phone)
+        return masker.to_address(channel, customer.phone)
     if channel == Channel.EMAIL:
-        return masker.email(customer.email)
-    return customer.name
+        return masker.to_address(channel, customer.email)
+    return masker.identifier(customer.name)
 
 
 @login_required
@@ -139,6 +137,7 @@ def one_off_send(request: HttpRequest) -> HttpResponse:
         {
             "preview": preview,
             "not_sent": [(labels.get(r, r), n) for r, n in preview.forecast.suppressed.items()],
+            "sample_name": masker.identifier(sample.name) if sample else "",
             "sample_address": _address(sample, preview.template.channel, masker) if sample else "",
             "sample_body": _masked_body(preview.preview.body, sample, masker) if sample and preview.preview else "",
             "sample_subject": _masked_body(preview.preview.subject, sample, masker)

@@ -15,7 +15,7 @@ from huitouke.care.library import template_key
 from huitouke.care.models import CareRule
 from huitouke.care.schemas import RuleIn, RuleOut, TemplateRef
 from huitouke.care.triggers.clock import parse_hhmm
-from huitouke.core.api import require_perms
+from huitouke.core.api import Int64, require_perms
 from huitouke.core.errors import ApplicationError
 
 router = Router(tags=["care"])
@@ -91,20 +91,20 @@ def rules_create(request: HttpRequest, payload: RuleIn) -> Status[Any]:
 
 
 @router.get("/care/rules/{pk}", response=RuleOut, summary="One care rule")
-def rules_get(request: HttpRequest, pk: int) -> RuleOut:
+def rules_get(request: HttpRequest, pk: Int64) -> RuleOut:
     require_perms(request, "care.view_carerule")
     return _out(selectors.rule_get(rule_id=pk))
 
 
 @router.put("/care/rules/{pk}", response=RuleOut, summary="Replace a care rule (editing its content re-activates it)")
-def rules_update(request: HttpRequest, pk: int, payload: RuleIn) -> RuleOut:
+def rules_update(request: HttpRequest, pk: Int64, payload: RuleIn) -> RuleOut:
     require_perms(request, "care.change_carerule")
     rule = services.care_rule_update(rule=selectors.rule_get(rule_id=pk), data=_input(payload), user=request.user)
     return _out(selectors.rule_get(rule_id=rule.pk))
 
 
 @router.delete("/care/rules/{pk}", response={204: None}, summary="Delete a care rule (its send records stay)")
-def rules_delete(request: HttpRequest, pk: int) -> Status[Any]:
+def rules_delete(request: HttpRequest, pk: Int64) -> Status[Any]:
     require_perms(request, "care.delete_carerule")
     services.care_rule_delete(rule=selectors.rule_get(rule_id=pk))
     return Status(204, None)

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from django.http import HttpRequest
 from ninja import Router, Schema
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
-from huitouke.core.errors import PermissionDeniedError
+from huitouke.core.errors import INT64_MAX, INT64_MIN, PermissionDeniedError
 from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
 from huitouke.core.roles import role_of
 
 router = Router(tags=["me"])
+
+#: The error type of an integer beyond 64 bits (the API answers 404 for a path id, 400 for a query value).
+OUT_OF_RANGE = "int_out_of_range"
+
+
+def _int64(value: int) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise PydanticCustomError(OUT_OF_RANGE, "the number is out of range (at most {limit})", {"limit": INT64_MAX})
+    return value
+
+
+#: Every integer path and query parameter of the API is declared with this type (ids, shop, customer, product …),
+#: so a value a database integer cannot hold is refused before any query: tests/test_int_params walks them all.
+Int64 = Annotated[int, AfterValidator(_int64), Field(json_schema_extra={"minimum": INT64_MIN, "maximum": INT64_MAX})]
+
+
+class ErrorOut(Schema):
+    """The JSON of every error answer."""
+
+    code: str = Field(..., description="invalid, not_found, forbidden, conflict, unauthorized …")
+    message: str
+    field: str | None = Field(None, description="the parameter or body field at fault, when there is one")
+
+
+def errors(*statuses: int) -> dict[str, Any]:
+    """`openapi_extra` of an operation that can answer `statuses` besides the ones every operation declares
+    (huitouke/api.py adds 401/403 for authenticated operations, 404 where there is a path id, 400/422 where there
+    is input)."""
+    return {"x-errors": sorted(statuses)}
 
 
 def require_perms(request: HttpRequest, *perms: str) -> None:

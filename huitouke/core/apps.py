@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        import huitouke.core.converters  # noqa: F401  (registers the <id:…> URL converter)
         from huitouke.core.roles import roles_sync_after_migrate
 
         # Keeping role groups in step with the code is infrastructure, not business flow.

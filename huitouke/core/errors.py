@@ -25,3 +25,29 @@ class NotFoundError(ApplicationError):
 class PermissionDeniedError(ApplicationError):
     code = "forbidden"
     status = 403
+
+
+class RateLimitedError(ApplicationError):
+    """Too many requests of one kind in a short time; try again later."""
+
+    code = "rate_limited"
+    status = 429
+
+
+class ConflictError(ApplicationError):
+    """The request clashes with the state of the data (a record still in use, a destructive change not confirmed)."""
+
+    code = "conflict"
+    status = 409
+
+
+#: What a database integer column can hold (PostgreSQL bigint, SQLite INTEGER): the bounds every integer taken
+#: from a request is checked against before it can reach a query.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class OutOfRangeError(ApplicationError):
+    """A number in the request is beyond what a database integer can hold."""
+
+    code = "out_of_range"
+    status = 400

@@ -18,13 +18,16 @@ class TimeStampedModel(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what to which record, and when: written for every PII unmask, export and merge."""
+    """Who did what to which record, and when: written for every PII unmask, export, merge, token change and
+    replacement of a shop's member levels, and for every search by phone or email of a role that may not see them."""
 
     class Action(models.TextChoices):
         UNMASK = "unmask", _("Viewed unmasked contact data")
         EXPORT = "export", _("Exported customers")
         MERGE = "merge", _("Merged customers")
         TOKEN = "token", _("API token changed")
+        SEARCH = "search", _("Searched by phone or email")
+        LEVELS = "levels", _("Replaced member levels")
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor_name = models.CharField(max_length=150, blank=True)

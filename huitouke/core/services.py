@@ -64,6 +64,18 @@ def audit_log(*, actor: Any, action: str, target_type: str = "", target_id: Any 
     )
 
 
+def audit_unmasked(*, actor: Any, unmasked: bool, target_type: str, ids: list[Any], **detail: Any) -> None:
+    """One audit entry (action unmask) for a response that shows contact data unmasked: `ids` are the records
+    shown with it (one id is written as the target, several as a list). Nothing is written for a masked response
+    or one that shows no contact data (`ids` empty)."""
+    if not unmasked or not ids:
+        return
+    if len(ids) == 1:
+        audit_log(actor=actor, action=AuditEntry.Action.UNMASK, target_type=target_type, target_id=ids[0], **detail)
+    else:
+        audit_log(actor=actor, action=AuditEntry.Action.UNMASK, target_type=target_type, ids=ids, **detail)
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

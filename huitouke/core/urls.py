@@ -6,6 +6,6 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("tokens/", views.token_list, name="tokens"),
-    path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
-    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("jobs/<id:pk>/", views.job_detail, name="job"),
 ]

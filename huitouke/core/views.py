@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from huitouke.core.errors import ApplicationError
+from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.selectors import job_get_for_user, token_list_for_user
 from huitouke.core.services import token_create
 from huitouke.core.services import token_revoke as token_revoke_service
@@ -59,6 +59,9 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A background job's progress. htmx polls the `job-progress` partial every second until it finishes;
     the page then shows the summary, and `next` (when the job names one) links onwards."""
-    job = job_get_for_user(job_id=pk, user=request.user)  # type: ignore[arg-type]  # login_required
+    try:
+        job = job_get_for_user(job_id=pk, user=request.user)  # type: ignore[arg-type]  # login_required
+    except NotFoundError as exc:  # someone else's job or none: the same answer, so ids reveal nothing
+        raise NotFoundError(_("There is no such job, or it is not yours to see.")) from exc
     template = "core/job_detail.html#job-progress" if request.htmx else "core/job_detail.html"  # type: ignore[attr-defined]
     return render(request, template, {"job": job})

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Status
 
-from huitouke.core.api import masker_for, require_perms
+from huitouke.core.api import Int64, masker_for, require_perms
 from huitouke.core.errors import NotFoundError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import Masker
@@ -46,7 +46,9 @@ def customer_out(customer: Customer, masker: Masker) -> CustomerOut:
         name=customer.name,
         real_name=customer.real_name,
         gender=customer.gender,
-        identities=[IdentityOut(platform=i.platform, handle=i.handle) for i in customer.identities.all()],
+        identities=[
+            IdentityOut(platform=i.platform, handle=masker.identifier(i.handle)) for i in customer.identities.all()
+        ],
         phone=masker.phone(customer.phone),
         email=masker.email(customer.email),
         province=customer.province,
@@ -71,7 +73,7 @@ def customer_out(customer: Customer, masker: Masker) -> CustomerOut:
     )
 
 
-def _detail(request: HttpRequest, customer_id: int) -> CustomerOut:
+def _detail(request: HttpRequest, customer_id: Int64) -> CustomerOut:
     masker = masker_for(request)
     customer = selectors.customer_get(customer_id=customer_id)
     if masker.unmasked:
@@ -84,13 +86,14 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilter]) -> dict[
     """Active customers matching the filters, one page at a time, in the requested sort order."""
     require_perms(request, VIEW)
     params = filters.model_dump(exclude={"page", "page_size"}, exclude_none=True)
-    wanted = selectors.CustomerFilter.from_params({k: str(v) for k, v in params.items()})
+    masker = masker_for(request)
+    wanted = selectors.CustomerFilter.from_params({k: str(v) for k, v in params.items()}, unmasked=masker.unmasked)
+    services.contact_search_record(actor=request.user, filters=wanted)
     # Scripts page through every match (no live-search cap); the count is exact either way.
     qs = selectors.customer_list(filters=wanted, capped=False)
     count = selectors.customer_count(filters=wanted)
     start = (filters.page - 1) * filters.page_size
     rows = list(selectors.customer_list_rows(qs)[start : start + filters.page_size])
-    masker = masker_for(request)
     if masker.unmasked and rows:
         audit_log(
             actor=request.user,
@@ -114,14 +117,14 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Status[Custome
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
-def customer_detail(request: HttpRequest, customer_id: int) -> CustomerOut:
+def customer_detail(request: HttpRequest, customer_id: Int64) -> CustomerOut:
     """One customer; a merged one is returned too, with `merged_into` pointing at the customer it became."""
     require_perms(request, VIEW)
     return _detail(request, customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer")
-def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> CustomerOut:
+def customer_update(request: HttpRequest, customer_id: Int64, payload: CustomerPatch) -> CustomerOut:
     """Change only the fields sent; `tags`, when sent, becomes the customer's complete list of tags."""
     values = payload.model_dump(exclude_unset=True)
     tags = values.pop("tags", None)
@@ -136,7 +139,7 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
 
 
 @router.get("/customers/{customer_id}/notes", response=list[NoteOut], summary="A customer's notes")
-def note_list(request: HttpRequest, customer_id: int) -> list[NoteOut]:
+def note_list(request: HttpRequest, customer_id: Int64) -> list[NoteOut]:
     """The customer's sticky notes (记事贴), pinned first, newest first."""
     require_perms(request, VIEW, "customers.view_note")
     customer = selectors.customer_get(customer_id=customer_id)
@@ -144,7 +147,7 @@ def note_list(request: HttpRequest, customer_id: int) -> list[NoteOut]:
 
 
 @router.post("/customers/{customer_id}/notes", response={201: NoteOut}, summary="Add a note")
-def note_add(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[NoteOut]:
+def note_add(request: HttpRequest, customer_id: Int64, payload: NoteIn) -> Status[NoteOut]:
     """Add a note signed by the token's user."""
     require_perms(request, "customers.add_note")
     customer = selectors.customer_get(customer_id=customer_id)
@@ -161,7 +164,7 @@ def note_add(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[
 
 
 @router.post("/customers/{customer_id}/notes/{note_id}/done", response=NoteOut, summary="Mark a note's follow-up done")
-def note_follow_up_done(request: HttpRequest, customer_id: int, note_id: int) -> NoteOut:
+def note_follow_up_done(request: HttpRequest, customer_id: Int64, note_id: Int64) -> NoteOut:
     """The follow-up leaves its owner's list and the dashboard; marking it again changes nothing. 400 when the
     note has no follow-up, 404 for an unknown customer or note."""
     require_perms(request, "customers.add_note")
@@ -200,7 +203,7 @@ def tag_list(request: HttpRequest) -> list[TagOut]:
 
 
 @router.post("/customers/{customer_id}/tags", response={201: list[str]}, summary="Tag a customer")
-def customer_tag(request: HttpRequest, customer_id: int, payload: TagIn) -> Status[list[str]]:
+def customer_tag(request: HttpRequest, customer_id: Int64, payload: TagIn) -> Status[list[str]]:
     """Put a tag on the customer (a new name creates the tag); returns the customer's tag names."""
     require_perms(request, TAG_ADD)
     if not selectors.tag_list().filter(name=payload.name.strip()).exists():
@@ -211,7 +214,7 @@ def customer_tag(request: HttpRequest, customer_id: int, payload: TagIn) -> Stat
 
 
 @router.delete("/customers/{customer_id}/tags/{name}", response={204: None}, summary="Untag a customer")
-def customer_untag(request: HttpRequest, customer_id: int, name: str) -> Status[None]:
+def customer_untag(request: HttpRequest, customer_id: Int64, name: str) -> Status[None]:
     """Take a tag off the customer; 404 when the customer does not carry it."""
     require_perms(request, TAG_REMOVE)
     customer = selectors.customer_get(customer_id=customer_id)

@@ -11,7 +11,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from itertools import islice
@@ -114,7 +114,7 @@ def export_row(item: ExportCustomer, masker: Masker, tz: tzinfo) -> list[Cell]:
         v["id"],
         v["name"],
         v["real_name"],
-        "; ".join(item.handles),
+        "; ".join(masker.identifier(h) for h in item.handles),
         masker.phone(v["phone"]),
         masker.email(v["email"]),
         v["province"],
@@ -207,6 +207,8 @@ def _filters_detail(filters: CustomerFilter) -> dict[str, Any]:
     """The filters that were set, as JSON-safe strings, for the audit entry."""
     detail: dict[str, Any] = {}
     for key, value in asdict(filters).items():
+        if key == "contact_prefix":
+            continue
         if key == "extra":
             detail.update({k: str(v) for k, v in value.items()})
         elif value not in (None, ""):
@@ -230,6 +232,8 @@ def customers_export(*, filters: CustomerFilter, user: Any, fmt: str, out: IO[by
         raise PermissionDeniedError(f"you lack the permission {EXPORT_PERMISSION}")
     unmasked = user is None or user.has_perm(UNMASK_PERMISSION)
     masker = Masker(unmasked=unmasked)
+    # the search may match contact data by prefix only for someone who may see it
+    filters = replace(filters, contact_prefix=filters.contact_prefix and unmasked)
     writer = _write_csv if fmt == "csv" else _write_xlsx
     if isinstance(out, str | Path):
         with open(out, "wb") as handle:

@@ -9,6 +9,7 @@ from django.conf import settings
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from huitouke.core.api import Int64
 from huitouke.customers.models import Platform
 
 API_PAGE_SIZE_MAX = 200
@@ -107,7 +108,11 @@ class CustomerPage(Schema):
 class CustomerFilter(Schema):
     """Query parameters of the customer list (the same filters as the list page and exports)."""
 
-    search: str = Field("", description="name, real name, buyer handle, phone or email (prefix match)")
+    search: str = Field(
+        "",
+        description="name, real name or buyer handle (prefix match); phone or email by prefix only with "
+        "core.unmask_pii, otherwise by the whole value or a phone's last 4 digits (audited, rate-limited: 429)",
+    )
     tag: str = Field("", description="tag name")
     province: str = ""
     shop: str = Field("", description="shop id")
@@ -116,8 +121,8 @@ class CustomerFilter(Schema):
     last_order_to: date | None = None
     spent_min: Decimal | None = Field(None, ge=0, description="amount like 199.00")
     spent_max: Decimal | None = Field(None, ge=0, description="amount like 199.00")
-    orders_min: int | None = Field(None, ge=0)
-    orders_max: int | None = Field(None, ge=0)
+    orders_min: Int64 | None = Field(None, ge=0)
+    orders_max: Int64 | None = Field(None, ge=0)
     sort: str = Field(
         "last_order", description="last_order, -last_order, spent, -spent, orders, -orders, created, name"
     )

@@ -15,7 +15,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.customers.models import Customer, CustomerIdentity, Note, Tag
+from huitouke.core.pii import PHONE_RUN
+from huitouke.customers.models import Customer, CustomerIdentity, Note, PhoneLast4, Tag
 from huitouke.customers.registry import TimelineEvent, registry
 
 #: Longest search string that is looked up; longer input is cut (nothing in the archive is that long).
@@ -43,6 +44,10 @@ class CustomerFilter:
     """Every way the archive can be narrowed, shared by the list page, exports, the API and the CLI.
 
     `extra` holds the values of filters registered by other apps (shop, level …), keyed by filter key.
+    `contact_prefix` lets the search match phones, emails and handles that are contact data by prefix: only for
+    viewers who may see contact data unmasked (`from_params(..., unmasked=True)`). Everyone else finds them by
+    the whole value or a phone's last four digits (see `contact_search_kind`): a prefix search would let them
+    read a masked number digit by digit.
     """
 
     search: str = ""
@@ -56,10 +61,12 @@ class CustomerFilter:
     orders_max: int | None = None
     sort: str = DEFAULT_SORT
     extra: dict[str, str] = field(default_factory=dict)
+    contact_prefix: bool = False
 
     @classmethod
-    def from_params(cls, params: Any) -> CustomerFilter:
-        """Build a filter from query parameters; a bad value raises ApplicationError naming the parameter."""
+    def from_params(cls, params: Any, *, unmasked: bool = False) -> CustomerFilter:
+        """Build a filter from query parameters; a bad value raises ApplicationError naming the parameter.
+        `unmasked`: the viewer holds core.unmask_pii (their search may match contact data by prefix)."""
 
         def text(name: str) -> str:
             value = params.get(name) or ""
@@ -112,33 +119,74 @@ class CustomerFilter:
             orders_max=as_int("orders_max"),
             sort=sort,
             extra=extra,
+            contact_prefix=unmasked,
         )
 
     def is_empty(self) -> bool:
-        return self == CustomerFilter(sort=self.sort)
+        return self == CustomerFilter(sort=self.sort, contact_prefix=self.contact_prefix)
 
 
 _PHONE_JUNK = re.compile(r"[\s\-()]")
+#: The kinds of search that look a customer up by contact data, for viewers who may not see it: the whole email,
+#: the whole phone number (or a masked one as the archive stores it), or a phone's last four digits.
+EMAIL, PHONE, LAST4 = "email", "phone", "last4"
 
 
-def _search_ids(q: str) -> QuerySet[Any, int]:
-    """Ids of customers whose handle, name, real name, phone or email equals or starts with `q`.
+def _phone_query(q: str) -> str:
+    phone = _PHONE_JUNK.sub("", q)
+    return phone[3:] if phone.startswith("+86") else phone
 
-    Each branch is a prefix look-up on its own index; the union lets the database use all of them.
+
+def contact_search_kind(q: str) -> str | None:
+    """What a search by a viewer without core.unmask_pii looks up as contact data: EMAIL (a value with "@"),
+    PHONE (at least PHONE_RUN digits, or a masked number like 136****0792), LAST4 (exactly four digits), or None
+    (a name or handle: matched by prefix, but never against handles that are contact data). Pure."""
+    if "@" in q:
+        return EMAIL
+    phone = _phone_query(q)
+    digits = phone.removeprefix("+")
+    if len(digits) == 4 and digits.isdigit() and not phone.startswith("+"):
+        return LAST4
+    if len(digits) >= PHONE_RUN and digits.replace("*", "").isdigit() and any(c.isdigit() for c in digits):
+        return PHONE
+    return None
+
+
+def _search_ids(q: str, *, contact_prefix: bool) -> QuerySet[Any, int]:
+    """Ids of customers whose name or real name starts with `q`, and whose handle, phone or email matches it.
+
+    With `contact_prefix` (viewers who see contact data) handles, phones and emails match by prefix too. Without
+    it a phone or email matches only as a whole value (or a phone by its last four digits), and the handle prefix
+    branch leaves out handles that are contact data (an email or phone used as a handle, core.pii's rule).
+    Each branch is an index range scan (prefix or equality on its own index; the last four digits on
+    `customer_phone_last4_idx`); the union lets the database use all of them.
     """
     active = Customer.objects.filter(merged_into__isnull=True).order_by()
+    identities = CustomerIdentity.objects.order_by()
+    handles = identities.filter(handle__startswith=q)
+    if not contact_prefix:
+        handles = handles.exclude(handle__contains="@").exclude(handle__regex=f"[0-9]{{{PHONE_RUN}}}")
     parts: list[QuerySet[Any]] = [
         active.filter(name__startswith=q).values("id"),
         active.filter(real_name__startswith=q).values("id"),
-        CustomerIdentity.objects.filter(handle__startswith=q).order_by().values("customer_id"),
+        handles.values("customer_id"),
     ]
-    phone = _PHONE_JUNK.sub("", q)
-    if phone.startswith("+86"):
-        phone = phone[3:]
-    if len(phone) >= 3 and phone.replace("*", "").isdigit():
-        parts.append(active.filter(phone__startswith=phone).values("id"))
-    if q.isascii() and len(q) >= 2:
-        parts.append(active.filter(email__startswith=q.lower()).values("id"))
+    phone = _phone_query(q)
+    if contact_prefix:
+        if len(phone) >= 3 and phone.replace("*", "").isdigit():
+            parts.append(active.filter(phone__startswith=phone).values("id"))
+        if q.isascii() and len(q) >= 2:
+            parts.append(active.filter(email__startswith=q.lower()).values("id"))
+    else:
+        kind = contact_search_kind(q)
+        if kind == EMAIL:
+            parts.append(active.filter(email=q.lower()).values("id"))
+            parts.append(identities.filter(handle__in=list(dict.fromkeys([q, q.lower()]))).values("customer_id"))
+        elif kind == PHONE:
+            parts.append(active.filter(phone=phone).values("id"))
+            parts.append(identities.filter(handle__in=list(dict.fromkeys([q, phone]))).values("customer_id"))
+        elif kind == LAST4:
+            parts.append(active.alias(last4=PhoneLast4("phone")).filter(last4=phone).values("id"))
     return parts[0].union(*parts[1:]).values_list("id", flat=True)
 
 
@@ -149,7 +197,7 @@ def customer_list(*, filters: CustomerFilter | None = None, capped: bool = True)
     f = filters or CustomerFilter()
     qs = Customer.objects.filter(merged_into__isnull=True)
     if f.search:
-        matches = _search_ids(f.search)
+        matches = _search_ids(f.search, contact_prefix=f.contact_prefix)
         qs = qs.filter(id__in=matches[:SEARCH_CAP] if capped else matches)
     if f.tag:
         qs = qs.filter(customer_tags__tag__name=f.tag)
@@ -180,9 +228,10 @@ def customer_count(*, filters: CustomerFilter | None = None) -> int:
     most SEARCH_CAP of them: compare with `SEARCH_CAP` to tell the user to narrow the search."""
     f = filters or CustomerFilter()
     if f.search and replace(f, search="", sort=DEFAULT_SORT).is_empty():
-        return _search_ids(f.search).count()
+        return _search_ids(f.search, contact_prefix=f.contact_prefix).count()
     if f.search:
-        return customer_list(filters=replace(f, search="")).filter(id__in=_search_ids(f.search)).count()
+        matches = _search_ids(f.search, contact_prefix=f.contact_prefix)
+        return customer_list(filters=replace(f, search="")).filter(id__in=matches).count()
     return customer_list(filters=f).count()
 
 
@@ -206,9 +255,10 @@ def customer_get(*, customer_id: int) -> Customer:
     return customer
 
 
-def customer_merge_candidates(*, source: Customer, query: str, limit: int) -> list[Customer]:
+def customer_merge_candidates(*, source: Customer, query: str, limit: int, unmasked: bool = False) -> list[Customer]:
     """Customers `source` could be merged into: the one with the id typed, else those matching the search, else
-    (no query) those sharing the source's phone or email. Never the source itself or a merged customer."""
+    (no query) those sharing the source's phone or email. Never the source itself or a merged customer.
+    `unmasked`: the viewer may see contact data (their search may match it by prefix)."""
     query = query.replace("\x00", "").strip()
     if query.isdigit() and len(query) <= 9:
         found = list(
@@ -220,7 +270,7 @@ def customer_merge_candidates(*, source: Customer, query: str, limit: int) -> li
     if not search:
         return []
     try:
-        filters = CustomerFilter.from_params({"search": search, "sort": "name"})
+        filters = CustomerFilter.from_params({"search": search, "sort": "name"}, unmasked=unmasked)
     except ApplicationError:
         return []
     return list(customer_list_rows(customer_list(filters=filters).exclude(pk=source.pk))[:limit])

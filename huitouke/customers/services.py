@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.errors import ApplicationError, NotFoundError, RateLimitedError
 from huitouke.core.models import AuditEntry
+from huitouke.core.pii import name_from_handle
 from huitouke.core.services import audit_log
 from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note, Platform, Tag
 from huitouke.customers.registry import registry
+from huitouke.customers.selectors import CustomerFilter, contact_search_kind
 
 #: Fields a person may edit on the profile (stats and merge state are maintained by services).
 EDITABLE_FIELDS = (
@@ -90,7 +93,7 @@ def customer_create(*, identities: Iterable[tuple[str, str]] = (), **values: Any
     if not values.get("name"):
         identities = [(p, (h or "").strip()) for p, h in identities]
         handles = [h for _p, h in identities]
-        values["name"] = handles[0] if handles else ""
+        values["name"] = name_from_handle(handles[0], values.get("real_name") or "") if handles else ""
     customer = Customer(**values)
     _full_clean(customer)
     with transaction.atomic():
@@ -301,3 +304,26 @@ def customer_merge(*, source_id: int, target_id: int, actor: Any) -> Customer:
         )
     target.refresh_from_db()
     return target
+
+
+def contact_search_record(*, actor: Any, filters: CustomerFilter) -> None:
+    """Audit and rate-limit a search that looks customers up by contact data (a whole phone number or email, or a
+    phone's last four digits) made by someone who may not see contact data: one audit entry (action search) with
+    the kind and the value searched, at most settings.HUITOUKE_CONTACT_SEARCHES_PER_HOUR per user and hour (web and
+    API together). Anything else (a name, a handle, a viewer with core.unmask_pii) passes without a trace.
+    Raises RateLimitedError (field search) once the hour's searches are used up."""
+    kind = None if filters.contact_prefix else contact_search_kind(filters.search)
+    if kind is None:
+        return
+    limit = settings.HUITOUKE_CONTACT_SEARCHES_PER_HOUR
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    since = timezone.now() - timedelta(hours=1)
+    used = AuditEntry.objects.filter(actor=user, action=AuditEntry.Action.SEARCH, created_at__gte=since)
+    if used.count() >= limit:
+        raise RateLimitedError(
+            _("You searched by phone or email %(limit)d times in the last hour; try again later.") % {"limit": limit},
+            field="search",
+        )
+    audit_log(
+        actor=user, action=AuditEntry.Action.SEARCH, target_type="customer_search", kind=kind, search=filters.search
+    )

@@ -171,11 +171,12 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     A bad filter value is shown next to the form (the page still answers 200, with no rows)."""
     params = request.GET
     error: ApplicationError | None = None
+    masker = _masker(request)
     try:
-        filters = selectors.CustomerFilter.from_params(params)
+        filters = selectors.CustomerFilter.from_params(params, unmasked=masker.unmasked)
+        services.contact_search_record(actor=request.user, filters=filters)
     except ApplicationError as exc:
         error, filters = exc, selectors.CustomerFilter()
-    masker = _masker(request)
     page, total, capped = None, 0, False
     if error is None:
         qs = selectors.customer_list_rows(selectors.customer_list(filters=filters))
@@ -274,7 +275,8 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
     if fmt not in exports.FORMATS:
         fmt = "csv"
     try:
-        filters = selectors.CustomerFilter.from_params(request.GET)
+        filters = selectors.CustomerFilter.from_params(request.GET, unmasked=request.user.has_perm(UNMASK_PERMISSION))
+        services.contact_search_record(actor=request.user, filters=filters)
     except ApplicationError:
         # The list shows the error next to the form.
         return redirect(f"{reverse('customers:list')}?{_query_without(request.GET, 'format')}")
@@ -478,7 +480,9 @@ def customer_merge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, picked)
 
     query = request.GET.get("q", "")
-    candidates = selectors.customer_merge_candidates(source=source, query=query, limit=MERGE_CANDIDATES)
+    candidates = selectors.customer_merge_candidates(
+        source=source, query=query, limit=MERGE_CANDIDATES, unmasked=masker.unmasked
+    )
     _audit_unmasked(request, masker, [c.pk for c in candidates], "merge")
     context = {"source": source, "candidates": candidates, "query": query, "masker": masker}
     if _wants_partial(request):

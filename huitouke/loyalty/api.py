@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from huitouke.core.api import require_perms
+from huitouke.core.api import Int64, errors, require_perms
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.loyalty import selectors, services
 from huitouke.loyalty.schemas import (
@@ -65,19 +65,25 @@ def _levels_out(shop: Shop) -> LevelsOut:
     )
 
 
-@router.get("/levels", response=LevelsOut, summary="A shop's member levels")
-def levels_get(request: HttpRequest, shop: Query[int | None] = None) -> LevelsOut:
+@router.get("/levels", response=LevelsOut, summary="A shop's member levels", openapi_extra=errors(404))
+def levels_get(request: HttpRequest, shop: Query[Int64 | None] = None) -> LevelsOut:
     """The shop's levels, lowest first, with the number of members at each level."""
     require_perms(request, VIEW)
     return _levels_out(_shop(shop))
 
 
-@router.put("/levels", response=LevelsOut, summary="Replace a shop's member levels")
-def levels_put(request: HttpRequest, levels: list[LevelIn], shop: Query[int | None] = None) -> LevelsOut:
+@router.put("/levels", response=LevelsOut, summary="Replace a shop's member levels", openapi_extra=errors(404, 409))
+def levels_put(
+    request: HttpRequest,
+    levels: list[LevelIn],
+    shop: Query[Int64 | None] = None,
+    confirm_remove_all: Query[bool] = False,
+) -> LevelsOut:
     """Replace the shop's levels by the whole ordered list (lowest first). When thresholds change, every customer
     of the shop is graded afresh against them (members may move down as well as up, each move kept as history);
     renaming or changing discounts moves nobody. Thresholds must rise with the level; the first problem comes back
-    naming ``levels[i].<field>``."""
+    naming ``levels[i].<field>``. An empty list removes every level and drops every membership: refused with 409
+    (code conflict) unless ``confirm_remove_all=true``. Every replacement is written to the audit log."""
     require_perms(request, CHANGE)
     target = _shop(shop)
     specs = [
@@ -86,8 +92,8 @@ def levels_put(request: HttpRequest, levels: list[LevelIn], shop: Query[int | No
         )
         for lv in levels
     ]
-    with transaction.atomic():
-        services.levels_set(shop=target, specs=specs)  # grades the shop afresh when thresholds change
+    with transaction.atomic():  # grades the shop afresh when thresholds change
+        services.levels_set(shop=target, specs=specs, actor=request.user, remove_all=confirm_remove_all)
     return _levels_out(target)
 
 

@@ -127,7 +127,7 @@ def member_cells(row: MemberRow, masker: Masker) -> list[Cell]:
     cells: list[Cell] = [
         row.customer_id,
         row.name,
-        "; ".join(row.handles),
+        "; ".join(masker.identifier(h) for h in row.handles),
         masker.phone(row.phone),
         row.shop,
         row.level,

@@ -117,8 +117,8 @@ def held_sql(scope: Scope) -> Sql:
 
 def rank_case(levels: Sequence[Bar], spent: str = "spent", n: str = "n") -> Sql:
     """The highest rank whose amount OR order threshold is met, NULL if none (rules.qualifying_index)."""
-    if not levels:
-        return "NULL", []
+    if not levels:  # every level removed: nobody qualifies (typed, or PostgreSQL takes the bare NULL for text)
+        return "CAST(NULL AS INTEGER)", []
     # CAST: on SQLite a SUM has no type affinity and would compare with the Decimal parameter as text
     whens = " ".join(f"WHEN {spent} >= CAST(%s AS NUMERIC) OR {n} >= %s THEN %s" for _bar in levels)
     params: list[Any] = [v for b in reversed(levels) for v in (b.min_amount, b.min_orders, b.rank)]

@@ -8,6 +8,8 @@ from decimal import Decimal
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from huitouke.core.api import Int64
+
 
 class LevelIn(Schema):
     """One level of the ordered list, lowest first. The service checks that thresholds rise and names the field
@@ -57,7 +59,7 @@ class LevelsOut(Schema):
 class AtRiskFilter(Schema):
     """Query parameters of the at-risk list: the shop (may be omitted when there is one) and the page."""
 
-    shop: int | None = None
+    shop: Int64 | None = None
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=500)
 

@@ -21,7 +21,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huitouke.core.bulk import values_in
-from huitouke.core.errors import ApplicationError
+from huitouke.core.errors import ApplicationError, ConflictError
+from huitouke.core.models import AuditEntry
+from huitouke.core.services import audit_log
 from huitouke.loyalty import grading, rules
 from huitouke.loyalty.models import Level, LevelChange, LevelPolicy, Membership
 from huitouke.loyalty.rules import LevelSpec
@@ -30,6 +32,7 @@ from huitouke.orders.models import Shop
 __all__ = [
     "LEVELS_JOB_KIND",
     "LevelSpec",
+    "LevelsRemoveAllError",
     "LevelsSaved",
     "RegradeResult",
     "level_policy_set",
@@ -78,13 +81,31 @@ class LevelsSaved:
 # --- definitions --------------------------------------------------------------------------------------------
 
 
+class LevelsRemoveAllError(ConflictError):
+    """An empty level list for a shop that has levels: refused unless removing them all was asked for."""
+
+    def __init__(self, *, levels: int, members: int) -> None:
+        super().__init__(
+            f"this removes all {levels} levels and drops all {members} memberships; to do that, ask for it "
+            "explicitly (confirm_remove_all=true)",
+            field="levels",
+        )
+        self.levels = levels
+        self.members = members
+
+
+def _summary(levels: Sequence[Level] | Sequence[LevelSpec]) -> list[str]:
+    """One line per level for the audit log: "金卡 ≥¥1000.00 or 5 orders · 95"."""
+    return [f"{lv.name.strip()} ≥¥{lv.min_amount:.2f} or {lv.min_orders} orders · {lv.discount}" for lv in levels]
+
+
 def _check(specs: Sequence[LevelSpec]) -> None:
     errors = rules.validate_levels(specs)
     if errors:
         raise ApplicationError(errors[0].message, field=errors[0].path)
 
 
-def levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> list[Level]:
+def levels_set(*, shop: Shop, specs: Sequence[LevelSpec], actor: Any = None, remove_all: bool = False) -> list[Level]:
     """Replace a shop's levels by `specs`, lowest first.
 
     When only names, discounts or benefits change, levels are edited in place and nobody moves. When thresholds
@@ -93,14 +114,39 @@ def levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> list[Level]:
     recorded as history with reason "levels" and the names as they were.
 
     Validated by `rules.validate_levels`: raises ApplicationError naming the first offending level and field
-    (``levels[1].min_orders``); nothing is written then."""
-    return _levels_set(shop=shop, specs=specs)[0]
+    (``levels[1].min_orders``); nothing is written then. An empty list for a shop that has levels removes them
+    all and drops every membership: refused (LevelsRemoveAllError, 409) unless `remove_all`. Every replacement
+    is audited: who (`actor`, None for the system), the shop, the levels before and after."""
+    return _levels_set(shop=shop, specs=specs, actor=actor, remove_all=remove_all)[0]
 
 
-def _levels_set(*, shop: Shop, specs: Sequence[LevelSpec]) -> tuple[list[Level], RegradeResult | None]:
+def _levels_set(
+    *, shop: Shop, specs: Sequence[LevelSpec], actor: Any, remove_all: bool
+) -> tuple[list[Level], RegradeResult | None]:
     _check(specs)
     with transaction.atomic():
         old = list(Level.objects.select_for_update().filter(shop=shop).order_by("rank"))
+        if old and not specs and not remove_all:
+            raise LevelsRemoveAllError(levels=len(old), members=Membership.objects.filter(shop=shop).count())
+        before = _summary(old)
+        levels, result = _replace(shop, old, specs)
+        audit_log(
+            actor=actor,
+            action=AuditEntry.Action.LEVELS,
+            target_type="shop",
+            target_id=shop.pk,
+            shop=shop.name,
+            before=before,
+            after=_summary(levels),
+            regraded=result is not None,
+            changes=result.changes if result else 0,
+        )
+    return levels, result
+
+
+def _replace(shop: Shop, old: list[Level], specs: Sequence[LevelSpec]) -> tuple[list[Level], RegradeResult | None]:
+    """Write the new level list over `old` (locked by the caller), grading afresh when thresholds change."""
+    with transaction.atomic():
         if rules.same_thresholds(old, specs):
             return _write_levels(shop, old, specs), None
         policy = grading.policy_of(shop)
@@ -177,17 +223,20 @@ def levels_configure(
     window_months: int | None,
     downgrade: str,
     grace_days: int,
+    actor: Any = None,
+    remove_all: bool = False,
 ) -> LevelsSaved:
     """Save a shop's levels and policy together, as the levels page does, in one transaction: the policy first,
     then the levels (graded afresh when thresholds change, see `levels_set`); when only the policy changed, a
     regrade of the shop moves members up where the new policy lets them (nobody drops before a review).
-    Raises ApplicationError naming the level and field, or the policy field; nothing is written then."""
+    Raises ApplicationError naming the level and field, or the policy field, and LevelsRemoveAllError for an empty
+    list without `remove_all` (see `levels_set`); nothing is written then. Audited like `levels_set`."""
     _check(specs)
     with transaction.atomic():
         before = grading.policy_of(shop)
         policy = level_policy_set(shop=shop, window_months=window_months, downgrade=downgrade, grace_days=grace_days)
         changed = (before.window_months, before.downgrade) != (policy.window_months, policy.downgrade)
-        levels, result = _levels_set(shop=shop, specs=specs)
+        levels, result = _levels_set(shop=shop, specs=specs, actor=actor, remove_all=remove_all)
         if result is not None:
             return LevelsSaved(levels, "afresh", result.memberships, result.changes)
         if changed and levels:

@@ -117,6 +117,11 @@ def level_settings(request: HttpRequest, shop_id: int) -> HttpResponse:
     shop = _shop(shop_id)
     if request.method == "POST":
         formset, policy_form, specs, errors = _bind(request)
+        remove_all = request.POST.get("confirm_remove_all") == "1"
+        status = 400
+        if not errors and not specs and not remove_all and selectors.level_list().filter(shop=shop).exists():
+            status = 409  # every row deleted: removing all levels drops every membership, so it is asked for
+            errors.append(_remove_all_text(shop))
         if not errors:
             policy = {
                 "window_months": policy_form.window,
@@ -124,16 +129,21 @@ def level_settings(request: HttpRequest, shop_id: int) -> HttpResponse:
                 "grace_days": policy_form.cleaned_data["grace_days"],
             }
             if selectors.grading_size(shop=shop) > _inline_limit():
-                return _submit(request, shop, specs, policy)
+                return _submit(request, shop, specs, policy, remove_all=remove_all)
             try:
-                saved = services.levels_configure(shop=shop, specs=specs, **policy)
+                saved = services.levels_configure(
+                    shop=shop, specs=specs, **policy, actor=request.user, remove_all=remove_all
+                )
+            except services.LevelsRemoveAllError:
+                status = 409
+                errors.append(_remove_all_text(shop))
             except ApplicationError as exc:
                 errors.append(exc.message)
             else:
                 messages.success(request, _saved_text(saved.as_json()))
                 return redirect("loyalty:settings", shop_id=shop.pk)
-        context = _context(shop, formset, policy_form, errors=errors)
-        return render(request, "loyalty/level_settings.html", context, status=400)
+        context = _context(shop, formset, policy_form, errors=errors, confirm_remove_all=status == 409)
+        return render(request, "loyalty/level_settings.html", context, status=status)
     levels = list(selectors.level_list().filter(shop=shop))
     formset = LevelFormSet(prefix=PREFIX, initial=initial_rows(levels) or None)
     if not levels:
@@ -147,6 +157,14 @@ def level_settings(request: HttpRequest, shop_id: int) -> HttpResponse:
     return render(request, "loyalty/level_settings.html", context)
 
 
+def _remove_all_text(shop: Shop) -> str:
+    members = sum(selectors.level_distribution(shop_ids=[shop.pk]).values())
+    return _(
+        "Every level was deleted: saving removes all levels of this shop and drops all %(members)d memberships. "
+        "To do that, tick “Yes, remove all levels” and save again."
+    ) % {"members": members}
+
+
 def _saved_text(result: dict[str, Any]) -> str:
     if result.get("regraded") == "afresh":
         return _("Levels saved; every customer was graded again: %(changes)d level changes, %(members)d members.") % {
@@ -158,7 +176,9 @@ def _saved_text(result: dict[str, Any]) -> str:
     return _("Levels saved; nobody changed level.")
 
 
-def _submit(request: HttpRequest, shop: Shop, specs: list[LevelSpec], policy: dict[str, Any]) -> HttpResponse:
+def _submit(
+    request: HttpRequest, shop: Shop, specs: list[LevelSpec], policy: dict[str, Any], *, remove_all: bool
+) -> HttpResponse:
     job = job_submit(
         kind=services.LEVELS_JOB_KIND,
         params={
@@ -174,6 +194,7 @@ def _submit(request: HttpRequest, shop: Shop, specs: list[LevelSpec], policy: di
                 for s in specs
             ],
             **policy,
+            "remove_all": remove_all,
             "title": _("Member levels of %(shop)s") % {"shop": shop.name},
             "back": reverse("loyalty:settings", kwargs={"shop_id": shop.pk}),
             "summary_template": "loyalty/_save_summary.html",

@@ -7,18 +7,18 @@ the caller may see contact data.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from huitouke.core.api import masker_for, require_perms
-from huitouke.core.errors import ApplicationError, PermissionDeniedError
+from huitouke.core.api import Int64, errors, masker_for, require_perms
+from huitouke.core.errors import ApplicationError
 from huitouke.core.pii import Masker
+from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
-from huitouke.messaging import rendering, selectors, services
-from huitouke.messaging.models import Channel, Message, Template
+from huitouke.messaging import inbound, rendering, selectors, services
+from huitouke.messaging.models import Message, Template
 from huitouke.messaging.schemas import (
     InboundOut,
     MessageIn,
@@ -36,12 +36,10 @@ TEMPLATE_VIEW = "messaging.view_template"
 PAGE_SIZE = 100
 
 
-def _address(m: Message, masker: Masker) -> str:
-    if m.channel == Channel.SMS:
-        return masker.phone(m.to_address)
-    if m.channel == Channel.EMAIL:
-        return masker.email(m.to_address)
-    return m.to_address
+def _audit(request: HttpRequest, masker: Masker, messages: list[Message], page: str) -> None:
+    """The audit entry of a response that shows addresses unmasked (none when masked or without contact data)."""
+    ids = selectors.ids_with_contact_data(messages)
+    audit_unmasked(actor=request.user, unmasked=masker.unmasked, target_type="message", ids=ids, page=page)
 
 
 def message_out(m: Message, masker: Masker) -> MessageOut:
@@ -59,7 +57,7 @@ def message_out(m: Message, masker: Masker) -> MessageOut:
         template_id=m.template_id,
         subject=m.subject,
         body=m.body,
-        to_address=_address(m, masker),
+        to_address=masker.to_address(m.channel, m.to_address),
         status=m.status,
         reason=m.reason,
         detail=m.detail,
@@ -84,8 +82,8 @@ def messages_list(
     purpose: str = "",
     date_from: str = "",
     date_to: str = "",
-    customer: int | None = None,
-    page: Query[int] = 1,
+    customer: Int64 | None = None,
+    page: int = Query(1, ge=1, le=1_000_000),
 ) -> MessagePage:
     """Newest first, 100 per page; the same filters as the page (source is `<content type id>:<id>`)."""
     require_perms(request, VIEW)
@@ -104,10 +102,10 @@ def messages_list(
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
     rows = list(selectors.message_list(filters=filters).select_related("source_type")[start : start + PAGE_SIZE + 1])
+    rows, has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     masker = masker_for(request)
-    return MessagePage(
-        items=[message_out(m, masker) for m in rows[:PAGE_SIZE]], page=page, has_next=len(rows) > PAGE_SIZE
-    )
+    _audit(request, masker, rows, "api_list")
+    return MessagePage(items=[message_out(m, masker) for m in rows], page=page, has_next=has_next)
 
 
 @router.post("/messages/resend", response=ResendOut, summary="Resend the failed and expired of a source")
@@ -124,9 +122,11 @@ def messages_resend(request: HttpRequest, payload: ResendIn) -> ResendOut:
 
 
 @router.get("/messages/{message_id}", response=MessageOut, summary="One send record")
-def messages_get(request: HttpRequest, message_id: int) -> MessageOut:
+def messages_get(request: HttpRequest, message_id: Int64) -> MessageOut:
     require_perms(request, VIEW)
-    return message_out(selectors.message_get(message_id=message_id), masker_for(request))
+    message, masker = selectors.message_get(message_id=message_id), masker_for(request)
+    _audit(request, masker, [message], "api_detail")
+    return message_out(message, masker)
 
 
 @router.post("/messages", response={200: MessageOut, 201: MessageOut}, summary="Enqueue a message")
@@ -147,7 +147,9 @@ def messages_create(request: HttpRequest, payload: MessageIn) -> Status:
     if template_id and template is None:
         raise ApplicationError(f"template {template_id} not found", field="template_id")
     message = services.message_enqueue(customer=customer, template=template, **data)
-    return Status(200 if existed else 201, message_out(message, masker_for(request)))
+    masker = masker_for(request)
+    _audit(request, masker, [message], "api_create")
+    return Status(200 if existed else 201, message_out(message, masker))
 
 
 @router.get("/message-templates", response=list[TemplateOut], summary="Message templates")
@@ -177,35 +179,26 @@ def templates_list(request: HttpRequest, channel: str = "", purpose: str = "", l
     return out
 
 
-def _replies(provider: str, body: Any) -> list[tuple[str, str]]:
-    """(phone, text) pairs from a gateway's push: Aliyun posts a list of {phone_number, content}, Tencent one
-    {mobile, text} (or a list), anything else {phone, text}."""
-    items = body if isinstance(body, list) else [body]
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        if provider == "aliyun":
-            phone, text = item.get("phone_number"), item.get("content")
-        elif provider == "tencent":
-            phone, text = item.get("mobile"), item.get("text")
-        else:
-            phone, text = item.get("phone"), item.get("text")
-        if phone and text is not None:
-            out.append((str(phone), str(text)))
-    return out
-
-
-@router.post("/messages/inbound-sms/{provider}", auth=None, response=InboundOut, url_name="inbound_sms")
+@router.post(
+    "/messages/inbound-sms/{provider}",
+    auth=None,
+    response=InboundOut,
+    url_name="inbound_sms",
+    openapi_extra=errors(400, 401, 409, 413, 429),
+)
 def inbound_sms(request: HttpRequest, provider: str, token: str = "") -> InboundOut:
-    """Where an SMS gateway pushes replies (上行短信). Authenticated by `?token=` (the SMS channel's inbound
-    token, shown on the channel settings page). T, TD or 退订 opts the sender out of marketing SMS at once."""
-    if not services.inbound_token_valid(token):
-        raise PermissionDeniedError("unknown inbound token")
-    try:
-        body = json.loads(request.body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ApplicationError("the body is not JSON", field="body") from exc
-    replies = _replies(provider, body)
-    opted = sum(services.sms_reply_receive(phone=phone, text=text) for phone, text in replies)
-    return InboundOut(received=len(replies), opted_out=opted)
+    """Where an SMS gateway (or a relay) pushes replies (上行短信); T, TD or 退订 opts the sender out of marketing
+    SMS — only as a customer of the shop(s) the SMS setting serves. Signed pushes carry X-Huitouke-Channel,
+    X-Huitouke-Timestamp, X-Huitouke-Nonce and X-Huitouke-Signature (hex HMAC-SHA256 under the setting's inbound
+    secret of `{timestamp}.{nonce}.{raw body}`); Aliyun and Tencent, which cannot sign, use `?token=`. At most
+    100 replies and 64 KiB per push; replays are refused (409) or, per reply, counted as duplicates."""
+    result = inbound.inbound_sms_receive(
+        provider=provider,
+        body=request.body,
+        headers=request.headers,
+        token=token,
+        client_ip=str(request.META.get("REMOTE_ADDR", "")),
+    )
+    return InboundOut(
+        received=result.received, opted_out=result.opted_out, duplicates=result.duplicates, stale=result.stale
+    )

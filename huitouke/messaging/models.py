@@ -260,6 +260,8 @@ class ChannelConfig(TimeStampedModel):
     secrets_encrypted = models.TextField(blank=True)
     rate_per_second = models.FloatField(_("messages per second"), null=True, blank=True)
     inbound_token = models.CharField(_("inbound token"), max_length=64, blank=True)
+    #: The key of the HMAC-SHA256 signature a reply push carries (messaging/inbound.py); SMS settings only.
+    inbound_secret = models.CharField(_("inbound signing secret"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["shop__name", "channel"]
@@ -305,6 +307,22 @@ class ContactPolicy(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"policy {self.shop or '*'}"
+
+
+class InboundNonce(models.Model):
+    """A reply push (or one reply of a gateway's batch) already taken in, per channel setting: a signed request's
+    nonce, or the gateway's own id of the reply (Aliyun's sequence_id, a digest of Tencent's mobile/time/text).
+    UNIQUE, so a replay is refused however many workers receive it at once. Rows older than two days go."""
+
+    config = models.ForeignKey(ChannelConfig, on_delete=models.CASCADE, related_name="+", db_index=False)
+    nonce = models.CharField(max_length=80)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["config", "nonce"], name="inboundnonce_config_nonce_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.config_id}:{self.nonce}"
 
 
 class RateBucket(models.Model):

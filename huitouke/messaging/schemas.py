@@ -87,5 +87,7 @@ class TemplateOut(Schema):
 
 
 class InboundOut(Schema):
-    received: int
-    opted_out: int
+    received: int = Field(..., description="replies in the push")
+    opted_out: int = Field(..., description="customers opted out of marketing SMS")
+    duplicates: int = Field(0, description="replies taken in before (a gateway's retry), not acted on again")
+    stale: int = Field(0, description="replies more than a day old (or dated in the future), not acted on")

@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.pii import Masker, is_contact_like
 from huitouke.customers.models import Customer, CustomerIdentity
 from huitouke.messaging import rendering
 from huitouke.messaging.models import Channel, ChannelConfig, ContactPolicy, Message, Purpose, SourceKind, Template
@@ -128,6 +129,15 @@ def message_get(*, message_id: int) -> Message:
     return message
 
 
+_MASKED = Masker(unmasked=False)
+
+
+def ids_with_contact_data(messages: Iterable[Message]) -> list[int]:
+    """Ids of the messages whose address is contact data (a phone, an email, a handle that is one): those an
+    unmasked response shows in full, so that it is audited (core.services.audit_unmasked)."""
+    return [m.pk for m in messages if m.to_address and _MASKED.to_address(m.channel, m.to_address) != m.to_address]
+
+
 def message_list_for_customer(*, customer: Customer, limit: int = 50) -> QuerySet[Message]:
     return Message.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit]
 
@@ -195,7 +205,9 @@ def template_get(*, template_id: int) -> Template:
 
 def base_variables(*, wanted: Mapping[int, set[str]], shops: Mapping[int, int | None]) -> dict[int, dict[str, str]]:
     """The variables every message can fill from the archive: {name} (display name), {nick} (first buyer
-    handle), {shop} (shop name) and {level} (member level in that shop). `wanted` says which ones per customer."""
+    handle), {shop} (shop name) and {level} (member level in that shop). `wanted` says which ones per customer.
+    A handle that is contact data (a Shopify email) is no nickname: it would put the address into texts every
+    role reads; a customer with only such handles gets their display name as {nick}."""
     out: dict[int, dict[str, str]] = {cid: {} for cid in wanted}
     ids = list(wanted)
     need = set().union(*wanted.values())
@@ -203,10 +215,17 @@ def base_variables(*, wanted: Mapping[int, set[str]], shops: Mapping[int, int | 
         for cid, name in Customer.objects.filter(pk__in=ids).values_list("pk", "name"):
             out[cid]["name"] = name
     if "nick" in need:
+        contact_only = set()
         for cid, handle in (
             CustomerIdentity.objects.filter(customer_id__in=ids).order_by("-pk").values_list("customer_id", "handle")
         ):
-            out[cid]["nick"] = handle  # the oldest identity wins (iterated last)
+            if is_contact_like(handle):
+                contact_only.add(cid)
+            else:
+                out[cid]["nick"] = handle  # the oldest identity wins (iterated last)
+        named = [cid for cid in contact_only if "nick" not in out[cid]]
+        for cid, name in Customer.objects.filter(pk__in=named).values_list("pk", "name"):
+            out[cid]["nick"] = name
     shop_ids = {s for s in shops.values() if s}
     if "shop" in need and shop_ids:
         names = dict(Shop.objects.filter(pk__in=shop_ids).values_list("pk", "name"))

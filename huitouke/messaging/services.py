@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from huitouke.core.bulk import _sqlite_datetime
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.customers.models import Consent, Customer
-from huitouke.customers.services import consent_set, phone_normalise
+from huitouke.customers.services import consent_set
 from huitouke.messaging import rendering
 from huitouke.messaging.channels import ADAPTERS, CHANNEL_PROVIDERS, ChannelConfigError
 from huitouke.messaging.models import (
@@ -573,6 +573,8 @@ def channel_config_save(
         config.rate_per_second = rate_per_second
         if channel == Channel.SMS and not config.inbound_token:
             config.inbound_token = secrets.token_urlsafe(24)
+        if channel == Channel.SMS and not config.inbound_secret:
+            config.inbound_secret = secrets.token_urlsafe(32)
         config.full_clean(exclude=["shop"])
         config.save()
     return config
@@ -696,32 +698,18 @@ def is_opt_out_reply(text: str) -> bool:
     return _REPLY_NOISE.sub("", text or "").upper() in OPT_OUT_REPLIES
 
 
-def sms_reply_receive(*, phone: str, text: str) -> int:
-    """An inbound SMS reply (上行短信). T/TD/退订 opts every customer with that phone out of marketing SMS;
+def sms_reply_receive(*, phone: str, text: str, config: ChannelConfig) -> int:
+    """An inbound SMS reply (上行短信) that came through the SMS setting `config`. T/TD/退订 opts the customers
+    with that phone out of marketing SMS — only those of the shop(s) the setting serves (messaging/inbound.py);
     other replies are ignored. Returns how many customers were opted out."""
+    from huitouke.messaging.inbound import reply_customers
+
     if not is_opt_out_reply(text):
         return 0
-    number = phone_normalise(phone)
-    if number.startswith("86") and len(number) == 13:
-        number = number[2:]
-    if not number:
-        return 0
-    customers = list(Customer.objects.filter(phone=number, merged_into__isnull=True))
+    customers = reply_customers(phone, config)
     for customer in customers:
         customer_opt_out(customer=customer, channel=Channel.SMS, purpose=Purpose.MARKETING, source="sms_reply")
     return len(customers)
-
-
-def inbound_token_valid(token: str) -> bool:
-    """Whether `token` is the inbound token of some SMS channel setting (gateways cannot send our API tokens)."""
-    if not token:
-        return False
-    tokens = (
-        ChannelConfig.objects.filter(channel=Channel.SMS)
-        .exclude(inbound_token="")
-        .values_list("inbound_token", flat=True)
-    )
-    return any(constant_time_compare(token, t) for t in tokens)
 
 
 # --- manual tasks and resending ------------------------------------------------------------------------------

@@ -25,10 +25,14 @@ from django_htmx.middleware import HtmxDetails
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
+from huitouke.customers.selectors import CustomerFilter
+from huitouke.customers.services import contact_search_record
 from huitouke.messaging import selectors, services
 from huitouke.messaging.channels import CHANNEL_PROVIDERS
 from huitouke.messaging.forms import ChannelForm, PolicyForm, TemplateForm
+from huitouke.messaging.inbound import UNSIGNED_PROVIDERS
 from huitouke.messaging.models import Channel, ChannelConfig, Message, Purpose, SourceKind, Template
 from huitouke.messaging.rendering import VARIABLES
 from huitouke.messaging.secrets import secrets_decrypt
@@ -61,6 +65,12 @@ class HtmxHttpRequest(HttpRequest):
 
 def _masker(request: HttpRequest) -> Masker:
     return Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
+
+
+def _audit(request: HttpRequest, masker: Masker, messages: list[Message], page: str) -> None:
+    """The audit entry of a page that shows addresses unmasked (none when masked or without contact data)."""
+    ids = selectors.ids_with_contact_data(messages)
+    audit_unmasked(actor=request.user, unmasked=masker.unmasked, target_type="message", ids=ids, page=page)
 
 
 def _partial(request: HtmxHttpRequest) -> bool:
@@ -128,7 +138,9 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         message = selectors.message_get(message_id=pk)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
-    return render(request, "messaging/message_detail.html", {"m": message, "masker": _masker(request)})
+    masker = _masker(request)
+    _audit(request, masker, [message], "detail")
+    return render(request, "messaging/message_detail.html", {"m": message, "masker": masker})
 
 
 @login_required
@@ -170,7 +182,9 @@ def message_resend(request: HttpRequest) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     """Manual messages waiting for an agent: copy the text, send it in 千牛/旺旺 or by phone, mark it sent."""
     tasks = list(selectors.manual_task_list()[:200])
-    return render(request, "messaging/task_list.html", {"tasks": tasks, "masker": _masker(request)})
+    masker = _masker(request)
+    _audit(request, masker, tasks, "tasks")
+    return render(request, "messaging/task_list.html", {"tasks": tasks, "masker": masker})
 
 
 def _task_action(request: HtmxHttpRequest, pk: int, sent: bool) -> HttpResponse:
@@ -226,7 +240,26 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/template_list.html", context)
 
 
-def _preview_context(data: Any) -> dict[str, Any]:
+def _preview_customer(query: str, user: Any) -> tuple[Customer | None, str]:
+    """The customer a preview is rendered for: by id, exact name or whole phone number; and an error to show.
+    A phone lookup by someone who may not see phones is a contact search like the list's: audited and
+    rate-limited (customers.services.contact_search_record), never a free oracle for guessed numbers."""
+    qs = Customer.objects.filter(merged_into__isnull=True)
+    if query.isdigit() and len(query) < 10:
+        return qs.filter(pk=int(query)).first(), ""
+    found = qs.filter(name=query).first()
+    if found is not None:
+        return found, ""
+    try:
+        contact_search_record(
+            actor=user, filters=CustomerFilter(search=query, contact_prefix=user.has_perm(UNMASK_PERMISSION))
+        )
+    except ApplicationError as exc:
+        return None, exc.message
+    return qs.filter(phone=query).first(), ""
+
+
+def _preview_context(data: Any, user: Any) -> dict[str, Any]:
     """Preview of the text in `data` (form fields plus `customer` = id, name or phone and `shop`). Without a
     text (a read-only system template sends none: disabled fields are not submitted) the stored `template`'s."""
     template_id = str(data.get("template") or "")
@@ -238,15 +271,10 @@ def _preview_context(data: Any) -> dict[str, Any]:
                 "customer": data.get("customer"),
                 "shop": data.get("shop"),
             }
-    customer = None
+    customer, lookup_error = None, ""
     query = str(data.get("customer") or "").strip()
     if query:
-        qs = Customer.objects.filter(merged_into__isnull=True)
-        customer = (
-            qs.filter(pk=int(query)).first()
-            if query.isdigit() and len(query) < 10
-            else qs.filter(name=query).first() or qs.filter(phone=query).first()
-        )
+        customer, lookup_error = _preview_customer(query, user)
     shop_id = str(data.get("shop") or "")
     shop = Shop.objects.filter(pk=int(shop_id)).first() if shop_id.isdigit() else Shop.objects.order_by("pk").first()
     channel = data.get("channel") if data.get("channel") in Channel.values else Channel.SMS
@@ -263,6 +291,7 @@ def _preview_context(data: Any) -> dict[str, Any]:
     return {
         "preview": preview,
         "preview_customer": customer,
+        "preview_lookup_error": lookup_error,
         "preview_query": query,
         "preview_shop": shop,
         "channel": channel,
@@ -311,7 +340,7 @@ def template_edit(request: HtmxHttpRequest, pk: int | None = None) -> HttpRespon
         "can_change": can_change,
         "variables": VARIABLES,
         "shops": list(Shop.objects.order_by("name")),
-        **_preview_context(data),
+        **_preview_context(data, request.user),
     }
     return render(request, "messaging/template_edit.html", context)
 
@@ -321,7 +350,7 @@ def template_edit(request: HtmxHttpRequest, pk: int | None = None) -> HttpRespon
 @require_GET
 def template_preview(request: HttpRequest) -> HttpResponse:
     """The preview partial for the text being edited (htmx, on every change)."""
-    return render(request, "messaging/template_edit.html#preview", _preview_context(request.GET))
+    return render(request, "messaging/template_edit.html#preview", _preview_context(request.GET, request.user))
 
 
 @login_required
@@ -361,11 +390,13 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
                 "policy_form": PolicyForm(instance=policy, prefix=f"p{shop_id or 0}"),
             }
         )
-    inbound = [
-        (c, request.build_absolute_uri(reverse("api-v1:inbound_sms", args=[c.provider])) + f"?token={c.inbound_token}")
-        for c in configs.values()
-        if c.channel == Channel.SMS and c.inbound_token
-    ]
+    inbound = []
+    for c in configs.values():
+        if c.channel != Channel.SMS:
+            continue
+        url = request.build_absolute_uri(reverse("api-v1:inbound_sms", args=[c.provider]))
+        token_url = f"{url}?token={c.inbound_token}" if c.provider in UNSIGNED_PROVIDERS and c.inbound_token else ""
+        inbound.append({"config": c, "url": url, "token_url": token_url})
     return render(request, "messaging/channel_settings.html", {"rows": rows, "inbound": inbound})
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from huitouke.core.api import masker_for, require_perms
+from huitouke.core.api import Int64, masker_for, require_perms
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import Masker
 from huitouke.core.services import audit_log
@@ -70,7 +70,7 @@ def order_out(order: Order, customer: Customer, masker: Masker) -> OrderOut:
 
 
 @router.get("/customers/{customer_id}/orders", response=OrderPage, summary="A customer's orders")
-def customer_order_list(request: HttpRequest, customer_id: int, params: Query[OrderPageParams]) -> dict[str, Any]:
+def customer_order_list(request: HttpRequest, customer_id: Int64, params: Query[OrderPageParams]) -> dict[str, Any]:
     """The customer's orders with their lines, newest first, one page at a time."""
     require_perms(request, "customers.view_customer", "orders.view_order")
     customer = customer_get(customer_id=customer_id)

@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from huitouke.core.pii import name_from_handle
 from huitouke.orders.importers.rows import ImportFileError, LineRow, OrderRow, RowError
 
 #: Profile fields an import fills on a customer when the archive has nothing better.
@@ -71,6 +72,12 @@ LINE_STAGE_COLUMNS = ("seq", "shop_id", "pkey", *LINE_VALUE_FIELDS)
 
 def _unless_masked(value: str) -> str:
     return "" if "*" in value else value
+
+
+def customer_name(row: OrderRow) -> str:
+    """The display name of a customer created from this order: the buyer handle, unless that is contact data (a
+    Shopify/WooCommerce email, a phone), which never becomes a name everyone sees (core.pii.name_from_handle)."""
+    return name_from_handle(row.buyer_handle, _unless_masked(row.buyer_name)[:64])[:128]
 
 
 def profile_values(row: OrderRow) -> tuple[str, ...]:
@@ -349,7 +356,7 @@ class EncodingBatch:
         self._latest[(shop_id, row.order_no)] = seq
         handle = row.buyer_handle
         order = (
-            seq, shop_id, row.order_no, row.platform, handle, handle[:128], *profile_values(row),
+            seq, shop_id, row.order_no, row.platform, handle, customer_name(row), *profile_values(row),
             row.accepts_marketing, row.new_products, *order_values(row),
         )  # fmt: skip
         lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]

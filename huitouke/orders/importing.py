@@ -40,6 +40,7 @@ from huitouke.orders.feed import (
     FeedRequest,
     Levels,
     batched,
+    customer_name,
     level_note,
     levels_merge,
     line_values,
@@ -203,7 +204,10 @@ class OrderWriter:
             ids = ids_allocate(Customer, len(new_keys))
             TableWriter(Customer, now=now).insert_tuples(
                 ("id", "name", *PROFILE_FIELDS),
-                ((cid, k[1][:128], *profile_values(newest[k])) for cid, k in zip(ids, new_keys, strict=True)),
+                (
+                    (cid, customer_name(newest[k]), *profile_values(newest[k]))
+                    for cid, k in zip(ids, new_keys, strict=True)
+                ),
             )
             TableWriter(CustomerIdentity, now=now).insert_tuples(
                 ("id", "customer_id", "platform", "handle"),

@@ -6,5 +6,5 @@ app_name = "orders"
 urlpatterns = [
     path("", views.import_start, name="import"),
     path("<str:token>/", views.import_confirm, name="import-confirm"),
-    path("jobs/<int:pk>/errors.csv", views.import_errors, name="import-errors"),
+    path("jobs/<id:pk>/errors.csv", views.import_errors, name="import-errors"),
 ]

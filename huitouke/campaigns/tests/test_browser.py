@@ -1,6 +1,6 @@
 """The whole marketing flow in a real browser with a real worker and a local SMS gateway: build a segment,
 create a new-product notice, preview it, send it, and read its results. Only the consenting customers outside
-the holdout group are messaged."""
+the holdout group are messaged; the holdout group is not empty, and the results show both groups' figures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from datetime import time as clock
 import pytest
 
 from huitouke.campaigns.models import Campaign, CampaignRecipient
-from huitouke.customers.models import Consent
+from huitouke.campaigns.stats import is_holdout
+from huitouke.customers.models import Consent, Customer
 from huitouke.customers.tests.factories import CustomerFactory
 from huitouke.messaging.models import Message, Template
 from huitouke.messaging.services import channel_config_save, contact_policy_save, template_copy, template_save
@@ -97,7 +98,7 @@ def test_segment_campaign_preview_send_results(browser, live_server, make_user, 
     page.select_option("select[name=template]", str(template.pk))
     page.select_option("select[name=shop]", label="茶小铺")
     page.fill("input[name=product]", "明前龙井")
-    page.fill("input[name=holdout_percent]", "20")
+    page.fill("input[name=holdout_percent]", "40")
     page.screenshot(path=screenshot_dir / "40-campaign-form.png", full_page=True)
     page.click("#campaign-form button[type=submit]")
     page.wait_for_selector("#preview")
@@ -105,14 +106,24 @@ def test_segment_campaign_preview_send_results(browser, live_server, make_user, 
     assert "明前龙井" in page.locator(".message-body").first.inner_text()
     page.screenshot(path=screenshot_dir / "41-campaign-preview.png", full_page=True)
 
+    # the split is a stable draw from the campaign's seed: pick one that holds out exactly 2 of the 5 at 40 %
+    campaign = Campaign.objects.get(name="明前龙井上新")
+    audience = list(Customer.objects.filter(phone__in=consenting).values_list("pk", flat=True))
+    seed = next(s for s in range(10_000) if sum(is_holdout(s, cid, 0.4) for cid in audience) == 2)
+    Campaign.objects.filter(pk=campaign.pk).update(seed=seed)
+
     page.click("#send-campaign")
     page.wait_for_selector("#launch-summary", timeout=60_000)
     page.screenshot(path=screenshot_dir / "42-campaign-launched.png", full_page=True)
-    campaign = Campaign.objects.get(name="明前龙井上新")
+    campaign.refresh_from_db()
     treated = list(
         CampaignRecipient.objects.filter(campaign=campaign, holdout=False).values_list("customer__phone", flat=True)
     )
-    assert set(treated) <= consenting
+    held_out = list(
+        CampaignRecipient.objects.filter(campaign=campaign, holdout=True).values_list("customer__phone", flat=True)
+    )
+    assert (len(treated), len(held_out)) == (3, 2)
+    assert set(treated) | set(held_out) == consenting
     assert campaign.targeted == 5
 
     deadline = time.time() + 30
@@ -127,7 +138,7 @@ def test_segment_campaign_preview_send_results(browser, live_server, make_user, 
     assert Message.objects.filter(source_kind="campaign", purpose="marketing", status="sent").count() == len(treated)
     delivery = page.locator("#delivery tbody td").all_inner_texts()
     assert delivery[0] == "5"
-    assert delivery[2] == str(len(treated))
+    assert delivery[2] == "3"
     # a treated and a held-out customer buy during the window: the results and the daily chart show both groups
     from decimal import Decimal
 
@@ -137,14 +148,20 @@ def test_segment_campaign_preview_send_results(browser, live_server, make_user, 
 
     campaign.refresh_from_db()
     for holdout in (False, True):
-        member = CampaignRecipient.objects.filter(campaign=campaign, holdout=holdout).first()
-        if member is not None:
-            OrderFactory.create(
-                shop=shop, customer_id=member.customer_id, ordered_at=timezone.now(), paid_amount=Decimal("168")
-            )
+        member = CampaignRecipient.objects.filter(campaign=campaign, holdout=holdout).order_by("customer_id").first()
+        assert member is not None
+        OrderFactory.create(
+            shop=shop, customer_id=member.customer_id, ordered_at=timezone.now(), paid_amount=Decimal("168")
+        )
     page.reload()
     page.wait_for_selector("[data-chart=campaign-daily] svg")
-    uplift = page.locator("#uplift tbody tr").all_inner_texts()
-    assert "1" in uplift[0]
+    rows = page.locator("#uplift tbody tr")
+    # customers, ordered, conversion, revenue of each group: 1 of 3 messaged and 1 of 2 held out bought ¥168
+    messaged = rows.nth(0).locator("td").all_inner_texts()[:4]
+    holdout_row = rows.nth(1).locator("td").all_inner_texts()[:4]
+    assert messaged == ["3", "1", "33%", "¥168"]
+    assert holdout_row == ["2", "1", "50%", "¥168"]
+    daily = page.locator("#daily tbody tr td").all_inner_texts()
+    assert daily == [timezone.localdate().isoformat(), "1", "1"]
     page.screenshot(path=screenshot_dir / "43-campaign-results.png", full_page=True)
     page.context.close()

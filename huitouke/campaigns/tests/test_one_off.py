@@ -27,6 +27,11 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: outside quiet hours
 
 
+@pytest.fixture(autouse=True)
+def _urls_loaded():
+    import huitouke.urls  # noqa: F401  (the API's schemas are built before freezegun swaps `date`)
+
+
 @pytest.fixture
 def template():
     return Template.objects.create(
@@ -344,6 +349,8 @@ def test_nothing_ticked_is_a_clear_400(client_as):
 
 def test_preview_masks_contact_data_for_marketers_and_audits_for_managers(client_as, template, shop, people):
     IdentityFactory.create(customer=people["ok1"], platform="shopify", handle="ok1.buyer@example.com")
+    # a display name kept from before names were cleaned of contact data: the preview masks it all the same
+    Customer.objects.filter(pk=people["ok1"].pk).update(name="ok1.buyer@example.com")
     template.body = "{name} {nick} 新到{product}"
     template.save()
     data = {
@@ -359,17 +366,17 @@ def test_preview_masks_contact_data_for_marketers_and_audits_for_managers(client
         marketer = _post(client_as("marketer"), data).content.decode()
         manager = _post(client_as("manager"), data).content.decode()
 
+    sample = marketer[marketer.index('id="one-off-sample"') :]
     assert "ok1.buyer@example.com" not in marketer
     assert "13800000001" not in marketer
-    assert "138****0001" in marketer
-    assert "ok1 o***@example.com 新到白茶" in marketer
+    assert "（138****0001）" in sample
+    assert '<pre class="message-body">o***@example.com ' in sample
     assert '<strong id="count-send">1</strong>' in marketer
     assert '<strong id="count-suppressed">1</strong>' in marketer
-    assert "ok1.buyer@example.com" in manager
-    assert "13800000001" in manager
-    assert (
-        AuditEntry.objects.filter(action="unmask", target_type="customer", target_id=str(people["ok1"].pk)).count() == 1
-    )
+    assert '<pre class="message-body">ok1.buyer@example.com ' in manager
+    assert "（13800000001）" in manager
+    entries = AuditEntry.objects.filter(action="unmask", target_type="customer", target_id=str(people["ok1"].pk))
+    assert entries.count() == 1
 
 
 def test_send_step_starts_the_job_and_the_campaign_lists_it(

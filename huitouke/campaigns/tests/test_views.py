@@ -107,3 +107,26 @@ def test_prices_page(client_as):
     assert ChannelPrice.objects.get(channel="sms").price == Decimal("0.05")
     response = client.post("/campaigns/prices/", {"price_sms": "abc"})
     assert "must be a number" in response.content.decode() or "必须是数字" in response.content.decode()
+
+
+def test_deleting_a_segment_a_campaign_uses_is_refused(client_as, api_client_as, setup):
+    """Web and API answer 409 naming the campaigns (it was a ProtectedError, a 500); nothing is deleted."""
+    from huitouke.audiences.models import Segment
+
+    template, segment = setup
+    client = client_as("owner")
+    client.post("/campaigns/new/", _post(template, segment))
+    client.post("/campaigns/new/", _post(template, segment, name="秋季上新"))
+    assert Campaign.objects.count() == 2
+    page = client.post(f"/segments/{segment.pk}/delete/")
+    assert page.status_code == 409
+    text = page.content.decode()
+    assert "“春季上新”、“秋季上新”" in text
+    api = api_client_as("owner")
+    answer = api.delete(f"/api/v1/segments/{segment.pk}")
+    assert answer.status_code == 409
+    body = answer.json()
+    assert body["code"] == "conflict"
+    assert body["field"] == "segment"
+    assert "“春季上新”、“秋季上新”" in body["message"]
+    assert Segment.objects.filter(pk=segment.pk).exists()

@@ -1,10 +1,11 @@
 """Template filters that show personal data as the viewer may see it.
 
-The view puts one `Masker` into the context (`masker`); every phone, email and address goes through these
+The view puts one `Masker` into the context (`masker`); every phone, email, address and buyer handle goes through these
 filters. Without a Masker the value is masked: forgetting to pass one can never reveal data.
 
     {% load masking %}
     {{ customer.phone|phone_for:masker }}  {{ customer.email|email_for:masker }}  {{ customer|address_for:masker }}
+    {{ identity.handle|handle_for:masker }}
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def phone_for(value: Any, masker: Any = None) -> str:
 def email_for(value: Any, masker: Any = None) -> str:
     """The email address as `masker` allows (masked without a masker)."""
     return _masker(masker).email(str(value or ""))
+
+
+@register.filter
+def handle_for(value: Any, masker: Any = None) -> str:
+    """A buyer handle (or "platform:handle") as `masker` allows: an email or phone used as a handle is masked."""
+    return _masker(masker).identifier(str(value or ""))
 
 
 @register.filter

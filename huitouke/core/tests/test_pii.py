@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from huitouke.core.pii import Masker, mask_address, mask_email, mask_phone
+from huitouke.core.pii import (
+    Masker,
+    is_contact_like,
+    mask_address,
+    mask_email,
+    mask_identifier,
+    mask_phone,
+    name_from_handle,
+)
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=20)
 phones = st.one_of(digits, st.text(alphabet="0123456789+-*() ", min_size=1, max_size=24), st.text(max_size=30))
@@ -127,3 +137,99 @@ def test_masker_without_the_permission_applies_the_rules(phone, email, region, s
     assert masker.phone(phone) == mask_phone(phone)
     assert masker.email(email) == mask_email(email)
     assert masker.address(region + street, keep=region) == mask_address(region + street, keep=region)
+
+
+# --- identifiers: buyer handles, "platform:handle" addresses, display names (issue 14, item 1) ----------------
+
+handle_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40)
+plain_handles = handle_text.filter(lambda s: "@" not in s and not re.search(r"[0-9]{7}", s))
+simple_locals = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-+", min_size=2, max_size=20)
+simple_domains = st.from_regex(r"[a-z]{1,10}\.(com|cn|net)", fullmatch=True)
+long_numbers = st.from_regex(r"\+?[0-9]{7,15}", fullmatch=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("hwilson@yahoo.com", "h***@yahoo.com"),
+        ("shopify:hwilson@gmail.com", "shopify:h***@gmail.com"),
+        ("13601230792", "136****0792"),
+        ("pdd:13601230792", "pdd:136****0792"),
+        ("张三|13812345678", "张三|138****5678"),
+        ("张三|138****5678", "张三|138****5678"),
+        ("abc@", "a***@"),
+        ("小鱼爱喝茶", "小鱼爱喝茶"),
+        ("tb_88241", "tb_88241"),
+        ("id:1042", "id:1042"),
+        ("", ""),
+    ],
+)
+def test_identifier_examples(value, masked):
+    assert mask_identifier(value) == masked
+    assert Masker(unmasked=False).identifier(value) == masked
+    assert Masker(unmasked=True).identifier(value) == value
+
+
+@given(plain_handles)
+def test_an_identifier_without_contact_data_is_shown_as_it_is(value):
+    assert not is_contact_like(value)
+    assert mask_identifier(value) == value
+
+
+@given(handle_text, simple_locals, simple_domains, handle_text)
+def test_an_email_inside_an_identifier_shows_only_its_first_character_and_domain(before, local, domain, after):
+    value = f"{before} {local}@{domain} {after}"
+    masked = mask_identifier(value)
+
+    assert f"{local}@" not in masked
+    assert f" {local[0]}***@{domain} " in masked
+
+
+@given(handle_text, long_numbers, handle_text)
+@example("", "13601230792", "")
+def test_no_phone_survives_in_an_identifier(before, number, after):
+    masked = mask_identifier(f"{before} {number} {after}")
+
+    assert re.search(r"[0-9]{7}", masked) is None
+    assert number not in masked
+
+
+@given(handle_text)
+@example("a@b@c")
+@example("@x 1234567@")
+def test_identifier_masking_is_idempotent_and_hides_every_phone(value):
+    once = mask_identifier(value)
+
+    assert mask_identifier(once) == once
+    assert re.search(r"[0-9]{7}", once) is None
+
+
+@pytest.mark.parametrize(
+    ("channel", "value", "masked"),
+    [
+        ("sms", "13601230792", "136****0792"),
+        ("email", "hwilson@yahoo.com", "h***@yahoo.com"),
+        ("manual", "shopify:hwilson@yahoo.com", "shopify:h***@yahoo.com"),
+        ("manual", "taobao:小鱼爱喝茶", "taobao:小鱼爱喝茶"),
+        ("manual", "13601230792", "136****0792"),
+        ("webhook", "https://hooks.example.com/alert", "https://hooks.example.com/alert"),
+        ("sms", "", ""),
+    ],
+)
+def test_message_addresses(channel, value, masked):
+    assert Masker(unmasked=False).to_address(channel, value) == masked
+    assert Masker(unmasked=True).to_address(channel, value) == value
+
+
+@pytest.mark.parametrize(
+    ("handle", "real_name", "name"),
+    [
+        ("小鱼爱喝茶", "张凡", "小鱼爱喝茶"),  # a 淘宝会员名 is the name
+        ("hwilson@yahoo.com", "Harry Wilson", "Harry Wilson"),
+        ("hwilson@yahoo.com", "", "h***@yahoo.com"),
+        ("13601230792", "", "136****0792"),
+        ("13601230792", "13601230792", "136****0792"),  # a real name that is a phone is no better
+    ],
+)
+def test_a_name_made_from_a_handle_never_holds_contact_data(handle, real_name, name):
+    assert name_from_handle(handle, real_name) == name

@@ -215,6 +215,47 @@ def test_list_shape_and_search(api_client_as, zhang):
     assert item["order_count"] == 1
 
 
+def test_agents_find_a_phone_only_by_the_whole_number_or_its_last_four_and_each_search_is_audited(
+    api_client_as, zhang, settings
+):
+    """Issue 14: 136****0792 was read back digit by digit through prefix searches; no role without the unmask
+    permission gets a prefix match on a phone or email, and every contact search is audited and rate-limited."""
+    settings.HUITOUKE_CONTACT_SEARCHES_PER_HOUR = 4
+    agent = api_client_as("agent")
+
+    def ids(search):
+        response = agent.get(f"{API}/customers", {"search": search})
+        assert response.status_code == 200, response.content
+        return [c["id"] for c in response.json()["items"]]
+
+    assert ids("1381234") == []  # a prefix: nothing, and audited like any phone search
+    assert ids(PHONE) == [zhang.pk]
+    assert ids("5678") == [zhang.pk]
+    assert ids("zhang@") == []
+    assert ids("小鱼") == [zhang.pk]  # a handle prefix: not contact data, not counted
+    searches = AuditEntry.objects.filter(action="search").order_by("id")
+    assert [(e.actor_name, e.target_type, e.detail) for e in searches] == [
+        ("agent-api", "customer_search", {"kind": "phone", "search": "1381234"}),
+        ("agent-api", "customer_search", {"kind": "phone", "search": PHONE}),
+        ("agent-api", "customer_search", {"kind": "last4", "search": "5678"}),
+        ("agent-api", "customer_search", {"kind": "email", "search": "zhang@"}),
+    ]
+
+    refused = agent.get(f"{API}/customers", {"search": EMAIL})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert refused.json()["field"] == "search"
+    assert AuditEntry.objects.filter(action="search").count() == 4
+    assert ids("小鱼") == [zhang.pk]  # searching by name still works
+
+
+def test_managers_search_contact_data_by_prefix_without_a_search_entry(api_client_as, zhang):
+    body = api_client_as("manager").get(f"{API}/customers", {"search": "1381"}).json()
+
+    assert [c["id"] for c in body["items"]] == [zhang.pk]
+    assert not AuditEntry.objects.filter(action="search").exists()
+
+
 def test_list_pages(api_client_as):
     for i in range(5):
         CustomerFactory.create(name=f"c{i}")

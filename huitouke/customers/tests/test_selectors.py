@@ -59,8 +59,87 @@ def archive():
         ("nobody", []),
     ],
 )
-def test_search_exact_and_prefix(archive, q, expected):
-    assert names(customer_list(filters=CustomerFilter(search=q))) == expected
+def test_search_exact_and_prefix_for_viewers_who_see_contact_data(archive, q, expected):
+    assert names(customer_list(filters=CustomerFilter(search=q, contact_prefix=True))) == expected
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("张", ["张小凡"]),  # name prefix stays
+        ("张凡", ["张小凡"]),  # real name prefix stays
+        ("小鱼", ["张小凡"]),  # a handle that is no contact data: prefix stays
+        ("tb_882", ["李四"]),
+        ("13812345678", ["张小凡"]),  # the whole phone
+        ("+86 138-1234-5678", ["张小凡"]),
+        ("5678", ["张小凡"]),  # its last four digits
+        ("0000", ["李四"]),  # the last four of a phone stored masked
+        ("139****0000", ["李四"]),  # a masked phone as the archive stores it, whole
+        ("TOM@SHOP.COM", ["Tom"]),  # the whole email (and handle), any case
+        ("zhang@example.com", ["张小凡"]),
+        # never by prefix: the oracle of issue 14 (136****0792 read digit by digit)
+        ("138", []),
+        ("1381", []),  # four digits are the last four, not a prefix
+        ("13812", []),
+        ("138123", []),
+        ("1381234", []),
+        ("138 1234", []),
+        ("1381234567", []),
+        ("138123456", []),
+        ("139", []),
+        ("li@ex", []),
+        ("zhang@", []),
+        ("zh", []),
+        ("tom@", []),
+        ("tom@shop.co", []),
+    ],
+)
+def test_search_without_unmask_finds_contact_data_only_by_the_whole_value_or_last_four(archive, q, expected):
+    filters = CustomerFilter.from_params({"search": q})
+    assert filters.contact_prefix is False
+    assert names(customer_list(filters=filters)) == expected
+    assert customer_count(filters=filters) == len(expected)
+
+
+def test_a_handle_that_is_a_phone_or_email_is_not_found_by_prefix_without_unmask(archive):
+    IdentityFactory.create(customer=archive["li"], platform="pdd", handle="13601230792")
+    IdentityFactory.create(customer=archive["li"], platform="woocommerce", handle="hwilson@yahoo.com")
+
+    def found(q, **kw):
+        return names(customer_list(filters=CustomerFilter.from_params({"search": q}, **kw)))
+
+    assert [found(q) for q in ("136", "1360", "13601", "1360123", "1360123079")] == [[]] * 5
+    assert [found(q) for q in ("h", "hw", "hwilson", "hwilson@", "hwilson@yahoo")] == [[]] * 5
+    assert found("13601230792") == ["李四"]
+    assert found("hwilson@yahoo.com") == ["李四"]
+    assert found("13601", unmasked=True) == ["李四"]
+    assert found("hwil", unmasked=True) == ["李四"]
+
+
+def test_last_four_search_uses_its_index_on_postgresql(archive):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is checked on PostgreSQL; SQLite's is checked below")
+    CustomerFactory.create_batch(300, phone="13900000000")
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE customers_customer")
+    qs = customer_list(filters=CustomerFilter.from_params({"search": "5678"}))
+    plan = qs.explain()
+    assert "customer_phone_last4_idx" in plan
+    assert names(qs) == ["张小凡"]
+
+
+def test_last_four_search_uses_its_index_on_sqlite(archive):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    CustomerFactory.create_batch(300, phone="13900000000")
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    plan = customer_list(filters=CustomerFilter.from_params({"search": "5678"})).explain()
+    assert "customer_phone_last4_idx" in plan
 
 
 @pytest.mark.parametrize(

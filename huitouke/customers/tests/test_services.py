@@ -196,3 +196,31 @@ def test_merge_refuses_self_missing_and_already_merged(manager):
     with pytest.raises(ApplicationError):
         customer_merge(source_id=a.pk, target_id=c.pk, actor=manager)
     assert AuditEntry.objects.filter(action="merge").count() == 1
+
+
+def test_the_migration_takes_contact_data_out_of_existing_display_names():
+    """Customers created from an email or phone handle before issue 14 carry it as their name: the data migration
+    gives them their real name, or the masked value, and leaves every other name alone."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("huitouke.customers.migrations.0005_names_without_contact_data")
+    amy = CustomerFactory.create(name="amy@example.com", real_name="Amy Lee")
+    harry = CustomerFactory.create(name="hwilson@yahoo.com")
+    phone = CustomerFactory.create(name="13601230792", real_name="13601230792")
+    keep = [CustomerFactory.create(name=n) for n in ("小鱼爱喝茶", "tb_2024", "h***@yahoo.com", "id:1042")]
+
+    migration.names_mask(apps, None)
+    migration.names_mask(apps, None)  # twice: nothing more changes
+
+    names = dict(Customer.objects.values_list("pk", "name"))
+    assert [names[c.pk] for c in (amy, harry, phone)] == ["Amy Lee", "h***@yahoo.com", "136****0792"]
+    assert [names[c.pk] for c in keep] == ["小鱼爱喝茶", "tb_2024", "h***@yahoo.com", "id:1042"]
+
+
+def test_a_customer_created_with_an_email_handle_is_not_named_by_it():
+    customer = customer_create(identities=[("shopify", "hwilson@yahoo.com")])
+    named = customer_create(identities=[("shopify", "amy@example.com")], real_name="Amy Lee")
+
+    assert (customer.name, named.name) == ("h***@yahoo.com", "Amy Lee")

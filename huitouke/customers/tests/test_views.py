@@ -160,6 +160,23 @@ def test_list_paginates_fifty_a_page_and_shows_the_total(agent_client):
     assert "page=2" in html(first)
 
 
+def test_list_search_by_phone_for_agents_is_whole_or_last_four_audited_and_rate_limited(agent_client, zhang, settings):
+    settings.HUITOUKE_CONTACT_SEARCHES_PER_HOUR = 2
+
+    def names(search):
+        response = agent_client.get(LIST, {"search": search}, **HTMX)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    assert "张小凡" not in names(PHONE[:7])
+    assert "张小凡" in names(PHONE[-4:])
+    assert AuditEntry.objects.filter(action="search").count() == 2
+    refused = names(PHONE)
+    assert "张小凡" not in refused
+    assert "try again later" in refused or "稍后再试" in refused
+    assert AuditEntry.objects.filter(action="search").count() == 2
+
+
 def test_list_says_when_a_broad_search_is_capped(agent_client, monkeypatch):
     from huitouke.customers import selectors
 

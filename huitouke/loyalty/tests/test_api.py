@@ -161,3 +161,79 @@ def test_put_malformed_value_is_422_naming_the_field(api_client_as):
 
 def test_unauthenticated_is_401():
     assert Client().get(URL).status_code == 401
+
+
+# --- removing every level; the audit of every replacement (issue 14, item 9) ----------------------------------
+
+
+@pytest.fixture
+def graded_shop():
+    """A shop with 普通会员 / VIP and two members (one at each level)."""
+    shop = ShopFactory.create(name="茶铺")
+    levels_set(shop=shop, specs=[LevelSpec("普通会员", Decimal("0"), 1, 100), LevelSpec("VIP", Decimal("500"), 4, 95)])
+    for amount in ("100", "600"):
+        OrderFactory.create(shop=shop, customer=CustomerFactory.create(), paid_amount=Decimal(amount))
+    from huitouke.loyalty.services import levels_regrade
+
+    levels_regrade()
+    assert Membership.objects.filter(shop=shop).count() == 2
+    return shop
+
+
+def test_put_empty_list_is_refused_without_confirmation(api_client_as, graded_shop):
+    from huitouke.core.models import AuditEntry
+
+    before = AuditEntry.objects.filter(action="levels").count()
+    response = put(api_client_as("manager"), f"{URL}?shop={graded_shop.pk}", [])
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "conflict"
+    assert body["field"] == "levels"
+    assert "all 2 levels" in body["message"]
+    assert "all 2 memberships" in body["message"]
+    assert "confirm_remove_all=true" in body["message"]
+    assert Level.objects.filter(shop=graded_shop).count() == 2
+    assert Membership.objects.filter(shop=graded_shop).count() == 2
+    assert AuditEntry.objects.filter(action="levels").count() == before
+
+
+def test_put_empty_list_with_confirmation_removes_all_and_is_audited(api_client_as, graded_shop):
+    from huitouke.core.models import AuditEntry
+
+    client = api_client_as("manager")
+    response = put(client, f"{URL}?shop={graded_shop.pk}&confirm_remove_all=true", [])
+
+    assert response.status_code == 200
+    assert response.json()["levels"] == []
+    assert Level.objects.filter(shop=graded_shop).count() == 0
+    assert Membership.objects.filter(shop=graded_shop).count() == 0
+    entry = AuditEntry.objects.filter(action="levels").first()
+    assert entry is not None
+    assert (entry.actor_name, entry.target_type, entry.target_id) == ("manager-api", "shop", str(graded_shop.pk))
+    assert entry.detail["before"] == ["普通会员 ≥¥0.00 or 1 orders · 100", "VIP ≥¥500.00 or 4 orders · 95"]
+    assert entry.detail["after"] == []
+    assert entry.detail["shop"] == "茶铺"
+
+
+def test_every_put_is_audited_with_before_and_after(api_client_as, graded_shop):
+    from huitouke.core.models import AuditEntry
+
+    AuditEntry.objects.all().delete()
+    client = api_client_as("owner")
+    assert put(client, f"{URL}?shop={graded_shop.pk}", BODY).status_code == 200
+    assert put(client, f"{URL}?shop={graded_shop.pk}", BODY).status_code == 200  # the same list again
+
+    entries = list(AuditEntry.objects.filter(action="levels").order_by("id"))
+    assert len(entries) == 2
+    first, second = entries
+    assert first.actor_name == "owner-api"
+    assert first.detail["before"] == ["普通会员 ≥¥0.00 or 1 orders · 100", "VIP ≥¥500.00 or 4 orders · 95"]
+    assert first.detail["after"] == [
+        "普通会员 ≥¥0.00 or 1 orders · 100",
+        "银卡 ≥¥200.00 or 3 orders · 95",
+        "VIP ≥¥1000.00 or 10 orders · 90",
+    ]
+    assert first.detail["regraded"] is True
+    assert second.detail["before"] == second.detail["after"] == first.detail["after"]
+    assert second.detail["regraded"] is False

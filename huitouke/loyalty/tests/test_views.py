@@ -293,3 +293,47 @@ def test_index_without_shops_says_to_import_first(client_en):
     assert response.status_code == 200
     assert "There are no shops yet" in response.content.decode()
     assert reverse("orders:import") in response.content.decode()
+
+
+# --- deleting every row (issue 14, item 9) ------------------------------------------------------------------------
+
+
+def _all_deleted():
+    return form_data([dict(ROWS[0], DELETE="on"), dict(ROWS[1], DELETE="on")])
+
+
+def test_deleting_every_row_asks_for_confirmation(client_en, shop):
+    client = client_en("manager")
+    response = client.post(settings_url(shop), _all_deleted())
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "saving removes all levels of this shop and drops all 2 memberships" in page
+    assert 'id="confirm-remove-all"' in page
+    assert Level.objects.filter(shop=shop).count() == 2
+    assert Membership.objects.filter(shop=shop).count() == 2
+    assert not AuditEntry.objects.filter(action="levels", actor_name="manager-client").exists()
+
+    confirmed = client.post(settings_url(shop), {**_all_deleted(), "confirm_remove_all": "1"})
+
+    assert confirmed.status_code == 302
+    assert Level.objects.filter(shop=shop).count() == 0
+    assert Membership.objects.filter(shop=shop).count() == 0
+    entry = AuditEntry.objects.get(action="levels", actor_name="manager-client")
+    assert entry.detail["after"] == []
+    assert len(entry.detail["before"]) == 2
+
+
+def test_the_background_save_is_audited_and_refuses_removing_all(
+    client_en, shop, settings, django_capture_on_commit_callbacks
+):
+    settings.HUITOUKE_LEVELS_INLINE_ORDERS = 0  # every shop counts as large
+    client = client_en("manager")
+    assert client.post(settings_url(shop), _all_deleted()).status_code == 409  # refused before any job
+    assert not Job.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(settings_url(shop), form_data(ROWS))
+
+    entry = AuditEntry.objects.get(action="levels", actor_name="manager-client")
+    assert entry.detail["after"][1] == "VIP ≥¥250.00 or 2 orders · 95"

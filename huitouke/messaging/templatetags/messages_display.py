@@ -15,12 +15,7 @@ _MASKED = Masker(unmasked=False)
 
 @register.filter
 def to_for(message: Any, masker: Any = None) -> str:
-    """A message's address: phones and emails masked unless `masker` allows them (masked without one)."""
+    """A message's address as `masker` allows (Masker.to_address; masked without a masker): phones, emails and
+    handles that are contact data ("shopify:a***@gmail.com") are masked."""
     m = masker if isinstance(masker, Masker) else _MASKED
-    value = str(getattr(message, "to_address", "") or "")
-    channel = getattr(message, "channel", "")
-    if channel == "sms":
-        return m.phone(value)
-    if channel == "email":
-        return m.email(value)
-    return value
+    return m.to_address(str(getattr(message, "channel", "") or ""), str(getattr(message, "to_address", "") or ""))

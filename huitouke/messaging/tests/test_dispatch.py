@@ -499,9 +499,19 @@ def test_unsubscribing_takes_effect_before_the_next_dispatch(sms_channel, enqueu
 
 
 @pytest.mark.parametrize(("reply", "opted"), [("TD", 1), (" t ", 1), ("退订", 1), ("td。", 1), ("TDX", 0), ("好的", 0)])
-def test_inbound_replies(reply, opted):
-    CustomerFactory.create(phone="13800000001")
-    assert sms_reply_receive(phone="+86 138-0000-0001", text=reply) == opted
+def test_inbound_replies(reply, opted, shop):
+    from huitouke.orders.tests.factories import OrderFactory
+
+    customer = CustomerFactory.create(phone="13800000001")
+    OrderFactory.create(shop=shop, customer=customer)
+    config = channel_config_save(
+        shop_id=shop.pk,
+        channel="sms",
+        provider="aliyun",
+        options={"endpoint": "https://dysmsapi.aliyuncs.com/", "sign_name": "s"},
+        secrets_new={"access_key_id": "a", "access_key_secret": "b"},
+    )
+    assert sms_reply_receive(phone="+86 138-0000-0001", text=reply, config=config) == opted
     assert Consent.objects.filter(channel="sms", purpose="marketing", granted=False).count() == opted
 
 

@@ -208,6 +208,29 @@ def test_preview_renders_for_a_real_customer_with_the_sms_count(client_as, shop)
     assert 'id="preview-missing"' in body
 
 
+def test_preview_by_phone_is_a_contact_search_for_roles_without_unmask(client_as, settings):
+    """The preview's customer box finds a whole phone number: for agents and marketers that is the list's
+    contact search (audited, rate-limited), not a free way to test guessed numbers."""
+    from huitouke.core.models import AuditEntry
+
+    settings.HUITOUKE_CONTACT_SEARCHES_PER_HOUR = 1
+    CustomerFactory.create(name="王小明", phone="13601230792")
+    params = {"channel": "sms", "purpose": "service", "body": "{name}您好", "customer": "13601230792"}
+    agent = client_as("agent")
+
+    assert "王小明您好" in html(agent.get(reverse("messaging:template-preview"), params, **HTMX))
+    entry = AuditEntry.objects.get(action="search")
+    assert entry.detail == {"kind": "phone", "search": "13601230792"}
+    refused = html(agent.get(reverse("messaging:template-preview"), {**params, "customer": "13601230793"}, **HTMX))
+    assert "王小明" not in refused
+    assert "稍后再试" in refused or "try again later" in refused
+    by_name = html(agent.get(reverse("messaging:template-preview"), {**params, "customer": "王小明"}, **HTMX))
+    assert "王小明您好" in by_name  # a name is no contact search
+    manager = client_as("manager")
+    assert "王小明您好" in html(manager.get(reverse("messaging:template-preview"), params, **HTMX))
+    assert AuditEntry.objects.filter(action="search").count() == 1
+
+
 def test_channel_settings_never_show_secrets(client_as, shop):
     owner = client_as("owner")
     url = reverse("messaging:channel-edit", args=[shop.pk, "sms"])
@@ -355,16 +378,10 @@ def test_api_templates_list_their_variables(api_client_as):
     assert birthday["variables"] == ["name", "shop"]
 
 
-@pytest.mark.parametrize(
-    ("provider", "body"),
-    [
-        ("aliyun", [{"phone_number": "13812345678", "content": "TD", "send_time": "2025-05-17 10:00:00"}]),
-        ("tencent", {"mobile": "13812345678", "nationcode": "86", "text": "退订", "time": 1700000000}),
-        ("generic", {"phone": "+8613812345678", "text": "t"}),
-    ],
-)
-def test_inbound_sms_opts_out(shop, provider, body):
-    CustomerFactory.create(phone="13812345678")
+def test_inbound_sms_is_wired(shop):
+    """The webhook's route and answer; what it accepts and refuses is tested in test_inbound.py."""
+    from huitouke.messaging.inbound import signed_headers
+
     config = channel_config_save(
         shop_id=shop.pk,
         channel="sms",
@@ -372,14 +389,12 @@ def test_inbound_sms_opts_out(shop, provider, body):
         options={"endpoint": "https://dysmsapi.aliyuncs.com/", "sign_name": "s"},
         secrets_new={"access_key_id": "a", "access_key_secret": "b"},
     )
-    url = f"/api/v1/messages/inbound-sms/{provider}?token={config.inbound_token}"
-    response = Client().post(url, json.dumps(body), content_type="application/json")
-    assert response.json() == {"received": 1, "opted_out": 1}
-    assert Consent.objects.get(channel="sms", purpose="marketing").granted is False
-    wrong = Client().post(
-        f"/api/v1/messages/inbound-sms/{provider}?token=nope", json.dumps(body), content_type="application/json"
-    )
-    assert wrong.status_code == 403
+    body = json.dumps({"phone": "13812345678", "text": "t"}).encode()
+    url = reverse("api-v1:inbound_sms", args=["generic"])
+    headers = signed_headers(config=config, body=body, nonce="wired-0123456789ab")
+    response = Client().post(url, body, content_type="application/json", headers=headers)
+    assert response.json() == {"received": 1, "opted_out": 0, "duplicates": 0, "stale": 0}
+    assert Client().post(url, body, content_type="application/json").status_code == 401
 
 
 # --- commands ------------------------------------------------------------------------------------------------------

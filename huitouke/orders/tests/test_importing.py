@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -189,6 +190,30 @@ def test_every_golden_file_imports_and_reimports_as_no_op(name, items, fmt):
 def test_shopify_accepts_marketing_becomes_consent():
     run(GOLDEN / "shopify_orders_export_1.csv")
     assert Consent.objects.filter(channel="email", purpose="marketing").exists()
+
+
+def test_a_handle_that_is_an_email_or_phone_never_becomes_the_display_name(tmp_path):
+    """Issue 14: a Shopify buyer's handle is their email; as the display name every role would read it in clear.
+    (test_staging checks that every writer stores the same names.)"""
+    path = tmp_path / "archive.csv"
+    path.write_text(
+        "顾客ID,交易日期,成交金额,购买商品,姓名\n"
+        "13601230792,2025-05-01 10:00,88,绿茶,\n"
+        "hwilson@yahoo.com,2025-05-02 10:00,66,红茶,\n"
+        "amy@example.com,2025-05-03 10:00,50,白茶,Amy Lee\n"
+        "tb_小鱼,2025-05-04 10:00,50,白茶,张凡\n",
+        encoding="utf-8",
+    )
+    run(path, fmt="generic")
+    run(GOLDEN / "shopify_orders_export_1.csv")
+
+    names = dict(CustomerIdentity.objects.values_list("handle", "customer__name"))
+    assert names["13601230792"] == "136****0792"
+    assert names["hwilson@yahoo.com"] == "h***@yahoo.com"
+    assert names["amy@example.com"] == "Amy Lee"
+    assert names["tb_小鱼"] == "tb_小鱼"
+    assert names["anna.schmidt@example.com"] == "Anna Schmidt"
+    assert [n for n in names.values() if re.search(r"[0-9]{7}", n) or re.search(r"[^*]@", n)] == []
 
 
 def test_a_new_products_column_joins_or_leaves_the_consent_group(tmp_path):

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         keys = [*FILTER_OPTIONS, *registry.filters, "sort"]
         params = {k: str(options[k]) for k in keys if options.get(k)}
         try:
-            filters = CustomerFilter.from_params(params)
+            filters = CustomerFilter.from_params(params, unmasked=True)
             count = customers_export(filters=filters, user=None, fmt=fmt, out=out)
         except ApplicationError as exc:
             raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}" if exc.field else exc.message) from exc

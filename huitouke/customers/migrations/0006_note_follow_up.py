@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0003_customer_erased_at'),
+        ('customers', '0005_names_without_contact_data'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
