@@ -26,12 +26,13 @@ from huitouke.core.errors import ApplicationError
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 from huitouke.customers.models import Platform
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
+from huitouke.loyalty.floors import level_floors_import
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
 from huitouke.orders.feed import FeedRequest
-from huitouke.orders.importers import ImportFileError, parse_orders
+from huitouke.orders.importers import ImportFileError, RowError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
-from huitouke.orders.services import customer_stats_refresh, shop_get_or_create
+from huitouke.orders.services import customer_stats_refresh, member_levels_resolve, shop_get_or_create
 from huitouke.service.services import sla_tick
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class ImportRequest:
     fmt: str = "auto"
     shop: str = ""
     mapping: dict[str, str] | None = None
+    #: keep the member levels the file names (会员级别) as floors (loyalty.floors)
+    keep_levels: bool = False
 
     def as_params(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,7 @@ class ImportRequest:
             "fmt": self.fmt,
             "shop": self.shop,
             "mapping": self.mapping,
+            "keep_levels": self.keep_levels,
         }
 
 
@@ -110,11 +114,31 @@ def orders_import(
             mapping=request.mapping,
             tz=tz,
         ),
+        keep_levels=request.keep_levels,
     )
     refresh_after_orders_changed(customer_ids=result.customer_ids)
+    if request.keep_levels:
+        _keep_levels(result, report)
     if result.customer_ids:
         analytics_refresh_after_import(timezone.now().isoformat())
     return result
+
+
+def _keep_levels(result: ImportResult, report: ErrorReport) -> None:
+    """Store the imported member levels as floors, after the regrade (which only moves members up, so the order
+    does not matter for the levels, and a first import keeps the regrade's fast path); names a shop has no level
+    for go to the error report, by row."""
+    report.reopen()
+    shops = {s.pk: s for s in Shop.objects.filter(pk__in={k[0] for k in result.member_levels})}
+    for shop_id, levels in member_levels_resolve(levels=result.member_levels).items():
+        floors = level_floors_import(shop=shops[shop_id], levels=levels)
+        result.levels_kept += floors.kept
+        result.levels_already += floors.already
+        result.level_errors += len(floors.unknown)
+        for row_no, name, reason in floors.unknown:
+            report.add(RowError(row_no, "member_level", name, reason))
+    if result.level_errors:
+        result.error_report = report.close()
 
 
 class JobRefused(Exception):
@@ -159,6 +183,7 @@ def orders_import_task(job_id: int) -> None:
                 fmt=params.get("fmt", "auto"),
                 shop=params.get("shop", ""),
                 mapping=params.get("mapping"),
+                keep_levels=bool(params.get("keep_levels")),
             ),
             progress=lambda done, total: job_progress(job_id=job_id, done=done, total=total, stage="orders"),
             report_name=f"job{job_id}",

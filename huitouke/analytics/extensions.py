@@ -3,11 +3,13 @@ customer list (pages, API, exports), the merge hook, and the dashboard as the la
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.analytics.registry import Tile, TileValue, register_tile
 from huitouke.customers.models import Customer
 from huitouke.customers.registry import DetailPanel, ListFilter, register_filter, register_merge_hook, register_panel
 
@@ -60,9 +62,34 @@ def _merge_scores(source: Customer, target: Customer) -> None:
     score_forget(customer_id=source.pk)  # the target is rescored by the next refresh
 
 
+def _follow_ups_tile(today: date, user: Any) -> TileValue:
+    """The signed-in user's follow-ups due by today (overdue ones included), linking to their list."""
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from huitouke.customers.selectors import follow_ups_open
+
+    due = follow_ups_open(owner=user, due_by=today)
+    count = due.count()
+    overdue = due.filter(follow_up_on__lt=today).count()
+    note = gettext("%(n)s overdue") % {"n": overdue} if overdue else ""
+    return TileValue(value=str(count), note=note, url=reverse("customers:follow-ups"))
+
+
 def register() -> None:
     from huitouke.analytics.views import dashboard
     from huitouke.core.views import landing_register
+
+    register_tile(
+        Tile(
+            key="follow-ups",
+            title=_("My follow-ups due"),
+            value=_follow_ups_tile,
+            order=5,
+            permission="customers.view_customer",
+            per_user=True,
+        )
+    )
 
     register_panel(
         DetailPanel(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 
@@ -24,14 +23,16 @@ class TileValue:
 
 @dataclass(frozen=True)
 class Tile:
-    """A dashboard figure from another app. `value(today)` computes it for the business date `today`;
-    `permission` (an "app.codename" string) hides it from users without it."""
+    """A dashboard figure from another app. `value(today)` computes it for the business date `today` (with
+    `per_user`, `value(today, user)` for the signed-in user: "my follow-ups"); `permission` (an "app.codename"
+    string) hides it from users without it."""
 
     key: str
     title: Any
-    value: Callable[[date], TileValue]
+    value: Callable[..., TileValue]
     order: int = 100
     permission: str = ""
+    per_user: bool = False
 
 
 _tiles: dict[str, Tile] = {}

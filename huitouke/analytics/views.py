@@ -110,7 +110,7 @@ def dashboard(request: HttpRequest) -> HttpResponseBase:
     for tile in tiles():
         if tile.permission and not request.user.has_perm(tile.permission):
             continue
-        value: TileValue = tile.value(today)
+        value: TileValue = tile.value(today, request.user) if tile.per_user else tile.value(today)
         extra.append({"key": tile.key, "title": tile.title, "value": value})
     context = {
         "figures": figures,

@@ -7,8 +7,19 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         from huitouke.campaigns import library, tasks
+        from huitouke.customers.registry import BulkAction, register_bulk_action
         from huitouke.messaging.library import library_register
 
         tasks.register()
+        register_bulk_action(
+            BulkAction(
+                key="send-message",
+                label=_("Send a message"),
+                url_name="campaigns:one-off",
+                permission="campaigns.add_campaign",
+            )
+        )
         library_register("campaigns", library.library_rows)

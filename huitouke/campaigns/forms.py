@@ -75,3 +75,18 @@ class CampaignForm(forms.Form):
             "attribution_days": campaign.attribution_days,
             **{k: campaign.context.get(k, "") for k in ("product", "coupon", "link")},
         }
+
+
+class IdList(forms.Field):
+    """Customer ids from repeated `ids` parameters (the boxes ticked on the customer list)."""
+
+    default_error_messages = {"invalid": _("Customer ids are whole numbers.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value: Any) -> list[int]:
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        if not all(str(v).isdigit() and len(str(v)) <= 18 for v in values):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return sorted({int(v) for v in values})

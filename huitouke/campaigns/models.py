@@ -73,6 +73,10 @@ class Campaign(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: A one-off send to customers picked on the customer list (no segment): `selection` holds either
+    #: {"ids": [...]} (the ticked customers) or {"filters": {...}} (the list's filters, "everyone listed").
+    one_off = models.BooleanField(_("one-off send"), default=False)
+    selection = models.JSONField(_("picked customers"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("campaign")

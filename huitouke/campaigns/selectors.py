@@ -17,6 +17,7 @@ from huitouke.audiences.selectors import segment_customers
 from huitouke.campaigns import stats
 from huitouke.campaigns.models import DEFAULT_PRICES, Campaign, ChannelPrice
 from huitouke.customers.models import Consent, Customer
+from huitouke.customers.selectors import CustomerFilter, customer_list
 from huitouke.messaging import rendering
 from huitouke.messaging.models import Channel, Message, SourceKind
 from huitouke.messaging.selectors import (
@@ -46,23 +47,41 @@ def campaign_get(*, pk: int) -> Campaign:
     return Campaign.objects.select_related("segment", "template", "shop").get(pk=pk)
 
 
+def one_off_customers(selection: dict[str, Any]) -> QuerySet[Customer]:
+    """The customers a one-off send picked on the customer list: the ticked ids ({"ids": [...]}) or everyone the
+    list's filters match ({"filters": {...}}), merged customers never. Raises ApplicationError (naming the
+    filter) when a stored filter no longer parses."""
+    if "ids" in selection:
+        return Customer.objects.filter(pk__in=[int(i) for i in selection["ids"]], merged_into__isnull=True)
+    wanted = CustomerFilter.from_params({k: str(v) for k, v in (selection.get("filters") or {}).items()})
+    return customer_list(filters=wanted, capped=False)
+
+
 def campaign_audience(campaign: Campaign) -> QuerySet[Customer]:
-    """Who a launch would select now: the segment's members, and for new-product notices and promotions only
-    those in the new-products consent group on the campaign's channel (新品通知 reaches nobody else).
+    """Who a launch would select now: the segment's members (a one-off send: the customers picked on the list),
+    and for new-product notices and promotions only those in the new-products consent group on the campaign's
+    channel (新品通知 reaches nobody else).
 
     Raises DefinitionError when the segment's definition no longer validates."""
-    if campaign.segment is None:
+    if campaign.one_off:
+        members = Customer.objects.filter(pk__in=one_off_customers(campaign.selection).order_by().values("pk"))
+    elif campaign.segment is None:
         return Customer.objects.none()
-    members = segment_customers(campaign.segment.definition)
+    else:
+        members = segment_customers(campaign.segment.definition)
     if campaign.kind in Campaign.CONSENT_KINDS:
-        agreed = Consent.objects.filter(
-            customer_id=OuterRef("pk"),
-            purpose=Consent.Purpose.NEW_PRODUCTS,
-            channel=CONSENT_CHANNEL.get(Channel(campaign.channel), Consent.Channel.IM),
-            granted=True,
-        )
-        members = members.filter(Exists(agreed))
+        members = members.filter(Exists(new_products_agreed(campaign.channel)))
     return members
+
+
+def new_products_agreed(channel: str) -> QuerySet[Consent]:
+    """The customer's yes to new-product and promotion notices on the channel (for an Exists(OuterRef("pk")))."""
+    return Consent.objects.filter(
+        customer_id=OuterRef("pk"),
+        purpose=Consent.Purpose.NEW_PRODUCTS,
+        channel=CONSENT_CHANNEL.get(Channel(channel), Consent.Channel.IM),
+        granted=True,
+    )
 
 
 def campaign_audience_count(campaign: Campaign) -> int | None:

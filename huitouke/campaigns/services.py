@@ -31,6 +31,15 @@ from huitouke.orders.models import Shop
 #: How long a campaign message may wait (quiet hours, contact budget) before it is no longer worth sending.
 DEADLINE = timedelta(days=3)
 CHUNK = 10_000
+#: A one-off send from the customer list reaches at most this many customers (larger groups: a segment).
+ONE_OFF_MAX = 50_000
+
+
+def one_off_too_many(count: int) -> str:
+    return _(
+        "More than %(max)s customers are picked (%(count)s): narrow the list, or save the group as a segment and "
+        "send a campaign to it."
+    ) % {"max": f"{ONE_OFF_MAX:,}", "count": f"{count:,}" if count <= ONE_OFF_MAX else f"{ONE_OFF_MAX:,}+"}
 
 
 @dataclass(frozen=True)
@@ -138,7 +147,7 @@ def campaign_launch(
     now = now or timezone.now()
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.LAUNCHING):
         raise ApplicationError(_("This campaign was launched already."), field="status")
-    if campaign.segment is None or campaign.template is None:
+    if (campaign.segment is None and not campaign.one_off) or campaign.template is None:
         raise ApplicationError(_("Choose a segment and a template before sending."), field="segment")
     share = float(campaign.holdout_share)
     send_at = campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > now else now
@@ -148,7 +157,10 @@ def campaign_launch(
     with transaction.atomic():
         CampaignRecipient.objects.filter(campaign=campaign).delete()
         # read the members first: PostgreSQL's COPY below holds the connection until it ends
-        ids = list(campaign_audience(campaign).order_by("pk").values_list("pk", flat=True))
+        members = campaign_audience(campaign).order_by("pk").values_list("pk", flat=True)
+        ids = list(members[: ONE_OFF_MAX + 1] if campaign.one_off else members)
+        if campaign.one_off and len(ids) > ONE_OFF_MAX:
+            raise ApplicationError(one_off_too_many(len(ids)), field="selection")
 
         def recipients() -> Iterator[tuple[int, int, bool]]:
             nonlocal targeted, held_out
@@ -191,7 +203,7 @@ def campaign_launch(
 
 def campaign_launch_start(*, campaign: Campaign) -> None:
     """Mark a draft as launching (before its background job runs), so it cannot be edited or launched twice."""
-    if campaign.segment_id is None or campaign.template_id is None:
+    if (campaign.segment_id is None and not campaign.one_off) or campaign.template_id is None:
         raise ApplicationError(_("Choose a segment and a template before sending."), field="segment")
     changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DRAFT).update(
         status=Campaign.Status.LAUNCHING, updated_at=timezone.now()

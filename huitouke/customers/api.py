@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Query, Router, Status
 
 from huitouke.core.api import Int64, masker_for, require_perms
@@ -150,17 +151,47 @@ def note_add(request: HttpRequest, customer_id: Int64, payload: NoteIn) -> Statu
     """Add a note signed by the token's user."""
     require_perms(request, "customers.add_note")
     customer = selectors.customer_get(customer_id=customer_id)
-    note = services.note_add(customer=customer, author=request.user, body=payload.body, pinned=payload.pinned)
+    owner = selectors.follow_up_owner_get(username=payload.follow_up_owner) if payload.follow_up_owner else None
+    note = services.note_add(
+        customer=customer,
+        author=request.user,
+        body=payload.body,
+        pinned=payload.pinned,
+        follow_up_on=payload.follow_up_on,
+        follow_up_owner=owner,
+    )
     return Status(201, _note_out(note))
+
+
+@router.post("/customers/{customer_id}/notes/{note_id}/done", response=NoteOut, summary="Mark a note's follow-up done")
+def note_follow_up_done(request: HttpRequest, customer_id: Int64, note_id: Int64) -> NoteOut:
+    """The follow-up leaves its owner's list and the dashboard; marking it again changes nothing. 400 when the
+    note has no follow-up, 404 for an unknown customer or note."""
+    require_perms(request, "customers.add_note")
+    note = selectors.note_get(customer_id=selectors.customer_get(customer_id=customer_id).pk, note_id=note_id)
+    return _note_out(services.note_follow_up_done(note=note, actor=request.user))
+
+
+@router.get("/follow-ups", response=list[NoteOut], summary="My open follow-ups")
+def follow_up_list(request: HttpRequest, due: bool = False) -> list[NoteOut]:
+    """The token user's follow-ups not marked done, earliest first (at most 500); `due=true`: only those due
+    by today (business date), overdue ones included."""
+    require_perms(request, VIEW, "customers.view_note")
+    due_by = timezone.localdate() if due else None
+    return [_note_out(n) for n in selectors.follow_ups_open(owner=request.user, due_by=due_by)[:500]]
 
 
 def _note_out(note: Any) -> NoteOut:
     return NoteOut(
         id=note.pk,
+        customer_id=note.customer_id,
         body=note.body,
         pinned=note.pinned,
         author=note.author.get_username() if note.author else None,
         created_at=note.created_at,
+        follow_up_on=note.follow_up_on,
+        follow_up_owner=note.follow_up_owner.get_username() if note.follow_up_owner else None,
+        follow_up_done_at=note.follow_up_done_at,
     )
 
 

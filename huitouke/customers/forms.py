@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
@@ -55,9 +56,36 @@ class ProfileForm(forms.Form):
         return out
 
 
+class _UserChoiceField(forms.ModelChoiceField):
+    """Users by their username."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_username())
+
+
 class NoteForm(forms.Form):
+    """A sticky note, optionally with a follow-up: the day and the member of staff who gets back to the buyer
+    (default: whoever writes the note)."""
+
     body = forms.CharField(label=_("Note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
     pinned = forms.BooleanField(label=_("Pin to top"), required=False)
+    follow_up_on = forms.DateField(
+        label=_("Follow up on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+    )
+    follow_up_owner = _UserChoiceField(
+        label=_("Who follows up"), queryset=get_user_model().objects.none(), required=False, empty_label=_("Me")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from huitouke.customers.selectors import follow_up_owner_choices
+
+        super().__init__(*args, **kwargs)
+        owner = self.fields["follow_up_owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = follow_up_owner_choices()
 
 
 class TagForm(forms.Form):

@@ -215,20 +215,51 @@ class CustomerTag(models.Model):
 
 
 class Note(TimeStampedModel):
-    """A sticky note (记事贴) on a customer, with its author."""
+    """A sticky note (记事贴) on a customer, with its author, and optionally a follow-up: a day (in business time)
+    on which a member of staff (`follow_up_owner`) is to get back to the customer. The follow-up shows in that
+    person's list and on the dashboard from that day on until it is marked done (`follow_up_done_at`)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField(_("note"), max_length=4000)
     pinned = models.BooleanField(_("pinned"), default=False)
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    follow_up_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_up_notes",
+        verbose_name=_("follow-up by"),
+    )
+    follow_up_done_at = models.DateTimeField(_("follow-up done"), null=True, blank=True)
 
     class Meta:
         ordering = ["-pinned", "-created_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-created_at"], name="note_customer_idx")]
-        constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_empty")]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="note_customer_idx"),
+            # the open follow-ups of one person, by day (the "my follow-ups" list and the dashboard)
+            models.Index(
+                fields=["follow_up_owner", "follow_up_on"],
+                name="note_follow_up_open_idx",
+                condition=Q(follow_up_on__isnull=False, follow_up_done_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="note_body_not_empty"),
+            models.CheckConstraint(
+                condition=Q(follow_up_on__isnull=False)
+                | Q(follow_up_owner__isnull=True, follow_up_done_at__isnull=True),
+                name="note_follow_up_needs_day",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.body[:40]
+
+    @property
+    def follow_up_open(self) -> bool:
+        return self.follow_up_on is not None and self.follow_up_done_at is None
 
 
 class Consent(TimeStampedModel):

@@ -4,7 +4,9 @@ DESIGN.md: a lower app defines a small registry and a higher app registers into 
 - list filters and annotations: `orders` adds the shop filter, `loyalty` the level column and filter;
 - timeline sources: every app that has events about a customer (orders, later messages, tickets, visits, reviews);
 - detail panels: sections of the 360 page (orders with their lines);
-- merge hooks: move the rows an app keeps per customer when two customers are merged.
+- merge hooks: move the rows an app keeps per customer when two customers are merged;
+- bulk actions: buttons of the list's bulk bar that post the ticked customers (or the list's filters) to a page
+  of a higher app (`campaigns`: send them a message).
 """
 
 from __future__ import annotations
@@ -61,6 +63,19 @@ class DetailPanel:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class BulkAction:
+    """A button of the customer list's bulk bar. It posts `ids` (the ticked customers), `scope` ("all": every
+    customer the filters match) and `query` (the list's query string) to the URL named `url_name`; users without
+    `permission` do not see it."""
+
+    key: str
+    label: Any
+    url_name: str
+    permission: str
+    order: int = 100
+
+
 MergeHook = Callable[["Customer", "Customer"], None]
 TimelineSource = Callable[["Customer", int], Iterable[TimelineEvent]]
 
@@ -72,6 +87,7 @@ class _Registry:
     timeline_sources: dict[str, TimelineSource] = field(default_factory=dict)
     panels: dict[str, DetailPanel] = field(default_factory=dict)
     merge_hooks: dict[str, MergeHook] = field(default_factory=dict)
+    bulk_actions: dict[str, BulkAction] = field(default_factory=dict)
 
 
 registry = _Registry()
@@ -97,3 +113,7 @@ def register_panel(panel: DetailPanel) -> None:
 def register_merge_hook(key: str, hook: MergeHook) -> None:
     """`hook(source, target)` runs inside the merge transaction, before the source is retired."""
     registry.merge_hooks[key] = hook
+
+
+def register_bulk_action(action: BulkAction) -> None:
+    registry.bulk_actions[action.key] = action

@@ -133,14 +133,24 @@ class CustomerFilter(Schema):
 class NoteIn(_Input):
     body: str
     pinned: bool = False
+    follow_up_on: date | None = Field(
+        None, description="business date (shop time) to get back to the customer; today or later, ≤ 2 years ahead"
+    )
+    follow_up_owner: str | None = Field(
+        None, description="username of the staff member who follows up (default: the token's user)"
+    )
 
 
 class NoteOut(Schema):
     id: int
+    customer_id: int
     body: str
     pinned: bool
     author: str | None
     created_at: datetime
+    follow_up_on: date | None = None
+    follow_up_owner: str | None = None
+    follow_up_done_at: datetime | None = None
 
 
 class TagIn(_Input):

@@ -9,8 +9,9 @@ from decimal import Decimal, InvalidOperation
 from heapq import nlargest
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
@@ -276,7 +277,44 @@ def customer_merge_candidates(*, source: Customer, query: str, limit: int, unmas
 
 
 def note_list_for_customer(*, customer: Customer) -> QuerySet[Note]:
-    return Note.objects.filter(customer=customer).select_related("author")
+    return Note.objects.filter(customer=customer).select_related("author", "follow_up_owner")
+
+
+def note_get(*, customer_id: int, note_id: int) -> Note:
+    """One note of one customer; NotFoundError otherwise."""
+    note = Note.objects.select_related("author", "follow_up_owner").filter(pk=note_id, customer_id=customer_id).first()
+    if note is None:
+        raise NotFoundError(f"customer {customer_id} has no note {note_id}", field="note_id")
+    return note
+
+
+def follow_ups_open(*, owner: Any, due_by: date | None = None) -> QuerySet[Note]:
+    """The owner's follow-ups not marked done, earliest day first; with `due_by`, only those due on or before
+    that day (today: what is due now, overdue ones included). The customer comes along for the list."""
+    qs = Note.objects.filter(
+        follow_up_owner=owner, follow_up_on__isnull=False, follow_up_done_at__isnull=True
+    ).select_related("customer", "author", "follow_up_owner")
+    if due_by is not None:
+        qs = qs.filter(follow_up_on__lte=due_by)
+    return qs.order_by("follow_up_on", "id")
+
+
+def follow_up_owner_choices() -> QuerySet[Any]:
+    """Active users who may see customers (and so may be asked to follow one up), by username."""
+    user_model = get_user_model()
+    can_view = Q(
+        groups__permissions__codename="view_customer", groups__permissions__content_type__app_label="customers"
+    )
+    ids = user_model.objects.filter(Q(is_superuser=True) | can_view, is_active=True).values("pk")
+    return user_model.objects.filter(pk__in=ids).order_by("username")
+
+
+def follow_up_owner_get(*, username: str) -> Any:
+    """The active user with this username who may follow customers up; NotFoundError naming follow_up_owner."""
+    user = follow_up_owner_choices().filter(username=username).first()
+    if user is None:
+        raise NotFoundError(f"no user {username!r} who can follow up customers", field="follow_up_owner")
+    return user
 
 
 def tag_list() -> QuerySet[Tag]:

@@ -175,15 +175,70 @@ def customer_tags_set(*, customer: Customer, names: Iterable[str]) -> list[Tag]:
     return sorted(tags.values(), key=lambda t: t.name)
 
 
-def note_add(*, customer: Customer, author: Any, body: str, pinned: bool = False) -> Note:
-    """Add a sticky note (记事贴) to a customer, signed by `author`."""
+#: How far ahead a follow-up may be planned.
+FOLLOW_UP_MAX_DAYS = 731
+
+
+def _follow_up_check(*, follow_up_on: date | None, owner: Any, author: Any) -> tuple[date | None, Any]:
+    """The follow-up day and its owner as they will be stored (the author when no owner is named), or an
+    ApplicationError naming the field."""
+    if follow_up_on is None:
+        if owner is not None:
+            raise ApplicationError(_("Choose the day to follow up on."), field="follow_up_on")
+        return None, None
+    today = timezone.localdate()
+    if follow_up_on < today:
+        raise ApplicationError(_("The follow-up day has passed already."), field="follow_up_on")
+    if (follow_up_on - today).days > FOLLOW_UP_MAX_DAYS:
+        raise ApplicationError(_("A follow-up can be planned at most two years ahead."), field="follow_up_on")
+    if owner is None:
+        owner = author if getattr(author, "is_authenticated", False) else None
+    if owner is None:
+        raise ApplicationError(_("Choose who follows up."), field="follow_up_owner")
+    if not owner.is_active or not owner.has_perm("customers.view_customer"):
+        raise ApplicationError(
+            _("%(user)s cannot see customers, so cannot follow up.") % {"user": owner.get_username()},
+            field="follow_up_owner",
+        )
+    return follow_up_on, owner
+
+
+def note_add(
+    *,
+    customer: Customer,
+    author: Any,
+    body: str,
+    pinned: bool = False,
+    follow_up_on: date | None = None,
+    follow_up_owner: Any = None,
+) -> Note:
+    """Add a sticky note (记事贴) to a customer, signed by `author`.
+
+    With `follow_up_on` (a business date, today or later, at most two years ahead) the note is also a follow-up
+    for `follow_up_owner` (default: the author), who must be an active user allowed to see customers. Raises
+    ApplicationError naming body, follow_up_on or follow_up_owner."""
     body = (body or "").strip()
     if not body:
         raise ApplicationError(_("The note is empty."), field="body")
     if len(body) > 4000:
         raise ApplicationError(_("A note has at most 4000 characters."), field="body")
+    day, owner = _follow_up_check(follow_up_on=follow_up_on, owner=follow_up_owner, author=author)
     user = author if getattr(author, "is_authenticated", False) else None
-    return Note.objects.create(customer=customer, author=user, body=body, pinned=pinned)
+    return Note.objects.create(
+        customer=customer, author=user, body=body, pinned=pinned, follow_up_on=day, follow_up_owner=owner
+    )
+
+
+def note_follow_up_done(*, note: Note, actor: Any) -> Note:
+    """Mark a note's follow-up as done (it leaves the owner's list and the dashboard). Marking it again changes
+    nothing. Raises ApplicationError when the note has no follow-up."""
+    if note.follow_up_on is None:
+        raise ApplicationError(_("This note has no follow-up."), field="follow_up_on")
+    if note.follow_up_done_at is None:
+        now = timezone.now()
+        Note.objects.filter(pk=note.pk, follow_up_done_at__isnull=True).update(follow_up_done_at=now, updated_at=now)
+        note.refresh_from_db(fields=["follow_up_done_at", "updated_at"])
+    return note
 
 
 def consent_set(*, customer: Customer, channel: str, purpose: str, granted: bool, source: str) -> Consent:

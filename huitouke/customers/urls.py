@@ -2,16 +2,18 @@
 
 from django.urls import path
 
-from huitouke.customers import views
+from huitouke.customers import followups, views
 
 app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("bulk-tag/", views.customers_bulk_tag, name="bulk-tag"),
     path("export/", views.customer_export, name="export"),
+    path("follow-ups/", followups.follow_up_list, name="follow-ups"),
     path("<id:pk>/", views.customer_detail, name="detail"),
     path("<id:pk>/update/", views.customer_update, name="update"),
     path("<id:pk>/notes/", views.note_add, name="note-add"),
+    path("<id:pk>/notes/<id:note_id>/done/", followups.follow_up_done, name="follow-up-done"),
     path("<id:pk>/tags/add/", views.tag_add, name="tag-add"),
     path("<id:pk>/tags/remove/", views.tag_remove, name="tag-remove"),
     path("<id:pk>/merge/", views.customer_merge, name="merge"),

@@ -200,6 +200,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         "values": {name: params.get(name, "") for name in (*FILTER_PARAMS, *registry.filters)},
         "sort_columns": _sort_columns(params, filters.sort),
         "query_nopage": _query_without(params, "page"),
+        "query_filters": _query_without(params, "page", "sort"),
         "list_url": request.get_full_path(),
     }
     if _wants_partial(request):
@@ -207,6 +208,11 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     choices = selectors.filter_choices()
     context.update(
         {
+            "bulk_actions": [
+                {"label": a.label, "url": reverse(a.url_name), "key": a.key}
+                for a in sorted(registry.bulk_actions.values(), key=lambda a: (a.order, a.key))
+                if request.user.has_perm(a.permission)
+            ],
             "tags": choices["tags"],
             "provinces": choices["provinces"],
             "extra_filters": [
@@ -309,6 +315,7 @@ def _notes_context(customer: Customer, note_form: NoteForm | None = None) -> dic
         "customer": customer,
         "notes": list(selectors.note_list_for_customer(customer=customer)),
         "note_form": note_form or NoteForm(),
+        "today": timezone.localdate(),
     }
 
 
@@ -364,7 +371,7 @@ def customer_update(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("customers.add_note", raise_exception=True)
 @require_POST
 def note_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Add a sticky note (记事贴); htmx gets the refreshed `customer-notes` partial."""
+    """Add a sticky note (记事贴), optionally with a follow-up; htmx gets the refreshed `customer-notes` partial."""
     customer = _customer(pk)
     form = NoteForm(request.POST)
     if form.is_valid():
@@ -374,9 +381,11 @@ def note_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 author=request.user,
                 body=form.cleaned_data["body"],
                 pinned=form.cleaned_data["pinned"],
+                follow_up_on=form.cleaned_data["follow_up_on"],
+                follow_up_owner=form.cleaned_data["follow_up_owner"],
             )
         except ApplicationError as exc:
-            form.add_error("body" if exc.field == "body" else None, exc.message)
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             form = NoteForm()
             if not request.htmx:

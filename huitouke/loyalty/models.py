@@ -112,6 +112,7 @@ class LevelChange(models.Model):
         MERGE = "merge", _("Customers merged")
         MANUAL = "manual", _("Set by hand")
         LEVELS = "levels", _("Levels redefined")
+        IMPORT = "import", _("Level kept from an import")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="level_changes", db_constraint=False, db_index=False

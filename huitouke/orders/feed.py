@@ -132,6 +132,27 @@ def line_values(line: LineRow) -> tuple[Any, ...]:
     )
 
 
+#: The member levels an import carries (`--keep-levels`): (shop id, platform, buyer handle) → (the order time,
+#: row number and level of the buyer's newest order in the file that names a level).
+Levels = dict[tuple[int, str, str], tuple[datetime, int, str]]
+
+
+def level_note(levels: Levels, shop_id: int, row: OrderRow) -> None:
+    """Remember the row's member level for its buyer in its shop, unless a newer order of theirs named one."""
+    key = (shop_id, row.platform, row.buyer_handle)
+    seen = levels.get(key)
+    if seen is None or row.ordered_at >= seen[0]:
+        levels[key] = (row.ordered_at, row.row_no, row.member_level[:64])
+
+
+def levels_merge(into: Levels, other: Levels) -> None:
+    """Add a batch's levels to the import's, the newer order winning."""
+    for key, value in other.items():
+        seen = into.get(key)
+        if seen is None or value[0] >= seen[0]:
+            into[key] = value
+
+
 def product_key(line: LineRow) -> str:
     """A product is known by the seller's code (商家编码/外部系统编号), else the SKU, else its title."""
     key = line.external_id or line.sku
@@ -272,6 +293,8 @@ class Encoded:
     last_row: int = 1
     odd_orders: list[tuple[Any, ...]] = field(default_factory=list)
     odd_lines: list[tuple[Any, ...]] = field(default_factory=list)
+    #: the batch's member levels (only when the import keeps them, see `level_note`)
+    levels: Levels = field(default_factory=dict)
 
 
 class Encoder:
@@ -279,12 +302,15 @@ class Encoder:
     shop a row is written into; a (shop, order number) named twice in one batch keeps its last row (as
     `OrderWriter` does)."""
 
-    def __init__(self, shop_id: Callable[[str, str], int], dialect: str = POSTGRESQL) -> None:
+    def __init__(
+        self, shop_id: Callable[[str, str], int], dialect: str = POSTGRESQL, *, keep_levels: bool = False
+    ) -> None:
         if dialect not in (POSTGRESQL, SQLITE):
             raise ValueError(f"unknown dialect {dialect!r}")
         self._shop_id = shop_id
         self._shops: dict[tuple[str, str], int] = {}
         self.dialect = dialect
+        self.keep_levels = keep_levels
 
     def shop_of(self, row: OrderRow) -> int:
         key = (row.shop_name, row.platform)
@@ -318,6 +344,8 @@ class EncodingBatch:
         #: cannot carry it) and its lines (COPY text; SQLite a list of text rows or tuples)
         self._orders: list[Any] = []
         self._lines: list[Any] = []
+        self._keep_levels = encoder.keep_levels
+        self.levels: Levels = {}
 
     def __len__(self) -> int:
         return len(self._orders)
@@ -332,6 +360,8 @@ class EncodingBatch:
             row.accepts_marketing, row.new_products, *order_values(row),
         )  # fmt: skip
         lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
+        if self._keep_levels and row.member_level:
+            level_note(self.levels, shop_id, row)
         if self._sqlite:
             self._orders.append(_ORDER_FORMAT.sqlite(order) or tuple(map(sqlite_cell, order)))
             self._lines.append([_LINE_FORMAT.sqlite(line) or tuple(map(sqlite_cell, line)) for line in lines])
@@ -346,8 +376,10 @@ class EncodingBatch:
             keep = sorted(self._latest.values())
             orders, lines = [orders[i] for i in keep], [lines[i] for i in keep]
         if not self._sqlite:
-            return Encoded(orders="".join(orders).encode(), lines="".join(lines).encode(), count=len(orders))
-        batch = Encoded(count=len(orders))
+            return Encoded(
+                orders="".join(orders).encode(), lines="".join(lines).encode(), count=len(orders), levels=self.levels
+            )
+        batch = Encoded(count=len(orders), levels=self.levels)
         batch.orders = _sqlite_text(orders, batch.odd_orders)
         batch.lines = _sqlite_text((line for own in lines for line in own), batch.odd_lines)
         return batch
@@ -382,6 +414,8 @@ class FeedRequest:
     tz: str
     batch_size: int = 50_000
     dialect: str = POSTGRESQL
+    #: collect the buyers' member levels (`Encoded.levels`)
+    keep_levels: bool = False
 
 
 class _Rows(Protocol):
@@ -448,7 +482,7 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
             mapping=request.mapping,
             tz=request.tz,
         )
-        encoder = Encoder(ask, request.dialect)
+        encoder = Encoder(ask, request.dialect, keep_levels=request.keep_levels)
         # rows are encoded as they are parsed; a small first batch, so the parent starts writing while the rest
         # is parsed
         size = request.batch_size

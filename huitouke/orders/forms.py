@@ -77,6 +77,14 @@ class UploadForm(forms.Form):
     saved_mapping = forms.ModelChoiceField(
         label=_("Saved column mapping"), queryset=ImportMapping.objects.all(), required=False
     )
+    keep_levels = forms.BooleanField(
+        label=_("Keep the member levels in the file"),
+        required=False,
+        help_text=_(
+            "For a file from another tool with a member level column (会员级别): each buyer keeps at least that "
+            "level (matched by name to this shop's levels) until a periodic review finds they no longer qualify."
+        ),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

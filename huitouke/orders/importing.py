@@ -38,8 +38,11 @@ from huitouke.orders.feed import (
     Encoded,
     FeedProcess,
     FeedRequest,
+    Levels,
     batched,
     customer_name,
+    level_note,
+    levels_merge,
     line_values,
     order_values,
     product_key,
@@ -81,10 +84,22 @@ class ImportResult:
     errors: int = 0
     error_report: str | None = None
     customer_ids: set[int] = field(default_factory=set)
+    #: the buyers' member levels, when the import keeps them (`keep_levels`; see `feed.level_note`)
+    member_levels: Levels = field(default_factory=dict)
+    #: what became of them (set by the caller that stores them: huitouke/jobs.py)
+    levels_kept: int = 0
+    levels_already: int = 0
+    level_errors: int = 0
+    keep_levels: bool = False
     #: where the file was parsed: "thread" (beside the writer) or "process" (the child of `feed.FeedProcess`)
     parser: str = "thread"
 
     def as_json(self) -> dict[str, Any]:
+        levels = (
+            {"levels_kept": self.levels_kept, "levels_already": self.levels_already, "level_errors": self.level_errors}
+            if self.keep_levels
+            else {}
+        )
         return {
             "format": self.format,
             "rows": self.rows,
@@ -95,6 +110,7 @@ class ImportResult:
             "customers_created": self.customers_created,
             "errors": self.errors,
             "error_report": self.error_report,
+            **levels,
         }
 
 
@@ -108,23 +124,31 @@ class ErrorReport:
         self.count = 0
         self._fh: TextIO | None = None
         self._writer: Any = None
+        self._more = False
 
     def add(self, error: RowError) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+            more = self._more  # adding to the report closed earlier (see `reopen`)
+            self._fh = self.path.open("a" if more else "w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._fh)
-            self._writer.writerow(self.HEADER)
+            if not more:
+                self._writer.writerow(self.HEADER)
         value = error.value
         if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
             value = "'" + value  # the report is opened in Excel: never let a cell become a formula
         self._writer.writerow((error.row_no, error.column, value, error.reason))
         self.count += 1
 
+    def reopen(self) -> None:
+        """Let later rows follow the ones written before the report was closed (the import's level errors)."""
+        self._more = self.count > 0
+
     def close(self) -> str | None:
         if self._fh is None:
-            return None
+            return str(self.path) if self.count else None
         self._fh.close()
+        self._fh = None
         return str(self.path)
 
 
@@ -412,6 +436,7 @@ def orders_import_rows(
     writer_class: type[OrderWriter] | None = None,
     feed: FeedRequest | None = None,
     feed_min_bytes: int | None = None,
+    keep_levels: bool = False,
 ) -> ImportResult:
     """Write a parsed stream into the archive, `batch_size` orders per transaction; rejected rows go to `report`.
 
@@ -425,6 +450,8 @@ def orders_import_rows(
     are set here from the writer), a writer taking encoded
     batches and a file of `feed_min_bytes` or more (default FEED_MIN_BYTES), the stream is closed unread and the
     file is parsed in a child process instead (`feed.FeedProcess`): parser and database then use a core each.
+    With `keep_levels` the buyers' member levels are collected into `result.member_levels` on either path (the
+    writers never see them; the caller stores them once the orders are in).
     """
     if writer_class is None:
         writer_class = OrderWriter
@@ -437,13 +464,14 @@ def orders_import_rows(
 
             writer_class = SQLiteStagedWriter
     batch_size = batch_size or writer_class.BATCH
+    result.keep_levels = keep_levels
     writer = writer_class(result=result, shop=shop, default_shop=default_shop or "默认店铺")
     threshold = FEED_MIN_BYTES if feed_min_bytes is None else feed_min_bytes
     if feed is not None and isinstance(writer, EncodedBatchWriter) and _feed_size(feed) >= threshold:
         close = getattr(stream, "close", None)
         if close is not None:
             close()  # the child parses the file itself
-        feed = replace(feed, batch_size=batch_size, dialect=writer.dialect)
+        feed = replace(feed, batch_size=batch_size, dialect=writer.dialect, keep_levels=keep_levels)
         return _import_fed(feed, writer, result=result, report=report, progress=progress)
     last_row = 1
     # room for a whole batch ahead, so the next batch is parsed while the database writes this one
@@ -451,6 +479,11 @@ def orders_import_rows(
         for error in errors:
             report.add(error)
         writer.write(rows)
+        if keep_levels:
+            levels, shop_named = result.member_levels, writer.shop_named
+            for row in rows:
+                if row.member_level:
+                    level_note(levels, shop_named(row.shop_name, row.platform).pk, row)
         if progress and rows:
             progress(last_row - 1)
     return _finished(writer, result, report, progress, last_row)
@@ -511,6 +544,8 @@ def _import_fed(
         for error in batch.errors:
             report.add(error)
         writer.write_encoded(batch)
+        if batch.levels:
+            levels_merge(result.member_levels, batch.levels)
         last_row = max(last_row, batch.last_row)
         if progress:
             progress(last_row - 1)

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 
 from huitouke.core.bulk import update_from_supported, values_in
 from huitouke.core.errors import ApplicationError
-from huitouke.customers.models import Customer, Platform
+from huitouke.customers.models import Customer, CustomerIdentity, Platform
 from huitouke.orders.models import ImportMapping, Order, Shop
 
 
@@ -111,3 +111,34 @@ def import_mapping_save(*, name: str, mapping: dict[str, str]) -> ImportMapping:
     clean = {k: v for k, v in mapping.items() if v}
     saved, _created = ImportMapping.objects.update_or_create(name=name, defaults={"mapping": clean})
     return saved
+
+
+def member_levels_resolve(
+    *, levels: dict[tuple[int, str, str], tuple[Any, int, str]]
+) -> dict[int, dict[int, tuple[str, int]]]:
+    """The member levels an import collected (`ImportResult.member_levels`: per shop, platform and buyer handle),
+    per shop and customer: {shop id: {customer id: (level name, row number)}}. A customer reached through two
+    handles keeps the level of their newer order. Handles with no customer (rows that were rejected) are left out."""
+    by_platform: dict[str, list[str]] = {}
+    for _shop_id, platform, handle in levels:
+        by_platform.setdefault(platform, []).append(handle)
+    owner: dict[tuple[str, str], int] = {}
+    for platform, handles in by_platform.items():
+        for start in range(0, len(handles), 5000):
+            for handle, cid in CustomerIdentity.objects.filter(
+                platform=platform, handle__in=values_in(handles[start : start + 5000])
+            ).values_list("handle", "customer_id"):
+                owner[(platform, handle)] = cid
+    newest: dict[tuple[int, int], tuple[Any, int, str]] = {}
+    for (shop_id, platform, handle), value in levels.items():
+        found = owner.get((platform, handle))
+        if found is None:
+            continue
+        cid = found
+        seen = newest.get((shop_id, cid))
+        if seen is None or value[0] >= seen[0]:
+            newest[(shop_id, cid)] = value
+    out: dict[int, dict[int, tuple[str, int]]] = {}
+    for (shop_id, cid), (_at, row_no, name) in newest.items():
+        out.setdefault(shop_id, {})[cid] = (name, row_no)
+    return out

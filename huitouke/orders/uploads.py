@@ -28,6 +28,7 @@ class PendingUpload:
     fmt: str
     shop: str
     mapping_id: int | None
+    keep_levels: bool = False
 
 
 def _root() -> Path:
@@ -40,7 +41,13 @@ def _safe_name(name: str) -> str:
 
 
 def upload_store(
-    *, orders_file: UploadedFile, items_file: UploadedFile | None, fmt: str, shop: str, mapping_id: int | None
+    *,
+    orders_file: UploadedFile,
+    items_file: UploadedFile | None,
+    fmt: str,
+    shop: str,
+    mapping_id: int | None,
+    keep_levels: bool = False,
 ) -> PendingUpload:
     """Write the uploaded file(s) to disk (streamed in chunks) and describe them; returns the pending upload."""
     token = uuid.uuid4().hex
@@ -57,7 +64,7 @@ def upload_store(
 
     orders_path, orders_name = save(orders_file, "orders")
     items_path, items_name = save(items_file, "items") if items_file else (None, None)
-    pending = PendingUpload(token, orders_path, orders_name, items_path, items_name, fmt, shop, mapping_id)
+    pending = PendingUpload(token, orders_path, orders_name, items_path, items_name, fmt, shop, mapping_id, keep_levels)
     (folder / "upload.json").write_text(json.dumps(asdict(pending), ensure_ascii=False), encoding="utf-8")
     return pending
 

@@ -38,6 +38,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
             fmt=data["fmt"],
             shop=data.get("shop") or "",
             mapping_id=data["saved_mapping"].pk if data.get("saved_mapping") else None,
+            keep_levels=bool(data.get("keep_levels")),
         )
         return redirect("orders:import-confirm", token=pending.token)
     jobs = job_list(kind=IMPORT_JOB_KIND, user=request.user)  # type: ignore[arg-type]  # login_required
@@ -53,6 +54,7 @@ def _submit(request: HttpRequest, pending: PendingUpload, fmt: str, mapping: dic
             "fmt": fmt,
             "shop": pending.shop,
             "mapping": mapping,
+            "keep_levels": pending.keep_levels,
             "title": _("Import of %(name)s") % {"name": pending.orders_name},
             "back": reverse("orders:import"),
             "summary_template": "orders/_import_summary.html",

@@ -1,4 +1,5 @@
-"""`huitouke import-orders FILE [--items FILE] [--format …] [--shop NAME] [--mapping MAPPING.json] [--json]`."""
+"""`huitouke import-orders FILE [--items FILE] [--format …] [--shop NAME] [--mapping MAPPING.json] [--keep-levels]
+[--json]`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ class Command(BaseCommand):
             "--mapping",
             help="JSON file {our_field: their_header} for generic files (default: recognised from the headers)",
         )
+        parser.add_argument(
+            "--keep-levels",
+            action="store_true",
+            help="keep the member level column (会员级别/会员等级/Member level) as each buyer's floor: matched by "
+            "name to the shop's levels; unknown names go to the error report",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -45,7 +52,12 @@ class Command(BaseCommand):
             if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
                 raise CommandError("--mapping: expected a JSON object of field name → column header")
         request = ImportRequest(
-            path=str(path), items_path=items, fmt=options["format"], shop=options["shop"], mapping=mapping
+            path=str(path),
+            items_path=items,
+            fmt=options["format"],
+            shop=options["shop"],
+            mapping=mapping,
+            keep_levels=options["keep_levels"],
         )
         try:
             result = orders_import(request=request)
@@ -63,5 +75,10 @@ class Command(BaseCommand):
             f"{result.orders_updated} updated, {result.orders_unchanged} unchanged; {result.lines} lines; "
             f"{result.customers_created} new customers; {result.errors} rejected rows"
         )
+        if options["keep_levels"]:
+            self.stdout.write(
+                f"member levels: {result.levels_kept} kept as floors, {result.levels_already} already at or above, "
+                f"{result.level_errors} not one of the shop's levels"
+            )
         if result.error_report:
             self.stdout.write(f"error report: {result.error_report}")

@@ -15,6 +15,8 @@ Fields = dict[str, tuple[str, ...]]
 Required = Sequence[tuple[str, ...]]
 
 BAD_BYTES = "the row contains bytes that are not valid text in the file's encoding"
+#: The optional member-level column a seller's previous tool (or the platform's CRM export) may add to any format.
+MEMBER_LEVEL = ("会员级别", "会员等级", "客户等级", "Member level", "Membership level", "Customer tier")
 
 
 def resolve(table: Table, fields: Fields) -> dict[str, int]:

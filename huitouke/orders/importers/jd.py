@@ -23,7 +23,16 @@ from huitouke.orders.importers.cells import (
     text,
     unwrap,
 )
-from huitouke.orders.importers.common import Fields, Seen, cell_error, grouped, order_key, require, resolve
+from huitouke.orders.importers.common import (
+    MEMBER_LEVEL,
+    Fields,
+    Seen,
+    cell_error,
+    grouped,
+    order_key,
+    require,
+    resolve,
+)
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import Table
 
@@ -40,6 +49,7 @@ REQUIRED = (
 )
 
 FIELDS: Fields = {
+    "member_level": MEMBER_LEVEL,
     "order_no": ("订单号",),
     "item_id": ("商品ID", "商品编号", "SKU"),
     "title": ("商品名称",),
@@ -174,5 +184,6 @@ def _parse(table: Table, tz: tzinfo) -> Iterator[OrderRow | RowError]:
             tracking_no=unwrap(first[c["tracking"]]),
             buyer_remark=text(first[c["remark"]]),
             seller_memo=text(first[c["memo"]]),
+            member_level=text(first[c["member_level"]]),
             lines=tuple(lines),
         )

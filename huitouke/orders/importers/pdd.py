@@ -25,7 +25,7 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.common import Fields, Seen, bad_bytes, cell_error, join, require, resolve
+from huitouke.orders.importers.common import MEMBER_LEVEL, Fields, Seen, bad_bytes, cell_error, join, require, resolve
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import BadRow, Table
 
@@ -40,6 +40,7 @@ REQUIRED = (
 )
 
 FIELDS: Fields = {
+    "member_level": MEMBER_LEVEL,
     "order_no": ("订单号",),
     "title": ("商品", "商品名称"),
     "status": ("订单状态",),
@@ -188,6 +189,7 @@ def _parse(table: Table, tz: tzinfo) -> Iterator[OrderRow | RowError]:
             tracking_no=unwrap(row[c["tracking"]]),
             buyer_remark=text(row[c["remark"]]),
             seller_memo=text(row[c["memo"]]),
+            member_level=text(row[c["member_level"]]),
             lines=(
                 LineRow(
                     line_no=1,

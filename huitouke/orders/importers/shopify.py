@@ -22,7 +22,17 @@ from huitouke.orders.importers.cells import (
     text,
     unwrap,
 )
-from huitouke.orders.importers.common import Fields, Seen, cell_error, grouped, join, order_key, require, resolve
+from huitouke.orders.importers.common import (
+    MEMBER_LEVEL,
+    Fields,
+    Seen,
+    cell_error,
+    grouped,
+    join,
+    order_key,
+    require,
+    resolve,
+)
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import Table
 
@@ -39,6 +49,7 @@ REQUIRED = (
 )
 
 FIELDS: Fields = {
+    "member_level": MEMBER_LEVEL,
     "order_no": ("Name",),
     "email": ("Email",),
     "financial": ("Financial Status",),
@@ -214,6 +225,7 @@ def _parse(table: Table, tz: tzinfo) -> Iterator[OrderRow | RowError]:
             seller_memo="",
             close_reason="cancelled" if closed_at is not None else "",
             accepts_marketing=marketing,
+            member_level=text(first[c["member_level"]]),
             lines=tuple(lines),
         )
 

@@ -27,7 +27,17 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.common import BAD_BYTES, Fields, Seen, bad_bytes, cell_error, join, require, resolve
+from huitouke.orders.importers.common import (
+    BAD_BYTES,
+    MEMBER_LEVEL,
+    Fields,
+    Seen,
+    bad_bytes,
+    cell_error,
+    join,
+    require,
+    resolve,
+)
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import BadRow, Table
 
@@ -38,6 +48,7 @@ REQUIRED = (("订单编号",), ("买家会员名",), ("订单状态",), ("订单
 ITEMS_REQUIRED = (("主订单编号", "订单编号"), ("标题", "商品标题", "宝贝标题"), ("价格", "商品价格"), ("购买数量",))
 
 FIELDS: Fields = {
+    "member_level": MEMBER_LEVEL,
     "order_no": ("订单编号",),
     "buyer": ("买家会员名", "买家昵称"),
     "goods": ("买家应付货款",),
@@ -237,6 +248,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             buyer_remark=text(row[k_remark]),
             seller_memo=join(text(row[k_memo]), text(row[k_memo2]), sep="; "),
             close_reason=text(row[k_close]),
+            member_level=text(row[c["member_level"]]),
             lines=lines_or_error,
         )
     if by_order:

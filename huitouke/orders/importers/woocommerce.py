@@ -23,7 +23,17 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.common import Fields, Seen, cell_error, grouped, join, order_key, require, resolve
+from huitouke.orders.importers.common import (
+    MEMBER_LEVEL,
+    Fields,
+    Seen,
+    cell_error,
+    grouped,
+    join,
+    order_key,
+    require,
+    resolve,
+)
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import Table
 
@@ -37,6 +47,7 @@ REQUIRED = (
 )
 
 FIELDS: Fields = {
+    "member_level": MEMBER_LEVEL,
     "order_no": ("Order Number", "Order ID", "Order #", "Order No"),
     "created": ("Order Date", "Date Created", "Order Created", "Date"),
     "status": ("Order Status", "Status"),
@@ -206,5 +217,6 @@ def _parse(table: Table, tz: tzinfo) -> Iterator[OrderRow | RowError]:
             tracking_no="",
             buyer_remark=text(first[c["note"]]),
             seller_memo="",
+            member_level=text(first[c["member_level"]]),
             lines=tuple(lines),
         )
