@@ -49,7 +49,7 @@ def shop():
         budget_days=7,
         budget_marketing=1,
         budget_care=2,
-        marketing_requires_opt_in=False,
+        marketing_consent="opt_out",
     )
     return shop
 
@@ -160,7 +160,7 @@ def test_forecast_in_quiet_hours_counts_everyone_reachable_as_waiting(shop, peop
 def test_forecast_with_required_opt_in_suppresses_those_without_a_yes(shop, people):
     contact_policy_save(
         shop_id=shop.pk, quiet_start=time(0), quiet_end=time(0), budget_days=7, budget_marketing=5, budget_care=5,
-        marketing_requires_opt_in=True,
+        marketing_consent="opt_in",
     )  # fmt: skip
     Consent.objects.create(customer=people["ok1"], channel="sms", purpose="marketing", granted=True, source="x")
 

@@ -47,7 +47,7 @@ def test_tick_buyers_preview_and_send(browser, live_server, make_user, huey_work
     )
     contact_policy_save(
         shop_id=shop.pk, quiet_start=clock(0), quiet_end=clock(0), budget_days=7, budget_marketing=5, budget_care=5,
-        marketing_requires_opt_in=False,
+        marketing_consent="opt_out",
     )  # fmt: skip
     buyers = [
         CustomerFactory.create(name=f"茶友{i}", phone=f"1390000{i:04d}", order_count=4 - i, total_spent=100 * (4 - i))
