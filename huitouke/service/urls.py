@@ -1,0 +1,28 @@
+from django.urls import path
+
+from huitouke.service import views, views_settings, views_ticket
+
+app_name = "service"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("assign/", views.assign, name="assign"),
+    path("new/", views.ticket_new, name="new"),
+    path("<int:pk>/", views.ticket_detail, name="ticket"),
+    path("<int:pk>/take/", views_ticket.take, name="take"),
+    path("<int:pk>/reply/", views_ticket.reply, name="reply"),
+    path("<int:pk>/transfer/", views_ticket.transfer, name="transfer"),
+    path("<int:pk>/status/", views_ticket.status, name="status"),
+    path("<int:pk>/steps/<str:key>/", views_ticket.step, name="step"),
+    path("<int:pk>/compensations/", views_ticket.compensation_add, name="compensation"),
+    path("<int:pk>/compensations/<int:entry>/approve/", views_ticket.compensation_approve, name="approve"),
+    path("<int:pk>/attachments/", views_ticket.attachment_upload, name="attach"),
+    path("<int:pk>/attachments/<int:item>/", views_ticket.attachment_download, name="attachment"),
+    path("settings/", views_settings.calendar, name="settings"),
+    path("settings/policies/", views_settings.policies, name="policies"),
+    path("settings/policies/new/", views_settings.policy_new, name="policy-new"),
+    path("settings/policies/<int:pk>/", views_settings.policy_edit, name="policy-edit"),
+    path("settings/policies/<int:pk>/delete/", views_settings.policy_delete, name="policy-delete"),
+    path("settings/playbooks/", views_settings.playbooks, name="playbooks"),
+    path("settings/playbooks/edit/", views_settings.playbook_edit, name="playbook-edit"),
+    path("settings/playbooks/delete/", views_settings.playbook_delete, name="playbook-delete"),
+]
