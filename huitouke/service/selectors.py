@@ -240,9 +240,9 @@ def ticket_queue(*, user: AbstractBaseUser | Any, filters: TicketFilter) -> Quer
     due_order = (F("sla_due").asc(nulls_last=True), "id")
     order: tuple[Any, ...]
     if filters.queue == "mine":
-        qs, order = qs.filter(_open(), owner=user), due_order
+        qs, order = qs.filter(_open(), owner_id=user.pk), due_order
     elif filters.queue == "follow_ups":
-        qs = qs.filter(first_owner=user).exclude(status=TicketStatus.CLOSED)
+        qs = qs.filter(first_owner_id=user.pk).exclude(status=TicketStatus.CLOSED)
         order = ("-updated_at", "-id")
     elif filters.queue == "unassigned":
         qs, order = qs.filter(_open(), owner__isnull=True), due_order

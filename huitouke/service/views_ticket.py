@@ -22,6 +22,7 @@ from huitouke.service.services.attachments import max_bytes
 from huitouke.service.views import APPROVE, CHANGE, VIEW, detail_context, ticket_or_404
 
 DETAIL = "service/ticket_detail.html"
+INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
 
 
 def _again(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:
@@ -232,17 +233,17 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 @require_GET
-def attachment_download(request: HttpRequest, pk: int, item: int) -> FileResponse:
-    """The file, to someone who may see the ticket, with the type read from its content at upload; never shown
-    inline as a page (no sniffing, a download for anything but images)."""
-    found = Attachment.objects.filter(pk=item, ticket_id=pk).first()
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """The file, to someone who may see tickets, with the type read from its content at upload: photos and PDFs
+    open in the browser (sandboxed, never sniffed), anything else downloads."""
+    found = Attachment.objects.filter(pk=pk).first()
     if found is None:
-        raise Http404(_("This ticket has no such attachment."))
+        raise Http404(_("There is no such attachment."))
     try:
         handle = found.file.open("rb")
     except FileNotFoundError:
         raise Http404(_("The file is missing from the storage.")) from None
-    inline = found.content_type.startswith("image/")
+    inline = found.content_type in INLINE_TYPES
     response = FileResponse(handle, as_attachment=not inline, filename=found.name, content_type=found.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"

@@ -86,11 +86,17 @@ def attachment_add(*, ticket: Ticket, name: str, content: bytes, actor: Any, at:
             "only photos, PDF, office/ZIP files, MP4 videos and text files are accepted", field="file"
         )
     clean = _clean_name(name)
-    with transaction.atomic():
-        ticket = ticket_lock(ticket)
-        item = Attachment(ticket=ticket, name=clean, content_type=kind, size=len(content), uploaded_by=actor)
-        item.file.save(clean, ContentFile(content), save=False)
-        item.save()
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
-        event_add(ticket=ticket, kind=TicketEvent.Kind.ATTACHMENT, actor=actor, new=clean, at=now)
+    item = Attachment(name=clean, content_type=kind, size=len(content), uploaded_by=actor)
+    try:
+        with transaction.atomic():
+            ticket = ticket_lock(ticket)
+            item.ticket = ticket
+            item.file.save(clean, ContentFile(content), save=False)
+            item.save()
+            Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+            event_add(ticket=ticket, kind=TicketEvent.Kind.ATTACHMENT, actor=actor, new=clean, at=now)
+    except BaseException:
+        if item.file.name:  # stored before the rows failed: no file without its row
+            item.file.storage.delete(item.file.name)
+        raise
     return item

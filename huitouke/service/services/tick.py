@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,7 @@ from huitouke.service.models import (
 MANAGER_DETAIL_MAX = 20
 _LOCK_KEY = 7_715_001  # pg_advisory_xact_lock key of the SLA tick
 
-_ACTIVE = {
+_ACTIVE: dict[str, Q] = {
     Clock.FIRST_RESPONSE: Q(first_responded_at__isnull=True, first_response_due__isnull=False),
     Clock.NEXT_RESPONSE: Q(next_response_due__isnull=False),
     Clock.RESOLUTION: Q(resolved_at__isnull=True, resolution_due__isnull=False),
@@ -115,7 +116,7 @@ def _record(clock: str, kind: str, qs: QuerySet[Ticket], at: datetime, result: S
 
 
 def _managers(
-    tickets: list[tuple[int, int | None]], kind: str, clock: str, at: datetime, result: SlaTickResult
+    tickets: Sequence[tuple[int, int | None]], kind: str, clock: str, at: datetime, result: SlaTickResult
 ) -> None:
     """Tell every manager about these (ticket id, shop id) pairs: one each while few, else one summary."""
     if not tickets:

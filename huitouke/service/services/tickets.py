@@ -248,7 +248,7 @@ def ticket_take(*, ticket: Ticket, user: Any, at: datetime | None = None) -> Tic
         ticket = ticket_lock(ticket)
         if ticket.owner_id == user.pk:
             return ticket
-        if ticket.owner_id is not None:
+        if ticket.owner is not None:
             raise ConflictError(
                 f"ticket #{ticket.number} is worked by {ticket.owner.get_username()}; ask for a transfer", field="owner"
             )

@@ -12,9 +12,9 @@ import pytest
 SH = ZoneInfo("Asia/Shanghai")
 
 
-def sh(*args: int) -> datetime:
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A Shanghai wall-clock instant: sh(2026, 3, 2, 10, 0)."""
-    return datetime(*args, tzinfo=SH)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=SH)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from freezegun import freeze_time
 
 from huitouke.core.errors import ApplicationError
@@ -253,3 +254,16 @@ def test_follow_up_waits_n_days(shop, customer, agent, no_wake):
     m = Message.objects.get(idempotency_key=f"service:ticket:{t.pk}:follow-up:0")
     assert m.scheduled_at == sh(2026, 3, 2, 12, 0) + timedelta(days=3)
     assert (m.customer_id, m.shop_id, m.channel) == (customer.pk, shop.pk, "manual")
+
+
+def test_attachments_are_served_only_to_staff_who_see_tickets(shop, customer, agent, client_as):
+    t = make(customer, shop)
+    item = services.attachment_add(ticket=t, name="单据.pdf", content=b"%PDF-1.4 receipt", actor=agent)
+    url = f"/service/attachments/{item.pk}/"
+    assert client_as("marketer").get(url).status_code == 403
+    anonymous = Client().get(url)
+    assert (anonymous.status_code, anonymous["Location"].split("?")[0]) == (302, "/login/")
+    r = client_as("agent").get(url)
+    assert (r.status_code, r["Content-Type"], r["X-Content-Type-Options"]) == (200, "application/pdf", "nosniff")
+    assert b"".join(r.streaming_content) == b"%PDF-1.4 receipt"
+    assert client_as("manager").get("/service/attachments/999999/").status_code == 404
