@@ -95,6 +95,8 @@ def event_row(event: TicketEvent, step_labels: dict[str, str]) -> EventRow:
     kind = event.kind
     what = label(TicketEvent.Kind, kind)
     old, new, note = event.old, event.new, event.note
+    if kind == TicketEvent.Kind.CREATED:
+        what = _("Ticket opened")
     if kind in (TicketEvent.Kind.STATUS, TicketEvent.Kind.CREATED):
         old, new = label(TicketStatus, old) if old else "", label(TicketStatus, new) if new else ""
     elif kind == TicketEvent.Kind.UPDATED:

@@ -64,7 +64,7 @@ class TransferForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=TicketStatus.choices)
-    note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea)
+    note = forms.CharField(label=_("Remark"), max_length=2000, required=False, widget=forms.Textarea)
 
 
 class CompensationForm(forms.Form):
@@ -72,7 +72,7 @@ class CompensationForm(forms.Form):
     amount = forms.DecimalField(label=_("To the customer (¥)"), min_value=0, max_digits=12, decimal_places=2, initial=0)
     cost = forms.DecimalField(label=_("Cost to the shop (¥)"), min_value=0, max_digits=12, decimal_places=2, initial=0)
     order_line = forms.IntegerField(label=_("Order line"), required=False)
-    note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+    note = forms.CharField(label=_("Remark"), max_length=2000, required=False)
 
 
 class AssignForm(forms.Form):

@@ -91,7 +91,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
                     workdays=d["workdays"],
                 )
             except ApplicationError as exc:
-                field = exc.field if exc.field in cal_form.fields else None
+                named = exc.field or ""
+                field = next((f for f in cal_form.fields if named.startswith(f)), None)
                 cal_form.add_error(field, exc.message)
             else:
                 messages.success(request, _("The calendar of %(shop)s was saved.") % {"shop": shop.name})

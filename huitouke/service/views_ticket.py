@@ -103,7 +103,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
         return _again(request, pk, transfer_form=form, transfer_error=exc.message)
     messages.success(
         request,
-        _("Ticket #%(number)s was handed to %(user)s.") % {"number": done.number, "user": done.owner.get_username()},
+        _("Ticket #%(number)s was handed to %(user)s.") % {"number": done.number, "user": form.cleaned_data["to"]},
     )
     return redirect("service:ticket", pk=pk)
 
@@ -167,7 +167,7 @@ def compensation_add(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     line = None
     if data["order_line"]:
-        line = OrderLine.objects.filter(pk=data["order_line"], order_id=ticket.order_id).first()
+        line = OrderLine.objects.filter(pk=data["order_line"], order__tickets=ticket).first()
         if line is None:
             text = _("Pick a line of the ticket's order.")
             return _again(request, pk, compensation_form=form, compensation_error=text)

@@ -1,0 +1,555 @@
+"""Wiring of the service pages: who may see what (403/404), masking for agents, every form's bad input answered
+with a message naming the problem (never a 500), and each action reaching its service."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from huitouke.core.models import AuditEntry
+from huitouke.service import services
+from huitouke.service.models import (
+    Attachment,
+    Compensation,
+    Playbook,
+    ServiceCalendar,
+    ServiceSettings,
+    SlaPolicy,
+    SlaState,
+    Ticket,
+    TicketReply,
+    TicketStatus,
+)
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def login(make_user: Any, role: str, username: str | None = None, lang: str = "en") -> tuple[Client, Any]:
+    user = make_user(role, username=username or f"{role}-v")
+    c = Client()
+    c.force_login(user)
+    c.cookies["django_language"] = lang
+    return c, user
+
+
+@pytest.fixture
+def ticket(shop: Any, customer: Any, order: Any, no_wake: Any) -> Ticket:
+    return services.ticket_create(
+        customer=customer,
+        type="quality",
+        channel="wangwang",
+        subject="茶叶受潮",
+        shop=shop,
+        order=order,
+        order_lines=list(order.lines.filter(line_no=1)),
+        tags=["受潮"],
+    )
+
+
+def text(response: Any) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+# --- the queue -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["owner", "manager", "agent"])
+def test_queue_renders_for_the_roles_that_work_tickets(make_user, role, ticket):
+    c, _u = login(make_user, role)
+    r = c.get("/service/?queue=all")
+    assert r.status_code == 200
+    assert "#1" in text(r)
+    assert 'hx-sync="this:replace"' in text(r)
+
+
+def test_queue_refused_to_marketers_and_sends_strangers_to_login(make_user, ticket):
+    c, _u = login(make_user, "marketer")
+    assert c.get("/service/").status_code == 403
+    assert c.get(f"/service/{ticket.pk}/").status_code == 403
+    assert c.get("/service/new/").status_code == 403
+    r = Client().get("/service/")
+    assert r.status_code == 302
+    assert r["Location"].startswith("/login/")
+
+
+def test_agents_see_the_phone_masked_managers_unmasked_and_audited(make_user, ticket):
+    agent, _a = login(make_user, "agent")
+    page = text(agent.get("/service/?queue=all"))
+    assert "138****0001" in page
+    assert "13800000001" not in page
+    detail = text(agent.get(f"/service/{ticket.pk}/"))
+    assert "138****0001" in detail
+    assert "13800000001" not in detail
+    assert "w***@example.com" in detail
+    assert "wang@example.com" not in detail
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.UNMASK).exists()
+    manager, m = login(make_user, "manager")
+    assert "13800000001" in text(manager.get("/service/?queue=all"))
+    assert "wang@example.com" in text(manager.get(f"/service/{ticket.pk}/"))
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.UNMASK, actor=m).count() == 2
+
+
+def test_queue_views_pick_their_tickets(make_user, shop, customer, ticket, no_wake):
+    c, agent = login(make_user, "agent")
+    other = services.ticket_create(customer=customer, type="inquiry", channel="phone", subject="问发货", shop=shop)
+    services.ticket_take(ticket=ticket, user=agent)
+    Ticket.objects.filter(pk=other.pk).update(sla_state=SlaState.BREACHING_SOON)
+
+    def numbers(url: str) -> list[str]:
+        body = c.get(url, headers={"HX-Request": "true"}).content.decode()
+        return re.findall(r">#(\d+)</a>", body)
+
+    assert numbers("/service/") == ["1"]  # mine is the default view
+    assert numbers("/service/?queue=follow_ups") == ["1"]
+    assert numbers("/service/?queue=unassigned") == ["2"]
+    assert numbers("/service/?queue=breaching") == ["2"]
+    assert numbers("/service/?queue=all") == ["2", "1"]
+    assert numbers("/service/?queue=all&type=quality") == ["1"]
+    assert numbers("/service/?queue=all&tag=受潮") == ["1"]
+    assert numbers("/service/?queue=all&status=new") == ["2"]
+    assert numbers("/service/?queue=all&sla_state=breaching_soon") == ["2"]
+
+
+def test_live_filter_answers_with_the_results_only(make_user, ticket):
+    c, _u = login(make_user, "agent")
+    r = c.get("/service/?queue=all&type=quality", headers={"HX-Request": "true"})
+    body = r.content.decode()
+    assert r.status_code == 200
+    assert body.lstrip().startswith('<div id="ticket-results"')
+    assert "<html" not in body
+    assert "ticket-filters" not in body
+
+
+@pytest.mark.parametrize(
+    ("query", "label"),
+    [("queue=later", "View"), ("type=broken", "Type"), ("sla_state=late", "SLA"), ("priority=x", "Priority")],
+)
+def test_a_bad_filter_is_named_not_a_500(make_user, query, label, ticket):
+    c, _u = login(make_user, "agent")
+    r = c.get(f"/service/?{query}")
+    assert r.status_code == 200
+    assert re.search(rf'role="alert"><strong>{label}:</strong>', text(r))
+
+
+def test_bulk_assign_by_a_manager(make_user, shop, customer, ticket, no_wake):
+    c, _m = login(make_user, "manager")
+    _a, _agent = login(make_user, "agent", "agent-b")
+    other = services.ticket_create(customer=customer, type="inquiry", channel="phone", subject="问", shop=shop)
+    r = c.post("/service/assign/", {"ids": [ticket.pk, other.pk], "to": "agent-b", "next": "/service/?queue=all"})
+    assert r.status_code == 302
+    assert r["Location"] == "/service/?queue=all"
+    assert set(Ticket.objects.values_list("owner__username", flat=True)) == {"agent-b"}
+    page = text(c.get("/service/?queue=all"))
+    assert "2 tickets assigned to agent-b." in page
+
+
+def test_bulk_assign_bad_input_and_roles(make_user, ticket):
+    c, _m = login(make_user, "manager")
+    c.post("/service/assign/", {"to": "nobody"})
+    assert "Tick tickets first." in text(c.get("/service/?queue=all"))
+    c.post("/service/assign/", {"ids": [ticket.pk], "to": "nobody"})
+    assert "Not assigned: &#x27;nobody&#x27; is not an active staff member" in text(c.get("/service/?queue=all"))
+    assert Ticket.objects.get().owner_id is None
+    agent, _a = login(make_user, "agent")
+    assert agent.post("/service/assign/", {"ids": [ticket.pk], "to": "agent-v"}).status_code == 403
+
+
+# --- a new ticket --------------------------------------------------------------------------------------------
+
+
+def test_customer_search_lists_masked_matches(make_user, customer):
+    c, _u = login(make_user, "agent")
+    r = c.get("/service/new/?q=王小二", headers={"HX-Request": "true"})
+    body = text(r)
+    assert r.status_code == 200
+    assert body.lstrip().startswith('<div id="customer-matches"')
+    assert "138****0001" in body
+    assert f"?customer={customer.pk}" in body
+
+
+def test_open_a_ticket_from_the_customer_with_order_lines(make_user, customer, order, no_wake):
+    c, _agent = login(make_user, "agent")
+    page = text(c.get(f"/service/new/?customer={customer.pk}&from=customer"))
+    assert "T100" in page
+    assert "龙井" in page
+    assert "Back to the customer" in page
+    line = order.lines.get(line_no=2)
+    r = c.post(
+        "/service/new/",
+        {
+            "customer": customer.pk,
+            "order": order.pk,
+            "lines": [line.pk],
+            "type": "wrong_item",
+            "channel": "phone",
+            "priority": "high",
+            "subject": "发错杯子",
+            "description": "",
+            "tags": "发错, 杯子",
+        },
+    )
+    t = Ticket.objects.get()
+    assert r.status_code == 302
+    assert r["Location"] == f"/service/{t.pk}/"
+    assert (t.order_id, t.type, t.priority, t.shop_id) == (order.pk, "wrong_item", "high", order.shop_id)
+    assert list(t.order_lines.values_list("title", flat=True)) == ["茶杯"]
+    assert sorted(t.tags.values_list("name", flat=True)) == ["发错", "杯子"]
+    assert t.steps.count() == 6
+
+
+def test_new_ticket_bad_input_gets_messages(make_user, customer, order, no_wake):
+    from huitouke.customers.tests.factories import CustomerFactory
+    from huitouke.orders.tests.factories import OrderFactory, OrderLineFactory
+
+    c, _u = login(make_user, "agent")
+    base = {"customer": customer.pk, "type": "quality", "channel": "phone", "priority": "normal", "subject": "x"}
+    r = c.post("/service/new/", {**base, "subject": ""})
+    assert r.status_code == 400
+    assert "This field is required." in text(r)
+    r = c.post("/service/new/", {**base, "type": "fun"})
+    assert r.status_code == 400
+    assert "Select a valid choice. fun is not one of the available choices." in text(r)
+    stranger = OrderFactory.create(shop=order.shop, customer=CustomerFactory.create(), order_no="T900")
+    r = c.post("/service/new/", {**base, "order": stranger.pk})
+    assert r.status_code == 400
+    assert "Pick one of this customer&#x27;s orders." in text(r)
+    second = OrderFactory.create(shop=order.shop, customer=customer, order_no="T101")
+    other_line = OrderLineFactory.create(order=second, line_no=1, title="壶")
+    r = c.post("/service/new/", {**base, "order": order.pk, "lines": [other_line.pk]})
+    assert r.status_code == 400
+    assert "The ticked lines must belong to the order you picked." in text(r)
+    assert not Ticket.objects.exists()
+    assert c.get("/service/new/?customer=999999").status_code == 404
+    assert c.get("/service/new/?customer=abc").status_code == 404
+
+
+# --- the ticket page -----------------------------------------------------------------------------------------
+
+
+def test_ticket_page_shows_the_ticket(make_user, ticket):
+    c, _u = login(make_user, "agent")
+    page = text(c.get(f"/service/{ticket.pk}/"))
+    for part in ("#1 茶叶受潮", "Quality problem", "T100", "龙井", "nobody yet", "First response", "Resolution"):
+        assert part in page
+    assert "Own the problem and apologise" in page
+    assert "Take this ticket" in page
+    assert c.get("/service/999999/").status_code == 404
+
+
+def test_history_translates_every_value(make_user, ticket):
+    c, agent = login(make_user, "agent", lang="zh-hans")
+    services.ticket_take(ticket=ticket, user=agent)
+    services.ticket_step_tick(ticket=ticket, key="apologise", actor=agent)
+    services.ticket_status_set(ticket=ticket, status="waiting_customer", actor=agent)
+    services.compensation_add(ticket=ticket, kind="coupon", amount="10", actor=agent)
+    page = text(c.get(f"/service/{ticket.pk}/"))
+    history = page.split('id="history"')[1].split("</section>")[0]
+    assert "waiting_customer" not in history
+    assert "coupon" not in history
+    assert ">apologise<" not in history
+    assert "处理中 → 等待顾客回复" in history
+    assert "新工单 → 处理中" in history
+    assert "优惠券 ¥10.00" in history
+
+
+def test_take_reply_note_transfer_step_status(make_user, ticket, no_wake):
+    c, agent = login(make_user, "agent")
+    _b, other = login(make_user, "agent", "agent-b")
+    assert c.post(f"/service/{ticket.pk}/take/").status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.owner_id, ticket.first_owner_id, ticket.status) == (agent.pk, agent.pk, "open")
+    r = c.post(f"/service/{ticket.pk}/reply/", {"body": "您好，我们马上处理", "channel": "manual", "as": "reply"})
+    assert r.status_code == 302
+    assert r["Location"].endswith("#replies")
+    page = text(c.get(f"/service/{ticket.pk}/"))
+    assert 'class="copy-text"' in page
+    assert "您好，我们马上处理</textarea>" in page
+    c.post(f"/service/{ticket.pk}/reply/", {"body": "内部备注", "channel": "sms", "as": "note"})
+    assert list(TicketReply.objects.order_by("id").values_list("kind", "channel")) == [
+        ("public", "manual"),
+        ("internal", ""),
+    ]
+    assert c.post(f"/service/{ticket.pk}/steps/apologise/").status_code == 302
+    assert ticket.steps.get(key="apologise").done_by_id == agent.pk
+    assert c.post(f"/service/{ticket.pk}/steps/nope/").status_code == 404
+    r = c.post(f"/service/{ticket.pk}/transfer/", {"to": "agent-b", "note": "明天我休假"})
+    assert r.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.owner_id, ticket.first_owner_id) == (other.pk, agent.pk)
+    r = c.post(f"/service/{ticket.pk}/status/", {"status": "waiting_customer", "note": ""})
+    assert r.status_code == 302
+    assert Ticket.objects.get().status == "waiting_customer"
+
+
+def test_reply_and_transfer_bad_input(make_user, ticket):
+    c, _a = login(make_user, "agent")
+    r = c.post(f"/service/{ticket.pk}/reply/", {"body": "  ", "as": "reply"})
+    assert r.status_code == 400
+    assert "Text: This field is required." in text(r)
+    r = c.post(f"/service/{ticket.pk}/reply/", {"body": "hi", "channel": "fax", "as": "reply"})
+    assert r.status_code == 400
+    assert "Send by: Select a valid choice." in text(r)
+    r = c.post(f"/service/{ticket.pk}/transfer/", {"to": "agent-v", "note": ""})
+    assert r.status_code == 400
+    assert "Note for the colleague: This field is required." in text(r)
+    r = c.post(f"/service/{ticket.pk}/transfer/", {"to": "ghost", "note": "x"})
+    assert r.status_code == 400
+    assert "&#x27;ghost&#x27; is not an active staff member" in text(r)
+    assert not TicketReply.objects.exists()
+    assert Ticket.objects.get().owner_id is None
+
+
+def test_resolving_with_open_required_steps_needs_a_reason(make_user, ticket):
+    c, agent = login(make_user, "agent")
+    services.ticket_take(ticket=ticket, user=agent)
+    r = c.post(f"/service/{ticket.pk}/status/", {"status": "resolved", "note": ""})
+    body = text(r)
+    assert r.status_code == 400
+    assert "These required steps are still open: Own the problem and apologise、Listen and show you care" in body
+    assert Ticket.objects.get().status == "open"
+    r = c.post(f"/service/{ticket.pk}/status/", {"status": "resolved", "note": "顾客不再回复，平台已退款"})
+    assert r.status_code == 302
+    t = Ticket.objects.get()
+    assert (t.status, t.resolve_reason) == ("resolved", "顾客不再回复，平台已退款")
+    r = c.post(f"/service/{ticket.pk}/status/", {"status": "waiting_customer"})
+    assert r.status_code == 400
+    assert "a resolved ticket cannot become waiting_customer" in text(r)
+    r = c.post(f"/service/{ticket.pk}/status/", {"status": "gone"})
+    assert r.status_code == 400
+    assert "New status: Select a valid choice." in text(r)
+    assert c.post(f"/service/{ticket.pk}/status/", {"status": "open"}).status_code == 302
+    assert Ticket.objects.get().status == TicketStatus.OPEN
+
+
+def test_compensation_above_the_limit_waits_for_a_manager(make_user, ticket):
+    c, _agent = login(make_user, "agent")
+    r = c.post(f"/service/{ticket.pk}/compensations/", {"kind": "partial_refund", "amount": "80", "cost": "80"})
+    assert r.status_code == 302
+    entry = Compensation.objects.get()
+    assert entry.status == "pending_approval"
+    assert "Waiting for a manager" in text(c.get(f"/service/{ticket.pk}/"))
+    assert c.post(f"/service/{ticket.pk}/compensations/{entry.pk}/approve/").status_code == 403
+    m, manager = login(make_user, "manager")
+    assert 'class="approve"' in text(m.get(f"/service/{ticket.pk}/"))
+    assert m.post(f"/service/{ticket.pk}/compensations/{entry.pk}/approve/").status_code == 302
+    entry.refresh_from_db()
+    assert (entry.status, entry.approved_by_id) == ("approved", manager.pk)
+    assert m.post(f"/service/{ticket.pk}/compensations/{entry.pk + 1}/approve/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"kind": "gift", "amount": "abc", "cost": "0"}, "To the customer (¥): Enter a number."),
+        ({"kind": "gift", "amount": "-1", "cost": "0"}, "Ensure this value is greater than or equal to 0."),
+        ({"kind": "cash", "amount": "1", "cost": "0"}, "Kind: Select a valid choice."),
+        ({"kind": "gift", "amount": "1.001", "cost": "0"}, "Ensure that there are no more than 2 decimal places."),
+        ({"kind": "gift", "amount": "1", "cost": "0", "order_line": "999999"}, "Pick a line of the ticket"),
+    ],
+)
+def test_compensation_bad_input(make_user, ticket, data, message):
+    c, _a = login(make_user, "agent")
+    r = c.post(f"/service/{ticket.pk}/compensations/", data)
+    assert r.status_code == 400
+    assert message in text(r)
+    assert not Compensation.objects.exists()
+
+
+def test_attachments_are_sniffed_and_served_only_through_the_checked_view(make_user, ticket, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.HUITOUKE_HOME = tmp_path
+    c, _a = login(make_user, "agent")
+    r = c.post(f"/service/{ticket.pk}/attachments/", {"file": SimpleUploadedFile("photo.jpg", PNG, "image/jpeg")})
+    assert r.status_code == 302
+    item = Attachment.objects.get()
+    assert (item.name, item.content_type, item.size) == ("photo.jpg", "image/png", len(PNG))
+    got = c.get(f"/service/attachments/{item.pk}/")
+    assert got.status_code == 200
+    assert got["Content-Type"] == "image/png"
+    assert got["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(got.streaming_content) == PNG  # type: ignore[attr-defined]
+    assert c.get(f"/service/attachments/{item.pk + 1}/").status_code == 404
+    marketer, _m = login(make_user, "marketer")
+    assert marketer.get(f"/service/attachments/{item.pk}/").status_code == 403
+    assert Client().get(f"/service/attachments/{item.pk}/").status_code == 302
+    r = c.post(f"/service/{ticket.pk}/attachments/", {"file": SimpleUploadedFile("x.exe", b"MZ\x90\x00\x03" * 20)})
+    assert r.status_code == 400
+    assert "only photos, PDF" in text(r)
+    r = c.post(f"/service/{ticket.pk}/attachments/", {})
+    assert r.status_code == 400
+    assert "Choose a file to upload." in text(r)
+    settings.HUITOUKE_ATTACHMENT_MAX_BYTES = 10
+    r = c.post(f"/service/{ticket.pk}/attachments/", {"file": SimpleUploadedFile("big.png", PNG)})
+    assert r.status_code == 400
+    assert "The file is larger than" in text(r)
+    assert Attachment.objects.count() == 1
+
+
+def test_the_360_page_offers_a_new_ticket(make_user, customer, ticket):
+    c, _a = login(make_user, "agent")
+    page = text(c.get(f"/customers/{customer.pk}/"))
+    assert f'href="/service/new/?customer={customer.pk}&amp;from=customer"' in page
+    assert f'href="/service/{ticket.pk}/"' in page
+
+
+# --- settings ------------------------------------------------------------------------------------------------
+
+SETTINGS_PAGES = [
+    "/service/settings/",
+    "/service/settings/policies/",
+    "/service/settings/policies/new/",
+    "/service/settings/playbooks/",
+    "/service/settings/playbooks/edit/",
+]
+
+
+@pytest.mark.parametrize("url", SETTINGS_PAGES)
+def test_settings_pages_for_managers_and_owners_only(make_user, shop, url):
+    for role in ("manager", "owner"):
+        c, _u = login(make_user, role)
+        assert c.get(url).status_code == 200, (role, url)
+    for role in ("agent", "marketer"):
+        c, _u = login(make_user, role)
+        assert c.get(url).status_code == 403, (role, url)
+        assert c.post(url, {}).status_code == 403, (role, url)
+
+
+def test_calendar_saved_and_bad_values_named(make_user, shop):
+    c, _m = login(make_user, "manager")
+    good = {
+        "form": "calendar",
+        "shop": shop.pk,
+        "timezone": "Asia/Shanghai",
+        "periods": "09:00-12:00， 13:00-17:30",
+        "weekdays": ["1", "2", "3", "4", "5", "6"],
+        "public_holidays": "on",
+        "days_off": "2026-05-06\n",
+        "workdays": "2026-05-09",
+    }
+    r = c.post("/service/settings/", good)
+    assert r.status_code == 302
+    row = ServiceCalendar.objects.get(shop=shop)
+    assert (row.periods, row.weekdays, row.public_holidays) == (
+        ["09:00-12:00", "13:00-17:30"],
+        [1, 2, 3, 4, 5, 6],
+        "CN",
+    )
+    assert (row.days_off, row.workdays) == (["2026-05-06"], ["2026-05-09"])
+    r = c.post("/service/settings/", {**good, "days_off": "2026-05-06\n6 May"})
+    assert r.status_code == 400
+    assert "Line 2: 6 May is not a date like 2026-10-08." in text(r)
+    r = c.post("/service/settings/", {**good, "periods": "18:00-09:00"})
+    assert r.status_code == 400
+    assert re.search(r'id="field-periods">.*class="field-error" role="alert">[^<]+', text(r))
+    r = c.post("/service/settings/", {**good, "timezone": "Mars/Base"})
+    assert r.status_code == 400
+    assert "Mars/Base" in text(r)
+    r = c.post("/service/settings/", {**good, "weekdays": []})
+    assert r.status_code == 400
+    assert "This field is required." in text(r)
+    assert ServiceCalendar.objects.get(shop=shop).periods == ["09:00-12:00", "13:00-17:30"]
+    assert c.post("/service/settings/", {**good, "shop": "999999"}).status_code == 404
+    assert c.get("/service/settings/?shop=abc").status_code == 404
+
+
+def test_limits_saved_and_checked(make_user, shop):
+    c, _m = login(make_user, "owner")
+    data = {"form": "limits", "shop": shop.pk, "agent_compensation_limit": "30", "follow_up_days": "5"}
+    r = c.post("/service/settings/", {**data, "breaching_soon_percent": "75"})
+    assert r.status_code == 302
+    row = ServiceSettings.objects.get(shop=shop)
+    assert (str(row.agent_compensation_limit), row.follow_up_days, row.breaching_soon_percent) == ("30.00", 5, 75)
+    r = c.post("/service/settings/", {**data, "breaching_soon_percent": "100"})
+    assert r.status_code == 400
+    assert "Ensure this value is less than or equal to 99." in text(r)
+    assert c.post("/service/settings/", {"form": "other"}).status_code == 400
+
+
+def test_policies_create_edit_order_delete(make_user, shop):
+    c, _m = login(make_user, "manager")
+    data = {
+        "name": "差评加急",
+        "scope": "shop",
+        "position": "5",
+        "types": ["negative_review"],
+        "levels": "金卡, 银卡",
+        "first_response_minutes": "30",
+        "next_response_minutes": "60",
+        "resolution_minutes": "450",
+    }
+    r = c.post(f"/service/settings/policies/new/?shop={shop.pk}", data)
+    assert r.status_code == 302
+    p = SlaPolicy.objects.get(name="差评加急")
+    assert (p.shop_id, p.types, p.levels, p.first_response_minutes) == (
+        shop.pk,
+        ["negative_review"],
+        ["金卡", "银卡"],
+        30,
+    )
+    page = text(c.get(f"/service/settings/policies/?shop={shop.pk}"))
+    assert page.index("差评加急") < page.index("Urgent") < page.index("Standard")
+    r = c.post(f"/service/settings/policies/{p.pk}/", {**data, "position": "7", "scope": "all"})
+    assert r.status_code == 302
+    p.refresh_from_db()
+    assert (p.position, p.shop_id) == (7, None)
+    r = c.post(f"/service/settings/policies/{p.pk}/", {**data, "first_response_minutes": "0"})
+    assert r.status_code == 400
+    assert "Ensure this value is greater than or equal to 1." in text(r)
+    r = c.post(f"/service/settings/policies/{p.pk}/", {**data, "name": ""})
+    assert r.status_code == 400
+    assert "This field is required." in text(r)
+    assert c.get("/service/settings/policies/999999/").status_code == 404
+    assert c.post(f"/service/settings/policies/{p.pk}/delete/").status_code == 302
+    assert not SlaPolicy.objects.filter(pk=p.pk).exists()
+    assert c.post(f"/service/settings/policies/{p.pk}/delete/").status_code == 404
+
+
+def test_playbook_adapted_for_the_shop_with_a_suggested_step(make_user, shop, customer, no_wake):
+    c, _m = login(make_user, "manager")
+    page = text(c.get(f"/service/settings/playbooks/edit/?shop={shop.pk}&from=recovery"))
+    assert 'value="apologise"' in page
+    data = {
+        "shop": shop.pk,
+        "key": "recovery",
+        "name": "补救",
+        "position": "20",
+        "types": ["quality", "logistics"],
+        "suggested": ["ask_photos"],
+        "step-0-key": "apologise",
+        "step-0-label": "道歉",
+        "step-0-required": "on",
+        "step-1-key": "fix",
+        "step-1-label": "解决",
+        "step-2-key": "gone",
+        "step-2-label": "去掉",
+        "step-2-remove": "on",
+    }
+    r = c.post("/service/settings/playbooks/edit/", data)
+    assert r.status_code == 302
+    own = Playbook.objects.get(shop=shop)
+    assert [(s.key, s.required) for s in own.steps.all()] == [
+        ("apologise", True),
+        ("fix", False),
+        ("ask_photos", False),
+    ]
+    t = services.ticket_create(customer=customer, type="logistics", channel="phone", subject="破损", shop=shop)
+    assert list(t.steps.values_list("key", flat=True)) == ["apologise", "fix", "ask_photos"]
+    r = c.post("/service/settings/playbooks/edit/", {**data, "types": []})
+    assert r.status_code == 400
+    assert "This field is required." in text(r)
+    r = c.post("/service/settings/playbooks/edit/", {**data, "step-1-key": ""})
+    assert r.status_code == 400
+    assert "Step 2: give both a key and a name." in text(r)
+    r = c.post("/service/settings/playbooks/edit/", {**data, "key": "bad key!"})
+    assert r.status_code == 400
+    assert "Enter a valid “slug”" in text(r)
+    assert c.get(f"/service/settings/playbooks/edit/?shop={shop.pk}&key=nope").status_code == 404
+    assert c.post("/service/settings/playbooks/delete/", {"shop": shop.pk, "key": "recovery"}).status_code == 302
+    assert not Playbook.objects.filter(shop=shop).exists()
+    assert c.post("/service/settings/playbooks/delete/", {"shop": shop.pk, "key": "recovery"}).status_code == 404
