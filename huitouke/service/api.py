@@ -73,7 +73,7 @@ def ticket_out(t: Ticket) -> TicketOut:
         owner=_name(t.owner),
         first_owner=_name(t.first_owner),
         sla=SlaOut(
-            policy=gettext(t.sla_policy.name) if t.sla_policy else None,
+            policy=t.sla_policy.name if t.sla_policy else None,
             first_response_due=_local(t.first_response_due, zone),
             next_response_due=_local(t.next_response_due, zone),
             resolution_due=_local(t.resolution_due, zone),

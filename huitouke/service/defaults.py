@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 
 @dataclass(frozen=True)
@@ -28,84 +28,92 @@ class PlaybookDefault:
 
 DISPUTE = PlaybookDefault(
     key="dispute",
-    name=N_("Handling a complaint or dispute"),
+    name=gettext_noop("Handling a complaint or dispute"),
     types=("dispute", "complaint"),
     position=10,
     steps=(
         StepDefault(
             "respond",
-            N_("Answer without delay"),
-            N_("Write back at once, note what went wrong and say that you are on it, even if the fix takes longer."),
+            gettext_noop("Answer without delay"),
+            gettext_noop(
+                "Write back at once, note what went wrong and say that you are on it, even if the fix takes longer."
+            ),
         ),
         StepDefault(
             "welcome",
-            N_("Be warmer than before the sale"),
-            N_("Treat the customer at least as kindly as when they were buying; coldness now loses them for good."),
+            gettext_noop("Be warmer than before the sale"),
+            gettext_noop(
+                "Treat the customer at least as kindly as when they were buying; coldness now loses them for good."
+            ),
         ),
         StepDefault(
             "listen",
-            N_("Hear the whole story"),
-            N_("Let the customer explain before answering; record the order, the product and what happened."),
+            gettext_noop("Hear the whole story"),
+            gettext_noop("Let the customer explain before answering; record the order, the product and what happened."),
         ),
         StepDefault(
             "reassure",
-            N_("Calm and explain"),
-            N_("Look at it from the customer's side, say you understand, and explain what caused the problem."),
+            gettext_noop("Calm and explain"),
+            gettext_noop(
+                "Look at it from the customer's side, say you understand, and explain what caused the problem."
+            ),
         ),
         StepDefault(
             "apologise",
-            N_("Apologise sincerely"),
-            N_("Say sorry for the trouble and the loss, whatever the cause turns out to be."),
+            gettext_noop("Apologise sincerely"),
+            gettext_noop("Say sorry for the trouble and the loss, whatever the cause turns out to be."),
         ),
         StepDefault(
             "remedy",
-            N_("Offer a concrete fix"),
-            N_("Propose a clear remedy quickly and tell the customer exactly what you will do."),
+            gettext_noop("Offer a concrete fix"),
+            gettext_noop("Propose a clear remedy quickly and tell the customer exactly what you will do."),
         ),
         StepDefault(
             "inform",
-            N_("Keep the customer posted"),
-            N_("Tell the customer how far the fix has come at each stage until it is done."),
+            gettext_noop("Keep the customer posted"),
+            gettext_noop("Tell the customer how far the fix has come at each stage until it is done."),
         ),
     ),
 )
 
 RECOVERY = PlaybookDefault(
     key="recovery",
-    name=N_("Putting a failure right"),
+    name=gettext_noop("Putting a failure right"),
     types=("quality", "wrong_item", "not_as_described", "logistics", "negative_review", "repair"),
     position=20,
     steps=(
         StepDefault(
             "apologise",
-            N_("Own the problem and apologise"),
-            N_("Admit the inconvenience in your own words; a personal apology works better than a stock phrase."),
+            gettext_noop("Own the problem and apologise"),
+            gettext_noop(
+                "Admit the inconvenience in your own words; a personal apology works better than a stock phrase."
+            ),
         ),
         StepDefault(
             "empathise",
-            N_("Listen and show you care"),
-            N_("Ask open questions and let the customer feel that someone is really listening."),
+            gettext_noop("Listen and show you care"),
+            gettext_noop("Ask open questions and let the customer feel that someone is really listening."),
         ),
         StepDefault(
             "fix",
-            N_("Agree a fair fix"),
-            N_("Solve the actual problem with a fair solution; the customer wants action, not words."),
+            gettext_noop("Agree a fair fix"),
+            gettext_noop("Solve the actual problem with a fair solution; the customer wants action, not words."),
         ),
         StepDefault(
             "compensate",
-            N_("Add something for the trouble"),
-            N_("Give a small extra (a coupon, a gift, free shipping) for the inconvenience caused."),
+            gettext_noop("Add something for the trouble"),
+            gettext_noop("Give a small extra (a coupon, a gift, free shipping) for the inconvenience caused."),
             required=False,
         ),
         StepDefault(
             "deliver",
-            N_("Do what you promised"),
-            N_("Make sure every promise is kept; promise nothing you cannot deliver."),
+            gettext_noop("Do what you promised"),
+            gettext_noop("Make sure every promise is kept; promise nothing you cannot deliver."),
         ),
         StepDefault(
             "follow_up",
-            N_("Check back later"),
-            N_("Some days after the fix, ask whether it held and whether the customer is happy now."),
+            gettext_noop("Check back later"),
+            gettext_noop("Some days after the fix, ask whether it held and whether the customer is happy now."),
             required=False,
         ),
     ),
@@ -126,8 +134,8 @@ class PolicyDefault:
 
 #: Business minutes on the default calendar (7.5 working hours a day): urgent cases first, then everything else.
 POLICIES = (
-    PolicyDefault(N_("Urgent"), 10, ("urgent",), 15, 30, 450),
-    PolicyDefault(N_("Standard"), 1000, (), 60, 120, 1350),
+    PolicyDefault(gettext_noop("Urgent"), 10, ("urgent",), 15, 30, 450),
+    PolicyDefault(gettext_noop("Standard"), 1000, (), 60, 120, 1350),
 )
 
 #: The default business calendar of a shop that has not set its own.

@@ -39,7 +39,7 @@ class TicketType(models.TextChoices):
 
 class TicketChannel(models.TextChoices):
     WANGWANG = "wangwang", _("Wangwang / Qianniu")
-    PHONE = "phone", _("Phone")
+    PHONE = "phone", _("Phone call")
     SMS = "sms", _("SMS")
     EMAIL = "email", _("Email")
     SELF_SERVICE = "self_service", _("Self-service page")
@@ -105,7 +105,9 @@ class ServiceSettings(TimeStampedModel):
         _("compensation an agent may grant alone"), max_digits=12, decimal_places=2, default=50
     )
     follow_up_days = models.PositiveSmallIntegerField(_("follow up after resolution (days)"), default=7)
-    breaching_soon_percent = models.PositiveSmallIntegerField(_("breaching soon at (% of the time gone)"), default=80)
+    breaching_soon_percent = models.PositiveSmallIntegerField(
+        _("breaching soon at (percent of the time gone)"), default=80
+    )
 
     class Meta:
         constraints = [
@@ -377,7 +379,7 @@ class TicketEvent(models.Model):
     kind = models.CharField(_("event"), max_length=24, choices=Kind.choices)
     old = models.CharField(_("from"), max_length=200, blank=True)
     new = models.CharField(_("to"), max_length=200, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("details"), blank=True)
     at = models.DateTimeField(_("at"))
 
     class Meta:
@@ -452,7 +454,7 @@ class Compensation(models.Model):
     order_line = models.ForeignKey(
         OrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("reason"), blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.APPROVED)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
