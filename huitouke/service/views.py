@@ -63,7 +63,7 @@ FILTER_LABELS = {
     "tag": lambda: _("Tag"),
     "sla_state": lambda: _("SLA"),
     "channel": lambda: _("Channel"),
-    "owner": lambda: _("Owner"),
+    "owner": lambda: _("Handled by"),
 }
 FILTER_PARAMS = ("queue", "type", "status", "priority", "shop", "tag", "sla_state")
 

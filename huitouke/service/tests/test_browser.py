@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from huitouke.customers.tests.factories import CustomerFactory
+from huitouke.messaging.services import channel_config_save
 from huitouke.orders.tests.factories import OrderFactory, OrderLineFactory, ShopFactory
 from huitouke.service.models import Compensation, Ticket
 
@@ -37,6 +38,7 @@ def test_a_ticket_from_the_360_page_to_resolved(browser, live_server, make_user,
     from huitouke.service.services import playbooks_defaults_load
 
     playbooks_defaults_load()  # a transactional test's flush removed the shipped playbooks
+    channel_config_save(shop_id=None, channel="manual", provider="manual", options={})
     shop = ShopFactory.create(name="茶小铺", timezone="Asia/Shanghai")
     customer = CustomerFactory.create(name="王小二", phone="13800000001", email="wang@example.com")
     order = OrderFactory.create(shop=shop, customer=customer, order_no="T20260301")
@@ -77,6 +79,7 @@ def test_a_ticket_from_the_360_page_to_resolved(browser, live_server, make_user,
     assert "人工任务" in _flash(page)
     expect(page.locator("textarea.copy-text")).to_have_value("您好，非常抱歉给您带来不便，麻烦拍一下结块的照片给我们。")
     expect(page.locator("#clock-first_response")).to_contain_text("已达成")
+    expect(page.locator("#replies .reply-public .badge")).not_to_have_class("badge status-failed")
     page.fill("#reply-body", "顾客是老客户，态度很好")
     page.click("#add-note")
     assert "不会发给顾客" in _flash(page)
@@ -134,7 +137,7 @@ def test_a_ticket_from_the_360_page_to_resolved(browser, live_server, make_user,
     assert Compensation.objects.get().approved_by.username == "zhuguan"
     page.screenshot(path=screenshot_dir / "85-service-resolved-approved.png", full_page=True)
 
-    page.click("text=工作日历与限额")
+    page.click(".subnav >> text=工作日历与限额")
     page.wait_for_selector("#calendar-form")
     page.fill("#id_periods", "09:00-12:00, 13:30-18:30")
     page.fill("#id_workdays", "2026-10-10")
