@@ -173,7 +173,7 @@ class PolicyForm(forms.Form):
 class PlaybookForm(forms.Form):
     key = forms.SlugField(label=_("Key"), max_length=32, help_text=_("Letters, digits, - and _; names the playbook."))
     name = forms.CharField(label=_("Name"), max_length=100)
-    position = forms.IntegerField(label=_("Order"), min_value=0, max_value=1_000_000, initial=100)
+    position = forms.IntegerField(label=_("Sequence"), min_value=0, max_value=1_000_000, initial=100)
     types = forms.MultipleChoiceField(
         label=_("Used for the types"), choices=TicketType.choices, widget=forms.CheckboxSelectMultiple
     )
