@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from huitouke.customers.tests.factories import CustomerFactory
 from huitouke.messaging.services import channel_config_save
 from huitouke.orders.tests.factories import OrderFactory, OrderLineFactory, ShopFactory
+from huitouke.service import services
 from huitouke.service.models import Compensation, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -145,6 +146,17 @@ def test_a_ticket_from_the_360_page_to_resolved(browser, live_server, make_user,
     assert "工作日历已保存" in _flash(page)
     expect(page.locator("#id_periods")).to_have_value("09:00-12:00, 13:30-18:30")
     page.screenshot(path=screenshot_dir / "86-service-calendar.png", full_page=True)
+
+    services.ticket_create(customer=customer, type="inquiry", channel="phone", subject="什么时候发货", shop=shop)
+    page.goto(f"{live_server.url}/service/?queue=unassigned")
+    box = page.locator("#ticket-table input[name=ids]")
+    box.check()
+    page.wait_for_timeout(600)  # a tick is not a filter change: the results stay as they are, still ticked
+    expect(box).to_be_checked()
+    page.select_option("#assign-to", "kefu1")
+    page.click("#assign-button")
+    assert "已把 1 张工单分派给 kefu1" in _flash(page)
+    assert Ticket.objects.get(subject="什么时候发货").owner.username == "kefu1"
 
     page.goto(f"{live_server.url}/service/?queue=all")
     page.fill("#f-tag", "受潮")
