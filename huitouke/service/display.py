@@ -17,6 +17,7 @@ from huitouke.messaging.models import Channel
 from huitouke.service.models import (
     Clock,
     Compensation,
+    Notification,
     Priority,
     SlaState,
     Ticket,
@@ -68,13 +69,16 @@ def _when(value: str) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(moment) else value
 
 
+def _money(amount: str) -> str:
+    try:
+        return f"¥{Decimal(amount):,.2f}" if amount else ""
+    except InvalidOperation:
+        return amount
+
+
 def _compensation(value: str) -> str:
     kind, _sep, amount = value.partition(" ")
-    try:
-        money = f"¥{Decimal(amount):,.2f}" if amount else ""
-    except InvalidOperation:
-        money = amount
-    return f"{label(Compensation.Kind, kind)} {money}".strip()
+    return f"{label(Compensation.Kind, kind)} {_money(amount)}".strip()
 
 
 @dataclass(frozen=True)
@@ -166,3 +170,50 @@ def clock_rows(ticket: Ticket) -> list[ClockRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """An in-app notification as its reader sees it."""
+
+    pk: int
+    at: datetime
+    title: str
+    text: str
+    ticket_id: int | None
+    ticket_number: int | None
+    unread: bool
+
+
+def notice_row(notice: Notification) -> NoticeRow:
+    """The notification's kind and details (statuses, clocks, amounts, counts) in the reader's language."""
+    detail = notice.detail if isinstance(notice.detail, dict) else {}
+    kind = notice.kind
+    text = ""
+    if kind == Notification.Kind.STATUS:
+        text = f"{label(TicketStatus, str(detail.get('old', '')))} → {label(TicketStatus, str(detail.get('new', '')))}"
+    elif kind in (Notification.Kind.BREACHING, Notification.Kind.BREACHED):
+        text = label(Clock, str(detail.get("clock", "")))
+    elif kind == Notification.Kind.DIGEST:
+        state = SlaState.BREACHED if detail.get("what") == "breached" else SlaState.BREACHING_SOON
+        text = _("%(count)s tickets · %(clock)s · %(state)s") % {
+            "count": detail.get("count", 0),
+            "clock": label(Clock, str(detail.get("clock", ""))),
+            "state": label(SlaState, state),
+        }
+    elif kind == Notification.Kind.TRANSFER:
+        if detail.get("count"):
+            text = _("%(count)s tickets assigned to you") % {"count": detail["count"]}
+        else:
+            text = str(detail.get("note", ""))
+    elif kind == Notification.Kind.APPROVAL:
+        text = _money(str(detail.get("amount", "")))
+    return NoticeRow(
+        pk=notice.pk,
+        at=notice.created_at,
+        title=label(Notification.Kind, kind),
+        text=text,
+        ticket_id=notice.ticket_id,
+        ticket_number=notice.ticket.number if notice.ticket_id and notice.ticket else None,
+        unread=notice.read_at is None,
+    )

@@ -6,6 +6,7 @@ app_name = "service"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("assign/", views.assign, name="assign"),
+    path("notifications/read/", views.notices_read, name="notices-read"),
     path("new/", views.ticket_new, name="new"),
     path("<int:pk>/", views.ticket_detail, name="ticket"),
     path("<int:pk>/take/", views_ticket.take, name="take"),

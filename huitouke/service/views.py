@@ -46,6 +46,7 @@ CONFIGURE, APPROVE = "service.configure_service", "service.approve_compensation"
 PAGE_SIZE = 30
 ORDERS_ON_FORM = 30
 CUSTOMER_MATCHES = 20
+NOTICES_SHOWN = 10
 
 QUEUE_LABELS = {
     "mine": lambda: _("Mine"),
@@ -147,6 +148,10 @@ def queue(request: HttpRequest) -> HttpResponse:
             "priorities": Priority.choices,
             "sla_states": SlaState.choices,
             "staff": list(selectors.staff_for_tickets()) if can_assign else [],
+            "notices": [
+                display.notice_row(n)
+                for n in selectors.notification_list(user=request.user, unread_only=True, limit=NOTICES_SHOWN)
+            ],
         }
     )
     return render(request, "service/queue.html", context)
@@ -177,6 +182,20 @@ def assign(request: HttpRequest) -> HttpResponse:
             % {"count": count, "user": form.cleaned_data["to"]},
         )
     return redirect(back)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+@require_POST
+def notices_read(request: HttpRequest) -> HttpResponse:
+    """Mark every unread notification of the viewer read."""
+    count = services.notifications_mark_read(user=request.user)
+    messages.success(
+        request,
+        ngettext("%(count)d notification marked read.", "%(count)d notifications marked read.", count)
+        % {"count": count},
+    )
+    return redirect("service:queue")
 
 
 # --- a new ticket --------------------------------------------------------------------------------------------

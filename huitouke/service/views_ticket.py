@@ -56,13 +56,21 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
-    """A reply to the customer (SMS, email, or a manual task whose text the agent sends by hand), or an internal
-    note (the "note" button)."""
+    """A reply to the customer (SMS, email, or a manual task whose text the agent sends by hand), an internal note
+    (the "note" button), or what the customer said on the phone or in Qianniu (the "customer" button: a waiting
+    ticket opens again and the next-response clock starts)."""
     ticket = ticket_or_404(pk)
     form = forms.ReplyForm(request.POST)
     internal = request.POST.get("as") == "note"
     if not form.is_valid():
         return _again(request, pk, reply_form=form, reply_error=_form_errors(form))
+    if request.POST.get("as") == "customer":
+        try:
+            services.ticket_customer_message(ticket=ticket, body=form.cleaned_data["body"], channel=ticket.channel)
+        except ApplicationError as exc:
+            return _again(request, pk, reply_form=form, reply_error=exc.message)
+        messages.success(request, _("What the customer said was recorded; the reply clock runs again."))
+        return redirect(reverse("service:ticket", args=[pk]) + "#replies")
     try:
         item = services.ticket_reply(
             ticket=ticket,

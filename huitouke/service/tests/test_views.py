@@ -553,3 +553,44 @@ def test_playbook_adapted_for_the_shop_with_a_suggested_step(make_user, shop, cu
     assert c.post("/service/settings/playbooks/delete/", {"shop": shop.pk, "key": "recovery"}).status_code == 302
     assert not Playbook.objects.filter(shop=shop).exists()
     assert c.post("/service/settings/playbooks/delete/", {"shop": shop.pk, "key": "recovery"}).status_code == 404
+
+
+def test_recording_what_the_customer_said_reopens_a_waiting_ticket(make_user, ticket, no_wake):
+    c, agent = login(make_user, "agent")
+    services.ticket_take(ticket=ticket, user=agent)
+    services.ticket_reply(ticket=ticket, author=agent, body="请拍照", channel="manual")
+    services.ticket_status_set(ticket=ticket, status="waiting_customer", actor=agent)
+    r = c.post(f"/service/{ticket.pk}/reply/", {"body": "照片已经发到旺旺了", "as": "customer"})
+    assert r.status_code == 302
+    t = Ticket.objects.get()
+    assert (t.status, t.paused_at, t.next_response_started_at is not None) == ("open", None, True)
+    assert list(TicketReply.objects.filter(kind="customer").values_list("body", "channel")) == [
+        ("照片已经发到旺旺了", "wangwang")
+    ]
+    r = c.post(f"/service/{ticket.pk}/reply/", {"body": "", "as": "customer"})
+    assert r.status_code == 400
+    assert "Text: This field is required." in text(r)
+
+
+def test_notifications_listed_in_the_readers_words_and_marked_read(make_user, ticket, no_wake):
+    from huitouke.service.models import Notification
+
+    first, agent = login(make_user, "agent")
+    _b, other = login(make_user, "agent", "agent-b")
+    services.ticket_take(ticket=ticket, user=agent)
+    services.ticket_transfer(ticket=ticket, to=other, note="请跟进", actor=agent)
+    services.ticket_status_set(ticket=ticket, status="waiting_customer", actor=other)
+    page = text(first.get("/service/"))
+    notices = page.split('id="notices"')[1].split("</section>")[0]
+    assert "Ticket status changed" in notices
+    assert "Open → Waiting for the customer" in notices
+    assert f'href="/service/{ticket.pk}/">#1</a>' in notices
+    assert first.post("/service/notifications/read/").status_code == 302
+    assert not Notification.objects.filter(user=agent, read_at__isnull=True).exists()
+    assert Notification.objects.filter(user=other, read_at__isnull=True).count() == 1
+    assert 'id="notices"' not in text(first.get("/service/"))
+    second = Client()
+    second.force_login(other)
+    second.cookies["django_language"] = "en"
+    assert "Ticket handed to you" in text(second.get("/service/"))
+    assert "请跟进" in text(second.get("/service/"))
