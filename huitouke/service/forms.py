@@ -39,7 +39,9 @@ class TicketForm(forms.Form):
     channel = forms.ChoiceField(label=_("Came in through"), choices=TicketChannel.choices)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
     subject = forms.CharField(label=_("Subject"), max_length=200)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea, max_length=20_000)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000
+    )
     tags = forms.CharField(label=_("Tags"), required=False, max_length=500, help_text=_("Separate tags with commas."))
 
     def __init__(self, *args: Any, line_ids: list[int] | None = None, **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -162,8 +163,8 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest) -> HttpResponse:
     """Bulk assign the ticked tickets to one person (managers), then back to the queue as it was."""
-    back = request.POST.get("next") or reverse("service:queue")
-    if not back.startswith("/") or back.startswith("//"):
+    back = request.POST.get("next") or ""
+    if not (back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
         back = reverse("service:queue")
     form = forms.AssignForm(request.POST)
     if not form.is_valid():

@@ -150,7 +150,8 @@ def test_bulk_assign_by_a_manager(make_user, shop, customer, ticket, no_wake):
 
 def test_bulk_assign_bad_input_and_roles(make_user, ticket):
     c, _m = login(make_user, "manager")
-    c.post("/service/assign/", {"to": "nobody"})
+    r = c.post("/service/assign/", {"to": "nobody", "next": "/\\evil.example/"})
+    assert r["Location"] == "/service/"
     assert "Tick tickets first." in text(c.get("/service/?queue=all"))
     c.post("/service/assign/", {"ids": [ticket.pk], "to": "nobody"})
     assert "Not assigned: &#x27;nobody&#x27; is not an active staff member" in text(c.get("/service/?queue=all"))
