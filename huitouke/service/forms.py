@@ -53,6 +53,21 @@ class TicketForm(forms.Form):
         return [t.strip() for t in raw.split(",") if t.strip()]
 
 
+class TicketEditForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    channel = forms.ChoiceField(label=_("Came in through"), choices=TicketChannel.choices)
+    tags = forms.CharField(label=_("Tags"), required=False, max_length=500, help_text=_("Separate tags with commas."))
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000
+    )
+
+    def tag_list(self) -> list[str]:
+        raw = str(self.cleaned_data.get("tags") or "").replace("，", ",")
+        return [t.strip() for t in raw.split(",") if t.strip()]
+
+
 class ReplyForm(forms.Form):
     body = forms.CharField(label=_("Text"), max_length=5000, widget=forms.Textarea)
     channel = forms.ChoiceField(label=_("Send by"), choices=REPLY_CHANNELS, required=False)

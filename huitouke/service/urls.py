@@ -10,6 +10,7 @@ urlpatterns = [
     path("new/", views.ticket_new, name="new"),
     path("<int:pk>/", views.ticket_detail, name="ticket"),
     path("<int:pk>/take/", views_ticket.take, name="take"),
+    path("<int:pk>/edit/", views_ticket.edit, name="edit"),
     path("<int:pk>/reply/", views_ticket.reply, name="reply"),
     path("<int:pk>/transfer/", views_ticket.transfer, name="transfer"),
     path("<int:pk>/status/", views_ticket.status, name="status"),

@@ -336,6 +336,17 @@ def detail_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[s
         "can_approve": user.has_perm(APPROVE),
         "is_owner": ticket.owner_id == user.pk,
         "reply_form": extra.pop("reply_form", None) or forms.ReplyForm(),
+        "edit_form": extra.pop("edit_form", None)
+        or forms.TicketEditForm(
+            initial={
+                "subject": ticket.subject,
+                "type": ticket.type,
+                "priority": ticket.priority,
+                "channel": ticket.channel,
+                "description": ticket.description,
+                "tags": ", ".join(t.name for t in ticket.tags.all()),
+            }
+        ),
         "transfer_form": extra.pop("transfer_form", None) or forms.TransferForm(),
         "status_form": extra.pop("status_form", None) or forms.StatusForm(),
         "compensation_form": extra.pop("compensation_form", None) or forms.CompensationForm(),

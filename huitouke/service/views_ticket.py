@@ -55,6 +55,34 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the subject, type, priority, channel, tags or description. A new type, priority or channel picks the
+    SLA policy again; a new type adds its checklist's missing steps."""
+    ticket = ticket_or_404(pk)
+    form = forms.TicketEditForm(request.POST)
+    if not form.is_valid():
+        return _again(request, pk, edit_form=form, edit_error=_form_errors(form))
+    d = form.cleaned_data
+    try:
+        services.ticket_update(
+            ticket=ticket,
+            actor=request.user,
+            subject=d["subject"],
+            type=d["type"],
+            priority=d["priority"],
+            channel=d["channel"],
+            description=d["description"],
+            tags=form.tag_list(),
+        )
+    except ApplicationError as exc:
+        return _again(request, pk, edit_form=form, edit_error=exc.message)
+    messages.success(request, _("Ticket #%(number)s was saved.") % {"number": ticket.number})
+    return redirect("service:ticket", pk=pk)
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     """A reply to the customer (SMS, email, or a manual task whose text the agent sends by hand), an internal note
     (the "note" button), or what the customer said on the phone or in Qianniu (the "customer" button: a waiting

@@ -595,3 +595,47 @@ def test_notifications_listed_in_the_readers_words_and_marked_read(make_user, ti
     second.cookies["django_language"] = "en"
     assert "Ticket handed to you" in text(second.get("/service/"))
     assert "请跟进" in text(second.get("/service/"))
+
+
+def test_edit_the_ticket(make_user, ticket):
+    c, _a = login(make_user, "agent")
+    data = {
+        "subject": "茶叶受潮（已确认）",
+        "type": "dispute",
+        "priority": "urgent",
+        "channel": "platform",
+        "tags": "受潮，维权",
+        "description": "平台介入",
+    }
+    assert c.post(f"/service/{ticket.pk}/edit/", data).status_code == 302
+    t = Ticket.objects.get()
+    assert (t.subject, t.type, t.priority, t.channel, t.description) == (
+        "茶叶受潮（已确认）",
+        "dispute",
+        "urgent",
+        "platform",
+        "平台介入",
+    )
+    assert sorted(t.tags.values_list("name", flat=True)) == ["受潮", "维权"]
+    assert t.sla_policy is not None
+    assert t.sla_policy.name == "Urgent"
+    # the recovery steps it had stay; the dispute playbook's missing ones are added
+    keys = set(t.steps.values_list("key", flat=True))
+    assert keys == {"apologise", "empathise", "fix", "compensate", "deliver", "follow_up"} | {
+        "respond",
+        "welcome",
+        "listen",
+        "reassure",
+        "remedy",
+        "inform",
+    }
+    page = text(c.get(f"/service/{ticket.pk}/"))
+    assert "Priority" in page.split('id="history"')[1]
+    assert "Normal → Urgent" in page
+    r = c.post(f"/service/{ticket.pk}/edit/", {**data, "subject": ""})
+    assert r.status_code == 400
+    assert "Subject: This field is required." in text(r)
+    r = c.post(f"/service/{ticket.pk}/edit/", {**data, "priority": "asap"})
+    assert r.status_code == 400
+    assert "Priority: Select a valid choice." in text(r)
+    assert Ticket.objects.get().priority == "urgent"
