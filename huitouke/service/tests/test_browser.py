@@ -188,4 +188,12 @@ def test_a_ticket_from_the_360_page_to_resolved(browser, live_server, make_user,
     assert "已保存" in _flash(page)
     expect(page.locator("#playbook-recovery")).to_contain_text("请顾客拍照")
     page.screenshot(path=screenshot_dir / "89-service-playbooks.png", full_page=True)
+
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    panel = page.locator("#panel-tickets")
+    expect(panel).to_contain_text("茶叶受潮结块")
+    expect(panel).to_contain_text("已解决")
+    expect(page.locator(".timeline")).to_contain_text("#1")
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "90-service-customer-360.png")
     page.context.close()
