@@ -48,6 +48,7 @@ PAGE_SIZE = 30
 ORDERS_ON_FORM = 30
 CUSTOMER_MATCHES = 20
 NOTICES_SHOWN = 10
+COUNT_CAP = 10_000
 
 QUEUE_LABELS = {
     "mine": lambda: _("Mine"),
@@ -116,10 +117,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         error, filters = exc, selectors.TicketFilter(queue="mine")
     masker = masker_for(request)
-    page = None
+    page, capped = None, False
     if error is None:
-        qs = selectors.ticket_rows(selectors.ticket_queue(user=request.user, filters=filters))
-        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        qs = selectors.ticket_queue(user=request.user, filters=filters)
+        # the count is bounded: a large queue reads at most COUNT_CAP + 1 index entries to say "more than …"
+        total = qs.order_by()[: COUNT_CAP + 1].count()
+        paginator = Paginator(selectors.ticket_rows(qs), PAGE_SIZE)
+        paginator.count = min(total, COUNT_CAP)
+        capped = total > COUNT_CAP
+        page = paginator.get_page(request.GET.get("page"))
         page.object_list = list(page.object_list)
         audit_unmasked(request, masker, [t.customer_id for t in page.object_list], "tickets")
     can_assign = request.user.has_perm(CONFIGURE)
@@ -133,6 +139,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query_nopage": _query_without(request.GET, "page"),
         "list_url": request.get_full_path(),
         "can_assign": can_assign,
+        "capped": capped,
         "shops": list(Shop.objects.order_by("name").values_list("name", flat=True)[:200]),
     }
     if request.htmx and not request.htmx.history_restore_request:  # type: ignore[attr-defined]

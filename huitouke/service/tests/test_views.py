@@ -478,3 +478,18 @@ def test_edit_the_ticket(make_user, ticket):
     assert r.status_code == 400
     assert "Priority: Select a valid choice." in text(r)
     assert Ticket.objects.get().priority == "urgent"
+
+
+def test_a_large_queue_is_counted_up_to_a_cap(make_user, shop, customer, ticket, monkeypatch, no_wake):
+    from huitouke.service import views
+
+    c, _a = login(make_user, "agent")
+    services.ticket_create(customer=customer, type="inquiry", channel="phone", subject="问", shop=shop)
+    services.ticket_create(customer=customer, type="inquiry", channel="phone", subject="再问", shop=shop)
+    monkeypatch.setattr(views, "COUNT_CAP", 2)
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    page = text(c.get("/service/?queue=all"))
+    assert "more than 2 tickets: narrow the filters to see them all" in page
+    assert "Page 1 of 2" in page
+    monkeypatch.setattr(views, "COUNT_CAP", 3)
+    assert '<p class="count" id="ticket-count">3 tickets</p>' in text(c.get("/service/?queue=all"))
