@@ -122,11 +122,15 @@ def queue(request: HttpRequest) -> HttpResponse:
         qs = selectors.ticket_queue(user=request.user, filters=filters)
         # the count is bounded: a large queue reads at most COUNT_CAP + 1 index entries to say "more than …"
         total = qs.order_by()[: COUNT_CAP + 1].count()
-        paginator = Paginator(selectors.ticket_rows(qs), PAGE_SIZE)
+        # the page's ids come from the view's own (narrow, indexed) order; only those rows are then loaded with
+        # their shop, customer, owners and tags, so no wide join is sorted
+        paginator = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE)
         paginator.count = min(total, COUNT_CAP)
         capped = total > COUNT_CAP
         page = paginator.get_page(request.GET.get("page"))
-        page.object_list = list(page.object_list)
+        ids = list(page.object_list)
+        loaded = {t.pk: t for t in selectors.ticket_rows(Ticket.objects.filter(pk__in=ids))}
+        page.object_list = [loaded[i] for i in ids if i in loaded]
         audit_unmasked(request, masker, [t.customer_id for t in page.object_list], "tickets")
     can_assign = request.user.has_perm(CONFIGURE)
     context: dict[str, Any] = {
