@@ -117,7 +117,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         error, filters = exc, selectors.TicketFilter(queue="mine")
     masker = masker_for(request)
-    page, capped = None, False
+    page: Any = None
+    capped = False
     if error is None:
         qs = selectors.ticket_queue(user=request.user, filters=filters)
         # the count is bounded: a large queue reads at most COUNT_CAP + 1 index entries to say "more than …"
@@ -130,8 +131,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         page = paginator.get_page(request.GET.get("page"))
         ids = list(page.object_list)
         loaded = {t.pk: t for t in selectors.ticket_rows(Ticket.objects.filter(pk__in=ids))}
-        page.object_list = [loaded[i] for i in ids if i in loaded]
-        audit_unmasked(request, masker, [t.customer_id for t in page.object_list], "tickets")
+        rows = [loaded[i] for i in ids if i in loaded]
+        page.object_list = rows  # the page's ids replaced by their tickets
+        audit_unmasked(request, masker, [t.customer_id for t in rows], "tickets")
     can_assign = request.user.has_perm(CONFIGURE)
     context: dict[str, Any] = {
         "page": page,
