@@ -186,33 +186,14 @@ class NoticeRow:
 
 
 def notice_row(notice: Notification) -> NoticeRow:
-    """The notification's kind and details (statuses, clocks, amounts, counts) in the reader's language."""
-    detail = notice.detail if isinstance(notice.detail, dict) else {}
-    kind = notice.kind
-    text = ""
-    if kind == Notification.Kind.STATUS:
-        text = f"{label(TicketStatus, str(detail.get('old', '')))} → {label(TicketStatus, str(detail.get('new', '')))}"
-    elif kind in (Notification.Kind.BREACHING, Notification.Kind.BREACHED):
-        text = label(Clock, str(detail.get("clock", "")))
-    elif kind == Notification.Kind.DIGEST:
-        state = SlaState.BREACHED if detail.get("what") == "breached" else SlaState.BREACHING_SOON
-        text = _("%(count)s tickets · %(clock)s · %(state)s") % {
-            "count": detail.get("count", 0),
-            "clock": label(Clock, str(detail.get("clock", ""))),
-            "state": label(SlaState, state),
-        }
-    elif kind == Notification.Kind.TRANSFER:
-        if detail.get("count"):
-            text = _("%(count)s tickets assigned to you") % {"count": detail["count"]}
-        else:
-            text = str(detail.get("note", ""))
-    elif kind == Notification.Kind.APPROVAL:
-        text = _money(str(detail.get("amount", "")))
+    """The notification's kind and what it says (selectors.notification_text) in the reader's language."""
+    from huitouke.service.selectors import notification_text
+
     return NoticeRow(
         pk=notice.pk,
         at=notice.created_at,
-        title=label(Notification.Kind, kind),
-        text=text,
+        title=label(Notification.Kind, notice.kind),
+        text=notification_text(notice),
         ticket_id=notice.ticket_id,
         ticket_number=notice.ticket.number if notice.ticket_id and notice.ticket else None,
         unread=notice.read_at is None,

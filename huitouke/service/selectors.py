@@ -387,6 +387,42 @@ def notification_list(*, user: Any, unread_only: bool = False, limit: int = 50) 
     return list(qs.order_by("-created_at", "-id")[:limit])
 
 
+def notification_text(n: Notification) -> str:
+    """What a notification says, in the reader's language (pages render it; the row keeps kind and detail)."""
+    from django.utils.translation import gettext as _
+
+    from huitouke.service.models import Clock
+
+    number = f"#{n.ticket.number}" if n.ticket_id and n.ticket else ""
+    clock = str(dict(Clock.choices).get(n.detail.get("clock", ""), n.detail.get("clock", "")))
+    statuses = dict(TicketStatus.choices)
+    if n.kind == Notification.Kind.STATUS:
+        return _("Ticket %(number)s: %(old)s → %(new)s") % {
+            "number": number,
+            "old": statuses.get(n.detail.get("old", ""), n.detail.get("old", "")),
+            "new": statuses.get(n.detail.get("new", ""), n.detail.get("new", "")),
+        }
+    if n.kind == Notification.Kind.BREACHING:
+        return _("Ticket %(number)s: %(clock)s is due soon") % {"number": number, "clock": clock}
+    if n.kind == Notification.Kind.BREACHED:
+        return _("Ticket %(number)s: %(clock)s is overdue") % {"number": number, "clock": clock}
+    if n.kind == Notification.Kind.ESCALATED:
+        return _("Ticket %(number)s: nobody took it within the first-response time") % {"number": number}
+    if n.kind == Notification.Kind.DIGEST:
+        return _("%(count)s tickets: %(clock)s overdue or unassigned") % {
+            "count": n.detail.get("count", 0),
+            "clock": clock,
+        }
+    if n.kind == Notification.Kind.TRANSFER:
+        if number:
+            return _("Ticket %(number)s was handed to you") % {"number": number}
+        return _("%(count)s tickets were assigned to you") % {"count": n.detail.get("count", 0)}
+    return _("Ticket %(number)s: compensation of %(amount)s waits for approval") % {
+        "number": number,
+        "amount": n.detail.get("amount", ""),
+    }
+
+
 # --- dashboard -----------------------------------------------------------------------------------------------
 
 

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from huitouke.messaging.models import Channel, ChannelConfig, Purpose, SourceKind
 from huitouke.messaging.services import OutgoingMessage, SourceRef, message_enqueue_many
+from huitouke.orders.models import Shop
 from huitouke.service import selectors
 from huitouke.service.models import (
     OPEN_STATUSES,
@@ -144,6 +147,10 @@ def _alerts(result: SlaTickResult, by_shop: Counter[int], at: datetime) -> None:
     configs = ChannelConfig.objects.filter(channel=Channel.WEBHOOK, enabled=True)
     shops_with = set(configs.values_list("shop_id", flat=True))
     messages = []
+    names = dict(Shop.objects.filter(pk__in=list(by_shop)).values_list("pk", "name"))
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = gettext("After-sales SLA")
+        body = gettext("%(shop)s: %(count)s after-sales ticket(s) just missed a response or resolution time.")
     for shop_id, count in sorted(by_shop.items()):
         if shop_id not in shops_with and None not in shops_with:
             continue
@@ -154,8 +161,8 @@ def _alerts(result: SlaTickResult, by_shop: Counter[int], at: datetime) -> None:
                 purpose=Purpose.SERVICE,
                 shop_id=shop_id,
                 source=SourceRef(SourceKind.ALERT),
-                subject="SLA",
-                body=f"{count} after-sales ticket(s) missed their SLA / {count} 个售后工单已超时",
+                subject=subject,
+                body=body % {"count": count, "shop": names.get(shop_id, "")},
                 scheduled_at=at,
             )
         )

@@ -285,3 +285,74 @@ def test_an_sms_reply_reopens_the_ticket_waiting_for_it(shop, customer, agent, n
     # an opt-out reply stays an opt-out and is not added to the ticket
     assert sms_reply_receive(phone="13800000001", text="TD") == 1
     assert t.replies.count() == 2
+
+
+def test_breaches_reach_the_work_chat_robot(shop, customer):
+    from huitouke.messaging.dispatch import messages_dispatch
+    from huitouke.messaging.models import Message
+    from huitouke.messaging.services import channel_config_save
+    from huitouke.messaging.tests.sinks import HttpSink
+
+    sink = HttpSink().start()
+    try:
+        sink.responder = lambda hit: (200, {"errcode": 0, "errmsg": "ok"}, {})
+        channel_config_save(
+            shop_id=None,
+            channel="webhook",
+            provider="wecom",
+            options={},
+            secrets_new={"url": f"{sink.url}/robot?key=k"},
+        )
+        with freeze_time(sh(2026, 3, 2, 9, 0)):
+            make(customer, shop)
+            make(customer, shop)
+        result = services.sla_tick(at=sh(2026, 3, 2, 10, 0))
+        assert result.alerts == 1
+        with freeze_time(sh(2026, 3, 2, 10, 0)):
+            messages_dispatch()
+        alert = Message.objects.get(source_kind="alert")
+        assert (alert.status, alert.channel, alert.customer_id) == ("sent", "webhook", None)
+        assert sink.hits[0].json() == {
+            "msgtype": "text",
+            "text": {"content": "售后时效\n茶小铺：2 个售后工单刚刚超过了响应或解决时限。"},
+        }
+    finally:
+        sink.stop()
+
+
+def test_notifications_read_in_the_readers_language(shop, customer, agent, agent2):
+    from django.utils import translation
+
+    t = make(customer, shop)
+    services.ticket_take(ticket=t, user=agent)
+    services.ticket_transfer(ticket=t, to=agent2, note="你来", actor=agent)
+    services.ticket_status_set(ticket=t, status="waiting_third_party", actor=agent2)
+    [status] = selectors.notification_list(user=agent)
+    [handed] = selectors.notification_list(user=agent2)
+    with translation.override("zh-hans"):
+        assert selectors.notification_text(status) == "工单 #1：处理中 → 等待第三方"
+        assert selectors.notification_text(handed) == "工单 #1 已转交给你"
+    with translation.override("en"):
+        assert selectors.notification_text(status) == "Ticket #1: Open → Waiting for a third party"
+    assert services.notifications_mark_read(user=agent) == 1
+    assert selectors.notification_list(user=agent, unread_only=True) == []
+
+
+def test_a_deleted_policy_leaves_the_due_times(shop, customer, agent, no_wake):
+    with freeze_time(sh(2026, 3, 2, 10, 0)):
+        t = make(customer, shop)
+    due = t.resolution_due
+    services.sla_policy_delete(policy_id=t.sla_policy_id)
+    with freeze_time(sh(2026, 3, 2, 10, 5)):
+        services.ticket_reply(ticket=t, author=agent, body="在的")
+    t.refresh_from_db()
+    assert (t.sla_policy_id, t.resolution_due, t.sla_due) == (None, due, due)
+
+
+def test_an_import_records_a_platform_refund_without_an_actor(shop, customer, order):
+    t = make(customer, shop, order=order, type="refund", platform_refund_id="R-1")
+    entry = services.compensation_add(ticket=t, kind="refund", amount="100.00", cost="100.00", actor=None)
+    assert (entry.status, entry.granted_by, entry.approved_by) == ("approved", None, None)
+    with pytest.raises(services.ConflictError) as twice:
+        make(customer, shop, order=order, type="refund", platform_refund_id="R-1")
+    assert twice.value.field == "platform_refund_id"

@@ -424,7 +424,7 @@ def test_notifications_listed_in_the_readers_words_and_marked_read(make_user, ti
     notices = page.split('id="notices"')[1].split("</section>")[0]
     assert "Ticket status changed" in notices
     assert "Open → Waiting for the customer" in notices
-    assert f'href="/service/{ticket.pk}/">#1</a>' in notices
+    assert f'href="/service/{ticket.pk}/">Ticket #1: Open → Waiting for the customer</a>' in notices
     assert first.post("/service/notifications/read/").status_code == 302
     assert not Notification.objects.filter(user=agent, read_at__isnull=True).exists()
     assert Notification.objects.filter(user=other, read_at__isnull=True).count() == 1
@@ -432,8 +432,8 @@ def test_notifications_listed_in_the_readers_words_and_marked_read(make_user, ti
     second = Client()
     second.force_login(other)
     second.cookies["django_language"] = "en"
-    assert "Ticket handed to you" in text(second.get("/service/"))
-    assert "请跟进" in text(second.get("/service/"))
+    assert "Ticket handed to you</strong> · <a" in text(second.get("/service/"))
+    assert "Ticket #1 was handed to you" in text(second.get("/service/"))
 
 
 def test_edit_the_ticket(make_user, ticket):
