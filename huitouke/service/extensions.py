@@ -94,7 +94,12 @@ def _ticket_events(customer: Customer, limit: int) -> list[TimelineEvent]:
             TimelineEvent(
                 at=e.at,
                 kind="ticket",
-                title=f"{_('Ticket')} #{e.ticket.number} · {labels.get(e.kind, e.kind)}",
+                title=(
+                    _("Ticket #%(number)s opened") % {"number": e.ticket.number}
+                    if e.kind == TicketEvent.Kind.CREATED
+                    else _("Ticket #%(number)s · %(event)s")
+                    % {"number": e.ticket.number, "event": labels.get(e.kind, e.kind)}
+                ),
                 body=body[:300],
                 url=_url("service:ticket", e.ticket_id),
             )
