@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "huitouke.core",
     "huitouke.customers",
     "huitouke.orders",
+    "huitouke.reviews",
     "huitouke.loyalty",
     "huitouke.analytics",
     "huitouke.audiences",
