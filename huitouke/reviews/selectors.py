@@ -1,0 +1,81 @@
+"""Reads of the reviews app: the shop a command or request names, review lists, the customers a recent
+negative review keeps from marketing, orders without a buyer review."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.orders.models import Order, Shop
+from huitouke.reviews.models import CreditSettings, Result, Review, Role
+
+
+def shop_named(name: str = "") -> Shop:
+    """The shop called `name`; without a name, the only shop (an error names the choices when there are several)."""
+    if name:
+        shop = Shop.objects.filter(name=name).first()
+        if shop is None:
+            raise NotFoundError(f"no shop named {name!r}", field="shop")
+        return shop
+    shops = list(Shop.objects.order_by("name")[:6])
+    if len(shops) == 1:
+        return shops[0]
+    if not shops:
+        raise NotFoundError("there is no shop yet: import orders first", field="shop")
+    names = ", ".join(s.name for s in shops[:5])
+    raise ApplicationError(f"several shops ({names} …): name one with shop", field="shop")
+
+
+def credit_settings_get(*, shop: Shop) -> CreditSettings:
+    """The shop's credit settings (the course preset's numbers until set)."""
+    found = CreditSettings.objects.filter(shop=shop).first()
+    return found if found is not None else CreditSettings(shop=shop)
+
+
+def review_list(
+    *,
+    shop: Shop | None = None,
+    result: str = "",
+    scored: bool | None = None,
+    product: str = "",
+    customer_id: int | None = None,
+) -> QuerySet[Review]:
+    """Reviews newest first with the shop, customer and case the lists show."""
+    qs = Review.objects.select_related("shop", "customer", "case")
+    if shop is not None:
+        qs = qs.filter(shop=shop)
+    if result:
+        qs = qs.filter(result=result)
+    if scored is not None:
+        qs = qs.filter(scores=True) if scored else qs.exclude(scores=True)
+    if product:
+        qs = qs.filter(Q(num_iid=product) | Q(item_title__icontains=product))
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    return qs
+
+
+def negative_review_customers(*, customer_ids: Iterable[int], since: datetime, shop_id: int | None = None) -> set[int]:
+    """Customers among `customer_ids` who left a negative buyer review since `since` (in the shop, when given)
+    and whose case has not ended with the rating changed to good."""
+    qs = Review.objects.filter(
+        customer_id__in=list(customer_ids), role=Role.BUYER, created_at__gte=since, case__isnull=False
+    ).exclude(case__outcome="changed_to_good")
+    if shop_id is not None:
+        qs = qs.filter(shop_id=shop_id)
+    return set(qs.values_list("customer_id", flat=True))
+
+
+def orders_without_buyer_review(qs: QuerySet[Order]) -> QuerySet[Order]:
+    """`qs` without the orders the buyer has already reviewed."""
+    return qs.exclude(Exists(Review.objects.filter(order=OuterRef("pk"), role=Role.BUYER)))
+
+
+def since(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)
+
+
+__all__ = ["Result"]

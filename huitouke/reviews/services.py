@@ -1,0 +1,317 @@
+"""Every write of the reviews app: reviews from files and the API (idempotent per shop, order, sub-order and
+role), the negative-review case and its outcome, and the shop's credit settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.orders.importers.rows import RowError
+from huitouke.orders.importing import ErrorReport
+from huitouke.orders.models import Order, OrderLine, Shop
+from huitouke.reviews.importer import MAX_TEXT, ReviewRow
+from huitouke.reviews.models import CreditSettings, Result, Review, ReviewCase, ReviewEvent, Role
+from huitouke.reviews.registry import NegativeReview, negative_review_hooks
+
+log = logging.getLogger(__name__)
+
+BATCH = 5_000
+#: the review columns a later export may change
+VALUE_FIELDS = (
+    "result",
+    "content",
+    "pictures",
+    "created_at",
+    "anonymous",
+    "is_default",
+    "follow_up",
+    "follow_up_at",
+    "reply",
+    "reply_at",
+    "dsr_description",
+    "dsr_service",
+    "dsr_logistics",
+    "num_iid",
+    "item_title",
+    "nick",
+)
+
+
+@dataclass
+class ReviewImportResult:
+    """The summary of `huitouke import-reviews --json` and of the upload page."""
+
+    layout: str = ""
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors_file: str | None = None
+    cases_opened: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors_file": self.errors_file,
+        }
+
+
+def reviews_import_rows(
+    *, shop: Shop, rows: Iterable[ReviewRow | RowError], report_path: Path, layout: str = ""
+) -> ReviewImportResult:
+    """Store parsed review rows into `shop`, a batch at a time: new reviews are created, changed ones updated
+    (a changed rating is recorded as an event), identical ones left alone. A row whose order is not in the
+    archive is rejected by row and column; every rejected row goes to the error CSV at `report_path`."""
+    result = ReviewImportResult(layout=layout)
+    report = ErrorReport(report_path)
+    batch: list[ReviewRow] = []
+    try:
+        for row in rows:
+            if isinstance(row, RowError):
+                report.add(row)
+                continue
+            batch.append(row)
+            if len(batch) >= BATCH:
+                _write_batch(shop, batch, result, report.add)
+                batch = []
+        if batch:
+            _write_batch(shop, batch, result, report.add)
+    finally:
+        result.errors_file = report.close()
+    result.rejected = report.count
+    return result
+
+
+def _value(row: ReviewRow, name: str) -> Any:
+    return row.created_at if name == "created_at" else getattr(row, name)
+
+
+def _write_batch(
+    shop: Shop, rows: list[ReviewRow], result: ReviewImportResult, reject: Callable[[RowError], None]
+) -> None:
+    tids = {r.tid for r in rows}
+    orders = {
+        no: (pk, cid)
+        for pk, no, cid in Order.objects.filter(shop=shop, order_no__in=tids).values_list("pk", "order_no", "customer")
+    }
+    items = {r.num_iid for r in rows if r.num_iid}
+    lines: dict[tuple[int, str], int] = {}
+    if items:
+        for pk, order_id, ext in OrderLine.objects.filter(
+            order__shop=shop, order__order_no__in=tids, product__external_id__in=items
+        ).values_list("pk", "order", "product__external_id"):
+            lines.setdefault((order_id, ext), pk)
+    existing = {(r.tid, r.oid, r.role): r for r in Review.objects.filter(shop=shop, tid__in=tids)}
+    now = timezone.now()
+    new: list[Review] = []
+    changed: list[Review] = []
+    events: list[ReviewEvent] = []
+    improved: list[Review] = []
+    explained: list[Review] = []
+    for row in rows:
+        found = orders.get(row.tid)
+        if found is None:
+            reject(RowError(row.row_no, "tid", row.tid, f"order {row.tid} is not in the archive of {shop.name}"))
+            continue
+        order_id, customer_id = found
+        old = existing.get((row.tid, row.oid, row.role))
+        if old is None:
+            review = Review(
+                shop=shop,
+                order_id=order_id,
+                order_line_id=lines.get((order_id, row.num_iid)),
+                customer_id=customer_id,
+                role=row.role,
+                tid=row.tid,
+                oid=row.oid,
+                **{f: _value(row, f) for f in VALUE_FIELDS},
+            )
+            new.append(review)
+            continue
+        diffs = [f for f in VALUE_FIELDS if getattr(old, f) != _value(row, f)]
+        if not diffs:
+            result.unchanged += 1
+            continue
+        if "result" in diffs:
+            events.append(
+                ReviewEvent(review=old, kind=ReviewEvent.Kind.RESULT_CHANGED, old=old.result, new=row.result, at=now)
+            )
+            if row.result == Result.GOOD:
+                improved.append(old)
+        if "follow_up" in diffs and row.follow_up:
+            events.append(ReviewEvent(review=old, kind=ReviewEvent.Kind.FOLLOW_UP, at=row.follow_up_at or now))
+        if "reply" in diffs and row.reply and not old.reply:
+            events.append(ReviewEvent(review=old, kind=ReviewEvent.Kind.EXPLAINED, at=row.reply_at or now))
+            explained.append(old)
+        for f in diffs:
+            setattr(old, f, _value(row, f))
+        changed.append(old)
+    with transaction.atomic():
+        Review.objects.bulk_create(new, batch_size=1000)
+        if changed:
+            Review.objects.bulk_update(changed, [*VALUE_FIELDS, "updated_at"], batch_size=1000)
+        for r in new:
+            events.append(ReviewEvent(review=r, kind=ReviewEvent.Kind.RATED, new=r.result, at=r.created_at))
+        ReviewEvent.objects.bulk_create(events, batch_size=1000)
+        _cases_progress(improved, ReviewCase.Outcome.CHANGED, now)
+        _cases_progress(explained, ReviewCase.Outcome.EXPLAINED, now)
+    result.created += len(new)
+    result.updated += len(changed)
+    if not new[:1] or new[0].pk is None:  # backends that do not return ids from bulk inserts
+        fresh = Review.objects.filter(shop=shop, tid__in={r.tid for r in new})
+        new = [r for r in fresh if r.is_negative and not hasattr(r, "case")]
+    for r in new:
+        if r.is_negative:
+            review_case_open(review=r, at=now)
+            result.cases_opened += 1
+
+
+def _cases_progress(reviews: list[Review], outcome: str, at: datetime) -> None:
+    """Record an outcome on the open cases of `reviews` (a rating changed to good closes the case)."""
+    if not reviews:
+        return
+    qs = ReviewCase.objects.filter(review__in=[r.pk for r in reviews])
+    if outcome == ReviewCase.Outcome.CHANGED:
+        qs.exclude(outcome=outcome).update(outcome=outcome, outcome_at=at)
+    else:
+        qs.filter(outcome=ReviewCase.Outcome.OPEN).update(outcome=outcome, outcome_at=at)
+
+
+def review_case_open(*, review: Review, at: datetime | None = None) -> ReviewCase:
+    """Open the negative-review case of `review` (once) and tell the registered hooks: the service desk alerts
+    the managers and opens a `negative_review` ticket; the case keeps the ticket's id."""
+    now = at or timezone.now()
+    with transaction.atomic():
+        case, created = ReviewCase.objects.get_or_create(review=review, defaults={"opened_at": now})
+        if not created:
+            return case
+        ReviewEvent.objects.create(review=review, kind=ReviewEvent.Kind.CASE_OPENED, new=review.result, at=now)
+    event = NegativeReview(
+        review_id=review.pk,
+        shop_id=review.shop_id,
+        order_id=review.order_id,
+        customer_id=review.customer_id,
+        result=review.result,
+        content=review.content,
+        created_at=review.created_at,
+    )
+    for hook in negative_review_hooks():
+        ticket_id = hook(event)
+        if ticket_id is not None and case.ticket_id is None:
+            case.ticket_id = ticket_id
+            case.save(update_fields=["ticket_id"])
+    return case
+
+
+def review_case_outcome_set(*, review: Review, outcome: str, at: datetime | None = None, note: str = "") -> ReviewCase:
+    """Record what came of a negative review: explained, customer contacted, rating changed to good, unchanged."""
+    if outcome not in ReviewCase.Outcome.values or outcome == ReviewCase.Outcome.OPEN:
+        raise ApplicationError("outcome: expected explained, contacted, changed_to_good or unchanged", field="outcome")
+    now = at or timezone.now()
+    with transaction.atomic():
+        try:
+            case = ReviewCase.objects.select_for_update().get(review=review)
+        except ReviewCase.DoesNotExist:
+            raise NotFoundError("this review has no negative-review case") from None
+        case.outcome, case.outcome_at = outcome, now
+        case.save(update_fields=["outcome", "outcome_at"])
+        kind = ReviewEvent.Kind.CONTACTED if outcome == ReviewCase.Outcome.CONTACTED else ReviewEvent.Kind.CASE_CLOSED
+        ReviewEvent.objects.create(review=review, kind=kind, new=outcome, at=now, note=note[:500])
+    return case
+
+
+def review_save(
+    *,
+    shop: Shop,
+    order_no: str,
+    role: str,
+    result: str,
+    created_at: datetime,
+    item_id: str = "",
+    content: str = "",
+    anonymous: bool = False,
+) -> tuple[Review, bool]:
+    """Create or update one review (by hand or through the API); returns (review, created)."""
+    if role not in Role.values:
+        raise ApplicationError("role: expected buyer or seller", field="role")
+    if result not in Result.values:
+        raise ApplicationError("result: expected good, neutral or bad", field="result")
+    if timezone.is_naive(created_at):
+        raise ApplicationError("created_at needs a time zone", field="created_at")
+    if len(content) > MAX_TEXT:
+        raise ApplicationError(f"content: longer than {MAX_TEXT} characters", field="content")
+    if len(item_id) > 64:
+        raise ApplicationError("item_id: longer than 64 characters", field="item_id")
+    if not Order.objects.filter(shop=shop, order_no=order_no).exists():
+        raise NotFoundError(f"order {order_no} is not in the archive of {shop.name}", field="order_no")
+    row = ReviewRow(
+        row_no=0,
+        tid=order_no,
+        oid=item_id,
+        role=role,
+        result=result,
+        created_at=created_at,
+        num_iid=item_id,
+        content=content,
+        anonymous=anonymous,
+    )
+    existed = Review.objects.filter(shop=shop, tid=order_no, oid=item_id, role=role).first()
+    kept = {f.name: getattr(row, f.name) for f in fields(row)}
+    if existed is not None:  # fields the API does not carry keep their stored values
+        kept.update(
+            {
+                f: getattr(existed, f)
+                for f in VALUE_FIELDS
+                if f not in ("result", "content", "created_at", "anonymous", "num_iid")
+            }
+        )
+        kept["created_at"] = created_at
+    rejected: list[RowError] = []
+    _write_batch(shop, [ReviewRow(**kept)], ReviewImportResult(), rejected.append)
+    if rejected:
+        raise ApplicationError(rejected[0].reason, field="order_no")
+    review = Review.objects.get(shop=shop, tid=order_no, oid=item_id, role=role)
+    return review, existed is None
+
+
+def credit_settings_set(
+    *,
+    shop: Shop,
+    preset: str,
+    rating_period_days: int,
+    default_good_after_days: int,
+    monthly_cap: int,
+    same_item_days: int,
+) -> CreditSettings:
+    """Set the shop's credit rule numbers (each bounded; a preset names the level table)."""
+    if preset not in CreditSettings.Preset.values:
+        raise ApplicationError("preset: expected course or taobao", field="preset")
+    for name, value, high in (
+        ("rating_period_days", rating_period_days, 3650),
+        ("default_good_after_days", default_good_after_days, 3650),
+        ("monthly_cap", monthly_cap, 1000),
+        ("same_item_days", same_item_days, 365),
+    ):
+        if not 0 <= value <= high:
+            raise ApplicationError(f"{name}: expected 0 to {high}", field=name)
+    with transaction.atomic():
+        obj, _created = CreditSettings.objects.select_for_update().get_or_create(shop=shop)
+        obj.preset = preset
+        obj.rating_period_days = rating_period_days
+        obj.default_good_after_days = default_good_after_days
+        obj.monthly_cap = monthly_cap
+        obj.same_item_days = same_item_days
+        obj.full_clean()
+        obj.save()
+    return obj
