@@ -10,3 +10,6 @@ class ProjectConfig(AppConfig):
 
     def ready(self) -> None:
         import huitouke.jobs  # noqa: F401  (registers the background tasks)
+        from huitouke import extensions
+
+        extensions.register()

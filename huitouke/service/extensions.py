@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from huitouke.messaging.registry import (
     register_inbound_hook,
     register_suppression_hook,
 )
+from huitouke.reviews.registry import NegativeReview, register_negative_review_hook
 
 TICKETS_ON_PAGE = 20
 
@@ -43,6 +44,23 @@ def open_ticket_suppression(check: SuppressionCheck) -> Mapping[int, str]:
     from huitouke.service.selectors import open_ticket_customers
 
     return dict.fromkeys(open_ticket_customers(customer_ids=check.customer_ids), Message.Reason.OPEN_TICKET)
+
+
+def negative_review_suppression(check: SuppressionCheck) -> Mapping[int, str]:
+    """Customers of the batch who left a negative review within the shop's set number of days get no marketing
+    (until the rating is changed to good)."""
+    from huitouke.messaging.models import Message
+    from huitouke.reviews.selectors import negative_review_customers
+
+    since = check.now - timedelta(days=check.negative_review_days)
+    found = negative_review_customers(customer_ids=check.customer_ids, since=since, shop_id=check.shop_id)
+    return dict.fromkeys(found, Message.Reason.NEGATIVE_REVIEW)
+
+
+def _negative_review(event: NegativeReview) -> int | None:
+    from huitouke.service.services.reviews import ticket_for_negative_review
+
+    return ticket_for_negative_review(event)
 
 
 def _inbound_sms(reply: InboundReply) -> int:
@@ -138,6 +156,8 @@ def register() -> None:
     from huitouke.analytics.registry import Tile, register_tile
 
     register_suppression_hook("service", open_ticket_suppression)
+    register_suppression_hook("reviews", negative_review_suppression)
+    register_negative_review_hook("service", _negative_review)
     register_inbound_hook("service", _inbound_sms)
     register_panel(
         DetailPanel(

@@ -545,6 +545,7 @@ class Notification(models.Model):
         DIGEST = "digest", _("SLA summary")
         TRANSFER = "transfer", _("Ticket handed to you")
         APPROVAL = "approval", _("Compensation waiting for approval")
+        NEGATIVE_REVIEW = "neg_review", _("Negative review")
 
     # Written in bulk by the SLA tick (INSERT … SELECT from the tickets): no database-level foreign keys, whose
     # deferred checks at commit cost more than the inserts; Django still cascades deletes.

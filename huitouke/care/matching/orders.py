@@ -31,6 +31,7 @@ from huitouke.care.matching.scope import (
     _orders,
 )
 from huitouke.care.models import CarrierTransit
+from huitouke.care.registry import review_request_filters
 from huitouke.care.triggers import clock, receipt
 from huitouke.care.triggers.params import (
     DeliveredFollowupParams,
@@ -137,6 +138,8 @@ def match_delivered_followup(scope: Scope, at: datetime) -> Iterator[CareMessage
         .filter(when)
         .filter(status__in=(Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.COMPLETED))
     )
+    for order_filter in review_request_filters():  # e.g. orders the buyer already reviewed (reviews app)
+        qs = order_filter(qs)
     for row, key in _order_messages(scope, qs):
         _pk, order_no, customer_id, name, shop_id, product = row
         yield CareMessage(
