@@ -22,6 +22,7 @@ from huitouke.customers.api import router as customers_router
 from huitouke.loyalty.api import router as loyalty_router
 from huitouke.messaging.api import router as messaging_router
 from huitouke.orders.api import router as orders_router
+from huitouke.reviews.api import router as reviews_router
 from huitouke.service.api import router as service_router
 
 
@@ -91,6 +92,7 @@ api = HuitoukeAPI(
 api.add_router("/", core_router)
 api.add_router("/", customers_router)
 api.add_router("/", orders_router)
+api.add_router("/", reviews_router)
 api.add_router("/", loyalty_router)
 api.add_router("/", messaging_router)
 api.add_router("/", analytics_router)

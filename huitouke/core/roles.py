@@ -38,6 +38,7 @@ _MESSAGES = ["messaging.view_message", "messaging.view_template"]
 _TEMPLATES = ["messaging.add_template", "messaging.change_template", "messaging.resend_message"]
 _TICKETS = ["service.view_ticket", "service.add_ticket", "service.change_ticket"]
 _SERVICE_CONFIG = ["service.configure_service", "service.approve_compensation"]
+_REVIEWS = ["reviews.view_review", "reviews.add_review", "reviews.change_review", "reviews.view_creditsettings"]
 _EDIT_ARCHIVE = [
     "customers.change_customer",
     "customers.add_note",
@@ -74,10 +75,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CARE,
         *_TICKETS,
         *_SERVICE_CONFIG,
+        *_REVIEWS,
+        "reviews.change_creditsettings",
     ],
-    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual", *_TICKETS],
+    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual", *_TICKETS, *_REVIEWS],
     MARKETER: [
         *_VIEW_ARCHIVE,
+        "reviews.view_review",
+        "reviews.view_creditsettings",
         *_CARE,
         *_ANALYTICS,
         *_SEGMENTS,

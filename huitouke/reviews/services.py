@@ -295,16 +295,19 @@ def credit_settings_set(
     same_item_days: int,
 ) -> CreditSettings:
     """Set the shop's credit rule numbers (each bounded; a preset names the level table)."""
-    if preset not in CreditSettings.Preset.values:
-        raise ApplicationError("preset: expected course or taobao", field="preset")
-    for name, value, high in (
-        ("rating_period_days", rating_period_days, 3650),
-        ("default_good_after_days", default_good_after_days, 3650),
-        ("monthly_cap", monthly_cap, 1000),
-        ("same_item_days", same_item_days, 365),
-    ):
-        if not 0 <= value <= high:
-            raise ApplicationError(f"{name}: expected 0 to {high}", field=name)
+    from huitouke.reviews.credit import rules_with
+
+    try:
+        rules_with(
+            preset,
+            rating_period_days=rating_period_days,
+            default_good_after_days=default_good_after_days,
+            monthly_cap=monthly_cap,
+            same_item_days=same_item_days,
+        )
+    except ValueError as exc:
+        field = str(exc).split(":", 1)[0]
+        raise ApplicationError(str(exc), field=field) from None
     with transaction.atomic():
         obj, _created = CreditSettings.objects.select_for_update().get_or_create(shop=shop)
         obj.preset = preset

@@ -1,0 +1,148 @@
+"""The shop's credit from its stored reviews: facts read from the database, the pure rules of `reviews.credit`
+applied, the ledger columns of every review written back in a few set-based statements, and the summary the API,
+the CLI and the credit page show.
+
+Writing back is set-based: a ledger holds only a handful of distinct (scores, reason, points) triples, so the
+review ids are grouped by triple and each group is written with one `UPDATE … WHERE id = ANY(%s)` on PostgreSQL
+(chunks of `IN (…)` on SQLite) instead of one statement per review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from huitouke.orders.models import Order, Shop
+from huitouke.reviews.credit import CreditRules, Ledger, ReviewFact, credit_ledger, rules_with
+from huitouke.reviews.models import CreditSettings, Review
+from huitouke.reviews.selectors import credit_settings_get
+
+#: reviews read per round trip
+CHUNK = 20_000
+SUCCESS = (Order.Status.COMPLETED,)
+PAID = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.COMPLETED)
+
+
+def rules_of(settings: CreditSettings) -> CreditRules:
+    """The preset with the shop's numbers."""
+    return rules_with(
+        settings.preset,
+        rating_period_days=settings.rating_period_days,
+        default_good_after_days=settings.default_good_after_days,
+        monthly_cap=settings.monthly_cap,
+        same_item_days=settings.same_item_days,
+    )
+
+
+def review_facts(*, shop: Shop, at: dt.datetime | None = None) -> Iterator[ReviewFact]:
+    """Every review of the shop (given by `at`) as a rule fact: the buyer is the customer, the item the item id
+    (else its title, else the order), success is the order's completion (confirmation time, else the latest
+    known time of the trade)."""
+    qs = Review.objects.filter(shop=shop)
+    if at is not None:
+        qs = qs.filter(created_at__lte=at)
+    rows = qs.values_list(
+        "pk",
+        "tid",
+        "oid",
+        "role",
+        "result",
+        "created_at",
+        "anonymous",
+        "is_default",
+        "customer_id",
+        "num_iid",
+        "item_title",
+        "order__status",
+        "order__ordered_at",
+        "order__paid_at",
+        "order__confirmed_at",
+        "order__delivered_at",
+    ).order_by()
+    seller = str(shop.pk)
+    for (
+        pk,
+        tid,
+        oid,
+        role,
+        result,
+        created,
+        anon,
+        default,
+        cid,
+        iid,
+        title,
+        status,
+        ordered,
+        paid_at,
+        conf,
+        deliv,
+    ) in rows.iterator(chunk_size=CHUNK):
+        successful = status in SUCCESS
+        yield ReviewFact(
+            id=str(pk),
+            line_key=f"{tid}/{oid}",
+            role=role,
+            result=result,
+            created_at=created,
+            trade_created_at=ordered,
+            trade_success_at=(conf or deliv or ordered) if successful else None,
+            paid=status in PAID or paid_at is not None,
+            successful=successful,
+            buyer=str(cid),
+            seller=seller,
+            item=iid or title or tid,
+            anonymous=anon,
+            is_default=default,
+        )
+
+
+def credit_ledger_for(*, shop: Shop, at: dt.datetime | None = None) -> Ledger:
+    """The shop's ledger as of `at` (default now) under its settings."""
+    when = at or timezone.now()
+    rules = rules_of(credit_settings_get(shop=shop))
+    return credit_ledger(rules, review_facts(shop=shop, at=when), tz=ZoneInfo(shop.timezone), at=when)
+
+
+def credit_recompute(*, shop: Shop, at: dt.datetime | None = None) -> Ledger:
+    """Recompute the shop's ledger and store, on every review, whether it scores, why not and its points."""
+    ledger = credit_ledger_for(shop=shop, at=at)
+    groups: dict[tuple[bool, str, int], list[int]] = defaultdict(list)
+    for e in ledger.entries:
+        if not e.generated:
+            groups[(e.scores, e.reason or "", e.points)].append(int(e.id))
+    table = Review._meta.db_table
+    with transaction.atomic(), connection.cursor() as cur:
+        for (scores, reason, points), ids in groups.items():
+            sql = f"UPDATE {table} SET scores = %s, not_scored_reason = %s, points = %s WHERE id "
+            if connection.vendor == "postgresql":
+                cur.execute(sql + "= ANY(%s)", [scores, reason, points, ids])
+            else:
+                for i in range(0, len(ids), 900):
+                    part = ids[i : i + 900]
+                    cur.execute(sql + f"IN ({','.join(['%s'] * len(part))})", [scores, reason, points, *part])
+    return ledger
+
+
+def credit_summary(*, shop: Shop, at: dt.datetime | None = None) -> dict[str, Any]:
+    """What `GET /api/v1/credit` and `huitouke credit --json` answer."""
+    ledger = credit_ledger_for(shop=shop, at=at)
+    return summary_of(ledger)
+
+
+def summary_of(ledger: Ledger) -> dict[str, Any]:
+    return {
+        "preset": ledger.rules.preset,
+        "score": ledger.score,
+        "level": {"index": ledger.level.index, "name": ledger.level.name},
+        "next_level_at": ledger.level.next_at,
+        "reviews": ledger.reviews,
+        "scored": ledger.scored,
+        "not_scored": dict(sorted(ledger.not_scored.items())),
+    }
