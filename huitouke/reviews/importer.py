@@ -106,11 +106,42 @@ def detect(headers: list[str]) -> str:
     return "traderate"
 
 
-def parse_reviews(
-    path: Path, *, mapping: dict[str, str] | None = None, tz: str = "Asia/Shanghai"
-) -> tuple[str, Iterator[ReviewRow | RowError]]:
-    """Open a review file; returns (layout, lazy stream of ReviewRow | RowError). Raises ImportFileError when
-    the file cannot be read at all or lacks a required column (naming it)."""
+#: file field → the Review column it fills
+COLUMN_OF = {
+    "result": "result",
+    "created": "created_at",
+    "content": "content",
+    "pictures": "pictures",
+    "anony": "anonymous",
+    "is_default": "is_default",
+    "follow_up": "follow_up",
+    "follow_up_time": "follow_up_at",
+    "reply": "reply",
+    "reply_time": "reply_at",
+    "dsr_description": "dsr_description",
+    "dsr_service": "dsr_service",
+    "dsr_logistics": "dsr_logistics",
+    "num_iid": "num_iid",
+    "item_title": "item_title",
+    "nick": "nick",
+}
+
+
+@dataclass(frozen=True)
+class ReviewFile:
+    """An opened review file: its layout, the Review columns it has (a later export that lacks a column leaves
+    that column of stored reviews alone) and the lazy stream of rows."""
+
+    layout: str
+    columns: frozenset[str]
+    rows: Iterator[ReviewRow | RowError]
+    #: the header of the order-number column as written in the file (errors found when storing name it)
+    tid_header: str = "tid"
+
+
+def parse_reviews(path: Path, *, mapping: dict[str, str] | None = None, tz: str = "Asia/Shanghai") -> ReviewFile:
+    """Open a review file; its rows stream as ReviewRow | RowError. Raises ImportFileError when the file cannot
+    be read at all or lacks a required column (naming it)."""
     tzinfo = zone(tz)
     table = open_table(Path(path))
     try:
@@ -123,7 +154,10 @@ def parse_reviews(
     except BaseException:
         table.close()
         raise
-    return layout, _rows(table, cols, tzinfo)
+    columns = frozenset(col for f, col in COLUMN_OF.items() if cols[f] < table.width)
+    return ReviewFile(
+        layout=layout, columns=columns, rows=_rows(table, cols, tzinfo), tid_header=table.name(cols["tid"])
+    )
 
 
 def _mapped(table: Table, mapping: dict[str, str]) -> dict[str, int]:

@@ -68,10 +68,17 @@ class ReviewImportResult:
 
 
 def reviews_import_rows(
-    *, shop: Shop, rows: Iterable[ReviewRow | RowError], report_path: Path, layout: str = ""
+    *,
+    shop: Shop,
+    rows: Iterable[ReviewRow | RowError],
+    report_path: Path,
+    layout: str = "",
+    columns: frozenset[str] = frozenset(VALUE_FIELDS),
+    tid_header: str = "tid",
 ) -> ReviewImportResult:
     """Store parsed review rows into `shop`, a batch at a time: new reviews are created, changed ones updated
-    (a changed rating is recorded as an event), identical ones left alone. A row whose order is not in the
+    (a changed rating is recorded as an event), identical ones left alone; only the `columns` the file has are
+    compared and updated. A row whose order is not in the
     archive is rejected by row and column; every rejected row goes to the error CSV at `report_path`."""
     result = ReviewImportResult(layout=layout)
     report = ErrorReport(report_path)
@@ -83,10 +90,10 @@ def reviews_import_rows(
                 continue
             batch.append(row)
             if len(batch) >= BATCH:
-                _write_batch(shop, batch, result, report.add)
+                _write_batch(shop, batch, result, report.add, columns, tid_header)
                 batch = []
         if batch:
-            _write_batch(shop, batch, result, report.add)
+            _write_batch(shop, batch, result, report.add, columns, tid_header)
     finally:
         result.errors_file = report.close()
     result.rejected = report.count
@@ -98,8 +105,14 @@ def _value(row: ReviewRow, name: str) -> Any:
 
 
 def _write_batch(
-    shop: Shop, rows: list[ReviewRow], result: ReviewImportResult, reject: Callable[[RowError], None]
+    shop: Shop,
+    rows: list[ReviewRow],
+    result: ReviewImportResult,
+    reject: Callable[[RowError], None],
+    columns: frozenset[str] = frozenset(VALUE_FIELDS),
+    tid_header: str = "tid",
 ) -> None:
+    compared = [f for f in VALUE_FIELDS if f in columns]
     tids = {r.tid for r in rows}
     orders = {
         no: (pk, cid)
@@ -122,7 +135,7 @@ def _write_batch(
     for row in rows:
         found = orders.get(row.tid)
         if found is None:
-            reject(RowError(row.row_no, "tid", row.tid, f"order {row.tid} is not in the archive of {shop.name}"))
+            reject(RowError(row.row_no, tid_header, row.tid, f"order {row.tid} is not in the archive of {shop.name}"))
             continue
         order_id, customer_id = found
         old = existing.get((row.tid, row.oid, row.role))
@@ -139,7 +152,7 @@ def _write_batch(
             )
             new.append(review)
             continue
-        diffs = [f for f in VALUE_FIELDS if getattr(old, f) != _value(row, f)]
+        diffs = [f for f in compared if getattr(old, f) != _value(row, f)]
         if not diffs:
             result.unchanged += 1
             continue

@@ -40,10 +40,17 @@ class Command(BaseCommand):
                 raise CommandError("--mapping: expected a JSON object of field name → column header")
         try:
             shop = shop_named(options["shop"])
-            layout, rows = parse_reviews(path, mapping=mapping, tz=shop.timezone)
+            parsed = parse_reviews(path, mapping=mapping, tz=shop.timezone)
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
             report = Path(settings.HUITOUKE_HOME) / "reports" / f"review-errors-{stamp}.csv"
-            result = reviews_import_rows(shop=shop, rows=rows, report_path=report, layout=layout)
+            result = reviews_import_rows(
+                shop=shop,
+                rows=parsed.rows,
+                report_path=report,
+                layout=parsed.layout,
+                columns=parsed.columns,
+                tid_header=parsed.tid_header,
+            )
         except ImportFileError as exc:
             raise CommandError(f"{path}: {exc}") from exc
         except ApplicationError as exc:
@@ -52,7 +59,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return
         self.stdout.write(
-            f"layout {layout}: reviews {result.created} new, {result.updated} updated, {result.unchanged} "
+            f"layout {parsed.layout}: reviews {result.created} new, {result.updated} updated, {result.unchanged} "
             f"unchanged; {result.rejected} rejected rows; {result.cases_opened} negative-review cases opened"
         )
         if result.errors_file:
