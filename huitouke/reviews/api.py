@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from huitouke.core.api import errors, masker_for, require_perms
 from huitouke.core.pii import Masker
@@ -62,7 +62,7 @@ def review_out(review: Review, masker: Masker) -> ReviewOut:
     summary="Store a review (created, or updated when the order, item and role already have one)",
     openapi_extra=errors(404),
 )
-def review_post(request: HttpRequest, payload: ReviewIn) -> tuple[int, ReviewOut]:
+def review_post(request: HttpRequest, payload: ReviewIn) -> Status:
     """Idempotent per (shop, order, item, role): a second post updates the review (201 created, 200 updated). A
     neutral or bad buyer review opens a negative-review case."""
     require_perms(request, "reviews.add_review", "reviews.change_review")
@@ -78,7 +78,7 @@ def review_post(request: HttpRequest, payload: ReviewIn) -> tuple[int, ReviewOut
         anonymous=bool(payload.anonymous),
     )
     review = review_list().get(pk=review.pk)
-    return (201 if created else 200), review_out(review, masker_for(request))
+    return Status(201 if created else 200, review_out(review, masker_for(request)))
 
 
 @router.get("/reviews", response=ReviewPage, summary="Reviews, newest first", openapi_extra=errors(404))
