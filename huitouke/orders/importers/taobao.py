@@ -27,9 +27,9 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.common import BAD_BYTES, Fields, Seen, bad_bytes, cell_error, join, require, resolve
+from huitouke.orders.importers.common import Fields, Seen, bad_row, cell_error, join, require, resolve
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
-from huitouke.orders.importers.table import BadRow, Table
+from huitouke.orders.importers.table import BadRow, Table, shown
 
 LABEL = "Taobao/Tmall order report (订单报表)"
 ITEMS_LABEL = "Taobao/Tmall item report (宝贝报表)"
@@ -119,7 +119,8 @@ _Item = tuple[int, _ItemValues]  # (items file row number, cells)
 #: a line's parsed values (title, sku, external_id, quantity, unit price, amount, attributes, refund state), or
 #: why it was rejected: (header, value, reason)
 _Parsed = tuple[str, str, str, int, Decimal, Decimal, str, str] | tuple[str, str, str]
-_BAD_ITEM: _ItemValues = ("\ufffd", "", "", "", "", "", "", "")
+#: the first cell of an item row the table could not read; the cells after it: reason, header, value
+_BAD_ITEM = "\ufffd(unreadable item row)"
 
 
 def parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | RowError]:
@@ -155,7 +156,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
     )  # fmt: skip
     for row_no, row in table.rows:
         if isinstance(row, BadRow):
-            yield bad_bytes(row_no)
+            yield bad_row(table, row_no, row)
             continue
         col = k_no
         try:
@@ -277,7 +278,9 @@ def _load_items(items: Table) -> dict[str, list[_Item]]:
     for row_no, row in items.rows:
         order_no = unwrap(row[ko])
         if isinstance(row, BadRow):
-            by_order.setdefault(order_no, []).append((row_no, _BAD_ITEM))
+            at = row.column
+            header, value = (items.name(at), shown(row[at])) if at >= 0 else ("", "")
+            by_order.setdefault(order_no, []).append((row_no, (_BAD_ITEM, row.reason, header, value, "", "", "", "")))
             continue
         package = row[kk]
         attributes = join(text(row[ka]), text(package), sep="; ") if package else text(row[ka])
@@ -296,8 +299,8 @@ def _item_lines(
 ) -> tuple[LineRow, ...] | RowError:
     lines = []
     for n, (i_row, values) in enumerate(own, 1):
-        if values is _BAD_ITEM:
-            return RowError(row_no, "", "", f"{BAD_BYTES} (items file row {i_row})")
+        if values[0] is _BAD_ITEM:
+            return RowError(row_no, values[2], values[3], f"{values[1]} (items file row {i_row})")
         key = (values, status)
         parsed = cache.get(key)
         if parsed is None:
