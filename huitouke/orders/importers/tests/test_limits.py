@@ -201,3 +201,21 @@ def test_an_xlsx_holding_a_huge_cell_is_refused_before_it_is_read(tmp_path, monk
     monkeypatch.setattr("openpyxl.load_workbook", never)
     with pytest.raises(ImportFileError, match="holds a cell longer than 32,767 characters"):
         run(path)
+
+
+# ------------------------------------------------------------------------------------------------- amounts
+
+
+def test_an_amount_computed_beyond_the_limit_is_a_row_error(tmp_path):
+    # given an item line whose price is allowed but price × quantity is not
+    orders = tmp_path / "orders.csv"
+    orders.write_text("\n".join([HEADER, order(1), order(2)]) + "\n", encoding="utf-8")
+    items = tmp_path / "items.csv"
+    items.write_text("订单编号,标题,价格,购买数量\n1,茶,99999999.00,5\n2,茶,10.00,1\n", encoding="utf-8")
+    _fmt, stream = parse_orders(orders, items_path=items)
+    rows = list(stream)
+    assert rows[0] == RowError(
+        2, "", "499999995.00", "line 1 amount: amount larger than 99,999,999.99 (not a plausible amount)"
+    )
+    assert isinstance(rows[1], OrderRow)
+    assert len(rows) == 2
