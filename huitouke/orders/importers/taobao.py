@@ -3,7 +3,9 @@
 The order report has had 41-, 54- and 71-column layouts; all are read by header name, optional columns may be
 absent. Without an item report, each order gets one line from 宝贝标题/宝贝总数量/买家应付货款. The item report is
 read first into a dict order number → compact tuples of raw cells (strings interned, parsed only at join time);
-the order report is then streamed and each order takes (pops) its lines.
+the order report is then streamed and each order takes (pops) its lines. A line from the order report is marked
+`summary_lines`: the writers never let it replace the lines an archived order has (#14: re-importing the order
+report alone turned 200 item lines into 148 summaries).
 """
 
 from __future__ import annotations
@@ -204,6 +206,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             lines_or_error = _item_lines(own, item_headers, row_no, status, line_cache)
         else:
             lines_or_error = _summary_line(table, c, row_no, row, goods, status)
+        summary = not own
         if isinstance(lines_or_error, RowError):
             yield lines_or_error
             continue
@@ -239,6 +242,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             seller_memo=join(text(row[k_memo]), text(row[k_memo2]), sep="; "),
             close_reason=text(row[k_close]),
             lines=lines_or_error,
+            summary_lines=summary,
         )
     if by_order:
         yield from _orphans(by_order, items)  # type: ignore[arg-type]  # by_order ⇒ items set
