@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from huitouke.core.text import CONTROLS, strip_controls
 from huitouke.orders.importers.rows import ImportFileError
 
 _SAMPLE = 64 * 1024
@@ -206,9 +207,9 @@ def _open_csv(path: Path, encoding: str) -> Table:
 
 
 class _LineFeed:
-    """Feeds lines to csv.reader, dropping NULs and noting whether the record being read had undecodable bytes
-    (`bad`), a line long enough to hold an oversized cell (`long`), or was cut off in the middle of a character
-    (`truncated`: only the file's last line can lack its newline)."""
+    """Feeds lines to csv.reader, dropping control characters (`core.text`) and noting whether the record being
+    read had undecodable bytes (`bad`), a line long enough to hold an oversized cell (`long`), or was cut off in
+    the middle of a character (`truncated`: only the file's last line can lack its newline)."""
 
     def __init__(self, fh: IO[str]) -> None:
         self.fh = fh
@@ -217,9 +218,10 @@ class _LineFeed:
         self.truncated = False
 
     def __iter__(self) -> Iterator[str]:
+        controls = CONTROLS.search
         for line in self.fh:
-            if "\x00" in line:
-                line = line.replace("\x00", "")
+            if controls(line) is not None:  # NUL, \x07, \x0b …: no text may hold them (core.text)
+                line = strip_controls(line)
             if "\ufffd" in line:
                 self.bad = True
                 if line[-1:] == "\ufffd":
@@ -386,7 +388,7 @@ def _xlsx_cell(v: object) -> str:
     if v is None:
         return ""
     if isinstance(v, str):
-        return v
+        return strip_controls(v)
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int):
