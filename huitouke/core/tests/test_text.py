@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
@@ -27,6 +27,7 @@ BAD = ["\x00", "\x07", "\x0b", "\x0c", "\x1f", "\ud800", "\ufffe"]
 # ---------------------------------------------------------------------------------------------------- pure
 
 
+@settings(deadline=None, max_examples=60)  # each example saves a workbook: slow on a busy machine
 @given(st.text())
 def test_stripped_text_has_none_left_and_fits_in_a_spreadsheet(value):
     clean = strip_controls(value)
