@@ -99,10 +99,26 @@ def parse_orders(
 
 def _closing(stream: Iterator[OrderRow | RowError], *tables: Table | None) -> Iterator[OrderRow | RowError]:
     """The stream with every order's computed amounts checked (`_too_large`), closing the files at the end."""
+    top = MAX_AMOUNT
     try:
         for item in stream:
             if type(item) is OrderRow:
-                yield _too_large(item) or item
+                # a comparison per amount: the cells were checked as read, these may be computed from them
+                if (
+                    item.goods_amount > top
+                    or item.total_amount > top
+                    or item.paid_amount > top
+                    or item.shipping_fee > top
+                    or item.refund_amount > top
+                ):
+                    yield _too_large(item)
+                    continue
+                for line in item.lines:
+                    if line.amount > top:
+                        yield _too_large(item)
+                        break
+                else:
+                    yield item
             else:
                 yield item
     finally:
@@ -120,23 +136,13 @@ _ORDER_AMOUNTS = (
 )
 
 
-def _too_large(row: OrderRow) -> RowError | None:
-    """The error for an order whose amounts, as computed from its cells (price × quantity, a sum of lines), are
-    beyond what the archive holds (`cells.MAX_AMOUNT`); each cell was checked as it was read."""
+def _too_large(row: OrderRow) -> RowError:
+    """The error for an order one of whose amounts, as computed from its cells (price × quantity, a sum of
+    lines), is beyond what the archive holds (`cells.MAX_AMOUNT`); each cell was checked as it was read."""
     top = MAX_AMOUNT
-    if not (
-        row.goods_amount > top
-        or row.shipping_fee > top
-        or row.total_amount > top
-        or row.paid_amount > top
-        or row.refund_amount > top
-        or any(line.amount > top or line.unit_price > top for line in row.lines)
-    ):
-        return None
     for attr, label in _ORDER_AMOUNTS:
         value = getattr(row, attr)
         if value > top:
             return RowError(row.row_no, "", str(value), f"{label}: {TOO_LARGE}")
-    line = next(ln for ln in row.lines if ln.amount > top or ln.unit_price > top)
-    value = max(line.amount, line.unit_price)
-    return RowError(row.row_no, "", str(value), f"line {line.line_no} amount: {TOO_LARGE}")
+    line = next(ln for ln in row.lines if ln.amount > top)
+    return RowError(row.row_no, "", str(line.amount), f"line {line.line_no} amount: {TOO_LARGE}")

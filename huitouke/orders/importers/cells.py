@@ -76,7 +76,7 @@ def parse_id(s: str) -> str:
 
 # ---------------------------------------------------------------- amounts and counts
 
-_PLAIN_AMOUNT = re.compile(r"\d+(\.\d+)?")
+_PLAIN_AMOUNT = re.compile(r"\d+(\.\d{1,2})?")  # more decimals take the slow path (rounded to the cent)
 _CURRENCY = re.compile(r"\(元\)|（元）|RMB|CNY|USD|EUR|GBP|HKD|[元¥￥$€£,，'\s\u3000\xa0\ufeff]", re.IGNORECASE)
 _CLEAN_AMOUNT = re.compile(r"(\d+(\.\d*)?|\.\d+)")
 _EMPTY = frozenset({"", "-", "--", "null", "NULL", "None", "无", "N/A", "n/a"})
@@ -86,7 +86,10 @@ def parse_amount(s: str) -> Decimal:
     """A money amount ≥ 0 and ≤ MAX_AMOUNT, to the cent (more decimals are rounded half up); empty means 0.
     Tolerates ¥/￥/元/(元)/currency codes, thousands separators, spaces."""
     if _PLAIN_AMOUNT.fullmatch(s):
-        return _in_range(Decimal(s), s)
+        d = Decimal(s)
+        if d > MAX_AMOUNT:
+            raise CellError(TOO_LARGE)
+        return d
     t = s.strip(_BLANKS)
     if t in _EMPTY:
         return ZERO

@@ -190,7 +190,7 @@ def _open_csv(path: Path, encoding: str) -> Table:
         first = fh.readline()
         delimiter = max((",", "\t", ";"), key=first.count)
         fh.seek(0)
-        feed = _LineFeed(fh)
+        feed = _LineFeed(fh, scrub=encoding == "utf-16" or _has_control_bytes(path))
         reader = csv.reader(feed, delimiter=delimiter)
         headers = [h.strip(" \u3000\xa0\ufeff\t\r\n") for h in next(reader, [])]
         feed.bad = feed.long = False
@@ -211,16 +211,17 @@ class _LineFeed:
     read had undecodable bytes (`bad`), a line long enough to hold an oversized cell (`long`), or was cut off in
     the middle of a character (`truncated`: only the file's last line can lack its newline)."""
 
-    def __init__(self, fh: IO[str]) -> None:
+    def __init__(self, fh: IO[str], *, scrub: bool) -> None:
         self.fh = fh
+        self.scrub = scrub
         self.bad = False
         self.long = False
         self.truncated = False
 
     def __iter__(self) -> Iterator[str]:
-        controls = CONTROLS.search
+        controls = CONTROLS.search if self.scrub else None
         for line in self.fh:
-            if controls(line) is not None:  # NUL, \x07, \x0b …: no text may hold them (core.text)
+            if controls is not None and controls(line) is not None:  # NUL, \x07, \x0b …: core.text
                 line = strip_controls(line)
             if "\ufffd" in line:
                 self.bad = True
@@ -234,36 +235,51 @@ class _LineFeed:
 def _csv_rows(reader: Any, feed: _LineFeed, width: int) -> Iterator[tuple[int, list[str]]]:
     """The records as rows; one that cannot be read becomes a BadRow and the next record is read on."""
     row_no = 1
+    last = MAX_ROWS + 1  # the row number (header = 1) of the last data row allowed
+    too_many = f"the file has more than {MAX_ROWS:,} rows; split it"
     while True:
         try:
-            row = next(reader)
-        except StopIteration:
+            for row in reader:
+                row_no += 1
+                if row_no > last:
+                    yield row_no, bad_row([""] * (width + 1), too_many)
+                    return
+                if feed.bad:
+                    feed.bad = False
+                    at = next((i for i, cell in enumerate(row[:width]) if "\ufffd" in cell), -1)
+                    row = bad_row(row, TRUNCATED if feed.truncated else BAD_BYTES, at)
+                if feed.long:
+                    feed.long = False
+                    row = _check_cells(row, width) or row
+                if not any(row):
+                    continue
+                if len(row) != width:
+                    row = _fit(row, width)
+                row.append("")
+                yield row_no, row
             return
         except csv.Error as exc:  # the reader starts afresh at the next line
             row_no += 1
-            if row_no - 1 > MAX_ROWS:
-                yield row_no, bad_row([""] * (width + 1), f"the file has more than {MAX_ROWS:,} rows; split it")
-                return
             feed.bad = feed.long = False
-            yield row_no, bad_row([""] * (width + 1), f"unreadable CSV record: {exc}")
-            continue
-        row_no += 1
-        if row_no - 1 > MAX_ROWS:
-            yield row_no, bad_row([""] * (width + 1), f"the file has more than {MAX_ROWS:,} rows; split it")
-            return
-        if feed.bad:
-            feed.bad = False
-            at = next((i for i, cell in enumerate(row[:width]) if "\ufffd" in cell), -1)
-            row = bad_row(row, TRUNCATED if feed.truncated else BAD_BYTES, at)
-        if feed.long:
-            feed.long = False
-            row = _check_cells(row, width) or row
-        if not any(row):
-            continue
-        if len(row) != width:
-            row = _fit(row, width)
-        row.append("")
-        yield row_no, row
+            yield row_no, bad_row([""] * (width + 1), too_many if row_no > last else f"unreadable CSV record: {exc}")
+            if row_no > last:
+                return
+
+
+#: the bytes of the control characters (core.text) as UTF-8 and GB18030 write them: single bytes below 0x20
+#: that never occur inside a multi-byte character
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_KEEP_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+
+
+def _has_control_bytes(path: Path) -> bool:
+    """Whether the file holds a control character at all: one pass over its bytes in C (bytes.translate), so
+    that the lines of the usual file need no per-line search."""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            if chunk.translate(None, _KEEP_BYTES) or b"\xef\xbf\xbe" in chunk or b"\xef\xbf\xbf" in chunk:
+                return True  # a control byte, or U+FFFE/U+FFFF in UTF-8
+    return False
 
 
 def _open_xlsx(path: Path) -> Table:
