@@ -40,5 +40,5 @@ class ControlCharacterMiddleware:
                 for key, values in post.lists():
                     cleaned.setlist(key, [strip_controls(v) if isinstance(v, str) else v for v in values])
                 cleaned._mutable = False
-                request.POST = cleaned
+                request.POST = cleaned  # type: ignore[assignment]  # immutable again, as Django made it
         return self.get_response(request)

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.models import ApiToken, AuditEntry, Job
@@ -137,15 +137,15 @@ class JobTimeLimitExceeded(Exception):
         self.job_id = job_id
 
 
+#: stored as written (the job page translates it for its reader: the worker has no reader's language)
+TIME_LIMIT_REASON = gettext_noop(
+    "Stopped: the job took longer than its time limit (HUITOUKE_JOB_TIME_LIMIT), or its worker stopped. "
+    "Anything it wrote is complete; you can run it again."
+)
+
+
 def time_limit_reason() -> str:
-    minutes = max(1, round(settings.HUITOUKE_JOB_TIME_LIMIT / 60))
-    return str(
-        _(
-            "Stopped: the job took longer than its time limit of %(minutes)s minutes (or its worker stopped). "
-            "Anything it wrote is complete; you can run it again."
-        )
-        % {"minutes": minutes}
-    )
+    return TIME_LIMIT_REASON
 
 
 def job_progress(*, job_id: int, done: int, total: int | None = None, stage: str = "") -> None:

@@ -300,7 +300,7 @@ def _open_xlsx(path: Path) -> Table:
     ws = wb.active if wb.active is not None else wb.worksheets[0]
     # read the cells that exist: the declared dimension (`A1:XFD1048576`) would make openpyxl fill every row to
     # every declared column
-    ws.reset_dimensions()  # type: ignore[union-attr]  # read-only worksheets have it
+    ws.reset_dimensions()  # read-only worksheets have it
     row_no = 0
     headers: list[str] = []
     for raw in ws.iter_rows(max_row=_HEADER_ROWS, max_col=MAX_COLUMNS + 1, values_only=True):

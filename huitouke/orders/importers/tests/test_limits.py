@@ -122,7 +122,7 @@ def test_a_header_with_too_many_columns_is_refused(tmp_path):
 # ------------------------------------------------------------------------------------------------------ XLSX
 
 
-def xlsx(path: Path, rows: list[list[object]]) -> Path:
+def xlsx(path: Path, rows: list[list[str]]) -> Path:
     wb = Workbook()
     ws = wb.active
     for row in rows:
@@ -141,7 +141,7 @@ def rewrite(path: Path, member: str, change) -> None:
             dst.writestr(name, data)
 
 
-def order_cells(n: int, title: str = "茶") -> list[object]:
+def order_cells(n: int, title: str = "茶") -> list[str]:
     return order(n, title).split(",")
 
 
@@ -181,8 +181,8 @@ def test_an_xlsx_cell_far_away_costs_nothing_and_rows_it_only_claims_are_capped(
 def test_an_xlsx_with_a_cell_over_the_limit_rejects_that_row_only(tmp_path):
     # given a workbook whose second order has a title one character over the limit (written into the XML: the
     # writer would not make such a cell)
-    rows = [HEADER.split(","), order_cells(1), order_cells(2, "LONG"), order_cells(3)]
-    path = xlsx(tmp_path / "orders.xlsx", rows)
+    cells = [HEADER.split(","), order_cells(1), order_cells(2, "LONG"), order_cells(3)]
+    path = xlsx(tmp_path / "orders.xlsx", cells)
     rewrite(path, "xl/worksheets/sheet1.xml", lambda x: x.replace(">LONG<", ">" + "x" * (MAX_CELL + 1) + "<"))
     rows = run(path)
     assert rows[1] == RowError(3, "宝贝标题", "x" * 60 + "… (32,768 characters)", CELL_TOO_LONG)
