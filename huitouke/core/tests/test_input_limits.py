@@ -55,7 +55,7 @@ def test_an_implausible_birthday_is_refused_by_the_api_and_the_form(api_client_a
     assert response.status_code == 400
     assert response.json() == {
         "code": "invalid",
-        "message": "The birthday must lie between 1900-01-01 and today.",
+        "message": "生日须在 1900-01-01 与今天之间。",  # the API speaks the site's default language
         "field": "birthday",
     }
     customer = CustomerFactory.create(name="李四")
