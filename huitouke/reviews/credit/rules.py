@@ -126,7 +126,7 @@ def rules_for(preset: str) -> CreditRules:
         raise ValueError(f"preset: unknown preset {preset!r} (expected one of {', '.join(PRESETS)})") from None
 
 
-def rules_with(preset: str | CreditRules, **overrides: Any) -> CreditRules:
+def rules_with(preset: str | CreditRules, /, **overrides: Any) -> CreditRules:
     """A preset (name or rules) with some values replaced. Every value is checked; a bad one raises ValueError
     whose message starts with the field's name (``monthly_cap: must be an integer from 1 to 10000``).
     ``None`` values are ignored (a settings form leaving a number blank keeps the preset's)."""
