@@ -15,9 +15,9 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from huitouke.orders.importers.cells import CellError, parse_bool, parse_datetime, parse_id, text, unwrap, zone
-from huitouke.orders.importers.common import BAD_BYTES
+from huitouke.orders.importers.common import bad_row
 from huitouke.orders.importers.rows import ImportFileError, RowError
-from huitouke.orders.importers.table import BadRow, Table, header_key, open_table
+from huitouke.orders.importers.table import BadRow, Table, header_key, open_table, shown
 
 #: rows one file may hold; the rest of the file is refused with one error
 MAX_ROWS = 1_000_000
@@ -184,12 +184,12 @@ def _rows(table: Table, cols: dict[str, int], tz: tzinfo) -> Iterator[ReviewRow 
                 yield RowError(row_no, "", "", f"the file has more than {MAX_ROWS:,} rows; split it")
                 return
             if isinstance(row, BadRow):
-                yield RowError(row_no, "", "", BAD_BYTES)
+                yield bad_row(table, row_no, row)
                 continue
             try:
                 parsed = _row(row_no, row, cols, tz)
             except _Bad as bad:
-                yield RowError(row_no, table.name(cols[bad.field]), row[cols[bad.field]], bad.reason)
+                yield RowError(row_no, table.name(cols[bad.field]), shown(row[cols[bad.field]]), bad.reason)
                 continue
             key = (parsed.tid, parsed.oid, parsed.role)
             first = seen.setdefault(key, row_no)
