@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huitouke.orders.models import Order, Shop
-from huitouke.reviews.credit import CreditRules, Ledger, ReviewFact, credit_ledger, rules_with
+from huitouke.reviews.credit import CreditRules, Explanation, Ledger, ReviewFact, credit_ledger, rules_with, what_if
 from huitouke.reviews.models import CreditSettings, Review
 from huitouke.reviews.selectors import credit_settings_get
 
@@ -146,3 +146,33 @@ def summary_of(ledger: Ledger) -> dict[str, Any]:
         "scored": ledger.scored,
         "not_scored": dict(sorted(ledger.not_scored.items())),
     }
+
+
+def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | None = None) -> Explanation:
+    """What a buyer rating `result` of the order `order_no` given now would do to the shop's credit (replacing
+    the buyer's rating of that order, when there is one)."""
+    from huitouke.core.errors import NotFoundError
+
+    when = at or timezone.now()
+    order = Order.objects.filter(shop=shop, order_no=order_no).first()
+    if order is None:
+        raise NotFoundError(f"order {order_no} is not in the archive of {shop.name}", field="order_no")
+    line_key = f"{order_no}/"
+    facts = [f for f in review_facts(shop=shop, at=when) if not (f.role == "buyer" and f.line_key.startswith(line_key))]
+    successful = order.status in SUCCESS
+    new = ReviewFact(
+        id="what-if",
+        line_key=line_key,
+        role="buyer",
+        result=result,  # type: ignore[arg-type]  # checked by the form
+        created_at=when,
+        trade_created_at=order.ordered_at,
+        trade_success_at=(order.confirmed_at or order.delivered_at or order.ordered_at) if successful else None,
+        paid=order.status in PAID or order.paid_at is not None,
+        successful=successful,
+        buyer=str(order.customer_id),
+        seller=str(shop.pk),
+        item=order_no,
+    )
+    rules = rules_of(credit_settings_get(shop=shop))
+    return what_if(rules, facts, new, tz=ZoneInfo(shop.timezone), at=when)

@@ -1,0 +1,91 @@
+"""Forms of the review pages: filters, upload, column mapping, credit settings, case outcome, what-if."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from huitouke.orders.models import Shop
+from huitouke.reviews.importer import FIELDS, REQUIRED
+from huitouke.reviews.models import CreditSettings, Result, ReviewCase
+
+MAX_UPLOAD = 200 * 1024 * 1024
+
+FIELD_LABELS = {
+    "tid": _("Order number"),
+    "oid": _("Sub-order number"),
+    "role": _("Who rated (buyer or seller)"),
+    "nick": _("Buyer nick"),
+    "result": _("Rating (good, neutral, bad)"),
+    "created": _("Rated at"),
+    "item_title": _("Item title"),
+    "num_iid": _("Item id"),
+    "content": _("Review text"),
+    "reply": _("Shop's explanation"),
+    "reply_time": _("Explained at"),
+    "anony": _("Anonymous"),
+    "follow_up": _("Follow-up review"),
+    "follow_up_time": _("Follow-up at"),
+    "pictures": _("Pictures"),
+    "is_default": _("Default good rating"),
+    "dsr_description": _("As described (1-5)"),
+    "dsr_service": _("Service (1-5)"),
+    "dsr_logistics": _("Delivery (1-5)"),
+}
+
+
+class ReviewFilterForm(forms.Form):
+    shop = forms.ModelChoiceField(Shop.objects.all(), required=False, label=_("Shop"), empty_label=_("All shops"))
+    result = forms.ChoiceField(choices=[("", _("Any rating")), *Result.choices], required=False, label=_("Rating"))
+    scored = forms.ChoiceField(
+        choices=[("", _("Scored or not")), ("yes", _("Scores")), ("no", _("Does not score"))],
+        required=False,
+        label=_("Credit"),
+    )
+    product = forms.CharField(max_length=100, required=False, label=_("Item id or title"))
+
+
+class ReviewUploadForm(forms.Form):
+    file = forms.FileField(label=_("Review export (CSV or XLSX)"))
+    shop = forms.ModelChoiceField(Shop.objects.all(), label=_("Shop"))
+
+    def clean_file(self) -> Any:
+        f = self.cleaned_data["file"]
+        if f.size > MAX_UPLOAD:
+            raise forms.ValidationError(_("The file is larger than 200 MB."))
+        return f
+
+
+class ReviewMappingForm(forms.Form):
+    """One select per review field, choices the file's headers."""
+
+    def __init__(self, *args: Any, headers: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "—"), *[(h, h) for h in headers if h]]
+        for name in FIELDS:
+            self.fields[name] = forms.ChoiceField(
+                choices=choices, required=name in REQUIRED, label=FIELD_LABELS.get(name, name)
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+class CreditSettingsForm(forms.ModelForm):
+    class Meta:
+        model = CreditSettings
+        fields = ["preset", "rating_period_days", "default_good_after_days", "monthly_cap", "same_item_days"]
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=[c for c in ReviewCase.Outcome.choices if c[0] != ReviewCase.Outcome.OPEN], label=_("Outcome")
+    )
+    note = forms.CharField(max_length=500, required=False, label=_("Note"))
+
+
+class WhatIfForm(forms.Form):
+    order_no = forms.CharField(max_length=64, label=_("Order number"))
+    result = forms.ChoiceField(choices=Result.choices, label=_("Rating"))

@@ -1,0 +1,67 @@
+"""The background import behind the review upload page (a core Job with progress and a summary)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from huey.contrib.djhuey import db_task
+
+from huitouke.core.services import job_fail, job_finish, job_progress, job_start
+from huitouke.orders.importers.rows import ImportFileError, RowError
+from huitouke.reviews.importer import ReviewRow, parse_reviews
+from huitouke.reviews.selectors import shop_named
+
+log = logging.getLogger(__name__)
+
+IMPORT_JOB_KIND = "reviews_import"
+PROGRESS_EVERY = 5_000
+
+
+def _counted(rows: Any, job_id: int) -> Any:
+    for n, row in enumerate(rows, start=1):
+        if n % PROGRESS_EVERY == 0:
+            job_progress(job_id=job_id, done=n, stage="reviews")
+        yield row
+
+
+def reviews_import_job(job_id: int) -> None:
+    """Run one review import Job: parse, store, record the summary; a file that cannot be read fails the Job
+    with the reason."""
+    from huitouke.core.errors import ApplicationError
+    from huitouke.reviews.services import reviews_import_rows
+
+    job = job_start(job_id=job_id)
+    if job.status != job.Status.RUNNING:
+        return
+    params = job.params
+    try:
+        shop = shop_named(params.get("shop", ""))
+        parsed = parse_reviews(Path(params["path"]), mapping=params.get("mapping"), tz=shop.timezone)
+        rows: Any = _counted(parsed.rows, job_id)
+        result = reviews_import_rows(
+            shop=shop,
+            rows=rows,
+            report_path=Path(settings.HUITOUKE_HOME) / "reports" / f"review-errors-job{job_id}.csv",
+            layout=parsed.layout,
+            columns=parsed.columns,
+            tid_header=parsed.tid_header,
+        )
+    except (ImportFileError, ApplicationError) as exc:
+        job_fail(job_id=job_id, error=getattr(exc, "message", str(exc)))
+        return
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("review import job %s failed", job_id)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    job_finish(job_id=job_id, result={**result.as_json(), "layout": result.layout})
+
+
+@db_task()
+def reviews_import_task(job_id: int) -> None:
+    reviews_import_job(job_id)
+
+
+__all__ = ["ReviewRow", "RowError", "reviews_import_task"]

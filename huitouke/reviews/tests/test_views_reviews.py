@@ -1,0 +1,98 @@
+"""Wiring of the review pages: list filters and masking, outcome, credit page figures and what-if, settings,
+upload with the recognised layout and with a mapping."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from huitouke.core.models import Job
+from huitouke.reviews.models import CreditSettings, Review
+from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def archive():
+    shop, orders = golden_archive()
+    call_command("import_reviews", str(GOLDEN / "traderate_gb18030.csv"), stdout=StringIO())
+    call_command("credit", stdout=StringIO())
+    return shop, orders
+
+
+def test_list_filters_and_masks(archive, client_as, django_assert_max_num_queries):
+    Review.objects.filter(nick="tb_bob").update(nick="13812345678")
+    agent = client_as("agent")
+    with django_assert_max_num_queries(12):
+        page = agent.get("/reviews/?result=bad")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "13812345678" not in html
+    assert "9001000000000002" in html
+    assert "9001000000000001" not in html
+    not_scored = agent.get("/reviews/?scored=no").content.decode()
+    assert "9001000000000003" in not_scored
+    assert "9001000000000002" not in not_scored
+
+
+def test_outcome_is_recorded(archive, client_as):
+    bob = Review.objects.get(tid="9001000000000002")
+    answer = client_as("agent").post(f"/reviews/{bob.pk}/outcome/", {"outcome": "contacted"})
+    assert answer.status_code == 302
+    bob.case.refresh_from_db()
+    assert bob.case.outcome == "contacted"
+
+
+def test_credit_page_and_what_if(archive, client_as):
+    manager = client_as("manager")
+    page = manager.get("/reviews/credit/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="credit-score"><strong>1</strong>' in html  # +1 −1 0 and the default good of order 3
+    assert "credit-history" in html
+    answer = manager.get("/reviews/credit/?order_no=9001000000000005&result=good").content.decode()
+    assert 'id="what-if-answer"' in answer
+    unknown = manager.get("/reviews/credit/?order_no=404&result=good").content.decode()
+    assert "order 404 is not in the archive" in unknown
+
+
+def test_settings_save_and_recompute(archive, client_as):
+    shop, _orders = archive
+    owner = client_as("owner")
+    answer = owner.post(
+        f"/reviews/credit/settings/?shop={shop.pk}",
+        {
+            "preset": "taobao",
+            "rating_period_days": 15,
+            "default_good_after_days": 15,
+            "monthly_cap": 6,
+            "same_item_days": 14,
+        },
+    )
+    assert answer.status_code == 302
+    assert CreditSettings.objects.get(shop=shop).preset == "taobao"
+    assert client_as("agent").get(f"/reviews/credit/settings/?shop={shop.pk}").status_code == 403
+
+
+def test_upload_recognised_and_mapped(archive, client_as, django_capture_on_commit_callbacks):
+    shop, _orders = archive
+    manager = client_as("manager")
+    with (GOLDEN / "traderate.xlsx").open("rb") as fh:
+        answer = manager.post("/reviews/import/", {"file": fh, "shop": shop.pk})
+    assert answer.status_code == 302
+    confirm = manager.get(answer["Location"])
+    assert "recognised" in confirm.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.post(answer["Location"])
+    job = Job.objects.get(kind="reviews_import")
+    assert (job.status, job.result["updated"], job.result["unchanged"]) == ("done", 1, 1)
+    with (GOLDEN / "generic.csv").open("rb") as fh:
+        answer = manager.post("/reviews/import/", {"file": fh, "shop": shop.pk})
+    assert 'id="mapping-form"' in manager.get(answer["Location"]).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.post(answer["Location"], {"tid": "单号", "result": "打分", "created": "时间", "content": "留言"})
+    second = Job.objects.filter(kind="reviews_import").latest("pk")
+    assert (second.status, second.result["created"]) == ("done", 1)  # a review of the whole order (no oid)

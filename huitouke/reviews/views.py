@@ -1,0 +1,187 @@
+"""Review pages: the review list (filters, masked nicks, case outcomes), the credit page (score, level badge,
+points to the next level, reviews that do not score by reason, history chart, what-if) and its settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from huitouke.core.errors import ApplicationError
+from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.orders.models import Shop
+from huitouke.reviews.credit import Explanation
+from huitouke.reviews.crediting import credit_ledger_for, credit_recompute, credit_what_if
+from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
+from huitouke.reviews.models import Review
+from huitouke.reviews.selectors import credit_settings_get, review_list
+from huitouke.reviews.services import credit_settings_set, review_case_outcome_set
+
+PAGE_SIZE = 50
+
+#: why a rating does not score, as a person reads it
+REASON_LABELS = {
+    "rates_buyer": gettext_lazy("The shop's rating of a buyer (counts for the buyer)"),
+    "tmall_no_credit": gettext_lazy("Tmall order (no credit points)"),
+    "not_paid_or_not_successful": gettext_lazy("Trade not paid or not completed"),
+    "outside_rating_period": gettext_lazy("Given outside the rating period"),
+    "no_default": gettext_lazy("No default good rating under these rules"),
+    "default_not_due": gettext_lazy("Default good rating not due yet"),
+    "same_item_14_days": gettext_lazy("Same item from the same buyer within the window: counted once"),
+    "monthly_cap": gettext_lazy("The buyer's monthly cap was already reached"),
+}
+
+#: level badge key prefix → how the page draws it
+BADGE_SYMBOLS = {"heart": "♥", "diamond": "◆", "crown": "♛", "gold-crown": "♛"}
+
+
+def _shop(request: HttpRequest) -> Shop | None:
+    shops = list(Shop.objects.order_by("name")[:200])
+    wanted = request.GET.get("shop", "")
+    for s in shops:
+        if str(s.pk) == wanted:
+            return s
+    return shops[0] if shops else None
+
+
+@login_required
+@permission_required("reviews.view_review", raise_exception=True)
+def review_index(request: HttpRequest) -> HttpResponse:
+    """Reviews newest first; filter by shop, rating, whether they score and item; nicks masked by role."""
+    form = ReviewFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    scored = {"yes": True, "no": False}.get(data.get("scored") or "")
+    qs = review_list(
+        shop=data.get("shop"), result=data.get("result") or "", scored=scored, product=data.get("product") or ""
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
+    rows = [(r, masker.identifier(r.nick), REASON_LABELS.get(r.not_scored_reason, "")) for r in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "reviews/review_list.html",
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode(), "outcome_form": OutcomeForm()},
+    )
+
+
+@login_required
+@permission_required("reviews.change_review", raise_exception=True)
+def review_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the outcome of a negative review's case (POST only)."""
+    review = Review.objects.filter(pk=pk).first()
+    if review is None:
+        raise Http404("no such review")
+    form = OutcomeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            review_case_outcome_set(review=review, outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"])
+            messages.success(request, _("The outcome was recorded."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect("reviews:list")
+
+
+def _explain(ex: Explanation) -> str:
+    if ex.code == "scores":
+        return _("This rating scores %(points)+d; the shop's score would go from %(before)s to %(after)s.") % {
+            "points": ex.points,
+            "before": ex.score_before,
+            "after": ex.score_after,
+        }
+    if ex.code == "monthly_cap":
+        return _(
+            "This rating would not change the score: this buyer's ratings in %(month)s already reached the cap of "
+            "%(cap)s points (net %(net)s)."
+        ) % {"month": ex.month, "cap": ex.monthly_cap, "net": ex.pair_month_net}
+    if ex.code == "same_item_14_days":
+        return _(
+            "This rating would not change the score: the same buyer's rating of the same item within %(days)s days "
+            "already counted."
+        ) % {"days": ex.same_item_days}
+    return _("This rating would not change the score: %(reason)s.") % {"reason": REASON_LABELS.get(ex.code, ex.code)}
+
+
+def _chart(ledger: Any) -> dict[str, Any]:
+    points = ledger.history("month")
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": [p.period.strftime("%Y-%m") for p in points],
+                "y": [p.score for p in points],
+                "name": str(_("Score")),
+            }
+        ],
+        "layout": {"height": 260, "margin": {"l": 40, "r": 10, "t": 10, "b": 40}, "xaxis": {"type": "category"}},
+    }
+
+
+@login_required
+@permission_required("reviews.view_review", raise_exception=True)
+def credit_page(request: HttpRequest) -> HttpResponse:
+    """The shop's credit as the rules give it, every review that does not score counted by reason."""
+    shop = _shop(request)
+    if shop is None:
+        return render(request, "reviews/credit.html", {"shop": None, "shops": []})
+    ledger = credit_ledger_for(shop=shop)
+    level = ledger.level
+    badge = BADGE_SYMBOLS.get(level.badge.rsplit("-", 1)[0], "") if level.badge else ""
+    count = int(level.badge.rsplit("-", 1)[1]) if level.badge else 0
+    what = WhatIfForm(request.GET if "order_no" in request.GET else None)
+    explanation = ""
+    if what.is_bound and what.is_valid():
+        try:
+            explanation = _explain(
+                credit_what_if(shop=shop, order_no=what.cleaned_data["order_no"], result=what.cleaned_data["result"])
+            )
+        except ApplicationError as exc:
+            what.add_error("order_no", exc.message)
+    not_scored = [(REASON_LABELS.get(k, k), n, k) for k, n in sorted(ledger.not_scored.items())]
+    return render(
+        request,
+        "reviews/credit.html",
+        {
+            "shop": shop,
+            "shops": Shop.objects.order_by("name")[:200],
+            "ledger": ledger,
+            "level": level,
+            "badge": badge * count,
+            "gold": level.badge.startswith("gold"),
+            "not_scored": not_scored,
+            "chart": _chart(ledger),
+            "what": what,
+            "explanation": explanation,
+            "settings": credit_settings_get(shop=shop),
+        },
+    )
+
+
+@login_required
+@permission_required("reviews.change_creditsettings", raise_exception=True)
+def credit_settings(request: HttpRequest) -> HttpResponse:
+    """The preset and its numbers for one shop; saving recomputes the stored ledger."""
+    shop = _shop(request)
+    if shop is None:
+        raise Http404("no shop yet")
+    current = credit_settings_get(shop=shop)
+    form = CreditSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            credit_settings_set(shop=shop, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            credit_recompute(shop=shop)
+            messages.success(request, _("The credit rules were saved and the credit recomputed."))
+            return redirect(f"{reverse('reviews:credit')}?shop={shop.pk}")
+    return render(request, "reviews/credit_settings.html", {"form": form, "shop": shop})
