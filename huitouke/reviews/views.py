@@ -107,7 +107,7 @@ def _explain(ex: Explanation) -> str:
             "This rating would not change the score: the same buyer's rating of the same item within %(days)s days "
             "already counted."
         ) % {"days": ex.same_item_days}
-    return _("This rating would not change the score: %(reason)s.") % {"reason": REASON_LABELS.get(ex.code, ex.code)}
+    return _("This rating would not change the score (%(reason)s).") % {"reason": REASON_LABELS.get(ex.code, ex.code)}
 
 
 def _chart(ledger: Any) -> dict[str, Any]:
