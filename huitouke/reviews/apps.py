@@ -11,3 +11,6 @@ class ReviewsConfig(AppConfig):
         from huitouke.reviews.tasks import IMPORT_JOB_KIND, reviews_import_task
 
         job_register(IMPORT_JOB_KIND, reviews_import_task)
+        from huitouke.reviews import extensions
+
+        extensions.register()

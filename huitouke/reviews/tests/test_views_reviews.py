@@ -96,3 +96,18 @@ def test_upload_recognised_and_mapped(archive, client_as, django_capture_on_comm
         manager.post(answer["Location"], {"tid": "单号", "result": "打分", "created": "时间", "content": "留言"})
     second = Job.objects.filter(kind="reviews_import").latest("pk")
     assert (second.status, second.result["created"]) == ("done", 1)  # a review of the whole order (no oid)
+
+
+def test_360_timeline_and_dashboard_tile(archive, client_as):
+    _shop, orders = archive
+    owner = client_as("owner")
+    page = owner.get(f"/customers/{orders[1].customer_id}/").content.decode()
+    assert "kind-review" in page
+    assert "9001000000000002" in page
+    from datetime import date
+
+    from huitouke.analytics.registry import tiles
+
+    tile = next(t for t in tiles() if t.key == "reviews")
+    assert tile.value(date(2025, 7, 1)).value == "2"  # bob's bad and dan's neutral review, both open
+    assert tile.value(date(2025, 9, 1)).value == "0"  # older than 30 days
