@@ -88,8 +88,8 @@ def review_facts(*, shop: Shop, at: dt.datetime | None = None) -> Iterator[Revie
         yield ReviewFact(
             id=str(pk),
             line_key=f"{tid}/{oid}",
-            role=role,
-            result=result,
+            role=role,  # type: ignore[arg-type]  # the column's choices are the Literal's values
+            result=result,  # type: ignore[arg-type]
             created_at=created,
             trade_created_at=ordered,
             trade_success_at=(conf or deliv or ordered) if successful else None,

@@ -13,7 +13,7 @@ GOLDEN = Path(__file__).parent / "golden"
 NICKS = ("tb_alice", "tb_bob", "tb_carol", "tb_dan", "tb_fay")
 
 
-def golden_archive() -> tuple[Shop, list[Order]]:
+def golden_archive() -> tuple[Shop, list[Order]]:  # factories return model instances
     shop = ShopFactory(name="店A")
     scarf = ProductFactory(shop=shop, external_id="6001", title="羊毛围巾")
     socks = ProductFactory(shop=shop, external_id="6002", title="棉袜")
@@ -30,4 +30,4 @@ def golden_archive() -> tuple[Shop, list[Order]]:
         )
         OrderLineFactory(order=order, line_no=1, product=scarf if i <= 2 else socks, title="x")
         orders.append(order)
-    return shop, orders
+    return shop, orders  # type: ignore[return-value]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from huitouke.reviews.importer import parse_reviews
+from huitouke.reviews.importer import ReviewRow, parse_reviews
 from huitouke.reviews.models import Review, ReviewCase, ReviewEvent
 from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
 
@@ -30,7 +30,7 @@ def errors(path: str) -> list[list[str]]:
 
 def test_parse_csv_gb18030_reads_chinese_headers_and_values():
     parsed = parse_reviews(GOLDEN / "traderate_gb18030.csv")
-    rows = list(parsed.rows)
+    rows = [r for r in parsed.rows if isinstance(r, ReviewRow)]
     assert parsed.layout == "traderate"
     first = rows[0]
     assert (first.tid, first.oid, first.role, first.result, first.nick) == (
@@ -73,6 +73,7 @@ def test_import_counts_rejects_and_is_idempotent():
         True,
     )
     assert bob.order_line is not None
+    assert bob.order_line.product is not None
     assert bob.order_line.product.external_id == "6001"
     assert sorted(ReviewCase.objects.values_list("review__tid", flat=True)) == ["9001000000000002", "9001000000000004"]
     again = run(str(GOLDEN / "traderate_gb18030.csv"), "--shop", "店A")

@@ -39,6 +39,7 @@ def test_bad_review_opens_a_ticket_for_the_last_agent_alerts_managers_and_pauses
 
     bob = Review.objects.get(tid=bob_order.order_no)
     case = bob.case
+    assert case.ticket_id is not None
     ticket = Ticket.objects.get(pk=case.ticket_id)
     assert (ticket.type, ticket.channel, ticket.owner_id, ticket.order_id) == (
         "negative_review",
@@ -51,6 +52,7 @@ def test_bad_review_opens_a_ticket_for_the_last_agent_alerts_managers_and_pauses
         manager.pk
     ]
     dan = Review.objects.get(tid=orders[3].order_no)
+    assert dan.case.ticket_id is not None
     assert Ticket.objects.get(pk=dan.case.ticket_id).owner_id is None  # no earlier ticket: the queue
 
     hook = registry.suppression_hooks["reviews"]

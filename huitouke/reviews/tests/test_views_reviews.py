@@ -88,6 +88,7 @@ def test_upload_recognised_and_mapped(archive, client_as, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         manager.post(answer["Location"])
     job = Job.objects.get(kind="reviews_import")
+    assert job.result is not None
     assert (job.status, job.result["updated"], job.result["unchanged"]) == ("done", 1, 1)
     with (GOLDEN / "generic.csv").open("rb") as fh:
         answer = manager.post("/reviews/import/", {"file": fh, "shop": shop.pk})
@@ -95,6 +96,7 @@ def test_upload_recognised_and_mapped(archive, client_as, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         manager.post(answer["Location"], {"tid": "单号", "result": "打分", "created": "时间", "content": "留言"})
     second = Job.objects.filter(kind="reviews_import").latest("pk")
+    assert second.result is not None
     assert (second.status, second.result["created"]) == ("done", 1)  # a review of the whole order (no oid)
 
 
