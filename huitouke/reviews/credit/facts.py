@@ -34,7 +34,7 @@ REASONS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReviewFact:
     """One rating on one order line, as the ledger needs it.
 
@@ -75,7 +75,7 @@ class ReviewFact:
             value = getattr(self, name)
             if value is None and name == "trade_success_at":
                 continue
-            if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+            if not isinstance(value, datetime) or value.tzinfo is None:
                 raise ValueError(f"{where}: {name} must be a time-zone aware datetime, got {value!r}")
         if self.successful and self.trade_success_at is None:
             raise ValueError(f"{where}: trade_success_at is required for a successful trade")

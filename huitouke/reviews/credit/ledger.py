@@ -31,7 +31,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from huitouke.reviews.credit.facts import (
     DEFAULT_NOT_DUE,
@@ -53,14 +53,14 @@ DefaultStatus = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One rating in the ledger. ``points`` is what it adds to the shop's score (0 when it does not score);
     ``nominal_points`` what its result is worth. ``rated_at`` is when it was given (a generated default: its due
     instant); ``month`` the trade's creation month in the shop's time zone ('2026-01'). For the same-item rule,
     ``merged_into`` is the id of the rating that scored for this result; for the cap, ``pair_month_net`` is the
     pair's net for the month before this rating. On the shop's own ratings (role seller, reason ``rates_buyer``)
-    ``default`` says what became of the buyer's missing rating and ``default_due_at`` when it is/was due."""
+    ``default`` says what became of the buyer's missing rating and ``default_due_at`` when it is/was due.
+    (A NamedTuple rather than a dataclass: a full recomputation builds millions of them.)"""
 
     id: str
     line_key: str
@@ -224,7 +224,7 @@ def credit_ledger(rules: CreditRules, facts: Iterable[ReviewFact], *, tz: dt.tzi
     shop_by_line = {f.line_key: f for f in all_facts if f.role == "seller" and not f.is_default}
     known = [f for f in all_facts if f.created_at <= at]
 
-    rows: list[tuple[ReviewFact, bool]] = [(f, False) for f in known if f.role == "buyer"]
+    rows: list[tuple[ReviewFact, int]] = [(f, _BUYER) for f in known if f.role == "buyer"]
     shop_outcomes: dict[str, tuple[DefaultStatus | None, dt.datetime | None]] = {}
     pending: list[tuple[str, dt.datetime]] = []
     for f in known:
@@ -241,106 +241,109 @@ def credit_ledger(rules: CreditRules, facts: Iterable[ReviewFact], *, tz: dt.tzi
             default = replace(
                 f, id=GENERATED_PREFIX + f.id, role="buyer", result="good", created_at=due, is_default=True
             )
-            rows.append((default, True))
+            rows.append((default, _GENERATED))
 
-    def order(item: tuple[ReviewFact, bool]) -> tuple[dt.datetime, str]:
-        return item[0].trade_created_at, item[0].id
-
-    rows.sort(key=order)
-    reasons: dict[str, str | None] = {}
-    merged: dict[str, str] = {}
-    net_before: dict[str, int] = {}
-    windows: dict[tuple[str, str, str], tuple[dt.date, dict[str, str]]] = {}
-    nets: Counter[tuple[str, str, str]] = Counter()
-    for f, generated in rows:
-        reason = _eligibility(rules, f, shop_by_line.get(f.line_key), generated, at)
-        if reason is None:
-            reason = _same_item(rules, f, windows, merged, tz)
-        if reason is None:
-            pair_month = (f.buyer, f.seller, _month(f.trade_created_at, tz))
-            net_before[f.id] = net = nets[pair_month]
-            if (f.points > 0 and net + f.points > rules.monthly_cap) or (
-                f.points < 0 and net + f.points < -rules.monthly_cap
-            ):
-                reason = MONTHLY_CAP
-            else:
-                nets[pair_month] = net + f.points
-        reasons[f.id] = reason
-
-    entries: list[tuple[ReviewFact, Entry]] = []
-    for f, generated in rows:
-        reason = reasons[f.id]
-        entries.append((f, _entry(f, tz, reason, generated, merged.get(f.id), net_before.get(f.id))))
-    for f in known:
-        if f.role == "seller":
+    # One order for everything: trade creation, then id (the shop's own ratings interleave; they never score).
+    rows.extend((f, _SHOP) for f in known if f.role == "seller")
+    rows.sort(key=_order)
+    cap, span = rules.monthly_cap, rules.same_item_days
+    months: dict[int, str] = {}
+    windows: dict[tuple[str, str, str], tuple[int, dict[str, str]]] = {}
+    nets: dict[tuple[str, str, str], int] = {}
+    entries: list[Entry] = []
+    score = scored = 0
+    not_scored: Counter[str] = Counter()
+    for f, kind in rows:
+        local = f.trade_created_at.astimezone(tz)
+        month = months.get(local.year * 12 + local.month)
+        if month is None:
+            month = months[local.year * 12 + local.month] = f"{local.year:04d}-{local.month:02d}"
+        if kind == _SHOP:
             outcome, due_at = shop_outcomes[f.id]
-            entry = _entry(f, tz, RATES_BUYER, False, None, None)
-            entries.append((f, replace(entry, default=outcome, default_due_at=due_at)))
-    entries.sort(key=lambda pair: (pair[0].trade_created_at, pair[0].id))
+            entries.append(_entry(f, month, RATES_BUYER, False, None, None, outcome, due_at))
+            continue
+        points = POINTS[f.result]
+        merged_into: str | None = None
+        net: int | None = None
+        reason = _eligibility(rules, f, shop_by_line.get(f.line_key), kind == _GENERATED, at)
+        if reason is None:  # same item: one scoring rating per result per window
+            key = (f.buyer, f.seller, f.item)
+            day = local.toordinal()
+            window = windows.get(key)
+            if window is None or day - window[0] >= span:
+                window = windows[key] = (day, {})
+            merged_into = window[1].get(f.result)
+            if merged_into is None:
+                window[1][f.result] = f.id
+            else:
+                reason = SAME_ITEM_14_DAYS
+        if reason is None:  # monthly cap on the pair's running net
+            pair_month = (f.buyer, f.seller, month)
+            net = nets.get(pair_month, 0)
+            if -cap <= net + points <= cap:
+                nets[pair_month] = net + points
+            else:
+                reason = MONTHLY_CAP
+        if reason is None:
+            score += points
+            scored += 1
+        else:
+            not_scored[reason] += 1
+        entries.append(_entry(f, month, reason, kind == _GENERATED, merged_into, net, None, None))
 
-    buyer_entries = [e for _, e in entries if e.role == "buyer"]
-    score = sum(e.points for e in buyer_entries)
-    not_scored = Counter(e.reason for e in buyer_entries if e.reason is not None)
+    reviews = scored + sum(not_scored.values())
     return Ledger(
         rules=rules,
         at=at,
         tz=tz,
-        entries=tuple(e for _, e in entries),
+        entries=tuple(entries),
         score=score,
         level=level_for(rules, score),
-        reviews=len(buyer_entries),
-        scored=sum(1 for e in buyer_entries if e.scores),
-        not_scored={reason: not_scored[reason] for reason in sorted(not_scored) if reason},
+        reviews=reviews,
+        scored=scored,
+        not_scored={reason: not_scored[reason] for reason in sorted(not_scored)},
         pending_defaults=tuple(sorted(pending)),
     )
 
 
-def _month(instant: dt.datetime, tz: dt.tzinfo) -> str:
-    return instant.astimezone(tz).strftime("%Y-%m")
+_BUYER, _GENERATED, _SHOP = 0, 1, 2
 
 
-def _same_item(
-    rules: CreditRules,
-    f: ReviewFact,
-    windows: dict[tuple[str, str, str], tuple[dt.date, dict[str, str]]],
-    merged: dict[str, str],
-    tz: dt.tzinfo,
-) -> str | None:
-    key = (f.buyer, f.seller, f.item)
-    day = f.trade_created_at.astimezone(tz).date()
-    window = windows.get(key)
-    if window is None or (day - window[0]).days >= rules.same_item_days:
-        window = (day, {})
-        windows[key] = window
-    first = window[1].get(f.result)
-    if first is not None:
-        merged[f.id] = first
-        return SAME_ITEM_14_DAYS
-    window[1][f.result] = f.id
-    return None
+def _order(row: tuple[ReviewFact, int]) -> tuple[dt.datetime, str]:
+    return row[0].trade_created_at, row[0].id
 
 
 def _entry(
-    f: ReviewFact, tz: dt.tzinfo, reason: str | None, generated: bool, merged_into: str | None, net: int | None
+    f: ReviewFact,
+    month: str,
+    reason: str | None,
+    generated: bool,
+    merged_into: str | None,
+    net: int | None,
+    default: DefaultStatus | None,
+    default_due_at: dt.datetime | None,
 ) -> Entry:
     scores = reason is None
+    nominal = POINTS[f.result]
     return Entry(
-        id=f.id,
-        line_key=f.line_key,
-        role=f.role,
-        result=f.result,
-        scores=scores,
-        points=POINTS[f.result] if scores else 0,
-        nominal_points=POINTS[f.result],
-        reason=reason,
-        is_default=f.is_default,
-        generated=generated,
-        anonymous=f.anonymous,
-        trade_created_at=f.trade_created_at,
-        rated_at=f.created_at,
-        month=_month(f.trade_created_at, tz),
-        buyer=f.buyer,
-        item=f.item,
-        merged_into=merged_into,
-        pair_month_net=net,
+        f.id,
+        f.line_key,
+        f.role,
+        f.result,
+        scores,
+        nominal if scores else 0,
+        nominal,
+        reason,
+        f.is_default,
+        generated,
+        f.anonymous,
+        f.trade_created_at,
+        f.created_at,
+        month,
+        f.buyer,
+        f.item,
+        merged_into,
+        net,
+        default,
+        default_due_at,
     )

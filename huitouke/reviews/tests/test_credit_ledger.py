@@ -478,7 +478,7 @@ def test_history_per_month_and_day_with_gaps():
     assert len(days) == (dt.date(2026, 4, 5) - dt.date(2026, 1, 12)).days + 1
     assert ledger([]).history() == ()
     with pytest.raises(ValueError, match=r"^by: "):
-        result.history("week")  # type: ignore[arg-type]
+        result.history("week")
 
 
 def test_level_and_points_to_next():
