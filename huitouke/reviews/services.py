@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ from huitouke.reviews.registry import NegativeReview, negative_review_hooks
 log = logging.getLogger(__name__)
 
 BATCH = 5_000
+#: a negative review that is older than this when it arrives (an old export, a backfill) is stored and scored
+#: but opens no case: the service desk gets the reviews it can still act on, not years of history
+CASE_WINDOW_DAYS = 30
 #: the review columns a later export may change
 VALUE_FIELDS = (
     "result",
@@ -184,8 +187,9 @@ def _write_batch(
     if not new[:1] or new[0].pk is None:  # backends that do not return ids from bulk inserts
         fresh = Review.objects.filter(shop=shop, tid__in={r.tid for r in new})
         new = [r for r in fresh if r.is_negative and not hasattr(r, "case")]
+    recent = now - timedelta(days=CASE_WINDOW_DAYS)
     for r in new:
-        if r.is_negative:
+        if r.is_negative and r.created_at >= recent:
             review_case_open(review=r, at=now)
             result.cases_opened += 1
 

@@ -12,7 +12,7 @@ from huitouke.orders.models import Order
 from huitouke.reviews.models import CreditSettings, Review
 from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("review_clock")]
 
 REVIEW_KEYS = {
     "id",

@@ -14,7 +14,7 @@ from huitouke.reviews.importer import ReviewRow, parse_reviews
 from huitouke.reviews.models import Review, ReviewCase, ReviewEvent
 from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("review_clock")]
 
 
 def run(*args: str) -> dict:

@@ -18,7 +18,7 @@ from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
 from huitouke.service.models import Notification, Ticket
 from huitouke.service.services import ticket_create, ticket_take
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("review_clock")]
 
 NOW = datetime(2025, 6, 25, 4, 0, tzinfo=UTC)
 
@@ -91,3 +91,12 @@ def test_care_review_request_skips_orders_already_reviewed():
         qs = flt(qs)
     # buyer reviews exist for orders 1, 2 and 4; order 3 has only the shop's rating of the buyer; 5 none
     assert sorted(qs.values_list("order_no", flat=True)) == [orders[2].order_no, orders[4].order_no]
+
+
+def test_an_old_export_opens_no_cases(review_clock):
+    golden_archive()
+    review_clock.move_to("2026-01-01 00:00:00+00:00")
+    imp("traderate_gb18030.csv")
+    assert Review.objects.count() == 4
+    assert ReviewCase.objects.count() == 0
+    assert Ticket.objects.count() == 0

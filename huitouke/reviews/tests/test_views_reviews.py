@@ -12,7 +12,7 @@ from huitouke.core.models import Job
 from huitouke.reviews.models import CreditSettings, Review
 from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("review_clock")]
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_credit_page_and_what_if(archive, client_as):
     page = manager.get("/reviews/credit/")
     html = page.content.decode()
     assert page.status_code == 200
-    assert 'id="credit-score"><strong>1</strong>' in html  # +1 −1 0 and the default good of order 3
+    assert 'id="credit-score"><strong>0</strong>' in html  # +1 −1 0; the default good of order 3 not due yet
     assert "credit-history" in html
     answer = manager.get("/reviews/credit/?order_no=9001000000000005&result=good").content.decode()
     assert 'id="what-if-answer"' in answer
