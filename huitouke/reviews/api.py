@@ -10,7 +10,9 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from huitouke.core.api import errors, masker_for, require_perms
+from huitouke.core.models import AuditEntry
 from huitouke.core.pii import Masker
+from huitouke.core.services import audit_log
 from huitouke.reviews.crediting import credit_summary
 from huitouke.reviews.models import Review
 from huitouke.reviews.schemas import (
@@ -89,7 +91,15 @@ def review_index(request: HttpRequest, params: Query[ReviewListParams]) -> dict[
     qs = review_list(shop=shop, result=params.result or "", scored=params.scored)
     start = (params.page - 1) * PAGE_SIZE
     masker = masker_for(request)
-    return {"items": [review_out(r, masker) for r in qs[start : start + PAGE_SIZE]], "count": qs.count()}
+    reviews = list(qs[start : start + PAGE_SIZE])
+    if masker.unmasked and any(r.nick for r in reviews):
+        audit_log(
+            actor=request.user,
+            action=AuditEntry.Action.UNMASK,
+            target_type="reviews",
+            reviews=[r.pk for r in reviews],
+        )
+    return {"items": [review_out(r, masker) for r in reviews], "count": qs.count()}
 
 
 @router.get("/credit", response=CreditOut, summary="The shop's credit", openapi_extra=errors(404))

@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews.credit import Explanation
 from huitouke.reviews.crediting import credit_ledger_for, credit_recompute, credit_what_if
@@ -64,6 +66,13 @@ def review_index(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
     rows = [(r, masker.identifier(r.nick), REASON_LABELS.get(r.not_scored_reason, "")) for r in page.object_list]
+    if masker.unmasked and any(r.nick for r, _n, _l in rows):
+        audit_log(
+            actor=request.user,
+            action=AuditEntry.Action.UNMASK,
+            target_type="reviews",
+            reviews=[r.pk for r, _n, _l in rows],
+        )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

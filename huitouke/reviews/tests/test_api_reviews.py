@@ -116,6 +116,11 @@ def test_list_filters_and_masks_contact_data_in_nicks(archive, api_client_as):
     assert "5678" in bad["items"][0]["nick"]
     manager = api_client_as("manager")
     assert manager.get("/api/v1/reviews?result=bad").json()["items"][0]["nick"] == "13812345678"
+    from huitouke.core.models import AuditEntry
+
+    assert list(AuditEntry.objects.filter(action="unmask").values_list("actor_name", "action", "target_type")) == [
+        ("manager-api", "unmask", "reviews")
+    ]
     scored = agent.get("/api/v1/reviews?scored=true").json()
     assert scored["count"] == 3
     not_scored = agent.get("/api/v1/reviews?scored=false").json()
