@@ -71,7 +71,7 @@ CUSTOMER_STATUS: dict[str, object] = {
     TicketStatus.WAITING_CUSTOMER: _("Waiting for your answer"),
     TicketStatus.WAITING_THIRD_PARTY: _("Waiting for the carrier, platform or maker"),
     TicketStatus.RESOLVED: _("Solved"),
-    TicketStatus.CLOSED: _("Closed"),
+    TicketStatus.CLOSED: _("Case closed"),
 }
 
 
@@ -264,7 +264,7 @@ def public_conversation(ticket: Ticket) -> QuerySet[TicketReply]:
 
 def customer_photos(ticket: Ticket) -> QuerySet[Attachment]:
     """The photos the customer sent (attachments without a staff uploader that are images)."""
-    return ticket.attachments.filter(uploaded_by__isnull=True, content_type__startswith="image/").order_by("id")[:50]
+    return ticket.attachments.filter(uploaded_by__isnull=True, content_type__startswith="image/").order_by("id")
 
 
 # --- the customer's writes ---------------------------------------------------------------------------------

@@ -278,7 +278,7 @@ def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
         {
             "status_label": portal.CUSTOMER_STATUS.get(ticket.status, ""),
             "conversation": portal.public_conversation(ticket),
-            "photos": portal.customer_photos(ticket),
+            "photos": portal.customer_photos(ticket)[:50],
             "order_token": portal.order_token(ticket.order) if ticket.order else "",
             "closed": ticket.status == TicketStatus.CLOSED,
             "form": form,
