@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -200,7 +201,7 @@ def throttle_hit(*, scope: str, key: str, limit: int, now: datetime | None = Non
         )
 
 
-def client_address(meta: dict[str, object]) -> str:
+def client_address(meta: Mapping[str, Any]) -> str:
     """The client's address: REMOTE_ADDR, or behind HUITOUKE_SELF_SERVICE_PROXY_HOPS proxies the address the
     outermost trusted proxy saw (counted from the right of X-Forwarded-For, which a client can only prepend to)."""
     hops = int(settings.HUITOUKE_SELF_SERVICE_PROXY_HOPS)

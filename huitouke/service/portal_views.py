@@ -10,7 +10,7 @@ throttled per address, per order number tried and per ticket. Rules live in port
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -60,7 +60,8 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lines"].choices = [(line.pk, f"{line.title} × {line.quantity}") for line in order.lines.all()[:50]]
+        lines = cast(forms.TypedMultipleChoiceField, self.fields["lines"])
+        lines.choices = [(line.pk, f"{line.title} × {line.quantity}") for line in order.lines.all()[:50]]
 
 
 class AnswerForm(forms.Form):
@@ -287,7 +288,7 @@ def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, "ticket.html", context, status=status)
 
 
-def ticket_photo(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+def ticket_photo(request: HttpRequest, token: str, pk: int) -> FileResponse:
     """One of the customer's own photos on the ticket the link names (nothing else)."""
     try:
         ticket = portal.ticket_from_token(token)

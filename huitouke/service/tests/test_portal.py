@@ -151,7 +151,8 @@ def test_report_a_problem_and_follow_it(zh, shop, shop_order, make_user, setting
     ticket.refresh_from_db()
     assert ticket.status == "open"
     assert ticket.paused_at is None
-    last = TicketReply.objects.filter(ticket=ticket).last()
+    last = TicketReply.objects.filter(ticket=ticket).order_by("id").last()
+    assert last is not None
     assert (last.kind, last.channel, last.body) == ("customer", "self_service", "好的，包装照片在这里")
     assert Attachment.objects.filter(ticket=ticket).count() == 2
     page = body(zh.get(status_url))
@@ -354,7 +355,9 @@ def test_every_form_needs_its_csrf_token(shop, shop_order):
     assert TicketReply.objects.count() == 0
     # with the token from the page the same form goes through
     page = c.get(f"/help/s/{shop.pk}/").content.decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found is not None
+    token = found.group(1)
     r = c.post(f"/help/s/{shop.pk}/", {"order_no": "T100", "phone_last4": "5678", "csrfmiddlewaretoken": token})
     assert r.status_code == 302
 

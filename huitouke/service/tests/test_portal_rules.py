@@ -73,7 +73,7 @@ def test_an_animated_gif_keeps_its_frames():
     buf = io.BytesIO()
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, comment=b"secret")
     out = Image.open(io.BytesIO(clean(buf.getvalue())))
-    assert out.n_frames == 3
+    assert getattr(out, "n_frames", 1) == 3
     assert b"secret" not in clean(buf.getvalue())
 
 
