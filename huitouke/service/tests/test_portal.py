@@ -435,3 +435,19 @@ def test_a_shop_can_switch_the_page_off(zh, shop, shop_order, make_user):
     manager.post("/service/settings/self-service/", {"shop": shop.pk, "enabled": "on"})
     assert portal.portal_enabled(shop)
     assert identify(zh, shop, "T100", "5678").status_code == 302
+
+
+def test_agents_see_the_customers_status_link_on_the_ticket(shop_order, make_user, settings):
+    from huitouke.service.tests.test_views import login
+
+    settings.HUITOUKE_PUBLIC_URL = "https://crm.example.cn"
+    ticket = services.ticket_create(
+        customer=shop_order.customer, order=shop_order, type="inquiry", channel="phone", subject="问"
+    )
+    agent, _a = login(make_user, "agent")
+    page = body(agent.get(f"/service/{ticket.pk}/"))
+    found = re.search(r'value="https://crm\.example\.cn/help/t/([^"/]+)/" id="self-service-link"', page)
+    assert found is not None
+    assert portal.ticket_from_token(found.group(1)) == ticket
+    portal.portal_enabled_set(shop=shop_order.shop, enabled=False)
+    assert 'id="self-service-link"' not in body(agent.get(f"/service/{ticket.pk}/"))
