@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.review_index, name="list"),
     path("<id:pk>/outcome/", views.review_outcome, name="outcome"),
     path("credit/", views.credit_page, name="credit"),
+    path("analytics/", views.review_analytics, name="analytics"),
     path("credit/settings/", views.credit_settings, name="credit-settings"),
     path("import/", views_import.import_start, name="import"),
     path("import/<str:token>/", views_import.import_confirm, name="import-confirm"),

@@ -194,3 +194,39 @@ def credit_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The credit rules were saved and the credit recomputed."))
             return redirect(f"{reverse('reviews:credit')}?shop={shop.pk}")
     return render(request, "reviews/credit_settings.html", {"form": form, "shop": shop})
+
+
+@login_required
+@permission_required("reviews.view_review", raise_exception=True)
+def review_analytics(request: HttpRequest) -> HttpResponse:
+    """The rating trend by month and the products with their review rate and share of bad reviews."""
+    from huitouke.reviews.analytics import product_review_stats, rating_trend
+
+    shop = _shop(request)
+    if shop is None:
+        return render(request, "reviews/analytics.html", {"shop": None})
+    trend = rating_trend(shop=shop)
+    months = [m.month for m in trend]
+    chart = {
+        "data": [
+            {"type": "bar", "name": str(label), "x": months, "y": [getattr(m, key) for m in trend]}
+            for key, label in (("good", _("Good")), ("neutral", _("Neutral")), ("bad", _("Bad")))
+        ],
+        "layout": {
+            "barmode": "stack",
+            "height": 260,
+            "margin": {"l": 40, "r": 10, "t": 10, "b": 40},
+            "xaxis": {"type": "category"},
+        },
+    }
+    return render(
+        request,
+        "reviews/analytics.html",
+        {
+            "shop": shop,
+            "shops": Shop.objects.order_by("name")[:200],
+            "trend": trend,
+            "chart": chart,
+            "products": product_review_stats(shop=shop),
+        },
+    )

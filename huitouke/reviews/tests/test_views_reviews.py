@@ -113,3 +113,16 @@ def test_360_timeline_and_dashboard_tile(archive, client_as):
     tile = next(t for t in tiles() if t.key == "reviews")
     assert tile.value(date(2025, 7, 1)).value == "2"  # bob's bad and dan's neutral review, both open
     assert tile.value(date(2025, 9, 1)).value == "0"  # older than 30 days
+
+
+def test_review_analytics_figures(archive, client_as):
+    from huitouke.reviews.analytics import product_review_stats, rating_trend
+
+    shop, _orders = archive
+    assert [(m.month, m.good, m.neutral, m.bad) for m in rating_trend(shop=shop)] == [("2025-06", 1, 1, 1)]
+    # 羊毛围巾 (6001): orders 1 and 2, reviewed good and bad; 棉袜 (6002): orders 3–5, one neutral review
+    stats = [(p.title, p.lines, p.reviews, p.bad, p.bad_share) for p in product_review_stats(shop=shop)]
+    assert stats == [("羊毛围巾", 2, 2, 1, 0.5), ("棉袜", 3, 1, 0, 0.0)]
+    page = client_as("marketer").get("/reviews/analytics/")
+    assert page.status_code == 200
+    assert "rating-trend" in page.content.decode()
