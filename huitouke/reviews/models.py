@@ -139,7 +139,6 @@ class ReviewCase(models.Model):
     review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="case")
     opened_at = models.DateTimeField(_("opened"))
     ticket_id = models.BigIntegerField(_("ticket"), null=True, blank=True)
-    alerted = models.PositiveSmallIntegerField(_("managers alerted"), default=0)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.OPEN)
     outcome_at = models.DateTimeField(_("outcome at"), null=True, blank=True)
 
