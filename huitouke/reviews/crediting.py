@@ -40,31 +40,67 @@ def rules_of(settings: CreditSettings) -> CreditRules:
     )
 
 
+_FACT_FIELDS = (
+    "pk",
+    "tid",
+    "oid",
+    "role",
+    "result",
+    "created_at",
+    "anonymous",
+    "is_default",
+    "customer_id",
+    "num_iid",
+    "item_title",
+    "order__status",
+    "order__ordered_at",
+    "order__paid_at",
+    "order__confirmed_at",
+    "order__delivered_at",
+)
+_TIMES = (5, 12, 13, 14, 15)
+
+
+def _fact_rows(shop: Shop, at: dt.datetime | None) -> Iterator[tuple[Any, ...]]:
+    qs = Review.objects.filter(shop=shop)
+    if at is not None:
+        qs = qs.filter(created_at__lte=at)
+    yield from qs.values_list(*_FACT_FIELDS).order_by().iterator(chunk_size=CHUNK)
+
+
+def _fact_rows_pg(shop: Shop, at: dt.datetime | None) -> Iterator[tuple[Any, ...]]:
+    """The same rows on PostgreSQL, its instants read as epoch seconds (turning those into datetimes is several
+    times cheaper than parsing timestamps, and the read is most of a large recomputation)."""
+    r, o = Review._meta.db_table, Order._meta.db_table
+    epoch = "extract(epoch from {})::float8"
+    sql = (
+        f"SELECT r.id, r.tid, r.oid, r.role, r.result, {epoch.format('r.created_at')}, r.anonymous, r.is_default, "
+        f"r.customer_id, r.num_iid, r.item_title, o.status, {epoch.format('o.ordered_at')}, "
+        f"{epoch.format('o.paid_at')}, {epoch.format('o.confirmed_at')}, {epoch.format('o.delivered_at')} "
+        f"FROM {r} r JOIN {o} o ON o.id = r.order_id WHERE r.shop_id = %s"
+    )
+    params: list[Any] = [shop.pk]
+    if at is not None:
+        sql += " AND r.created_at <= %s"
+        params.append(at)
+    stamp = dt.datetime.fromtimestamp
+    utc = dt.UTC
+    with connection.chunked_cursor() as cur:
+        cur.execute(sql, params)
+        while batch := cur.fetchmany(CHUNK):
+            for row in batch:
+                values = list(row)
+                for i in _TIMES:
+                    if values[i] is not None:
+                        values[i] = stamp(values[i], utc)
+                yield tuple(values)
+
+
 def review_facts(*, shop: Shop, at: dt.datetime | None = None) -> Iterator[ReviewFact]:
     """Every review of the shop (given by `at`) as a rule fact: the buyer is the customer, the item the item id
     (else its title, else the order), success is the order's completion (confirmation time, else the latest
     known time of the trade)."""
-    qs = Review.objects.filter(shop=shop)
-    if at is not None:
-        qs = qs.filter(created_at__lte=at)
-    rows = qs.values_list(
-        "pk",
-        "tid",
-        "oid",
-        "role",
-        "result",
-        "created_at",
-        "anonymous",
-        "is_default",
-        "customer_id",
-        "num_iid",
-        "item_title",
-        "order__status",
-        "order__ordered_at",
-        "order__paid_at",
-        "order__confirmed_at",
-        "order__delivered_at",
-    ).order_by()
+    rows = _fact_rows_pg(shop, at) if connection.vendor == "postgresql" else _fact_rows(shop, at)
     seller = str(shop.pk)
     for (
         pk,
@@ -83,7 +119,7 @@ def review_facts(*, shop: Shop, at: dt.datetime | None = None) -> Iterator[Revie
         paid_at,
         conf,
         deliv,
-    ) in rows.iterator(chunk_size=CHUNK):
+    ) in rows:
         successful = status in SUCCESS
         yield ReviewFact(
             id=str(pk),
