@@ -124,8 +124,8 @@ def review_facts(*, shop: Shop, at: dt.datetime | None = None) -> Iterator[Revie
         yield ReviewFact(
             id=str(pk),
             line_key=f"{tid}/{oid}",
-            role=role,  # type: ignore[arg-type]  # the column's choices are the Literal's values
-            result=result,  # type: ignore[arg-type]
+            role=role,
+            result=result,
             created_at=created,
             trade_created_at=ordered,
             trade_success_at=(conf or deliv or ordered) if successful else None,
