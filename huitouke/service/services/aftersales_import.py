@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError
@@ -26,13 +27,12 @@ from huitouke.orders.importing import ErrorReport
 from huitouke.orders.models import Order, OrderLine, Shop
 from huitouke.service import selectors
 from huitouke.service.importers import ImportFileError, RefundRow, RowError, parse_refunds, rules
-from huitouke.service.models import Compensation, Ticket, TicketChannel, TicketEvent, TicketStatus
+from huitouke.service.models import Compensation, Ticket, TicketEvent, TicketStatus
+from huitouke.service.services.aftersales_bulk import LEDGER_NOTE, NewRefund, ledger_kind, tickets_open_bulk
 from huitouke.service.services.common import event_add
-from huitouke.service.services.tickets import TRANSITIONS, follow_up_cancel, ticket_create, ticket_status_set
+from huitouke.service.services.tickets import TRANSITIONS, follow_up_cancel, ticket_status_set
 
 BATCH = 500
-#: the marker of the ledger entry an import adds, so a second import finds it instead of adding another
-LEDGER_NOTE = "platform refund {refund_id}"
 IMPORT_JOB_KIND = "aftersales_import"
 
 
@@ -120,10 +120,13 @@ class _Writer:
         self.errors.append(RowError(row.row_no, self.columns.get(field, ""), value, reason))
 
     def write(self, rows: list[RefundRow]) -> list[RowError]:
-        """Write a batch; returns the rows it rejected."""
+        """Write a batch; returns the rows it rejected. New refunds open their tickets in bulk per shop."""
         self.errors = []
         orders = self._orders({r.order_no for r in rows})
         tickets = self._tickets({r.refund_id for r in rows})
+        lines = self._lines([o.pk for found in orders.values() if len(found) == 1 for o in found])
+        known = self._known([t.pk for t in tickets.values()])
+        new: dict[int, list[NewRefund]] = {}
         for row in rows:
             found = orders.get(row.order_no, [])
             if not found:
@@ -134,20 +137,51 @@ class _Writer:
                 self.reject(row, "order_no", row.order_no, "this order number is in several shops; give the shop")
                 continue
             order = found[0]
+            ticket = tickets.get((order.shop_id, row.refund_id))
+            if ticket is None:
+                created = min(row.created_at or self.now, self.now)
+                at = min(max(row.modified_at or self.now, created), self.now)
+                line = _line(row, lines.get(order.pk, []))
+                new.setdefault(order.shop_id, []).append(NewRefund(row, order, line, created, at))
+                continue
+            if self._same(row, ticket, known):
+                self.result.unchanged += 1  # seen before and nothing moved: no write, no savepoint
+                continue
             try:
                 with transaction.atomic():
-                    ticket = tickets.get((order.shop_id, row.refund_id))
-                    if ticket is None:
-                        self._create(row, order)
-                        self.result.created += 1
-                    elif self._update(row, ticket):
+                    if self._update(row, ticket):
                         self.result.updated += 1
                     else:
                         self.result.unchanged += 1
             except ApplicationError as exc:
-                field = {"created_at": "created_at", "order_no": "order_no"}.get(exc.field or "", "")
-                self.reject(row, field or "refund_id", row.refund_id, exc.message)
+                self.reject(row, "refund_id", row.refund_id, exc.message)
+        for items in new.values():
+            self._open(items)
         return self.errors
+
+    def _open(self, items: list[NewRefund]) -> None:
+        try:
+            with transaction.atomic():
+                tickets_open_bulk(shop=items[0].order.shop, items=items, actor=self.actor, now=self.now)
+            self.result.created += len(items)
+            return
+        except IntegrityError:
+            pass  # another import opened some of these meanwhile: go one by one, counting what each finds
+        for item in items:
+            try:
+                with transaction.atomic():
+                    existing = Ticket.objects.filter(
+                        shop=item.order.shop, platform_refund_id=item.row.refund_id
+                    ).first()
+                    if existing is None:
+                        tickets_open_bulk(shop=item.order.shop, items=[item], actor=self.actor, now=self.now)
+                        self.result.created += 1
+                    elif self._update(item.row, existing):
+                        self.result.updated += 1
+                    else:
+                        self.result.unchanged += 1
+            except (ApplicationError, IntegrityError) as exc:
+                self.reject(item.row, "refund_id", item.row.refund_id, getattr(exc, "message", str(exc)))
 
     def _orders(self, numbers: Iterable[str]) -> dict[str, list[Order]]:
         qs = Order.objects.filter(order_no__in=list(numbers)).select_related("shop", "customer")
@@ -164,45 +198,34 @@ class _Writer:
             qs = qs.filter(shop=self.shop)
         return {(t.shop_id, t.platform_refund_id): t for t in qs}
 
-    def _line(self, row: RefundRow, order: Order) -> OrderLine | None:
-        lines = list(order.lines.all()[:200])
-        if len(lines) == 1:
-            return lines[0]
-        if row.title:
-            same = [ln for ln in lines if ln.title == row.title]
-            if len(same) == 1:
-                return same[0]
-        return None
+    def _lines(self, order_ids: list[int]) -> dict[int, list[OrderLine]]:
+        out: dict[int, list[OrderLine]] = {}
+        for line in OrderLine.objects.filter(order_id__in=order_ids).order_by("order_id", "line_no"):
+            out.setdefault(line.order_id, []).append(line)
+        return out
 
-    def _create(self, row: RefundRow, order: Order) -> None:
-        created = min(row.created_at or self.now, self.now)
-        line = self._line(row, order)
-        reason = row.reason or "退款"
-        ticket = ticket_create(
-            customer=order.customer,
-            type=rules.ticket_type(row.reason),
-            channel=TicketChannel.PLATFORM,
-            subject=f"{reason} · {row.refund_id}"[:200],
-            description=_description(row),
-            shop=order.shop,
-            order=order,
-            order_lines=[line] if line else (),
-            platform_refund_id=row.refund_id,
-            actor=self.actor,
-            created_at=created,
-        )
-        Ticket.objects.filter(pk=ticket.pk).update(platform_status=row.platform_status)
-        ticket.platform_status = row.platform_status
-        event_add(
-            ticket=ticket,
-            kind=TicketEvent.Kind.UPDATED,
-            actor=self.actor,
-            new=row.platform_status,
-            note="platform_status",
-            at=created,
-        )
-        self._move(row, ticket)
-        self._ledger(row, ticket, line)
+    def _known(self, ticket_ids: list[int]) -> dict[int, tuple[OrderLine | None, tuple[str, Decimal] | None]]:
+        """Per ticket already imported: its first order line and its import ledger entry (kind, amount)."""
+        lines: dict[int, OrderLine] = {}
+        through = Ticket.order_lines.through.objects.filter(ticket_id__in=ticket_ids).select_related("orderline")
+        for link in through.order_by("id"):
+            lines.setdefault(link.ticket_id, link.orderline)
+        entries: dict[int, tuple[str, Decimal]] = {}
+        found = Compensation.objects.filter(ticket_id__in=ticket_ids, note__startswith=LEDGER_NOTE.format(refund_id=""))
+        for ticket_id, kind, amount in found.values_list("ticket_id", "kind", "amount"):
+            entries[ticket_id] = (kind, amount)
+        return {i: (lines.get(i), entries.get(i)) for i in ticket_ids}
+
+    def _same(
+        self, row: RefundRow, ticket: Ticket, known: dict[int, tuple[OrderLine | None, tuple[str, Decimal] | None]]
+    ) -> bool:
+        """Whether the export says nothing new about this ticket (platform status and paid-out refund alike)."""
+        if ticket.platform_status != row.platform_status:
+            return False
+        if row.platform_status != rules.SUCCESS or row.refund_fee <= 0:
+            return True
+        line, entry = known.get(ticket.pk, (None, None))
+        return entry == (ledger_kind(row, line), row.refund_fee)
 
     def _update(self, row: RefundRow, ticket: Ticket) -> bool:
         changed = False
@@ -251,8 +274,7 @@ class _Writer:
             return False
         note = LEDGER_NOTE.format(refund_id=row.refund_id)
         entry = Compensation.objects.filter(ticket=ticket, note=note).first()
-        full = line is None or row.refund_fee >= line.amount
-        kind = Compensation.Kind.REFUND if full else Compensation.Kind.PARTIAL_REFUND
+        kind = ledger_kind(row, line)
         at = self._at(row, ticket)
         if entry is not None:
             if entry.amount == row.refund_fee and entry.kind == kind:
@@ -293,16 +315,12 @@ class _Writer:
         return True
 
 
-def _description(row: RefundRow) -> str:
-    parts = [row.description]
-    if row.sub_order_no:
-        parts.append(f"oid {row.sub_order_no}")
-    if row.refund_fee:
-        parts.append(f"refund_fee {row.refund_fee}")
-    if row.goods_status:
-        parts.append(f"good_status {row.goods_status}")
-    if row.goods_return is not None:
-        parts.append(f"has_good_return {'true' if row.goods_return else 'false'}")
-    if row.return_company or row.return_tracking:
-        parts.append(f"return {row.return_company} {row.return_tracking}".strip())
-    return "\n".join(p for p in parts if p)
+def _line(row: RefundRow, lines: list[OrderLine]) -> OrderLine | None:
+    """The refunded line: the order's only line, else the one with the export's title (when exactly one)."""
+    if len(lines) == 1:
+        return lines[0]
+    if row.title:
+        same = [ln for ln in lines if ln.title == row.title]
+        if len(same) == 1:
+            return same[0]
+    return None
