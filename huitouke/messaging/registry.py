@@ -1,5 +1,8 @@
 """Extension points through which apps above `messaging` take part in the contact policy.
 
+Inbound hooks: a customer's SMS reply that is not an opt-out is handed to the apps that keep conversations (the
+`service` app adds it to the customer's ticket).
+
 Suppression hooks: marketing is not sent while the customer has an open after-sales ticket (the `service` app)
 or left a negative review recently (the `reviews` app). Those apps register a hook at start-up; the dispatcher
 asks every hook about the customers of each batch of marketing messages and suppresses the ones a hook names,
@@ -28,9 +31,24 @@ class SuppressionCheck:
 SuppressionHook = Callable[[SuppressionCheck], Mapping[int, str]]
 
 
+@dataclass(frozen=True)
+class InboundReply:
+    """A customer's SMS reply that is not an opt-out (上行短信), for the apps that hold conversations (the
+    service desk adds it to the customer's ticket). `customer_ids`: the active customers with that phone."""
+
+    phone: str
+    text: str
+    customer_ids: tuple[int, ...]
+
+
+#: called with every inbound reply that is not an opt-out; returns how many records it added the reply to
+InboundHook = Callable[[InboundReply], int]
+
+
 @dataclass
 class _Registry:
     suppression_hooks: dict[str, SuppressionHook] = field(default_factory=dict)
+    inbound_hooks: dict[str, InboundHook] = field(default_factory=dict)
 
 
 registry = _Registry()
@@ -43,3 +61,8 @@ def register_suppression_hook(key: str, hook: SuppressionHook) -> None:
 
 def unregister_suppression_hook(key: str) -> None:
     registry.suppression_hooks.pop(key, None)
+
+
+def register_inbound_hook(key: str, hook: InboundHook) -> None:
+    """Add (or replace) the inbound-reply hook named `key`."""
+    registry.inbound_hooks[key] = hook

@@ -41,6 +41,7 @@ from huitouke.messaging.models import (
     SourceKind,
     Template,
 )
+from huitouke.messaging.registry import InboundReply, registry
 from huitouke.messaging.secrets import ChannelSecretError, secret_resolve, secrets_decrypt, secrets_encrypt
 
 
@@ -697,14 +698,25 @@ def is_opt_out_reply(text: str) -> bool:
 
 
 def sms_reply_receive(*, phone: str, text: str) -> int:
-    """An inbound SMS reply (上行短信). T/TD/退订 opts every customer with that phone out of marketing SMS;
-    other replies are ignored. Returns how many customers were opted out."""
-    if not is_opt_out_reply(text):
-        return 0
+    """An inbound SMS reply (上行短信). T/TD/退订 opts every customer with that phone out of marketing SMS; any
+    other reply goes to the registered inbound hooks (the service desk's tickets). Returns how many customers
+    were opted out."""
     number = phone_normalise(phone)
     if number.startswith("86") and len(number) == 13:
         number = number[2:]
     if not number:
+        return 0
+    if not is_opt_out_reply(text):
+        if registry.inbound_hooks and (text or "").strip():
+            ids = tuple(
+                Customer.objects.filter(phone=number, merged_into__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if ids:
+                reply = InboundReply(phone=number, text=text.strip(), customer_ids=ids)
+                for hook in registry.inbound_hooks.values():
+                    hook(reply)
         return 0
     customers = list(Customer.objects.filter(phone=number, merged_into__isnull=True))
     for customer in customers:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
+import itertools
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -48,6 +50,10 @@ _ONE_US = dt.timedelta(microseconds=1)
 _MIDNIGHT = dt.time(0, 0)
 _PERIOD_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _CHUNK_DAYS = 64
+_DAY_US = 86_400_000_000
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_MIN_ORDINAL = dt.date(2, 1, 1).toordinal()  # a margin at both ends so that neighbouring days always exist
+_MAX_ORDINAL = dt.date(9998, 12, 31).toordinal()
 
 
 class CalendarError(ValueError):
@@ -62,10 +68,12 @@ class CalendarError(ValueError):
 class _Index:
     """Mutable per-calendar cache: day schedules and running business-time totals (never compared or hashed)."""
 
-    __slots__ = ("schedules", "totals")
+    __slots__ = ("day_starts", "offset_us", "schedules", "totals")
 
     def __init__(self) -> None:
         self.schedules: dict[int, tuple[int, ...]] = {}
+        self.day_starts: dict[int, int] = {}  # local day ordinal -> µs of its first instant
+        self.offset_us = 0  # a usual UTC offset of the zone: the first guess when placing an instant in a local day
         # (base, cum): cum[i] = business µs from the start of day `base` to the start of day `base + i`. Replaced
         # as a whole, never changed in place, so a reader's snapshot stays consistent.
         self.totals: tuple[int, list[int]] = (0, [0])
@@ -93,6 +101,8 @@ class BusinessCalendar:
     def __post_init__(self) -> None:
         _check_periods(self.periods)
         _check_weekdays(self.weekdays)
+        offset = dt.datetime(2025, 1, 1, tzinfo=self.tz).utcoffset()
+        self._index.offset_us = offset // _ONE_US if offset is not None else 0
 
 
 def _check_periods(periods: Sequence[tuple[dt.time, dt.time]]) -> None:
@@ -161,17 +171,24 @@ def public_holidays_for(code: str, years: Iterable[int]) -> tuple[frozenset[dt.d
         raise CalendarError(
             "public_holidays", f"unknown holiday set {code!r} (known: {', '.join(PUBLIC_HOLIDAY_SETS)})"
         )
-    wanted = set(years)
-    for year in wanted:
+    listed = list(itertools.islice(years, MAX_YEARS + 1))
+    if len(listed) > MAX_YEARS:
+        raise CalendarError("years", f"at most {MAX_YEARS} years")
+    for year in listed:
         if isinstance(year, bool) or not isinstance(year, int) or not 1950 <= year <= 2100:
             raise CalendarError("years", f"{year!r} is not a year between 1950 and 2100")
-    if len(wanted) > MAX_YEARS:
-        raise CalendarError("years", f"at most {MAX_YEARS} years")
-    if not wanted:
+    wanted = set(listed)
+    return _public_holidays(code, tuple(sorted(wanted)))
+
+
+@functools.lru_cache(maxsize=64)
+def _public_holidays(code: str, years: tuple[int, ...]) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    """Loading the library's data costs milliseconds: shops sharing the same years share one copy."""
+    if not years:
         return frozenset(), frozenset()
-    china = holidays_lib.China(years=sorted(wanted | {y + 1 for y in wanted if y < 2100}))
-    days_off = frozenset(day for day in china if day.year in wanted)
-    makeup = frozenset(day for day in china.weekend_workdays if day.year in wanted)
+    china = holidays_lib.China(years=sorted(set(years) | {y + 1 for y in years if y < 2100}))
+    days_off = frozenset(day for day in china if day.year in years)
+    makeup = frozenset(day for day in china.weekend_workdays if day.year in years)
     return days_off, makeup
 
 
@@ -230,17 +247,41 @@ def is_working_day(cal: BusinessCalendar, day: dt.date) -> bool:
 
 
 def _us(value: dt.datetime, name: str = "instant") -> int:
-    if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
+    try:
+        since = value - _EPOCH  # refuses naive datetimes (and anything that is not a datetime)
+    except TypeError:
+        raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}") from None
+    if not isinstance(since, dt.timedelta):
         raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
-    return (value - _EPOCH) // _ONE_US
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def _instant(us: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=us)
 
 
+def _day_start(cal: BusinessCalendar, ordinal: int) -> int:
+    """µs of the first instant of a local day (cached)."""
+    starts = cal._index.day_starts
+    found = starts.get(ordinal)
+    if found is None:
+        if not _MIN_ORDINAL <= ordinal <= _MAX_ORDINAL:
+            raise ValueError("date out of the supported range")
+        found = _wall_us(cal.tz, dt.date.fromordinal(ordinal), _MIDNIGHT)
+        if len(starts) > 4 * MAX_SPAN_DAYS:
+            starts.clear()
+        starts[ordinal] = found
+    return found
+
+
 def _local_ordinal(cal: BusinessCalendar, us: int) -> int:
-    return _instant(us).astimezone(cal.tz).date().toordinal()
+    """The local day an instant falls on (the zone's usual offset guesses, the cached day starts decide)."""
+    ordinal = (us + cal._index.offset_us) // _DAY_US + _EPOCH_ORDINAL
+    while us < _day_start(cal, ordinal):
+        ordinal -= 1
+    while us >= _day_start(cal, ordinal + 1):
+        ordinal += 1
+    return ordinal
 
 
 def _wall_us(tz: zoneinfo.ZoneInfo, day: dt.date, time: dt.time) -> int:
@@ -270,7 +311,7 @@ def _schedule(cal: BusinessCalendar, ordinal: int) -> tuple[int, ...]:
     day = dt.date.fromordinal(ordinal)
     bounds: list[int] = []
     if is_working_day(cal, day):
-        next_day = day + dt.timedelta(days=1) if ordinal < dt.date.max.toordinal() else day
+        next_day = day + dt.timedelta(days=1)
         last = None
         for start, end in cal.periods:
             s = _wall_us(cal.tz, day, start)
@@ -298,7 +339,7 @@ def _day_total(cal: BusinessCalendar, ordinal: int) -> int:
 
 def _ensure(cal: BusinessCalendar, lo: int, hi: int) -> tuple[int, list[int]]:
     """A snapshot (base, cum) of the running totals covering days lo..hi inclusive (and the start of day hi + 1)."""
-    if lo < 1 or hi + 1 >= dt.date.max.toordinal():
+    if lo < _MIN_ORDINAL or hi + 1 > _MAX_ORDINAL:
         raise ValueError("date out of the supported range")
     if hi + 1 - lo > MAX_SPAN_DAYS:
         raise ValueError(f"business time can only be counted over at most {MAX_SPAN_DAYS} days")
@@ -310,7 +351,7 @@ def _ensure(cal: BusinessCalendar, lo: int, hi: int) -> tuple[int, list[int]]:
     if len(cum) == 1 or max(hi + 1, end) - min(lo, base) > MAX_SPAN_DAYS:
         base, end, cum = lo, lo, [0]  # nothing cached, or too far from what is: start over here
     if lo < base:
-        start = max(1, min(lo, base - _CHUNK_DAYS))
+        start = max(_MIN_ORDINAL, min(lo, base - _CHUNK_DAYS))
         prefix = [0]
         for ordinal in range(start, base):
             prefix.append(prefix[-1] + _day_total(cal, ordinal))
@@ -318,7 +359,7 @@ def _ensure(cal: BusinessCalendar, lo: int, hi: int) -> tuple[int, list[int]]:
         cum = prefix + [c + shift for c in cum]
         base = start
     if hi + 1 > end:
-        stop = min(max(hi + 1, end + _CHUNK_DAYS), dt.date.max.toordinal() - 1)
+        stop = min(max(hi + 1, end + _CHUNK_DAYS), _MAX_ORDINAL)
         cum = list(cum)
         for ordinal in range(end, stop):
             cum.append(cum[-1] + _day_total(cal, ordinal))
@@ -414,7 +455,7 @@ def next_working_instant(cal: BusinessCalendar, at: dt.datetime) -> dt.datetime:
     """`at` itself (in UTC) if it is working time, else the start of the next working period."""
     us = _us(at, "at")
     first = _local_ordinal(cal, us)
-    for ordinal in range(first, min(first + MAX_IDLE_DAYS + 1, dt.date.max.toordinal())):
+    for ordinal in range(first, min(first + MAX_IDLE_DAYS + 1, _MAX_ORDINAL)):
         b = _schedule(cal, ordinal)
         for i in range(0, len(b), 2):
             if b[i + 1] > us:

@@ -1,6 +1,7 @@
 """What `service` adds to the apps below it through their registries:
 
-- messaging: marketing is suppressed while the customer has an unfinished ticket (reason `open_ticket`);
+- messaging: marketing is suppressed while the customer has an unfinished ticket (reason `open_ticket`), and a
+  customer's SMS reply (not an opt-out) joins their ticket;
 - customers: the tickets panel of the 360 page, ticket events on its timeline, the merge hook;
 - analytics: the dashboard's service tile (open, breaching soon, breached, new today);
 - the shipped playbooks are created after every migrate (like messaging's templates).
@@ -26,7 +27,12 @@ from huitouke.customers.registry import (
     register_panel,
     register_timeline_source,
 )
-from huitouke.messaging.registry import SuppressionCheck, register_suppression_hook
+from huitouke.messaging.registry import (
+    InboundReply,
+    SuppressionCheck,
+    register_inbound_hook,
+    register_suppression_hook,
+)
 
 TICKETS_ON_PAGE = 20
 
@@ -37,6 +43,12 @@ def open_ticket_suppression(check: SuppressionCheck) -> Mapping[int, str]:
     from huitouke.service.selectors import open_ticket_customers
 
     return dict.fromkeys(open_ticket_customers(customer_ids=check.customer_ids), Message.Reason.OPEN_TICKET)
+
+
+def _inbound_sms(reply: InboundReply) -> int:
+    from huitouke.service.services import ticket_sms_reply_receive
+
+    return ticket_sms_reply_receive(customer_ids=reply.customer_ids, text=reply.text)
 
 
 def _tickets_context(customer: Customer, request: Any) -> dict[str, Any]:
@@ -121,6 +133,7 @@ def register() -> None:
     from huitouke.analytics.registry import Tile, register_tile
 
     register_suppression_hook("service", open_ticket_suppression)
+    register_inbound_hook("service", _inbound_sms)
     register_panel(
         DetailPanel(
             key="tickets",

@@ -289,7 +289,6 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["shop", "-created_at", "-id"], name="ticket_shop_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             models.Index(fields=["order"], name="ticket_order_idx", condition=Q(order__isnull=False)),
-            models.Index(fields=["customer"], name="ticket_customer_open_idx", condition=_OPEN),
             models.Index(fields=["owner", "sla_due", "id"], name="ticket_mine_idx", condition=_OPEN),
             models.Index(
                 fields=["first_owner", "-updated_at", "-id"],
@@ -304,7 +303,6 @@ class Ticket(TimeStampedModel):
                 name="ticket_breaching_idx",
                 condition=_OPEN & Q(sla_state=SlaState.BREACHING_SOON),
             ),
-            models.Index(fields=["status", "-created_at"], name="ticket_status_idx"),
             models.Index(
                 fields=["first_response_warn_at"],
                 name="ticket_tick_first_idx",
@@ -415,7 +413,11 @@ class TicketStep(models.Model):
 class SlaBreach(models.Model):
     """One missed SLA clock on a ticket, recorded once per (ticket, clock, due time)."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="breaches", db_index=False)
+    # Written in bulk by the tick from the ticket rows themselves (INSERT … SELECT), so no database-level
+    # foreign key: its deferred check at commit cost more than the inserts (Django still cascades deletes).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="breaches", db_index=False, db_constraint=False
+    )
     clock = models.CharField(_("clock"), max_length=16, choices=Clock.choices)
     due = models.DateTimeField(_("due"))
     at = models.DateTimeField(_("noticed"))
@@ -424,7 +426,6 @@ class SlaBreach(models.Model):
     class Meta:
         ordering = ["at", "id"]
         constraints = [models.UniqueConstraint(fields=["ticket", "clock", "due"], name="slabreach_once_uniq")]
-        indexes = [models.Index(fields=["at"], name="slabreach_at_idx")]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.clock} {self.due:%Y-%m-%d %H:%M}"
@@ -545,10 +546,20 @@ class Notification(models.Model):
         TRANSFER = "transfer", _("Ticket handed to you")
         APPROVAL = "approval", _("Compensation waiting for approval")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Written in bulk by the SLA tick (INSERT … SELECT from the tickets): no database-level foreign keys, whose
+    # deferred checks at commit cost more than the inserts; Django still cascades deletes.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     ticket = models.ForeignKey(
-        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", db_index=False
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
+        db_constraint=False,
     )
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("at"))

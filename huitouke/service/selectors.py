@@ -310,6 +310,32 @@ def ticket_get(*, ticket_id: int) -> Ticket:
     return ticket
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a ticket's history: a TicketEvent, or a breach the SLA tick recorded (SlaBreach)."""
+
+    at: datetime
+    kind: str
+    actor: str | None
+    old: str
+    new: str
+    note: str
+
+
+def ticket_history(*, ticket: Ticket) -> list[HistoryEntry]:
+    """Everything that happened to the ticket, oldest first: its events and its recorded SLA breaches (the tick
+    records a breach as a SlaBreach row only, so that marking thousands at once stays a few statements)."""
+    entries = [
+        HistoryEntry(e.at, e.kind, e.actor.get_username() if e.actor else None, e.old, e.new, e.note)
+        for e in TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("at", "id")
+    ]
+    entries += [
+        HistoryEntry(b.at, TicketEvent.Kind.SLA_BREACHED, None, b.clock, b.due.isoformat(), "")
+        for b in SlaBreach.objects.filter(ticket=ticket).order_by("at", "id")
+    ]
+    return sorted(entries, key=lambda e: e.at)
+
+
 def tickets_for_customer(*, customer: Customer, limit: int = 50) -> list[Ticket]:
     """The customer's newest tickets (the 360 panel)."""
     return list(
@@ -359,6 +385,42 @@ def notification_list(*, user: Any, unread_only: bool = False, limit: int = 50) 
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def notification_text(n: Notification) -> str:
+    """What a notification says, in the reader's language (pages render it; the row keeps kind and detail)."""
+    from django.utils.translation import gettext as _
+
+    from huitouke.service.models import Clock
+
+    number = f"#{n.ticket.number}" if n.ticket_id and n.ticket else ""
+    clock = str(dict(Clock.choices).get(n.detail.get("clock", ""), n.detail.get("clock", "")))
+    statuses = dict(TicketStatus.choices)
+    if n.kind == Notification.Kind.STATUS:
+        return _("Ticket %(number)s: %(old)s → %(new)s") % {
+            "number": number,
+            "old": statuses.get(n.detail.get("old", ""), n.detail.get("old", "")),
+            "new": statuses.get(n.detail.get("new", ""), n.detail.get("new", "")),
+        }
+    if n.kind == Notification.Kind.BREACHING:
+        return _("Ticket %(number)s: %(clock)s is due soon") % {"number": number, "clock": clock}
+    if n.kind == Notification.Kind.BREACHED:
+        return _("Ticket %(number)s: %(clock)s is overdue") % {"number": number, "clock": clock}
+    if n.kind == Notification.Kind.ESCALATED:
+        return _("Ticket %(number)s: nobody took it within the first-response time") % {"number": number}
+    if n.kind == Notification.Kind.DIGEST:
+        return _("%(count)s tickets: %(clock)s overdue or unassigned") % {
+            "count": n.detail.get("count", 0),
+            "clock": clock,
+        }
+    if n.kind == Notification.Kind.TRANSFER:
+        if number:
+            return _("Ticket %(number)s was handed to you") % {"number": number}
+        return _("%(count)s tickets were assigned to you") % {"count": n.detail.get("count", 0)}
+    return _("Ticket %(number)s: compensation of %(amount)s waits for approval") % {
+        "number": number,
+        "amount": n.detail.get("amount", ""),
+    }
 
 
 # --- dashboard -----------------------------------------------------------------------------------------------

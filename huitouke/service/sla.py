@@ -186,12 +186,13 @@ class ClockState:
         return self.stopped_at is not None and self.state == OK
 
 
-def merge_pauses(pauses: Sequence[Pause], start: dt.datetime, until: dt.datetime | None = None) -> list[Pause]:
-    """Pauses clipped to begin at `start` or later, sorted, overlaps merged. With `until`: as known at that instant,
-    i.e. pauses starting at or after it are dropped and ones still going on then are open (end None)."""
+_Spell = tuple[dt.datetime, dt.datetime | None]
+
+
+def _spells(pauses: Sequence[Pause], start: dt.datetime, until: dt.datetime | None) -> list[_Spell]:
     if len(pauses) > MAX_PAUSES:
         raise SlaError("pauses", f"at most {MAX_PAUSES} pauses")
-    spells: list[tuple[dt.datetime, dt.datetime | None]] = []
+    spells: list[_Spell] = []
     for pause in pauses:
         if not isinstance(pause, Pause):
             raise SlaError("pauses", f"{pause!r} is not a Pause")
@@ -200,14 +201,49 @@ def merge_pauses(pauses: Sequence[Pause], start: dt.datetime, until: dt.datetime
             continue
         spells.append((max(pause.start, start), end))
     spells.sort(key=lambda spell: spell[0])
-    merged: list[Pause] = []
+    merged: list[_Spell] = []
     for s, e in spells:
-        if merged and (merged[-1].end is None or s <= merged[-1].end):
-            last = merged[-1]
-            merged[-1] = Pause(last.start, None if last.end is None or e is None else max(last.end, e))
+        if merged and (merged[-1][1] is None or s <= merged[-1][1]):
+            last_start, last_end = merged[-1]
+            merged[-1] = (last_start, None if last_end is None or e is None else max(last_end, e))
         else:
-            merged.append(Pause(s, e))
+            merged.append((s, e))
     return merged
+
+
+def merge_pauses(pauses: Sequence[Pause], start: dt.datetime, until: dt.datetime | None = None) -> list[Pause]:
+    """Pauses clipped to begin at `start` or later, sorted, overlaps merged. With `until`: as known at that instant,
+    i.e. pauses starting at or after it are dropped and ones still going on then are open (end None)."""
+    return [Pause(s, e) for s, e in _spells(pauses, start, until)]
+
+
+def _walk(
+    cal: BusinessCalendar,
+    start: dt.datetime,
+    amounts: Sequence[dt.timedelta],
+    spells: Sequence[_Spell],
+    until: dt.datetime | None = None,
+) -> tuple[list[dt.datetime | None], dt.timedelta]:
+    """One pass over the unpaused stretches from `start`: for each of the ascending `amounts`, the earliest instant
+    at which it has been counted (None if an open pause comes first), and the time counted before `until` (spells
+    must come from `_spells` with the same `until`, so none starts after it)."""
+    found: list[dt.datetime | None] = [None] * len(amounts)
+    t, used, k = start, dt.timedelta(0), 0
+    for pause_start, pause_end in spells:
+        if pause_start > t:
+            gap = business_time_between(cal, t, pause_start)
+            while k < len(amounts) and amounts[k] - used <= gap:
+                found[k] = add_business_time(cal, t, amounts[k] - used)
+                k += 1
+            used += gap
+        if pause_end is None:
+            return found, used  # paused from here on: the rest is not known yet
+        t = max(t, pause_end)
+    for j in range(k, len(amounts)):
+        found[j] = add_business_time(cal, t, amounts[j] - used)
+    if until is not None and until > t:
+        used += business_time_between(cal, t, until)
+    return found, used
 
 
 def paused_due(
@@ -215,31 +251,14 @@ def paused_due(
 ) -> dt.datetime | None:
     """The earliest instant (UTC) at which `amount` of business time has been counted from `start`, not counting
     paused spells; None if a pause that is still going on comes first."""
-    t, remaining = start, amount
-    for pause in merge_pauses(pauses, start):
-        if pause.end is not None and pause.end <= t:
-            continue
-        if pause.start > t:
-            available = business_time_between(cal, t, pause.start)
-            if remaining <= available:
-                return add_business_time(cal, t, remaining)
-            remaining -= available
-        if pause.end is None:
-            return None if remaining > dt.timedelta(0) else t.astimezone(dt.UTC)
-        t = max(t, pause.end)
-    return add_business_time(cal, t, remaining)
+    return _walk(cal, start, [amount], _spells(pauses, start, None))[0][0]
 
 
 def counted_time(cal: BusinessCalendar, start: dt.datetime, at: dt.datetime, pauses: Sequence[Pause]) -> dt.timedelta:
     """Business time in [start, at) outside the pauses; zero if `at` is not after `start`."""
     if at <= start:
         return dt.timedelta(0)
-    total = business_time_between(cal, start, at)
-    for pause in merge_pauses(pauses, start, at):
-        s, e = max(pause.start, start), at if pause.end is None else min(pause.end, at)
-        if s < e:
-            total -= business_time_between(cal, s, e)
-    return total
+    return _walk(cal, start, [], _spells(pauses, start, at), at)[1]
 
 
 def _smallest_reaching(total: int, threshold: float) -> int:
@@ -276,14 +295,12 @@ def clock_evaluate(
     threshold = _share(threshold)
     start = clock.started_at
     until = at if clock.stopped_at is None else min(at, clock.stopped_at)
-    spells = merge_pauses(pauses, start, until)
+    spells = _spells(pauses, start, until)
     allowed = dt.timedelta(minutes=clock.minutes)
-    allowed_us = allowed // _ONE_US
-    business_due = paused_due(cal, start, allowed, spells)
-    soon_business = paused_due(cal, start, dt.timedelta(microseconds=_smallest_reaching(allowed_us, threshold)), spells)
-    elapsed = counted_time(cal, start, until, spells)
+    soon_amount = dt.timedelta(microseconds=_smallest_reaching(allowed // _ONE_US, threshold))
+    (soon_business, business_due), elapsed = _walk(cal, start, [soon_amount, allowed], spells, until)
     fraction = elapsed / allowed
-    paused = bool(spells) and spells[-1].end is None
+    paused = bool(spells) and spells[-1][1] is None
 
     due, governed_by, soon_at = business_due, "business" if business_due is not None else None, soon_business
     deadline = clock.deadline.astimezone(dt.UTC) if clock.deadline is not None else None

@@ -19,7 +19,7 @@ from huitouke.service.services.config import (
     sla_policy_delete,
     sla_policy_update,
 )
-from huitouke.service.services.conversation import ticket_customer_message, ticket_reply
+from huitouke.service.services.conversation import ticket_customer_message, ticket_reply, ticket_sms_reply_receive
 from huitouke.service.services.tick import SlaTickResult, sla_tick
 from huitouke.service.services.tickets import (
     TRANSITIONS,
@@ -56,6 +56,7 @@ __all__ = [
     "ticket_create",
     "ticket_customer_message",
     "ticket_reply",
+    "ticket_sms_reply_receive",
     "ticket_status_set",
     "ticket_step_tick",
     "ticket_take",

@@ -158,8 +158,8 @@ def clocks_refresh(
 
 
 def breaches_record(ticket: Ticket, newly: list[tuple[str, datetime]], *, now: datetime) -> int:
-    """Record breaches `clocks_refresh` found (once per ticket, clock and due time), with their history entries
-    and the owner's and first owner's notifications."""
+    """Record breaches `clocks_refresh` found (once per ticket, clock and due time; the SlaBreach row is the
+    ticket's record of it, see selectors.ticket_history) and notify the owner and first owner."""
     made = 0
     for clock, due in newly:
         _breach, created = SlaBreach.objects.get_or_create(
@@ -168,14 +168,6 @@ def breaches_record(ticket: Ticket, newly: list[tuple[str, datetime]], *, now: d
         if not created:
             continue
         made += 1
-        event_add(
-            ticket=ticket,
-            kind=TicketEvent.Kind.SLA_BREACHED,
-            old=SlaState.OK,
-            new=SlaState.BREACHED,
-            note=clock,
-            at=now,
-        )
         notify(
             user_ids=[ticket.owner_id, ticket.first_owner_id],
             kind=Notification.Kind.BREACHED,

@@ -8,15 +8,25 @@ for the customer (or was resolved) back to open. Internal notes are never sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from huitouke.core.errors import ApplicationError
 from huitouke.messaging.models import Channel, Purpose, SourceKind
 from huitouke.messaging.services import SourceRef, message_enqueue
-from huitouke.service.models import Notification, SlaState, Ticket, TicketChannel, TicketEvent, TicketReply
+from huitouke.service.models import (
+    OPEN_STATUSES,
+    Notification,
+    SlaState,
+    Ticket,
+    TicketChannel,
+    TicketEvent,
+    TicketReply,
+)
 from huitouke.service.services.common import (
     CLOCK_FIELDS,
     breaches_record,
@@ -152,3 +162,20 @@ def ticket_customer_message(*, ticket: Ticket, body: str, channel: str = "", at:
                 new=ticket.status,
             )
     return reply
+
+
+def ticket_sms_reply_receive(*, customer_ids: Sequence[int], text: str, at: datetime | None = None) -> int:
+    """A customer's SMS reply (through messaging's inbound hook) joins their ticket: for each customer with the
+    phone, the unfinished (or resolved) ticket last answered, else last changed. Returns how many tickets got
+    it; a customer without such a ticket adds nothing."""
+    added = 0
+    for customer_id in list(customer_ids)[:20]:
+        ticket = (
+            Ticket.objects.filter(customer_id=customer_id, status__in=[*OPEN_STATUSES, S.RESOLVED])
+            .order_by(F("last_replied_at").desc(nulls_last=True), "-updated_at", "-id")
+            .first()
+        )
+        if ticket is not None:
+            ticket_customer_message(ticket=ticket, body=text[:BODY_MAX], channel=Channel.SMS, at=at)
+            added += 1
+    return added

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from huitouke.messaging.models import Channel, ChannelConfig, Purpose, SourceKind
 from huitouke.messaging.services import OutgoingMessage, SourceRef, message_enqueue_many
+from huitouke.orders.models import Shop
 from huitouke.service import selectors
 from huitouke.service.models import (
     OPEN_STATUSES,
@@ -89,29 +92,22 @@ def _insert_select(table: str, columns: str, select: str, params: tuple[Any, ...
         return max(cursor.rowcount, 0)
 
 
-def _record(clock: str, kind: str, qs: QuerySet[Ticket], at: datetime, result: SlaTickResult) -> None:
-    """History entries and the owner / first owner notifications for the tickets of `qs` (before the UPDATE)."""
+def _notify_owners(qs: QuerySet[Ticket], kind: str, clock: str, at: datetime, *, first_owner: bool) -> int:
+    """One notification per ticket of `qs` for its owner and (with `first_owner`) its first owner, in SQL."""
     q = connection.ops.quote_name
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    event_kind = TicketEvent.Kind.SLA_BREACHED if kind == "breached" else TicketEvent.Kind.SLA_BREACHING
-    state_col = f"{clock}_state"
-    sql, params = _sql(qs.values("id", state_col))
-    _insert_select(
-        q(TicketEvent._meta.db_table),
-        "ticket_id, kind, old, new, note, at",
-        f"SELECT t.id, %s, t.{q(state_col)}, %s, %s, %s FROM ({sql}) t",
-        (event_kind, kind if kind == "breached" else SlaState.BREACHING_SOON, clock, _dt(at), *params),
-    )
-    notice = Notification.Kind.BREACHED if kind == "breached" else Notification.Kind.BREACHING
     detail = _json({"clock": clock})
     sql, params = _sql(qs.values("id", "owner_id", "first_owner_id"))
-    result.notifications += _insert_select(
-        q(Notification._meta.db_table),
-        "user_id, kind, ticket_id, detail, created_at",
-        f"SELECT t.owner_id, %s, t.id, %s{json_cast}, %s FROM ({sql}) t WHERE t.owner_id IS NOT NULL "
-        f"UNION ALL SELECT t2.first_owner_id, %s, t2.id, %s{json_cast}, %s FROM ({sql}) t2 "
-        "WHERE t2.first_owner_id IS NOT NULL AND (t2.owner_id IS NULL OR t2.owner_id <> t2.first_owner_id)",
-        (notice, detail, _dt(at), *params, notice, detail, _dt(at), *params),
+    select = f"SELECT t.owner_id, %s, t.id, %s{json_cast}, %s FROM ({sql}) t WHERE t.owner_id IS NOT NULL"
+    values: tuple[Any, ...] = (kind, detail, _dt(at), *params)
+    if first_owner:
+        select += (
+            f" UNION ALL SELECT t2.first_owner_id, %s, t2.id, %s{json_cast}, %s FROM ({sql}) t2 "
+            "WHERE t2.first_owner_id IS NOT NULL AND (t2.owner_id IS NULL OR t2.owner_id <> t2.first_owner_id)"
+        )
+        values += (kind, detail, _dt(at), *params)
+    return _insert_select(
+        q(Notification._meta.db_table), "user_id, kind, ticket_id, detail, created_at", select, values
     )
 
 
@@ -151,6 +147,10 @@ def _alerts(result: SlaTickResult, by_shop: Counter[int], at: datetime) -> None:
     configs = ChannelConfig.objects.filter(channel=Channel.WEBHOOK, enabled=True)
     shops_with = set(configs.values_list("shop_id", flat=True))
     messages = []
+    names = dict(Shop.objects.filter(pk__in=list(by_shop)).values_list("pk", "name"))
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = gettext("After-sales SLA")
+        body = gettext("%(shop)s: %(count)s after-sales ticket(s) just missed a response or resolution time.")
     for shop_id, count in sorted(by_shop.items()):
         if shop_id not in shops_with and None not in shops_with:
             continue
@@ -161,19 +161,19 @@ def _alerts(result: SlaTickResult, by_shop: Counter[int], at: datetime) -> None:
                 purpose=Purpose.SERVICE,
                 shop_id=shop_id,
                 source=SourceRef(SourceKind.ALERT),
-                subject="SLA",
-                body=f"{count} after-sales ticket(s) missed their SLA / {count} 个售后工单已超时",
+                subject=subject,
+                body=body % {"count": count, "shop": names.get(shop_id, "")},
                 scheduled_at=at,
             )
         )
     if messages:
         result.alerts = message_enqueue_many(messages=messages, now=at)
-    SlaBreach.objects.filter(at=at, notified=False).update(notified=True)
 
 
 def sla_tick(*, at: datetime | None = None) -> SlaTickResult:
-    """Mark breaching-soon and breached clocks of running tickets at `at` (default now), record each breach
-    once, notify and escalate. Returns what was marked."""
+    """Mark breaching-soon and breached clocks of unfinished tickets at `at` (default now), record each breach
+    once (SlaBreach: the ticket's record of it), notify and escalate. Every ticket row changes in one UPDATE.
+    Returns what was marked."""
     at = at or timezone.now()
     result = SlaTickResult(at=at)
     by_shop: Counter[int] = Counter()
@@ -184,47 +184,65 @@ def sla_tick(*, at: datetime | None = None) -> SlaTickResult:
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
                 if not cursor.fetchone()[0]:
                     return result  # another tick is running; the next one catches up
+        lates: list[Q] = []
+        soons: list[Q] = []
+        changes: dict[str, Any] = {}
         for clock in Clock.values:
             due_col, warn_col, state_col = f"{clock}_due", f"{clock}_warn_at", f"{clock}_state"
-            base = _running(clock).exclude(**{state_col: SlaState.BREACHED})
+            base = _ACTIVE[clock] & Q(status__in=list(OPEN_STATUSES)) & ~Q(**{state_col: SlaState.BREACHED})
             # warn_at <= due always: the redundant bound lets the clock's partial index find the rows
-            late = base.filter(**{f"{warn_col}__lte": at, f"{due_col}__lte": at})
+            late_q = base & Q(**{f"{warn_col}__lte": at, f"{due_col}__lte": at})
+            soon_q = base & Q(**{state_col: SlaState.OK, f"{warn_col}__lte": at, f"{due_col}__gt": at})
+            late, soon = Ticket.objects.filter(late_q), Ticket.objects.filter(soon_q)
             sql, params = _sql(late.values("id", due_col))
             _insert_select(
                 q(SlaBreach._meta.db_table),
                 "ticket_id, clock, due, at, notified",
                 f"SELECT t.id, %s, t.{q(due_col)}, %s, %s FROM ({sql}) t WHERE 1 = 1",
-                (clock, _dt(at), False, *params),
+                (clock, _dt(at), True, *params),
                 "ON CONFLICT (ticket_id, clock, due) DO NOTHING",
             )
-            _record(clock, "breached", late, at, result)
+            result.notifications += _notify_owners(late, Notification.Kind.BREACHED, clock, at, first_owner=True)
             hits = list(late.values_list("id", "shop_id", "owner_id"))
             _managers([(i, s) for i, s, _o in hits], Notification.Kind.BREACHED, clock, at, result)
             if clock == Clock.FIRST_RESPONSE:
                 unassigned = [(i, s) for i, s, o in hits if o is None]
                 if unassigned:
                     TicketEvent.objects.bulk_create(
-                        [TicketEvent(ticket_id=i, kind=TicketEvent.Kind.ESCALATED, at=at) for i, _s in unassigned]
+                        [TicketEvent(ticket_id=i, kind=TicketEvent.Kind.ESCALATED, at=at) for i, _s in unassigned],
+                        batch_size=5000,
                     )
                     _managers(unassigned, Notification.Kind.ESCALATED, clock, at, result)
                     result.escalated = len(unassigned)
-            result.breached[clock] = late.update(**{state_col: SlaState.BREACHED, "sla_state": SlaState.BREACHED})
+            result.breached[clock] = len(hits)
             result.breached_ids += [i for i, _s, _o in hits]
             by_shop.update(s for _i, s, _o in hits)
-
-            soon = base.filter(**{state_col: SlaState.OK, f"{warn_col}__lte": at, f"{due_col}__gt": at})
-            _record(clock, "breaching_soon", soon, at, result)
-            result.breaching_soon[clock] = soon.update(
-                **{state_col: SlaState.BREACHING_SOON},
-                sla_state=_worse_of_soon(),
+            soon_count = soon.count()
+            if soon_count:
+                result.notifications += _notify_owners(soon, Notification.Kind.BREACHING, clock, at, first_owner=False)
+            result.breaching_soon[clock] = soon_count
+            if hits or soon_count:
+                changes[state_col] = Case(
+                    When(late_q, then=Value(SlaState.BREACHED)),
+                    When(soon_q, then=Value(SlaState.BREACHING_SOON)),
+                    default=F(state_col),
+                )
+                lates.append(late_q)
+                soons.append(soon_q)
+        if changes:
+            any_late = _any(lates)
+            changes["sla_state"] = Case(
+                When(any_late, then=Value(SlaState.BREACHED)),
+                When(sla_state=SlaState.BREACHED, then=Value(SlaState.BREACHED)),
+                default=Value(SlaState.BREACHING_SOON),
             )
+            Ticket.objects.filter(any_late | _any(soons)).update(**changes)
         _alerts(result, by_shop, at)
     return result
 
 
-def _worse_of_soon() -> Any:
-    from django.db.models import Case, Value, When
-
-    return Case(
-        When(sla_state=SlaState.BREACHED, then=Value(SlaState.BREACHED)), default=Value(SlaState.BREACHING_SOON)
-    )
+def _any(conditions: list[Q]) -> Q:
+    combined = conditions[0]
+    for c in conditions[1:]:
+        combined |= c
+    return combined

@@ -300,6 +300,33 @@ def test_a_calendar_without_working_time_fails_clearly_instead_of_looping():
     assert add_business_minutes(cal, sh(2027, 4, 1), 1) == sh(2027, 4, 26, 9, 1)  # the last one off is 04-19
 
 
+def test_days_start_when_the_zone_says_even_if_midnight_does_not_exist():
+    santiago = ZoneInfo("America/Santiago")
+    cal = calendar_build(
+        timezone="America/Santiago", periods=["00:00-02:00"], weekdays=range(1, 8), public_holidays=None
+    )
+
+    # 2025-09-07: clocks jump from 00:00 to 01:00, so the day starts at 01:00 (04:00Z) and its period lasts an hour
+    day = datetime(2025, 9, 7, 1, tzinfo=santiago)
+    assert day == datetime(2025, 9, 7, 4, tzinfo=UTC)
+    assert business_minutes_between(cal, day - timedelta(hours=2), day + timedelta(hours=3)) == 60
+    assert business_minutes_between(cal, datetime(2025, 9, 6, tzinfo=santiago), day) == 120
+    assert next_working_instant(cal, datetime(2025, 9, 6, 23, 30, tzinfo=santiago)) == day
+    assert is_working_time(cal, day)
+    assert not is_working_time(cal, datetime(2025, 9, 7, 2, tzinfo=santiago))
+
+
+def test_instants_at_the_ends_of_time_fail_with_a_clear_error():
+    far = datetime(9999, 12, 31, 12, tzinfo=UTC)
+
+    with pytest.raises(ValueError, match="supported range"):
+        add_business_minutes(CN, far, 1)
+    with pytest.raises(ValueError, match="supported range"):
+        business_minutes_between(CN, datetime(1, 1, 1, 12, tzinfo=UTC), sh(2025, 1, 1))
+    with pytest.raises(CalendarError, match="at most 50 years"):
+        cn_calendar(years=range(10**9))
+
+
 def test_far_apart_questions_reuse_and_rebuild_the_running_totals():
     cal = cn_calendar(public_holidays=None)
 
@@ -320,6 +347,10 @@ CALENDARS = [
     cn_calendar(periods=["08:00-08:01", "08:30-11:45", "23:00-24:00"], weekdays=[2, 4, 6], days_off=[date(2025, 3, 6)]),
     calendar_build(
         timezone="America/New_York", periods=["01:00-02:30", "03:00-04:00"], weekdays=range(1, 8), public_holidays=None
+    ),
+    # Chile moves its clocks at midnight: some local days start at 01:00 or see 23:00 twice
+    calendar_build(
+        timezone="America/Santiago", periods=["00:00-00:30", "22:00-24:00"], weekdays=[1, 3, 6, 7], public_holidays=None
     ),
 ]
 calendars = st.sampled_from(CALENDARS)

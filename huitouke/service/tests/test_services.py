@@ -190,6 +190,7 @@ def test_tick_marks_many_tickets_with_a_few_statements(shop, customer, agent, dj
     assert result.escalated == 20
     assert SlaBreach.objects.count() == 30
     assert TicketEvent.objects.filter(kind="escalated").count() == 20
+    assert TicketEvent.objects.exclude(kind__in=["created", "sla_policy", "taken", "status", "escalated"]).count() == 0
     # 30 breached and 20 escalations for one manager-less installation: owners only (10)
     assert result.notifications == 10
     assert services.sla_tick(at=sh(2026, 3, 2, 10, 1)).breached["first_response"] == 0
@@ -267,3 +268,71 @@ def test_attachments_are_served_only_to_staff_who_see_tickets(shop, customer, ag
     assert (r.status_code, r["Content-Type"], r["X-Content-Type-Options"]) == (200, "application/pdf", "nosniff")
     assert b"".join(r.streaming_content) == b"%PDF-1.4 receipt"
     assert client_as("manager").get("/service/attachments/999999/").status_code == 404
+
+
+def test_an_sms_reply_reopens_the_ticket_waiting_for_it(shop, customer, agent, no_wake):
+    from huitouke.messaging.services import sms_reply_receive
+
+    t = make(customer, shop, channel="sms")
+    services.ticket_reply(ticket=t, author=agent, body="请问是哪一罐有问题？")
+    services.ticket_status_set(ticket=t, status="waiting_customer", actor=agent)
+    assert sms_reply_receive(phone="+86 138-0000-0001", text="第二罐，盖子坏了") == 0  # not an opt-out
+    t.refresh_from_db()
+    assert (t.status, t.paused_at) == ("open", None)
+    last = t.replies.order_by("-id").first()
+    assert (last.kind, last.channel, last.body) == ("customer", "sms", "第二罐，盖子坏了")
+    assert t.next_response_due is not None
+    # an opt-out reply stays an opt-out and is not added to the ticket
+    assert sms_reply_receive(phone="13800000001", text="TD") == 1
+    assert t.replies.count() == 2
+
+
+def test_breaches_reach_the_work_chat_robot(shop, customer):
+    from huitouke.messaging.dispatch import messages_dispatch
+    from huitouke.messaging.models import Message
+    from huitouke.messaging.services import channel_config_save
+    from huitouke.messaging.tests.sinks import HttpSink
+
+    sink = HttpSink().start()
+    try:
+        sink.responder = lambda hit: (200, {"errcode": 0, "errmsg": "ok"}, {})
+        channel_config_save(
+            shop_id=None,
+            channel="webhook",
+            provider="wecom",
+            options={},
+            secrets_new={"url": f"{sink.url}/robot?key=k"},
+        )
+        with freeze_time(sh(2026, 3, 2, 9, 0)):
+            make(customer, shop)
+            make(customer, shop)
+        result = services.sla_tick(at=sh(2026, 3, 2, 10, 0))
+        assert result.alerts == 1
+        with freeze_time(sh(2026, 3, 2, 10, 0)):
+            messages_dispatch()
+        alert = Message.objects.get(source_kind="alert")
+        assert (alert.status, alert.channel, alert.customer_id) == ("sent", "webhook", None)
+        assert sink.hits[0].json() == {
+            "msgtype": "text",
+            "text": {"content": "售后时效\n茶小铺：2 个售后工单刚刚超过了响应或解决时限。"},
+        }
+    finally:
+        sink.stop()
+
+
+def test_notifications_read_in_the_readers_language(shop, customer, agent, agent2):
+    from django.utils import translation
+
+    t = make(customer, shop)
+    services.ticket_take(ticket=t, user=agent)
+    services.ticket_transfer(ticket=t, to=agent2, note="你来", actor=agent)
+    services.ticket_status_set(ticket=t, status="waiting_third_party", actor=agent2)
+    [status] = selectors.notification_list(user=agent)
+    [handed] = selectors.notification_list(user=agent2)
+    with translation.override("zh-hans"):
+        assert selectors.notification_text(status) == "工单 #1：处理中 → 等待第三方"
+        assert selectors.notification_text(handed) == "工单 #1 已转交给你"
+    with translation.override("en"):
+        assert selectors.notification_text(status) == "Ticket #1: Open → Waiting for a third party"
+    assert services.notifications_mark_read(user=agent) == 1
+    assert selectors.notification_list(user=agent, unread_only=True) == []

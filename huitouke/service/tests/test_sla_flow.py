@@ -111,7 +111,12 @@ def test_clocks_through_a_tickets_life(shop, customer, order, agent, agent2, man
     assert Message.objects.get(pk=follow_up.pk).status == "suppressed"
     kinds = list(TicketEvent.objects.filter(ticket=t).values_list("kind", flat=True))
     assert kinds.count("status") == 5  # new→open, open→waiting, waiting→open, open→resolved, resolved→open
-    assert {"transferred", "sla_breached", "follow_up", "taken", "reply"} <= set(kinds)
+    assert {"transferred", "follow_up", "taken", "reply"} <= set(kinds)
+    history = selectors.ticket_history(ticket=t)
+    assert [(h.kind, h.old, h.at) for h in history if h.kind == "sla_breached"] == [
+        ("sla_breached", "next_response", sh(2026, 3, 2, 16, 31))
+    ]
+    assert [h.at for h in history] == sorted(h.at for h in history)
 
 
 def test_unassigned_ticket_past_first_response_escalates(shop, customer, manager, no_wake):

@@ -201,10 +201,24 @@ def test_pauses_outside_working_time_change_nothing_and_overlapping_pauses_count
     assert evaluate(60, at=sh(2025, 9, 22, 12), pauses=[before]).due == sh(2025, 9, 22, 11)
 
 
+def test_time_used_up_exactly_when_the_wait_begins_is_due_then():
+    closed = Pause(sh(2025, 9, 22, 11), sh(2025, 9, 22, 15))
+    still_open = Pause(sh(2025, 9, 22, 11))
+
+    assert evaluate(60, at=sh(2025, 9, 22, 16), pauses=[closed]).due == sh(2025, 9, 22, 11)
+    state = evaluate(60, at=sh(2025, 9, 22, 16), pauses=[still_open])
+    assert state.due == sh(2025, 9, 22, 11)
+    assert state.state == BREACHED
+    assert paused_due(CAL, MONDAY_10, timedelta(minutes=60), [still_open]) == sh(2025, 9, 22, 11)
+    assert paused_due(CAL, MONDAY_10, timedelta(minutes=61), [still_open]) is None
+
+
 def test_a_later_pause_is_not_known_yet_and_a_stop_freezes_the_clock():
     later = Pause(sh(2025, 9, 22, 10, 30), sh(2025, 9, 22, 11))
 
     assert evaluate(60, at=sh(2025, 9, 22, 10, 15), pauses=[later]).due == sh(2025, 9, 22, 11)
+    during = evaluate(60, at=sh(2025, 9, 22, 10, 45), pauses=[later])  # its end is not known yet either
+    assert (during.paused, during.due, during.elapsed) == (True, None, timedelta(minutes=30))
     assert evaluate(60, at=sh(2025, 9, 22, 11, 40), pauses=[later]).due == sh(2025, 9, 22, 11, 30)
     stopped = evaluate(60, at=sh(2025, 9, 25, 9), stopped_at=sh(2025, 9, 22, 10, 20), pauses=[later])
     assert stopped.state == OK
