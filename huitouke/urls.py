@@ -17,6 +17,7 @@ urlpatterns = [
     path("care/", include("huitouke.care.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
     path("service/reports/", include("huitouke.service.report_urls")),
+    path("service/import/", include("huitouke.service.import_urls")),
     path("service/", include("huitouke.service.urls")),
     path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),

@@ -1,5 +1,5 @@
-"""The service reports' hooks into apps below service: the complaint share per product on analytics'
-products page."""
+"""Hooks of the service reports and the after-sales import into apps below service: the complaint share per
+product on analytics' products page, and the import's background job kind."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ def _complaint_panels(days: int, today: date) -> list[Any]:
 
 def register() -> None:
     from huitouke.analytics.registry import PagePanels, register_page_panels
+    from huitouke.service import tasks
+
+    tasks.register()
 
     register_page_panels(
         PagePanels(

@@ -26,8 +26,8 @@ from huitouke.core.errors import ApplicationError
 from huitouke.orders.importing import ErrorReport
 from huitouke.orders.models import Order, OrderLine, Shop
 from huitouke.service import selectors
-from huitouke.service.importers import ImportFileError, RefundRow, RowError, parse_refunds, rules
-from huitouke.service.models import Compensation, Ticket, TicketEvent, TicketStatus
+from huitouke.service.importers import GENERIC_FIELDS, ImportFileError, RefundRow, RowError, parse_refunds, rules
+from huitouke.service.models import AftersalesMapping, Compensation, Ticket, TicketEvent, TicketStatus
 from huitouke.service.services.aftersales_bulk import LEDGER_NOTE, NewRefund, ledger_kind, tickets_open_bulk
 from huitouke.service.services.common import event_add
 from huitouke.service.services.tickets import TRANSITIONS, follow_up_cancel, ticket_status_set
@@ -324,3 +324,18 @@ def _line(row: RefundRow, lines: list[OrderLine]) -> OrderLine | None:
         if len(same) == 1:
             return same[0]
     return None
+
+
+def aftersales_mapping_save(*, name: str, mapping: dict[str, str]) -> AftersalesMapping:
+    """Save (or replace) a named column mapping for refund exports. Empty names and unknown fields are refused."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("the mapping needs a name", field="save_as")
+    if len(name) > 64:
+        raise ApplicationError("a mapping name has at most 64 characters", field="save_as")
+    unknown = sorted(set(mapping) - set(GENERIC_FIELDS))
+    if unknown:
+        raise ApplicationError(f"unknown field(s): {', '.join(unknown)}", field="mapping")
+    clean = {k: v[:200] for k, v in mapping.items() if v}
+    saved, _created = AftersalesMapping.objects.update_or_create(name=name, defaults={"mapping": clean})
+    return saved
