@@ -3,7 +3,8 @@ the ledger entry do for one refund, done for a batch with a fixed number of stat
 once, SLA policy and playbook looked up once per ticket type, the shop's settings and calendar once, tickets,
 lines, steps, history, breaches and ledger entries inserted in bulk), so a 100,000-row export imports in
 minutes rather than hours. The history reads as if the ticket had been created and then moved: created (new),
-platform status, status new → the platform's, breaches found on the way, and the refund entry."""
+platform status, status new → the platform's and the refund entry; breaches found on the way are recorded
+as SlaBreach rows, as the ticket services do."""
 
 from __future__ import annotations
 
@@ -176,13 +177,8 @@ def tickets_open_bulk(*, shop: Shop, items: list[NewRefund], actor: Any, now: da
                 new=ticket.status,
                 note=f"platform: {row.platform_status}",
             )
-            for clock, due in newly:
-                found.append(SlaBreach(ticket=ticket, clock=clock, due=due, at=now, notified=True))
-                events.append(
-                    TicketEvent(
-                        ticket=ticket, kind=TicketEvent.Kind.SLA_BREACHED, old="ok", new="breached", note=clock, at=now
-                    )
-                )
+            # the SlaBreach row is the ticket's record of a breach (as breaches_record keeps it)
+            found += [SlaBreach(ticket=ticket, clock=clock, due=due, at=now, notified=True) for clock, due in newly]
             if row.platform_status == rules.SUCCESS and row.refund_fee > 0:
                 kind = ledger_kind(row, item.line)
                 note = LEDGER_NOTE.format(refund_id=row.refund_id)
