@@ -61,7 +61,7 @@ def test_first_import_creates_typed_tickets(orders: dict[str, Any], name: str, n
     }
     t = _tickets()
     assert sorted(t) == [f"10100000000000000{i}" for i in (1, 2, 3, 4, 5)]
-    got = {k: (v.type, v.status, v.channel, v.platform_status, v.order.order_no) for k, v in t.items()}
+    got = {k: (v.type, v.status, v.channel, v.platform_status, v.order and v.order.order_no) for k, v in t.items()}
     assert got == {
         "101000000000000001": ("return", "waiting_third_party", "platform", "WAIT_SELLER_AGREE", A),
         "101000000000000002": ("quality", "resolved", "platform", "SUCCESS", B),
@@ -74,7 +74,9 @@ def test_first_import_creates_typed_tickets(orders: dict[str, Any], name: str, n
     assert [ln.title for ln in first.order_lines.all()] == ["西湖龙井 250g"]  # matched by title among two lines
     assert first.created_at.isoformat() == "2026-03-02T02:00:00+00:00"
     assert "oid 3901234567890123460" in first.description
-    assert t["101000000000000002"].resolved_at.isoformat() == "2026-03-04T07:00:00+00:00"
+    resolved_at = t["101000000000000002"].resolved_at
+    assert resolved_at is not None
+    assert resolved_at.isoformat() == "2026-03-04T07:00:00+00:00"
     ledger = sorted((c.ticket.platform_refund_id, c.kind, c.amount, c.status) for c in Compensation.objects.all())
     assert ledger == [
         ("101000000000000002", "refund", Decimal("59.90"), "approved"),
@@ -119,6 +121,7 @@ def test_later_export_moves_statuses_with_events(orders: dict[str, Any], no_wake
     )
     third = t["101000000000000003"]
     assert (third.status, third.platform_status) == ("resolved", "SUCCESS")
+    assert third.resolved_at is not None
     assert third.resolved_at.isoformat() == "2026-03-11T02:00:00+00:00"
     moves = list(TicketEvent.objects.filter(ticket=third).order_by("at", "id").values_list("kind", "old", "new"))
     assert ("updated", "WAIT_BUYER_RETURN_GOODS", "SUCCESS") in moves
