@@ -23,6 +23,8 @@ from huitouke.orders.models import Order, Shop
 from huitouke.service import selectors, services
 from huitouke.service.models import Compensation, SlaPolicy, Ticket, TicketReply
 from huitouke.service.schemas import (
+    AssignIn,
+    AssignOut,
     BreachOut,
     CalendarIO,
     CompensationIn,
@@ -168,6 +170,13 @@ def ticket_create(request: HttpRequest, payload: TicketIn) -> Status[TicketOut]:
         actor=request.user,
     )
     return Status(201, _ticket(ticket.pk))
+
+
+@router.post("/tickets/assign", response={200: AssignOut, **ERRORS}, summary="Assign tickets (bulk)")
+def tickets_assign(request: HttpRequest, payload: AssignIn) -> AssignOut:
+    """A manager gives up to 500 open tickets to one staff member; returns how many changed hands."""
+    require_perms(request, CHANGE, CONFIGURE)
+    return AssignOut(assigned=services.tickets_assign(ticket_ids=payload.ids, to=payload.to, actor=request.user))
 
 
 @router.get("/tickets/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="One ticket")

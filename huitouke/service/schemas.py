@@ -141,6 +141,15 @@ class TransferIn(_Input):
     note: str = Field(..., max_length=2000)
 
 
+class AssignIn(_Input):
+    ids: list[int] = Field(..., min_length=1, max_length=500, description="ticket ids")
+    to: str = Field(..., max_length=150, description="username")
+
+
+class AssignOut(Schema):
+    assigned: int
+
+
 class StatusIn(_Input):
     status: str = Field(..., description=", ".join(TicketStatus.values))
     note: str = Field("", max_length=2000)

@@ -127,6 +127,17 @@ def clocks_refresh(
     yet (answered or changed after its due time, before the tick came round) is returned as (clock, due) for
     the caller to record with `breaches_record`. While the ticket waits for the customer the business due times
     are unknown (None) and only a platform deadline still runs."""
+    if ticket.sla_policy is None:
+        # no policy (none matched, or it was deleted since): the clocks keep the times they had
+        running_dues = [
+            ticket.first_response_due if ticket.first_responded_at is None else None,
+            ticket.next_response_due,
+            ticket.resolution_due if ticket.resolved_at is None else None,
+        ]
+        ticket.sla_due = min((d for d in running_dues if d is not None), default=None) if ticket.is_open else None
+        if not ticket.is_open:
+            ticket.sla_state = SlaState.OK
+        return []
     states = clocks_evaluate(ticket, now=now, settings=settings, calendar=calendar)
     newly: list[tuple[str, datetime]] = []
     running: list[tuple[str, datetime | None]] = []

@@ -46,7 +46,8 @@ def compensation_add(
 
     A manager (service.approve_compensation) grants any amount. An agent grants up to the shop's limit
     (ServiceSettings.agent_compensation_limit, compared with the larger of amount and cost); above it the entry
-    waits for a manager's approval and the managers are notified."""
+    waits for a manager's approval and the managers are notified. Without an actor (an import recording a
+    refund the platform made) the entry is approved as it is."""
     now = now_or(at)
     if kind not in Compensation.Kind.values:
         raise ApplicationError(
@@ -59,7 +60,8 @@ def compensation_add(
         if order_line is not None and order_line.order_id != ticket.order_id:
             raise ApplicationError("order_line is not a line of the ticket's order", field="order_line")
         limit = selectors.settings_for_shop(shop=ticket.shop).agent_compensation_limit
-        manager = actor.has_perm(APPROVE_PERMISSION)
+        # no actor: the system records what already happened (a platform refund from an import) — approved
+        manager = actor is None or actor.has_perm(APPROVE_PERMISSION)
         approved = manager or max(value, price) <= limit
         entry = Compensation.objects.create(
             ticket=ticket,

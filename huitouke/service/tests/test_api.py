@@ -274,3 +274,21 @@ def test_compensation_limit_and_approval(api_client_as, api_agent, shop, custome
     again = manager.post(f"/api/v1/compensations/{big['id']}/approve")
     assert again.status_code == 409
     assert Compensation.objects.filter(ticket_id=t["id"], status="approved").count() == 2
+
+
+def test_managers_assign_in_bulk(api_client_as, api_agent, agent2, shop, customer):
+    ids = [
+        post(
+            api_agent,
+            "/api/v1/tickets",
+            {"customer_id": customer.pk, "shop": shop.name, "type": "inquiry", "channel": "phone", "subject": f"问{i}"},
+        ).json()["id"]
+        for i in range(3)
+    ]
+    assert post(api_agent, "/api/v1/tickets/assign", {"ids": ids, "to": "agent2"}).status_code == 403
+    manager = api_client_as("manager")
+    assert post(manager, "/api/v1/tickets/assign", {"ids": ids, "to": "agent2"}).json() == {"assigned": 3}
+    assert post(manager, "/api/v1/tickets/assign", {"ids": ids, "to": "agent2"}).json() == {"assigned": 0}
+    owners = {t["owner"] for t in api_agent.get("/api/v1/tickets", {"owner": "agent2"}).json()["items"]}
+    assert owners == {"agent2"}
+    assert post(manager, "/api/v1/tickets/assign", {"ids": [], "to": "agent2"}).status_code == 422

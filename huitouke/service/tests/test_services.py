@@ -336,3 +336,23 @@ def test_notifications_read_in_the_readers_language(shop, customer, agent, agent
         assert selectors.notification_text(status) == "Ticket #1: Open → Waiting for a third party"
     assert services.notifications_mark_read(user=agent) == 1
     assert selectors.notification_list(user=agent, unread_only=True) == []
+
+
+def test_a_deleted_policy_leaves_the_due_times(shop, customer, agent, no_wake):
+    with freeze_time(sh(2026, 3, 2, 10, 0)):
+        t = make(customer, shop)
+    due = t.resolution_due
+    services.sla_policy_delete(policy_id=t.sla_policy_id)
+    with freeze_time(sh(2026, 3, 2, 10, 5)):
+        services.ticket_reply(ticket=t, author=agent, body="在的")
+    t.refresh_from_db()
+    assert (t.sla_policy_id, t.resolution_due, t.sla_due) == (None, due, due)
+
+
+def test_an_import_records_a_platform_refund_without_an_actor(shop, customer, order):
+    t = make(customer, shop, order=order, type="refund", platform_refund_id="R-1")
+    entry = services.compensation_add(ticket=t, kind="refund", amount="100.00", cost="100.00", actor=None)
+    assert (entry.status, entry.granted_by, entry.approved_by) == ("approved", None, None)
+    with pytest.raises(services.ConflictError) as twice:
+        make(customer, shop, order=order, type="refund", platform_refund_id="R-1")
+    assert twice.value.field == "platform_refund_id"

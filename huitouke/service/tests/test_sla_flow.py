@@ -148,3 +148,25 @@ def test_platform_deadline_governs_when_earlier(shop, customer, no_wake):
     assert t.resolution_due == sh(2026, 3, 7, 17, 0)
     # 80 % of the 24 wall-clock hours
     assert t.resolution_warn_at == sh(2026, 3, 7, 12, 12)
+
+
+def test_a_platform_deadline_runs_on_while_waiting_for_the_customer(shop, customer, agent, no_wake):
+    with freeze_time(sh(2026, 3, 2, 10, 0)):
+        t = services.ticket_create(
+            customer=customer,
+            shop=shop,
+            type="refund",
+            channel="platform",
+            subject="退款",
+            platform_deadline=sh(2026, 3, 3, 10, 0),
+        )
+    with freeze_time(sh(2026, 3, 2, 10, 10)):
+        services.ticket_reply(ticket=t, author=agent, body="请提供照片")
+        services.ticket_status_set(ticket=t, status="waiting_customer", actor=agent)
+    t = _reload(t)
+    assert t.sla_due == sh(2026, 3, 3, 10, 0)  # the business clock waits, the platform's does not
+    assert services.sla_tick(at=sh(2026, 3, 3, 9, 59)).breached["resolution"] == 0
+    assert services.sla_tick(at=sh(2026, 3, 3, 10, 0)).breached["resolution"] == 1
+    assert list(SlaBreach.objects.filter(ticket=t).values_list("clock", "due")) == [
+        ("resolution", sh(2026, 3, 3, 10, 0))
+    ]
