@@ -591,3 +591,17 @@ class PortalThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.window_start:%Y-%m-%d %H:%M} {self.hits}"
+
+
+class AftersalesMapping(TimeStampedModel):
+    """A saved column mapping for refund exports in no known layout (JD 服务单, PDD 售后单, Shopify …): {our field:
+    their header}, offered again on the next upload."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    mapping = models.JSONField(_("mapping"), default=dict)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
