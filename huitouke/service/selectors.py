@@ -279,7 +279,7 @@ def ticket_queue(*, user: AbstractBaseUser | Any, filters: TicketFilter) -> Quer
 def ticket_rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """A queue's rows with what a list or the API shows (shop, customer, order, owners, steps, breaches)."""
     return qs.select_related("shop", "customer", "order", "owner", "first_owner", "sla_policy").prefetch_related(
-        "steps__done_by", "breaches", "tags"
+        "steps__done_by", "breaches", "tags", "surveys"
     )
 
 
@@ -417,6 +417,11 @@ def notification_text(n: Notification) -> str:
         if number:
             return _("Ticket %(number)s was handed to you") % {"number": number}
         return _("%(count)s tickets were assigned to you") % {"count": n.detail.get("count", 0)}
+    if n.kind == Notification.Kind.CSAT_LOW:
+        return _("Ticket %(number)s: the customer rated the resolution %(rating)s of 5") % {
+            "number": number,
+            "rating": n.detail.get("rating", ""),
+        }
     return _("Ticket %(number)s: compensation of %(amount)s waits for approval") % {
         "number": number,
         "amount": n.detail.get("amount", ""),

@@ -1,0 +1,100 @@
+"""The customer's survey page, /s/<token>/: no login, a signed token as the only key, CSRF on the form, a rate
+limit per IP address, the same page for every link that names no survey (no enumeration), a clear page for an
+expired link, and the recorded answer (never overwritten) once the survey is answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.service.models import Survey
+from huitouke.service.surveys import selectors, services
+from huitouke.service.surveys.links import survey_id_from
+
+TEMPLATE = "service/survey/page.html"
+#: requests per address within WINDOW seconds: reading the page, and sending an answer
+LIMITS = {"GET": 60, "POST": 10}
+WINDOW = 600
+
+
+def client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def rate_limited(request: HttpRequest) -> bool:
+    """Count this request against its address (a fixed window in the shared cache); True when over the limit."""
+    method = "POST" if request.method == "POST" else "GET"
+    key = f"survey-rate:{method}:{client_ip(request)}:{int(timezone.now().timestamp()) // WINDOW}"
+    cache.add(key, 0, WINDOW)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, WINDOW)
+        count = 1
+    return count > LIMITS[method]
+
+
+def _questions(survey: Survey, posted: dict[str, str]) -> list[dict[str, Any]]:
+    """The extra questions with what the customer chose or wrote (posted, or recorded)."""
+    out = []
+    for q in survey.questions:
+        key = str(q["key"])
+        value = posted.get(key, survey.answers.get(key, ""))
+        scale: list[int] = []
+        if q["kind"] == "rating":
+            scale = [1, 2, 3, 4, 5]
+        elif q["kind"] == "nps":
+            scale = list(range(11))
+        out.append({**q, "value": str(value), "scale": scale})
+    return out
+
+
+@require_http_methods(["GET", "POST"])
+def survey_page(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: the survey (or the recorded answer, or the expired page); POST: record the answer once."""
+    if rate_limited(request):
+        return render(request, TEMPLATE, {"state": "limited"}, status=429)
+    try:
+        survey = selectors.survey_for_token(survey_id_from(token[:64]))
+    except NotFoundError:
+        return render(request, TEMPLATE, {"state": "invalid"}, status=404)
+    shop = survey.ticket.shop
+    context: dict[str, Any] = {"survey": survey, "shop": shop, "ticket_number": survey.ticket.number}
+    posted: dict[str, str] = {}
+    error: ApplicationError | None = None
+    if request.method == "POST" and survey.answered_at is None:
+        posted = {k: str(v)[:3000] for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        answers = {str(q["key"]): posted.get(str(q["key"]), "") for q in survey.questions}
+        try:
+            survey, _recorded = services.survey_answer(
+                survey=survey, rating=posted.get("rating", ""), comment=posted.get("comment", ""), answers=answers
+            )
+        except services.SurveyExpiredError:
+            return render(request, TEMPLATE, {**context, "state": "expired"}, status=410)
+        except ApplicationError as exc:
+            error = exc
+    if survey.answered_at is not None:
+        state = "answered"
+        posted = {}
+    elif survey.expires_at <= timezone.now():
+        return render(request, TEMPLATE, {**context, "state": "expired"}, status=410)
+    else:
+        state = "form"
+    context.update(
+        {
+            "state": state,
+            "just_answered": request.method == "POST" and error is None,
+            "error": error,
+            "rating": posted.get("rating", str(survey.rating or "")),
+            "comment": posted.get("comment", survey.comment),
+            "questions": _questions(survey, posted),
+            "stars": [1, 2, 3, 4, 5],
+        }
+    )
+    return render(request, TEMPLATE, context, status=400 if error else 200)
