@@ -159,7 +159,7 @@ def test_an_answer_is_recorded_once(shop, customer, agent, no_wake):
     recorded, created = survey_services.survey_answer(survey=survey, rating="5", comment="  很快，谢谢小王  ")
     assert created is True
     assert (recorded.rating, recorded.comment, recorded.outcome) == (5, "很快，谢谢小王", "")
-    again, created = survey_services.survey_answer(survey=survey, rating=1, comment="改主意了")
+    _again, created = survey_services.survey_answer(survey=survey, rating=1, comment="改主意了")
     assert created is False
     survey.refresh_from_db()
     assert (survey.rating, survey.comment) == (5, "很快，谢谢小王")
