@@ -6,38 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.ratelimit import allowed, client_address
 from huitouke.service.models import Survey
 from huitouke.service.surveys import selectors, services
 from huitouke.service.surveys.links import survey_id_from
 
 TEMPLATE = "service/survey/page.html"
-#: requests per address within WINDOW seconds: reading the page, and sending an answer
-LIMITS = {"GET": 60, "POST": 10}
-WINDOW = 600
-
-
-def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+#: per address: reading the page (burst, then per minute), and sending an answer
+LIMITS = {"GET": (30.0, 20.0), "POST": (10.0, 2.0)}
 
 
 def rate_limited(request: HttpRequest) -> bool:
-    """Count this request against its address (a fixed window in the shared cache); True when over the limit."""
+    """Count this request against its address in the shared token buckets (core.ratelimit); True when over."""
     method = "POST" if request.method == "POST" else "GET"
-    key = f"survey-rate:{method}:{client_ip(request)}:{int(timezone.now().timestamp()) // WINDOW}"
-    cache.add(key, 0, WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, WINDOW)
-        count = 1
-    return count > LIMITS[method]
+    burst, per_minute = LIMITS[method]
+    key = f"page:survey-{method.lower()}:{client_address(request)}"
+    return not allowed(key, per_minute=per_minute, burst=burst)
 
 
 def _questions(survey: Survey, posted: dict[str, str]) -> list[dict[str, Any]]:
@@ -59,7 +49,9 @@ def _questions(survey: Survey, posted: dict[str, str]) -> list[dict[str, Any]]:
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     """GET: the survey (or the recorded answer, or the expired page); POST: record the answer once."""
     if rate_limited(request):
-        return render(request, TEMPLATE, {"state": "limited"}, status=429)
+        response = render(request, TEMPLATE, {"state": "limited"}, status=429)
+        response["Retry-After"] = "60"
+        return response
     try:
         survey = selectors.survey_for_token(survey_id_from(token[:64]))
     except NotFoundError:
