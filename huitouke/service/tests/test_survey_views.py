@@ -120,8 +120,8 @@ def test_the_page_is_rate_limited_per_address(resolved):
     with freeze_time(sh(2026, 3, 3, 9, 0)):
         codes = [client.post(_url(survey), {"rating": "x"}).status_code for _ in range(11)]
         other = Client(REMOTE_ADDR="10.0.0.8").post(_url(survey), {"rating": "x"})
+        assert client.post(_url(survey), {"rating": "5"})["Retry-After"] == "60"
     assert codes == [400] * 10 + [429]
-    assert client.post(_url(survey), {"rating": "5"})["Retry-After"] == "60"
     assert other.status_code == 400
 
 
