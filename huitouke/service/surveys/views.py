@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from huitouke.core.errors import ApplicationError, NotFoundError
@@ -45,6 +46,16 @@ def _questions(survey: Survey, posted: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+def _customer_error(survey: Survey, exc: ApplicationError) -> str:
+    """The error in the customer's words: the question it is about by its text, not by its key."""
+    if exc.field == "rating":
+        return _("Please choose a rating from 1 to 5.")
+    for q in survey.questions:
+        if exc.field == q["key"]:
+            return _("Please check your answer to: %(question)s") % {"question": q["label"]}
+    return exc.message
+
+
 @require_http_methods(["GET", "POST"])
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     """GET: the survey (or the recorded answer, or the expired page); POST: record the answer once."""
@@ -60,6 +71,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     context: dict[str, Any] = {"survey": survey, "shop": shop, "ticket_number": survey.ticket.number}
     posted: dict[str, str] = {}
     error: ApplicationError | None = None
+    error_text = ""
     if request.method == "POST" and survey.answered_at is None:
         posted = {k: str(v)[:3000] for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         answers = {str(q["key"]): posted.get(str(q["key"]), "") for q in survey.questions}
@@ -71,6 +83,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, TEMPLATE, {**context, "state": "expired"}, status=410)
         except ApplicationError as exc:
             error = exc
+            error_text = _customer_error(survey, exc)
     if survey.answered_at is not None:
         state = "answered"
         posted = {}
@@ -80,9 +93,10 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         state = "form"
     context.update(
         {
+            "survey": survey,
             "state": state,
             "just_answered": request.method == "POST" and error is None,
-            "error": error,
+            "error": error_text,
             "rating": posted.get("rating", str(survey.rating or "")),
             "comment": posted.get("comment", survey.comment),
             "questions": _questions(survey, posted),

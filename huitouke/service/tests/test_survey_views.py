@@ -63,6 +63,7 @@ def test_the_page_takes_an_answer_with_csrf_and_then_shows_it(resolved):
     done = client.post(_url(survey), {"csrfmiddlewaretoken": token, "rating": "4", "comment": "挺好"})
     assert done.status_code == 200
     assert "感谢您的评价！" in done.content.decode()
+    assert 'data-rating="4"' in done.content.decode()
     survey.refresh_from_db()
     assert (survey.rating, survey.comment) == (4, "挺好")
 
@@ -83,6 +84,7 @@ def test_a_bad_rating_shows_the_form_again_with_the_message(resolved):
     assert r.status_code == 400
     html = r.content.decode()
     assert 'role="alert"' in html
+    assert "请选择 1 到 5 分。" in html
     assert "留着" in html
     survey.refresh_from_db()
     assert survey.answered_at is None
