@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.utils import translation
 from freezegun import freeze_time
 
 from huitouke.core.errors import ApplicationError
@@ -21,6 +22,7 @@ from huitouke.service.models import (
     TicketStatus,
     TicketType,
 )
+from huitouke.service.selectors import notification_text
 from huitouke.service.surveys import selectors as survey_selectors
 from huitouke.service.surveys import services as survey_services
 from huitouke.service.surveys.links import survey_id_from, survey_token, survey_url
@@ -214,7 +216,10 @@ def test_a_low_rating_reopens_the_ticket_to_its_first_owner_and_alerts_the_manag
         Notification.objects.filter(kind=Notification.Kind.CSAT_LOW, ticket=t).values_list("user__username", flat=True)
     )
     assert alerted == {manager.username, owner.username, agent.username}
-    assert Notification.objects.get(kind="csat_low", user=manager).detail == {"rating": 2, "number": t.number}
+    notice = Notification.objects.get(kind="csat_low", user=manager)
+    assert notice.detail == {"rating": 2, "number": t.number}
+    with translation.override("en"):
+        assert notification_text(notice) == f"Ticket #{t.number}: the customer rated the resolution 2 of 5"
 
 
 def test_a_low_rating_on_a_closed_ticket_opens_a_recovery_ticket(
