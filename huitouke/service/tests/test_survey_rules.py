@@ -110,6 +110,7 @@ def test_figures_match_a_direct_count(rows):
         assert f.response_rate == pytest.approx(len(ratings) / len(mine))
         if ratings:
             assert f.average == pytest.approx(sum(ratings) / len(ratings))
+            assert f.average is not None
             assert 1 <= f.average <= 5
             assert f.satisfied_share == pytest.approx(sum(r >= 4 for r in ratings) / len(ratings))
         else:
@@ -117,6 +118,7 @@ def test_figures_match_a_direct_count(rows):
         if npss:
             expected = 100 * (sum(n >= 9 for n in npss) - sum(n <= 6 for n in npss)) / len(npss)
             assert f.nps == pytest.approx(expected)
+            assert f.nps is not None
             assert -100 <= f.nps <= 100
         else:
             assert f.nps is None

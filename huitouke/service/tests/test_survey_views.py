@@ -38,7 +38,9 @@ def _url(survey):
 def _csrf(client, url):
     page = client.get(url)
     assert page.status_code == 200
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert found is not None
+    return found.group(1)
 
 
 @freeze_time(sh(2026, 3, 3, 9, 0))
