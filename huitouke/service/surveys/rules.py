@@ -163,3 +163,16 @@ def figures(facts: Iterable[SurveyFact]) -> list[Figures]:
                 f.promoters += fact.nps >= 9
                 f.detractors += fact.nps <= 6
     return sorted(groups.values(), key=lambda f: (-f.sent, f.key))
+
+
+#: The CSAT bands other reports split by (the recovery effect): 4–5 satisfied, 3 neutral, 1–2 dissatisfied.
+CSAT_BANDS = ("satisfied", "neutral", "dissatisfied", "no_answer")
+
+
+def csat_band(rating: int | None) -> str:
+    """The band of a rating (`no_answer` for a ticket without an answered survey)."""
+    if rating is None:
+        return "no_answer"
+    if rating >= 4:
+        return "satisfied"
+    return "neutral" if rating == 3 else "dissatisfied"

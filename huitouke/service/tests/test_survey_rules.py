@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from huitouke.core.errors import ApplicationError
-from huitouke.service.surveys.rules import SurveyFact, answer_clean, figures, question_clean
+from huitouke.service.surveys.rules import SurveyFact, answer_clean, csat_band, figures, question_clean
 
 QUESTIONS = [
     {"key": "q1", "kind": "rating", "required": True, "choices": []},
@@ -134,3 +134,14 @@ def test_nps_by_hand():
     g = figures([SurveyFact(("x",), 5, n) for n in (9, 10, 8)])[0]
     assert g.nps == pytest.approx(200 / 3)
     assert (g.average, g.satisfied_share, g.response_rate) == (5, 1, 1)
+
+
+def test_csat_bands_for_the_recovery_report():
+    assert [csat_band(r) for r in (None, 1, 2, 3, 4, 5)] == [
+        "no_answer",
+        "dissatisfied",
+        "dissatisfied",
+        "neutral",
+        "satisfied",
+        "satisfied",
+    ]

@@ -227,6 +227,12 @@ def test_results_page_for_managers_with_charts_and_xlsx(client_as, resolved):
 def test_settings_and_questions_pages(client_as, shop):
     manager = client_as("manager")
     assert client_as("agent").get("/service/surveys/settings/").status_code == 403
+    page = manager.get("/service/surveys/settings/")
+    assert page.status_code == 200
+    assert 'id="survey-settings-form"' in page.content.decode()
+    empty = manager.get("/service/surveys/")
+    assert empty.status_code == 200
+    assert "暂无数据。" in empty.content.decode()
     r = manager.post(
         "/service/surveys/settings/",
         {"form": "settings", "shop": shop.pk, "enabled": "on", "types": ["refund"], "valid_days": 5, "threshold": 1},
