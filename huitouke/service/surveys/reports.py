@@ -60,6 +60,8 @@ def _panel(key: str, title: str, first: str, rows: Sequence[tuple[str, Figures]]
         [(_("Average rating (1–5)"), [_average(f) for _n, f in shown])],
         horizontal=len(shown) > 6,
     )
+    horizontal = len(shown) > 6
+    chart["layout"]["xaxis" if horizontal else "yaxis"] = {"range": [0, 5]}
     return Panel(table, chart if rows else None)
 
 

@@ -35,8 +35,16 @@ MAX_DAYS = 731
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("From"), required=False)
-    end = forms.DateField(label=gettext_lazy("To"), required=False)
+    start = forms.DateField(
+        label=gettext_lazy("Sent from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    end = forms.DateField(
+        label=gettext_lazy("Sent until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     agent = forms.CharField(label=gettext_lazy("Agent (username)"), required=False, max_length=150)
     type = forms.ChoiceField(label=gettext_lazy("Type"), required=False, choices=[("", "—"), *TicketType.choices])
 
