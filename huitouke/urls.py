@@ -6,6 +6,7 @@ from django.urls import include, path
 from huitouke.api import api
 from huitouke.audiences import views as audiences_views
 from huitouke.messaging import customer_views as messaging_links
+from huitouke.service.surveys import views as survey_views
 
 urlpatterns = [
     path("", include("huitouke.core.urls")),
@@ -17,6 +18,8 @@ urlpatterns = [
     path("segments/", include("huitouke.audiences.urls")),
     path("care/", include("huitouke.care.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
+    path("service/reports/", include("huitouke.service.report_urls")),
+    path("service/import/", include("huitouke.service.import_urls")),
     path("service/", include("huitouke.service.urls")),
     path("reviews/", include("huitouke.reviews.urls")),
     path("help/", include("huitouke.service.portal_urls")),
@@ -24,6 +27,7 @@ urlpatterns = [
     # the short forms that messages carry (an SMS counts every character)
     path("p/<str:token>/", audiences_views.preferences, name="preferences-link"),
     path("u/<str:token>/", messaging_links.unsubscribe_link, name="unsubscribe-link"),
+    path("s/<str:token>/", survey_views.survey_page, name="survey"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

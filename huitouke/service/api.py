@@ -29,6 +29,7 @@ from huitouke.service.schemas import (
     CalendarIO,
     CompensationIn,
     CompensationOut,
+    CsatOut,
     PolicyIn,
     PolicyOut,
     ReplyIn,
@@ -36,6 +37,7 @@ from huitouke.service.schemas import (
     SlaOut,
     StatusIn,
     StepOut,
+    SurveySentOut,
     TicketFilterIn,
     TicketIn,
     TicketOut,
@@ -43,6 +45,9 @@ from huitouke.service.schemas import (
     TicketPatch,
     TransferIn,
 )
+from huitouke.service.surveys.links import survey_url
+from huitouke.service.surveys.selectors import csat_of
+from huitouke.service.surveys.services import survey_send
 
 router = Router(tags=["service"])
 
@@ -93,6 +98,16 @@ def ticket_out(t: Ticket) -> TicketOut:
         subject=t.subject,
         description=t.description,
         tags=sorted(tag.name for tag in t.tags.all()),
+        csat=_csat(t, zone),
+    )
+
+
+def _csat(t: Ticket, zone: ZoneInfo) -> CsatOut | None:
+    answered = csat_of(t.surveys.all())
+    if answered is None or answered.rating is None or answered.answered_at is None:
+        return None
+    return CsatOut(
+        rating=answered.rating, comment=answered.comment, answered_at=timezone.localtime(answered.answered_at, zone)
     )
 
 
@@ -389,3 +404,17 @@ def policy_delete(request: HttpRequest, policy_id: Int64) -> Status[None]:
     require_perms(request, CONFIGURE)
     services.sla_policy_delete(policy_id=policy_id)
     return Status(204, None)
+
+
+@router.post(
+    "/tickets/{ticket_id}/survey",
+    openapi_extra=errors(409),
+    response={200: SurveySentOut},
+    summary="Send the satisfaction survey now",
+)
+def ticket_survey(request: HttpRequest, ticket_id: Int64) -> SurveySentOut:
+    """Send the survey of the ticket's current resolution now (once per resolution: asking again returns the same
+    link, no second message); 409 while the ticket is not resolved or closed."""
+    require_perms(request, CHANGE)
+    survey = survey_send(ticket=_get(ticket_id), actor=request.user)
+    return SurveySentOut(survey_url=survey_url(survey.pk))

@@ -370,6 +370,10 @@ class TicketEvent(models.Model):
         SLA_BREACHED = "sla_breached", _("SLA breached")
         ESCALATED = "escalated", _("Escalated to the managers")
         FOLLOW_UP = "follow_up", _("Follow-up scheduled")
+        SURVEY_SENT = "survey_sent", _("Satisfaction survey sent")
+        SURVEY_ANSWERED = "survey_answered", _("Satisfaction survey answered")
+        RECOVERY = "recovery", _("Recovery ticket opened")
+        PRAISE = "praise", _("Marked as praise")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     actor = models.ForeignKey(
@@ -547,6 +551,7 @@ class Notification(models.Model):
         TRANSFER = "transfer", _("Ticket handed to you")
         APPROVAL = "approval", _("Compensation waiting for approval")
         NEGATIVE_REVIEW = "neg_review", _("Negative review")
+        CSAT_LOW = "csat_low", _("Low satisfaction rating")
 
     # Written in bulk by the SLA tick (INSERT … SELECT from the tickets): no database-level foreign keys, whose
     # deferred checks at commit cost more than the inserts; Django still cascades deletes.
@@ -592,3 +597,23 @@ class PortalThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.window_start:%Y-%m-%d %H:%M} {self.hits}"
+
+
+class AftersalesMapping(TimeStampedModel):
+    """A saved column mapping for refund exports in no known layout (JD 服务单, PDD 售后单, Shopify …): {our field:
+    their header}, offered again on the next upload."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    mapping = models.JSONField(_("mapping"), default=dict)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# the satisfaction surveys' models live in their own module and belong to this app
+from huitouke.service.survey_models import Survey as Survey  # noqa: E402
+from huitouke.service.survey_models import SurveyQuestion as SurveyQuestion  # noqa: E402
+from huitouke.service.survey_models import SurveySettings as SurveySettings  # noqa: E402

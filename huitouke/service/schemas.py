@@ -53,6 +53,16 @@ class StepOut(Schema):
     done_by: str | None
 
 
+class CsatOut(Schema):
+    rating: int
+    comment: str
+    answered_at: datetime
+
+
+class SurveySentOut(Schema):
+    survey_url: str
+
+
 class TicketOut(Schema):
     id: int
     number: int
@@ -72,6 +82,7 @@ class TicketOut(Schema):
     subject: str
     description: str
     tags: list[str]
+    csat: CsatOut | None = None
 
 
 class TicketPage(Schema):

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from huitouke.service import portal_views, views, views_settings, views_ticket
 
@@ -28,4 +28,5 @@ urlpatterns = [
     path("settings/playbooks/", views_settings.playbooks, name="playbooks"),
     path("settings/playbooks/edit/", views_settings.playbook_edit, name="playbook-edit"),
     path("settings/playbooks/delete/", views_settings.playbook_delete, name="playbook-delete"),
+    path("surveys/", include("huitouke.service.surveys.urls")),
 ]

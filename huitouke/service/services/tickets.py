@@ -497,6 +497,9 @@ def ticket_status_set(*, ticket: Ticket, status: str, actor: Any, note: str = ""
         event_add(ticket=ticket, kind=TicketEvent.Kind.STATUS, actor=actor, old=old, new=status, note=note, at=now)
         if finishing:
             _follow_up(ticket, now)
+            from huitouke.service.surveys.services import survey_after_resolution  # it builds on this module
+
+            survey_after_resolution(ticket=ticket, actor=actor, now=now)
         notify(
             user_ids=[ticket.first_owner_id],
             kind=Notification.Kind.STATUS,

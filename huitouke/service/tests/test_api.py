@@ -32,6 +32,8 @@ TICKET_KEYS = {
     "subject",
     "description",
     "tags",
+    # the customer's satisfaction answer (issue 16; null before an answer)
+    "csat",
 }
 
 
