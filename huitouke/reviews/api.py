@@ -25,7 +25,7 @@ from huitouke.reviews.schemas import (
     ReviewOut,
     ReviewPage,
 )
-from huitouke.reviews.selectors import credit_settings_get, review_list, shop_named
+from huitouke.reviews.selectors import review_list, shop_named
 from huitouke.reviews.services import credit_settings_set, review_save
 
 router = Router(tags=["reviews"])
@@ -129,6 +129,3 @@ def credit_settings_put(request: HttpRequest, payload: CreditSettingsIn, shop: s
         "monthly_cap": obj.monthly_cap,
         "same_item_days": obj.same_item_days,
     }
-
-
-__all__ = ["credit_settings_get", "router"]

@@ -4,13 +4,13 @@ negative review keeps from marketing, orders without a buyer review."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.orders.models import Order, Shop
-from huitouke.reviews.models import CreditSettings, Result, Review, Role
+from huitouke.reviews.models import CreditSettings, Review, Role
 
 
 def shop_named(name: str = "") -> Shop:
@@ -72,10 +72,3 @@ def negative_review_customers(*, customer_ids: Iterable[int], since: datetime, s
 def orders_without_buyer_review(qs: QuerySet[Order]) -> QuerySet[Order]:
     """`qs` without the orders the buyer has already reviewed."""
     return qs.exclude(Exists(Review.objects.filter(order=OuterRef("pk"), role=Role.BUYER)))
-
-
-def since(now: datetime, days: int) -> datetime:
-    return now - timedelta(days=days)
-
-
-__all__ = ["Result"]

@@ -184,11 +184,8 @@ def _write_batch(
         _cases_progress(explained, ReviewCase.Outcome.EXPLAINED, now)
     result.created += len(new)
     result.updated += len(changed)
-    if not new[:1] or new[0].pk is None:  # backends that do not return ids from bulk inserts
-        fresh = Review.objects.filter(shop=shop, tid__in={r.tid for r in new})
-        new = [r for r in fresh if r.is_negative and not hasattr(r, "case")]
     recent = now - timedelta(days=CASE_WINDOW_DAYS)
-    for r in new:
+    for r in new:  # bulk_create set their ids (PostgreSQL and SQLite both return them)
         if r.is_negative and r.created_at >= recent:
             review_case_open(review=r, at=now)
             result.cases_opened += 1

@@ -10,8 +10,8 @@ from django.conf import settings
 from huey.contrib.djhuey import db_task
 
 from huitouke.core.services import job_fail, job_finish, job_progress, job_start
-from huitouke.orders.importers.rows import ImportFileError, RowError
-from huitouke.reviews.importer import ReviewRow, parse_reviews
+from huitouke.orders.importers.rows import ImportFileError
+from huitouke.reviews.importer import parse_reviews
 from huitouke.reviews.selectors import shop_named
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,3 @@ def reviews_import_job(job_id: int) -> None:
 @db_task()
 def reviews_import_task(job_id: int) -> None:
     reviews_import_job(job_id)
-
-
-__all__ = ["ReviewRow", "RowError", "reviews_import_task"]
