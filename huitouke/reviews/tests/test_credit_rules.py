@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 
@@ -144,3 +146,9 @@ def test_unknown_preset_and_frozen_rules():
     rules: CreditRules = rules_for("course")
     with pytest.raises(dataclasses.FrozenInstanceError):
         rules.monthly_cap = 7  # type: ignore[misc]
+
+
+def test_the_credit_package_imports_no_django():
+    code = "import sys, huitouke.reviews.credit; print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
