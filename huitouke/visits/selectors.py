@@ -1,0 +1,170 @@
+"""Every non-trivial read of return visits: an agent's queue, the task list of the API, a customer's past visits,
+the dashboard counts and the "what visits teach" report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from huitouke.campaigns.stats import Estimate, rate_difference
+from huitouke.care.triggers import clock
+from huitouke.core.errors import NotFoundError
+from huitouke.orders.models import Order
+from huitouke.visits.models import VisitOptOut, VisitPlan, VisitTask
+
+DUE, OVERDUE, DONE = "due", "overdue", "done"
+TASK_STATUSES = (DUE, OVERDUE, DONE)
+
+
+def plan_list(*, shop_id: int | None = None) -> QuerySet[VisitPlan]:
+    qs = VisitPlan.objects.select_related("shop", "segment").prefetch_related("agents").order_by("name", "pk")
+    return qs.filter(shop_id=shop_id) if shop_id else qs
+
+
+def plan_get(*, plan_id: int) -> VisitPlan:
+    try:
+        return plan_list().get(pk=plan_id)
+    except VisitPlan.DoesNotExist as exc:
+        raise NotFoundError("no such visit plan", field="id") from exc
+
+
+def task_get(*, task_id: int) -> VisitTask:
+    try:
+        return VisitTask.objects.select_related("plan", "plan__shop", "customer", "assignee", "ticket").get(pk=task_id)
+    except VisitTask.DoesNotExist as exc:
+        raise NotFoundError("no such visit task", field="id") from exc
+
+
+def _day_end(today: date, tz: str = clock.DEFAULT_TZ) -> tuple[datetime, datetime]:
+    return clock.day_bounds(today, tz)
+
+
+def task_list(*, assignee_id: int | None, status: str | None, today: date) -> QuerySet[VisitTask]:
+    """Tasks by assignee (None: everyone's) and status: due (due today, not yet done), overdue (due before today),
+    done; no status: the day's queue (due and overdue). Open ones oldest first, done ones newest first."""
+    start, end = _day_end(today)
+    qs = VisitTask.objects.select_related("plan", "customer", "assignee").filter(held_out=False)
+    if assignee_id is not None:
+        qs = qs.filter(assignee_id=assignee_id)
+    if status == DONE:
+        return qs.filter(status=VisitTask.Status.DONE).order_by("-done_at", "-id")
+    qs = qs.filter(status=VisitTask.Status.DUE)
+    if status == DUE:
+        qs = qs.filter(due_at__gte=start, due_at__lt=end)
+    elif status == OVERDUE:
+        qs = qs.filter(due_at__lt=start)
+    else:
+        qs = qs.filter(due_at__lt=end)
+    return qs.order_by("due_at", "id")
+
+
+def agent_queue(*, user_id: int, today: date, include_pool: bool = True) -> QuerySet[VisitTask]:
+    """The agent's work for today: their due and overdue tasks, and the pool's unassigned ones."""
+    _start, end = _day_end(today)
+    own = Q(assignee_id=user_id) | (Q(assignee__isnull=True) if include_pool else Q(pk__in=[]))
+    return (
+        VisitTask.objects.select_related("plan", "customer")
+        .filter(own, status=VisitTask.Status.DUE, held_out=False, due_at__lt=end)
+        .order_by("due_at", "id")
+    )
+
+
+def queue_counts(*, user_id: int, today: date) -> dict[str, int]:
+    start, end = _day_end(today)
+    row = VisitTask.objects.filter(assignee_id=user_id, held_out=False).aggregate(
+        due=Count("id", filter=Q(status=VisitTask.Status.DUE, due_at__gte=start, due_at__lt=end)),
+        overdue=Count("id", filter=Q(status=VisitTask.Status.DUE, due_at__lt=start)),
+        done=Count("id", filter=Q(status=VisitTask.Status.DONE, done_at__gte=start, done_at__lt=end)),
+    )
+    return {k: int(v or 0) for k, v in row.items()}
+
+
+def visits_for_customer(*, customer_id: int, limit: int = 20) -> list[VisitTask]:
+    return list(
+        VisitTask.objects.select_related("plan", "done_by")
+        .filter(customer_id=customer_id, held_out=False)
+        .order_by("-due_at", "-id")[:limit]
+    )
+
+
+def is_opted_out(*, customer_id: int) -> bool:
+    return VisitOptOut.objects.filter(customer_id=customer_id).exists()
+
+
+@dataclass(frozen=True)
+class RateRow:
+    key: str
+    tasks: int
+    done: int
+    reached: int
+    completion: float | None
+    reach: float | None
+
+
+@dataclass
+class VisitReport:
+    """What visits teach: completion and reach per plan and agent, satisfaction, opt-ins, tickets, uplift."""
+
+    by_plan: list[RateRow] = field(default_factory=list)
+    by_agent: list[RateRow] = field(default_factory=list)
+    satisfaction: dict[int, int] = field(default_factory=dict)
+    satisfaction_by_month: list[tuple[str, float, int]] = field(default_factory=list)
+    opt_ins: int = 0
+    tickets: int = 0
+    uplift: dict[str, Any] = field(default_factory=dict)
+
+
+def _rates(qs: QuerySet[VisitTask], key: str) -> list[RateRow]:
+    rows = (
+        qs.values(key)
+        .annotate(
+            n=Count("id"),
+            done=Count("id", filter=Q(status=VisitTask.Status.DONE)),
+            reached=Count("id", filter=Q(outcome=VisitTask.Outcome.REACHED, status=VisitTask.Status.DONE)),
+        )
+        .order_by(key)
+    )
+    out = []
+    for r in rows:
+        n, done, reached = int(r["n"]), int(r["done"]), int(r["reached"])
+        out.append(
+            RateRow(str(r[key] or "—"), n, done, reached, done / n if n else None, reached / done if done else None)
+        )
+    return out
+
+
+def visit_report(*, start: datetime, end: datetime, plan_id: int | None = None) -> VisitReport:
+    """The report over tasks due in [start, end) (held-out rows only for the uplift). Repurchase: an order placed
+    after the task was created, by the visited (done, reached) and the held-out customers of the same plans."""
+    base = VisitTask.objects.filter(due_at__gte=start, due_at__lt=end)
+    if plan_id:
+        base = base.filter(plan_id=plan_id)
+    worked = base.filter(held_out=False).exclude(status=VisitTask.Status.CANCELLED)
+    report = VisitReport(by_plan=_rates(worked, "plan__name"), by_agent=_rates(worked, "assignee__username"))
+    done = worked.filter(status=VisitTask.Status.DONE)
+    for r in done.filter(satisfaction__isnull=False).values("satisfaction").annotate(n=Count("id")):
+        report.satisfaction[int(r["satisfaction"])] = int(r["n"])
+    months: dict[str, list[int]] = {}
+    for due_at, score in done.filter(satisfaction__isnull=False).values_list("done_at", "satisfaction"):
+        months.setdefault(due_at.strftime("%Y-%m"), []).append(int(score))
+    report.satisfaction_by_month = [(m, sum(v) / len(v), len(v)) for m, v in sorted(months.items())]
+    report.opt_ins = done.filter(new_products_opt_in=True).count()
+    report.tickets = done.filter(ticket__isnull=False).count()
+    bought = Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), ordered_at__gt=OuterRef("created_at")))
+    marked = base.annotate(bought=bought)
+    treated = marked.filter(held_out=False, status=VisitTask.Status.DONE, outcome=VisitTask.Outcome.REACHED)
+    held = marked.filter(held_out=True)
+    n_t, c_t = treated.count(), treated.filter(bought=True).count()
+    n_h, c_h = held.count(), held.filter(bought=True).count()
+    est: Estimate = rate_difference(c_t, n_t, c_h, n_h)
+    report.uplift = {
+        "visited": n_t,
+        "visited_bought": c_t,
+        "held_out": n_h,
+        "held_out_bought": c_h,
+        "estimate": est,
+    }
+    return report

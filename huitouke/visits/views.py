@@ -1,0 +1,1 @@
+"""Pages of return visits (thin: parse -> one service/selector -> render)."""
