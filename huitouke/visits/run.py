@@ -68,8 +68,10 @@ def _candidates(plan: VisitPlan, today: date, tz: str) -> tuple[str, list[Any]]:
     if kind == schedule.AFTER_TICKET:
         start, end = clock.days_bounds(*schedule.event_window(today, plan.days), tz)
         return (
-            (f"SELECT t.customer_id AS customer_id, 'ticket:' || t.id AS occasion, t.owner_id AS owner_id"
-            f" FROM {_t(Ticket)} t WHERE t.shop_id = %s AND t.resolved_at >= %s AND t.resolved_at < %s"),
+            (
+                f"SELECT t.customer_id AS customer_id, 'ticket:' || t.id AS occasion, t.owner_id AS owner_id"
+                f" FROM {_t(Ticket)} t WHERE t.shop_id = %s AND t.resolved_at >= %s AND t.resolved_at < %s"
+            ),
             [plan.shop_id, _dt(start), _dt(end)],
         )
     if kind == schedule.EVERY_N_DAYS:
@@ -77,8 +79,10 @@ def _candidates(plan: VisitPlan, today: date, tz: str) -> tuple[str, list[Any]]:
         ed = schedule.epoch_day(today)
         catch = min(schedule.CATCH_UP_DAYS, n - 1)
         return (
-            (f"SELECT c.id AS customer_id, 'every:' || ((%s + c.id %% %s) / %s) AS occasion, NULL AS owner_id"
-            f" FROM {_t(Customer)} c WHERE c.merged_into_id IS NULL AND ((%s + c.id %% %s) %% %s) <= %s"),
+            (
+                f"SELECT c.id AS customer_id, 'every:' || ((%s + c.id %% %s) / %s) AS occasion, NULL AS owner_id"
+                f" FROM {_t(Customer)} c WHERE c.merged_into_id IS NULL AND ((%s + c.id %% %s) %% %s) <= %s"
+            ),
             [ed, n, n, ed, n, n, catch],
         )
     if kind == schedule.BEFORE_HOLIDAY:
@@ -99,8 +103,10 @@ def _candidates(plan: VisitPlan, today: date, tz: str) -> tuple[str, list[Any]]:
             return "", []
         marks = ", ".join(["%s"] * len(ids))
         return (
-            (f"SELECT c.id AS customer_id, 'once' AS occasion, NULL AS owner_id FROM {_t(Customer)} c"
-            f" WHERE c.id IN ({marks})"),
+            (
+                f"SELECT c.id AS customer_id, 'once' AS occasion, NULL AS owner_id FROM {_t(Customer)} c"
+                f" WHERE c.id IN ({marks})"
+            ),
             list(ids),
         )
     raise ValueError(f"unknown trigger {kind!r}")

@@ -92,6 +92,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             out["holdout_share"] = Decimal(str(out["holdout_share"]))
         except InvalidOperation as exc:
             raise ApplicationError(_("The holdout share is a number from 0 to 0.5."), field="holdout_share") from exc
+        if not Decimal("0") <= out["holdout_share"] <= Decimal("0.5"):
+            raise ApplicationError(_("The holdout share is a number from 0 to 0.5."), field="holdout_share")
     return out
 
 
