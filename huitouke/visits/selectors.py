@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
 
 from huitouke.campaigns.stats import Estimate, rate_difference
 from huitouke.care.triggers import clock
@@ -145,12 +146,18 @@ def visit_report(*, start: datetime, end: datetime, plan_id: int | None = None) 
     worked = base.filter(held_out=False).exclude(status=VisitTask.Status.CANCELLED)
     report = VisitReport(by_plan=_rates(worked, "plan__name"), by_agent=_rates(worked, "assignee__username"))
     done = worked.filter(status=VisitTask.Status.DONE)
-    for r in done.filter(satisfaction__isnull=False).values("satisfaction").annotate(n=Count("id")):
-        report.satisfaction[int(r["satisfaction"])] = int(r["n"])
-    months: dict[str, list[int]] = {}
-    for due_at, score in done.filter(satisfaction__isnull=False).values_list("done_at", "satisfaction"):
-        months.setdefault(due_at.strftime("%Y-%m"), []).append(int(score))
-    report.satisfaction_by_month = [(m, sum(v) / len(v), len(v)) for m, v in sorted(months.items())]
+    rated = done.filter(satisfaction__isnull=False)
+    for score, n in rated.values_list("satisfaction").annotate(n=Count("id")).values_list("satisfaction", "n"):
+        report.satisfaction[int(score or 0)] = int(n)
+    by_month = (
+        rated.annotate(month=TruncMonth("done_at"))
+        .values("month")
+        .annotate(mean=Avg("satisfaction"), n=Count("id"))
+        .order_by("month")
+    )
+    report.satisfaction_by_month = [
+        (r["month"].strftime("%Y-%m"), float(r["mean"]), int(r["n"])) for r in by_month if r["month"] is not None
+    ]
     report.opt_ins = done.filter(new_products_opt_in=True).count()
     report.tickets = done.filter(ticket__isnull=False).count()
     bought = Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), ordered_at__gt=OuterRef("created_at")))

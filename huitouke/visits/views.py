@@ -38,10 +38,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The signed-in agent's visits for today: due and overdue (oldest first), with today's counts."""
     today = _today()
     start, _end = clock.day_bounds(today, clock.DEFAULT_TZ)
-    tasks = list(selectors.agent_queue(user_id=request.user.pk, today=today)[:QUEUE_LIMIT])
+    tasks = list(selectors.agent_queue(user_id=int(request.user.pk or 0), today=today)[:QUEUE_LIMIT])
     masker = masker_for(request)
     rows = [{"task": t, "phone": masker.phone(t.customer.phone), "overdue": t.due_at < start} for t in tasks]
-    counts = selectors.queue_counts(user_id=request.user.pk, today=today)
+    counts = selectors.queue_counts(user_id=int(request.user.pk or 0), today=today)
     return render(request, "visits/queue.html", {"rows": rows, "counts": counts, "today": today})
 
 

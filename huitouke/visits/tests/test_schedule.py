@@ -18,7 +18,7 @@ TZ = "Asia/Shanghai"
 def test_event_window_is_n_days_back_with_catch_up() -> None:
     assert schedule.event_window(date(2026, 5, 17), 7) == (date(2026, 5, 8), date(2026, 5, 10))
     assert schedule.event_window(date(2026, 5, 17), 0) == (date(2026, 5, 15), date(2026, 5, 17))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         schedule.event_window(date(2026, 5, 17), -1)
 
 
@@ -93,7 +93,7 @@ def test_retry_after_hours_skips_the_quiet_hours() -> None:
     at = datetime(2026, 5, 17, 18, 0, tzinfo=SH)
     assert schedule.retry_at(at, 2, TZ, time(21, 0), time(9, 0)) == datetime(2026, 5, 17, 20, 0, tzinfo=SH)
     assert schedule.retry_at(at, 4, TZ, time(21, 0), time(9, 0)) == datetime(2026, 5, 18, 9, 0, tzinfo=SH)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one hour"):
         schedule.retry_at(at, 0, TZ, None, None)
 
 
@@ -108,7 +108,7 @@ def test_capacity_spills_to_the_next_days() -> None:
     assert [s.day_offset for s in slots] == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2]
     assert [s.agent for s in slots[:4]] == [0, 1, 0, 1]
     assert schedule.slot(5, agents=3, capacity=0, start=2) == schedule.Slot(1, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one agent"):
         schedule.slot(0, agents=0, capacity=1)
 
 
