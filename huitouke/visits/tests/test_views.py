@@ -36,7 +36,7 @@ def day(shop: Any, client_as: Any) -> tuple[Client, Any, list[VisitTask]]:
 
 @pytest.mark.django_db
 def test_queue_lists_todays_tasks_with_masked_phones(day: Any, django_assert_max_num_queries: Any) -> None:
-    client, _me, tasks = day
+    client, _me, _tasks = day
     with django_assert_max_num_queries(12):
         page = client.get("/visits/")
     text = page.content.decode()
@@ -86,7 +86,7 @@ def test_report_timeline_and_tile(day: Any, client_as: Any) -> None:
     from huitouke.analytics.registry import tiles
     from huitouke.customers.selectors import customer_timeline
 
-    client, me, tasks = day
+    _client, me, tasks = day
     services.visit_outcome_record(task=tasks[0], actor=me, outcome="reached", satisfaction=5, feedback="很好")
     services.visit_outcome_record(task=tasks[1], actor=me, outcome="refused")
     manager = client_as("manager")
