@@ -285,3 +285,26 @@ def test_bad_plans_name_the_field(shop: Any, agent: Any, values: dict[str, Any],
     with pytest.raises(ApplicationError) as err:
         _plan(shop, [agent], **values)
     assert err.value.field == field
+
+
+@pytest.mark.django_db
+def test_a_segment_narrows_the_holiday_visit(shop: Any, agent: Any) -> None:
+    from huitouke.audiences.models import Segment
+
+    zj = CustomerFactory.create(phone="13800000001", province="浙江省")
+    CustomerFactory.create(phone="13800000002", province="江苏省")
+    segment = Segment.objects.create(
+        name="浙江", definition={"conditions": [{"field": "region", "provinces": ["浙江省"]}]}
+    )
+    _plan(
+        shop,
+        [agent],
+        trigger="before_holiday",
+        days=3,
+        holidays=["mid_autumn"],
+        segment_id=segment.pk,
+        daily_capacity=0,
+    )
+    (result,) = services.visits_plan_run(at=datetime(2026, 9, 22, 10, 0, tzinfo=SH))
+    assert result.created == 1
+    assert list(VisitTask.objects.values_list("customer_id", flat=True)) == [zj.pk]
