@@ -135,6 +135,7 @@ class VisitTask(TimeStampedModel):
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="visittask_queue_idx"),
             models.Index(fields=["plan", "status", "due_at"], name="visittask_plan_status_idx"),
+            models.Index(fields=["assignee", "done_at"], name="visittask_done_idx", condition=Q(status="done")),
         ]
 
     def __str__(self) -> str:

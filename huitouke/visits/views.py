@@ -26,7 +26,7 @@ from huitouke.visits import selectors, services
 from huitouke.visits.models import VisitTask
 
 WORK, PLANS = "visits.work_visittask", "visits.view_visitplan"
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 100
 
 
 def _today() -> Any:
@@ -38,7 +38,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The signed-in agent's visits for today: due and overdue (oldest first), with today's counts."""
     today = _today()
     start, _end = clock.day_bounds(today, clock.DEFAULT_TZ)
-    tasks = list(selectors.agent_queue(user_id=int(request.user.pk or 0), today=today)[:QUEUE_LIMIT])
+    tasks = selectors.agent_queue(user_id=int(request.user.pk or 0), today=today, limit=QUEUE_LIMIT)
     masker = masker_for(request)
     rows = [{"task": t, "phone": masker.phone(t.customer.phone), "overdue": t.due_at < start} for t in tasks]
     counts = selectors.queue_counts(user_id=int(request.user.pk or 0), today=today)

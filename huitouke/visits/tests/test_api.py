@@ -117,6 +117,6 @@ def test_command_prints_per_plan_json_and_is_exactly_once(shop: Any, agent: Any)
 def test_the_worker_runs_the_plans_hourly() -> None:
     from huitouke import jobs
 
-    task = jobs.visits_plan_hourly.task_class()  # type: ignore[attr-defined]
+    task = jobs.visits_plan_hourly.task_class()
     assert task.validate_datetime(datetime(2026, 5, 17, 10, 7)) is True
     assert task.validate_datetime(datetime(2026, 5, 17, 10, 8)) is False
