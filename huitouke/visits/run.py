@@ -183,6 +183,10 @@ def plan_run(plan: VisitPlan, *, at: datetime, dry_run: bool) -> PlanRunResult:
         return result
     counts: dict[str, int] = {}
     with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # The statements are cheap to run but large to plan: PostgreSQL's JIT spent seconds compiling them
+            # (benchmarks/visits.py); off for this transaction only.
+            cur.execute("SET LOCAL jit = off")
         cur.execute(f"SELECT f.reason, COUNT(*) FROM ({flagged}) f GROUP BY f.reason", params)
         for reason, n in cur.fetchall():
             counts[str(reason)] = int(n)
@@ -191,11 +195,16 @@ def plan_run(plan: VisitPlan, *, at: datetime, dry_run: bool) -> PlanRunResult:
     if dry_run:
         result.created = new
         return result
-    result.created = _insert(plan, flagged, params, at=at, today=today, tz=tz, new=new)
+    if new or counts.get("held_out"):
+        result.created = _insert(
+            plan, flagged, params, at=at, today=today, tz=tz, new=new, held=counts.get("held_out", 0)
+        )
     return result
 
 
-def _insert(plan: VisitPlan, flagged: str, params: list[Any], *, at: datetime, today: date, tz: str, new: int) -> int:
+def _insert(
+    plan: VisitPlan, flagged: str, params: list[Any], *, at: datetime, today: date, tz: str, new: int, held: int
+) -> int:
     now_due = schedule.next_allowed(at, tz, plan.quiet_start, plan.quiet_end)
     agent_ids = sorted(plan.agents.values_list("id", flat=True))
     assignee_sql, due_sql, extra = "NULL", "%s", [_dt(now_due)]
@@ -228,19 +237,22 @@ def _insert(plan: VisitPlan, flagged: str, params: list[Any], *, at: datetime, t
     now = _dt(at)
     total = 0
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {_t(VisitTask)} ({cols}) SELECT %s, %s, %s, f.customer_id, f.occasion, {assignee_sql},"
-            f" {due_sql}, 'due', 0, '', {answers}, '', %s FROM ({flagged}) f WHERE f.reason = ''"
-            " ON CONFLICT DO NOTHING",
-            [now, now, plan.pk, *extra, False, *params],
-        )
-        total = max(cur.rowcount, 0)
-        cur.execute(
-            f"INSERT INTO {_t(VisitTask)} ({cols}) SELECT %s, %s, %s, f.customer_id, f.occasion, NULL, %s,"
-            f" 'cancelled', 0, '', {answers}, '', %s FROM ({flagged}) f WHERE f.reason = 'held_out'"
-            " ON CONFLICT DO NOTHING",
-            [now, now, plan.pk, now, True, *params],
-        )
+        if new:
+            cur.execute(
+                f"INSERT INTO {_t(VisitTask)} ({cols}) SELECT %s, %s, %s, f.customer_id, f.occasion, {assignee_sql},"
+                f" {due_sql}, 'due', 0, '', {answers}, '', %s FROM ({flagged}) f WHERE f.reason = ''"
+                " ON CONFLICT DO NOTHING",
+                [now, now, plan.pk, *extra, False, *params],
+            )
+            total = max(cur.rowcount, 0)
+    if held:
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {_t(VisitTask)} ({cols}) SELECT %s, %s, %s, f.customer_id, f.occasion, NULL, %s,"
+                f" 'cancelled', 0, '', {answers}, '', %s FROM ({flagged}) f WHERE f.reason = 'held_out'"
+                " ON CONFLICT DO NOTHING",
+                [now, now, plan.pk, now, True, *params],
+            )
     if rr and total:
         VisitPlan.objects.filter(pk=plan.pk).update(rotation=(plan.rotation + total) % len(agent_ids))
     return total

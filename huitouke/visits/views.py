@@ -26,7 +26,7 @@ from huitouke.visits import selectors, services
 from huitouke.visits.models import VisitTask
 
 WORK, PLANS = "visits.work_visittask", "visits.view_visitplan"
-QUEUE_LIMIT = 100
+QUEUE_LIMIT = 50
 
 
 def _today() -> Any:
