@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "huitouke.service",
     "huitouke.campaigns",
     "huitouke.care",
+    "huitouke.visits",
     "huitouke.demo",
 ]
 

@@ -37,6 +37,8 @@ _CARE = ["care.view_carerule", "care.add_carerule", "care.change_carerule", "car
 _MESSAGES = ["messaging.view_message", "messaging.view_template"]
 _TEMPLATES = ["messaging.add_template", "messaging.change_template", "messaging.resend_message"]
 _TICKETS = ["service.view_ticket", "service.add_ticket", "service.change_ticket"]
+_VISITS_WORK = ["visits.view_visitplan", "visits.work_visittask"]
+_VISITS_PLAN = ["visits.add_visitplan", "visits.change_visitplan", "visits.delete_visitplan"]
 _SERVICE_CONFIG = ["service.configure_service", "service.approve_compensation"]
 _EDIT_ARCHIVE = [
     "customers.change_customer",
@@ -74,8 +76,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CARE,
         *_TICKETS,
         *_SERVICE_CONFIG,
+        *_VISITS_WORK,
+        *_VISITS_PLAN,
     ],
-    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual", *_TICKETS],
+    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual", *_TICKETS, *_VISITS_WORK],
     MARKETER: [
         *_VIEW_ARCHIVE,
         *_CARE,
