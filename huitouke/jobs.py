@@ -42,6 +42,7 @@ from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, member_levels_resolve, shop_get_or_create
 from huitouke.service.services import sla_tick
+from huitouke.visits.services import visits_plan_run
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,17 @@ def service_sla_tick() -> dict[str, Any]:
     if any(result.breached.values()) or result.escalated:
         log.info("SLA tick: %s breached, %s escalated", sum(result.breached.values()), result.escalated)
     return result.as_json()
+
+
+@db_periodic_task(crontab(minute="7"))
+def visits_plan_hourly() -> dict[str, int]:
+    """Every hour: each enabled visit plan creates the return-visit tasks that are due (exactly one per plan,
+    customer and occasion), assigned and spread over the agents' daily capacity."""
+    results = visits_plan_run()
+    created = sum(r.created for r in results)
+    if created:
+        log.info("visit plans: %s tasks from %s plans", created, len(results))
+    return {"plans": len(results), "created": created}
 
 
 @db_periodic_task(crontab(hour="4", minute="30"))

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "huitouke.service",
     "huitouke.campaigns",
     "huitouke.care",
+    "huitouke.visits",
     "huitouke.demo",
 ]
 

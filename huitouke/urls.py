@@ -22,6 +22,7 @@ urlpatterns = [
     path("service/import/", include("huitouke.service.import_urls")),
     path("service/", include("huitouke.service.urls")),
     path("reviews/", include("huitouke.reviews.urls")),
+    path("visits/", include("huitouke.visits.urls")),
     path("help/", include("huitouke.service.portal_urls")),
     path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),
     # the short forms that messages carry (an SMS counts every character)

@@ -37,6 +37,8 @@ _CARE = ["care.view_carerule", "care.add_carerule", "care.change_carerule", "car
 _MESSAGES = ["messaging.view_message", "messaging.view_template"]
 _TEMPLATES = ["messaging.add_template", "messaging.change_template", "messaging.resend_message"]
 _TICKETS = ["service.view_ticket", "service.add_ticket", "service.change_ticket"]
+_VISITS_WORK = ["visits.view_visitplan", "visits.work_visittask"]
+_VISITS_PLAN = ["visits.add_visitplan", "visits.change_visitplan", "visits.delete_visitplan"]
 _SERVICE_CONFIG = ["service.configure_service", "service.approve_compensation"]
 _REVIEWS = ["reviews.view_review", "reviews.add_review", "reviews.change_review", "reviews.view_creditsettings"]
 _EDIT_ARCHIVE = [
@@ -77,8 +79,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_SERVICE_CONFIG,
         *_REVIEWS,
         "reviews.change_creditsettings",
+        *_VISITS_WORK,
+        *_VISITS_PLAN,
     ],
-    AGENT: [*_VIEW_ARCHIVE, *_EDIT_ARCHIVE, *_MESSAGES, "messaging.send_manual", *_TICKETS, *_REVIEWS],
+    AGENT: [
+        *_VIEW_ARCHIVE,
+        *_EDIT_ARCHIVE,
+        *_MESSAGES,
+        "messaging.send_manual",
+        *_TICKETS,
+        *_REVIEWS,
+        *_VISITS_WORK,
+    ],
     MARKETER: [
         *_VIEW_ARCHIVE,
         "reviews.view_review",

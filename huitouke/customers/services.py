@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -337,3 +338,11 @@ def contact_search_record(*, actor: Any, filters: CustomerFilter) -> None:
     audit_log(
         actor=user, action=AuditEntry.Action.SEARCH, target_type="customer_search", kind=kind, search=filters.search
     )
+
+
+def customer_contacted_mark(*, customer: Customer, at: datetime) -> None:
+    """Record that a person of the shop talked with the customer at `at` (a return visit, a call): care's
+    "not contacted for N days" reads `last_contacted_at`. An earlier contact never moves it back."""
+    Customer.objects.filter(pk=customer.pk).filter(
+        Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=at)
+    ).update(last_contacted_at=at, updated_at=timezone.now())

@@ -1,0 +1,192 @@
+"""Every non-trivial read of return visits: an agent's queue, the task list of the API, a customer's past visits,
+the dashboard counts and the "what visits teach" report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from huitouke.campaigns.stats import Estimate, rate_difference
+from huitouke.care.triggers import clock
+from huitouke.core.errors import NotFoundError
+from huitouke.orders.models import Order
+from huitouke.visits.models import VisitOptOut, VisitPlan, VisitTask
+
+DUE, OVERDUE, DONE = "due", "overdue", "done"
+TASK_STATUSES = (DUE, OVERDUE, DONE)
+#: what a queue row shows (the customer's other, encrypted, columns are not read)
+QUEUE_FIELDS = (
+    "id", "plan_id", "customer_id", "assignee_id", "due_at", "status", "attempts", "held_out", "occasion",
+    "plan__name", "customer__name", "customer__phone",
+)  # fmt: skip
+
+
+def plan_list(*, shop_id: int | None = None) -> QuerySet[VisitPlan]:
+    qs = VisitPlan.objects.select_related("shop", "segment").prefetch_related("agents").order_by("name", "pk")
+    return qs.filter(shop_id=shop_id) if shop_id else qs
+
+
+def plan_get(*, plan_id: int) -> VisitPlan:
+    try:
+        return plan_list().get(pk=plan_id)
+    except VisitPlan.DoesNotExist as exc:
+        raise NotFoundError("no such visit plan", field="id") from exc
+
+
+def task_get(*, task_id: int) -> VisitTask:
+    try:
+        return VisitTask.objects.select_related("plan", "plan__shop", "customer", "assignee", "ticket").get(pk=task_id)
+    except VisitTask.DoesNotExist as exc:
+        raise NotFoundError("no such visit task", field="id") from exc
+
+
+def _day_end(today: date, tz: str = clock.DEFAULT_TZ) -> tuple[datetime, datetime]:
+    return clock.day_bounds(today, tz)
+
+
+def task_list(*, assignee_id: int | None, status: str | None, today: date) -> QuerySet[VisitTask]:
+    """Tasks by assignee (None: everyone's) and status: due (due today, not yet done), overdue (due before today),
+    done; no status: the day's queue (due and overdue). Open ones oldest first, done ones newest first."""
+    start, end = _day_end(today)
+    qs = VisitTask.objects.select_related("plan", "customer", "assignee").filter(held_out=False)
+    if assignee_id is not None:
+        qs = qs.filter(assignee_id=assignee_id)
+    if status == DONE:
+        return qs.filter(status=VisitTask.Status.DONE).order_by("-done_at", "-id")
+    qs = qs.filter(status=VisitTask.Status.DUE)
+    if status == DUE:
+        qs = qs.filter(due_at__gte=start, due_at__lt=end)
+    elif status == OVERDUE:
+        qs = qs.filter(due_at__lt=start)
+    else:
+        qs = qs.filter(due_at__lt=end)
+    return qs.order_by("due_at", "id")
+
+
+def agent_queue(*, user_id: int, today: date, include_pool: bool = True, limit: int = 100) -> list[VisitTask]:
+    """The agent's work for today: their due and overdue tasks and the pool's unassigned ones, oldest first, at
+    most `limit`. The ids come from the queue index (one ordered, limited scan for the agent and one for the
+    pool), so a long backlog costs no more than a short one; only those rows are then loaded."""
+    _start, end = _day_end(today)
+    due = VisitTask.objects.filter(status=VisitTask.Status.DUE, due_at__lt=end)
+    picked = list(due.filter(assignee_id=user_id).order_by("due_at", "id").values_list("due_at", "id")[:limit])
+    if include_pool:
+        picked += list(due.filter(assignee__isnull=True).order_by("due_at", "id").values_list("due_at", "id")[:limit])
+    ids = [pk for _due, pk in sorted(picked)[:limit]]
+    rows = VisitTask.objects.select_related("plan", "customer").only(*QUEUE_FIELDS).in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows and not rows[pk].held_out]
+
+
+def queue_counts(*, user_id: int, today: date) -> dict[str, int]:
+    """Today's figures of an agent's queue: due today, overdue, done today — one statement over two index
+    ranges (the open backlog up to tonight, today's done tasks)."""
+    start, end = _day_end(today)
+    due, done = VisitTask.Status.DUE, VisitTask.Status.DONE
+    row = (
+        VisitTask.objects.filter(assignee_id=user_id)
+        .filter(Q(status=due, due_at__lt=end) | Q(status=done, done_at__gte=start, done_at__lt=end))
+        .aggregate(
+            due=Count("id", filter=Q(status=due, due_at__gte=start)),
+            overdue=Count("id", filter=Q(status=due, due_at__lt=start)),
+            done=Count("id", filter=Q(status=done)),
+        )
+    )
+    return {k: int(v or 0) for k, v in row.items()}
+
+
+def visits_for_customer(*, customer_id: int, limit: int = 20) -> list[VisitTask]:
+    return list(
+        VisitTask.objects.select_related("plan", "done_by")
+        .filter(customer_id=customer_id, held_out=False)
+        .order_by("-due_at", "-id")[:limit]
+    )
+
+
+def is_opted_out(*, customer_id: int) -> bool:
+    return VisitOptOut.objects.filter(customer_id=customer_id).exists()
+
+
+@dataclass(frozen=True)
+class RateRow:
+    key: str
+    tasks: int
+    done: int
+    reached: int
+    completion: float | None
+    reach: float | None
+
+
+@dataclass
+class VisitReport:
+    """What visits teach: completion and reach per plan and agent, satisfaction, opt-ins, tickets, uplift."""
+
+    by_plan: list[RateRow] = field(default_factory=list)
+    by_agent: list[RateRow] = field(default_factory=list)
+    satisfaction: dict[int, int] = field(default_factory=dict)
+    satisfaction_by_month: list[tuple[str, float, int]] = field(default_factory=list)
+    opt_ins: int = 0
+    tickets: int = 0
+    uplift: dict[str, Any] = field(default_factory=dict)
+
+
+def _rates(qs: QuerySet[VisitTask], key: str) -> list[RateRow]:
+    rows = (
+        qs.values(key)
+        .annotate(
+            n=Count("id"),
+            done=Count("id", filter=Q(status=VisitTask.Status.DONE)),
+            reached=Count("id", filter=Q(outcome=VisitTask.Outcome.REACHED, status=VisitTask.Status.DONE)),
+        )
+        .order_by(key)
+    )
+    out = []
+    for r in rows:
+        n, done, reached = int(r["n"]), int(r["done"]), int(r["reached"])
+        out.append(
+            RateRow(str(r[key] or "—"), n, done, reached, done / n if n else None, reached / done if done else None)
+        )
+    return out
+
+
+def visit_report(*, start: datetime, end: datetime, plan_id: int | None = None) -> VisitReport:
+    """The report over tasks due in [start, end) (held-out rows only for the uplift). Repurchase: an order placed
+    after the task was created, by the visited (done, reached) and the held-out customers of the same plans."""
+    base = VisitTask.objects.filter(due_at__gte=start, due_at__lt=end)
+    if plan_id:
+        base = base.filter(plan_id=plan_id)
+    worked = base.filter(held_out=False).exclude(status=VisitTask.Status.CANCELLED)
+    report = VisitReport(by_plan=_rates(worked, "plan__name"), by_agent=_rates(worked, "assignee__username"))
+    done = worked.filter(status=VisitTask.Status.DONE)
+    rated = done.filter(satisfaction__isnull=False)
+    for score, n in rated.values_list("satisfaction").annotate(n=Count("id")).values_list("satisfaction", "n"):
+        report.satisfaction[int(score or 0)] = int(n)
+    by_month = (
+        rated.annotate(month=TruncMonth("done_at"))
+        .values("month")
+        .annotate(mean=Avg("satisfaction"), n=Count("id"))
+        .order_by("month")
+    )
+    report.satisfaction_by_month = [
+        (r["month"].strftime("%Y-%m"), float(r["mean"]), int(r["n"])) for r in by_month if r["month"] is not None
+    ]
+    report.opt_ins = done.filter(new_products_opt_in=True).count()
+    report.tickets = done.filter(ticket__isnull=False).count()
+    bought = Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), ordered_at__gt=OuterRef("created_at")))
+    marked = base.annotate(bought=bought)
+    treated = marked.filter(held_out=False, status=VisitTask.Status.DONE, outcome=VisitTask.Outcome.REACHED)
+    held = marked.filter(held_out=True)
+    n_t, c_t = treated.count(), treated.filter(bought=True).count()
+    n_h, c_h = held.count(), held.filter(bought=True).count()
+    est: Estimate = rate_difference(c_t, n_t, c_h, n_h)
+    report.uplift = {
+        "visited": n_t,
+        "visited_bought": c_t,
+        "held_out": n_h,
+        "held_out_bought": c_h,
+        "estimate": est,
+    }
+    return report

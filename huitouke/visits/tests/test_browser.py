@@ -1,0 +1,98 @@
+"""An agent works a day's return visits in a real browser: the queue (masked phones), a task screen with the
+customer's context and the filled script, the number revealed with a reason (audited), a reached call with a
+new-product opt-in and a follow-up ticket, an unanswered call that comes back later, and a request not to be
+visited. Screenshots in $HUITOUKE_HOME/screenshots (90-…)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from huitouke.core.models import AuditEntry
+from huitouke.customers.tests.factories import CustomerFactory
+from huitouke.orders.tests.factories import OrderFactory, ShopFactory
+from huitouke.visits import services
+from huitouke.visits.models import VisitOptOut, VisitTask
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _login(browser: Any, url: str, username: str) -> Any:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pass-word-123")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def test_an_agent_works_the_days_visits(browser: Any, live_server: Any, make_user: Any, screenshot_dir: Any) -> None:
+    from huitouke.service.services import playbooks_defaults_load
+
+    playbooks_defaults_load()
+    shop = ShopFactory.create(name="茶小铺", timezone="Asia/Shanghai")
+    agent = make_user("agent", "kefu1")
+    wang = CustomerFactory.create(name="王小二", phone="13800000001")
+    li = CustomerFactory.create(name="李四", phone="13800000002")
+    zhao = CustomerFactory.create(name="赵六", phone="13800000003")
+    OrderFactory.create(shop=shop, customer=wang, order_no="T20260301")
+    services.visit_plan_create(
+        shop=shop,
+        name="签收回访",
+        trigger="one_off",
+        customer_ids=[wang.pk, li.pk, zhao.pk],
+        agent_ids=[agent.pk],
+        script="您好 $name，我是 $shop 的客服，想了解一下您对上次购买的商品和服务是否满意。",
+        questions=[{"text": "茶叶的口感怎么样？", "kind": "rating"}],
+    )
+    services.visits_plan_run(at=timezone.now())
+
+    page = _login(browser, live_server.url, "kefu1")
+    page.goto(f"{live_server.url}/visits/")
+    expect(page.locator("#visit-queue")).to_contain_text("138****0001")
+    expect(page.locator("#visit-queue tbody tr")).to_have_count(3)
+    page.screenshot(path=screenshot_dir / "90-visits-queue.png", full_page=True)
+
+    wang_task = VisitTask.objects.get(customer=wang)
+    page.click(f"#task-{wang_task.pk} a")
+    expect(page.locator("#script")).to_contain_text("您好 王小二，我是 茶小铺 的客服")
+    expect(page.locator("#orders")).to_contain_text("T20260301")
+    page.click("#reveal")
+    expect(page.locator("#phone")).to_contain_text("13800000001")
+    assert AuditEntry.objects.filter(action="unmask", actor=agent, target_id=str(wang.pk)).count() == 1
+    page.select_option("select[name=answer_q1]", "5")
+    page.select_option("#outcome", "reached")
+    page.select_option("#satisfaction", "4")
+    page.fill("#feedback", "茶很好，包装有点压坏了")
+    page.check("#opt-in")
+    page.check("#follow-ticket")
+    page.screenshot(path=screenshot_dir / "91-visits-task.png", full_page=True)
+    page.click("#record")
+    page.wait_for_selector("#visit-queue")
+    expect(page.locator("#visit-queue tbody tr")).to_have_count(2)
+    wang_task.refresh_from_db()
+    assert (wang_task.status, wang_task.satisfaction, wang_task.answers) == ("done", 4, {"q1": 5})
+    assert wang_task.ticket is not None
+    assert wang_task.ticket.owner_id == agent.pk
+
+    li_task = VisitTask.objects.get(customer=li)
+    page.click(f"#task-{li_task.pk} a")
+    page.select_option("#outcome", "no_answer")
+    page.click("#record")
+    page.wait_for_selector("#counts")
+    li_task.refresh_from_db()
+    assert (li_task.status, li_task.attempts) == ("due", 1)
+
+    zhao_task = VisitTask.objects.get(customer=zhao)
+    page.click(f"#task-{zhao_task.pk} a")
+    page.select_option("#outcome", "asked_not_to_be_visited")
+    page.click("#record")
+    page.wait_for_selector("#counts")
+    assert VisitOptOut.objects.filter(customer=zhao).exists()
+    page.screenshot(path=screenshot_dir / "92-visits-queue-after.png", full_page=True)
+    expect(page.locator("#counts")).to_contain_text("今日完成：2")

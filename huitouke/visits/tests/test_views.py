@@ -1,0 +1,103 @@
+"""Wiring of the visits pages: the queue (masked phones, counts), the task screen (context, filled script), the
+audited reveal, the outcome form, plans, the report, the 360 timeline and the dashboard tile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from huitouke.core.models import AuditEntry
+from huitouke.customers.tests.factories import CustomerFactory
+from huitouke.visits import services
+from huitouke.visits.models import VisitTask
+
+
+@pytest.fixture
+def day(shop: Any, client_as: Any) -> tuple[Client, Any, list[VisitTask]]:
+    client = client_as("agent")
+    me = get_user_model().objects.get(username="agent-client")
+    customers = [CustomerFactory.create(name=f"顾客{i}", phone=f"1381234{i:04d}") for i in range(3)]
+    services.visit_plan_create(
+        shop=shop,
+        name="售后回访",
+        trigger="one_off",
+        customer_ids=[c.pk for c in customers],
+        agent_ids=[me.pk],
+        script="您好 $name，我是 $shop 的客服。",
+        questions=[{"text": "Happy with the tea?", "kind": "rating"}],
+    )
+    services.visits_plan_run(at=timezone.now())
+    return client, me, list(VisitTask.objects.order_by("customer_id"))
+
+
+@pytest.mark.django_db
+def test_queue_lists_todays_tasks_with_masked_phones(day: Any, django_assert_max_num_queries: Any) -> None:
+    client, _me, _tasks = day
+    with django_assert_max_num_queries(12):
+        page = client.get("/visits/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "138****0000" in text
+    assert "13812340000" not in text
+    assert text.count('id="task-') == 3
+
+
+@pytest.mark.django_db
+def test_task_screen_fills_the_script_and_the_reveal_is_audited(day: Any) -> None:
+    client, me, tasks = day
+    page = client.get(f"/visits/tasks/{tasks[0].pk}/").content.decode()
+    assert "您好 顾客0，我是 茶小铺 的客服。" in page
+    assert "13812340000" not in page
+    assert client.post(f"/visits/tasks/{tasks[0].pk}/reveal/", {"reason": ""}).status_code == 400
+    assert not AuditEntry.objects.filter(action="unmask").exists()
+    shown = client.post(f"/visits/tasks/{tasks[0].pk}/reveal/", {"reason": "calling"})
+    assert "13812340000" in shown.content.decode()
+    entry = AuditEntry.objects.get(action="unmask")
+    assert (entry.actor_id, entry.detail["reason"]) == (me.pk, "calling")
+
+
+@pytest.mark.django_db
+def test_outcome_form_records_and_returns_to_the_queue(day: Any) -> None:
+    client, _me, tasks = day
+    bad = client.post(f"/visits/tasks/{tasks[0].pk}/", {"outcome": "reached", "satisfaction": "9"})
+    assert bad.status_code == 200
+    assert 'id="form-error"' in bad.content.decode()
+    ok = client.post(
+        f"/visits/tasks/{tasks[0].pk}/",
+        {"outcome": "reached", "satisfaction": "4", "answer_q1": "5", "feedback": "喜欢", "new_products_opt_in": "1"},
+    )
+    assert (ok.status_code, ok["Location"]) == (302, "/visits/")
+    tasks[0].refresh_from_db()
+    assert (tasks[0].status, tasks[0].satisfaction, tasks[0].answers, tasks[0].new_products_opt_in) == (
+        "done",
+        4,
+        {"q1": 5},
+        True,
+    )
+    assert client.get("/visits/").content.decode().count('id="task-') == 2
+
+
+@pytest.mark.django_db
+def test_report_timeline_and_tile(day: Any, client_as: Any) -> None:
+    from huitouke.analytics.registry import tiles
+    from huitouke.customers.selectors import customer_timeline
+
+    _client, me, tasks = day
+    services.visit_outcome_record(task=tasks[0], actor=me, outcome="reached", satisfaction=5, feedback="很好")
+    services.visit_outcome_record(task=tasks[1], actor=me, outcome="refused")
+    manager = client_as("manager")
+    report = manager.get("/visits/report/").content.decode()
+    assert "售后回访" in report
+    assert "5/5: 1" in report
+    events = [e for e in customer_timeline(customer=tasks[0].customer) if e.kind == "visit"]
+    assert len(events) == 1
+    assert "很好" in events[0].body
+    tile = next(t for t in tiles() if t.key == "visits")
+    value = tile.value(timezone.localdate(), me)
+    assert (value.value, value.url) == ("1", "/visits/")
+    assert manager.get("/visits/plans/").status_code == 200
+    assert client_as("marketer").get("/visits/").status_code == 403

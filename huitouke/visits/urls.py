@@ -1,0 +1,13 @@
+from django.urls import path
+
+from huitouke.visits import views
+
+app_name = "visits"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("tasks/<id:pk>/", views.task, name="task"),
+    path("tasks/<id:pk>/reveal/", views.reveal, name="reveal"),
+    path("plans/", views.plans, name="plans"),
+    path("report/", views.report, name="report"),
+]

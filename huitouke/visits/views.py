@@ -1,0 +1,143 @@
+"""Pages of return visits: the agent's queue for today, a task with the customer's context, the audited phone
+reveal, the outcome form, the plans list and the "what visits teach" report. Thin: parse -> one
+service/selector -> render."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from string import Template
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from huitouke.care.triggers import clock
+from huitouke.core.api import masker_for
+from huitouke.core.errors import ApplicationError
+from huitouke.customers import selectors as customer_selectors
+from huitouke.orders.selectors import order_list_for_customer
+from huitouke.service import selectors as service_selectors
+from huitouke.visits import selectors, services
+from huitouke.visits.models import VisitTask
+
+WORK, PLANS = "visits.work_visittask", "visits.view_visitplan"
+QUEUE_LIMIT = 50
+
+
+def _today() -> Any:
+    return clock.local_today(timezone.now(), clock.DEFAULT_TZ)
+
+
+@permission_required(WORK, raise_exception=True)
+def queue(request: HttpRequest) -> HttpResponse:
+    """The signed-in agent's visits for today: due and overdue (oldest first), with today's counts."""
+    today = _today()
+    start, _end = clock.day_bounds(today, clock.DEFAULT_TZ)
+    tasks = selectors.agent_queue(user_id=int(request.user.pk or 0), today=today, limit=QUEUE_LIMIT)
+    masker = masker_for(request)
+    rows = [{"task": t, "phone": masker.phone(t.customer.phone), "overdue": t.due_at < start} for t in tasks]
+    counts = selectors.queue_counts(user_id=int(request.user.pk or 0), today=today)
+    return render(request, "visits/queue.html", {"rows": rows, "counts": counts, "today": today})
+
+
+def fill_script(script: str, values: dict[str, str]) -> str:
+    """The plan's script with the customer's variables ($name, $level, $shop, $last_order) filled in; unknown
+    variables stay as written."""
+    return Template(script).safe_substitute(values)
+
+
+@permission_required(WORK, raise_exception=True)
+def task(request: HttpRequest, pk: int) -> HttpResponse:
+    """One visit on one screen: the customer's context (level, last orders, open tickets, past visits, notes),
+    the masked phone with its reveal button, the filled script and the outcome form (POST records it)."""
+    t = selectors.task_get(task_id=pk)
+    error: ApplicationError | None = None
+    if request.method == "POST":
+        try:
+            services.visit_outcome_record(
+                task=t,
+                actor=request.user,
+                outcome=request.POST.get("outcome", ""),
+                satisfaction=int(request.POST["satisfaction"]) if request.POST.get("satisfaction") else None,
+                feedback=request.POST.get("feedback", ""),
+                answers=_answers(t, request.POST),
+                new_products_opt_in=True if request.POST.get("new_products_opt_in") else None,
+                follow_up=request.POST.get("follow_up_date") or request.POST.get("follow_up") or None,
+            )
+        except (ApplicationError, ValueError) as exc:
+            error = exc if isinstance(exc, ApplicationError) else ApplicationError(str(exc), field="satisfaction")
+        else:
+            messages.success(request, _("The visit was recorded."))
+            return redirect("visits:queue")
+    customer = t.customer
+    level = service_selectors.customer_level_name(customer=customer, shop=t.plan.shop)
+    orders = list(order_list_for_customer(customer=customer)[:5])
+    values = {
+        "name": customer.name,
+        "level": level or _("member"),
+        "shop": t.plan.shop.name,
+        "last_order": orders[0].order_no if orders else "",
+    }
+    context = {
+        "t": t,
+        "customer": customer,
+        "phone": masker_for(request).phone(customer.phone),
+        "level": level,
+        "orders": orders,
+        "tickets": [
+            x
+            for x in service_selectors.tickets_for_customer(customer=customer, limit=10)
+            if x.status in ("new", "open", "waiting_customer", "waiting_third_party")
+        ],
+        "past": [v for v in selectors.visits_for_customer(customer_id=customer.pk, limit=10) if v.pk != t.pk],
+        "notes": list(customer_selectors.note_list_for_customer(customer=customer)[:5]),
+        "script": fill_script(t.plan.script, values),
+        "outcomes": VisitTask.Outcome.choices,
+        "error": error,
+        "tomorrow": _today() + timedelta(days=1),
+    }
+    return render(request, "visits/task.html", context)
+
+
+def _answers(t: VisitTask, post: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for q in t.plan.questions or []:
+        raw = post.get(f"answer_{q['key']}", "").strip()
+        if raw:
+            out[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isdigit() else raw
+    return out
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the full number to the visiting agent after they say why; one audit entry per click."""
+    t = selectors.task_get(task_id=pk)
+    try:
+        number = services.visit_phone_reveal(task=t, actor=request.user, reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        return HttpResponse(f'<span class="error" id="phone">{exc.message}</span>', status=400)
+    return render(request, "visits/_phone.html", {"number": number})
+
+
+@permission_required(PLANS, raise_exception=True)
+def plans(request: HttpRequest) -> HttpResponse:
+    """The shop's visit plans (managers create and change them through the API or the admin)."""
+    return render(request, "visits/plans.html", {"plans": selectors.plan_list()[:200]})
+
+
+@permission_required(PLANS, raise_exception=True)
+def report(request: HttpRequest) -> HttpResponse:
+    """What visits teach over the last 90 days (or ?days=N, 1–730)."""
+    try:
+        days = min(max(int(request.GET.get("days", "90")), 1), 730)
+    except ValueError:
+        days = 90
+    end = timezone.now()
+    data = selectors.visit_report(start=end - timedelta(days=days), end=end + timedelta(days=1))
+    return render(request, "visits/report.html", {"r": data, "days": days})
