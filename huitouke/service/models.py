@@ -574,3 +574,7 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}"
+
+
+# The canned-reply library lives in its own module; importing it here registers its models with the app.
+from huitouke.service.replies.models import CannedReply, ReplyImage, WordingRules  # noqa: E402, F401
