@@ -1,6 +1,7 @@
 from django.urls import path
 
 from huitouke.service import views, views_settings, views_ticket
+from huitouke.service.replies.urls import urlpatterns as replies_urls
 
 app_name = "service"
 urlpatterns = [
@@ -27,4 +28,5 @@ urlpatterns = [
     path("settings/playbooks/", views_settings.playbooks, name="playbooks"),
     path("settings/playbooks/edit/", views_settings.playbook_edit, name="playbook-edit"),
     path("settings/playbooks/delete/", views_settings.playbook_delete, name="playbook-delete"),
+    *replies_urls,
 ]

@@ -15,7 +15,7 @@ def initials(text: str) -> str:
     """The first letter of each Chinese character's pinyin, with Latin letters and digits kept as they are,
     lower-case, without spaces or punctuation: 中差评解释 -> zcpjs, 包邮 FAQ -> byfaq."""
     out: list[str] = []
-    for part in lazy_pinyin(text or "", style=Style.FIRST_LETTER, errors=lambda s: list(s)):
+    for part in lazy_pinyin(text or "", style=Style.FIRST_LETTER, errors=lambda s: s):
         for ch in part.lower():
             if ch.isascii() and ch.isalnum():
                 out.append(ch)

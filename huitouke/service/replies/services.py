@@ -139,7 +139,7 @@ def canned_reply_delete(*, reply: CannedReply, actor: Any) -> None:
     names = [(img.file.storage, img.file.name) for img in reply.images.all() if img.file.name]
     with transaction.atomic():
         reply.delete()
-        transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+        transaction.on_commit(lambda: _delete_files(names))
 
 
 def canned_reply_use(
@@ -168,6 +168,11 @@ def canned_reply_use(
     if filled.text is not None:
         CannedReply.objects.filter(pk=reply.pk).update(usage_count=F("usage_count") + 1, last_used=timezone.now())
     return filled
+
+
+def _delete_files(names: list[tuple[Any, str]]) -> None:
+    for storage, name in names:
+        storage.delete(name)
 
 
 def reply_image_add(*, reply: CannedReply, actor: Any, name: str, content: bytes) -> ReplyImage:

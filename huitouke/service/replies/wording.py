@@ -32,8 +32,8 @@ class Rules:
 
 @dataclass(frozen=True)
 class Hint:
-    """One thing the rules flag. `code`: greeting, banned or too_long; `words` the banned words found; `length`
-    and `parts` the SMS count for too_long."""
+    """One thing the rules flag. `code`: greeting, banned or too_long; `words` the greeting wanted or the banned
+    words found; `length` and `parts` the SMS count for too_long."""
 
     code: str
     words: tuple[str, ...] = field(default=())
@@ -55,7 +55,7 @@ def check(text: str, rules: Rules, *, signature: str = "") -> list[Hint]:
     hints: list[Hint] = []
     greeting = rules.greeting.strip()
     if greeting and _CJK.search(body) and not opens_with(body, greeting):
-        hints.append(Hint("greeting"))
+        hints.append(Hint("greeting", words=(greeting,)))
     lowered = body.casefold()
     found = tuple(dict.fromkeys(w for w in rules.banned if w.strip() and w.strip().casefold() in lowered))
     if found:
