@@ -1,4 +1,4 @@
-"""Search keys of canned replies: pinyin initials (pypinyin), so that "zcp" finds 中差评 and "bkt" finds 包邮.
+"""Search keys of canned replies: pinyin initials (pypinyin), so that "zcp" finds 中差评 and "by" finds 包邮.
 Pure: no ORM. The initials are stored with a reply when it is saved, so a search is a plain indexed filter."""
 
 from __future__ import annotations
