@@ -88,7 +88,8 @@ def test_nick_and_name_never_carry_contact_data(shop, agent):
     buyer = CustomerFactory.create(name="13912345678")
     IdentityFactory.create(customer=buyer, platform="shopify", handle="buyer@example.com")
     ctx = selectors.reply_context(target=selectors.reply_target(customer_id=buyer.pk), agent=agent)
-    assert "nick" not in ctx and "name" not in ctx
+    assert "nick" not in ctx
+    assert "name" not in ctx
     other = CustomerFactory.create(name="Ann Lee")
     IdentityFactory.create(customer=other, platform="shopify", handle="ann@example.com")
     ctx = selectors.reply_context(target=selectors.reply_target(customer_id=other.pk), agent=agent)
@@ -107,7 +108,8 @@ def test_a_missing_variable_refuses_the_text_and_is_not_counted(customer, agent)
     )
     assert done.text == "亲，王小二，您的运单号是YT1，承运圆通"
     reply.refresh_from_db()
-    assert reply.usage_count == 1 and reply.last_used is not None
+    assert reply.usage_count == 1
+    assert reply.last_used is not None
     with pytest.raises(ApplicationError) as err:
         services.canned_reply_use(reply=reply, target=target, agent=agent, values={"coupon": "x"})
     assert err.value.field == "values.coupon"
@@ -167,7 +169,8 @@ def test_who_sees_and_changes_which_reply(shop, agent, agent2, manager):
     shipped = CannedReply.objects.get(key="tracking", language="zh-hans")
     seen = set(selectors.visible_replies(user=agent, shop=shop).values_list("pk", flat=True))
     assert {personal.pk, shop_reply.pk, shipped.pk} <= seen
-    assert theirs.pk not in seen and other_reply.pk not in seen
+    assert theirs.pk not in seen
+    assert other_reply.pk not in seen
     with pytest.raises(NotFoundError):
         selectors.reply_get(user=agent, reply_id=theirs.pk)
     with pytest.raises(PermissionDeniedError):
