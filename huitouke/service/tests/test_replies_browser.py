@@ -1,7 +1,7 @@
 """An agent answers a ticket with a canned reply in a real browser: Ctrl+K opens the picker, pinyin initials
 find the reply, the ticket's order has no parcel yet so the picker asks for the carrier and tracking number,
-the filled text is inserted, a banned word typed after it brings a wording hint under the box (only a hint), and the reply goes out. Screenshots in
-$HUITOUKE_HOME/screenshots (90-…)."""
+the filled text is inserted, a banned word typed after it brings a wording hint under the box (only a hint),
+and the reply goes out. Screenshots in $HUITOUKE_HOME/screenshots (90-…)."""
 
 from __future__ import annotations
 
