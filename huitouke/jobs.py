@@ -23,7 +23,15 @@ from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores
 from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.core.errors import ApplicationError
-from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
+from huitouke.core.services import (
+    JobTimeLimitExceeded,
+    job_fail,
+    job_finish,
+    job_progress,
+    job_register,
+    job_start,
+    jobs_expire,
+)
 from huitouke.customers.models import Platform
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
 from huitouke.loyalty.floors import level_floors_import
@@ -101,21 +109,26 @@ def orders_import(
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
     report = ErrorReport(Path(settings.HUITOUKE_HOME) / "reports" / f"import-errors-{report_name or stamp}.csv")
     result = ImportResult(format=fmt)
-    orders_import_rows(
-        stream=stream,
-        result=result,
-        report=report,
-        shop=shop,
-        progress=(lambda done: progress(done, total)) if progress else None,
-        feed=FeedRequest(
-            path=str(path),
-            items_path=str(items) if items else None,
-            fmt=fmt,
-            mapping=request.mapping,
-            tz=tz,
-        ),
-        keep_levels=request.keep_levels,
-    )
+    try:
+        orders_import_rows(
+            stream=stream,
+            result=result,
+            report=report,
+            shop=shop,
+            progress=(lambda done: progress(done, total)) if progress else None,
+            feed=FeedRequest(
+                path=str(path),
+                items_path=str(items) if items else None,
+                fmt=fmt,
+                mapping=request.mapping,
+                tz=tz,
+            ),
+            keep_levels=request.keep_levels,
+        )
+    except JobTimeLimitExceeded:
+        # the batches written so far are complete: their customers' stats and levels follow them
+        refresh_after_orders_changed(customer_ids=result.customer_ids)
+        raise
     refresh_after_orders_changed(customer_ids=result.customer_ids)
     if request.keep_levels:
         _keep_levels(result, report)
@@ -153,8 +166,10 @@ def _run_job(
 ) -> None:
     """Start the Job, run `work(job)` and record its result. It never ends silently: an `expected` error (or
     JobRefused) fails the Job with its message, anything else with "unexpected error" and the traceback in the
-    worker's log. A Job that is not running after `job_start` (cancelled, already done) is left alone."""
-    refused: tuple[type[Exception], ...] = (JobRefused, *expected)
+    worker's log. A Job that is not running after `job_start` (cancelled, already done) is left alone. Its work
+    stops at the first progress report past the Job's deadline (JobTimeLimitExceeded), failing it with that
+    reason."""
+    refused: tuple[type[Exception], ...] = (JobRefused, JobTimeLimitExceeded, *expected)
     job = job_start(job_id=job_id)
     if job.status != job.Status.RUNNING:
         return
@@ -168,6 +183,12 @@ def _run_job(
         job_fail(job_id=job_id, error=f"unexpected error: {exc}")
         return
     job_finish(job_id=job_id, result=result)
+
+
+@db_periodic_task(crontab(minute="*"))
+def jobs_expire_periodic() -> int:
+    """Every minute: fail the jobs past their time limit (a worker that died mid-job leaves one "running")."""
+    return jobs_expire()
 
 
 @db_task()

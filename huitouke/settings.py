@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "huitouke.core.middleware.ControlCharacterMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -187,6 +188,10 @@ HUEY = {
     "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(HUITOUKE_HOME / "queue.sqlite3")},
     "consumer": {"workers": env.int("HUITOUKE_WORKER_THREADS", default=2), "worker_type": "thread"},
 }
+
+# Every background job must finish within this many seconds of starting; past it the job is failed with the
+# reason (and its work stops at its next progress report), instead of showing "running" forever.
+HUITOUKE_JOB_TIME_LIMIT = env.int("HUITOUKE_JOB_TIME_LIMIT", default=30 * 60)
 
 # The customer list is paginated; the API caps page sizes the same way.
 HUITOUKE_PAGE_SIZE = 50

@@ -17,18 +17,19 @@ from huitouke.audiences.conditions import DefinitionError
 from huitouke.audiences.models import Segment
 from huitouke.core.api import Int64, errors, require_perms
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.schemas import TextInput
 from huitouke.customers.models import Customer
 
 router = Router(tags=["segments"])
 
 
-class SegmentIn(Schema):
+class SegmentIn(TextInput):
     name: str
     description: str = ""
     definition: dict[str, Any] = {}
 
 
-class DefinitionIn(Schema):
+class DefinitionIn(TextInput):
     definition: dict[str, Any] = {}
 
 
@@ -128,7 +129,7 @@ def segments_delete(request: HttpRequest, pk: Int64) -> Status[Any]:
     return Status(204, None)
 
 
-class ConsentGroupIn(Schema):
+class ConsentGroupIn(TextInput):
     member: bool
     channels: list[str] | None = None
 

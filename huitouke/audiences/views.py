@@ -23,6 +23,7 @@ from huitouke.audiences import builder, selectors, services
 from huitouke.audiences.conditions import DefinitionError, parse_definition
 from huitouke.audiences.models import Segment
 from huitouke.core.errors import ApplicationError
+from huitouke.core.ratelimit import public_page_limited
 from huitouke.customers import links
 from huitouke.customers.models import Customer, Tag
 from huitouke.customers.selectors import province_list
@@ -226,6 +227,7 @@ def consent_group(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("customers:detail", pk=pk)
 
 
+@public_page_limited("preferences")
 @csrf_exempt  # the signed link is the authority; the customer has no session here
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's own page: join or leave the new-products and promotions group in one click."""

@@ -7,8 +7,10 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from huitouke.core.schemas import TextInput
 
-class RuleIn(Schema):
+
+class RuleIn(TextInput):
     """A care rule. `template` is a template id, or the key of one of care's shipped templates (`care_birthday`)
     in `language` for `channel`. `send_time` is the shop-local time of day ("HH:MM"), or null for order events
     to go as soon as they happen. `params` are the trigger's parameters (defaults fill in what is left out)."""

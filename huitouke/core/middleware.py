@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from huitouke.core.errors import INT64_MAX, INT64_MIN, ApplicationError, OutOfRangeError
+from huitouke.core.text import has_controls, strip_controls
 
 
 class DefaultLanguageMiddleware:
@@ -72,3 +73,25 @@ class ApplicationErrorMiddleware:
             return HttpResponse(exception.message, status=exception.status, content_type="text/plain; charset=utf-8")
         context = {"status": exception.status, "message": exception.message, "code": exception.code}
         return render(request, "core/error.html", context, status=exception.status)
+
+
+class ControlCharacterMiddleware:
+    """Every form post arrives without control characters (`core.text`): a name or tag typed or pasted with a
+    `\\x0b` is stored without it, so no page, export or message breaks on it later. The API refuses them instead,
+    naming the field (`core.schemas.TextInput`); its bodies are left alone here."""
+
+    FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.content_type in self.FORMS and not request.path.startswith("/api/"):
+            post = request.POST
+            if any(has_controls(v) for _key, values in post.lists() for v in values if isinstance(v, str)):
+                cleaned = post.copy()
+                for key, values in post.lists():
+                    cleaned.setlist(key, [strip_controls(v) if isinstance(v, str) else v for v in values])
+                cleaned._mutable = False
+                request.POST = cleaned  # type: ignore[assignment]  # immutable again, as Django made it
+        return self.get_response(request)

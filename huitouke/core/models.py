@@ -89,7 +89,9 @@ JOB_STAGE_LABELS = {
 class Job(TimeStampedModel):
     """A piece of background work (an import, a regrade …) with progress that pages poll.
 
-    `result` holds the machine-readable summary once done; `error` a one-line reason when it failed.
+    `result` holds the machine-readable summary once done; `error` a one-line reason when it failed. A running job
+    has a `deadline`: past it the job is failed with the reason (`services.jobs_expire`), also when the worker
+    that ran it is gone, and its work stops at its next progress report.
     """
 
     class Status(models.TextChoices):
@@ -109,6 +111,8 @@ class Job(TimeStampedModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: when a running job is given up (`services.jobs_expire`): set when it starts, HUITOUKE_JOB_TIME_LIMIT later
+    deadline = models.DateTimeField(_("time limit"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.models import ApiToken, AuditEntry, Job
@@ -122,21 +126,66 @@ def job_create(*, kind: str, params: dict[str, Any] | None = None, created_by: A
 
 
 def job_start(*, job_id: int) -> Job:
-    """Mark a job running. A job that already finished is left alone (a re-delivered task does nothing)."""
+    """Mark a job running, with its deadline (HUITOUKE_JOB_TIME_LIMIT from now). A job that already finished is
+    left alone (a re-delivered task does nothing). Jobs of others past their deadline are failed on the way
+    (`jobs_expire`): a worker that picks up work also clears what a crashed one left "running"."""
+    now = timezone.now()
+    jobs_expire(now=now)
     Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now(), updated_at=timezone.now()
+        status=Job.Status.RUNNING,
+        started_at=now,
+        updated_at=now,
+        deadline=now + timedelta(seconds=settings.HUITOUKE_JOB_TIME_LIMIT),
     )
     return Job.objects.get(pk=job_id)
 
 
+class JobTimeLimitExceeded(Exception):
+    """Raised by `job_progress` into the work of a job past its deadline (or already failed as such): the work
+    stops there and the job ends failed with the reason."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(time_limit_reason())
+        self.job_id = job_id
+
+
+#: stored as written (the job page translates it for its reader: the worker has no reader's language)
+TIME_LIMIT_REASON = gettext_noop(
+    "Stopped: the job took longer than its time limit (HUITOUKE_JOB_TIME_LIMIT), or its worker stopped. "
+    "Anything it wrote is complete; you can run it again."
+)
+
+
+def time_limit_reason() -> str:
+    return TIME_LIMIT_REASON
+
+
 def job_progress(*, job_id: int, done: int, total: int | None = None, stage: str = "") -> None:
-    """Record progress; written outside any import transaction so that pages see it at once."""
-    values: dict[str, Any] = {"done": done, "updated_at": timezone.now()}
+    """Record progress; written outside any import transaction so that pages see it at once. Raises
+    JobTimeLimitExceeded when the job is past its deadline or was failed meanwhile (the work stops there)."""
+    now = timezone.now()
+    values: dict[str, Any] = {"done": done, "updated_at": now}
     if total is not None:
         values["total"] = total
     if stage:
         values["stage"] = stage[:64]
-    Job.objects.filter(pk=job_id).update(**values)
+    updated = (
+        Job.objects.filter(pk=job_id)
+        .exclude(status=Job.Status.FAILED)
+        .filter(Q(deadline__isnull=True) | Q(deadline__gte=now))
+        .update(**values)
+    )
+    if not updated and Job.objects.filter(pk=job_id).exists():
+        raise JobTimeLimitExceeded(job_id)
+
+
+def jobs_expire(*, now: datetime | None = None) -> int:
+    """Fail every running job past its deadline with the reason (the worker ran out of time, or is gone: a job
+    whose worker died mid-way would otherwise show "running" forever). Returns how many were failed."""
+    now = now or timezone.now()
+    return Job.objects.filter(status=Job.Status.RUNNING, deadline__lt=now).update(
+        status=Job.Status.FAILED, error=time_limit_reason()[:1000], finished_at=now, updated_at=now
+    )
 
 
 def job_finish(*, job_id: int, result: dict[str, Any]) -> Job:

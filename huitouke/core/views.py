@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.selectors import job_get_for_user, token_list_for_user
-from huitouke.core.services import token_create
+from huitouke.core.services import jobs_expire, token_create
 from huitouke.core.services import token_revoke as token_revoke_service
 
 #: The landing page's view, installed at start-up by a higher app (analytics: the dashboard) so that core does not
@@ -58,7 +58,9 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A background job's progress. htmx polls the `job-progress` partial every second until it finishes;
-    the page then shows the summary, and `next` (when the job names one) links onwards."""
+    the page then shows the summary, and `next` (when the job names one) links onwards. A job past its time limit
+    is failed first (also when no worker is left to notice)."""
+    jobs_expire()
     try:
         job = job_get_for_user(job_id=pk, user=request.user)  # type: ignore[arg-type]  # login_required
     except NotFoundError as exc:  # someone else's job or none: the same answer, so ids reveal nothing

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Status
 
-from huitouke.core.api import Int64, masker_for, require_perms
+from huitouke.core.api import Int64, errors, masker_for, require_perms
 from huitouke.core.errors import NotFoundError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import Masker
@@ -81,7 +81,7 @@ def _detail(request: HttpRequest, customer_id: Int64) -> CustomerOut:
     return customer_out(customer, masker)
 
 
-@router.get("/customers", response=CustomerPage, summary="List and search customers")
+@router.get("/customers", response=CustomerPage, summary="List and search customers", openapi_extra=errors(429))
 def customer_list(request: HttpRequest, filters: Query[CustomerFilter]) -> dict[str, Any]:
     """Active customers matching the filters, one page at a time, in the requested sort order."""
     require_perms(request, VIEW)

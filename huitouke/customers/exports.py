@@ -26,6 +26,7 @@ from huitouke.core.errors import ApplicationError, PermissionDeniedError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
+from huitouke.core.text import sheet_cells
 from huitouke.customers.models import Customer, CustomerIdentity, CustomerTag
 from huitouke.customers.registry import registry
 from huitouke.customers.selectors import CustomerFilter, customer_list
@@ -197,7 +198,7 @@ def _write_xlsx(rows: Iterator[list[Cell]], out: IO[bytes]) -> int:
     sheet.append(export_headers())
     count = 0
     for row in rows:
-        sheet.append(row)
+        sheet.append(sheet_cells(row))  # what is already stored may hold a character XML cannot (#14)
         count += 1
     book.save(out)
     return count

@@ -72,7 +72,7 @@ class NoteForm(forms.Form):
     follow_up_on = forms.DateField(
         label=_("Follow up on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateTextInput(),
         input_formats=["%Y-%m-%d"],
     )
     follow_up_owner = _UserChoiceField(

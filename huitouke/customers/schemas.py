@@ -7,24 +7,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import field_validator
 
 from huitouke.core.api import Int64
+from huitouke.core.schemas import TextInput
 from huitouke.customers.models import Platform
 
 API_PAGE_SIZE_MAX = 200
 
 
-class _Input(Schema):
-    """Base of request bodies: text never contains NUL (PostgreSQL cannot store it), refused naming the field."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
-            raise ValueError("must not contain a NUL character")
-        return value
+class _Input(TextInput):
+    """Base of request bodies: text never holds control characters (NUL, \x07, \x0b …), refused naming the
+    field (`core.schemas.TextInput`)."""
 
 
 class IdentityIn(_Input):

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import PHONE_RUN
@@ -80,7 +81,9 @@ class CustomerFilter:
             try:
                 return date.fromisoformat(raw)
             except ValueError as exc:
-                raise ApplicationError(f"{name} must be a date like 2025-06-18", field=name) from exc
+                raise ApplicationError(
+                    _("%(name)s must be a date like 2025-06-18") % {"name": name}, field=name
+                ) from exc
 
         def as_decimal(name: str) -> Decimal | None:
             raw = text(name)
@@ -89,9 +92,11 @@ class CustomerFilter:
             try:
                 value = Decimal(raw)
             except InvalidOperation as exc:
-                raise ApplicationError(f"{name} must be an amount like 199.00", field=name) from exc
+                raise ApplicationError(
+                    _("%(name)s must be an amount like 199.00") % {"name": name}, field=name
+                ) from exc
             if not value.is_finite() or value < 0 or value > Decimal("1e12"):
-                raise ApplicationError(f"{name} must be an amount between 0 and 10^12", field=name)
+                raise ApplicationError(_("%(name)s must be an amount between 0 and 10^12") % {"name": name}, field=name)
             return value
 
         def as_int(name: str) -> int | None:
@@ -99,12 +104,12 @@ class CustomerFilter:
             if not raw:
                 return None
             if not raw.isdigit() or len(raw) > 9:
-                raise ApplicationError(f"{name} must be a whole number", field=name)
+                raise ApplicationError(_("%(name)s must be a whole number") % {"name": name}, field=name)
             return int(raw)
 
         sort = text("sort") or DEFAULT_SORT
         if sort not in SORTS:
-            raise ApplicationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
+            raise ApplicationError(_("sort must be one of %(sorts)s") % {"sorts": ", ".join(SORTS)}, field="sort")
         own = {f.name for f in fields(cls)}
         extra = {k: text(k) for k in registry.filters if k not in own and text(k)}
         return cls(

@@ -73,7 +73,17 @@ def _clean_values(values: dict[str, Any]) -> dict[str, Any]:
             out["birthday"] = date.fromisoformat(out["birthday"]) if out["birthday"] else None
         except ValueError as exc:
             raise ApplicationError(_("The birthday must be a date like 1990-05-17."), field="birthday") from exc
+    birthday = out.get("birthday")
+    if isinstance(birthday, date) and not EARLIEST_BIRTHDAY <= birthday <= timezone.localdate():
+        raise ApplicationError(
+            _("The birthday must lie between %(earliest)s and today.") % {"earliest": EARLIEST_BIRTHDAY.isoformat()},
+            field="birthday",
+        )
     return out
+
+
+#: the earliest plausible birthday (#14: every date is checked against what is plausible)
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
 def _full_clean(customer: Customer) -> None:

@@ -24,6 +24,7 @@ from huitouke.core.errors import PermissionDeniedError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
+from huitouke.core.text import sheet_cells
 from huitouke.customers.exports import Cell, neutralise
 from huitouke.customers.models import Customer, CustomerIdentity
 from huitouke.loyalty import grading
@@ -159,11 +160,11 @@ def members_export(
     shops = [shop] if shop is not None else list(Shop.objects.filter(levels__isnull=False).distinct().order_by("name"))
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=_("Members")[:31])
-    sheet.append(member_headers())
+    sheet.append(sheet_cells(member_headers()))
     count = 0
     for each in shops:
         for row in member_rows(shop=each):
-            sheet.append(member_cells(row, masker))
+            sheet.append(sheet_cells(member_cells(row, masker)))
             count += 1
             if progress is not None and count % CHUNK_SIZE == 0:
                 progress(count)

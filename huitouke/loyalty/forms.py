@@ -126,6 +126,10 @@ def error_text(error: rules.LevelError) -> str:
         return gettext("Enter 1–100: what the member pays out of 100 (95 = 9.5折).")
     if error.code == "negative":
         return gettext("Must not be negative.")
+    if error.code == "too_high" and error.field == "min_amount":
+        return gettext("At most %(max)s.") % {"max": rules.MAX_MIN_AMOUNT}
+    if error.code == "too_high":
+        return gettext("At most %(max)s.") % {"max": f"{rules.MAX_MIN_ORDERS:,}"}
     if error.code == "not_rising" and error.field == "min_amount":
         return gettext("Must be higher than the level below (%(below)s).") % {"below": error.below}
     if error.code == "not_rising":

@@ -94,9 +94,15 @@ def qualifying_level(specs: Sequence[Thresholds], amount: Decimal, orders: int) 
     return None if i is None else specs[i]
 
 
+#: the highest thresholds a level may have: what the columns hold, and far above any real customer (#14)
+MAX_MIN_AMOUNT = Decimal("9999999999.99")
+MAX_MIN_ORDERS = 1_000_000
+
+
 def validate_levels(specs: Sequence[Thresholds]) -> list[LevelError]:
     """Every problem of a level list, lowest level first: names non-empty and unique, discount 1-100,
-    thresholds not negative and strictly higher than those of the level below (both of them). Empty = valid."""
+    thresholds not negative, not beyond MAX_MIN_AMOUNT / MAX_MIN_ORDERS, and strictly higher than those of the
+    level below (both of them). Empty = valid."""
     errors: list[LevelError] = []
     seen: set[str] = set()
     for i, spec in enumerate(specs):
@@ -117,6 +123,14 @@ def validate_levels(specs: Sequence[Thresholds]) -> list[LevelError]:
             errors.append(LevelError(i, "min_amount", f"{label}: the minimum amount must not be negative", "negative"))
         if spec.min_orders < 0:
             errors.append(LevelError(i, "min_orders", f"{label}: the minimum orders must not be negative", "negative"))
+        if spec.min_amount > MAX_MIN_AMOUNT:
+            errors.append(
+                LevelError(i, "min_amount", f"{label}: the minimum amount must be at most {MAX_MIN_AMOUNT}", "too_high")
+            )
+        if spec.min_orders > MAX_MIN_ORDERS:
+            errors.append(
+                LevelError(i, "min_orders", f"{label}: the minimum orders must be at most {MAX_MIN_ORDERS}", "too_high")
+            )
         if i:
             below = specs[i - 1]
             if spec.min_amount <= below.min_amount:

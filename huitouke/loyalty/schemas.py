@@ -6,12 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from ninja import Field, Schema
-from pydantic import field_validator
 
 from huitouke.core.api import Int64
+from huitouke.core.schemas import TextInput
 
 
-class LevelIn(Schema):
+class LevelIn(TextInput):
     """One level of the ordered list, lowest first. The service checks that thresholds rise and names the field
     (``levels[1].min_amount``)."""
 
@@ -20,13 +20,6 @@ class LevelIn(Schema):
     min_orders: int = Field(..., description="minimum number of completed orders; either threshold qualifies")
     discount: int = Field(..., description="what the member pays out of 100: 95 = 9.5折")
     benefits: str = Field("", description="free text shown to staff")
-
-    @field_validator("name", "benefits", mode="after")
-    @classmethod
-    def _no_nul(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("must not contain a NUL character")
-        return value
 
 
 class ShopRef(Schema):

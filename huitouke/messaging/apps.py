@@ -12,5 +12,21 @@ class MessagingConfig(AppConfig):
         from huitouke.messaging.library import library_load_after_migrate
 
         extensions.register()
+        ratelimit_backend_register()
         # Shipping the system templates with the code is infrastructure, like the role groups.
         post_migrate.connect(library_load_after_migrate, sender=self)
+
+
+def ratelimit_backend_register() -> None:
+    """The public pages' per-address limits (core.ratelimit) count in messaging's shared token buckets."""
+    import hashlib
+
+    from huitouke.core.ratelimit import backend_register
+    from huitouke.messaging.inbound import bucket_take
+
+    def take(key: str, rate: float, burst: float) -> bool:
+        if len(key) > 64:  # the bucket's key column; long IPv6 keys are hashed
+            key = "h:" + hashlib.sha1(key.encode()).hexdigest()
+        return bucket_take(key, rate=rate, burst=burst)
+
+    backend_register(take)

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.ratelimit import public_page_limited
 from huitouke.customers.models import Customer
 from huitouke.messaging.models import Channel
 from huitouke.messaging.services.links import preferences_link_send, unsubscribe_by_link, unsubscribe_link_read
@@ -20,6 +21,7 @@ from huitouke.messaging.services.links import preferences_link_send, unsubscribe
 SEND_MANUAL = "messaging.send_manual"
 
 
+@public_page_limited("unsubscribe")
 @csrf_exempt  # the signed token is the authority; the customer has no session here
 def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
     """GET: one button to stop marketing on the channel the message came by; POST: done (looking never

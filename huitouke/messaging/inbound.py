@@ -114,6 +114,10 @@ def _bucket_take(key: str, *, rate: float, burst: float) -> bool:
     return False
 
 
+#: Public name of the shared token bucket, for core.ratelimit's backend.
+bucket_take = _bucket_take
+
+
 def _limit(key: str, rate: float, burst: float, message: str) -> None:
     if not _bucket_take(key, rate=rate, burst=burst):
         raise InboundRefused(message, status=429, code="rate_limited")

@@ -7,8 +7,10 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from huitouke.core.schemas import TextInput
 
-class MessageIn(Schema):
+
+class MessageIn(TextInput):
     """One message to enqueue. Give `template_id` (rendered with `context`) or `body`; the key makes it
     idempotent: posting the same key again returns the existing message."""
 
@@ -61,7 +63,7 @@ class MessagePage(Schema):
     has_next: bool
 
 
-class ResendIn(Schema):
+class ResendIn(TextInput):
     source_kind: str
     source_type_id: int | None = None
     source_id: int | None = None

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import Masker, is_contact_like
@@ -44,7 +45,9 @@ class MessageFilter:
         def choice(name: str, allowed: Iterable[str]) -> str:
             value = str(params.get(name) or "").strip()
             if value and value not in set(allowed):
-                raise ApplicationError(f"{name}: unknown value {value!r}", field=name)
+                raise ApplicationError(
+                    _("%(name)s: unknown value %(value)r") % {"name": name, "value": value}, field=name
+                )
             return value
 
         def day(name: str) -> date | None:
@@ -54,21 +57,21 @@ class MessageFilter:
             try:
                 return date.fromisoformat(value)
             except ValueError as exc:
-                raise ApplicationError(f"{name}: not a date like 2025-05-17", field=name) from exc
+                raise ApplicationError(_("%(name)s: not a date like 2025-05-17") % {"name": name}, field=name) from exc
 
         def number(name: str) -> int | None:
             value = str(params.get(name) or "").strip()
             if not value:
                 return None
             if not value.isdigit():
-                raise ApplicationError(f"{name}: not a number", field=name)
+                raise ApplicationError(_("%(name)s: not a number") % {"name": name}, field=name)
             return int(value)
 
         source = str(params.get("source") or "").strip()
         if source:
             type_id, _sep, object_id = source.partition(":")
             if not (type_id.isdigit() and object_id.isdigit()):
-                raise ApplicationError("source: expected <type id>:<id>", field="source")
+                raise ApplicationError(_("source: expected <type id>:<id>"), field="source")
         made = cls(
             source_kind=choice("source_kind", SourceKind.values),
             source=source,
@@ -82,7 +85,7 @@ class MessageFilter:
             shop_id=number("shop"),
         )
         if made.date_from and made.date_to and made.date_from > made.date_to:
-            raise ApplicationError("date_to: before date_from", field="date_to")
+            raise ApplicationError(_("date_to: before date_from"), field="date_to")
         return made
 
     @property

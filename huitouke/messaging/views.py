@@ -25,6 +25,7 @@ from django_htmx.middleware import HtmxDetails
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.ratelimit import public_page_limited
 from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
 from huitouke.customers.selectors import CustomerFilter
@@ -487,6 +488,7 @@ def policy_edit(request: HttpRequest, shop_key: int) -> HttpResponse:
 # --- the customer's unsubscribe page -------------------------------------------------------------------------
 
 
+@public_page_limited("unsubscribe")
 @csrf_exempt  # the signed token authorises it; RFC 8058 one-click POSTs come from mail providers without a cookie
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: one button to stop these messages. POST (the button, or a mail client's one-click request with

@@ -65,7 +65,7 @@ LINE_VALUE_FIELDS = ("line_no", "title", "sku", "quantity", "unit_price", "amoun
 #: The staged writer's staging tables, column by column (see `staging`).
 ORDER_STAGE_COLUMNS = (
     "seq", "shop_id", "order_no", "platform", "handle", "name", *PROFILE_FIELDS, "accepts_marketing",
-    "new_products", *ORDER_VALUE_FIELDS,
+    "new_products", "summary_lines", *ORDER_VALUE_FIELDS,
 )  # fmt: skip
 LINE_STAGE_COLUMNS = ("seq", "shop_id", "pkey", *LINE_VALUE_FIELDS)
 
@@ -221,7 +221,7 @@ CELL_SEP, ROW_SEP = "\x1f", "\x1e"
 INTEGER_COLUMNS = frozenset({"seq", "shop_id", "line_no", "quantity"})
 DECIMAL_COLUMNS = frozenset({"goods_amount", "shipping_fee", "total_amount", "paid_amount", "refund_amount",
                               "unit_price", "amount"})  # fmt: skip
-FLAG_COLUMNS = frozenset({"accepts_marketing", "new_products"})
+FLAG_COLUMNS = frozenset({"accepts_marketing", "new_products", "summary_lines"})
 
 
 class RowFormat:
@@ -357,7 +357,7 @@ class EncodingBatch:
         handle = row.buyer_handle
         order = (
             seq, shop_id, row.order_no, row.platform, handle, customer_name(row), *profile_values(row),
-            row.accepts_marketing, row.new_products, *order_values(row),
+            row.accepts_marketing, row.new_products, row.summary_lines, *order_values(row),
         )  # fmt: skip
         lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
         if self._keep_levels and row.member_level:

@@ -323,16 +323,32 @@ class OrderWriter:
                     cur.execute("SET LOCAL synchronous_commit = off")
             shop_ids = [self._shop_for(r).pk for r in rows]
             customers = self._customers(rows, now)
+            existing = self._existing({(shop_id, r.order_no): None for shop_id, r in zip(shop_ids, rows, strict=True)})
+            # a summary line never replaces the lines an archived order has (they may be the item report's)
+            kept = {
+                (shop_id, r.order_no)
+                for shop_id, r in zip(shop_ids, rows, strict=True)
+                if r.summary_lines and existing.get((shop_id, r.order_no), (0, (), []))[2]
+            }
             products = self._products(
-                [(shop_id, ln) for shop_id, r in zip(shop_ids, rows, strict=True) for ln in r.lines], now
+                [
+                    (shop_id, ln)
+                    for shop_id, r in zip(shop_ids, rows, strict=True)
+                    if (shop_id, r.order_no) not in kept
+                    for ln in r.lines
+                ],
+                now,
             )
             wanted: dict[tuple[int, str], tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = {}
             order_values, line_values = self._order_values, self._line_values
             for shop_id, row in zip(shop_ids, rows, strict=True):
+                key = (shop_id, row.order_no)
                 values = order_values(row, customers[(row.platform, row.buyer_handle)])
-                lines = [line_values(ln, products.get((shop_id, product_key(ln)))) for ln in row.lines]
-                wanted[(shop_id, row.order_no)] = (values, lines)
-            existing = self._existing(wanted)
+                if key in kept:
+                    lines = existing[key][2]
+                else:
+                    lines = [line_values(ln, products.get((shop_id, product_key(ln)))) for ln in row.lines]
+                wanted[key] = (values, lines)
             self._apply(wanted, existing, now)
 
     @staticmethod

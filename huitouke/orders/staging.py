@@ -57,7 +57,7 @@ _STAGE_DDL = (
     f"""CREATE TEMP TABLE IF NOT EXISTS import_stage_order (
         seq integer NOT NULL, shop_id bigint NOT NULL, order_no text NOT NULL, platform text NOT NULL,
         handle text NOT NULL, name text NOT NULL, {", ".join(f"{p} text NOT NULL" for p in _PROFILE)},
-        accepts_marketing boolean, new_products boolean,
+        accepts_marketing boolean, new_products boolean, summary_lines boolean NOT NULL,
         status text NOT NULL, goods_amount numeric NOT NULL, shipping_fee numeric NOT NULL,
         total_amount numeric NOT NULL, paid_amount numeric NOT NULL, refund_amount numeric NOT NULL,
         ordered_at timestamptz NOT NULL, paid_at timestamptz, shipped_at timestamptz, delivered_at timestamptz,
@@ -158,6 +158,7 @@ class StagedWriter(OrderWriter, ABC):
     # -- the merge, the same SQL on both databases -------------------------------------------------------------
     def _merge(self, cur: Any, now: Any) -> None:
         self._merge_customers(cur, now)
+        kept = self._keep_archived_lines(cur)
         if self._stage_products(cur):
             cols, marks, params = _defaults(Product, ("id", "shop_id", "external_id", "title", "price"), now)
             cur.execute(
@@ -167,8 +168,30 @@ class StagedWriter(OrderWriter, ABC):
                 params,
             )
         self._stage_matches(cur)
+        if kept:
+            # the summarised orders whose staged lines were dropped keep their archived lines
+            cur.execute(
+                """UPDATE import_stage_match SET lines_changed = false WHERE lines_changed AND NOT is_new
+                AND seq IN (SELECT seq FROM import_stage_order WHERE summary_lines)
+                AND NOT EXISTS (SELECT 1 FROM import_stage_line l WHERE l.seq = import_stage_match.seq)"""
+            )
         self._write_orders(cur, now)
         self._count_matches(cur)
+
+    def _keep_archived_lines(self, cur: Any) -> int:
+        """Drop the staged summary line of every order that is archived with lines (they may be the item
+        report's: a summary never replaces them, and names no product); return how many orders keep theirs."""
+        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_order WHERE summary_lines)")
+        if not cur.fetchone()[0]:
+            return 0
+        t = self.tables
+        cur.execute(
+            f"""DELETE FROM import_stage_line WHERE seq IN (
+                SELECT s.seq FROM import_stage_order s
+                JOIN {t["order"]} o ON o.shop_id = s.shop_id AND o.order_no = s.order_no
+                WHERE s.summary_lines AND EXISTS (SELECT 1 FROM {t["line"]} l WHERE l.order_id = o.id))"""
+        )
+        return int(cur.rowcount)
 
     def _merge_customers(self, cur: Any, now: Any) -> None:
         t = self.tables

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.selectors import job_get_for_user, job_list
-from huitouke.core.services import job_submit
+from huitouke.core.services import job_submit, jobs_expire
 from huitouke.orders.forms import FIELD_LABELS, FORMAT_CHOICES, MappingForm, UploadForm
 from huitouke.orders.importers import ImportFileError, detect_format, read_headers, suggest_mapping
 from huitouke.orders.importing import IMPORT_JOB_KIND
@@ -41,6 +41,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
             keep_levels=bool(data.get("keep_levels")),
         )
         return redirect("orders:import-confirm", token=pending.token)
+    jobs_expire()  # none of the listed imports shows "running" past its time limit
     jobs = job_list(kind=IMPORT_JOB_KIND, user=request.user)  # type: ignore[arg-type]  # login_required
     return render(request, "orders/import_start.html", {"form": form, "jobs": jobs})
 

@@ -107,3 +107,12 @@ def test_charts_show_their_labels_as_given() -> None:
     months = ["2026-01", "2026-02"]
     assert bar_line_chart(months, ("销售额", [1, 2]), ("客单价", [3, 4]))["layout"]["xaxis"] == {"type": "category"}
     assert bar_chart(months, [("客户", [1, 2])])["layout"]["xaxis"] == {"type": "category"}
+
+
+def test_list_filter_errors_read_in_the_page_language(client_as: Any) -> None:
+    # a half-typed date in the customer and message list filters is explained in Chinese on a Chinese page
+    owner = client_as("owner")
+    customers = owner.get("/customers/?last_order_from=2025-13").content.decode()
+    messages = owner.get("/messages/?date_from=2025-13").content.decode()
+    assert "last_order_from 应为形如 2025-06-18 的日期" in customers
+    assert "date_from：不是形如 2025-05-17 的日期" in messages

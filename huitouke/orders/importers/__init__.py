@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from huitouke.orders.importers import generic, jd, pdd, shopify, taobao, woocommerce
-from huitouke.orders.importers.cells import zone
+from huitouke.orders.importers.cells import MAX_AMOUNT, TOO_LARGE, set_clock, zone
 from huitouke.orders.importers.detect import detect_format
 from huitouke.orders.importers.generic import GENERIC_FIELDS, suggest_mapping
 from huitouke.orders.importers.rows import ImportFileError, LineRow, OrderRow, RowError
@@ -64,6 +64,7 @@ def parse_orders(
     all: empty, binary, undecodable, unknown format (naming the missing columns), bad mapping, mismatched items.
     """
     tzinfo = zone(tz)
+    set_clock()
     table = open_table(Path(path))
     items: Table | None = None
     try:
@@ -97,9 +98,51 @@ def parse_orders(
 
 
 def _closing(stream: Iterator[OrderRow | RowError], *tables: Table | None) -> Iterator[OrderRow | RowError]:
+    """The stream with every order's computed amounts checked (`_too_large`), closing the files at the end."""
+    top = MAX_AMOUNT
     try:
-        yield from stream
+        for item in stream:
+            if type(item) is OrderRow:
+                # a comparison per amount: the cells were checked as read, these may be computed from them
+                if (
+                    item.goods_amount > top
+                    or item.total_amount > top
+                    or item.paid_amount > top
+                    or item.shipping_fee > top
+                    or item.refund_amount > top
+                ):
+                    yield _too_large(item)
+                    continue
+                for line in item.lines:
+                    if line.amount > top:
+                        yield _too_large(item)
+                        break
+                else:
+                    yield item
+            else:
+                yield item
     finally:
         for t in tables:
             if t is not None:
                 t.close()
+
+
+_ORDER_AMOUNTS = (
+    ("goods_amount", "goods amount"),
+    ("shipping_fee", "shipping fee"),
+    ("total_amount", "total amount"),
+    ("paid_amount", "paid amount"),
+    ("refund_amount", "refund amount"),
+)
+
+
+def _too_large(row: OrderRow) -> RowError:
+    """The error for an order one of whose amounts, as computed from its cells (price × quantity, a sum of
+    lines), is beyond what the archive holds (`cells.MAX_AMOUNT`); each cell was checked as it was read."""
+    top = MAX_AMOUNT
+    for attr, label in _ORDER_AMOUNTS:
+        value = getattr(row, attr)
+        if value > top:
+            return RowError(row.row_no, "", str(value), f"{label}: {TOO_LARGE}")
+    line = next(ln for ln in row.lines if ln.amount > top)
+    return RowError(row.row_no, "", str(line.amount), f"line {line.line_no} amount: {TOO_LARGE}")

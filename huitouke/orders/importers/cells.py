@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+
+# What the archive can hold and what is plausible (#14): beyond these a value is a row error, never stored.
+#: the largest amount of any kind (order totals, lines, shipping): below what every amount column holds (shipping
+#: has 10 digits, 2 after the point) and far above any real order
+MAX_AMOUNT = Decimal("99999999.99")
+#: the largest quantity of one line
+MAX_QUANTITY = 1_000_000
+#: the earliest plausible order time (naive; compared before the time zone is attached)
+EARLIEST = datetime(1990, 1, 1)  # noqa: DTZ001  # naive by design: compared with naive times
+#: how far past the moment a file is read a time may lie (the file's time zone and clock skew)
+FUTURE_SLACK = timedelta(days=2)
 
 
 class CellError(ValueError):
@@ -65,16 +76,20 @@ def parse_id(s: str) -> str:
 
 # ---------------------------------------------------------------- amounts and counts
 
-_PLAIN_AMOUNT = re.compile(r"\d+(\.\d+)?")
+_PLAIN_AMOUNT = re.compile(r"\d+(\.\d{1,2})?")  # more decimals take the slow path (rounded to the cent)
 _CURRENCY = re.compile(r"\(元\)|（元）|RMB|CNY|USD|EUR|GBP|HKD|[元¥￥$€£,，'\s\u3000\xa0\ufeff]", re.IGNORECASE)
 _CLEAN_AMOUNT = re.compile(r"(\d+(\.\d*)?|\.\d+)")
 _EMPTY = frozenset({"", "-", "--", "null", "NULL", "None", "无", "N/A", "n/a"})
 
 
 def parse_amount(s: str) -> Decimal:
-    """A money amount ≥ 0; empty means 0. Tolerates ¥/￥/元/(元)/currency codes, thousands separators, spaces."""
+    """A money amount ≥ 0 and ≤ MAX_AMOUNT, to the cent (more decimals are rounded half up); empty means 0.
+    Tolerates ¥/￥/元/(元)/currency codes, thousands separators, spaces."""
     if _PLAIN_AMOUNT.fullmatch(s):
-        return Decimal(s)
+        d = Decimal(s)
+        if d > MAX_AMOUNT:
+            raise CellError(TOO_LARGE)
+        return d
     t = s.strip(_BLANKS)
     if t in _EMPTY:
         return ZERO
@@ -89,9 +104,21 @@ def parse_amount(s: str) -> Decimal:
     if negative:
         raise CellError("amount is negative")
     try:
-        return Decimal(core)
+        return _in_range(Decimal(core), core)
     except InvalidOperation:  # pragma: no cover - the regex already guarantees a decimal literal
         raise CellError("not an amount") from None
+
+
+TOO_LARGE = f"amount larger than {MAX_AMOUNT:,} (not a plausible amount)"
+
+
+def _in_range(d: Decimal, literal: str) -> Decimal:
+    if d > MAX_AMOUNT:
+        raise CellError(TOO_LARGE)
+    dot = literal.find(".")
+    if dot >= 0 and len(literal) - dot > 3:  # more decimals than the columns keep
+        return d.quantize(CENT, ROUND_HALF_UP)
+    return d
 
 
 def parse_quantity(s: str) -> int:
@@ -110,6 +137,8 @@ def parse_quantity(s: str) -> int:
         n = int(f)
     if n < 1:
         raise CellError("quantity must be at least 1")
+    if n > MAX_QUANTITY:
+        raise CellError(f"quantity larger than {MAX_QUANTITY:,} (not a plausible quantity)")
     return n
 
 
@@ -150,9 +179,13 @@ def parse_datetime(s: str, tz: tzinfo) -> datetime | None:
         return None
     if len(s) == 19 and s[4] == "-" and s[10] == " " and s[13] == ":" and s[16] == ":":
         try:
-            return _fromisoformat(s).replace(tzinfo=tz)
+            naive = _fromisoformat(s)
         except ValueError:
             pass  # fall through: the slow path gives the precise reason
+        else:
+            if naive < EARLIEST or naive > _latest:
+                _out_of_range(naive)
+            return naive.replace(tzinfo=tz)
     t = s.strip(_BLANKS)
     if t in _NO_DATE:
         return None
@@ -170,7 +203,7 @@ def parse_datetime(s: str, tz: tzinfo) -> datetime | None:
             raise CellError("not a valid time zone offset")
         zone_ = timezone(-delta if offset[0] == "-" else delta)
     try:
-        return datetime(
+        naive = datetime(  # noqa: DTZ001  # the zone is attached after the plausibility check
             int(year),
             int(month),
             int(day),
@@ -178,10 +211,12 @@ def parse_datetime(s: str, tz: tzinfo) -> datetime | None:
             int(minute or 0),
             int(second or 0),
             int((frac or "0").ljust(6, "0")),
-            tzinfo=zone_,
         )
     except ValueError:
         raise CellError("not a valid date") from None
+    if naive < EARLIEST or naive > _latest:
+        _out_of_range(naive)
+    return naive.replace(tzinfo=zone_)
 
 
 def _excel_serial(t: str, tz: tzinfo) -> datetime:
@@ -189,10 +224,29 @@ def _excel_serial(t: str, tz: tzinfo) -> datetime:
         serial = float(t)
     except ValueError:
         raise CellError("not a date (expected e.g. 2024-02-25 22:00:54)") from None
-    if not 20000 <= serial <= 80000:  # 1954 … 2119: anything else is not a plausible order date
+    if not 20000 <= serial <= 80000:  # 1954 … 2119: anything else is not a date at all
         raise CellError("not a date (expected e.g. 2024-02-25 22:00:54)")
     naive = (_EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))).replace(tzinfo=None)
+    if naive < EARLIEST or naive > _latest:
+        _out_of_range(naive)
     return naive.replace(tzinfo=tz)
+
+
+#: the latest plausible time (naive): `FUTURE_SLACK` past the moment the current file was opened
+_latest = datetime.now(UTC).replace(tzinfo=None) + FUTURE_SLACK
+
+
+def set_clock(now: datetime | None = None) -> None:
+    """Fix "now" for the plausibility of times (`parse_orders` calls it once per file, so that a long-running
+    worker does not compare with the day it started; a plain comparison per cell stays cheap)."""
+    global _latest
+    _latest = (now or datetime.now(UTC)).replace(tzinfo=None) + FUTURE_SLACK
+
+
+def _out_of_range(naive: datetime) -> None:
+    if naive < EARLIEST:
+        raise CellError(f"date before {EARLIEST.year} (not a plausible order date)")
+    raise CellError(f"date in the future (after {_latest:%Y-%m-%d})")
 
 
 # ---------------------------------------------------------------- status, flags, phones

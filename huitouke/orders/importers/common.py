@@ -7,14 +7,13 @@ from decimal import Decimal
 
 from huitouke.orders.importers.cells import CellError, parse_id, unwrap
 from huitouke.orders.importers.rows import ImportFileError, RowError
-from huitouke.orders.importers.table import BadRow, Table
+from huitouke.orders.importers.table import BadRow, Table, shown
 
 Row = list[str]
 Fields = dict[str, tuple[str, ...]]
 #: A required column: any one of the alternative header names.
 Required = Sequence[tuple[str, ...]]
 
-BAD_BYTES = "the row contains bytes that are not valid text in the file's encoding"
 #: The optional member-level column a seller's previous tool (or the platform's CRM export) may add to any format.
 MEMBER_LEVEL = ("会员级别", "会员等级", "客户等级", "Member level", "Membership level", "Customer tier")
 
@@ -38,12 +37,15 @@ def require(table: Table, required: Required, label: str) -> None:
         raise ImportFileError(f"not a {label}: missing required column(s) {', '.join(missing)}")
 
 
-def bad_bytes(row_no: int) -> RowError:
-    return RowError(row_no, "", "", BAD_BYTES)
+def bad_row(table: Table, row_no: int, row: BadRow) -> RowError:
+    """The error of a row the table could not read (undecodable bytes, an oversized cell, a broken record)."""
+    if row.column < 0:
+        return RowError(row_no, "", "", row.reason)
+    return RowError(row_no, table.name(row.column), shown(row[row.column]), row.reason)
 
 
 def cell_error(table: Table, row_no: int, row: Row, col: int, exc: CellError) -> RowError:
-    return RowError(row_no, table.name(col), row[col], exc.reason)
+    return RowError(row_no, table.name(col), shown(row[col]), exc.reason)
 
 
 class Seen:
@@ -81,7 +83,7 @@ def order_key(table: Table, group: list[tuple[int, Row]], key_col: int, seen: Se
     row_no, row = group[0]
     for r_no, r in group:
         if isinstance(r, BadRow):
-            return "", bad_bytes(r_no)
+            return "", bad_row(table, r_no, r)
     try:
         order_no = parse_id(row[key_col])
     except CellError as exc:

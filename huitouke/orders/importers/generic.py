@@ -30,7 +30,7 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.common import Seen, cell_error, grouped, nonneg
+from huitouke.orders.importers.common import Seen, bad_row, cell_error, grouped, nonneg
 from huitouke.orders.importers.rows import ImportFileError, LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import BadRow, Table, header_key
 
@@ -224,7 +224,7 @@ def _parse(table: Table, c: dict[str, int], tz: tzinfo) -> Iterator[OrderRow | R
         row_no, row = group[0]
         bad = next(((n, rw) for n, rw in group if isinstance(rw, BadRow)), None)
         if bad is not None:
-            yield RowError(bad[0], "", "", "the row contains bytes that are not valid text in the file's encoding")
+            yield bad_row(table, bad[0], bad[1])
             continue
         lines: list[LineRow] = []
         col = c["order_no"]

@@ -25,7 +25,7 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.common import MEMBER_LEVEL, Fields, Seen, bad_bytes, cell_error, join, require, resolve
+from huitouke.orders.importers.common import MEMBER_LEVEL, Fields, Seen, bad_row, cell_error, join, require, resolve
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import BadRow, Table
 
@@ -105,7 +105,7 @@ def _parse(table: Table, tz: tzinfo) -> Iterator[OrderRow | RowError]:
     seen = Seen()
     for row_no, row in table.rows:
         if isinstance(row, BadRow):
-            yield bad_bytes(row_no)
+            yield bad_row(table, row_no, row)
             continue
         col = c["order_no"]
         try:

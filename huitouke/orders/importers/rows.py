@@ -93,6 +93,9 @@ class OrderRow:
     member_level: str = ""
     #: the buyer's answer to "new products and promotions?" (the 新品通知 consent group); None: not asked
     new_products: bool | None = None
+    #: the lines are only a summary of the order (a Taobao order report read without its item report): they never
+    #: replace the lines an order already has, which may have come from the item report
+    summary_lines: bool = False
 
 
 @dataclass(frozen=True, slots=True)

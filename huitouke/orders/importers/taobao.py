@@ -3,7 +3,9 @@
 The order report has had 41-, 54- and 71-column layouts; all are read by header name, optional columns may be
 absent. Without an item report, each order gets one line from 宝贝标题/宝贝总数量/买家应付货款. The item report is
 read first into a dict order number → compact tuples of raw cells (strings interned, parsed only at join time);
-the order report is then streamed and each order takes (pops) its lines.
+the order report is then streamed and each order takes (pops) its lines. A line from the order report is marked
+`summary_lines`: the writers never let it replace the lines an archived order has (#14: re-importing the order
+report alone turned 200 item lines into 148 summaries).
 """
 
 from __future__ import annotations
@@ -27,19 +29,9 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.common import (
-    BAD_BYTES,
-    MEMBER_LEVEL,
-    Fields,
-    Seen,
-    bad_bytes,
-    cell_error,
-    join,
-    require,
-    resolve,
-)
+from huitouke.orders.importers.common import MEMBER_LEVEL, Fields, Seen, bad_row, cell_error, join, require, resolve
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
-from huitouke.orders.importers.table import BadRow, Table
+from huitouke.orders.importers.table import BadRow, Table, shown
 
 LABEL = "Taobao/Tmall order report (订单报表)"
 ITEMS_LABEL = "Taobao/Tmall item report (宝贝报表)"
@@ -130,7 +122,8 @@ _Item = tuple[int, _ItemValues]  # (items file row number, cells)
 #: a line's parsed values (title, sku, external_id, quantity, unit price, amount, attributes, refund state), or
 #: why it was rejected: (header, value, reason)
 _Parsed = tuple[str, str, str, int, Decimal, Decimal, str, str] | tuple[str, str, str]
-_BAD_ITEM: _ItemValues = ("\ufffd", "", "", "", "", "", "", "")
+#: the first cell of an item row the table could not read; the cells after it: reason, header, value
+_BAD_ITEM = "\ufffd(unreadable item row)"
 
 
 def parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | RowError]:
@@ -166,7 +159,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
     )  # fmt: skip
     for row_no, row in table.rows:
         if isinstance(row, BadRow):
-            yield bad_bytes(row_no)
+            yield bad_row(table, row_no, row)
             continue
         col = k_no
         try:
@@ -214,6 +207,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             lines_or_error = _item_lines(own, item_headers, row_no, status, line_cache)
         else:
             lines_or_error = _summary_line(table, c, row_no, row, goods, status)
+        summary = not own
         if isinstance(lines_or_error, RowError):
             yield lines_or_error
             continue
@@ -250,6 +244,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             close_reason=text(row[k_close]),
             member_level=text(row[c["member_level"]]),
             lines=lines_or_error,
+            summary_lines=summary,
         )
     if by_order:
         yield from _orphans(by_order, items)  # type: ignore[arg-type]  # by_order ⇒ items set
@@ -289,7 +284,9 @@ def _load_items(items: Table) -> dict[str, list[_Item]]:
     for row_no, row in items.rows:
         order_no = unwrap(row[ko])
         if isinstance(row, BadRow):
-            by_order.setdefault(order_no, []).append((row_no, _BAD_ITEM))
+            at = row.column
+            header, value = (items.name(at), shown(row[at])) if at >= 0 else ("", "")
+            by_order.setdefault(order_no, []).append((row_no, (_BAD_ITEM, row.reason, header, value, "", "", "", "")))
             continue
         package = row[kk]
         attributes = join(text(row[ka]), text(package), sep="; ") if package else text(row[ka])
@@ -308,8 +305,8 @@ def _item_lines(
 ) -> tuple[LineRow, ...] | RowError:
     lines = []
     for n, (i_row, values) in enumerate(own, 1):
-        if values is _BAD_ITEM:
-            return RowError(row_no, "", "", f"{BAD_BYTES} (items file row {i_row})")
+        if values[0] is _BAD_ITEM:
+            return RowError(row_no, values[2], values[3], f"{values[1]} (items file row {i_row})")
         key = (values, status)
         parsed = cache.get(key)
         if parsed is None:

@@ -175,9 +175,52 @@ def test_both_writers_agree_on_a_later_export_that_moves_fills_and_adds(tmp_path
     }
 
 
+def test_an_order_report_alone_never_replaces_the_item_reports_lines(tmp_path):
+    # given an order report imported with its item report (SKUs, multi-item orders), then the order report alone
+    orders = GOLDEN / "taobao_71_ExportOrderList202506.csv"
+    items = GOLDEN / "taobao_71_ExportOrderDetailList202506.csv"
+    with_items = _import([(orders, items, "auto")], OrderWriter, tmp_path)[1]
+    steps: list[Step] = [(orders, items, "auto"), (orders, None, "auto")]
+
+    # when each writer runs both
+    portable = _import(steps, OrderWriter, tmp_path)
+    staged = _import(steps, None, tmp_path)
+    fed = _import(steps, None, tmp_path, fed=True)
+
+    # then the lines and products are the item report's, exactly, and the second import changed no order
+    assert staged == portable
+    assert fed == portable
+    counts, archive = portable
+    assert archive["lines"] == with_items["lines"]
+    assert archive["products"] == with_items["products"]
+    assert any(line[4] for line in archive["lines"])  # the SKUs are there
+    assert len(archive["lines"]) > len(archive["orders"])  # and the multi-item orders
+    assert counts[1]["orders_updated"] == 0
+    assert counts[1]["orders_unchanged"] == counts[0]["orders_created"]
+
+
+def test_an_order_report_alone_still_gives_new_orders_their_summary_line(tmp_path):
+    # given orders first imported without their item report, then again with a new order
+    first = taobao(tmp_path, [row("9101", "tb_a", "10.00")], "first.csv")
+    later = taobao(tmp_path, [row("9101", "tb_a", "12.00"), row("9102", "tb_b", "20.00")], "later.csv")
+    steps: list[Step] = [(first, None, "auto"), (later, None, "auto")]
+    portable = _import(steps, OrderWriter, tmp_path)
+    staged = _import(steps, None, tmp_path)
+    assert staged == portable
+    counts, archive = portable
+    assert [(c["orders_created"], c["orders_updated"]) for c in counts] == [(1, 0), (1, 1)]
+    # the archived order keeps the line it has (a summary is never a better source), the new one gets its own
+    assert [(line[0], line[5], str(line[7])) for line in archive["lines"]] == [
+        ("9101", 1, "10.00"),
+        ("9102", 1, "20.00"),
+    ]
+    assert str(archive["orders"][("山岚茶食", "9101")][ORDER_FIELDS.index("paid_amount")]) == "12.00"
+
+
 def test_cells_holding_separators_and_escapes_arrive_intact(tmp_path):
     # given: carriers holding what the staging text uses as separators or must escape (SQLite's unit and record
-    # separators, COPY's tab and backslash)
+    # separators, COPY's tab and backslash); the separators are control characters, which the parser drops
+    # (core.text: no text may hold them), so only tab and backslash reach the encoder (test_feed covers the rest)
     odd = ["顺丰\x1f速运", "中通\x1e快递", "圆通\t速递", "韵达\\快递"]
     path = taobao(tmp_path, [row(f"95{i}", f"tb_{i}", "10.00", carrier=c) for i, c in enumerate(odd)])
     steps: list[Step] = [(path, None, "auto")] * 2
@@ -191,7 +234,7 @@ def test_cells_holding_separators_and_escapes_arrive_intact(tmp_path):
     assert staged == portable
     assert fed == portable
     carriers = {k[1]: v[ORDER_FIELDS.index("logistics_company")] for k, v in staged[1]["orders"].items()}
-    assert carriers == {f"95{i}": c for i, c in enumerate(odd)}
+    assert carriers == {"950": "顺丰速运", "951": "中通快递", "952": "圆通\t速递", "953": "韵达\\快递"}
     assert staged[0][1]["orders_unchanged"] == 4
 
 

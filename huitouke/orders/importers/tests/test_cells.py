@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from huitouke.orders.importers import jd, pdd, taobao
 from huitouke.orders.importers.cells import (
+    CENT,
+    MAX_AMOUNT,
     CellError,
     parse_amount,
     parse_bool,
@@ -20,6 +22,7 @@ from huitouke.orders.importers.cells import (
     parse_phone,
     parse_quantity,
     parse_status,
+    set_clock,
     split_address,
     text,
     unwrap,
@@ -31,7 +34,7 @@ from huitouke.orders.importers.woocommerce import normalise_status as woo_status
 
 SH = ZoneInfo("Asia/Shanghai")
 
-amounts = st.decimals(min_value=0, max_value=Decimal("9999999999.99"), places=2, allow_nan=False)
+amounts = st.decimals(min_value=0, max_value=MAX_AMOUNT, places=2, allow_nan=False)
 
 
 def _thousands(d: Decimal) -> str:
@@ -63,7 +66,7 @@ def test_empty_amount_is_zero(s):
     assert parse_amount(s) == 0
 
 
-naive_times = st.datetimes(min_value=datetime(1992, 1, 1), max_value=datetime(2099, 12, 31)).map(
+naive_times = st.datetimes(min_value=datetime(1992, 1, 1), max_value=datetime(2025, 12, 31)).map(
     lambda d: d.replace(microsecond=0)
 )
 
@@ -87,6 +90,53 @@ def test_shopify_offsets_are_kept(d, minutes):
     assert parsed == d.replace(tzinfo=offset)
     assert parsed is not None
     assert parsed.utcoffset() == timedelta(minutes=minutes)
+
+
+@given(st.decimals(min_value=MAX_AMOUNT + CENT, max_value=Decimal("1e30"), allow_nan=False, allow_infinity=False))
+def test_an_amount_beyond_what_the_archive_holds_is_an_error(value):
+    # given an amount past 99,999,999.99 (the 99999999999999999999.99 among them), plain or decorated
+    for written in (str(value), f"¥{value:,.2f}", "99999999999999999999.99"):
+        with pytest.raises(CellError, match=r"amount larger than 99,999,999.99 \(not a plausible amount\)"):
+            parse_amount(written)
+
+
+def test_amount_edges():
+    assert parse_amount("99999999.99") == MAX_AMOUNT
+    assert parse_amount("12.345") == Decimal("12.35")  # the columns keep cents: rounded half up
+    assert parse_amount("¥1,234.5678") == Decimal("1234.57")
+    assert parse_amount("12.5") == Decimal("12.5")
+
+
+def test_quantity_beyond_plausible_is_an_error():
+    assert parse_quantity("1000000") == 1_000_000
+    with pytest.raises(CellError, match=r"quantity larger than 1,000,000"):
+        parse_quantity("1000001")
+    with pytest.raises(CellError, match=r"quantity larger than 1,000,000"):
+        parse_quantity("99999999999999999999")
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("2099-01-01 00:00:00", "date in the future (after 2025-03-03)"),
+        ("2025/3/4 00:00", "date in the future (after 2025-03-03)"),
+        ("1989-12-31 23:59:59", "date before 1990 (not a plausible order date)"),
+        ("1989年6月1日", "date before 1990 (not a plausible order date)"),
+        ("32000", "date before 1990 (not a plausible order date)"),  # Excel serial: 1987
+        ("79000", "date in the future (after 2025-03-03)"),  # Excel serial: 2116
+    ],
+)
+def test_a_date_outside_the_plausible_window_is_an_error(written, reason):
+    # given files read on 2025-03-01 (a time may be up to two days ahead: time zones, clock skew)
+    set_clock(datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
+    try:
+        assert parse_datetime("2025-03-03 11:59:00", SH) == datetime(2025, 3, 3, 11, 59, tzinfo=SH)
+        assert parse_datetime("1990-01-01 00:00:00", SH) == datetime(1990, 1, 1, tzinfo=SH)
+        with pytest.raises(CellError) as caught:
+            parse_datetime(written, SH)
+        assert caught.value.reason == reason
+    finally:
+        set_clock()
 
 
 def test_datetime_edge_cases():

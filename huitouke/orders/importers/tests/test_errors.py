@@ -120,7 +120,9 @@ def test_undecodable_bytes_inside_a_row_reject_that_row(tmp_path):
     path.write_bytes(body)
     rows = run(path)
     # then that row is rejected and the rest are read
-    assert rows[1000] == RowError(1002, "", "", "the row contains bytes that are not valid text in the file's encoding")
+    assert rows[1000] == RowError(
+        1002, "宝贝标题", "\ufffd\ufffd", "the row contains bytes that are not valid text in the file's encoding"
+    )
     assert len(rows) == 1002
     assert isinstance(rows[1001], OrderRow)
 

@@ -86,6 +86,7 @@ def test_taobao_41_gb18030_without_items():
         accepts_marketing=None,
         member_level="",
         lines=(LineRow(1, "桂花龙井 明前特级 250g", "", "", 2, D("79.00"), D("158.00"), "", ""),),
+        summary_lines=True,  # the order report's own line: never replaces the item report's
     )
     closed, pending = rows[1], rows[2]
     assert (closed.order_no, closed.status, closed.paid_at, closed.phone) == (
@@ -143,6 +144,7 @@ def test_taobao_54_utf8_bom_excel_resaved():
         accepts_marketing=None,
         member_level="",
         lines=(LineRow(1, "铁观音 礼盒装", "", "", 1, D("1299.00"), D("1299.00"), "", "refunded"),),
+        summary_lines=True,  # the order report's own line: never replaces the item report's
     )
     # half-width comma status, 元 amounts, +86 phone with spaces, unspaced address, formula-like cells kept as text
     assert (paid.status, paid.goods_amount, paid.shipping_fee, paid.paid_amount) == (
