@@ -138,9 +138,9 @@ def test_target_lookup_names_the_parameter(ticket, customer, shop):
         assert err.value.field == field
     other_shop = ShopFactory.create(name="别家")
     OrderFactory.create(shop=other_shop, customer=CustomerFactory.create(), order_no="T100")
-    with pytest.raises(ApplicationError) as err:
+    with pytest.raises(ApplicationError) as several:
         selectors.reply_target(order_no="T100")
-    assert err.value.field == "order_no"
+    assert several.value.field == "order_no"
 
 
 def test_search_by_substring_and_pinyin_initials(agent):

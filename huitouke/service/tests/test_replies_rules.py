@@ -18,7 +18,7 @@ from huitouke.service.replies.variables import (
     variables_of,
 )
 
-literal = st.text(alphabet=st.characters(blacklist_characters="{}", blacklist_categories=("Cs",)), max_size=12)
+literal = st.text(alphabet=st.characters(blacklist_characters="{}", blacklist_categories=["Cs"]), max_size=12)
 part = st.one_of(literal.map(lambda t: (False, t)), st.sampled_from(REPLY_VARIABLES).map(lambda v: (True, v)))
 value = st.one_of(st.none(), st.just(""), st.just("  "), st.text(alphabet="亲订单ABC 123-", min_size=1, max_size=8))
 contexts = st.dictionaries(st.sampled_from(REPLY_VARIABLES), value)

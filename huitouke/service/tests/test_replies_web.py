@@ -173,6 +173,7 @@ def test_management_pages(client_as, agent, shop):
     )
     reply = CannedReply.objects.get(title="我的话术")
     assert new.status_code == 302
+    assert reply.owner is not None
     assert reply.owner.get_username() == "agent-client"
     refused = client.post(
         reverse("service:reply-new"),
