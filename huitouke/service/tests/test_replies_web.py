@@ -226,3 +226,22 @@ def test_reply_to_this_customer_from_the_360_page(client_as, customer, order):
     task = Message.objects.get(customer=customer)
     assert (task.channel, task.body, task.shop_id) == ("manual", "亲，您好", order.shop_id)
     assert client.get(reverse("service:reply-compose"), {"customer": 99999999}).status_code == 404
+
+
+def test_lists_read_a_fixed_number_of_queries(client_as, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as("agent")
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    before = (queries(reverse("service:replies")), queries(reverse("service:reply-pick")))
+    for n in range(15):
+        services.canned_reply_create(
+            actor=agent, scope="personal", title=f"话术{n}", body="亲，{name}", category="general"
+        )
+    assert (queries(reverse("service:replies")), queries(reverse("service:reply-pick"))) == before
