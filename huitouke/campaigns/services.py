@@ -110,15 +110,19 @@ def _validate(data: CampaignInput, *, exclude_pk: int | None) -> dict[str, Any]:
 
 
 @transaction.atomic
-def campaign_save(*, data: CampaignInput, campaign: Campaign | None = None, user: Any = None) -> Campaign:
+def campaign_save(
+    *, data: CampaignInput, campaign: Campaign | None = None, user: Any = None, split_seed: int | None = None
+) -> Campaign:
     """Create a draft (campaign=None) or change one; only drafts can change. Raises ApplicationError naming the
-    field."""
+    field. `split_seed` fixes a new campaign's holdout draw (the demo builds the same shop every time); by default
+    it is random."""
     if campaign is not None and campaign.status != Campaign.Status.DRAFT:
         raise ApplicationError(_("Only a draft can be changed."), field="status")
     values = _validate(data, exclude_pk=campaign.pk if campaign else None)
     if campaign is None:
         campaign = Campaign(
-            seed=secrets.randbelow(2**31), created_by=user if getattr(user, "is_authenticated", 0) else None
+            seed=secrets.randbelow(2**31) if split_seed is None else split_seed,
+            created_by=user if getattr(user, "is_authenticated", 0) else None,
         )
     for key, value in values.items():
         setattr(campaign, key, value)

@@ -44,6 +44,10 @@ CAMPAIGN_NAME = "会员日：高级会员专享"
 SEGMENT_NAME = "高级会员以上（同意短信营销）"
 
 
+#: The demo campaign's holdout draw is fixed, so every build of the demo shows the same groups.
+DEMO_SPLIT_SEED = 20241111
+
+
 def _at(day: datetime, hour: int) -> datetime:
     return timezone.make_aware(datetime.combine(timezone.localdate(day), time(hour)))
 
@@ -84,6 +88,7 @@ def demo_history_build(
         },
     )
     campaign = campaign_save(
+        split_seed=DEMO_SPLIT_SEED,
         data=CampaignInput(
             name=CAMPAIGN_NAME,
             kind=Campaign.Kind.ANNOUNCEMENT,
@@ -93,7 +98,7 @@ def demo_history_build(
             template_id=template.pk,
             holdout_share=Decimal("0.10"),
             attribution_days=14,
-        )
+        ),
     )
     campaign_launch(campaign=campaign, now=launched)
     _dispatch(launched + timedelta(minutes=1))

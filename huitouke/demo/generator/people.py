@@ -185,7 +185,9 @@ class People(Orders):
             for _ in range(1 if rng.random() < 0.8 else 2):
                 at = self.clock.fmt(rng.randrange(first_ts, max(first_ts + 1, last_ts + 86400)))
                 body = data.NOTES[int(rng.random() * len(data.NOTES))]
-                chunk.notes.append((self._take("note"), at, at, cid, self.note_author_id, body, rng.random() < 0.2))
+                pinned = rng.random() < 0.2
+                no_follow_up = (None, None, None)  # follow_up_on, follow_up_owner_id, follow_up_done_at
+                chunk.notes.append((self._take("note"), at, at, cid, self.note_author_id, body, pinned, *no_follow_up))
 
         if platform == "taobao":
             if phone and "*" not in phone:

@@ -18,7 +18,10 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 IDENTITY_COLUMNS = ("id", "created_at", "updated_at", "customer_id", "platform", "handle")
 CUSTOMERTAG_COLUMNS = ("id", "customer_id", "tag_id", "created_at")
-NOTE_COLUMNS = ("id", "created_at", "updated_at", "customer_id", "author_id", "body", "pinned")
+NOTE_COLUMNS = (
+    "id", "created_at", "updated_at", "customer_id", "author_id", "body", "pinned",
+    "follow_up_on", "follow_up_owner_id", "follow_up_done_at",
+)  # fmt: skip
 CONSENT_COLUMNS = ("id", "created_at", "updated_at", "customer_id", "channel", "purpose", "granted", "source")
 ORDER_COLUMNS = (
     "id", "created_at", "updated_at", "shop_id", "order_no", "customer_id", "status", "goods_amount",
