@@ -204,6 +204,22 @@ def reply_image_add(*, reply: CannedReply, actor: Any, name: str, content: bytes
     return image
 
 
+def reply_images_attach(*, reply: CannedReply, ticket: Any, actor: Any) -> int:
+    """Put the reply's pictures on the ticket as attachments (to send with the reply in Qianniu/Wangwang and keep
+    with the case); returns how many. Each goes through the ticket's own attachment checks."""
+    from huitouke.service.services.attachments import attachment_add
+
+    if not actor.has_perm(AGENT_PERM):
+        raise PermissionDeniedError(f"you lack the permission {AGENT_PERM}")
+    count = 0
+    for image in reply.images.all():
+        with image.file.open("rb") as handle:
+            content = handle.read(image_max_bytes() + 1)
+        attachment_add(ticket=ticket, name=image.name, content=content, actor=actor)
+        count += 1
+    return count
+
+
 def reply_image_delete(*, image: ReplyImage, actor: Any) -> None:
     if not can_edit(image.reply, actor):
         raise PermissionDeniedError("you may not change this reply")

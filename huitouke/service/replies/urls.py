@@ -17,4 +17,5 @@ urlpatterns = [
     path("replies/<id:pk>/delete/", views.reply_delete, name="reply-delete"),
     path("replies/<id:pk>/images/", views.reply_image_add, name="reply-image-add"),
     path("replies/<id:pk>/use/", views.reply_use, name="reply-use"),
+    path("replies/<id:pk>/attach/", views.reply_images_attach, name="reply-attach"),
 ]

@@ -12,13 +12,15 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.html import escape
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from huitouke.core.errors import ApplicationError
 from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, Shop
+from huitouke.service.models import Ticket
 from huitouke.service.replies import forms, selectors, services, variables, wording
 from huitouke.service.replies.display import hint_texts, variable_labels
 from huitouke.service.replies.models import CannedReply, ReplyCategory, ReplyImage
@@ -279,8 +281,30 @@ def reply_use(request: HttpRequest, pk: int) -> HttpResponse:
             "missing": [(v, labels.get(v, v), request.POST.get(f"value_{v}", "")) for v in filled.missing],
             "params": request.POST,
             "images": list(reply.images.all()),
+            "ticket_id": _int(request.POST.get("ticket")),
         },
     )
+
+
+@login_required
+@permission_required(AGENT, raise_exception=True)
+@require_POST
+def reply_images_attach(request: HttpRequest, pk: int) -> HttpResponse:
+    """The reply's pictures onto the ticket (htmx from the picker): they join the ticket's attachments."""
+    reply = _reply_or_404(request, pk)
+    ticket = Ticket.objects.filter(pk=_int(request.POST.get("ticket")) or 0).first()
+    if ticket is None:
+        return HttpResponse(_("No such ticket."), status=404)
+    try:
+        count = services.reply_images_attach(reply=reply, ticket=ticket, actor=request.user)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=400)
+    text = ngettext(
+        "%(count)s picture was added to the ticket's attachments.",
+        "%(count)s pictures were added to the ticket's attachments.",
+        count,
+    ) % {"count": count}
+    return HttpResponse(f'<span class="small" role="status">{escape(text)}</span>')
 
 
 @login_required

@@ -245,3 +245,26 @@ def test_lists_read_a_fixed_number_of_queries(client_as, agent):
             actor=agent, scope="personal", title=f"话术{n}", body="亲，{name}", category="general"
         )
     assert (queries(reverse("service:replies")), queries(reverse("service:reply-pick"))) == before
+
+
+def test_the_pictures_of_a_reply_go_onto_the_ticket(client, client_as, ticket, agent, settings, tmp_path):
+    from huitouke.service.models import Attachment
+
+    settings.HUITOUKE_HOME = tmp_path
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    reply = services.canned_reply_create(
+        actor=agent, scope="personal", title="看图", body="亲，看图", category="general"
+    )
+    services.reply_image_add(reply=reply, actor=agent, name="尺码表.png", content=png)
+    client.force_login(agent)
+    used = client.post(reverse("service:reply-use", args=[reply.pk]), {"ticket": ticket.pk}).content.decode()
+    assert reverse("service:reply-attach", args=[reply.pk]) in used
+    # another agent does not find this personal reply
+    other = client_as("agent").post(reverse("service:reply-attach", args=[reply.pk]), {"ticket": ticket.pk})
+    assert other.status_code == 404
+    assert client.post(reverse("service:reply-attach", args=[reply.pk]), {"ticket": 99999999}).status_code == 404
+    done = client.post(reverse("service:reply-attach", args=[reply.pk]), {"ticket": ticket.pk})
+    assert done.status_code == 200
+    assert "1" in done.content.decode()
+    files = list(Attachment.objects.filter(ticket=ticket).values_list("name", "content_type", "size"))
+    assert files == [("尺码表.png", "image/png", len(png))]
