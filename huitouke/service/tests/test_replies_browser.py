@@ -90,3 +90,27 @@ def test_an_agent_answers_with_a_canned_reply(browser, live_server, make_user, s
     page.keyboard.press("/")
     expect(page.locator("#reply-picker")).to_be_visible()
     assert page.input_value("#reply-body") == ""
+
+    # the library page, then "reply to this customer" from the 360 page, into the manual task queue
+    page.goto(f"{live_server.url}/service/replies/?q=dhhf")
+    expect(page.locator("#reply-rows")).to_contain_text("到货回访")
+    page.screenshot(path=str(screenshot_dir / "94-reply-library.png"))
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    page.click("#reply-to-customer")
+    page.wait_for_selector("#compose-form")
+    page.click("#open-picker")
+    page.fill("#picker-search", "到货")
+    arrival = CannedReply.objects.get(key="arrival_check", language="zh-hans")
+    page.click(f"#pick-{arrival.pk}")
+    expect(page.locator("#picker-filled")).to_contain_text("明前龙井 250g")
+    page.click("#picker-insert")
+    assert (
+        page.input_value("#reply-body")
+        == "亲，订单T20260301的明前龙井 250g应该已经到了，包装和宝贝都完好吗？用着有任何不合适，随时告诉我们。"
+    )
+    page.screenshot(path=str(screenshot_dir / "95-reply-compose.png"))
+    page.click("#send-task")
+    page.wait_for_selector(".flash li")
+    page.goto(f"{live_server.url}/messages/tasks/")
+    expect(page.locator("body")).to_contain_text("明前龙井 250g应该已经到了")
+    page.screenshot(path=str(screenshot_dir / "96-reply-task-queue.png"))
