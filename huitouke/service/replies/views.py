@@ -243,7 +243,7 @@ def picker(request: HttpRequest) -> HttpResponse:
     ticket_type = target.ticket.type if target.ticket is not None else ""
     q = request.GET.get("q", "")[:50]
     qs = selectors.reply_list(user=request.user, q=q, shop=target.shop, ticket_type=ticket_type)
-    language = request.GET.get("language") or _language()
+    language = request.GET.get("language") or _language()  # "all": both languages
     if language in ("zh-hans", "en"):
         qs = qs.filter(language=language)
     rows = list(qs.prefetch_related("images")[:PICK_MAX])

@@ -268,3 +268,15 @@ def test_the_pictures_of_a_reply_go_onto_the_ticket(client, client_as, ticket, a
     assert "1" in done.content.decode()
     files = list(Attachment.objects.filter(ticket=ticket).values_list("name", "content_type", "size"))
     assert files == [("尺码表.png", "image/png", len(png))]
+
+
+def test_picker_language_choice(client_as, ticket):
+    client = client_as("agent")
+    url = reverse("service:reply-pick")
+    chinese = client.get(url, {"ticket": ticket.pk, "q": "tracking"}).content.decode()
+    english = client.get(url, {"ticket": ticket.pk, "q": "parcel", "language": "en"}).content.decode()
+    both = client.get(url, {"ticket": ticket.pk, "q": "", "language": "all"}).content.decode()
+    assert "Where is my parcel" not in chinese
+    assert "Where is my parcel" in english
+    assert both.count('id="pick-') == 30  # the picker's page: both languages, 2 × 22 replies capped at 30
+    assert 'id="picker-language"' in client.get(reverse("service:ticket", args=[ticket.pk])).content.decode()
