@@ -280,3 +280,14 @@ def test_picker_language_choice(client_as, ticket):
     assert "Where is my parcel" in english
     assert both.count('id="pick-') == 30  # the picker's page: both languages, 2 × 22 replies capped at 30
     assert 'id="picker-language"' in client.get(reverse("service:ticket", args=[ticket.pk])).content.decode()
+
+
+def test_the_api_refuses_a_public_reply_with_an_unfilled_variable(api_client_as, ticket):
+    client = api_client_as("agent")
+    url = f"/api/v1/tickets/{ticket.pk}/replies"
+    refused = _post(client, url, {"body": "亲，运单号{tracking_no}", "channel": "manual"})
+    assert refused.status_code == 400
+    assert refused.json()["field"] == "body"
+    assert "{tracking_no}" in refused.json()["message"]
+    assert _post(client, url, {"body": "内部：{tracking_no} 待查", "internal": True}).status_code == 201
+    assert _post(client, url, {"body": "亲，写法 {{tracking_no}} 是字面的", "channel": "manual"}).status_code == 201
