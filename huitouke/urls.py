@@ -18,6 +18,7 @@ urlpatterns = [
     path("care/", include("huitouke.care.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
     path("service/", include("huitouke.service.urls")),
+    path("help/", include("huitouke.service.portal_urls")),
     path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),
     # the short forms that messages carry (an SMS counts every character)
     path("p/<str:token>/", audiences_views.preferences, name="preferences-link"),

@@ -108,6 +108,7 @@ class ServiceSettings(TimeStampedModel):
     breaching_soon_percent = models.PositiveSmallIntegerField(
         _("breaching soon at (percent of the time gone)"), default=80
     )
+    self_service_enabled = models.BooleanField(_("self-service help page on"), default=True)
 
     class Meta:
         constraints = [
@@ -574,6 +575,22 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}"
+
+
+class PortalThrottle(models.Model):
+    """A counter of the public self-service page's requests per key (a hash of the client address, the order
+    number tried or the ticket) and fixed time window, shared by every process through the database."""
+
+    key = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="portalthrottle_key_window_uniq")]
+        indexes = [models.Index(fields=["window_start"], name="portalthrottle_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.window_start:%Y-%m-%d %H:%M} {self.hits}"
 
 
 # The canned-reply library lives in its own module; importing it here registers its models with the app.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.service import views, views_settings, views_ticket
+from huitouke.service import portal_views, views, views_settings, views_ticket
 from huitouke.service.replies.urls import urlpatterns as replies_urls
 
 app_name = "service"
@@ -21,6 +21,7 @@ urlpatterns = [
     path("<id:pk>/attachments/", views_ticket.attachment_upload, name="attach"),
     path("attachments/<id:pk>/", views_ticket.attachment_download, name="attachment"),
     path("settings/", views_settings.calendar, name="settings"),
+    path("settings/self-service/", portal_views.settings_switch, name="self-service"),
     path("settings/policies/", views_settings.policies, name="policies"),
     path("settings/policies/new/", views_settings.policy_new, name="policy-new"),
     path("settings/policies/<id:pk>/", views_settings.policy_edit, name="policy-edit"),

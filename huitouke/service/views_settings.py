@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -58,6 +59,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
         return render(request, "service/settings_calendar.html", context)
     current = selectors.calendar_settings(shop=shop)
     row = selectors.settings_for_shop(shop=shop)
+    context["self_service_on"] = row.self_service_enabled
+    context["self_service_url"] = f"{settings.HUITOUKE_PUBLIC_URL}{reverse('help:shop', args=[shop.pk])}"
     cal_form = forms.CalendarForm(
         initial={
             "timezone": current.timezone,

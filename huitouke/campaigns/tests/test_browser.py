@@ -159,8 +159,8 @@ def test_segment_campaign_preview_send_results(browser, live_server, make_user, 
     # customers, ordered, conversion, revenue of each group: 1 of 3 messaged and 1 of 2 held out bought ¥168
     messaged = rows.nth(0).locator("td").all_inner_texts()[:4]
     holdout_row = rows.nth(1).locator("td").all_inner_texts()[:4]
-    assert messaged == ["3", "1", "33%", "¥168"]
-    assert holdout_row == ["2", "1", "50%", "¥168"]
+    assert messaged == ["3", "1", "33%", "¥168.00"]
+    assert holdout_row == ["2", "1", "50%", "¥168.00"]
     daily = page.locator("#daily tbody tr td").all_inner_texts()
     assert daily == [timezone.localdate().isoformat(), "1", "1"]
     page.screenshot(path=screenshot_dir / "43-campaign-results.png", full_page=True)

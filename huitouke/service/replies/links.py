@@ -1,6 +1,6 @@
-"""Where `{self_service_link}` comes from. The self-service help page registers its own provider (a signed link
-for the ticket or the order) with `self_service_link_register`; until one is registered the link is the public
-help page, HUITOUKE_PUBLIC_URL + /help/."""
+"""Where `{self_service_link}` comes from: a provider registered with `self_service_link_register` (the
+self-service help page's signed links, wired in replies.extensions); without one, the public help page,
+HUITOUKE_PUBLIC_URL + /help/."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ LinkProvider = Callable[..., str]
 _PROVIDER: list[LinkProvider] = []
 
 
-def self_service_link_register(provider: LinkProvider | None) -> None:
-    """Use `provider` for `{self_service_link}` (None: back to the default)."""
+def self_service_link_register(provider: LinkProvider | None) -> LinkProvider | None:
+    """Use `provider` for `{self_service_link}` (None: back to the default); returns the one it replaces."""
+    previous = _PROVIDER[0] if _PROVIDER else None
     _PROVIDER[:] = [provider] if provider is not None else []
+    return previous
 
 
 def self_service_link(*, ticket: Any = None, customer: Any = None, order: Any = None, shop: Any = None) -> str:

@@ -55,8 +55,13 @@ def test_the_context_is_read_from_the_ticket_order_and_customer(ticket, agent, s
         "tracking_no": "SF1234567",
         "agent": "小美",
         "ticket_no": str(ticket.number),
-        "self_service_link": "https://crm.example.com/help/",
+        "self_service_link": ctx["self_service_link"],
     }
+    token = ctx["self_service_link"].removeprefix("https://crm.example.com/help/t/").rstrip("/")
+    assert ctx["self_service_link"] == f"https://crm.example.com/help/t/{token}/"
+    from huitouke.service import portal
+
+    assert portal.ticket_from_token(token).pk == ticket.pk  # the signed status page of this very ticket
     assert selectors.reply_context(target=target, agent=agent, language="en")["items"] == "龙井, 茶杯"
 
 
@@ -117,13 +122,32 @@ def test_a_missing_variable_refuses_the_text_and_is_not_counted(customer, agent)
         services.canned_reply_use(reply=reply, target=target, agent=agent, values={"carrier": "x" * 501})
 
 
-def test_the_self_service_link_comes_from_a_registered_provider(ticket, agent):
-    self_service_link_register(lambda **kw: f"https://h.example/help/t/{kw['ticket'].number}/")
+def test_the_self_service_link_comes_from_a_registered_provider(ticket, agent, settings):
+    settings.HUITOUKE_PUBLIC_URL = "https://crm.example.com"
+    previous = self_service_link_register(lambda **kw: f"https://h.example/help/t/{kw['ticket'].number}/")
     try:
         ctx = selectors.reply_context(target=selectors.reply_target(ticket_id=ticket.pk), agent=agent)
+        assert ctx["self_service_link"] == f"https://h.example/help/t/{ticket.number}/"
+        self_service_link_register(None)  # no provider: the public help page
+        ctx = selectors.reply_context(target=selectors.reply_target(ticket_id=ticket.pk), agent=agent)
+        assert ctx["self_service_link"] == "https://crm.example.com/help/"
     finally:
-        self_service_link_register(None)
-    assert ctx["self_service_link"] == f"https://h.example/help/t/{ticket.number}/"
+        self_service_link_register(previous)
+
+
+def test_no_self_service_link_while_the_shop_has_its_page_off(ticket, customer, agent, settings):
+    from huitouke.service import portal
+
+    settings.HUITOUKE_PUBLIC_URL = "https://crm.example.com"
+    order_ctx = selectors.reply_context(
+        target=selectors.reply_target(customer_id=customer.pk, order_no="T100"), agent=agent
+    )
+    assert order_ctx["self_service_link"].startswith("https://crm.example.com/help/o/")
+    bare = selectors.reply_context(target=selectors.reply_target(customer_id=customer.pk), agent=agent)
+    assert bare["self_service_link"] == "https://crm.example.com/help/"
+    portal.portal_enabled_set(shop=ticket.shop, enabled=False)
+    ctx = selectors.reply_context(target=selectors.reply_target(ticket_id=ticket.pk), agent=agent)
+    assert "self_service_link" not in ctx
 
 
 def test_target_lookup_names_the_parameter(ticket, customer, shop):

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0003_drop_redundant_indexes'),
-        ('service', '0005_leaner_tick_writes'),
+        ('service', '0006_self_service_page'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
