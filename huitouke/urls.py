@@ -17,6 +17,8 @@ urlpatterns = [
     path("segments/", include("huitouke.audiences.urls")),
     path("care/", include("huitouke.care.urls")),
     path("campaigns/", include("huitouke.campaigns.urls")),
+    path("service/reports/", include("huitouke.service.report_urls")),
+    path("service/import/", include("huitouke.service.import_urls")),
     path("service/", include("huitouke.service.urls")),
     path("help/", include("huitouke.service.portal_urls")),
     path("preferences/<str:token>/", audiences_views.preferences, name="preferences"),

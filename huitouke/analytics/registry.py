@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 
@@ -49,3 +50,26 @@ def unregister_tile(key: str) -> None:
 def tiles() -> list[Tile]:
     """The registered tiles in display order."""
     return sorted(_tiles.values(), key=lambda t: (t.order, t.key))
+
+
+@dataclass(frozen=True)
+class PagePanels:
+    """Panels another app adds to an analytics page (`page`: "products"). `panels(days, today)` returns them
+    (analytics.tables.Panel) for the page's window; `permission` hides them from users without it."""
+
+    key: str
+    page: str
+    panels: Callable[[int, date], list[Any]]
+    permission: str = ""
+
+
+_page_panels: dict[str, PagePanels] = {}
+
+
+def register_page_panels(provider: PagePanels) -> None:
+    _page_panels[provider.key] = provider
+
+
+def page_panels(page: str) -> list[PagePanels]:
+    """The providers registered for one page, by key."""
+    return sorted((p for p in _page_panels.values() if p.page == page), key=lambda p: p.key)

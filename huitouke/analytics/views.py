@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from huitouke.analytics import reports, selectors
-from huitouke.analytics.registry import TileValue, tiles
+from huitouke.analytics.registry import TileValue, page_panels, tiles
 from huitouke.analytics.services import REFRESH_JOB_KIND
 from huitouke.analytics.tables import Panel, tables_to_xlsx
 from huitouke.core.services import job_submit
@@ -131,6 +131,9 @@ def products(request: HttpRequest) -> HttpResponseBase:
     board = _cached("products", lambda: selectors.product_board(days=days, stale_days=stale_days), days, stale_days)
     quality = _cached("quality", lambda: selectors.product_quality(limit=50))
     panels = [*reports.product_panels(board), reports.quality_panel(quality)]
+    for provider in page_panels("products"):  # figures of apps above analytics (service: complaint share)
+        if not provider.permission or request.user.has_perm(provider.permission):
+            panels += provider.panels(days, timezone.localdate())
     return _page(
         request,
         "analytics/products.html",

@@ -7,6 +7,7 @@ class ServiceConfig(AppConfig):
     verbose_name = "Service"
 
     def ready(self) -> None:
-        from huitouke.service import extensions
+        from huitouke.service import extensions, report_extensions
 
         extensions.register()
+        report_extensions.register()

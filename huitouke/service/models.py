@@ -593,5 +593,19 @@ class PortalThrottle(models.Model):
         return f"{self.key} {self.window_start:%Y-%m-%d %H:%M} {self.hits}"
 
 
+class AftersalesMapping(TimeStampedModel):
+    """A saved column mapping for refund exports in no known layout (JD 服务单, PDD 售后单, Shopify …): {our field:
+    their header}, offered again on the next upload."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    mapping = models.JSONField(_("mapping"), default=dict)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # The canned-reply library lives in its own module; importing it here registers its models with the app.
 from huitouke.service.replies.models import CannedReply, ReplyImage, WordingRules  # noqa: E402, F401

@@ -277,9 +277,13 @@ def ticket_queue(*, user: AbstractBaseUser | Any, filters: TicketFilter) -> Quer
 
 
 def ticket_rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """A queue's rows with what a list or the API shows (shop, customer, order, owners, steps, breaches)."""
-    return qs.select_related("shop", "customer", "order", "owner", "first_owner", "sla_policy").prefetch_related(
-        "steps__done_by", "breaches", "tags"
+    """A queue's rows with what a list or the API shows (shop, customer, order, owners, steps, breaches).
+
+    Shop, customer and order are joined; owners and the policy come by primary key in their own queries: a
+    seven-table join took PostgreSQL ~14 ms to plan (it runs in under 1 ms) against ~0.8 ms for four tables
+    (benchmarks/service.py, 1,000,000 tickets)."""
+    return qs.select_related("shop", "customer", "order").prefetch_related(
+        "owner", "first_owner", "sla_policy", "steps__done_by", "breaches", "tags"
     )
 
 

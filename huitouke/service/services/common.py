@@ -10,8 +10,17 @@ from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError
 from huitouke.service import selectors, sla
-from huitouke.service.calendar import business_time_between
-from huitouke.service.models import Clock, Notification, SlaBreach, SlaPolicy, SlaState, Ticket, TicketEvent
+from huitouke.service.calendar import BusinessCalendar, business_time_between
+from huitouke.service.models import (
+    Clock,
+    Notification,
+    ServiceSettings,
+    SlaBreach,
+    SlaPolicy,
+    SlaState,
+    Ticket,
+    TicketEvent,
+)
 
 _RANK = {SlaState.OK: 0, SlaState.BREACHING_SOON: 1, SlaState.BREACHED: 2}
 
@@ -74,11 +83,18 @@ def pure_policy(policy: SlaPolicy) -> sla.SlaPolicy:
     )
 
 
-def clocks_evaluate(ticket: Ticket, *, now: datetime) -> dict[str, sla.ClockState]:
-    """The ticket's clocks as `service.sla` sees them at `now` (empty without a policy)."""
+def clocks_evaluate(
+    ticket: Ticket,
+    *,
+    now: datetime,
+    settings: ServiceSettings | None = None,
+    calendar: BusinessCalendar | None = None,
+) -> dict[str, sla.ClockState]:
+    """The ticket's clocks as `service.sla` sees them at `now` (empty without a policy). A bulk writer passes the
+    shop's `settings` and `calendar` it looked up once (else each call looks them up)."""
     if ticket.sla_policy is None:
         return {}
-    settings = selectors.settings_for_shop(shop=ticket.shop)
+    settings = settings or selectors.settings_for_shop(shop=ticket.shop)
     created = ticket.created_at or now
     times = sla.TicketTimes(
         created_at=created,
@@ -88,7 +104,7 @@ def clocks_evaluate(ticket: Ticket, *, now: datetime) -> dict[str, sla.ClockStat
         pauses=_pauses(ticket),
         platform_deadline=ticket.platform_deadline,
     )
-    cal = selectors.calendar_for_shop(shop=ticket.shop, around=created)
+    cal = calendar or selectors.calendar_for_shop(shop=ticket.shop, around=created)
     if ticket.paused_at is not None:
         # sla evaluates "as known at": a pause that begins at the instant asked about is not known yet
         now = max(now, ticket.paused_at + timedelta(microseconds=1))
@@ -97,7 +113,13 @@ def clocks_evaluate(ticket: Ticket, *, now: datetime) -> dict[str, sla.ClockStat
     )
 
 
-def clocks_refresh(ticket: Ticket, *, now: datetime) -> list[tuple[str, datetime]]:
+def clocks_refresh(
+    ticket: Ticket,
+    *,
+    now: datetime,
+    settings: ServiceSettings | None = None,
+    calendar: BusinessCalendar | None = None,
+) -> list[tuple[str, datetime]]:
     """Recompute the ticket's due times, breaching-soon instants, per-clock states and its summary (`sla_state`,
     `sla_due` over the clocks still running) from its policy, starts, pauses and platform deadline. Does not save.
 
@@ -116,7 +138,7 @@ def clocks_refresh(ticket: Ticket, *, now: datetime) -> list[tuple[str, datetime
         if not ticket.is_open:
             ticket.sla_state = SlaState.OK
         return []
-    states = clocks_evaluate(ticket, now=now)
+    states = clocks_evaluate(ticket, now=now, settings=settings, calendar=calendar)
     newly: list[tuple[str, datetime]] = []
     running: list[tuple[str, datetime | None]] = []
     worst = SlaState.OK

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0003_drop_redundant_indexes'),
-        ('service', '0006_self_service_page'),
+        ('service', '0007_aftersales_mapping'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from huitouke.service import report_views
+
+app_name = "service_reports"
+urlpatterns = [
+    path("", report_views.performance, name="performance"),
+    path("recovery/", report_views.recovery, name="recovery"),
+]

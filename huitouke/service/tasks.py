@@ -1,0 +1,46 @@
+"""The background after-sales import behind the upload page (a core Job with progress), run by the worker."""
+
+from __future__ import annotations
+
+import logging
+
+from huey.contrib.djhuey import db_task
+
+from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
+
+log = logging.getLogger(__name__)
+
+IMPORT_JOB_KIND = "aftersales_import"
+
+
+@db_task()
+def aftersales_import_task(job_id: int) -> None:
+    from huitouke.core.errors import ApplicationError
+    from huitouke.service.importers import ImportFileError
+    from huitouke.service.services.aftersales_import import aftersales_import
+
+    job = job_start(job_id=job_id)
+    if job.status != job.Status.RUNNING:
+        return
+    params = job.params
+    try:
+        result = aftersales_import(
+            path=params["path"],
+            shop=params.get("shop", ""),
+            layout=params.get("layout", "auto"),
+            mapping=params.get("mapping"),
+            progress=lambda done: job_progress(job_id=job_id, done=done, stage="refunds"),
+            report_name=f"job{job_id}",
+        )
+    except (ImportFileError, ApplicationError) as exc:
+        job_fail(job_id=job_id, error=getattr(exc, "message", str(exc)))
+        return
+    except Exception as exc:  # the job must end visibly; the traceback goes to the worker's log
+        log.exception("after-sales import job %s failed", job_id)
+        job_fail(job_id=job_id, error=f"unexpected error: {exc}")
+        return
+    job_finish(job_id=job_id, result={**result.as_json(), "layout": result.layout})
+
+
+def register() -> None:
+    job_register(IMPORT_JOB_KIND, aftersales_import_task)
