@@ -24,6 +24,7 @@ from huitouke.messaging.api import router as messaging_router
 from huitouke.orders.api import router as orders_router
 from huitouke.reviews.api import router as reviews_router
 from huitouke.service.api import router as service_router
+from huitouke.service.replies.api import router as replies_router
 from huitouke.visits.api import router as visits_router
 
 
@@ -101,6 +102,7 @@ api.add_router("/", audiences_router)
 api.add_router("/", care_router)
 api.add_router("/", service_router)
 api.add_router("/", visits_router)
+api.add_router("/", replies_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:

@@ -182,3 +182,6 @@ def register() -> None:
     post_migrate.connect(
         _playbooks_after_migrate, sender=apps.get_app_config("service"), dispatch_uid="service-playbooks"
     )
+    from huitouke.service.replies.extensions import register as replies_register
+
+    replies_register()

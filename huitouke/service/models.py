@@ -614,6 +614,8 @@ class AftersalesMapping(TimeStampedModel):
 
 
 # the satisfaction surveys' models live in their own module and belong to this app
+# The canned-reply library lives in its own module; importing it here registers its models with the app.
+from huitouke.service.replies.models import CannedReply, ReplyImage, WordingRules  # noqa: E402, F401
 from huitouke.service.survey_models import Survey as Survey  # noqa: E402
 from huitouke.service.survey_models import SurveyQuestion as SurveyQuestion  # noqa: E402
 from huitouke.service.survey_models import SurveySettings as SurveySettings  # noqa: E402

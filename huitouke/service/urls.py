@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from huitouke.service import portal_views, views, views_settings, views_ticket
+from huitouke.service.replies.urls import urlpatterns as replies_urls
 
 app_name = "service"
 urlpatterns = [
@@ -29,4 +30,5 @@ urlpatterns = [
     path("settings/playbooks/edit/", views_settings.playbook_edit, name="playbook-edit"),
     path("settings/playbooks/delete/", views_settings.playbook_delete, name="playbook-delete"),
     path("surveys/", include("huitouke.service.surveys.urls")),
+    *replies_urls,
 ]

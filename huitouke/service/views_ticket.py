@@ -18,6 +18,7 @@ from huitouke.core.errors import ApplicationError, NotFoundError, PermissionDeni
 from huitouke.orders.models import OrderLine
 from huitouke.service import display, forms, services
 from huitouke.service.models import Attachment, Compensation, TicketStatus
+from huitouke.service.replies.variables import placeholders_left
 from huitouke.service.services.attachments import max_bytes
 from huitouke.service.views import APPROVE, CHANGE, VIEW, detail_context, ticket_or_404
 
@@ -99,6 +100,10 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             return _again(request, pk, reply_form=form, reply_error=exc.message)
         messages.success(request, _("What the customer said was recorded; the reply clock runs again."))
         return redirect(reverse("service:ticket", args=[pk]) + "#replies")
+    left = () if internal else placeholders_left(form.cleaned_data["body"])
+    if left:  # a canned reply whose variable was never filled: nothing blank goes to the customer
+        error = _("Fill in {%(variable)s} before sending (or pick another reply).") % {"variable": left[0]}
+        return _again(request, pk, reply_form=form, reply_error=error)
     try:
         item = services.ticket_reply(
             ticket=ticket,

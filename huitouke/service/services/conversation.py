@@ -27,6 +27,7 @@ from huitouke.service.models import (
     TicketEvent,
     TicketReply,
 )
+from huitouke.service.replies.variables import placeholders_left
 from huitouke.service.services.common import (
     CLOCK_FIELDS,
     breaches_record,
@@ -67,6 +68,8 @@ def ticket_reply(
     if internal:
         if channel:
             raise ApplicationError("an internal note is not sent, so it has no channel", field="channel")
+    elif left := placeholders_left(body):  # a canned reply's variable never filled: no blank goes out
+        raise ApplicationError(f"body: fill in {{{left[0]}}} before sending (or pick another reply)", field="body")
     elif channel is not None and channel not in REPLY_CHANNELS:
         raise ApplicationError(
             f"channel: unknown value {channel!r}; use one of {', '.join(REPLY_CHANNELS)}", field="channel"
