@@ -20,6 +20,7 @@ from huitouke.service import selectors
 from huitouke.service.calendar import business_time_between
 from huitouke.service.models import Compensation, SlaBreach, Ticket
 from huitouke.service.performance import TicketFacts
+from huitouke.service.survey_models import Survey
 
 MAX_DAYS = 366
 #: tickets read for one report at most (a bound on the work a period can cause)
@@ -165,6 +166,8 @@ def compensation_report(
 
 RECOVERY_WINDOWS = (90, 180)
 GROUPS = ("resolved", "unresolved", "no_ticket")
+#: The resolved group split by the customer's satisfaction answer (the latest answered survey of the ticket).
+CSAT_GROUPS = ("resolved_satisfied", "resolved_neutral", "resolved_dissatisfied", "resolved_no_answer")
 
 
 def recovery_counts(
@@ -175,7 +178,9 @@ def recovery_counts(
     - resolved: each resolved ticket, from its resolution;
     - unresolved: each ticket not resolved (still open at the end of its window, or closed without a fix), from
       its creation;
-    - no_ticket: each customer who never had a ticket, from their first purchase in the same span.
+    - no_ticket: each customer who never had a ticket, from their first purchase in the same span;
+    - resolved_satisfied / _neutral / _dissatisfied / _no_answer: the resolved group by the ticket's latest answered
+      satisfaction rating (4–5, 3, 1–2, none).
     A purchase is a paid, not closed or refunded order after the anchor and at most `days` later."""
     tz = ZoneInfo(settings.TIME_ZONE)
     end = datetime.combine(today - timedelta(days=days), time(), tzinfo=tz)
@@ -202,6 +207,19 @@ def recovery_counts(
     for group, qs, anchor in (("resolved", resolved, "resolved_at"), ("unresolved", unresolved, "created_at")):
         agg = qs.annotate(again=bought(anchor)).aggregate(n=Count("id"), k=Count("id", filter=Q(again=True)))
         out[group] = (agg["n"] or 0, agg["k"] or 0)
+    rating = Survey.objects.filter(ticket_id=OuterRef("pk"), answered_at__isnull=False).order_by("-answered_at", "-id")
+    bands = {
+        "resolved_satisfied": Q(csat__gte=4),
+        "resolved_neutral": Q(csat=3),
+        "resolved_dissatisfied": Q(csat__lte=2),
+        "resolved_no_answer": Q(csat__isnull=True),
+    }
+    split = resolved.annotate(again=bought("resolved_at"), csat=Subquery(rating.values("rating")[:1])).aggregate(
+        **{f"n_{g}": Count("id", filter=q) for g, q in bands.items()},
+        **{f"k_{g}": Count("id", filter=q & Q(again=True)) for g, q in bands.items()},
+    )
+    for group in CSAT_GROUPS:
+        out[group] = (split[f"n_{group}"] or 0, split[f"k_{group}"] or 0)
     orders = Order.objects.filter(status__in=Order.COUNTED, ordered_at__gte=start, ordered_at__lt=end)
     if shop is not None:
         orders = orders.filter(shop=shop)

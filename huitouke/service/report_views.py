@@ -20,6 +20,7 @@ from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.service import performance as perf
 from huitouke.service import report_selectors, reports
+from huitouke.service.surveys.selectors import csat_by_agent
 
 PERMISSION = "service.configure_service"  # managers and owners
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,7 +85,7 @@ def performance(request: HttpRequest) -> HttpResponseBase:
     facts = report_selectors.ticket_facts(period=period, shop=shop)
     granted = report_selectors.compensation_by_agent(period=period, shop=shop)
     panels = [
-        reports.staff_panel(perf.by_agent(facts, granted)),
+        reports.staff_panel(perf.by_agent(facts, granted), csat_by_agent(shop, period.start, period.end)),
         reports.type_panel(perf.by_key(facts, lambda t: (t.type,))),
         reports.product_panel(perf.by_key(facts, lambda t: t.products)),
         *(

@@ -4,8 +4,9 @@ recovery effect, and the complaint share per product on analytics' products page
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -48,16 +49,32 @@ def _figure_row(label: str, f: Figures) -> list[object]:
     ]
 
 
-def staff_panel(figures: Sequence[Figures]) -> Panel:
+def _csat_cells(f: Any) -> list[object]:
+    """Answered surveys, the average rating and the share rated 4–5 of one agent's surveys (None: no survey)."""
+    if f is None:
+        return [0, None, None]
+    return [f.answered, f.average, f.satisfied_share]
+
+
+def staff_panel(figures: Sequence[Figures], csat: Mapping[str, Any] | None = None) -> Panel:
+    """The per-agent table; `csat` (username → the agent's survey figures, surveys.selectors.csat_by_agent) adds
+    the customers' satisfaction to each agent's row (seed 002: satisfaction counts in staff evaluation)."""
+    csat = csat or {}
     table = Table(
         key="agents",
         title=_("Per agent"),
-        columns=_figure_columns(_("Agent")),
-        rows=[_figure_row(f.key, f) for f in figures],  # type: ignore[misc]
+        columns=[
+            *_figure_columns(_("Agent")),
+            Column(_("Surveys answered"), "int"),
+            Column(_("Satisfaction, average (1–5)"), "number"),
+            Column(_("Satisfied (4–5)"), "percent"),
+        ],
+        rows=[[*_figure_row(f.key, f), *_csat_cells(csat.get(str(f.key)))] for f in figures],  # type: ignore[list-item]  # cells, as _figure_row builds them
         note=_(
             "Owned: tickets the agent works now; first owned: tickets the agent took up first (首问负责制), whose "
             "first response counts for the agent. Times are business hours of the shop's calendar; SLA met is the "
-            "share of owned tickets with a policy whose clocks were never breached."
+            "share of owned tickets with a policy whose clocks were never breached. Satisfaction: the surveys sent "
+            "for the agent's resolutions in the period and their answers."
         ),
     )
     labels = [f.key for f in figures[:20]]
@@ -136,6 +153,10 @@ def recovery_panel(rates: Sequence[Rate]) -> Panel:
         "resolved": _("Ticket resolved"),
         "unresolved": _("Ticket not resolved"),
         "no_ticket": _("No ticket"),
+        "resolved_satisfied": _("Resolved, rated satisfied (4–5)"),
+        "resolved_neutral": _("Resolved, rated neutral (3)"),
+        "resolved_dissatisfied": _("Resolved, rated dissatisfied (1–2)"),
+        "resolved_no_answer": _("Resolved, no survey answer"),
     }
     table = Table(
         key="recovery",
@@ -160,7 +181,9 @@ def recovery_panel(rates: Sequence[Rate]) -> Panel:
             "Resolved: each ticket resolved in the year that ended a window ago, counted from its resolution "
             "(refunds the buyer withdrew are not fixes). Not resolved: tickets of that year left unresolved for "
             "the whole window, counted from their opening. No ticket: customers who never had one, counted from "
-            "their first purchase in that year. Intervals are 95 % Wilson intervals; differences use Newcombe's "
+            "their first purchase in that year. The resolved tickets are also split by the customer's satisfaction "
+            "answer (the ticket's latest answered survey). Intervals are 95 % Wilson intervals; differences use "
+            "Newcombe's "
             "interval, so a difference whose interval excludes 0 is unlikely to be chance."
         ),
     )

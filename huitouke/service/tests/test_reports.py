@@ -122,7 +122,7 @@ def test_recovery_counts(shop: Any) -> None:
     from huitouke.orders.tests.factories import OrderFactory
 
     fixed, unfixed, calm, withdrawn = (CustomerFactory.create(name=n) for n in ("甲", "乙", "丙", "丁"))
-    _ticket(fixed, shop, resolved_at=sh(2026, 3, 2, 14, 0), status="resolved")
+    fixed_ticket = _ticket(fixed, shop, resolved_at=sh(2026, 3, 2, 14, 0), status="resolved")
     OrderFactory.create(shop=shop, customer=fixed, order_no="F1", ordered_at=sh(2026, 4, 1, 9, 0))
     _ticket(unfixed, shop, created_at=sh(2026, 3, 5, 10, 0))
     OrderFactory.create(shop=shop, customer=unfixed, order_no="U1", ordered_at=sh(2026, 8, 1, 9, 0))  # after 90 days
@@ -131,7 +131,34 @@ def test_recovery_counts(shop: Any) -> None:
     OrderFactory.create(shop=shop, customer=calm, order_no="C2", ordered_at=sh(2026, 3, 1, 9, 0))
     OrderFactory.create(shop=shop, customer=calm, order_no="C3", ordered_at=sh(2026, 4, 1, 9, 0), status="closed")
     today = date(2026, 12, 1)
-    assert rs.recovery_counts(days=90, today=today) == {"resolved": (1, 1), "unresolved": (2, 0), "no_ticket": (1, 1)}
+    unanswered = {"resolved_satisfied": (0, 0), "resolved_neutral": (0, 0), "resolved_dissatisfied": (0, 0)}
+    assert rs.recovery_counts(days=90, today=today) == {
+        "resolved": (1, 1),
+        "unresolved": (2, 0),
+        "no_ticket": (1, 1),
+        **unanswered,
+        "resolved_no_answer": (1, 1),
+    }
+    # the customer answers the ticket's survey with a 5 (an earlier survey of a first resolution said 2): the
+    # resolved group splits by the latest answer
+    from huitouke.service.survey_models import Survey
+
+    for round_, rating, answered in ((1, 2, sh(2026, 3, 1, 9, 0)), (2, 5, sh(2026, 3, 3, 9, 0))):
+        Survey.objects.create(
+            ticket=fixed_ticket,
+            round=round_,
+            type="quality",
+            sent_at=answered,
+            expires_at=answered + timedelta(days=7),
+            answered_at=answered,
+            rating=rating,
+        )
+    split = rs.recovery_counts(days=90, today=today)
+    assert (split["resolved_satisfied"], split["resolved_dissatisfied"], split["resolved_no_answer"]) == (
+        (1, 1),
+        (0, 0),
+        (0, 0),
+    )
     # 180 days: the unresolved customer's August order is inside the window now
     assert rs.recovery_counts(days=180, today=today)["unresolved"] == (2, 1)
     # an anchor whose window has not ended yet is not observed
@@ -139,6 +166,8 @@ def test_recovery_counts(shop: Any) -> None:
         "resolved": (0, 0),
         "unresolved": (0, 0),
         "no_ticket": (0, 0),
+        **unanswered,
+        "resolved_no_answer": (0, 0),
     }
 
 
@@ -193,3 +222,31 @@ def test_complaint_share_on_the_products_page(client: Any, shop: Any, customer: 
     page = client.get("/analytics/products/")
     assert page.status_code == 200
     assert 'id="panel-complaints"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_staff_table_carries_each_agents_satisfaction(shop: Any, customer: Any, agent: Any) -> None:
+    # seed 002: satisfaction counts in staff evaluation — two answered surveys (5 and 3) and one unanswered for agent1
+    from huitouke.service import performance as perf
+    from huitouke.service import reports
+    from huitouke.service.survey_models import Survey
+    from huitouke.service.surveys.selectors import csat_by_agent
+
+    ticket = _ticket(customer, shop, created_at=sh(2026, 3, 2, 10, 0), owner=agent, first_owner=agent)
+    for round_, rating in ((1, 5), (2, 3), (3, None)):
+        sent = sh(2026, 3, 2 + round_, 10, 0)
+        Survey.objects.create(
+            ticket=ticket,
+            round=round_,
+            agent=agent,
+            type="quality",
+            sent_at=sent,
+            expires_at=sent + timedelta(days=7),
+            answered_at=sent if rating else None,
+            rating=rating,
+        )
+    csat = csat_by_agent(None, date(2026, 3, 1), date(2026, 3, 31))
+    figures = perf.by_agent(rs.ticket_facts(period=rs.Period(date(2026, 3, 1), date(2026, 3, 31))), {})
+    table = reports.staff_panel(figures, csat).table
+    row = next(r for r in table.rows if r[0] == "agent1")
+    assert row[-3:] == [2, 4.0, 0.5]
