@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,16 @@ class InboundReply:
 InboundHook = Callable[[InboundReply], int]
 
 
+#: called for each manual task shown to `user`: (label, url) of a helper page for it (the service desk's canned
+#: replies for the task's customer), or None
+TaskLink = Callable[[Any, Any], "tuple[str, str] | None"]
+
+
 @dataclass
 class _Registry:
     suppression_hooks: dict[str, SuppressionHook] = field(default_factory=dict)
     inbound_hooks: dict[str, InboundHook] = field(default_factory=dict)
+    task_links: dict[str, TaskLink] = field(default_factory=dict)
 
 
 registry = _Registry()
@@ -66,3 +73,13 @@ def unregister_suppression_hook(key: str) -> None:
 def register_inbound_hook(key: str, hook: InboundHook) -> None:
     """Add (or replace) the inbound-reply hook named `key`."""
     registry.inbound_hooks[key] = hook
+
+
+def register_task_link(key: str, link: TaskLink) -> None:
+    """Add (or replace) a link shown beside each manual task (messaging/task_list.html)."""
+    registry.task_links[key] = link
+
+
+def task_links(message: Any, user: Any) -> list[tuple[str, str]]:
+    """The registered links for one manual task, for `user`."""
+    return [link for hook in registry.task_links.values() if (link := hook(message, user)) is not None]

@@ -35,6 +35,7 @@ from huitouke.messaging.channels import CHANNEL_PROVIDERS
 from huitouke.messaging.forms import ChannelForm, PolicyForm, TemplateForm
 from huitouke.messaging.inbound import UNSIGNED_PROVIDERS
 from huitouke.messaging.models import Channel, ChannelConfig, Message, Purpose, SourceKind, Template
+from huitouke.messaging.registry import task_links
 from huitouke.messaging.rendering import VARIABLES
 from huitouke.messaging.secrets import secrets_decrypt
 from huitouke.orders.models import Shop
@@ -185,6 +186,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = list(selectors.manual_task_list()[:200])
     masker = _masker(request)
     _audit(request, masker, tasks, "tasks")
+    for task in tasks:
+        task.helper_links = task_links(task, request.user)  # type: ignore[attr-defined]  # for the template only
     return render(request, "messaging/task_list.html", {"tasks": tasks, "masker": masker})
 
 

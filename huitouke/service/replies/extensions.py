@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models.signals import post_migrate
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 
 def _starter_after_migrate(**kwargs: Any) -> None:
@@ -34,9 +35,21 @@ def portal_self_service_link(*, ticket: Any = None, customer: Any = None, order:
 def register() -> None:
     from django.apps import apps
 
+    from huitouke.messaging.registry import register_task_link
     from huitouke.service.replies.links import self_service_link_register
 
     post_migrate.connect(
         _starter_after_migrate, sender=apps.get_app_config("service"), dispatch_uid="service-canned-replies"
     )
     self_service_link_register(portal_self_service_link)
+    register_task_link("canned_replies", canned_reply_task_link)
+
+
+def canned_reply_task_link(message: Any, user: Any) -> tuple[str, str] | None:
+    """Beside a manual task in messaging's queue: answer that customer with a canned reply (the compose page
+    fills the reply from their latest order, shows it to copy and queues it as a task)."""
+    from huitouke.service.replies.services import AGENT_PERM
+
+    if not message.customer_id or not user.has_perm(AGENT_PERM):
+        return None
+    return str(_("Canned reply")), reverse("service:reply-compose") + f"?customer={message.customer_id}"

@@ -291,3 +291,16 @@ def test_the_api_refuses_a_public_reply_with_an_unfilled_variable(api_client_as,
     assert "{tracking_no}" in refused.json()["message"]
     assert _post(client, url, {"body": "内部：{tracking_no} 待查", "internal": True}).status_code == 201
     assert _post(client, url, {"body": "亲，写法 {{tracking_no}} 是字面的", "channel": "manual"}).status_code == 201
+
+
+def test_the_manual_task_queue_links_each_task_to_a_canned_reply_for_its_customer(client_as, customer, shop, agent):
+    # given a manual task for a customer, waiting in messaging's queue (as the dispatcher leaves it)
+    task = services.reply_task_create(customer=customer, shop=shop, body="亲，您好", actor=agent)
+    Message.objects.filter(pk=task.pk).update(status="sending", lease_until=None)
+    compose = reverse("service:reply-compose") + f"?customer={customer.pk}"
+
+    # then the queue links the task to a canned reply for that customer (registered by the service desk)
+    page = client_as("agent").get(reverse("messaging:tasks")).content.decode()
+    assert "亲，您好" in page
+    assert f'href="{compose}"' in page
+    assert "用话术回复" in page
