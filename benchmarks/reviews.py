@@ -19,27 +19,21 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: benchmarks.common from the repository's root
+from benchmarks.common import django_setup_postgres  # noqa: E402
+
 TARGET_S = 30.0
 SHOP = "评价基准店"
 
 
 def _setup() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit("benchmarks/reviews.py needs DATABASE_URL=postgres://user@host/db (a database of its own)")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huitouke.settings")
-    os.environ.setdefault("HUITOUKE_HOME", str(ROOT / "var" / "bench"))
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_setup_postgres("reviews.py")
 
 
 def _build(customers: int, reviews: int) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import shutil
 import sys
@@ -42,6 +41,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: benchmarks.common from the repository's root
+from benchmarks.common import django_setup_postgres, percentile  # noqa: E402
+
 SHOP = "服务压测店"
 QUEUE_TARGET_MS = 100.0
 TICK_TARGET_S = 10.0
@@ -51,22 +53,7 @@ STATUSES = ["买家已经申请退款，等待卖家同意"] * 4 + ["卖家已�
 
 
 def _setup() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit("benchmarks/service.py needs DATABASE_URL=postgres://user@host/db (a database of its own)")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huitouke.settings")
-    hosts = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
-    os.environ["DJANGO_ALLOWED_HOSTS"] = f"{hosts},testserver"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
+    django_setup_postgres("service.py", test_client=True)
 
 
 def _timed(op: Callable[[], Any]) -> tuple[float, Any]:
@@ -443,11 +430,12 @@ def main() -> None:
         print(header)
         print("-" * len(header))
         for label, s in results:
-            p50, p95 = _pct(s.orm, 50), _pct(s.orm, 95)
+            p50, p95 = percentile(s.orm, 50), percentile(s.orm, 95)
             ok = "ok" if p95 <= QUEUE_TARGET_MS else f"MISS (p95 > {QUEUE_TARGET_MS:.0f})"
             if p95 > QUEUE_TARGET_MS:
                 misses.append((label, s))
-            print(f"{label:<36} | {p50:7.1f} | {p95:7.1f} | {_pct(s.bare, 50):12.1f} | {_pct(s.bare, 95):12.1f} | {ok}")
+            bare50, bare95 = percentile(s.bare, 50), percentile(s.bare, 95)
+            print(f"{label:<36} | {p50:7.1f} | {p95:7.1f} | {bare50:12.1f} | {bare95:12.1f} | {ok}")
         print()
     if tick:
         at = timezone.now()

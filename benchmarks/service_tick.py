@@ -21,27 +21,22 @@ Build only into a database of its own: it refuses one holding other shops' data.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: benchmarks.common from the repository's root
+from benchmarks.common import django_setup_postgres  # noqa: E402
+
 TARGET_S = 10.0
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 SPREAD_MIN = 5 * 24 * 60
 
 
 def _setup() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit("benchmarks/service_tick.py needs DATABASE_URL=postgres://user@host/db (a database of its own)")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huitouke.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_setup_postgres("service_tick.py")
 
 
 def _build(open_count: int, closed_count: int) -> None:

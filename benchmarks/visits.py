@@ -21,7 +21,6 @@ Build only into a database of its own: it refuses one holding other shops' data.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -29,20 +28,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: benchmarks.common from the repository's root
+from benchmarks.common import django_setup_postgres  # noqa: E402
+
 RUN_TARGET_S, PAGE_TARGET_MS = 20.0, 100.0
 BENCH_SHOP = "visits-bench"
 
 
 def _setup() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit("benchmarks/visits.py needs DATABASE_URL=postgres://user@host/db (a database of its own)")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huitouke.settings")
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_setup_postgres("visits.py", test_client=True)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
