@@ -17,4 +17,5 @@ mkdir -p "$HUITOUKE_HOME"
 .venv/bin/ruff format --check .
 .venv/bin/mypy huitouke benchmarks conftest.py
 .venv/bin/huitouke makemigrations --check --dry-run
-.venv/bin/pytest --create-db "$@"
+# Tests run in parallel, one process per core (PYTEST_WORKERS=0 runs them in this process); each gets its own test database.
+.venv/bin/pytest --create-db -n "${PYTEST_WORKERS:-auto}" "$@"
