@@ -65,7 +65,6 @@ class AuditEntry(models.Model):
         PASSWORD = "password", _("Changed a password")
         TWO_FACTOR = "two_factor", _("Changed two-factor sign-in")
         SESSIONS = "sessions", _("Signed out everywhere")
-        REVEAL = "reveal", _("Revealed a hidden value")
         IMPORT = "import", _("Imported data")
         DELETE = "delete", _("Deleted a record")
         POLICY = "policy", _("Changed a policy")

@@ -62,6 +62,25 @@ def user_create(
     return user
 
 
+def user_role_set(*, username: str, role: str, actor: Any = None) -> User:
+    """Give an existing user exactly one role (replacing the one they had); audited (action user, op role, with
+    the roles before and after). Raises ApplicationError naming `role` or NotFoundError naming `username`."""
+    if role not in ROLE_PERMISSIONS:
+        raise ApplicationError(f"unknown role {role!r}; choose one of {', '.join(ROLE_PERMISSIONS)}", field="role")
+    user = User.objects.filter(username=username.strip()).first()
+    if user is None:
+        raise NotFoundError(f"user {username!r} not found", field="username")
+    with transaction.atomic():
+        if not Group.objects.filter(name=role).exists():
+            roles_sync()
+        before = sorted(user.groups.filter(name__in=list(ROLE_PERMISSIONS)).values_list("name", flat=True))
+        user.groups.remove(*Group.objects.filter(name__in=list(ROLE_PERMISSIONS)))
+        user.groups.add(Group.objects.get(name=role))
+        record(actor=actor, action=AuditEntry.Action.USER, target_type="user", target_id=user.pk, op="role",
+               before=before, after=role)  # fmt: skip
+    return user
+
+
 def audit_log(*, actor: Any, action: str, target_type: str = "", target_id: Any = "", **detail: Any) -> AuditEntry:
     """Write one audit entry (who, what, when, from where): `core.audit.record` under its older name."""
     return record(actor=actor, action=action, target_type=target_type, target_id=target_id, **detail)
