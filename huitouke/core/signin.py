@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import logout
@@ -35,6 +36,8 @@ from huitouke.core.roles import role_of
 LAST_SEEN = "_huitouke_last_seen"
 #: how the current sign-in was completed ("password", "totp", "recovery"), set by the sign-in views
 METHOD_ATTR = "_huitouke_signin_method"
+#: set on a request whose sign-in the lockout refused before the password was checked
+REFUSED_ATTR = "_huitouke_signin_refused"
 #: why a sign-out happened when it was not the user's choice ("idle"), read by the audit receiver
 LOGOUT_REASON_ATTR = "_huitouke_logout_reason"
 
@@ -49,7 +52,11 @@ class SignInGuardBackend(AxesStandaloneBackend):
     ) -> Any:
         if request is None:
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        try:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        except AxesBackendPermissionDenied:
+            setattr(request, REFUSED_ATTR, True)
+            raise
 
 
 # --- audit receivers (connected in CoreConfig.ready) -----------------------------------------------------------
@@ -94,13 +101,15 @@ def on_logged_out(sender: Any, request: HttpRequest | None, user: User | None, *
 def on_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    """One `login_failed` entry per refused sign-in: outcome `denied` while the name or address is locked out
-    (django-axes' receiver runs first and marks the request), otherwise `failure`. The typed user name is the
-    entry's person; the password is never stored."""
+    """One `login_failed` entry per refused sign-in: outcome `denied` when the lockout refused it before the
+    password was checked, otherwise `failure`; `locked_out` says whether the name or address is locked after it
+    (django-axes' receiver runs first and marks the request). The typed user name is the entry's person; the
+    password is never stored."""
     if request is None:
         return
     username = str(credentials.get("username") or "")[:150]
     locked = bool(getattr(request, "axes_locked_out", False))
+    refused = bool(getattr(request, REFUSED_ATTR, False))
     user = User.objects.filter(username=username).first() if username else None
     record(
         actor=None,
@@ -109,7 +118,7 @@ def on_login_failed(
         target_type="user" if user else "",
         target_id=user.pk if user else "",
         ip=client_ip(request),
-        outcome=AuditEntry.Outcome.DENIED if locked else AuditEntry.Outcome.FAILURE,
+        outcome=AuditEntry.Outcome.DENIED if refused else AuditEntry.Outcome.FAILURE,
         stage=str(credentials.get("stage") or "password"),
         locked_out=locked,
     )
