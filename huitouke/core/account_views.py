@@ -237,6 +237,7 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
+@login_required
 @permission_required("core.manage_signin", raise_exception=True)
 def lockout_page(request: HttpRequest) -> HttpResponse:
     """Owners: the user names and addresses locked out now, with a button to lift each."""
@@ -248,6 +249,7 @@ def lockout_page(request: HttpRequest) -> HttpResponse:
     return render(request, "core/lockout_list.html", context)
 
 
+@login_required
 @permission_required("core.manage_signin", raise_exception=True)
 @require_POST
 def lockout_lift_view(request: HttpRequest, pk: int) -> HttpResponse:

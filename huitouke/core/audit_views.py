@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -114,6 +114,7 @@ def audit_export_xlsx(*, filters: AuditFilter, actor: Any) -> tuple[bytes, int]:
     return out.getvalue(), count
 
 
+@login_required
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Owners: the audit trail, filtered and paginated; `?format=xlsx` downloads what matches."""
