@@ -241,7 +241,7 @@ def test_the_api_answers_owners_with_masked_entries(
 ) -> None:
     client = api_client_as("owner")
 
-    response = client.get("/api/v1/audit", {"target_type": "customer", "page_size": 1})
+    response = client.get("/api/v1/audit", {"target_type": "customer", "page_size": "1"})
 
     assert response.status_code == 200
     body = response.json()
