@@ -41,8 +41,8 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         label=gettext_lazy("Outcome"), required=False, choices=[("", "—"), *AuditEntry.Outcome.choices]
     )
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False)
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False)
+    date_from = forms.DateField(label=gettext_lazy("Date from"), required=False)
+    date_to = forms.DateField(label=gettext_lazy("Date to"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
