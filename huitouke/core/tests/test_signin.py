@@ -290,3 +290,18 @@ def test_changing_a_password_is_checked_and_audited(make_user: Callable[..., Use
     assert user.check_password("blue-teapot-river")
     [entry] = _entries("password")
     assert entry.detail == {"op": "change"}
+
+
+def test_two_factor_reset_command_removes_the_authenticator(make_user: Callable[..., User]) -> None:
+    user = make_user("owner", username="laoban")
+    TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    out = io.StringIO()
+
+    call_command("two_factor_reset", "laoban", stdout=out)
+
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert out.getvalue().strip() == "Two-factor sign-in removed for laoban."
+    [entry] = _entries("two_factor")
+    assert (entry.actor_name, entry.detail) == ("system", {"op": "disable"})
+    with pytest.raises(CommandError, match=r"^username: user 'nobody' not found$"):
+        call_command("two_factor_reset", "nobody")
