@@ -252,10 +252,12 @@ def lockout_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("core.manage_signin", raise_exception=True)
 @require_POST
-def lockout_lift_view(request: HttpRequest, pk: int) -> HttpResponse:
+def lockout_lift_view(request: HttpRequest) -> HttpResponse:
+    """Lift the lockout named by the posted `kind` (username or address) and `value`."""
+    value = request.POST.get("value", "")[:150]
     try:
-        found = lockout_lift(lockout_id=pk, actor=request.user)
-        messages.success(request, _("The lockout of %(who)s was lifted.") % {"who": found.username or found.ip})
+        lockout_lift(kind=request.POST.get("kind", ""), value=value, actor=request.user)
+        messages.success(request, _("The lockout of %(who)s was lifted.") % {"who": value})
     except NotFoundError:
         messages.error(request, _("That lockout has already ended."))
     return redirect("core:lockouts")

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -129,58 +129,60 @@ def on_login_failed(
 
 @dataclass(frozen=True)
 class Lockout:
-    """A user name or address that is locked out now (one django-axes attempt record at or past the limit)."""
+    """A user name (`kind` "username") or an address (`kind` "address") locked out now: django-axes counts the
+    failures of all its attempt records within the cool-off, as here."""
 
-    id: int
-    username: str
-    ip: str
+    kind: str
+    value: str
     failures: int
     last_attempt: datetime
     until: datetime
 
 
+_KINDS = {"username": "username", "address": "ip_address"}
+
+
 def lockout_list(*, now: datetime | None = None) -> list[Lockout]:
-    """Every lockout in force, newest first."""
+    """Every lockout in force, newest first (at most 500)."""
     now = now or timezone.now()
     cooloff = settings.AXES_COOLOFF_TIME
-    qs = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
+    recent = AccessAttempt.objects.all()
     if cooloff:
-        qs = qs.filter(attempt_time__gte=now - cooloff)
-    return [
-        Lockout(
-            id=a.pk,
-            username=a.username or "",
-            ip=a.ip_address or "",
-            failures=a.failures_since_start,
-            last_attempt=a.attempt_time,
-            until=a.attempt_time + cooloff if cooloff else a.attempt_time,
+        recent = recent.filter(attempt_time__gte=now - cooloff)
+    found: list[Lockout] = []
+    for kind, column in _KINDS.items():
+        named = recent.exclude(**{f"{column}__isnull": True})
+        if column == "username":  # (an empty address is stored as NULL; comparing it with "" matches nothing)
+            named = named.exclude(username="")
+        groups = (
+            named.values(column)
+            .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+            .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+            .order_by("-last")[:500]
         )
-        for a in qs.order_by("-attempt_time")[:500]
-    ]
+        found += [
+            Lockout(
+                kind=kind,
+                value=str(g[column]),
+                failures=int(g["failures"]),
+                last_attempt=g["last"],
+                until=g["last"] + cooloff if cooloff else g["last"],
+            )
+            for g in groups
+        ]
+    return sorted(found, key=lambda lo: lo.last_attempt, reverse=True)
 
 
-def lockout_lift(*, lockout_id: int, actor: Any) -> Lockout:
-    """Lift one lockout: the failures counted for its user name and for its address are forgotten. Audited
-    (action unlock). Raises NotFoundError when there is no such lockout (already lifted or expired)."""
-    found = next((lo for lo in lockout_list() if lo.id == lockout_id), None)
-    if found is None:
-        raise NotFoundError(f"lockout {lockout_id} not found (lifted or expired already)", field="id")
+def lockout_lift(*, kind: str, value: str, actor: Any) -> int:
+    """Lift the lockout of a user name or an address: the failed attempts counted for it are forgotten (so a lock
+    of the address those same attempts came from ends too). Audited (action unlock). Returns how many attempt
+    records went; raises NotFoundError when no such lockout is in force."""
+    if kind not in _KINDS or not any(lo.kind == kind and lo.value == value for lo in lockout_list()):
+        raise NotFoundError(f"no lockout of {kind} {value!r} (lifted or expired already)", field="value")
     with transaction.atomic():
-        match = Q(pk=found.id)
-        if found.username:
-            match |= Q(username=found.username)
-        if found.ip:
-            match |= Q(ip_address=found.ip)
-        AccessAttempt.objects.filter(match).delete()
-        record(
-            actor=actor,
-            action=AuditEntry.Action.UNLOCK,
-            target_type="lockout",
-            target_id=found.id,
-            username=found.username,
-            address=found.ip,
-        )
-    return found
+        removed = AccessAttempt.objects.filter(**{_KINDS[kind]: value}).delete()[0]
+        record(actor=actor, action=AuditEntry.Action.UNLOCK, target_type="lockout", target_id=f"{kind}:{value}")
+    return int(removed)
 
 
 # --- sessions ----------------------------------------------------------------------------------------------------

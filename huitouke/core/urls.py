@@ -14,5 +14,5 @@ urlpatterns = [
     path("account/two-factor/", account_views.two_factor, name="two-factor"),
     path("account/sign-out-everywhere/", account_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/lockouts/", account_views.lockout_page, name="lockouts"),
-    path("account/lockouts/<id:pk>/lift/", account_views.lockout_lift_view, name="lockout-lift"),
+    path("account/lockouts/lift/", account_views.lockout_lift_view, name="lockout-lift"),
 ]

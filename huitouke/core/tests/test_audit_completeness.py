@@ -126,7 +126,7 @@ def lockout_lifted(env: Env, settings: Any) -> tuple[str, str]:
     owner = env.client_as("owner")
     lockout = owner.get("/account/lockouts/").context["lockouts"][0]
     env.mark()
-    owner.post(f"/account/lockouts/{lockout.id}/lift/")
+    owner.post("/account/lockouts/lift/", {"kind": lockout.kind, "value": lockout.value})
     return "unlock", "lockout"
 
 

@@ -76,7 +76,7 @@ def test_two_factor_sign_in_and_the_audit_page(page, live_server, make_user, scr
     page.click("button[type=submit]")
     page.wait_for_url(f"{url}/audit/")
 
-    # the audit page: every step above is there; filter by action
+    # the audit page (also linked from the account page): every step above is there; filter by action
     table = page.inner_text("#audit-table")
     for label in ("登录", "登录失败", "更改两步验证"):
         assert label in table, label

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from freezegun import freeze_time
 
 from huitouke.core.models import AuditEntry, SignInSession
+from huitouke.core.signin import lockout_list
 from huitouke.core.twofactor import RECOVERY_CODES
 
 PASSWORD = "pass-word-123"
@@ -106,12 +107,16 @@ def test_after_the_limit_the_right_password_is_refused_until_an_owner_lifts_the_
     page = owner.get("/account/lockouts/")
     assert page.status_code == 200
     assert "kefu" in page.content.decode()
-    lockout_id = page.context["lockouts"][0].id
-    assert owner.post(f"/account/lockouts/{lockout_id}/lift/").status_code == 302
+    shown = sorted((lo.kind, lo.value, lo.failures) for lo in page.context["lockouts"])
+    assert shown == [("address", "203.0.113.9", 3), ("username", "kefu", 3)]
+    lift = owner.post("/account/lockouts/lift/", {"kind": "username", "value": "kefu"})
+    assert lift.status_code == 302
 
     assert _sign_in(_client("198.51.100.1"), "kefu").status_code == 302
     [unlock] = _entries("unlock")
-    assert (unlock.actor_name, unlock.detail["username"]) == ("owner-client", "kefu")
+    assert (unlock.actor_name, unlock.target_type, unlock.target_id) == ("owner-client", "lockout", "username:kefu")
+    # the address was locked by the same failed attempts, which are forgotten now
+    assert owner.get("/account/lockouts/").context["lockouts"] == []
 
 
 def test_a_lockout_ends_by_itself_after_the_cool_off(make_user: Callable[..., User], limit: int) -> None:
@@ -133,12 +138,15 @@ def test_failures_for_many_names_lock_the_address(make_user: Callable[..., User]
 
     assert _sign_in(_client("203.0.113.50"), "kefu").status_code == 429
     assert _sign_in(_client("198.51.100.2"), "kefu").status_code == 302
+    locked = [(lo.kind, lo.value, lo.failures) for lo in lockout_list()]
+    assert locked == [("address", "203.0.113.50", limit)]
 
 
 def test_only_owners_see_and_lift_lockouts(client_as: Callable[[str], Client]) -> None:
     assert client_as("manager").get("/account/lockouts/").status_code == 403
-    assert client_as("agent").post("/account/lockouts/1/lift/").status_code == 403
-    assert client_as("owner").post("/account/lockouts/1/lift/").status_code == 302  # gone already: a message
+    assert client_as("agent").post("/account/lockouts/lift/", {"kind": "username", "value": "x"}).status_code == 403
+    gone = client_as("owner").post("/account/lockouts/lift/", {"kind": "username", "value": "x"}, follow=True)
+    assert [str(m) for m in gone.context["messages"]] == ["该锁定已经结束。"]
 
 
 # --- two-factor ----------------------------------------------------------------------------------------------------
