@@ -350,6 +350,7 @@ def playbook_delete(request: HttpRequest) -> HttpResponse:
         raise Http404(_("Add a shop first."))
     try:
         services.playbook_delete(shop=shop, key=request.POST.get("key", ""))
+        record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="playbook", target_id=shop.pk)
     except NotFoundError:
         raise Http404(_("This shop has no such playbook.")) from None
     messages.success(request, _("The playbook was deleted; the shipped one applies again to its types."))

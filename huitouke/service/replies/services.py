@@ -228,6 +228,7 @@ def reply_image_delete(*, image: ReplyImage, actor: Any) -> None:
         raise PermissionDeniedError("you may not change this reply")
     storage, name = image.file.storage, image.file.name
     with transaction.atomic():
+        record(actor=actor, action=AuditEntry.Action.DELETE, target_type="reply_image", target_id=image.pk)
         image.delete()
         if name:
             transaction.on_commit(lambda: storage.delete(name))
