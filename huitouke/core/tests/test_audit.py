@@ -284,3 +284,22 @@ def test_the_api_is_in_the_openapi_document() -> None:
     names = {p["name"] for p in operation["parameters"]}
     assert {"actor", "action", "target_type", "target_id", "outcome", "date_from", "date_to", "page"} <= names
     assert {"200", "403"} <= {str(c) for c in operation["responses"]}
+
+
+def test_the_page_and_the_api_cost_a_fixed_number_of_queries(
+    make_user: Callable[..., User],
+    client_as: Callable[[str], Client],
+    api_client_as: Callable[[str], Client],
+    django_assert_max_num_queries: Any,
+) -> None:
+    kefu = make_user("agent", username="kefu")
+    page, api = client_as("owner"), api_client_as("owner")
+    page.get("/audit/")  # the session and permission caches warm up
+    api.get("/api/v1/audit")
+    for i in range(60):
+        record(actor=kefu, action=AuditEntry.Action.UNMASK, target_type="customer", target_id=i)
+
+    with django_assert_max_num_queries(12):
+        assert page.get("/audit/").status_code == 200
+    with django_assert_max_num_queries(8):
+        assert api.get("/api/v1/audit", {"page_size": "60"}).status_code == 200
