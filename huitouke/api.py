@@ -16,6 +16,7 @@ from huitouke.audiences.api import router as audiences_router
 from huitouke.care.api import router as care_router
 from huitouke.core.api import OUT_OF_RANGE, ErrorOut
 from huitouke.core.api import router as core_router
+from huitouke.core.audit_api import router as audit_router
 from huitouke.core.errors import INT64_MAX, ApplicationError
 from huitouke.core.services import token_authenticate
 from huitouke.customers.api import router as customers_router
@@ -92,6 +93,7 @@ api = HuitoukeAPI(
     ),
 )
 api.add_router("/", core_router)
+api.add_router("/", audit_router)
 api.add_router("/", customers_router)
 api.add_router("/", orders_router)
 api.add_router("/", reviews_router)

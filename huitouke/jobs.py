@@ -22,7 +22,9 @@ from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
 from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
+from huitouke.core.audit import audit_prune, record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.core.services import (
     JobTimeLimitExceeded,
     job_fail,
@@ -32,6 +34,7 @@ from huitouke.core.services import (
     job_start,
     jobs_expire,
 )
+from huitouke.core.signin import signin_sessions_prune
 from huitouke.customers.models import Platform
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
 from huitouke.loyalty.floors import level_floors_import
@@ -192,6 +195,13 @@ def jobs_expire_periodic() -> int:
     return jobs_expire()
 
 
+@db_periodic_task(crontab(hour="2", minute="15"))
+def audit_prune_nightly() -> dict[str, int]:
+    """Every night at 02:15: remove audit entries past HUITOUKE_AUDIT_RETENTION_DAYS (the removal writes its own
+    audit entry) and forget remembered sign-in sessions older than a session can live."""
+    return {"removed": audit_prune(), "sessions": signin_sessions_prune()}
+
+
 @db_task()
 def orders_import_task(job_id: int) -> None:
     """The background import behind the upload page: runs `orders_import` and records progress on the Job."""
@@ -209,6 +219,13 @@ def orders_import_task(job_id: int) -> None:
             ),
             progress=lambda done, total: job_progress(job_id=job_id, done=done, total=total, stage="orders"),
             report_name=f"job{job_id}",
+        )
+        record(
+            actor=job.created_by,
+            action=AuditEntry.Action.IMPORT,
+            target_type="orders",
+            target_id=job_id,
+            result=result.as_json(),
         )
         return result.as_json()
 

@@ -7,6 +7,7 @@ See `.env.example` for every variable. The embedded default needs none of them: 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -59,6 +60,10 @@ INSTALLED_APPS = [
     "template_partials",
     "ninja",
     "huey.contrib.djhuey",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "huitouke.apps.ProjectConfig",
     "huitouke.core",
     "huitouke.customers",
@@ -85,11 +90,17 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "huitouke.core.middleware.ControlCharacterMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "huitouke.core.audit.AuditAddressMiddleware",
+    "huitouke.core.signin.SessionIdleMiddleware",
+    "huitouke.core.signin.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "huitouke.core.middleware.Int64GuardMiddleware",
     "huitouke.core.middleware.ApplicationErrorMiddleware",
+    # last, as django-axes asks: it turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "huitouke.urls"
@@ -135,9 +146,40 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("HUITOUKE_PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in protection (django-axes): the first backend refuses a locked-out account or address before the password
+# is checked. HUITOUKE_SIGNIN_FAILURE_LIMIT failed sign-ins for one user name, or from one address, lock that
+# name or address out for HUITOUKE_SIGNIN_LOCKOUT_MINUTES (tries during the lockout do not extend it); owners see
+# lockouts on /account/lockouts/ and can lift them.
+AUTHENTICATION_BACKENDS = [
+    "huitouke.core.signin.SignInGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("HUITOUKE_SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("HUITOUKE_SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "huitouke.core.audit.client_ip"
+AXES_LOCKOUT_CALLABLE = "huitouke.core.account_views.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False
+# Two-factor sign-in (TOTP): the roles that must use it (comma separated, e.g. "owner,manager"; empty: optional
+# for everyone). A user of such a role without a confirmed authenticator is sent to enrol after signing in.
+HUITOUKE_2FA_REQUIRED_ROLES = env.list("HUITOUKE_2FA_REQUIRED_ROLES", default=[])
+OTP_TOTP_ISSUER = env.str("HUITOUKE_2FA_ISSUER", default="Huitouke")
+# A signed-in session ends after this many minutes without a request (the next page asks to sign in again).
+HUITOUKE_SESSION_IDLE_MINUTES = env.int("HUITOUKE_SESSION_IDLE_MINUTES", default=60)
+SESSION_COOKIE_AGE = env.int("HUITOUKE_SESSION_MAX_HOURS", default=12) * 3600
+# Audit entries older than this many days are removed by the nightly job (itself audited); 0 keeps them all.
+HUITOUKE_AUDIT_RETENTION_DAYS = env.int("HUITOUKE_AUDIT_RETENTION_DAYS", default=3 * 365)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from huitouke.api import api
 from huitouke.audiences import views as audiences_views
+from huitouke.core import account_views
 from huitouke.messaging import customer_views as messaging_links
 from huitouke.service.surveys import views as survey_views
 
@@ -29,7 +30,8 @@ urlpatterns = [
     path("p/<str:token>/", audiences_views.preferences, name="preferences-link"),
     path("u/<str:token>/", messaging_links.unsubscribe_link, name="unsubscribe-link"),
     path("s/<str:token>/", survey_views.survey_page, name="survey"),
-    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("login/", account_views.signin, name="login"),
+    path("login/verify/", account_views.signin_verify, name="login-verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

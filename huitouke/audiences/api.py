@@ -16,7 +16,9 @@ from huitouke.audiences import selectors, services
 from huitouke.audiences.conditions import DefinitionError
 from huitouke.audiences.models import Segment
 from huitouke.core.api import Int64, errors, require_perms
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import AuditEntry
 from huitouke.core.schemas import TextInput
 from huitouke.customers.models import Customer
 
@@ -126,6 +128,7 @@ def segments_update(request: HttpRequest, pk: Int64, payload: SegmentIn) -> Segm
 def segments_delete(request: HttpRequest, pk: Int64) -> Status[Any]:
     require_perms(request, "audiences.delete_segment")
     services.segment_delete(segment=_get(pk))
+    record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="segment", target_id=pk)
     return Status(204, None)
 
 

@@ -22,7 +22,9 @@ from django.views.decorators.http import require_POST
 from huitouke.audiences import builder, selectors, services
 from huitouke.audiences.conditions import DefinitionError, parse_definition
 from huitouke.audiences.models import Segment
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.core.ratelimit import public_page_limited
 from huitouke.customers import links
 from huitouke.customers.models import Customer, Tag
@@ -182,6 +184,7 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.segment_delete(segment=segment)
     except ApplicationError as exc:  # still used by a campaign: 409, the builder again with the campaigns named
         return _edit(request, segment, refused=exc)
+    record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="segment", target_id=pk, name=segment.name)
     messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
     return redirect("audiences:list")
 

@@ -29,7 +29,9 @@ from huitouke.campaigns.services import (
     campaign_launch_start,
     one_off_too_many,
 )
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.customers.models import Customer
 from huitouke.customers.selectors import CustomerFilter
 from huitouke.messaging.forecast import Forecast, send_forecast
@@ -177,4 +179,5 @@ def campaign_one_off_create(*, selection: dict[str, Any], data: OneOffInput, use
     )
     campaign.save()
     campaign_launch_start(campaign=campaign)
+    record(actor=user, action=AuditEntry.Action.CAMPAIGN, target_type="campaign", target_id=campaign.pk, one_off=True)
     return campaign

@@ -18,7 +18,9 @@ from huitouke.campaigns import selectors, services
 from huitouke.campaigns.forms import CampaignForm
 from huitouke.campaigns.models import Campaign
 from huitouke.campaigns.tasks import LAUNCH_JOB_KIND
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.core.services import job_submit
 from huitouke.messaging.models import Channel, Message
 
@@ -121,6 +123,7 @@ def campaign_send(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     try:
         services.campaign_launch_start(campaign=campaign)
+        record(actor=request.user, action=AuditEntry.Action.CAMPAIGN, target_type="campaign", target_id=campaign.pk)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("campaigns:detail", pk=pk)

@@ -16,7 +16,9 @@ from huitouke.care.models import CareRule
 from huitouke.care.schemas import RuleIn, RuleOut, TemplateRef
 from huitouke.care.triggers.clock import parse_hhmm
 from huitouke.core.api import Int64, require_perms
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 
 router = Router(tags=["care"])
 
@@ -107,4 +109,5 @@ def rules_update(request: HttpRequest, pk: Int64, payload: RuleIn) -> RuleOut:
 def rules_delete(request: HttpRequest, pk: Int64) -> Status[Any]:
     require_perms(request, "care.delete_carerule")
     services.care_rule_delete(rule=selectors.rule_get(rule_id=pk))
+    record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="care_rule", target_id=pk)
     return Status(204, None)

@@ -27,7 +27,9 @@ from huitouke.care.library import template_key
 from huitouke.care.models import VALIDITY_DAYS, CareActivation, CareRule, CarrierTransit, ProductCycle, Trigger
 from huitouke.care.triggers import TRIGGERS
 from huitouke.care.triggers.params import ParamsError, normalised
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import AuditEntry
 from huitouke.messaging.models import Channel
 from huitouke.orders.models import Product, Shop
 
@@ -258,6 +260,9 @@ def care_rule_set_enabled(*, rule: CareRule, enabled: bool, user: User = None, n
             _end_activation(current, now)
             current.enabled = False
             current.save(update_fields=["enabled", "updated_at"])
+        record(
+            actor=user, action=AuditEntry.Action.CARE_RULE, target_type="care_rule", target_id=rule.pk, enabled=enabled
+        )
     return current
 
 

@@ -22,7 +22,9 @@ from huitouke.care import forms, selectors, sending, services, ticks
 from huitouke.care.library import template_key
 from huitouke.care.models import CareRule, Trigger
 from huitouke.care.triggers import DAILY, TRIGGERS
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import AuditEntry
 from huitouke.core.services import job_submit
 from huitouke.orders.models import Shop
 
@@ -283,6 +285,7 @@ def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = _rule(pk)
     services.care_rule_delete(rule=rule)
+    record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="care_rule", target_id=rule.pk)
     messages.success(request, _("Rule “%(name)s” deleted; its send records are kept.") % {"name": rule.name})
     return redirect("care:list")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -17,9 +19,34 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class AuditEntryImmutableError(Exception):
+    """Raised when code tries to change or delete an audit entry: the trail is append-only; only the retention
+    job (`core.audit.audit_prune`) removes entries, and it records that it did."""
+
+
+class AuditQuerySet(models.QuerySet["AuditEntry"]):
+    """Audit entries can be read and added, never changed or deleted in bulk through the ORM."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditEntryImmutableError("audit entries cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditEntryImmutableError("audit entries cannot be deleted; the retention job prunes old ones")
+
+    def _prune(self) -> int:
+        """Remove these entries for good: for `core.audit.audit_prune` only."""
+        return int(self._raw_delete(using=self.db))
+
+
 class AuditEntry(models.Model):
-    """Who did what to which record, and when: written for every PII unmask, export, merge, token change and
-    replacement of a shop's member levels, and for every search by phone or email of a role that may not see them."""
+    """Who did what to which record, when, from which address and with what outcome.
+
+    Written for every security-relevant action: sign-in (and its failures), sign-out, lockouts, user, password
+    and two-factor changes, API tokens, every unmask, exports, imports, merges, deletes, level and policy changes,
+    channel and secret changes, campaign launches, care rule switches and customer data requests (PIPL). Entries
+    are append-only (see AuditQuerySet and `save`); `core.audit.audit_prune` removes those past the retention
+    period and records that it did.
+    """
 
     class Action(models.TextChoices):
         UNMASK = "unmask", _("Viewed unmasked contact data")
@@ -30,6 +57,28 @@ class AuditEntry(models.Model):
         LEVELS = "levels", _("Replaced member levels")
         SETTINGS = "settings", _("Changed settings")
         MESSAGE = "message", _("Sent a message by hand")
+        LOGIN = "login", _("Signed in")
+        LOGIN_FAILED = "login_failed", _("Sign-in failed")
+        LOGOUT = "logout", _("Signed out")
+        UNLOCK = "unlock", _("Lifted a sign-in lockout")
+        USER = "user", _("Changed a user or role")
+        PASSWORD = "password", _("Changed a password")
+        TWO_FACTOR = "two_factor", _("Changed two-factor sign-in")
+        SESSIONS = "sessions", _("Signed out everywhere")
+        IMPORT = "import", _("Imported data")
+        DELETE = "delete", _("Deleted a record")
+        POLICY = "policy", _("Changed a policy")
+        CHANNEL = "channel", _("Changed a channel or its secret")
+        CAMPAIGN = "campaign", _("Launched a campaign")
+        CARE_RULE = "care_rule", _("Switched a care rule")
+        DATA_EXPORT = "data_export", _("Customer data export request")
+        DATA_ERASE = "data_erase", _("Customer data erasure request")
+        PRUNE = "prune", _("Pruned old audit entries")
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("Succeeded")
+        FAILURE = "failure", _("Failed")
+        DENIED = "denied", _("Refused")
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor_name = models.CharField(max_length=150, blank=True)
@@ -37,19 +86,38 @@ class AuditEntry(models.Model):
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    #: the requesting address (REMOTE_ADDR); empty for work without a request (commands, the worker)
+    ip = models.CharField(max_length=64, blank=True, default="")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.SUCCESS)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            models.Index(fields=["action", "-created_at"], name="audit_action_idx"),
+            models.Index(fields=["actor_name", "-created_at"], name="audit_actor_idx"),
+        ]
         permissions = [
             ("unmask_pii", "Can see unmasked phone, email and address"),
             ("export_customers", "Can export customer lists"),
             ("view_audit", "Can read the audit log"),
+            ("view_audit_trail", "Can read the audit trail page and API (owners)"),
+            ("manage_signin", "Can see and lift sign-in lockouts (owners)"),
         ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target_type}:{self.target_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditEntryImmutableError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditEntryImmutableError("audit entries cannot be deleted; the retention job prunes old ones")
 
 
 class ApiToken(TimeStampedModel):
@@ -135,3 +203,20 @@ class Job(TimeStampedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class SignInSession(models.Model):
+    """One signed-in browser session of a user (written at sign-in), so that "sign out everywhere" can end all
+    of them and the account page can list them."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signin_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip = models.CharField(max_length=64, blank=True, default="")
+    user_agent = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

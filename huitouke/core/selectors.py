@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from huitouke.core.errors import NotFoundError
 from huitouke.core.models import ApiToken, AuditEntry, Job
@@ -39,3 +43,46 @@ def job_list(*, kind: str, user: User, limit: int = 10) -> list[Job]:
     """The newest jobs of one kind the user may see (their own; all for owners and managers)."""
     qs = _jobs_visible_to(user).filter(kind=kind).select_related("created_by")
     return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit page and `GET /api/v1/audit` filter by: the person (user name, exact), the action, the
+    object (type, and id within it), the outcome and a date range (inclusive, in the shop's time zone)."""
+
+    actor: str = ""
+    action: str = ""
+    target_type: str = ""
+    target_id: str = ""
+    outcome: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def audit_entries(*, filters: AuditFilter) -> QuerySet[AuditEntry]:
+    """Audit entries matching `filters`, newest first (each filter is an indexed column)."""
+    qs = AuditEntry.objects.all()
+    if filters.actor:
+        qs = qs.filter(actor_name=filters.actor)
+    if filters.action:
+        qs = qs.filter(action=filters.action)
+    if filters.target_type:
+        qs = qs.filter(target_type=filters.target_type)
+    if filters.target_id:
+        qs = qs.filter(target_id=filters.target_id)
+    if filters.outcome:
+        qs = qs.filter(outcome=filters.outcome)
+    if filters.date_from:
+        qs = qs.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    return qs.order_by("-created_at", "-id")
+
+
+def audit_target_types() -> list[str]:
+    """The object types that occur in the trail (for the page's filter)."""
+    return sorted(t for t in AuditEntry.objects.values_list("target_type", flat=True).distinct() if t)

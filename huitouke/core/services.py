@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.models import ApiToken, AuditEntry, Job
 from huitouke.core.roles import ROLE_PERMISSIONS, roles_sync
@@ -23,8 +24,11 @@ from huitouke.core.roles import ROLE_PERMISSIONS, roles_sync
 TOKEN_PREFIX = "htk_"
 
 
-def user_create(*, username: str, role: str, password: str, email: str = "", validate: bool = True) -> User:
-    """Create a user holding one role (owner, manager, agent, marketer).
+def user_create(
+    *, username: str, role: str, password: str, email: str = "", validate: bool = True, actor: Any = None
+) -> User:
+    """Create a user holding one role (owner, manager, agent, marketer); audited (action user, op create).
+    The password passes Django's validators (AUTH_PASSWORD_VALIDATORS) unless `validate` is off (the demo).
 
     Raises ApplicationError naming `role`, `username` or `password` when one is unacceptable.
     """
@@ -37,7 +41,7 @@ def user_create(*, username: str, role: str, password: str, email: str = "", val
         raise ApplicationError(f"user {username!r} already exists", field="username")
     if validate:
         try:
-            validate_password(password)
+            validate_password(password, user=User(username=username, email=email))
         except ValidationError as exc:
             raise ApplicationError(" ".join(exc.messages), field="password") from exc
     with transaction.atomic():
@@ -52,20 +56,34 @@ def user_create(*, username: str, role: str, password: str, email: str = "", val
             raise ApplicationError(" ".join(messages), field=name) from exc
         user.save()
         user.groups.add(Group.objects.get(name=role))
+        record(
+            actor=actor, action=AuditEntry.Action.USER, target_type="user", target_id=user.pk, op="create", role=role
+        )
+    return user
+
+
+def user_role_set(*, username: str, role: str, actor: Any = None) -> User:
+    """Give an existing user exactly one role (replacing the one they had); audited (action user, op role, with
+    the roles before and after). Raises ApplicationError naming `role` or NotFoundError naming `username`."""
+    if role not in ROLE_PERMISSIONS:
+        raise ApplicationError(f"unknown role {role!r}; choose one of {', '.join(ROLE_PERMISSIONS)}", field="role")
+    user = User.objects.filter(username=username.strip()).first()
+    if user is None:
+        raise NotFoundError(f"user {username!r} not found", field="username")
+    with transaction.atomic():
+        if not Group.objects.filter(name=role).exists():
+            roles_sync()
+        before = sorted(user.groups.filter(name__in=list(ROLE_PERMISSIONS)).values_list("name", flat=True))
+        user.groups.remove(*Group.objects.filter(name__in=list(ROLE_PERMISSIONS)))
+        user.groups.add(Group.objects.get(name=role))
+        record(actor=actor, action=AuditEntry.Action.USER, target_type="user", target_id=user.pk, op="role",
+               before=before, after=role)  # fmt: skip
     return user
 
 
 def audit_log(*, actor: Any, action: str, target_type: str = "", target_id: Any = "", **detail: Any) -> AuditEntry:
-    """Write one audit entry (who, what, when). `actor` may be None for system actions."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
-        actor=user,
-        actor_name=user.get_username() if user else "system",
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        detail=detail,
-    )
+    """Write one audit entry (who, what, when, from where): `core.audit.record` under its older name."""
+    return record(actor=actor, action=action, target_type=target_type, target_id=target_id, **detail)
 
 
 def audit_unmasked(*, actor: Any, unmasked: bool, target_type: str, ids: list[Any], **detail: Any) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.core import views
+from huitouke.core import account_views, audit_views, views
 
 app_name = "core"
 urlpatterns = [
@@ -8,4 +8,11 @@ urlpatterns = [
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("jobs/<id:pk>/", views.job_detail, name="job"),
+    path("audit/", audit_views.audit_list, name="audit"),
+    path("account/", account_views.account, name="account"),
+    path("account/password/", account_views.password_change, name="password"),
+    path("account/two-factor/", account_views.two_factor, name="two-factor"),
+    path("account/sign-out-everywhere/", account_views.sign_out_everywhere, name="sign-out-everywhere"),
+    path("account/lockouts/", account_views.lockout_page, name="lockouts"),
+    path("account/lockouts/lift/", account_views.lockout_lift_view, name="lockout-lift"),
 ]

@@ -23,7 +23,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.ratelimit import public_page_limited
 from huitouke.core.services import audit_unmasked
@@ -447,6 +449,15 @@ def channel_edit(request: HttpRequest, shop_key: int, channel: str) -> HttpRespo
                 secrets_clear=form.secrets_clear(),
                 enabled=form.cleaned_data["enabled"],
                 rate_per_second=form.cleaned_data["rate_per_second"],
+            )
+            record(
+                actor=request.user,
+                action=AuditEntry.Action.CHANNEL,
+                target_type="channel",
+                target_id=f"{shop.pk if shop else '*'}:{channel}",
+                provider=provider,
+                enabled=form.cleaned_data["enabled"],
+                secrets_changed=sorted([*(k for k, v in form.secrets_new().items() if v), *form.secrets_clear()]),
             )
         except ApplicationError as exc:
             name = exc.field or ""

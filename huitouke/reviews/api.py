@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from huitouke.core.api import errors, masker_for, require_perms
+from huitouke.core.audit import record
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import Masker
 from huitouke.core.services import audit_log
@@ -121,6 +122,7 @@ def credit_settings_put(request: HttpRequest, payload: CreditSettingsIn, shop: s
     require_perms(request, "reviews.change_creditsettings")
     the_shop = shop_named(shop)
     obj = credit_settings_set(shop=the_shop, **payload.dict())
+    record(actor=request.user, action=AuditEntry.Action.POLICY, target_type="credit_settings", target_id=the_shop.pk)
     return {
         "shop": the_shop.name,
         "preset": obj.preset,

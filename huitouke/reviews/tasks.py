@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from huey.contrib.djhuey import db_task
 
+from huitouke.core.audit import record
+from huitouke.core.models import AuditEntry
 from huitouke.core.services import job_fail, job_finish, job_progress, job_start
 from huitouke.orders.importers.rows import ImportFileError
 from huitouke.reviews.importer import parse_reviews
@@ -56,6 +58,13 @@ def reviews_import_job(job_id: int) -> None:
         log.exception("review import job %s failed", job_id)
         job_fail(job_id=job_id, error=f"unexpected error: {exc}")
         return
+    record(
+        actor=job.created_by,
+        action=AuditEntry.Action.IMPORT,
+        target_type="reviews",
+        target_id=job_id,
+        result=result.as_json(),
+    )
     job_finish(job_id=job_id, result={**result.as_json(), "layout": result.layout})
 
 

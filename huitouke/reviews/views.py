@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
@@ -187,6 +188,9 @@ def credit_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             credit_settings_set(shop=shop, **form.cleaned_data)
+            record(
+                actor=request.user, action=AuditEntry.Action.POLICY, target_type="credit_settings", target_id=shop.pk
+            )
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:

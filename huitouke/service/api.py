@@ -17,7 +17,9 @@ from django.utils.translation import gettext
 from ninja import Query, Router, Status
 
 from huitouke.core.api import Int64, errors, require_perms
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import AuditEntry
 from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, Shop
 from huitouke.service import selectors, services
@@ -383,7 +385,9 @@ def policy_list(request: HttpRequest, shop: str = "") -> list[PolicyOut]:
 @router.post("/service/sla-policies", openapi_extra=errors(409), response={201: PolicyOut}, summary="Add an SLA policy")
 def policy_create(request: HttpRequest, payload: PolicyIn) -> Status[PolicyOut]:
     require_perms(request, CONFIGURE)
-    return Status(201, policy_out(services.sla_policy_create(spec=_spec(payload), shop=_shop(payload.shop))))
+    policy = services.sla_policy_create(spec=_spec(payload), shop=_shop(payload.shop))
+    record(actor=request.user, action=AuditEntry.Action.POLICY, target_type="sla_policy", target_id=policy.pk)
+    return Status(201, policy_out(policy))
 
 
 @router.put(
@@ -394,7 +398,9 @@ def policy_create(request: HttpRequest, payload: PolicyIn) -> Status[PolicyOut]:
 )
 def policy_update(request: HttpRequest, policy_id: Int64, payload: PolicyIn) -> PolicyOut:
     require_perms(request, CONFIGURE)
-    return policy_out(services.sla_policy_update(policy_id=policy_id, spec=_spec(payload)))
+    policy = services.sla_policy_update(policy_id=policy_id, spec=_spec(payload))
+    record(actor=request.user, action=AuditEntry.Action.POLICY, target_type="sla_policy", target_id=policy.pk)
+    return policy_out(policy)
 
 
 @router.delete(
@@ -403,6 +409,7 @@ def policy_update(request: HttpRequest, policy_id: Int64, payload: PolicyIn) -> 
 def policy_delete(request: HttpRequest, policy_id: Int64) -> Status[None]:
     require_perms(request, CONFIGURE)
     services.sla_policy_delete(policy_id=policy_id)
+    record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="sla_policy", target_id=policy_id)
     return Status(204, None)
 
 

@@ -6,6 +6,8 @@ import logging
 
 from huey.contrib.djhuey import db_task
 
+from huitouke.core.audit import record
+from huitouke.core.models import AuditEntry
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,13 @@ def aftersales_import_task(job_id: int) -> None:
         log.exception("after-sales import job %s failed", job_id)
         job_fail(job_id=job_id, error=f"unexpected error: {exc}")
         return
+    record(
+        actor=job.created_by,
+        action=AuditEntry.Action.IMPORT,
+        target_type="aftersales",
+        target_id=job_id,
+        result=result.as_json(),
+    )
     job_finish(job_id=job_id, result={**result.as_json(), "layout": result.layout})
 
 

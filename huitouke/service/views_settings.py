@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import AuditEntry
 from huitouke.orders.models import Shop
 from huitouke.service import forms, selectors, services
 from huitouke.service.display import label
@@ -178,6 +180,9 @@ def _policy_save(request: HttpRequest, shop: Shop | None, policy: SlaPolicy | No
                     saved = services.sla_policy_update(policy_id=policy.pk, spec=spec)
                     if saved.shop_id != (target.pk if target else None):
                         SlaPolicy.objects.filter(pk=saved.pk).update(shop=target)
+                record(
+                    actor=request.user, action=AuditEntry.Action.POLICY, target_type="sla_policy", target_id=saved.pk
+                )
             except ApplicationError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
@@ -221,6 +226,7 @@ def policy_delete(request: HttpRequest, pk: int) -> HttpResponse:
     shop = _shop(request)
     try:
         services.sla_policy_delete(policy_id=pk)
+        record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="sla_policy", target_id=pk)
     except NotFoundError:
         raise Http404(_("There is no such SLA policy.")) from None
     messages.success(request, _("The SLA policy was deleted; its tickets keep their due times."))
@@ -344,6 +350,7 @@ def playbook_delete(request: HttpRequest) -> HttpResponse:
         raise Http404(_("Add a shop first."))
     try:
         services.playbook_delete(shop=shop, key=request.POST.get("key", ""))
+        record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="playbook", target_id=shop.pk)
     except NotFoundError:
         raise Http404(_("This shop has no such playbook.")) from None
     messages.success(request, _("The playbook was deleted; the shipped one applies again to its types."))

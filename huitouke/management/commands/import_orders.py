@@ -9,7 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.jobs import ImportRequest, orders_import
 from huitouke.orders.importers import ImportFileError
 
@@ -65,6 +67,9 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}") from exc
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        record(
+            actor=None, action=AuditEntry.Action.IMPORT, target_type="orders", file=str(path), result=result.as_json()
+        )
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return

@@ -16,7 +16,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, PermissionDeniedError
+from huitouke.core.models import AuditEntry
 from huitouke.customers.models import Customer
 from huitouke.messaging.models import Channel, Message, Purpose, SourceKind
 from huitouke.messaging.services import SourceRef, message_enqueue
@@ -138,6 +140,7 @@ def canned_reply_delete(*, reply: CannedReply, actor: Any) -> None:
         raise PermissionDeniedError("you may not delete this reply")
     names = [(img.file.storage, img.file.name) for img in reply.images.all() if img.file.name]
     with transaction.atomic():
+        record(actor=actor, action=AuditEntry.Action.DELETE, target_type="canned_reply", target_id=reply.pk)
         reply.delete()
         transaction.on_commit(lambda: _delete_files(names))
 
@@ -225,6 +228,7 @@ def reply_image_delete(*, image: ReplyImage, actor: Any) -> None:
         raise PermissionDeniedError("you may not change this reply")
     storage, name = image.file.storage, image.file.name
     with transaction.atomic():
+        record(actor=actor, action=AuditEntry.Action.DELETE, target_type="reply_image", target_id=image.pk)
         image.delete()
         if name:
             transaction.on_commit(lambda: storage.delete(name))

@@ -22,7 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from huitouke.analytics.tables import tables_to_xlsx
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.service.models import Survey, SurveyQuestion, Ticket, TicketType
 from huitouke.service.surveys import reports, selectors, services
 from huitouke.service.surveys.links import survey_url
@@ -185,6 +187,7 @@ def question_delete(request: HttpRequest, pk: int) -> HttpResponse:
     question = get_object_or_404(SurveyQuestion, pk=pk)
     shop_id = question.shop_id
     services.survey_question_delete(question=question)
+    record(actor=request.user, action=AuditEntry.Action.DELETE, target_type="survey_question", target_id=pk)
     messages.success(request, _("Question removed from future surveys."))
     return redirect(f"{reverse('service:survey-settings')}?shop={shop_id}")
 

@@ -10,7 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.orders.importers.rows import ImportFileError
 from huitouke.reviews.importer import parse_reviews
 from huitouke.reviews.selectors import shop_named
@@ -55,6 +57,9 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}") from exc
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        record(
+            actor=None, action=AuditEntry.Action.IMPORT, target_type="reviews", file=str(path), result=result.as_json()
+        )
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return

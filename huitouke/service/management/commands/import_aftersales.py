@@ -8,7 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
+from huitouke.core.models import AuditEntry
 from huitouke.service.importers import ImportFileError
 from huitouke.service.services.aftersales_import import aftersales_import
 
@@ -50,6 +52,13 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}") from exc
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        record(
+            actor=None,
+            action=AuditEntry.Action.IMPORT,
+            target_type="aftersales",
+            file=str(path),
+            result=result.as_json(),
+        )
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return
