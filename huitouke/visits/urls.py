@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.visits import views
+from huitouke.visits import views, views_public
 
 app_name = "visits"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("tasks/<id:pk>/reveal/", views.reveal, name="reveal"),
     path("plans/", views.plans, name="plans"),
     path("report/", views.report, name="report"),
+    path("q/<str:token>/", views_public.questionnaire_page, name="questionnaire"),
 ]

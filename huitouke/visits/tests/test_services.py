@@ -279,6 +279,10 @@ def test_reveal_is_audited_with_who_and_why(shop: Any, agent: Any) -> None:
         ({"holdout_share": "0.9"}, "holdout_share"),
         ({"questions": [{"text": "pick", "kind": "choice", "choices": ["a"]}]}, "questions[0].choices"),
         ({"quiet_start": "25:00", "quiet_end": "09:00"}, "quiet_start"),
+        ({"segment_id": 987654}, "segment_id"),
+        ({"level_ids": [987654]}, "level_ids"),
+        ({"trigger": "one_off", "customer_ids": [987654]}, "customer_ids"),
+        ({"assignment": "pool", "segment_id": 987654}, "segment_id"),
     ],
 )
 def test_bad_plans_name_the_field(shop: Any, agent: Any, values: dict[str, Any], field: str) -> None:
