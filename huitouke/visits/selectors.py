@@ -28,6 +28,17 @@ QUEUE_FIELDS = (
 )  # fmt: skip
 
 
+def visit_agents() -> QuerySet[Any]:
+    """The active staff who can work visits (owners, managers, agents): the choices of a plan's agents."""
+    from django.contrib.auth import get_user_model
+
+    from huitouke.core.roles import AGENT, MANAGER, OWNER
+
+    users = get_user_model().objects.filter(is_active=True)
+    staff = Q(groups__name__in=[OWNER, MANAGER, AGENT]) | Q(is_superuser=True)
+    return users.filter(staff).distinct().order_by("username")
+
+
 def plan_list(*, shop_id: int | None = None) -> QuerySet[VisitPlan]:
     qs = VisitPlan.objects.select_related("shop", "segment").prefetch_related("agents").order_by("name", "pk")
     return qs.filter(shop_id=shop_id) if shop_id else qs

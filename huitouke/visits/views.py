@@ -23,9 +23,11 @@ from huitouke.customers import selectors as customer_selectors
 from huitouke.orders.selectors import order_list_for_customer
 from huitouke.service import selectors as service_selectors
 from huitouke.visits import selectors, services
-from huitouke.visits.models import VisitTask
+from huitouke.visits.forms import PlanForm
+from huitouke.visits.models import VisitPlan, VisitTask
 
 WORK, PLANS = "visits.work_visittask", "visits.view_visitplan"
+ADD_PLAN, CHANGE_PLAN = "visits.add_visitplan", "visits.change_visitplan"
 QUEUE_LIMIT = 50
 
 
@@ -129,6 +131,43 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
 def plans(request: HttpRequest) -> HttpResponse:
     """The shop's visit plans (managers create and change them through the API or the admin)."""
     return render(request, "visits/plans.html", {"plans": selectors.plan_list()[:200]})
+
+
+def _plan_form_page(request: HttpRequest, plan: VisitPlan | None) -> HttpResponse:
+    initial = PlanForm.initial_of(plan) if plan else None
+    form = PlanForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = form.service_values()
+        agent_ids = [a.pk for a in form.cleaned_data["agents"]]
+        try:
+            if plan is None:
+                plan = services.visit_plan_create(
+                    shop=form.cleaned_data["shop"], actor=request.user, agent_ids=agent_ids, **values
+                )
+                messages.success(request, _("The plan was created."))
+            else:
+                services.visit_plan_update(plan=plan, actor=request.user, agent_ids=agent_ids, **values)
+                messages.success(request, _("The plan was saved."))
+        except ApplicationError as exc:
+            name = PlanForm.FIELD_OF.get(exc.field or "", exc.field or "")
+            name = name.split("[")[0].split(".")[0]
+            form.add_error(name if name in form.fields else None, exc.message)
+        else:
+            return redirect("visits:plans")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "visits/plan_form.html", {"form": form, "plan": plan}, status=status)
+
+
+@permission_required(ADD_PLAN, raise_exception=True)
+def plan_create(request: HttpRequest) -> HttpResponse:
+    """A new visit plan: whom, when, how, who, with the service's checks shown on the form's fields."""
+    return _plan_form_page(request, None)
+
+
+@permission_required(CHANGE_PLAN, raise_exception=True)
+def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a plan; tasks already created keep their assignee and due time."""
+    return _plan_form_page(request, selectors.plan_get(plan_id=pk))
 
 
 @permission_required(PLANS, raise_exception=True)
