@@ -237,9 +237,10 @@ def feedback_by_product(done: QuerySet[VisitTask], *, limit: int = FEEDBACK_LIMI
 
 
 def visit_report(*, start: datetime, end: datetime, plan_id: int | None = None) -> VisitReport:
-    """The report over tasks due in [start, end) (held-out rows only for the uplift). Repurchase: an order placed
+    """The report over tasks due or done in [start, end) (held-out rows only for the uplift). Repurchase: an order placed
     after the task was created, by the visited (done, reached) and the held-out customers of the same plans."""
-    base = VisitTask.objects.filter(due_at__gte=start, due_at__lt=end)
+    # Due or finished in the window: a questionnaire answered before its task fell due counts when answered.
+    base = VisitTask.objects.filter(Q(due_at__gte=start, due_at__lt=end) | Q(done_at__gte=start, done_at__lt=end))
     if plan_id:
         base = base.filter(plan_id=plan_id)
     worked = base.filter(held_out=False).exclude(status=VisitTask.Status.CANCELLED)
