@@ -237,8 +237,8 @@ def feedback_by_product(done: QuerySet[VisitTask], *, limit: int = FEEDBACK_LIMI
 
 
 def visit_report(*, start: datetime, end: datetime, plan_id: int | None = None) -> VisitReport:
-    """The report over tasks due or done in [start, end) (held-out rows only for the uplift). Repurchase: an order placed
-    after the task was created, by the visited (done, reached) and the held-out customers of the same plans."""
+    """The report over tasks due or done in [start, end) (held-out rows only for the uplift). Repurchase: an order
+    placed after the task was created, by the visited (done, reached) and the held-out customers of the same plans."""
     # Due or finished in the window: a questionnaire answered before its task fell due counts when answered.
     base = VisitTask.objects.filter(Q(due_at__gte=start, due_at__lt=end) | Q(done_at__gte=start, done_at__lt=end))
     if plan_id:
