@@ -85,10 +85,16 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
         "shop": t.plan.shop.name,
         "last_order": orders[0].order_no if orders else "",
     }
+    masker = masker_for(request)
+    handles = []
+    for identity in customer.identities.all()[:5]:
+        shown = masker.identifier(identity.handle)
+        handles.append({"platform": identity.get_platform_display(), "handle": shown, "copy": shown == identity.handle})
     context = {
         "t": t,
         "customer": customer,
-        "phone": masker_for(request).phone(customer.phone),
+        "phone": masker.phone(customer.phone),
+        "handles": handles,
         "level": level,
         "orders": orders,
         "tickets": [

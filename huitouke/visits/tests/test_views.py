@@ -48,10 +48,17 @@ def test_queue_lists_todays_tasks_with_masked_phones(day: Any, django_assert_max
 
 @pytest.mark.django_db
 def test_task_screen_fills_the_script_and_the_reveal_is_audited(day: Any) -> None:
+    from huitouke.customers.models import CustomerIdentity
+
     client, me, tasks = day
+    CustomerIdentity.objects.create(customer=tasks[0].customer, platform="taobao", handle="茶友小王")
+    CustomerIdentity.objects.create(customer=tasks[0].customer, platform="jd", handle="13812340000")
     page = client.get(f"/visits/tasks/{tasks[0].pk}/").content.decode()
     assert "您好 顾客0，我是 茶小铺 的客服。" in page
     assert "13812340000" not in page
+    handles = page.split('id="handles"')[1].split("</ul>")[0]
+    assert "writeText('茶友小王')" in handles  # a 千牛 handle is copied with one click
+    assert handles.count("writeText(") == 1  # a phone used as a handle is masked and not copyable
     assert client.post(f"/visits/tasks/{tasks[0].pk}/reveal/", {"reason": ""}).status_code == 400
     assert not AuditEntry.objects.filter(action="unmask").exists()
     shown = client.post(f"/visits/tasks/{tasks[0].pk}/reveal/", {"reason": "calling"})
