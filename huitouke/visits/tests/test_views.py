@@ -156,7 +156,12 @@ def test_a_manager_creates_and_edits_a_plan_on_the_page(shop: Any, client_as: An
     created = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk]})
     assert created.status_code == 302
     plan = VisitPlan.objects.get()
-    assert (plan.days, plan.daily_capacity, str(plan.holdout_share), plan.quiet_start.hour) == (90, 30, "0.10", 21)
+    assert (plan.days, plan.daily_capacity, str(plan.holdout_share), str(plan.quiet_start)) == (
+        90,
+        30,
+        "0.10",
+        "21:00:00",
+    )
     assert plan.questions[1] == {"key": "q2", "text": "还会再买吗？", "kind": "choice", "choices": ["会", "不会"]}
     assert list(plan.agents.values_list("pk", flat=True)) == [agent.pk]
     page = manager.get(f"/visits/plans/{plan.pk}/")
