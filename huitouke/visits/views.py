@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -42,7 +43,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     start, _end = clock.day_bounds(today, clock.DEFAULT_TZ)
     tasks = selectors.agent_queue(user_id=int(request.user.pk or 0), today=today, limit=QUEUE_LIMIT)
     masker = masker_for(request)
-    rows = [{"task": t, "phone": masker.phone(t.customer.phone), "overdue": t.due_at < start} for t in tasks]
+    # One reverse for the page, not one per row (50 reverses were a tenth of the page's time).
+    base = reverse("visits:task", args=[0]).removesuffix("0/")
+    rows = [
+        {"task": t, "phone": masker.phone(t.customer.phone), "overdue": t.due_at < start, "url": f"{base}{t.pk}/"}
+        for t in tasks
+    ]
     counts = selectors.queue_counts(user_id=int(request.user.pk or 0), today=today)
     return render(request, "visits/queue.html", {"rows": rows, "counts": counts, "today": today})
 
