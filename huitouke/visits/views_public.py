@@ -19,6 +19,8 @@ from huitouke.visits.models import VisitTask
 TEMPLATE = "visits/questionnaire.html"
 #: per address: (burst, per minute) for reading the page and for sending an answer
 LIMITS = {"GET": (30.0, 20.0), "POST": (10.0, 2.0)}
+#: per questionnaire, whatever the address: (burst, per minute) of answers sent
+PER_TASK = (10.0, 1.0)
 STARS = [1, 2, 3, 4, 5]
 
 
@@ -52,6 +54,12 @@ def questionnaire_page(request: HttpRequest, token: str) -> HttpResponse:
     )
     if task is None or task.plan.channel != task.plan.Channel.SMS_QUESTIONNAIRE:
         return render(request, TEMPLATE, {"state": "invalid"}, status=404)
+    if request.method == "POST" and not allowed(
+        f"page:visit-q-task:{task.pk}", per_minute=PER_TASK[1], burst=PER_TASK[0]
+    ):
+        response = render(request, TEMPLATE, {"state": "limited"}, status=429)
+        response["Retry-After"] = "60"
+        return response
     context: dict[str, Any] = {"shop": task.plan.shop, "task": task, "stars": STARS}
     posted: dict[str, str] = {}
     error = ""

@@ -154,3 +154,17 @@ def test_the_form_needs_csrf_and_the_page_is_rate_limited(shop: Any) -> None:
     assert codes[10:] == [429, 429]
     task.refresh_from_db()
     assert task.status == "due"
+
+
+@pytest.mark.django_db
+def test_one_questionnaire_takes_few_answers_from_many_addresses(shop: Any) -> None:
+    c = CustomerFactory.create(phone="13800000001")
+    _sms_plan(shop, [c])
+    services.visits_plan_run(at=timezone.now())
+    task = VisitTask.objects.get()
+
+    codes = [
+        Client(REMOTE_ADDR=f"10.0.0.{i}").post(_link(task), {"satisfaction": "x"}).status_code for i in range(1, 13)
+    ]
+
+    assert codes == [400] * 10 + [429, 429]
