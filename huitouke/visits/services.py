@@ -125,26 +125,25 @@ def _check(plan: VisitPlan, agent_ids: list[int] | None) -> None:
         raise ApplicationError(_("Choose the agents who take turns."), field="agent_ids")
 
 
+def _first_missing(model: Any, ids: Any) -> int | None:
+    """The smallest of `ids` that names no row of `model`, or None."""
+    wanted = set(ids or [])
+    missing = wanted - set(model.objects.filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else set()
+    return min(missing) if missing else None
+
+
 def _references(plan: VisitPlan) -> None:
     """The segment, levels and one-off customers a plan names exist (else the field is named)."""
     from huitouke.audiences.models import Segment
     from huitouke.customers.models import Customer
     from huitouke.loyalty.models import Level
 
-    if plan.segment_id is not None and not Segment.objects.filter(pk=plan.segment_id).exists():
+    if plan.segment_id is not None and _first_missing(Segment, [plan.segment_id]) is not None:
         raise ApplicationError(_("There is no segment with this id."), field="segment_id")
-    levels = set(plan.level_ids or [])
-    if levels:
-        known = set(Level.objects.filter(pk__in=levels).values_list("pk", flat=True))
-        if levels - known:
-            missing = min(levels - known)
-            raise ApplicationError(_("There is no member level %(id)d.") % {"id": missing}, field="level_ids")
-    wanted = set(plan.customer_ids or [])
-    if wanted:
-        found = set(Customer.objects.filter(pk__in=wanted).values_list("pk", flat=True))
-        if wanted - found:
-            missing = min(wanted - found)
-            raise ApplicationError(_("There is no customer %(id)d.") % {"id": missing}, field="customer_ids")
+    if (level := _first_missing(Level, plan.level_ids)) is not None:
+        raise ApplicationError(_("There is no member level %(id)d.") % {"id": level}, field="level_ids")
+    if (customer := _first_missing(Customer, plan.customer_ids)) is not None:
+        raise ApplicationError(_("There is no customer %(id)d.") % {"id": customer}, field="customer_ids")
 
 
 def visit_plan_create(*, shop: Any, actor: Any = None, agent_ids: list[int] | None = None, **values: Any) -> VisitPlan:

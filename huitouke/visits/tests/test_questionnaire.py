@@ -35,6 +35,13 @@ def _sms_plan(shop: Any, customers: list[Any], **extra: Any) -> Any:
     return services.visit_plan_create(shop=shop, **values)
 
 
+def _sent(shop: Any, days_ago: int = 0) -> VisitTask:
+    """One customer's questionnaire task, created (and its SMS queued) `days_ago` days ago."""
+    _sms_plan(shop, [CustomerFactory.create(phone="13800000001")])
+    services.visits_plan_run(at=timezone.now() - timedelta(days=days_ago))
+    return VisitTask.objects.get()
+
+
 def _link(task: VisitTask) -> str:
     return f"/visits/q/{questionnaire.questionnaire_token(task.pk)}/"
 
@@ -64,10 +71,7 @@ def test_a_questionnaire_plan_queues_one_sms_per_task_once_and_falls_due_when_th
 
 @pytest.mark.django_db
 def test_answering_records_the_visit_once_with_its_effects(shop: Any) -> None:
-    c = CustomerFactory.create(phone="13800000001")
-    _sms_plan(shop, [c])
-    services.visits_plan_run(at=timezone.now())
-    task = VisitTask.objects.get()
+    task = _sent(shop)
     client = Client()
 
     page = client.get(_link(task))
@@ -96,9 +100,9 @@ def test_answering_records_the_visit_once_with_its_effects(shop: Any) -> None:
         None,
     )
     assert task.new_products_opt_in is True
-    assert Consent.objects.filter(customer=c, purpose="new_products", granted=True).count() == 3
-    c.refresh_from_db()
-    assert c.last_contacted_at == task.done_at
+    assert Consent.objects.filter(customer=task.customer, purpose="new_products", granted=True).count() == 3
+    task.customer.refresh_from_db()
+    assert task.customer.last_contacted_at == task.done_at
 
     second = client.post(_link(task), {"satisfaction": "1", "feedback": "changed my mind"})
     task.refresh_from_db()
@@ -127,10 +131,7 @@ def test_unknown_forged_and_other_plans_links_get_the_same_page(shop: Any, agent
 
 @pytest.mark.django_db
 def test_an_expired_or_cancelled_link_is_closed(shop: Any) -> None:
-    c = CustomerFactory.create(phone="13800000001")
-    _sms_plan(shop, [c])
-    services.visits_plan_run(at=timezone.now() - timedelta(days=8))
-    task = VisitTask.objects.get()
+    task = _sent(shop, days_ago=8)
 
     page = Client().post(_link(task), {"satisfaction": "5"})
 
@@ -141,10 +142,7 @@ def test_an_expired_or_cancelled_link_is_closed(shop: Any) -> None:
 
 @pytest.mark.django_db
 def test_the_form_needs_csrf_and_the_page_is_rate_limited(shop: Any) -> None:
-    c = CustomerFactory.create(phone="13800000001")
-    _sms_plan(shop, [c])
-    services.visits_plan_run(at=timezone.now())
-    task = VisitTask.objects.get()
+    task = _sent(shop)
 
     forged = Client(enforce_csrf_checks=True).post(_link(task), {"satisfaction": "5"})
     assert forged.status_code == 403
@@ -158,10 +156,7 @@ def test_the_form_needs_csrf_and_the_page_is_rate_limited(shop: Any) -> None:
 
 @pytest.mark.django_db
 def test_one_questionnaire_takes_few_answers_from_many_addresses(shop: Any) -> None:
-    c = CustomerFactory.create(phone="13800000001")
-    _sms_plan(shop, [c])
-    services.visits_plan_run(at=timezone.now())
-    task = VisitTask.objects.get()
+    task = _sent(shop)
 
     codes = [
         Client(REMOTE_ADDR=f"10.0.0.{i}").post(_link(task), {"satisfaction": "x"}).status_code for i in range(1, 13)
