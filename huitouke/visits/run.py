@@ -101,7 +101,11 @@ def _candidates(plan: VisitPlan, today: date, tz: str) -> tuple[str, list[Any]]:
     if kind == schedule.ONE_OFF:
         ids = [int(i) for i in (plan.customer_ids or [])][:MAX_ONE_OFF]
         if not ids:
-            return "", []
+            if plan.segment_id is None and not plan.level_ids:
+                return "", []
+            # No list: everyone in the plan's segment and/or levels, once (_audience narrows it).
+            everyone = f"SELECT c.id AS customer_id, 'once' AS occasion, NULL AS owner_id FROM {_t(Customer)} c"
+            return everyone + " WHERE c.merged_into_id IS NULL", []
         marks = ", ".join(["%s"] * len(ids))
         return (
             (

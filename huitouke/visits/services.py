@@ -115,8 +115,9 @@ def _check(plan: VisitPlan, agent_ids: list[int] | None) -> None:
         raise ApplicationError(_("Visits every N days need N of at least 1."), field="days")
     if plan.trigger == schedule.BEFORE_HOLIDAY and not plan.holidays:
         raise ApplicationError(_("Choose at least one holiday."), field="holidays")
-    if plan.trigger == schedule.ONE_OFF and not plan.customer_ids:
-        raise ApplicationError(_("A one-off plan needs its list of customers."), field="customer_ids")
+    if plan.trigger == schedule.ONE_OFF and not (plan.customer_ids or plan.segment_id or plan.level_ids):
+        message = _("A one-off plan needs its list of customers, a segment or member levels.")
+        raise ApplicationError(message, field="customer_ids")
     if plan.retry_hours < 1:
         raise ApplicationError(_("Retry after at least one hour."), field="retry_hours")
     if (plan.quiet_start is None) != (plan.quiet_end is None):

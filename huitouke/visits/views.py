@@ -184,11 +184,15 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(PLANS, raise_exception=True)
 def report(request: HttpRequest) -> HttpResponse:
-    """What visits teach over the last 90 days (or ?days=N, 1–730)."""
+    """What visits teach over the last 90 days (or ?days=N, 1–730), of every plan or of ?plan=<id>."""
     try:
         days = min(max(int(request.GET.get("days", "90")), 1), 730)
     except ValueError:
         days = 90
+    plans = list(selectors.plan_list()[:200])
+    wanted = request.GET.get("plan", "")
+    plan_id = next((p.pk for p in plans if str(p.pk) == wanted), None)
     end = timezone.now()
-    data = selectors.visit_report(start=end - timedelta(days=days), end=end + timedelta(days=1))
-    return render(request, "visits/report.html", {"r": data, "days": days})
+    data = selectors.visit_report(start=end - timedelta(days=days), end=end + timedelta(days=1), plan_id=plan_id)
+    context = {"r": data, "days": days, "plans": plans, "plan_id": plan_id, "day_choices": (30, 90, 180, 365)}
+    return render(request, "visits/report.html", context)

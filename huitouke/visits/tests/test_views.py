@@ -100,6 +100,13 @@ def test_report_timeline_and_tile(day: Any, client_as: Any) -> None:
     report = manager.get("/visits/report/").content.decode()
     assert "售后回访" in report
     assert "5/5: 1" in report
+    plan = tasks[0].plan
+    other = services.visit_plan_create(
+        shop=plan.shop, name="另一个", trigger="one_off", customer_ids=[tasks[0].customer_id], assignment="pool"
+    )
+    assert "5/5: 1" in manager.get(f"/visits/report/?plan={plan.pk}&days=30").content.decode()
+    assert "5/5: 1" not in manager.get(f"/visits/report/?plan={other.pk}").content.decode()
+    assert "5/5: 1" in manager.get("/visits/report/?plan=x%00&days=zz").content.decode()
     events = [e for e in customer_timeline(customer=tasks[0].customer) if e.kind == "visit"]
     assert len(events) == 1
     assert "很好" in events[0].body
