@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from huitouke.care.triggers import clock
 from huitouke.core.api import masker_for
 from huitouke.core.errors import ApplicationError
+from huitouke.core.services import audit_unmasked
 from huitouke.customers import selectors as customer_selectors
 from huitouke.orders.selectors import order_list_for_customer
 from huitouke.service import selectors as service_selectors
@@ -49,6 +50,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         {"task": t, "phone": masker.phone(t.customer.phone), "overdue": t.due_at < start, "url": f"{base}{t.pk}/"}
         for t in tasks
     ]
+    audit_unmasked(
+        actor=request.user,
+        unmasked=masker.unmasked,
+        target_type="customer",
+        ids=[t.customer_id for t in tasks if t.customer.phone],
+        page="visits:queue",
+    )
     counts = selectors.queue_counts(user_id=int(request.user.pk or 0), today=today)
     return render(request, "visits/queue.html", {"rows": rows, "counts": counts, "today": today})
 
@@ -96,6 +104,13 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
     for identity in customer.identities.all()[:5]:
         shown = masker.identifier(identity.handle)
         handles.append({"platform": identity.get_platform_display(), "handle": shown, "copy": shown == identity.handle})
+    audit_unmasked(
+        actor=request.user,
+        unmasked=masker.unmasked,
+        target_type="customer",
+        ids=[customer.pk] if customer.phone or handles else [],
+        page="visits:task",
+    )
     context = {
         "t": t,
         "customer": customer,
