@@ -1,7 +1,7 @@
 """Return-visit benchmark (PostgreSQL): a plan run over a million customers, and an agent's queue page with a
 million tasks stored.
 
-    DATABASE_URL=postgres://…/htk_visits_bench .venv/bin/python benchmarks/visits.py [--scale 1.0] [--reuse]
+    DATABASE_URL=postgres://…/htk_visits_bench .venv/bin/python benchmarks/visits.py [--scale 1.0] [--reuse] [--requests 100]
 
 --scale multiplies the sizes (1.0 = 1,000,000 customers and 1,000,000 stored tasks). The script migrates the
 database, builds (unless --reuse finds them) the customers with COPY (core/bulk.py) and times:
@@ -11,8 +11,9 @@ database, builds (unless --reuse finds them) the customers with COPY (core/bulk.
      reference: a raw INSERT … SELECT of the same (customer, occasion) rows into a bare temporary table;
   2. a second run at the same instant: nothing is added (exactly once);
   3. with 1,000,000 tasks stored (over 200 agents, due over 60 days), one agent's queue page (`/visits/`, the
-     whole request through Django's test client) 50 times: its p95; next to it the plans page (the same layout,
-     session and permission checks, two rows) as the reference for what any page costs on this machine.
+     whole request through Django's test client) --requests times (default 100): its p95; next to it, each
+     request alternating with one of the queue's, the plans page (the same layout, session and permission checks,
+     two rows) as the reference for what any page costs on this machine at that moment.
 Targets: the plan run <= 20 s, the queue page p95 <= 100 ms.
 
 Build only into a database of its own: it refuses one holding other shops' data.
@@ -122,9 +123,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="size multiplier (1.0 = 1M customers, 1M tasks)")
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
+    parser.add_argument("--requests", type=int, default=100, help="queue page requests timed (and as many reference)")
     args = parser.parse_args()
     if not 0 < args.scale <= 5:
         sys.exit("--scale must be in (0, 5]")
+    if not 20 <= args.requests <= 10_000:
+        sys.exit("--requests must be in [20, 10000]")
     _setup()
     from django.db import connection, transaction
     from django.test import Client
@@ -189,18 +193,18 @@ def main() -> None:
 
     client.force_login(get_user_model().objects.get(pk=queue_agents[7]))
     client.get("/visits/")
-    times = []
-    for _ in range(50):
+    client.get("/visits/plans/")
+    times, ref = [], []
+    # Queue and reference requests alternate, so that both meet the same load on a shared machine.
+    for _ in range(args.requests):
         started = time.perf_counter()
         response = client.get("/visits/")
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
-    p95 = statistics.quantiles(times, n=20)[18]
-    ref = []
-    for _ in range(50):
         started = time.perf_counter()
         client.get("/visits/plans/")
         ref.append((time.perf_counter() - started) * 1000)
+    p95 = statistics.quantiles(times, n=20)[18]
     ref_p95 = statistics.quantiles(ref, n=20)[18]
     print(
         f"reference: the plans page (base layout, two plans) p95 {ref_p95:.1f} ms; queue/reference {p95 / ref_p95:.2f}×"

@@ -20,6 +20,7 @@ from huitouke.orders.models import Order
 from huitouke.service.models import Ticket
 from huitouke.visits import schedule
 from huitouke.visits.models import VisitOptOut, VisitPlan, VisitTask
+from huitouke.visits.questionnaire import VALID_DAYS as QUESTIONNAIRE_DAYS
 
 #: a run spreads its tasks over at most this many days ahead (the rest go onto the last of them)
 MAX_SPILL_DAYS = 366
@@ -100,7 +101,11 @@ def _candidates(plan: VisitPlan, today: date, tz: str) -> tuple[str, list[Any]]:
     if kind == schedule.ONE_OFF:
         ids = [int(i) for i in (plan.customer_ids or [])][:MAX_ONE_OFF]
         if not ids:
-            return "", []
+            if plan.segment_id is None and not plan.level_ids:
+                return "", []
+            # No list: everyone in the plan's segment and/or levels, once (_audience narrows it).
+            everyone = f"SELECT c.id AS customer_id, 'once' AS occasion, NULL AS owner_id FROM {_t(Customer)} c"
+            return everyone + " WHERE c.merged_into_id IS NULL", []
         marks = ", ".join(["%s"] * len(ids))
         return (
             (
@@ -196,15 +201,28 @@ def plan_run(plan: VisitPlan, *, at: datetime, dry_run: bool) -> PlanRunResult:
         result.created = new
         return result
     if new or counts.get("held_out"):
+        # A questionnaire's task falls due to an agent only once its link has run out unanswered.
+        delay = QUESTIONNAIRE_DAYS if plan.channel == VisitPlan.Channel.SMS_QUESTIONNAIRE else 0
         result.created = _insert(
-            plan, flagged, params, at=at, today=today, tz=tz, new=new, held=counts.get("held_out", 0)
+            plan, flagged, params, at=at, today=today, tz=tz, new=new, held=counts.get("held_out", 0), delay=delay
         )
     return result
 
 
 def _insert(
-    plan: VisitPlan, flagged: str, params: list[Any], *, at: datetime, today: date, tz: str, new: int, held: int
+    plan: VisitPlan,
+    flagged: str,
+    params: list[Any],
+    *,
+    at: datetime,
+    today: date,
+    tz: str,
+    new: int,
+    held: int,
+    delay: int = 0,
 ) -> int:
+    now = _dt(at)
+    at, today = at + timedelta(days=delay), today + timedelta(days=delay)
     now_due = schedule.next_allowed(at, tz, plan.quiet_start, plan.quiet_end)
     agent_ids = sorted(plan.agents.values_list("id", flat=True))
     assignee_sql, due_sql, extra = "NULL", "%s", [_dt(now_due)]
@@ -234,7 +252,6 @@ def _insert(
         "created_at, updated_at, plan_id, customer_id, occasion, assignee_id, due_at, status, attempts, outcome,"
         " answers, feedback, held_out"
     )
-    now = _dt(at)
     total = 0
     with connection.cursor() as cur:
         if new:

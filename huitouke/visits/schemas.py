@@ -10,16 +10,17 @@ from ninja import Schema
 from pydantic import Field
 
 from huitouke.core.api import Int64
+from huitouke.core.schemas import TextInput
 
 
-class QuestionIO(Schema):
+class QuestionIO(TextInput):
     key: str | None = None
     text: str
     kind: Literal["rating", "choice", "text"] = "text"
     choices: list[str] | None = None
 
 
-class PlanIn(Schema):
+class PlanIn(TextInput):
     name: str = Field(max_length=64)
     shop: str | None = None
     trigger: str
@@ -100,7 +101,7 @@ class TaskFilterIn(Schema):
     page: int = Field(1, ge=1, le=100000)
 
 
-class OutcomeIn(Schema):
+class OutcomeIn(TextInput):
     outcome: str
     satisfaction: int | None = Field(None, ge=1, le=5)
     feedback: str = Field("", max_length=4000)

@@ -13,16 +13,30 @@ from django.db.models.functions import TruncMonth
 from huitouke.campaigns.stats import Estimate, rate_difference
 from huitouke.care.triggers import clock
 from huitouke.core.errors import NotFoundError
-from huitouke.orders.models import Order
+from huitouke.orders.models import Order, OrderLine
 from huitouke.visits.models import VisitOptOut, VisitPlan, VisitTask
+from huitouke.visits.words import ProductWords, words_by_product
 
 DUE, OVERDUE, DONE = "due", "overdue", "done"
+#: the report reads the words of at most this many latest feedbacks
+FEEDBACK_LIMIT = 2000
 TASK_STATUSES = (DUE, OVERDUE, DONE)
 #: what a queue row shows (the customer's other, encrypted, columns are not read)
 QUEUE_FIELDS = (
     "id", "plan_id", "customer_id", "assignee_id", "due_at", "status", "attempts", "held_out", "occasion",
     "plan__name", "customer__name", "customer__phone",
 )  # fmt: skip
+
+
+def visit_agents() -> QuerySet[Any]:
+    """The active staff who can work visits (owners, managers, agents): the choices of a plan's agents."""
+    from django.contrib.auth import get_user_model
+
+    from huitouke.core.roles import AGENT, MANAGER, OWNER
+
+    users = get_user_model().objects.filter(is_active=True)
+    staff = Q(groups__name__in=[OWNER, MANAGER, AGENT]) | Q(is_superuser=True)
+    return users.filter(staff).distinct().order_by("username")
 
 
 def plan_list(*, shop_id: int | None = None) -> QuerySet[VisitPlan]:
@@ -126,6 +140,8 @@ class VisitReport:
 
     by_plan: list[RateRow] = field(default_factory=list)
     by_agent: list[RateRow] = field(default_factory=list)
+    by_month: list[RateRow] = field(default_factory=list)
+    words: list[ProductWords] = field(default_factory=list)
     satisfaction: dict[int, int] = field(default_factory=dict)
     satisfaction_by_month: list[tuple[str, float, int]] = field(default_factory=list)
     opt_ins: int = 0
@@ -152,14 +168,87 @@ def _rates(qs: QuerySet[VisitTask], key: str) -> list[RateRow]:
     return out
 
 
+def _monthly_rates(qs: QuerySet[VisitTask]) -> list[RateRow]:
+    """Completion and reach by the month the tasks fell due (the period view of the per-plan table)."""
+    rows = (
+        qs.annotate(month=TruncMonth("due_at"))
+        .values("month")
+        .annotate(
+            n=Count("id"),
+            done=Count("id", filter=Q(status=VisitTask.Status.DONE)),
+            reached=Count("id", filter=Q(outcome=VisitTask.Outcome.REACHED, status=VisitTask.Status.DONE)),
+        )
+        .order_by("month")
+    )
+    out = []
+    for r in rows:
+        if r["month"] is None:
+            continue
+        n, done, reached = int(r["n"]), int(r["done"]), int(r["reached"])
+        out.append(
+            RateRow(
+                r["month"].strftime("%Y-%m"),
+                n,
+                done,
+                reached,
+                done / n if n else None,
+                reached / done if done else None,
+            )
+        )
+    return out
+
+
+def feedback_by_product(done: QuerySet[VisitTask], *, limit: int = FEEDBACK_LIMIT) -> list[tuple[str, str]]:
+    """(product title, feedback) for the latest `limit` finished visits with feedback: the products of the order
+    the visit was about (occasion order:<id>), otherwise of the customer's latest order before the visit."""
+    rows = list(
+        done.exclude(feedback="")
+        .order_by("-done_at", "-id")
+        .values_list("occasion", "customer_id", "feedback", "done_at")[:limit]
+    )
+    named = {int(o[6:]) for o, _c, _f, _d in rows if o.startswith("order:") and o[6:].isdigit()}
+    others = {c for o, c, _f, _d in rows if not o.startswith("order:")}
+    history: dict[int, list[tuple[Any, int]]] = {}
+    for customer_id, order_id, at in (
+        Order.objects.filter(customer_id__in=others)
+        .order_by("ordered_at", "id")
+        .values_list("customer_id", "id", "ordered_at")
+    ):
+        history.setdefault(customer_id, []).append((at, order_id))
+    order_of: list[int | None] = []
+    for occasion, customer_id, _f, done_at in rows:
+        if occasion.startswith("order:") and occasion[6:].isdigit():
+            order_of.append(int(occasion[6:]))
+        else:
+            before = [oid for at, oid in history.get(customer_id, []) if done_at is None or at <= done_at]
+            order_of.append(before[-1] if before else None)
+    wanted = named | {o for o in order_of if o is not None}
+    titles: dict[int, list[str]] = {}
+    for order_id, title in (
+        OrderLine.objects.filter(order_id__in=wanted).order_by("order_id", "line_no").values_list("order_id", "title")
+    ):
+        if title not in titles.setdefault(order_id, []):
+            titles[order_id].append(title)
+    return [
+        (title, feedback)
+        for (_o, _c, feedback, _d), order_id in zip(rows, order_of, strict=True)
+        for title in titles.get(order_id or 0, [])
+    ]
+
+
 def visit_report(*, start: datetime, end: datetime, plan_id: int | None = None) -> VisitReport:
-    """The report over tasks due in [start, end) (held-out rows only for the uplift). Repurchase: an order placed
-    after the task was created, by the visited (done, reached) and the held-out customers of the same plans."""
-    base = VisitTask.objects.filter(due_at__gte=start, due_at__lt=end)
+    """The report over tasks due or done in [start, end) (held-out rows only for the uplift). Repurchase: an order
+    placed after the task was created, by the visited (done, reached) and the held-out customers of the same plans."""
+    # Due or finished in the window: a questionnaire answered before its task fell due counts when answered.
+    base = VisitTask.objects.filter(Q(due_at__gte=start, due_at__lt=end) | Q(done_at__gte=start, done_at__lt=end))
     if plan_id:
         base = base.filter(plan_id=plan_id)
     worked = base.filter(held_out=False).exclude(status=VisitTask.Status.CANCELLED)
-    report = VisitReport(by_plan=_rates(worked, "plan__name"), by_agent=_rates(worked, "assignee__username"))
+    report = VisitReport(
+        by_plan=_rates(worked, "plan__name"),
+        by_agent=_rates(worked, "assignee__username"),
+        by_month=_monthly_rates(worked),
+    )
     done = worked.filter(status=VisitTask.Status.DONE)
     rated = done.filter(satisfaction__isnull=False)
     for score, n in rated.values_list("satisfaction").annotate(n=Count("id")).values_list("satisfaction", "n"):
@@ -173,6 +262,7 @@ def visit_report(*, start: datetime, end: datetime, plan_id: int | None = None) 
     report.satisfaction_by_month = [
         (r["month"].strftime("%Y-%m"), float(r["mean"]), int(r["n"])) for r in by_month if r["month"] is not None
     ]
+    report.words = words_by_product(feedback_by_product(done))
     report.opt_ins = done.filter(new_products_opt_in=True).count()
     report.tickets = done.filter(ticket__isnull=False).count()
     bought = Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), ordered_at__gt=OuterRef("created_at")))

@@ -17,7 +17,7 @@ from huitouke.care.triggers import clock, festivals
 from huitouke.core.errors import ApplicationError, ConflictError
 from huitouke.core.models import AuditEntry
 from huitouke.core.services import audit_log
-from huitouke.visits import schedule
+from huitouke.visits import questionnaire, schedule
 from huitouke.visits.models import VisitOptOut, VisitPlan, VisitTask
 from huitouke.visits.run import MAX_ONE_OFF, PlanRunResult, plan_run
 
@@ -29,6 +29,12 @@ PLAN_FIELDS = (
     "holdout_share", "seed", "enabled",
 )  # fmt: skip
 QUESTION_KINDS = ("rating", "choice", "text")
+
+
+class QuestionnaireClosedError(ConflictError):
+    """The questionnaire link's task is done, cancelled or past the link's validity."""
+
+
 MAX_QUESTIONS = 20
 FOLLOW_UP_TICKET = "ticket"
 
@@ -104,18 +110,41 @@ def _check(plan: VisitPlan, agent_ids: list[int] | None) -> None:
         name, messages = next(iter(exc.message_dict.items()))
         field = "name" if name == "__all__" else name
         raise ApplicationError(f"{field}: {' '.join(messages)}", field=field) from exc
+    _references(plan)
     if plan.trigger == schedule.EVERY_N_DAYS and plan.days < 1:
         raise ApplicationError(_("Visits every N days need N of at least 1."), field="days")
     if plan.trigger == schedule.BEFORE_HOLIDAY and not plan.holidays:
         raise ApplicationError(_("Choose at least one holiday."), field="holidays")
-    if plan.trigger == schedule.ONE_OFF and not plan.customer_ids:
-        raise ApplicationError(_("A one-off plan needs its list of customers."), field="customer_ids")
+    if plan.trigger == schedule.ONE_OFF and not (plan.customer_ids or plan.segment_id or plan.level_ids):
+        message = _("A one-off plan needs its list of customers, a segment or member levels.")
+        raise ApplicationError(message, field="customer_ids")
     if plan.retry_hours < 1:
         raise ApplicationError(_("Retry after at least one hour."), field="retry_hours")
     if (plan.quiet_start is None) != (plan.quiet_end is None):
         raise ApplicationError(_("Give both ends of the quiet hours or neither."), field="quiet_end")
     if plan.assignment == VisitPlan.Assignment.ROUND_ROBIN and agent_ids is not None and not agent_ids:
         raise ApplicationError(_("Choose the agents who take turns."), field="agent_ids")
+
+
+def _first_missing(model: Any, ids: Any) -> int | None:
+    """The smallest of `ids` that names no row of `model`, or None."""
+    wanted = set(ids or [])
+    missing = wanted - set(model.objects.filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else set()
+    return min(missing) if missing else None
+
+
+def _references(plan: VisitPlan) -> None:
+    """The segment, levels and one-off customers a plan names exist (else the field is named)."""
+    from huitouke.audiences.models import Segment
+    from huitouke.customers.models import Customer
+    from huitouke.loyalty.models import Level
+
+    if plan.segment_id is not None and _first_missing(Segment, [plan.segment_id]) is not None:
+        raise ApplicationError(_("There is no segment with this id."), field="segment_id")
+    if (level := _first_missing(Level, plan.level_ids)) is not None:
+        raise ApplicationError(_("There is no member level %(id)d.") % {"id": level}, field="level_ids")
+    if (customer := _first_missing(Customer, plan.customer_ids)) is not None:
+        raise ApplicationError(_("There is no customer %(id)d.") % {"id": customer}, field="customer_ids")
 
 
 def visit_plan_create(*, shop: Any, actor: Any = None, agent_ids: list[int] | None = None, **values: Any) -> VisitPlan:
@@ -172,10 +201,60 @@ def visits_plan_run(*, at: datetime | None = None, dry_run: bool = False) -> lis
     results = []
     for plan in VisitPlan.objects.filter(enabled=True).select_related("shop", "segment").order_by("pk"):
         with transaction.atomic():
-            results.append(plan_run(plan, at=moment, dry_run=dry_run))
+            result = plan_run(plan, at=moment, dry_run=dry_run)
+            results.append(result)
             if dry_run:
                 transaction.set_rollback(True)
+            elif result.created and plan.channel == VisitPlan.Channel.SMS_QUESTIONNAIRE:
+                _questionnaires_send(plan, moment)
     return results
+
+
+def _questionnaires_send(plan: VisitPlan, at: datetime) -> int:
+    """Queue the questionnaire SMS of the tasks this run created (in the run's transaction: both or neither)."""
+    from huitouke.messaging.services import message_enqueue_many
+
+    new = VisitTask.objects.filter(plan=plan, created_at=at, held_out=False, status=VisitTask.Status.DUE)
+    tasks = list(new.order_by("pk").values_list("pk", "customer_id"))
+    return message_enqueue_many(messages=questionnaire.questionnaire_messages(plan, tasks, at), now=at)
+
+
+def visit_questionnaire_answer(
+    *,
+    task: VisitTask,
+    satisfaction: Any,
+    answers: dict[str, Any],
+    feedback: str = "",
+    new_products_opt_in: bool = False,
+    at: datetime | None = None,
+) -> VisitTask:
+    """Record a customer's answer to a questionnaire link as the visit's outcome (reached, no agent): the same
+    effects as a call (contact, consent to new-product notices when ticked). Raises QuestionnaireClosedError when
+    the task is no longer due or its link ran out; ApplicationError naming the field for a bad answer."""
+    now = at or timezone.now()
+    if not questionnaire.is_open(task, now):
+        raise QuestionnaireClosedError(_("This questionnaire is closed."), field="token")
+    try:
+        score = int(str(satisfaction).strip())
+    except ValueError as exc:
+        raise ApplicationError(_("Please choose how satisfied you are, from 1 to 5."), field="satisfaction") from exc
+    if not 1 <= score <= 5:
+        raise ApplicationError(_("Please choose how satisfied you are, from 1 to 5."), field="satisfaction")
+    clean: dict[str, Any] = {}
+    for q in task.plan.questions or []:
+        raw = str(answers.get(q["key"], "")).strip()
+        if raw:
+            clean[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isdigit() else raw
+    return visit_outcome_record(
+        task=task,
+        actor=None,
+        outcome=VisitTask.Outcome.REACHED,
+        satisfaction=score,
+        feedback=feedback,
+        answers=clean,
+        new_products_opt_in=True if new_products_opt_in else None,
+        at=now,
+    )
 
 
 def _follow_up(value: Any) -> str | date | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.visits import views
+from huitouke.visits import views, views_public
 
 app_name = "visits"
 
@@ -9,5 +9,8 @@ urlpatterns = [
     path("tasks/<id:pk>/", views.task, name="task"),
     path("tasks/<id:pk>/reveal/", views.reveal, name="reveal"),
     path("plans/", views.plans, name="plans"),
+    path("plans/new/", views.plan_create, name="plan-create"),
+    path("plans/<id:pk>/", views.plan_edit, name="plan-edit"),
     path("report/", views.report, name="report"),
+    path("q/<str:token>/", views_public.questionnaire_page, name="questionnaire"),
 ]

@@ -53,6 +53,10 @@ def test_plan_errors_name_the_field(shop: Any, api_client_as: Any) -> None:
     client = api_client_as("manager")
     bad = client.post("/api/v1/visits/plans", _plan_body(days=0), content_type="application/json")
     assert (bad.status_code, bad.json()["field"]) == (400, "days")
+    ctrl = client.post("/api/v1/visits/plans", _plan_body(name="a\x00b"), content_type="application/json")
+    assert (ctrl.status_code, ctrl.json()["field"]) == (422, "name")
+    missing = client.post("/api/v1/visits/plans", _plan_body(segment_id=987654), content_type="application/json")
+    assert (missing.status_code, missing.json()["field"]) == (400, "segment_id")
     agent = api_client_as("agent")
     assert agent.post("/api/v1/visits/plans", _plan_body(), content_type="application/json").status_code == 403
 

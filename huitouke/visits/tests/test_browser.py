@@ -96,3 +96,59 @@ def test_an_agent_works_the_days_visits(browser: Any, live_server: Any, make_use
     assert VisitOptOut.objects.filter(customer=zhao).exists()
     page.screenshot(path=screenshot_dir / "92-visits-queue-after.png", full_page=True)
     expect(page.locator("#counts")).to_contain_text("今日完成：2")
+
+
+def test_a_manager_plans_a_questionnaire_and_a_customer_answers_it(
+    browser: Any, live_server: Any, make_user: Any, screenshot_dir: Any
+) -> None:
+    from huitouke.messaging.models import Message
+    from huitouke.orders.tests.factories import OrderLineFactory
+    from huitouke.visits import questionnaire
+    from huitouke.visits.models import VisitPlan
+
+    shop = ShopFactory.create(name="茶小铺", timezone="Asia/Shanghai")
+    make_user("manager", "dianzhang")
+    chen = CustomerFactory.create(name="陈七", phone="13800000007")
+    order = OrderFactory.create(shop=shop, customer=chen, order_no="T20260401")
+    OrderLineFactory.create(order=order, title="明前龙井 250g", line_no=1)
+
+    page = _login(browser, live_server.url, "dianzhang")
+    page.goto(f"{live_server.url}/visits/plans/")
+    page.click("#plan-new")
+    page.fill("#id_name", "短信满意度问卷")
+    page.select_option("#id_trigger", "one_off")
+    page.fill("#id_days", "0")
+    page.fill("#id_customer_ids", str(chen.pk))
+    page.select_option("#id_channel", "sms_questionnaire")
+    page.select_option("#id_assignment", "pool")
+    page.fill("#id_questions", "茶叶的口感怎么样？ [1-5]\n还会再买吗？ [会/不会/看情况]")
+    page.screenshot(path=screenshot_dir / "93-visits-plan-form.png", full_page=True)
+    page.click("#plan-save")
+    expect(page.locator("#plans")).to_contain_text("短信满意度问卷")
+    assert VisitPlan.objects.get().channel == "sms_questionnaire"
+
+    services.visits_plan_run(at=timezone.now())
+    task = VisitTask.objects.get()
+    message = Message.objects.get(idempotency_key=f"visit:questionnaire:{task.pk}")
+    link = f"/visits/q/{questionnaire.questionnaire_token(task.pk)}/"
+    assert link in message.body
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    phone.goto(f"{live_server.url}{link}")
+    expect(phone.locator("h1")).to_contain_text("您对这次购买还满意吗")
+    phone.click("input[name=satisfaction][value='5'] >> xpath=..")
+    phone.click("input[name=answer_q1][value='4'] >> xpath=..")
+    phone.select_option("#id_answer_q2", "会")
+    phone.fill("#id_feedback", "茶叶很香，下次还买")
+    phone.check("input[name=new_products_opt_in]")
+    phone.screenshot(path=screenshot_dir / "94-visits-questionnaire.png", full_page=True)
+    phone.click("#q-send")
+    expect(phone.locator("#thanks")).to_be_visible()
+    phone.screenshot(path=screenshot_dir / "95-visits-questionnaire-done.png", full_page=True)
+    task.refresh_from_db()
+    assert (task.status, task.outcome, task.satisfaction, task.answers) == ("done", "reached", 5, {"q1": 4, "q2": "会"})
+
+    page.goto(f"{live_server.url}/visits/report/")
+    expect(page.locator("#words")).to_contain_text("明前龙井 250g")
+    expect(page.locator("#words")).to_contain_text("茶叶")
+    page.screenshot(path=screenshot_dir / "96-visits-report.png", full_page=True)

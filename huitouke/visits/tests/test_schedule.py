@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -131,3 +131,40 @@ def test_holdout_share_zero_holds_nobody(customer_id: int, seed: int) -> None:
 def test_holdout_share_is_close_to_the_asked_share() -> None:
     held = sum(schedule.is_held_out(3, cid, 0.2) for cid in range(1, 20001))
     assert 3800 <= held <= 4200
+
+
+_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
+
+
+@given(
+    st.datetimes(datetime(2020, 1, 1), datetime(2040, 1, 1), timezones=st.just(SH)),
+    _times,
+    _times,
+)
+def test_next_allowed_is_never_inside_the_quiet_hours_and_never_a_day_late(
+    at: datetime, start: time, end: time
+) -> None:
+    allowed = schedule.next_allowed(at, TZ, start, end)
+    assert allowed >= at
+    assert allowed - at < timedelta(days=1)
+    assert not schedule.in_quiet_hours(allowed.astimezone(SH).time(), start, end)
+    if not schedule.in_quiet_hours(at.time(), start, end):
+        assert allowed == at
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["rating", "text", "choice"]), st.text("茶叶好吗abc ？", min_size=1)), max_size=20
+    )
+)
+def test_question_lines_round_trip(specs: list[tuple[str, str]]) -> None:
+    from huitouke.visits.forms import questions_parse, questions_text
+
+    questions = []
+    for i, (kind, text) in enumerate(specs):
+        text = text.strip() or "好吗"
+        q: dict[str, object] = {"key": f"q{i + 1}", "text": text, "kind": kind}
+        if kind == "choice":
+            q["choices"] = ["会", "不会"]
+        questions.append(q)
+    assert questions_parse(questions_text(questions)) == questions

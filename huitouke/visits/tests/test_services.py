@@ -279,6 +279,10 @@ def test_reveal_is_audited_with_who_and_why(shop: Any, agent: Any) -> None:
         ({"holdout_share": "0.9"}, "holdout_share"),
         ({"questions": [{"text": "pick", "kind": "choice", "choices": ["a"]}]}, "questions[0].choices"),
         ({"quiet_start": "25:00", "quiet_end": "09:00"}, "quiet_start"),
+        ({"segment_id": 987654}, "segment_id"),
+        ({"level_ids": [987654]}, "level_ids"),
+        ({"trigger": "one_off", "customer_ids": [987654]}, "customer_ids"),
+        ({"assignment": "pool", "segment_id": 987654}, "segment_id"),
     ],
 )
 def test_bad_plans_name_the_field(shop: Any, agent: Any, values: dict[str, Any], field: str) -> None:
@@ -308,3 +312,24 @@ def test_a_segment_narrows_the_holiday_visit(shop: Any, agent: Any) -> None:
     (result,) = services.visits_plan_run(at=datetime(2026, 9, 22, 10, 0, tzinfo=SH))
     assert result.created == 1
     assert list(VisitTask.objects.values_list("customer_id", flat=True)) == [zj.pk]
+
+
+@pytest.mark.django_db
+def test_a_one_off_plan_over_a_segment_visits_its_members_once(shop: Any, agent: Any) -> None:
+    from huitouke.audiences.models import Segment
+
+    zj = [CustomerFactory.create(phone=f"1380000000{i}", province="浙江省") for i in range(2)]
+    CustomerFactory.create(phone="13800000009", province="江苏省")
+    segment = Segment.objects.create(
+        name="浙江", definition={"conditions": [{"field": "region", "provinces": ["浙江省"]}]}
+    )
+    _plan(shop, [agent], trigger="one_off", segment_id=segment.pk)
+
+    (first,) = services.visits_plan_run(at=AT)
+    (again,) = services.visits_plan_run(at=AT + timedelta(days=30))
+
+    assert (first.created, again.created) == (2, 0)
+    assert sorted(VisitTask.objects.values_list("customer_id", "occasion")) == [(c.pk, "once") for c in zj]
+    with pytest.raises(ApplicationError) as err:
+        _plan(shop, [agent], name="空", trigger="one_off")
+    assert err.value.field == "customer_ids"

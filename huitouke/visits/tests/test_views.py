@@ -48,10 +48,17 @@ def test_queue_lists_todays_tasks_with_masked_phones(day: Any, django_assert_max
 
 @pytest.mark.django_db
 def test_task_screen_fills_the_script_and_the_reveal_is_audited(day: Any) -> None:
+    from huitouke.customers.models import CustomerIdentity
+
     client, me, tasks = day
+    CustomerIdentity.objects.create(customer=tasks[0].customer, platform="taobao", handle="茶友小王")
+    CustomerIdentity.objects.create(customer=tasks[0].customer, platform="jd", handle="13812340000")
     page = client.get(f"/visits/tasks/{tasks[0].pk}/").content.decode()
     assert "您好 顾客0，我是 茶小铺 的客服。" in page
     assert "13812340000" not in page
+    handles = page.split('id="handles"')[1].split("</ul>")[0]
+    assert "writeText('茶友小王')" in handles  # a 千牛 handle is copied with one click
+    assert handles.count("writeText(") == 1  # a phone used as a handle is masked and not copyable
     assert client.post(f"/visits/tasks/{tasks[0].pk}/reveal/", {"reason": ""}).status_code == 400
     assert not AuditEntry.objects.filter(action="unmask").exists()
     shown = client.post(f"/visits/tasks/{tasks[0].pk}/reveal/", {"reason": "calling"})
@@ -93,6 +100,13 @@ def test_report_timeline_and_tile(day: Any, client_as: Any) -> None:
     report = manager.get("/visits/report/").content.decode()
     assert "售后回访" in report
     assert "5/5: 1" in report
+    plan = tasks[0].plan
+    other = services.visit_plan_create(
+        shop=plan.shop, name="另一个", trigger="one_off", customer_ids=[tasks[0].customer_id], assignment="pool"
+    )
+    assert "5/5: 1" in manager.get(f"/visits/report/?plan={plan.pk}&days=30").content.decode()
+    assert "5/5: 1" not in manager.get(f"/visits/report/?plan={other.pk}").content.decode()
+    assert "5/5: 1" in manager.get("/visits/report/?plan=x%00&days=zz").content.decode()
     events = [e for e in customer_timeline(customer=tasks[0].customer) if e.kind == "visit"]
     assert len(events) == 1
     assert "很好" in events[0].body
@@ -101,3 +115,65 @@ def test_report_timeline_and_tile(day: Any, client_as: Any) -> None:
     assert (value.value, value.url) == ("1", "/visits/")
     assert manager.get("/visits/plans/").status_code == 200
     assert client_as("marketer").get("/visits/").status_code == 403
+
+
+def test_question_lines_parse_and_print_back() -> None:
+    from huitouke.visits.forms import questions_parse, questions_text
+
+    text = "How was the tea? [1-5]\nBuy again? [yes / no/maybe]\n\n  Anything else?  "
+    parsed = questions_parse(text)
+    assert parsed == [
+        {"key": "q1", "text": "How was the tea?", "kind": "rating"},
+        {"key": "q2", "text": "Buy again?", "kind": "choice", "choices": ["yes", "no", "maybe"]},
+        {"key": "q3", "text": "Anything else?", "kind": "text"},
+    ]
+    assert questions_text(parsed) == "How was the tea? [1-5]\nBuy again? [yes/no/maybe]\nAnything else?"
+
+
+@pytest.mark.django_db
+def test_a_manager_creates_and_edits_a_plan_on_the_page(shop: Any, client_as: Any, agent: Any) -> None:
+    from huitouke.visits.models import VisitPlan
+
+    manager = client_as("manager")
+    assert manager.get("/visits/plans/new/").status_code == 200
+    body = {
+        "name": "VIP 每90天",
+        "shop": shop.pk,
+        "trigger": "every_n_days",
+        "days": "90",
+        "channel": "phone",
+        "script": "您好 $name",
+        "questions": "满意吗？ [1-5]\n还会再买吗？ [会/不会]",
+        "attempts": "3",
+        "retry_hours": "4",
+        "assignment": "round_robin",
+        "daily_capacity": "30",
+        "quiet_start": "21:00",
+        "quiet_end": "09:00",
+        "holdout_percent": "10",
+        "enabled": "on",
+    }
+    missing_agents = manager.post("/visits/plans/new/", body)
+    assert missing_agents.status_code == 400
+    assert 'id="field-agents"' in missing_agents.content.decode()
+    agents_field = missing_agents.content.decode().split('id="field-agents"')[1].split("</fieldset>")[0]
+    assert 'class="field-error"' in agents_field
+    bad_ids = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk], "customer_ids": "12, x9"})
+    assert bad_ids.status_code == 400
+    created = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk]})
+    assert created.status_code == 302
+    plan = VisitPlan.objects.get()
+    assert (plan.days, plan.daily_capacity, str(plan.holdout_share), str(plan.quiet_start)) == (
+        90,
+        30,
+        "0.10",
+        "21:00:00",
+    )
+    assert plan.questions[1] == {"key": "q2", "text": "还会再买吗？", "kind": "choice", "choices": ["会", "不会"]}
+    assert list(plan.agents.values_list("pk", flat=True)) == [agent.pk]
+    page = manager.get(f"/visits/plans/{plan.pk}/")
+    assert "还会再买吗？ [会/不会]" in page.content.decode()
+    saved = manager.post(f"/visits/plans/{plan.pk}/", {**body, "agents": [agent.pk], "days": "60"})
+    plan.refresh_from_db()
+    assert (saved.status_code, plan.days) == (302, 60)
+    assert client_as("agent").get("/visits/plans/new/").status_code == 403
