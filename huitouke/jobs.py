@@ -18,6 +18,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from huitouke.analytics.rollups import rollups_rebuild, rollups_update
 from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
 from huitouke.care.services import product_cycles_refresh
@@ -49,13 +50,17 @@ log = logging.getLogger(__name__)
 
 def refresh_after_orders_changed(*, customer_ids: Iterable[int] | None) -> dict[str, int]:
     """The follow-ups of new or changed orders, for the touched customers only (None = everyone):
-    customer stats, then member levels. Later issues add rescoring here."""
+    customer stats, the analytics rollups of their days and months, then member levels.
+
+    This is the hook every order writer calls after its transaction (the file import, the live order feed and
+    push API, merges): `refresh_after_orders_changed(customer_ids=[…])`. Rescoring follows in the background."""
     ids = None if customer_ids is None else sorted(set(customer_ids))
     if ids == []:
-        return {"customers_refreshed": 0, "memberships": 0}
+        return {"customers_refreshed": 0, "memberships": 0, "rollup_days": 0}
     stats = customer_stats_refresh(customer_ids=ids)
+    rollups = rollups_update(customer_ids=ids)
     memberships = levels_regrade(customer_ids=ids)
-    return {"customers_refreshed": stats, "memberships": memberships}
+    return {"customers_refreshed": stats, "memberships": memberships, "rollup_days": rollups.shop_days}
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,15 @@ def analytics_nightly() -> dict[str, Any]:
     result = scores_refresh()
     log.info("nightly analytics: %s customers in %.1f s", result.customers, result.seconds)
     return {"customers": result.customers, "fit_error": result.fit_error}
+
+
+@db_periodic_task(crontab(hour="3", minute="45"))
+def analytics_rollups_nightly() -> dict[str, Any]:
+    """Every night at 03:45 (before the rescoring at 04:00): rebuild the analytics rollups from every order, so
+    a change no writer reported (an order moved to another day, a bulk load) is mended within a day."""
+    result = rollups_rebuild()
+    log.info("nightly rollups: %s", result.as_json())
+    return result.as_json()
 
 
 @db_task()
