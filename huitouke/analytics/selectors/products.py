@@ -77,7 +77,9 @@ def product_sales(*, days: int = 30, today: date | None = None) -> list[ProductS
         .order_by()
     )
     stats: dict[int, dict[str, Any]] = {r["product_id"]: dict(r) for r in rows}
-    last = dict(ProductDay.objects.values("product_id").annotate(at=Max("last_at")).order_by().values_list("product_id", "at"))
+    last = dict(
+        ProductDay.objects.values("product_id").annotate(at=Max("last_at")).order_by().values_list("product_id", "at")
+    )
     out = []
     for pid, title, category in Product.objects.values_list("id", "title", "category").order_by("title", "id"):
         r: dict[str, Any] = stats.get(pid, {})

@@ -27,7 +27,9 @@ HEADER = (
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-def _row(no: str, buyer: str, paid: str, when: str, status: str = "交易成功", refund: str = "0.00", qty: int = 1) -> str:
+def _row(
+    no: str, buyer: str, paid: str, when: str, status: str = "交易成功", refund: str = "0.00", qty: int = 1
+) -> str:
     title = "龙井茶 250g" if int(no) % 2 else "桂花糕"
     return (
         f'="{no}",{buyer},{paid},0.00,{paid},{paid},{status},张**,浙江省 杭州市 西湖区 文三路1号(310000),'
