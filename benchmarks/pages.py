@@ -184,7 +184,7 @@ def main() -> None:
         login = next((x for x in DEMO_LOGINS if x.role == role), None)
         if login is None:
             sys.exit(f"no demo login for role {role!r}")
-        client = Client()
+        client = Client(raise_request_exception=False)  # a 5xx is reported, not raised
         client.force_login(get_user_model().objects.get(username=login.username))
         for page in pages():
             if only and not only.search(page.label):

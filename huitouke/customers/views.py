@@ -177,10 +177,11 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         services.contact_search_record(actor=request.user, filters=filters)
     except ApplicationError as exc:
         error, filters = exc, selectors.CustomerFilter()
-    page, total, capped = None, 0, False
+    page, total, capped, estimated = None, 0, False, False
     if error is None:
         qs = selectors.customer_list_rows(selectors.customer_list(filters=filters))
-        total = selectors.customer_count(filters=filters)  # the cheap count for a bare search
+        counted = selectors.customer_list_count(filters=filters)  # exact when cheap, else "about"
+        total, estimated = counted.value, not counted.exact
         # A search lists at most SEARCH_CAP matches (when the selector caps it); the page says so.
         cap = getattr(selectors, "SEARCH_CAP", None)
         capped = bool(filters.search and cap and total > cap)
@@ -192,6 +193,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "page": page,
         "total": total,
+        "estimated": estimated,
         "capped": capped,
         "filters": filters,
         "error": error,
