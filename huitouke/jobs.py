@@ -44,6 +44,7 @@ from huitouke.loyalty.floors import level_floors_import
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
 from huitouke.orders.feed import FeedRequest
 from huitouke.orders.importers import ImportFileError, RowError, parse_orders
+from huitouke.orders.indexes import order_indexes_restore
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, member_levels_resolve, shop_get_or_create
@@ -269,7 +270,9 @@ def analytics_nightly() -> dict[str, Any]:
 @db_periodic_task(crontab(hour="3", minute="45"))
 def analytics_rollups_nightly() -> dict[str, Any]:
     """Every night at 03:45 (before the rescoring at 04:00): rebuild the analytics rollups from every order, so
-    a change no writer reported (an order moved to another day, a bulk load) is mended within a day."""
+    a change no writer reported (an order moved to another day, a bulk load) is mended within a day. First any
+    order index an interrupted large import left unbuilt is built (orders.indexes)."""
+    order_indexes_restore()
     result = rollups_rebuild()
     log.info("nightly rollups: %s", result.as_json())
     return result.as_json()
