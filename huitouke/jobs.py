@@ -44,8 +44,8 @@ from huitouke.loyalty.floors import level_floors_import
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
 from huitouke.orders.feed import FeedRequest
 from huitouke.orders.importers import ImportFileError, RowError, parse_orders
-from huitouke.orders.indexes import order_indexes_restore
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
+from huitouke.orders.indexes import order_indexes_restore
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, member_levels_resolve, shop_get_or_create
 from huitouke.service.services import sla_tick
