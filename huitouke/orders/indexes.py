@@ -1,8 +1,9 @@
 """Load first, index after: the order tables' secondary indexes are dropped for a large first import on
 PostgreSQL and built once at the end, instead of being maintained row by row during the load.
 
-Only the indexes the models declare (`Order.Meta.indexes`, `OrderLine.Meta.indexes`) are deferred; the unique
-constraints the import matches on ((shop, order number), (order, line number)) stay. `order_indexes_restore()`
+Only indexes the models declare are deferred (`Order.Meta.indexes`, `OrderLine.Meta.indexes` and the customer
+list's sort indexes `customer_sort_*`); the unique constraints the import matches on ((shop, order number),
+(order, line number), (platform, handle)) and the customer search indexes stay. `order_indexes_restore()`
 creates any declared index that is missing: at the end of the deferred import (also when it fails), at the start
 of every import and in the nightly job, so an import killed half-way cannot leave the archive without them.
 """
@@ -15,7 +16,11 @@ from typing import Any
 
 from django.db import connection
 
+from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, OrderLine
+
+#: The customer list's sort indexes are deferred too (the import never reads by them).
+CUSTOMER_DEFERRED_PREFIX = "customer_sort_"
 
 #: Defer when the archive holds fewer orders than this share of the orders the file will bring.
 DEFER_SHARE = 0.5
@@ -25,11 +30,13 @@ BYTES_PER_ORDER = 400
 
 
 def _declared() -> list[tuple[Any, Any]]:
-    return [(model, index) for model in (Order, OrderLine) for index in model._meta.indexes]
+    orders = [(model, index) for model in (Order, OrderLine) for index in model._meta.indexes]
+    sorts = [(Customer, i) for i in Customer._meta.indexes if i.name.startswith(CUSTOMER_DEFERRED_PREFIX)]
+    return orders + sorts
 
 
 def _present() -> set[str]:
-    tables = [Order._meta.db_table, OrderLine._meta.db_table]
+    tables = [Order._meta.db_table, OrderLine._meta.db_table, Customer._meta.db_table]
     with connection.cursor() as cur:
         cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)", [tables])
         return {name for (name,) in cur.fetchall()}
@@ -58,7 +65,7 @@ def order_indexes_restore() -> list[str]:
             if connection.in_atomic_block:  # Django's foreign keys are INITIALLY DEFERRED: back to that
                 cur.execute("SET CONSTRAINTS ALL DEFERRED")
     with connection.cursor() as cur:
-        cur.execute(f"ANALYZE {Order._meta.db_table}, {OrderLine._meta.db_table}")
+        cur.execute(f"ANALYZE {Order._meta.db_table}, {OrderLine._meta.db_table}, {Customer._meta.db_table}")
     return [index.name for _model, index in missing]
 
 
