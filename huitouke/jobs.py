@@ -14,17 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from huitouke.analytics.rollups import rollups_rebuild, rollups_update
 from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
 from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.core.audit import audit_prune, record
+from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
 from huitouke.core.models import AuditEntry
+from huitouke.core.pii import UNMASK_PERMISSION
 from huitouke.core.services import (
     JobTimeLimitExceeded,
     job_fail,
@@ -35,13 +39,16 @@ from huitouke.core.services import (
     jobs_expire,
 )
 from huitouke.core.signin import signin_sessions_prune
+from huitouke.customers.exports import CUSTOMERS_EXPORT_JOB_KIND, customers_export, export_file_path
 from huitouke.customers.models import Platform
+from huitouke.customers.selectors import CustomerFilter, customer_list
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
 from huitouke.loyalty.floors import level_floors_import
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
 from huitouke.orders.feed import FeedRequest
 from huitouke.orders.importers import ImportFileError, RowError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
+from huitouke.orders.indexes import order_indexes_restore
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, member_levels_resolve, shop_get_or_create
 from huitouke.service.services import sla_tick
@@ -52,13 +59,17 @@ log = logging.getLogger(__name__)
 
 def refresh_after_orders_changed(*, customer_ids: Iterable[int] | None) -> dict[str, int]:
     """The follow-ups of new or changed orders, for the touched customers only (None = everyone):
-    customer stats, then member levels. Later issues add rescoring here."""
+    customer stats, the analytics rollups of their days and months, then member levels.
+
+    This is the hook every order writer calls after its transaction (the file import, the live order feed and
+    push API, merges): `refresh_after_orders_changed(customer_ids=[…])`. Rescoring follows in the background."""
     ids = None if customer_ids is None else sorted(set(customer_ids))
     if ids == []:
-        return {"customers_refreshed": 0, "memberships": 0}
+        return {"customers_refreshed": 0, "memberships": 0, "rollup_days": 0}
     stats = customer_stats_refresh(customer_ids=ids)
+    rollups = rollups_update(customer_ids=ids)
     memberships = levels_regrade(customer_ids=ids)
-    return {"customers_refreshed": stats, "memberships": memberships}
+    return {"customers_refreshed": stats, "memberships": memberships, "rollup_days": rollups.shop_days}
 
 
 @dataclass(frozen=True)
@@ -273,6 +284,17 @@ def analytics_nightly() -> dict[str, Any]:
     return {"customers": result.customers, "fit_error": result.fit_error}
 
 
+@db_periodic_task(crontab(hour="3", minute="45"))
+def analytics_rollups_nightly() -> dict[str, Any]:
+    """Every night at 03:45 (before the rescoring at 04:00): rebuild the analytics rollups from every order, so
+    a change no writer reported (an order moved to another day, a bulk load) is mended within a day. First any
+    order index an interrupted large import left unbuilt is built (orders.indexes)."""
+    order_indexes_restore()
+    result = rollups_rebuild()
+    log.info("nightly rollups: %s", result.as_json())
+    return result.as_json()
+
+
 @db_task()
 def levels_save_task(job_id: int) -> None:
     """The background save behind the levels page for a large shop: `levels_configure` with the edited levels and
@@ -391,6 +413,35 @@ def members_export_task(job_id: int) -> None:
     _run_job(job_id, "members export", work, (ApplicationError, Shop.DoesNotExist))
 
 
+@db_task()
+def customers_export_task(job_id: int) -> None:
+    """The background CSV/XLSX export of a long customer list (the list's filters as they were asked): masked for
+    the person who asked unless they may see contact data, audited as theirs, the file under
+    HUITOUKE_HOME/reports, progress by rows."""
+
+    def work(job: Any) -> dict[str, Any]:
+        if job.created_by is None:
+            raise ApplicationError("the export has no requesting user", field="created_by")
+        user = job.created_by
+        fmt = str(job.params.get("fmt", "csv"))
+        filters = CustomerFilter.from_params(
+            QueryDict(str(job.params.get("query", ""))), unmasked=user.has_perm(UNMASK_PERMISSION)
+        )
+        total = list_count(customer_list(filters=filters)).value
+        job_progress(job_id=job_id, done=0, total=total, stage="customers")
+        count = customers_export(
+            filters=filters,
+            user=user,
+            fmt=fmt,
+            out=export_file_path(job_id, fmt),
+            progress=lambda done: job_progress(job_id=job_id, done=done, total=max(total, done), stage="customers"),
+        )
+        return {"count": count, "format": fmt}
+
+    _run_job(job_id, "customers export", work, (ApplicationError,))
+
+
+job_register(CUSTOMERS_EXPORT_JOB_KIND, customers_export_task)
 job_register(LEVELS_JOB_KIND, levels_save_task)
 job_register(MEMBERS_EXPORT_JOB_KIND, members_export_task)
 job_register(REFRESH_JOB_KIND, analytics_refresh_task)

@@ -57,9 +57,12 @@ def _scores_context(customer: Customer, request: Any) -> dict[str, Any]:
 
 
 def _merge_scores(source: Customer, target: Customer) -> None:
+    from huitouke.analytics.rollups import rollups_update
     from huitouke.analytics.services import score_forget
 
     score_forget(customer_id=source.pk)  # the target is rescored by the next refresh
+    # the orders hook (registered first: orders precedes analytics in INSTALLED_APPS) has moved the orders
+    rollups_update(customer_ids=[source.pk, target.pk])
 
 
 def _follow_ups_tile(today: date, user: Any) -> TileValue:

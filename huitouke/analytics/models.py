@@ -98,3 +98,101 @@ class ScoreRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M} {self.customers}"
+
+
+# --- rollups: daily and monthly aggregates kept current by analytics.rollups --------------------------------------
+
+
+class SalesDay(models.Model):
+    """One shop's counted orders and their value (paid minus refunded) on one calendar day of the shop's time
+    zone. Rewritten for the days an import or the live order feed touched (analytics.rollups)."""
+
+    shop = models.ForeignKey("orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(_("day"))
+    orders = models.PositiveIntegerField(_("orders"))
+    revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "day"], name="salesday_shop_day_uniq")]
+        indexes = [models.Index(fields=["day"], name="salesday_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {self.day} {self.orders}"
+
+
+class ProductDay(models.Model):
+    """One product's sold lines (not refunded, in counted orders) on one calendar day of its shop's time zone:
+    units, line value, orders, and the latest order time of the day (for "last sold")."""
+
+    shop = models.ForeignKey("orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(_("day"))
+    product = models.ForeignKey("orders.Product", on_delete=models.CASCADE, related_name="+", db_index=False)
+    units = models.PositiveIntegerField(_("units"))
+    revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
+    orders = models.PositiveIntegerField(_("orders"))
+    last_at = models.DateTimeField(_("last sold"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "day", "product"], name="productday_shop_day_product_uniq")
+        ]
+        indexes = [
+            models.Index(fields=["day", "product"], name="productday_day_product_idx"),
+            models.Index(fields=["product", "-day"], name="productday_product_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.product_id} {self.units}"
+
+
+class CustomerMonth(models.Model):
+    """A buyer's counted orders and their value in one shop in one month of that shop's time zone, with the
+    buyer's cohort (the first month with a counted order, over every shop). Rewritten per touched customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    shop = models.ForeignKey("orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    month = models.DateField(_("month"))
+    cohort = models.DateField(_("first month"))
+    orders = models.PositiveIntegerField(_("orders"))
+    revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "shop", "month"], name="customermonth_customer_uniq")
+        ]
+        indexes = [models.Index(fields=["cohort", "month"], name="customermonth_cohort_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.month} {self.orders}"
+
+
+class CohortMonth(models.Model):
+    """Buyers of one first-purchase month (`cohort`) who bought in `month`, their counted orders and value.
+    The cell (cohort, cohort) is the cohort's size; a month's buyers are the sum of its cells."""
+
+    cohort = models.DateField(_("first month"))
+    month = models.DateField(_("month"))
+    buyers = models.PositiveIntegerField(_("buyers"))
+    orders = models.PositiveIntegerField(_("orders"))
+    revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cohort", "month"], name="cohortmonth_cell_uniq")]
+        indexes = [models.Index(fields=["month"], name="cohortmonth_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.month} {self.buyers}"
+
+
+class FigureSnapshot(models.Model):
+    """A whole-archive figure that cannot be kept per day (the top 20 % of buyers against the rest, product
+    quality with repurchase cycles), computed by the refresh after an import and the nightly job and read by
+    every web process. `value` holds the selector's result as pickled dataclasses written by this code only."""
+
+    key = models.CharField(max_length=64, unique=True)
+    value = models.BinaryField()
+    computed_at = models.DateTimeField(_("computed"))
+    seconds = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.computed_at:%Y-%m-%d %H:%M}"

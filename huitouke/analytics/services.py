@@ -180,7 +180,8 @@ def week_of(day: date) -> date:
 
 
 def scores_refresh(*, now: datetime | None = None, progress: Progress | None = None) -> RefreshResult:
-    """Score every buyer and rewrite CustomerScore, the current week's RfmSnapshot rows and a ScoreRun.
+    """Score every buyer and rewrite CustomerScore, the current week's RfmSnapshot rows and a ScoreRun, then
+    the stored whole-archive figures (analytics.snapshots: customer groups, product quality).
 
     "Today" is the business date of `now` (default: now). Customers without a counted order get no score; a
     model that cannot be fitted leaves the predictions empty and the reason in the result (fit_error). One
@@ -230,6 +231,9 @@ def scores_refresh(*, now: datetime | None = None, progress: Progress | None = N
             distribution=result.segments,
             movements=[list(m) for m in moves],
         )
+    from huitouke.analytics.snapshots import snapshots_refresh  # snapshots read the selectors, which read models
+
+    snapshots_refresh()
     log.info("analytics refresh: %s customers in %.1f s", result.customers, result.seconds)
     return result
 

@@ -7,12 +7,10 @@ table as XLSX (`?export=all` every table of the page). The refresh button queues
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -24,32 +22,14 @@ from django.views.decorators.http import require_GET, require_POST
 from huitouke.analytics import reports, selectors
 from huitouke.analytics.registry import TileValue, page_panels, tiles
 from huitouke.analytics.services import REFRESH_JOB_KIND
+from huitouke.analytics.snapshots import snapshot_read
 from huitouke.analytics.tables import Panel, tables_to_xlsx
 from huitouke.core.services import job_submit
 from huitouke.loyalty.selectors import level_distribution
 
-T = TypeVar("T")
-
 VIEW = "analytics.view_customerscore"
 REFRESH = "analytics.add_scorerun"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: Figures that take longer than SLOW_SECONDS to compute (a large shop) are kept for CACHE_SECONDS, and dropped as
-#: soon as a new refresh has run; small shops always see live numbers.
-SLOW_SECONDS = 1.0
-CACHE_SECONDS = 600
-
-
-def _cached(name: str, compute: Callable[[], T], *params: object) -> T:
-    run = selectors.score_run_latest()
-    key = ":".join(["analytics", name, str(run.pk if run else 0), timezone.localdate().isoformat(), *map(str, params)])
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    started = time.perf_counter()
-    value = compute()
-    if time.perf_counter() - started >= SLOW_SECONDS:
-        cache.set(key, value, CACHE_SECONDS)
-    return value
 
 
 def _int_param(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
@@ -97,8 +77,8 @@ def dashboard(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return HttpResponse(status=405)
     today = timezone.localdate()
-    figures = _cached("figures", lambda: selectors.customer_figures(today=today))
-    months = _cached("sales", lambda: selectors.sales_by_month(months=12, today=today))
+    figures = selectors.customer_figures(today=today)
+    months = selectors.sales_by_month(months=12, today=today)
     run = selectors.score_run_latest()
     panels = [
         reports.sales_panel(months),
@@ -128,8 +108,8 @@ def products(request: HttpRequest) -> HttpResponseBase:
     replenishment cycle and refund share."""
     days = _int_param(request, "days", 30, 1, 365)
     stale_days = _int_param(request, "stale_days", 60, 1, 730)
-    board = _cached("products", lambda: selectors.product_board(days=days, stale_days=stale_days), days, stale_days)
-    quality = _cached("quality", lambda: selectors.product_quality(limit=50))
+    board = selectors.product_board(days=days, stale_days=stale_days)
+    quality = snapshot_read("quality")
     panels = [*reports.product_panels(board), reports.quality_panel(quality)]
     for provider in page_panels("products"):  # figures of apps above analytics (service: complaint share)
         if not provider.permission or request.user.has_perm(provider.permission):
@@ -146,7 +126,7 @@ def products(request: HttpRequest) -> HttpResponseBase:
 @_analytics_view
 def groups(request: HttpRequest) -> HttpResponseBase:
     """The top 20% of buyers by spend against the other buyers, side by side."""
-    comparison = _cached("groups", selectors.customer_groups)
+    comparison = snapshot_read("groups")
     return _page(
         request, "analytics/groups.html", "groups", reports.group_panels(comparison), {"comparison": comparison}
     )
@@ -156,7 +136,7 @@ def groups(request: HttpRequest) -> HttpResponseBase:
 def cohorts(request: HttpRequest) -> HttpResponseBase:
     """Monthly first-purchase cohorts: retention heatmap and revenue."""
     months = _int_param(request, "months", 12, 2, 36)
-    items = _cached("cohorts", lambda: selectors.cohorts(months=months), months)
+    items = selectors.cohorts(months=months)
     return _page(
         request,
         "analytics/cohorts.html",

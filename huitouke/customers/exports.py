@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -18,6 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -33,6 +34,12 @@ from huitouke.customers.selectors import CustomerFilter, customer_list
 
 FORMATS = ("csv", "xlsx")
 CHUNK_SIZE = 2000
+#: Background exports (huitouke/jobs.py customers_export_task) are recorded as Jobs of this kind.
+CUSTOMERS_EXPORT_JOB_KIND = "customers_export"
+#: Lists longer than this are exported by a background job (override with HUITOUKE_INLINE_EXPORT).
+INLINE_EXPORT = 20_000
+#: Progress is reported every this many rows.
+PROGRESS_EVERY = 5000
 
 #: Cells that a spreadsheet would read as a formula (or that hide one behind a tab/CR) get a leading quote.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -162,10 +169,21 @@ def _customers(filters: CustomerFilter) -> Iterator[ExportCustomer]:
             yield ExportCustomer(values=row, handles=handles[row["id"]], tags=tags[row["id"]])
 
 
-def _rows(filters: CustomerFilter, masker: Masker) -> Iterator[list[Cell]]:
+def _rows(
+    filters: CustomerFilter, masker: Masker, progress: Callable[[int], None] | None = None
+) -> Iterator[list[Cell]]:
     tz = timezone.get_current_timezone()
-    for item in _customers(filters):
+    for n, item in enumerate(_customers(filters), start=1):
         yield export_row(item, masker, tz)
+        if progress and n % PROGRESS_EVERY == 0:
+            progress(n)
+
+
+def export_file_path(job_id: int, fmt: str) -> Path:
+    """Where the background export of job `job_id` writes its file: HUITOUKE_HOME/reports/."""
+    folder = Path(settings.HUITOUKE_HOME) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"customers-{job_id}.{'xlsx' if fmt == 'xlsx' else 'csv'}"
 
 
 def _csv_cell(value: Cell) -> str:
@@ -217,14 +235,22 @@ def _filters_detail(filters: CustomerFilter) -> dict[str, Any]:
     return detail
 
 
-def customers_export(*, filters: CustomerFilter, user: Any, fmt: str, out: IO[bytes] | str | Path) -> int:
+def customers_export(
+    *,
+    filters: CustomerFilter,
+    user: Any,
+    fmt: str,
+    out: IO[bytes] | str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the customers matching `filters` to `out` (a binary file or a path) as CSV or XLSX; returns the
     number of customers written.
 
     `user` is the person exporting: they need core.export_customers, and contact data is masked unless they
     also hold core.unmask_pii. `user=None` is the operator at the command line: unmasked. Cells that a
     spreadsheet would run as a formula are neutralised. Writes one audit entry (action export) with the
-    filters, the count and the format. Raises ApplicationError for an unknown format and
+    filters, the count and the format. `progress(rows)` is called every PROGRESS_EVERY rows (background
+    jobs). Raises ApplicationError for an unknown format and
     PermissionDeniedError for a user without the export permission.
     """
     if fmt not in FORMATS:
@@ -238,9 +264,9 @@ def customers_export(*, filters: CustomerFilter, user: Any, fmt: str, out: IO[by
     writer = _write_csv if fmt == "csv" else _write_xlsx
     if isinstance(out, str | Path):
         with open(out, "wb") as handle:
-            count = writer(_rows(filters, masker), handle)
+            count = writer(_rows(filters, masker, progress), handle)
     else:
-        count = writer(_rows(filters, masker), out)
+        count = writer(_rows(filters, masker, progress), out)
     audit_log(
         actor=user,
         action=AuditEntry.Action.EXPORT,

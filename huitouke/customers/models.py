@@ -141,6 +141,17 @@ class Customer(TimeStampedModel):
             # The last-4 search of roles that may not see phones (they may search by the whole number or its
             # last four digits, never by a prefix): an index on the expression the search compares.
             models.Index(PhoneLast4("phone"), name="customer_phone_last4_idx", condition=Q(merged_into__isnull=True)),
+            # The list's sorts (selectors.SORTS) read these in order and stop after a page, instead of sorting a
+            # million rows per view; a large first import builds them after the load (orders.indexes).
+            *[
+                models.Index(fields=fields, name=f"customer_sort_{key}_idx", condition=Q(merged_into__isnull=True))
+                for key, fields in (
+                    ("last_order", ["-last_order_at", "-id"]),
+                    ("spent", ["-total_spent", "-id"]),
+                    ("orders", ["-order_count", "-id"]),
+                    ("name", ["name", "id"]),
+                )
+            ],
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huitouke.core.counting import ListCount, list_count
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import PHONE_RUN
 from huitouke.customers.models import Customer, CustomerIdentity, Note, PhoneLast4, Tag
@@ -238,6 +239,15 @@ def customer_count(*, filters: CustomerFilter | None = None) -> int:
         matches = _search_ids(f.search, contact_prefix=f.contact_prefix)
         return customer_list(filters=replace(f, search="")).filter(id__in=matches).count()
     return customer_list(filters=f).count()
+
+
+def customer_list_count(*, filters: CustomerFilter | None = None) -> ListCount:
+    """The count the list shows: a search is counted exactly (customer_count; its list is capped anyway);
+    otherwise exactly up to core.counting.EXACT_UP_TO matches and estimated beyond (shown as "about")."""
+    f = filters or CustomerFilter()
+    if f.search:
+        return ListCount(customer_count(filters=f), True)
+    return list_count(customer_list(filters=f))
 
 
 def customer_list_rows(qs: QuerySet[Customer]) -> QuerySet[Customer]:

@@ -26,16 +26,19 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
-from huitouke.core.services import audit_log
+from huitouke.core.selectors import job_get_for_user
+from huitouke.core.services import audit_log, job_submit
 from huitouke.customers import exports, selectors, services
 from huitouke.customers.forms import PII_FIELDS, BulkTagForm, MergeForm, NoteForm, ProfileForm, TagForm
 from huitouke.customers.models import Customer
 from huitouke.customers.registry import registry
 
 VIEW = "customers.view_customer"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TAG_ADD, TAG_REMOVE, TAG_CREATE = "customers.add_customertag", "customers.delete_customertag", "customers.add_tag"
 
 #: The list's filter inputs, in the order of the form (registered filters such as shop and level come first).
@@ -177,10 +180,11 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         services.contact_search_record(actor=request.user, filters=filters)
     except ApplicationError as exc:
         error, filters = exc, selectors.CustomerFilter()
-    page, total, capped = None, 0, False
+    page, total, capped, estimated = None, 0, False, False
     if error is None:
         qs = selectors.customer_list_rows(selectors.customer_list(filters=filters))
-        total = selectors.customer_count(filters=filters)  # the cheap count for a bare search
+        counted = selectors.customer_list_count(filters=filters)  # exact when cheap, else "about"
+        total, estimated = counted.value, not counted.exact
         # A search lists at most SEARCH_CAP matches (when the selector caps it); the page says so.
         cap = getattr(selectors, "SEARCH_CAP", None)
         capped = bool(filters.search and cap and total > cap)
@@ -192,6 +196,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "page": page,
         "total": total,
+        "estimated": estimated,
         "capped": capped,
         "filters": filters,
         "error": error,
@@ -268,7 +273,9 @@ def customers_bulk_tag(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 @require_GET
 def customer_export(request: HttpRequest) -> HttpResponseBase:
-    """Download the list as it is filtered, as CSV (UTF-8 with BOM) or XLSX. Owners and managers only."""
+    """Download the list as it is filtered, as CSV (UTF-8 with BOM) or XLSX. Owners and managers only. A list
+    longer than HUITOUKE_INLINE_EXPORT (20,000) is exported by a background job: its progress page offers the
+    file (customer_export_file) when done; the same masking and audit apply."""
     if not request.user.has_perm(EXPORT_PERMISSION):
         raise PermissionDenied
     fmt = request.GET.get("format", "csv")
@@ -280,16 +287,46 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
     except ApplicationError:
         # The list shows the error next to the form.
         return redirect(f"{reverse('customers:list')}?{_query_without(request.GET, 'format')}")
+    inline = int(getattr(settings, "HUITOUKE_INLINE_EXPORT", exports.INLINE_EXPORT))
+    if list_count(selectors.customer_list(filters=filters), exact_up_to=inline).value > inline:
+        job = job_submit(
+            kind=exports.CUSTOMERS_EXPORT_JOB_KIND,
+            params={
+                "query": _query_without(request.GET, "format"),
+                "fmt": fmt,
+                "title": _("Customers to %(format)s") % {"format": fmt.upper()},
+                "back": f"{reverse('customers:list')}?{_query_without(request.GET, 'format')}",
+                "summary_template": "customers/_export_summary.html",
+            },
+            created_by=request.user,
+        )
+        return redirect("core:job", pk=job.pk)
     out = tempfile.TemporaryFile()  # noqa: SIM115  (FileResponse closes it once sent)
     exports.customers_export(filters=filters, user=request.user, fmt=fmt, out=out)
     out.seek(0)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    content_type = (
-        "text/csv; charset=utf-8"
-        if fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else XLSX_TYPE
     return FileResponse(out, as_attachment=True, filename=f"customers-{stamp}.{fmt}", content_type=content_type)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def customer_export_file(request: HttpRequest, pk: int) -> FileResponse:
+    """The file of a finished background customer export, for whoever may see that job (the requester; owners
+    and managers see every job) and may export."""
+    if not request.user.has_perm(EXPORT_PERMISSION):
+        raise PermissionDenied
+    try:
+        job = job_get_for_user(job_id=pk, user=request.user)  # type: ignore[arg-type]  # login_required
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    fmt = str(job.params.get("fmt", "csv"))
+    path = exports.export_file_path(job.pk, fmt)
+    if job.kind != exports.CUSTOMERS_EXPORT_JOB_KIND or job.status != job.Status.DONE or not path.is_file():
+        raise Http404("no such export")
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else XLSX_TYPE
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type=content_type)
 
 
 # --- the 360 page --------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from huitouke.analytics.rollups import rollups_rebuild
 from huitouke.core.bulk import bulk_insert
 from huitouke.core.errors import ApplicationError
 from huitouke.core.roles import AGENT, MANAGER, MARKETER, OWNER
@@ -353,6 +354,7 @@ def demo_build(
         taobao = Shop.objects.get(pk=static.shops["taobao"].id)
         levels_set(shop=taobao, specs=DEMO_LEVELS)
         customer_stats_refresh(customer_ids=None)
+        rollups_rebuild()
         report("stats", customers, customers)
         memberships = levels_regrade()
         report("levels", memberships, memberships)

@@ -49,6 +49,7 @@ from huitouke.orders.feed import (
     profile_values,
 )
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
+from huitouke.orders.indexes import defer_worthwhile, order_indexes_deferred
 from huitouke.orders.models import Order, OrderLine, Product, Shop
 from huitouke.orders.services import shop_get_or_create
 
@@ -93,6 +94,8 @@ class ImportResult:
     keep_levels: bool = False
     #: where the file was parsed: "thread" (beside the writer) or "process" (the child of `feed.FeedProcess`)
     parser: str = "thread"
+    #: secondary indexes of the order tables dropped for the load and built after it (orders.indexes)
+    indexes_deferred: int = 0
 
     def as_json(self) -> dict[str, Any]:
         levels = (
@@ -488,7 +491,10 @@ def orders_import_rows(
         if close is not None:
             close()  # the child parses the file itself
         feed = replace(feed, batch_size=batch_size, dialect=writer.dialect, keep_levels=keep_levels)
-        return _import_fed(feed, writer, result=result, report=report, progress=progress)
+        # a large first import loads the rows, then builds the order tables' secondary indexes once
+        with order_indexes_deferred(defer_worthwhile(_feed_size(feed))) as deferred:
+            result.indexes_deferred = len(deferred)
+            return _import_fed(feed, writer, result=result, report=report, progress=progress)
     last_row = 1
     # room for a whole batch ahead, so the next batch is parsed while the database writes this one
     for rows, errors, last_row in batched(read_ahead(stream, chunk=1000, depth=batch_size // 1000 + 2), batch_size):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -12,18 +13,15 @@ from django.db.models import (
     Q,
     Sum,
 )
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from huitouke.analytics.models import CohortMonth, SalesDay
 from huitouke.analytics.selectors.common import (
+    ZERO,
     _add_months,
-    _as_date,
-    _counted,
-    _local_midnight,
     _money,
     _month_start,
     _share,
-    _value,
 )
 from huitouke.customers.models import Customer
 
@@ -48,30 +46,26 @@ class CustomerFigures:
 
 
 def customer_figures(*, today: date | None = None) -> CustomerFigures:
-    """Customers in total, new and returning in the month of `today` (default: today), buyers and repeat buyers."""
+    """Customers in total, new and returning in the month of `today` (default: today), buyers and repeat buyers.
+
+    New and returning come from the cohort rollup (the month's cell of its own cohort, and the month's cells of
+    earlier cohorts); the totals are one pass over the customers."""
     day = today or timezone.localdate()
     start = _month_start(day)
-    since, until = _local_midnight(start), _local_midnight(_add_months(start, 1))
-    active = Customer.objects.filter(merged_into__isnull=True)
-    counts = active.aggregate(
+    counts = Customer.objects.filter(merged_into__isnull=True).aggregate(
         total=Count("id"),
         buyers=Count("id", filter=Q(order_count__gte=1)),
         repeat=Count("id", filter=Q(order_count__gte=2)),
-        new=Count("id", filter=Q(first_order_at__gte=since, first_order_at__lt=until)),
     )
-    returning = (
-        _counted()
-        .filter(ordered_at__gte=since, ordered_at__lt=until, customer__first_order_at__lt=since)
-        .values("customer_id")
-        .distinct()
-        .count()
+    cells = CohortMonth.objects.filter(month=start).aggregate(
+        new=Sum("buyers", filter=Q(cohort=start)), returning=Sum("buyers", filter=Q(cohort__lt=start))
     )
     return CustomerFigures(
         month=start,
         total=counts["total"],
         buyers=counts["buyers"],
-        new=counts["new"],
-        returning=returning,
+        new=int(cells["new"] or 0),
+        returning=int(cells["returning"] or 0),
         repeat_buyers=counts["repeat"],
     )
 
@@ -92,22 +86,28 @@ class MonthSales:
 
 def sales_by_month(*, months: int = 12, today: date | None = None) -> list[MonthSales]:
     """The last `months` months up to and including the current one, oldest first; months without sales are
-    listed with zeros."""
+    listed with zeros. Orders and value from the daily rollup, buyers from the cohort rollup (each buyer sits in
+    one cohort, so the cells of a month add up to its distinct buyers)."""
     day = today or timezone.localdate()
     first = _add_months(_month_start(day), -(months - 1))
-    rows = (
-        _counted()
-        .filter(ordered_at__gte=_local_midnight(first), ordered_at__lt=_local_midnight(_add_months(first, months)))
-        .annotate(month=TruncMonth("ordered_at"))
+    end = _add_months(first, months)
+    found: dict[date, dict[str, Any]] = defaultdict(lambda: {"orders": 0, "revenue": ZERO, "buyers": 0})
+    for d, n, revenue in SalesDay.objects.filter(day__gte=first, day__lt=end).values_list("day", "orders", "revenue"):
+        cell = found[_month_start(d)]
+        cell["orders"] += n
+        cell["revenue"] += revenue
+    for month, buyers in (
+        CohortMonth.objects.filter(month__gte=first, month__lt=end)
         .values("month")
-        .annotate(orders=Count("id"), revenue=Sum(_value()), buyers=Count("customer_id", distinct=True))
+        .annotate(n=Sum("buyers"))
+        .values_list("month", "n")
         .order_by()
-    )
-    found: dict[date, dict[str, Any]] = {_as_date(r["month"]): dict(r) for r in rows}
+    ):
+        found[month]["buyers"] = int(buyers or 0)
     out = []
     for i in range(months):
         month = _add_months(first, i)
-        r: dict[str, Any] = found.get(month, {})
+        r = found.get(month, {})
         out.append(
             MonthSales(
                 month=month,

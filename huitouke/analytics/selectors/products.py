@@ -12,19 +12,17 @@ from typing import Any
 import numpy as np
 from django.db import connection
 from django.db.models import (
-    Count,
-    F,
     Max,
     Q,
     Sum,
 )
 from django.utils import timezone
 
+from huitouke.analytics.models import ProductDay
 from huitouke.analytics.selectors.common import (
     _local_midnight,
     _money,
     _share,
-    _sold_lines,
     fetch_int_rows,
     local_day_sql,
 )
@@ -35,8 +33,8 @@ from huitouke.orders.models import Order, OrderLine, Product
 
 @dataclass(frozen=True)
 class ProductSales:
-    """One product's sales in a window: units and revenue of the lines not refunded in counted orders, orders
-    and buyers, the previous window's units and revenue (for growth) and the last sale ever."""
+    """One product's sales in a window: units and revenue of the lines not refunded in counted orders, orders,
+    the previous window's units and revenue (for growth) and the last sale ever."""
 
     product_id: int
     title: str
@@ -44,7 +42,6 @@ class ProductSales:
     units: int
     revenue: Decimal
     orders: int
-    buyers: int
     previous_units: int
     previous_revenue: Decimal
     last_sold: datetime | None
@@ -61,31 +58,27 @@ class ProductSales:
 
 def product_sales(*, days: int = 30, today: date | None = None) -> list[ProductSales]:
     """Every product in the catalogue with its sales over the last `days` days (up to today) and the `days`
-    before them. Products that never sold are included (with zeros): they are the slowest movers."""
+    before them, from the daily product rollup. Products that never sold are included (with zeros): they are
+    the slowest movers."""
     day = today or timezone.localdate()
-    end = _local_midnight(day + timedelta(days=1))
-    start = end - timedelta(days=days)
+    start = day - timedelta(days=days - 1)
     previous = start - timedelta(days=days)
-    window = Q(order__ordered_at__gte=start, order__ordered_at__lt=end)
-    before = Q(order__ordered_at__gte=previous, order__ordered_at__lt=start)
-    line_value = F("amount")
+    window = Q(day__gte=start)
     rows = (
-        _sold_lines()
-        .filter(order__ordered_at__gte=previous, order__ordered_at__lt=end)
+        ProductDay.objects.filter(day__gte=previous, day__lte=day)
         .values("product_id")
         .annotate(
-            units=Sum("quantity", filter=window),
-            revenue=Sum(line_value, filter=window),
-            orders=Count("order_id", filter=window, distinct=True),
-            buyers=Count("order__customer_id", filter=window, distinct=True),
-            previous_units=Sum("quantity", filter=before),
-            previous_revenue=Sum(line_value, filter=before),
+            w_units=Sum("units", filter=window),
+            w_revenue=Sum("revenue", filter=window),
+            w_orders=Sum("orders", filter=window),
+            p_units=Sum("units", filter=~window),
+            p_revenue=Sum("revenue", filter=~window),
         )
         .order_by()
     )
     stats: dict[int, dict[str, Any]] = {r["product_id"]: dict(r) for r in rows}
     last = dict(
-        _sold_lines().values("product_id").annotate(at=Max("order__ordered_at")).values_list("product_id", "at")
+        ProductDay.objects.values("product_id").annotate(at=Max("last_at")).order_by().values_list("product_id", "at")
     )
     out = []
     for pid, title, category in Product.objects.values_list("id", "title", "category").order_by("title", "id"):
@@ -95,12 +88,11 @@ def product_sales(*, days: int = 30, today: date | None = None) -> list[ProductS
                 product_id=pid,
                 title=title,
                 category=category,
-                units=int(r.get("units") or 0),
-                revenue=_money(r.get("revenue")),
-                orders=int(r.get("orders") or 0),
-                buyers=int(r.get("buyers") or 0),
-                previous_units=int(r.get("previous_units") or 0),
-                previous_revenue=_money(r.get("previous_revenue")),
+                units=int(r.get("w_units") or 0),
+                revenue=_money(r.get("w_revenue")),
+                orders=int(r.get("w_orders") or 0),
+                previous_units=int(r.get("p_units") or 0),
+                previous_revenue=_money(r.get("p_revenue")),
                 last_sold=last.get(pid),
             )
         )

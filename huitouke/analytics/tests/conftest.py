@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from huitouke.analytics.rollups import rollups_rebuild
 from huitouke.customers.tests.factories import CustomerFactory
 from huitouke.orders.models import Order, OrderLine
 from huitouke.orders.services import customer_stats_refresh
@@ -56,4 +57,5 @@ def shop():
     order(g, datetime(2025, 5, 31, 16, 30, tzinfo=UTC), "10", (p2, 1, "10", False))
     order(d, local(2025, 6, 10), "80", status=Order.Status.CLOSED)
     customer_stats_refresh()
+    rollups_rebuild()
     return {"p1": p1, "p2": p2, "p3": p3, "a": a, "b": b, "c": c, "g": g, "d": d, "e": e, "f": f}

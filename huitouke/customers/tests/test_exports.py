@@ -245,3 +245,39 @@ def test_download_masks_for_an_exporter_without_unmask(zhang):
     data = client.get(reverse("customers:export"), {"format": "csv"}).getvalue()
     assert PHONE.encode() not in data
     assert "138****5678" in data.decode("utf-8-sig")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_long_list_is_exported_in_the_background_with_its_filters_then_downloaded(client_as, settings):
+    # transaction=True: the job runs as in the worker, outside any transaction
+    from huitouke.core.models import Job
+
+    settings.HUITOUKE_INLINE_EXPORT = 1
+    CustomerFactory.create(name="甲", province="浙江省")
+    CustomerFactory.create(name="乙", province="浙江省")
+    CustomerFactory.create(name="丙", province="江苏省")
+    manager = client_as("manager")
+
+    response = manager.get(reverse("customers:export"), {"province": "浙江省", "format": "csv"})
+
+    job = Job.objects.get(kind="customers_export")
+    assert response["Location"] == reverse("core:job", args=[job.pk])
+    assert (job.status, job.result) == (Job.Status.DONE, {"count": 2, "format": "csv"})
+    page = manager.get(reverse("core:job", args=[job.pk])).content.decode()
+    assert reverse("customers:export-file", args=[job.pk]) in page
+    download = manager.get(reverse("customers:export-file", args=[job.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
+    assert sorted(r[1] for r in rows[1:]) == ["乙", "甲"]
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
+    assert (entry.actor.username, entry.detail["count"], entry.detail["filters"]["province"]) == (
+        "manager-client", 2, "浙江省",
+    )  # fmt: skip
+    assert client_as("agent").get(reverse("customers:export-file", args=[job.pk])).status_code == 403
+    assert manager.get(reverse("customers:export-file", args=[job.pk + 1])).status_code == 404
+
+
+def test_short_list_is_still_streamed_in_the_request(client_as):
+    CustomerFactory.create(name="甲", province="浙江省")
+    response = client_as("manager").get(reverse("customers:export"), {"format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
