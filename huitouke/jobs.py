@@ -16,13 +16,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
 from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.core.errors import ApplicationError
+from huitouke.core.fleet import fleet_periodic_task, queue_task
 from huitouke.core.services import (
     JobTimeLimitExceeded,
     job_fail,
@@ -31,6 +31,7 @@ from huitouke.core.services import (
     job_register,
     job_start,
     jobs_expire,
+    periodic_runs_prune,
 )
 from huitouke.customers.models import Platform
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
@@ -186,13 +187,19 @@ def _run_job(
     job_finish(job_id=job_id, result=result)
 
 
-@db_periodic_task(crontab(minute="*"))
+@fleet_periodic_task(crontab(minute="*"))
 def jobs_expire_periodic() -> int:
     """Every minute: fail the jobs past their time limit (a worker that died mid-job leaves one "running")."""
     return jobs_expire()
 
 
-@db_task()
+@fleet_periodic_task(crontab(hour="5", minute="15"))
+def periodic_runs_prune_nightly() -> int:
+    """Every night: forget the periodic-run claims older than 30 days."""
+    return periodic_runs_prune()
+
+
+@queue_task("imports")
 def orders_import_task(job_id: int) -> None:
     """The background import behind the upload page: runs `orders_import` and records progress on the Job."""
 
@@ -215,7 +222,7 @@ def orders_import_task(job_id: int) -> None:
     _run_job(job_id, "import", work, (ImportFileError,))
 
 
-@db_periodic_task(crontab(hour="3", minute="30"))
+@fleet_periodic_task(crontab(hour="3", minute="30"))
 def levels_nightly() -> dict[str, int]:
     """Every night at 03:30: the periodic review of the shops that downgrade at review (drops after the grace
     period, upgrades too), then a regrade of every customer of every shop with levels (catches windows that
@@ -227,7 +234,7 @@ def levels_nightly() -> dict[str, int]:
     return counts
 
 
-@db_task()
+@queue_task("default")
 def analytics_refresh_after_import(requested_at: str) -> None:
     """The rescoring that follows an import, in the background: skipped when a refresh has started since the
     import asked for one (several imports in a row cost one refresh, not one each)."""
@@ -236,7 +243,7 @@ def analytics_refresh_after_import(requested_at: str) -> None:
     scores_refresh()
 
 
-@db_task()
+@queue_task("default")
 def analytics_refresh_task(job_id: int) -> None:
     """The refresh behind the dashboard's "Refresh now" button, with its stages as the Job's progress."""
     total = len(REFRESH_STAGES)
@@ -247,7 +254,7 @@ def analytics_refresh_task(job_id: int) -> None:
     _run_job(job_id, "analytics refresh", lambda job: scores_refresh(progress=progress).as_json())
 
 
-@db_periodic_task(crontab(hour="4", minute="0"))
+@fleet_periodic_task(crontab(hour="4", minute="0"))
 def analytics_nightly() -> dict[str, Any]:
     """Every night at 04:00 (after the levels at 03:30): rescore every buyer, so recency, P(alive) and the
     weekly RFM snapshot move on even on days without imports."""
@@ -256,7 +263,7 @@ def analytics_nightly() -> dict[str, Any]:
     return {"customers": result.customers, "fit_error": result.fit_error}
 
 
-@db_task()
+@queue_task("default")
 def levels_save_task(job_id: int) -> None:
     """The background save behind the levels page for a large shop: `levels_configure` with the edited levels and
     policy (the grading is a few set-based statements in one transaction, so the page shows an open progress bar
@@ -290,7 +297,7 @@ def levels_save_task(job_id: int) -> None:
     _run_job(job_id, "levels", work, (ApplicationError, Shop.DoesNotExist))
 
 
-@db_periodic_task(crontab(minute="*/5"))
+@fleet_periodic_task(crontab(minute="*/5"))
 def care_tick() -> dict[str, int]:
     """Every five minutes: the care tick. Each rule fires from its send time in its shop's time; daily rules
     (birthdays, holidays, follow-ups …) once per shop day, order events on every tick; nothing is ever sent
@@ -302,7 +309,7 @@ def care_tick() -> dict[str, int]:
     return {"rules": len(report.rules), "enqueued": enqueued, "failed": len(report.failed)}
 
 
-@db_periodic_task(crontab(minute="*"))
+@fleet_periodic_task(crontab(minute="*"))
 def service_sla_tick() -> dict[str, Any]:
     """Every minute: the SLA tick marks breaching-soon and breached tickets, records each breach once, notifies
     owners, first owners and managers, and escalates unassigned tickets past their first response."""
@@ -312,7 +319,7 @@ def service_sla_tick() -> dict[str, Any]:
     return result.as_json()
 
 
-@db_periodic_task(crontab(minute="7"))
+@fleet_periodic_task(crontab(minute="7"))
 def visits_plan_hourly() -> dict[str, int]:
     """Every hour: each enabled visit plan creates the return-visit tasks that are due (exactly one per plan,
     customer and occasion), assigned and spread over the agents' daily capacity."""
@@ -323,14 +330,14 @@ def visits_plan_hourly() -> dict[str, int]:
     return {"plans": len(results), "created": created}
 
 
-@db_periodic_task(crontab(hour="4", minute="30"))
+@fleet_periodic_task(crontab(hour="4", minute="30"))
 def care_cycles_nightly() -> dict[str, int]:
     """Every night at 04:30 (after the analytics refresh): relearn the products' repurchase cycles that
     replenishment reminders read, so the day's ticks do not scan two years of order lines."""
     return {"products": product_cycles_refresh()}
 
 
-@db_task()
+@queue_task("default")
 def care_run_task(job_id: int) -> None:
     """The "Run now" button of a care rule: the tick for that rule at once, its progress and result on the Job."""
 
@@ -352,7 +359,7 @@ def care_run_task(job_id: int) -> None:
 job_register(IMPORT_JOB_KIND, orders_import_task)
 
 
-@db_task()
+@queue_task("default")
 def members_export_task(job_id: int) -> None:
     """The background XLSX export of a large shop's members behind the levels page: masked for the person who asked
     unless they may see contact data, audited as theirs, the file under HUITOUKE_HOME/reports, progress by rows."""

@@ -135,3 +135,24 @@ class Job(TimeStampedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class PeriodicRun(models.Model):
+    """One run of a periodic task for one period, claimed by the first worker of the fleet that reaches it.
+
+    The UNIQUE (task, period) makes "exactly once per period" a database fact: every worker's scheduler may queue
+    the tick, but only the run that inserts this row does the work; the others see the row and skip.
+    """
+
+    task = models.CharField(max_length=100)
+    period = models.DateTimeField()
+    worker = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "task"]
+        constraints = [models.UniqueConstraint(fields=["task", "period"], name="periodicrun_once_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.task} @ {self.period:%Y-%m-%d %H:%M}"

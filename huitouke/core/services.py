@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.core.models import ApiToken, AuditEntry, Job
+from huitouke.core.models import ApiToken, AuditEntry, Job, PeriodicRun
 from huitouke.core.roles import ROLE_PERMISSIONS, roles_sync
 
 TOKEN_PREFIX = "htk_"
@@ -163,6 +163,10 @@ def time_limit_reason() -> str:
 def job_progress(*, job_id: int, done: int, total: int | None = None, stage: str = "") -> None:
     """Record progress; written outside any import transaction so that pages see it at once. Raises
     JobTimeLimitExceeded when the job is past its deadline or was failed meanwhile (the work stops there)."""
+    from huitouke.core.fleet import JobHandedBack, stopping
+
+    if stopping.is_set():
+        raise JobHandedBack(job_id)
     now = timezone.now()
     values: dict[str, Any] = {"done": done, "updated_at": now}
     if total is not None:
@@ -223,3 +227,41 @@ def job_submit(*, kind: str, params: dict[str, Any], created_by: Any = None) -> 
     runner = JOB_RUNNERS[kind]
     transaction.on_commit(lambda: runner(job.pk))
     return job
+
+
+def periodic_run_claim(*, task: str, period: datetime, worker: str) -> int | None:
+    """Claim the run of a periodic `task` for `period` for this worker: the id of the new PeriodicRun, or None when
+    another worker of the fleet claimed it first (UNIQUE task + period; the loser does nothing)."""
+    if timezone.is_naive(period):
+        period = period.replace(tzinfo=UTC)
+    try:
+        with transaction.atomic():
+            run = PeriodicRun.objects.create(task=task[:100], period=period, worker=worker, started_at=timezone.now())
+    except IntegrityError:
+        return None
+    return run.pk
+
+
+def periodic_run_finish(*, run_id: int) -> None:
+    """Record that a claimed periodic run ended (whatever its outcome: the task's own log says how)."""
+    PeriodicRun.objects.filter(pk=run_id).update(finished_at=timezone.now())
+
+
+def periodic_runs_prune(*, older_than_days: int = 30) -> int:
+    """Delete claims older than `older_than_days` (one row per task and period adds up: ~3,000 a day)."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = PeriodicRun.objects.filter(period__lt=cutoff).delete()
+    return deleted
+
+
+def job_hand_back(*, job_id: int) -> None:
+    """Put a running job back in the queue (its worker is stopping): status queued again, its task queued again
+    for another worker once this transaction commits. The work it did stays: every job kind is idempotent (imports
+    match orders by number, campaign and care enqueues by their natural keys)."""
+    updated = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+        status=Job.Status.QUEUED, started_at=None, deadline=None, updated_at=timezone.now()
+    )
+    job = Job.objects.filter(pk=job_id).first()
+    if updated and job is not None and job.kind in JOB_RUNNERS:
+        runner = JOB_RUNNERS[job.kind]
+        transaction.on_commit(lambda: runner(job_id))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.core import views
+from huitouke.core import health, views
 
 app_name = "core"
 urlpatterns = [
@@ -8,4 +8,7 @@ urlpatterns = [
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("jobs/<id:pk>/", views.job_detail, name="job"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics_view, name="metrics"),
 ]
