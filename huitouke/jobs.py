@@ -31,6 +31,7 @@ from huitouke.core.services import (
     job_register,
     job_start,
     jobs_expire,
+    jobs_recover,
     periodic_runs_prune,
 )
 from huitouke.customers.models import Platform
@@ -189,7 +190,11 @@ def _run_job(
 
 @fleet_periodic_task(crontab(minute="*"))
 def jobs_expire_periodic() -> int:
-    """Every minute: fail the jobs past their time limit (a worker that died mid-job leaves one "running")."""
+    """Every minute: queue again the jobs of killed workers (`jobs_recover`), then fail the jobs past their time
+    limit (a worker that died mid-job leaves one "running")."""
+    recovered = jobs_recover()
+    if recovered["workers"]:
+        log.warning("lost workers: %s", recovered)
     return jobs_expire()
 
 

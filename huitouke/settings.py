@@ -214,6 +214,9 @@ HUEY = {
 # A stopping worker (SIGTERM) waits this many seconds for its running tasks to finish; what is still running then
 # is handed back: its Job goes back to the queue (imports are idempotent) and leased messages expire.
 HUITOUKE_WORKER_SHUTDOWN_SECONDS = env.int("HUITOUKE_WORKER_SHUTDOWN_SECONDS", default=30)
+# A worker writes a beat every 10 s; one silent for this many seconds was killed, and its running jobs are queued
+# again for another worker (leased messages come back by their own lease, HUITOUKE_MESSAGE_LEASE_SECONDS).
+HUITOUKE_WORKER_BEAT_TIMEOUT = env.int("HUITOUKE_WORKER_BEAT_TIMEOUT", default=60)
 
 # `huitouke serve`: web processes (default 2 per core + 1, at most 8), seconds a request may take, and the proxies
 # whose X-Forwarded-* headers are trusted (comma separated addresses; the default trusts only this machine).

@@ -179,6 +179,7 @@ def fleet_periodic_task(validate: Callable[[datetime], bool], **options: Any) ->
             if claim is None:
                 log.info("periodic %s for %s: already run by another worker", name, period)
                 return None
+            log.info("periodic %s for %s: running here", name, period)
             try:
                 return fn()
             finally:

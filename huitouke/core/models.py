@@ -113,6 +113,10 @@ class Job(TimeStampedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     #: when a running job is given up (`services.jobs_expire`): set when it starts, HUITOUKE_JOB_TIME_LIMIT later
     deadline = models.DateTimeField(_("time limit"), null=True, blank=True)
+    #: the worker process running it (host:pid) and how many times a worker started it: a job whose worker stopped
+    #: beating (`WorkerBeat`, killed) is queued again, up to 3 starts
+    worker = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -156,3 +160,19 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} @ {self.period:%Y-%m-%d %H:%M}"
+
+
+class WorkerBeat(models.Model):
+    """A running `huitouke worker` process: it writes `beat_at` every few seconds and deletes its row when it stops.
+    A row whose beat is old belongs to a worker that was killed; its running jobs are queued again."""
+
+    name = models.CharField(max_length=100, unique=True)
+    queues = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.queues})"

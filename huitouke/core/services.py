@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -12,12 +13,12 @@ from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.core.models import ApiToken, AuditEntry, Job, PeriodicRun
+from huitouke.core.models import ApiToken, AuditEntry, Job, PeriodicRun, WorkerBeat
 from huitouke.core.roles import ROLE_PERMISSIONS, roles_sync
 
 TOKEN_PREFIX = "htk_"
@@ -129,6 +130,8 @@ def job_start(*, job_id: int) -> Job:
     """Mark a job running, with its deadline (HUITOUKE_JOB_TIME_LIMIT from now). A job that already finished is
     left alone (a re-delivered task does nothing). Jobs of others past their deadline are failed on the way
     (`jobs_expire`): a worker that picks up work also clears what a crashed one left "running"."""
+    from huitouke.core.fleet import worker_name
+
     now = timezone.now()
     jobs_expire(now=now)
     Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
@@ -136,6 +139,8 @@ def job_start(*, job_id: int) -> Job:
         started_at=now,
         updated_at=now,
         deadline=now + timedelta(seconds=settings.HUITOUKE_JOB_TIME_LIMIT),
+        worker=worker_name(),
+        attempts=F("attempts") + 1,
     )
     return Job.objects.get(pk=job_id)
 
@@ -259,9 +264,57 @@ def job_hand_back(*, job_id: int) -> None:
     for another worker once this transaction commits. The work it did stays: every job kind is idempotent (imports
     match orders by number, campaign and care enqueues by their natural keys)."""
     updated = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
-        status=Job.Status.QUEUED, started_at=None, deadline=None, updated_at=timezone.now()
+        status=Job.Status.QUEUED, started_at=None, deadline=None, worker="", updated_at=timezone.now()
     )
     job = Job.objects.filter(pk=job_id).first()
     if updated and job is not None and job.kind in JOB_RUNNERS:
-        runner = JOB_RUNNERS[job.kind]
-        transaction.on_commit(lambda: runner(job_id))
+        transaction.on_commit(functools.partial(JOB_RUNNERS[job.kind], job_id))
+
+
+#: starts of one job before a lost worker's job is failed instead of queued again (a job that kills its worker)
+JOB_MAX_ATTEMPTS = 3
+LOST_WORKER_REASON = gettext_noop(
+    "Stopped: the worker running this job was lost three times (killed or out of memory). Anything it wrote is "
+    "complete; you can run it again."
+)
+
+
+def worker_beat(*, name: str, queues: str) -> None:
+    """Record that the worker process `name` is alive (every few seconds from `huitouke worker`)."""
+    now = timezone.now()
+    WorkerBeat.objects.update_or_create(
+        name=name,
+        defaults={"queues": queues[:100], "beat_at": now},
+        create_defaults={"queues": queues[:100], "beat_at": now, "started_at": now},
+    )
+
+
+def worker_gone(*, name: str) -> None:
+    """A worker stopped on purpose: forget its beat (its jobs were finished or handed back)."""
+    WorkerBeat.objects.filter(name=name).delete()
+
+
+def jobs_recover(*, now: datetime | None = None) -> dict[str, int]:
+    """Queue again the running jobs of workers that stopped beating (killed: SIGKILL, out of memory, a lost
+    machine), so their work is picked up by another worker; a job started JOB_MAX_ATTEMPTS times is failed
+    instead. The lost workers' beats are removed. Returns {"requeued": n, "failed": n, "workers": n}."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.HUITOUKE_WORKER_BEAT_TIMEOUT)
+    lost = list(WorkerBeat.objects.filter(beat_at__lt=cutoff).values_list("name", flat=True))
+    if not lost:
+        return {"requeued": 0, "failed": 0, "workers": 0}
+    running = Job.objects.filter(status=Job.Status.RUNNING, worker__in=lost)
+    failed = running.filter(attempts__gte=JOB_MAX_ATTEMPTS).update(
+        status=Job.Status.FAILED, error=LOST_WORKER_REASON[:1000], finished_at=now, updated_at=now
+    )
+    requeued = 0
+    for job in running.filter(attempts__lt=JOB_MAX_ATTEMPTS).only("pk", "kind"):
+        updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=Job.Status.QUEUED, started_at=None, deadline=None, worker="", updated_at=now
+        )
+        runner = JOB_RUNNERS.get(job.kind)
+        if updated and runner is not None:
+            transaction.on_commit(functools.partial(runner, job.pk))
+            requeued += 1
+    WorkerBeat.objects.filter(name__in=lost, beat_at__lt=cutoff).delete()
+    return {"requeued": requeued, "failed": failed, "workers": len(lost)}

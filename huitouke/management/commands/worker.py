@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
 from huitouke.core.fleet import QUEUES, queue, stopping, worker_name
+from huitouke.core.services import worker_beat, worker_gone
+
+#: seconds between two beats of a worker (HUITOUKE_WORKER_BEAT_TIMEOUT should be several of them)
+BEAT_SECONDS = 10
 
 
 def parse_queues(value: str) -> list[str]:
@@ -76,10 +82,14 @@ class Command(BaseCommand):
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, on_signal)
-        self.stdout.write(f"Worker {worker_name()} on queues {', '.join(names)} with {threads} threads each.")
+        me = worker_name()
+        self.stdout.write(f"Worker {me} on queues {', '.join(names)} with {threads} threads each.")
         self.stdout.flush()
+        beat_at = 0.0
         while not stop.wait(1.0):
-            pass
+            if time.monotonic() - beat_at >= BEAT_SECONDS:
+                self._beat(me, ",".join(names))
+                beat_at = time.monotonic()
         self.stdout.write("Stopping: finishing or handing back the running tasks…")
         self.stdout.flush()
         stoppers = [threading.Thread(target=c.stop, kwargs={"graceful": True}) for c in consumers]
@@ -87,4 +97,14 @@ class Command(BaseCommand):
             thread.start()
         for thread in stoppers:
             thread.join()
+        worker_gone(name=me)
+        close_old_connections()
         self.stdout.write("Worker stopped.")
+
+    def _beat(self, name: str, queues: str) -> None:
+        try:
+            worker_beat(name=name, queues=queues)
+        except DatabaseError as exc:  # a database blip must not stop the worker; the next beat retries
+            self.stderr.write(f"worker beat failed: {exc}")
+        finally:
+            close_old_connections()
