@@ -112,7 +112,11 @@ def test_a_damaged_or_foreign_archive_is_refused(home: Path, tmp_path: Path) -> 
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not an archive at all")
     other = tmp_path / "other.tar.gz"
-    manifest = {"format": 1, "engine": "sqlite" if connection.vendor == "postgresql" else "postgresql", "tables": {}}
+    manifest: dict[str, Any] = {
+        "format": 1,
+        "engine": "sqlite" if connection.vendor == "postgresql" else "postgresql",
+        "tables": {},
+    }
     with tarfile.open(other, "w:gz") as tar:
         data = json.dumps(manifest).encode()
         info = tarfile.TarInfo("manifest.json")
