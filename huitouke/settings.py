@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "huitouke.core.observability.RequestIdMiddleware",
     "huitouke.core.observability.RequestMetricsMiddleware",
+    "huitouke.core.routers.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,6 +131,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(HUITOUKE_HOME / "test.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+# A PostgreSQL streaming replica for the heavy read-only pages (core.routers): analytics, segment counts, exports,
+# staff and review reports. A browser that just changed something reads from the primary for a few seconds.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["huitouke.core.routers.ReplicaRouter"]
+HUITOUKE_REPLICA_PIN_SECONDS = env.int("HUITOUKE_REPLICA_PIN_SECONDS", default=10)
+HUITOUKE_REPLICA_VIEWS = env.list(
+    "HUITOUKE_REPLICA_VIEWS",
+    default=[
+        "analytics:dashboard",
+        "analytics:products",
+        "analytics:groups",
+        "analytics:cohorts",
+        "audiences:count",
+        "customers:export",
+        "loyalty:export",
+        "loyalty:at-risk",
+        "service_reports:*",
+        "reviews:analytics",
+        "reviews:credit",
+    ],
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The covering (INCLUDE) search indexes are a PostgreSQL speed-up; SQLite builds them as plain indexes.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
