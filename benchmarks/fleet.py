@@ -356,18 +356,24 @@ def run(args: argparse.Namespace) -> None:
 
         def scenario() -> None:
             at(3)
-            background["care"] = _step(env, "care")
-            background["messages"] = _step(env, "messages", str(args.messages))
-            background["import"] = _step(env, "import", str(args.import_lines), str(home / "import"))
-            events.append(f"t={time.monotonic() - started:.0f}s care tick, {args.messages:,} messages, import queued")
-            at(args.duration * 0.4)
+            steps = {
+                "care": ("care",),
+                "messages": ("messages", str(args.messages)),
+                "import": ("import", str(args.import_lines), str(home / "import")),
+            }
+            jobs = {name: gevent.spawn(_step, env, *argv) for name, argv in steps.items()}
+            gevent.joinall(list(jobs.values()))
+            background.update({name: job.get() for name, job in jobs.items()})
+            queued_at = time.monotonic() - started
+            events.append(f"t={queued_at:.0f}s care tick, {args.messages:,} messages, import queued")
+            at(max(args.duration * 0.4, queued_at + 5))  # the kill lands while the background work runs
             victim = procs["worker1"]
             os.killpg(victim.pid, signal.SIGKILL)
             victim.wait()
             events.append(f"t={time.monotonic() - started:.0f}s worker1 SIGKILLed")
             gevent.sleep(3)
             start_worker("worker1")
-            at(args.duration * 0.6)
+            at(max(args.duration * 0.6, queued_at + 10))
             children = _gunicorn_children(procs["web"].pid)
             if children:
                 os.kill(children[0], signal.SIGTERM)
