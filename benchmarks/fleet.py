@@ -71,8 +71,9 @@ def step_setup(sink_url: str) -> dict[str, Any]:
     return {"customers": ids, "terms": [n[:2] for n in names] or ["王"], "segment": segment}
 
 
-def step_messages(n: int) -> dict[str, Any]:
-    """The campaign-sized send: n service messages to the webhook channel, one per customer (keys fleet:<id>)."""
+def step_messages(n: int, run: str) -> dict[str, Any]:
+    """The campaign-sized send: n service messages to the webhook channel, one per customer (keys
+    fleet:<run>:<id>, new for every run so a reused database sends them again)."""
     from huitouke.customers.models import Customer
     from huitouke.messaging.services import OutgoingMessage, message_enqueue_many
 
@@ -80,7 +81,11 @@ def step_messages(n: int) -> dict[str, Any]:
     added = message_enqueue_many(
         messages=(
             OutgoingMessage(
-                idempotency_key=f"fleet:{cid}", channel="webhook", purpose="service", customer_id=cid, body="已发货"
+                idempotency_key=f"fleet:{run}:{cid}",
+                channel="webhook",
+                purpose="service",
+                customer_id=cid,
+                body="已发货",
             )
             for cid in ids
         )
@@ -109,13 +114,13 @@ def step_import(lines: int, folder: str) -> dict[str, Any]:
     return {"job": job.pk, "orders": pair.orders}
 
 
-def step_report(job: int) -> dict[str, Any]:
+def step_report(job: int, run: str) -> dict[str, Any]:
     from django.db.models import Count
 
     from huitouke.core.models import Job, PeriodicRun
     from huitouke.messaging.models import Message
 
-    fleet = Message.objects.filter(idempotency_key__startswith="fleet:")
+    fleet = Message.objects.filter(idempotency_key__startswith=f"fleet:{run}:")
     status = dict(fleet.values_list("status").annotate(n=Count("id")).order_by())
     runs = Counter(PeriodicRun.objects.values_list("task", flat=True))
     j = Job.objects.filter(pk=job).values("status", "attempts", "error", "result").first()
@@ -152,9 +157,9 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def fleet_keys(self) -> Counter[str]:
+    def fleet_keys(self, run: str) -> Counter[str]:
         with self.lock:
-            return Counter({k: v for k, v in self.per_key.items() if k.startswith("fleet:")})
+            return Counter({k: v for k, v in self.per_key.items() if k.startswith(f"fleet:{run}:")})
 
 
 def _env(args: argparse.Namespace, home: Path) -> dict[str, str]:
@@ -264,6 +269,7 @@ def run(args: argparse.Namespace) -> None:
     from locust import HttpUser, constant, task
     from locust.env import Environment
 
+    run_tag = time.strftime("%Y%m%d%H%M%S")
     home = ROOT / "var" / "fleet"
     home.mkdir(parents=True, exist_ok=True)
     for old in home.glob("*.log"):
@@ -358,7 +364,7 @@ def run(args: argparse.Namespace) -> None:
             at(3)
             steps = {
                 "care": ("care",),
-                "messages": ("messages", str(args.messages)),
+                "messages": ("messages", str(args.messages), run_tag),
                 "import": ("import", str(args.import_lines), str(home / "import")),
             }
             jobs = {name: gevent.spawn(_step, env, *argv) for name, argv in steps.items()}
@@ -390,12 +396,12 @@ def run(args: argparse.Namespace) -> None:
         wait_until = time.monotonic() + args.drain_timeout
         report: dict[str, Any] = {}
         while time.monotonic() < wait_until:
-            report = _step(env, "report", str(background.get("import", {}).get("job", 0)))
+            report = _step(env, "report", str(background.get("import", {}).get("job", 0)), run_tag)
             job_done = (report.get("job") or {}).get("status") in ("done", "failed")
-            if len(receiver.fleet_keys()) >= keys and job_done:
+            if len(receiver.fleet_keys(run_tag)) >= keys and job_done:
                 break
             time.sleep(5)
-        _print(args, alone, locust_env.stats, elapsed, receiver, keys, report, background, events, home)
+        _print(args, alone, locust_env.stats, elapsed, receiver.fleet_keys(run_tag), keys, report, events, home)
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -413,10 +419,9 @@ def _print(
     alone: dict[str, list[float]],
     stats: Any,
     elapsed: float,
-    receiver: Receiver,
+    seen: Counter[str],
     keys: int,
     report: dict[str, Any],
-    background: dict[str, Any],
     events: list[str],
     home: Path,
 ) -> None:
@@ -447,7 +452,6 @@ def _print(
         count for (method, name), errs in _errors(stats).items() for err, count in errs.items() if "50" in err
     )
     print(f"errors: {total_errors} failed requests ({server_errors} server errors 5xx)")
-    seen = receiver.fleet_keys()
     missing = keys - len(seen)
     repeated = sum(1 for v in seen.values() if v > 1)
     print(
@@ -472,10 +476,10 @@ def main() -> None:
         name, rest = sys.argv[2], sys.argv[3:]
         steps = {
             "setup": lambda: step_setup(rest[0]),
-            "messages": lambda: step_messages(int(rest[0])),
+            "messages": lambda: step_messages(int(rest[0]), rest[1]),
             "care": step_care,
             "import": lambda: step_import(int(rest[0]), rest[1]),
-            "report": lambda: step_report(int(rest[0])),
+            "report": lambda: step_report(int(rest[0]), rest[1]),
         }
         print(json.dumps(steps[name](), default=str))
         return
