@@ -33,13 +33,21 @@ def huey_worker(_huey_immediate: Any) -> Any:
     hand work to the background worker (imports, campaign launches, the message dispatcher)."""
     from huey.consumer import Consumer
 
+    from huitouke.core.fleet import QUEUES, queue
+
     huey = _huey_immediate
     huey.immediate = False
-    huey.flush()
-    consumer = Consumer(huey, workers=2, worker_type="thread", periodic=False, check_worker_health=False)
-    consumer.start()
-    yield consumer
-    consumer.stop(graceful=True)
+    consumers = []
+    for name in QUEUES:  # every queue (imports and sending have their own), as `huitouke worker` does
+        queue(name).flush()
+        consumers.append(
+            Consumer(queue(name), workers=2, worker_type="thread", periodic=False, check_worker_health=False)
+        )
+    for consumer in consumers:
+        consumer.start()
+    yield consumers[0]
+    for consumer in consumers:
+        consumer.stop(graceful=True)
     huey.immediate = True
 
 

@@ -10,6 +10,10 @@ class ProjectConfig(AppConfig):
 
     def ready(self) -> None:
         import huitouke.jobs  # noqa: F401  (registers the background tasks)
-        from huitouke import extensions
+        from huitouke import extensions, metrics
+        from huitouke.core.fleet import queue_ping
+        from huitouke.core.health import queue_probe_register
 
         extensions.register()
+        metrics.register()
+        queue_probe_register("tasks", queue_ping)

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.analytics.rollups import rollups_rebuild, rollups_update
 from huitouke.analytics.selectors import score_run_since
@@ -27,6 +26,7 @@ from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.core.audit import audit_prune, record
 from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
+from huitouke.core.fleet import fleet_periodic_task, queue_task
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION
 from huitouke.core.services import (
@@ -37,6 +37,8 @@ from huitouke.core.services import (
     job_register,
     job_start,
     jobs_expire,
+    jobs_recover,
+    periodic_runs_prune,
 )
 from huitouke.core.signin import signin_sessions_prune
 from huitouke.customers.exports import CUSTOMERS_EXPORT_JOB_KIND, customers_export, export_file_path
@@ -200,20 +202,30 @@ def _run_job(
     job_finish(job_id=job_id, result=result)
 
 
-@db_periodic_task(crontab(minute="*"))
+@fleet_periodic_task(crontab(minute="*"))
 def jobs_expire_periodic() -> int:
-    """Every minute: fail the jobs past their time limit (a worker that died mid-job leaves one "running")."""
+    """Every minute: queue again the jobs of killed workers (`jobs_recover`), then fail the jobs past their time
+    limit (a worker that died mid-job leaves one "running")."""
+    recovered = jobs_recover()
+    if recovered["workers"]:
+        log.warning("lost workers: %s", recovered)
     return jobs_expire()
 
 
-@db_periodic_task(crontab(hour="2", minute="15"))
+@fleet_periodic_task(crontab(hour="5", minute="15"))
+def periodic_runs_prune_nightly() -> int:
+    """Every night: forget the periodic-run claims older than 30 days."""
+    return periodic_runs_prune()
+
+
+@fleet_periodic_task(crontab(hour="2", minute="15"))
 def audit_prune_nightly() -> dict[str, int]:
     """Every night at 02:15: remove audit entries past HUITOUKE_AUDIT_RETENTION_DAYS (the removal writes its own
     audit entry) and forget remembered sign-in sessions older than a session can live."""
     return {"removed": audit_prune(), "sessions": signin_sessions_prune()}
 
 
-@db_task()
+@queue_task("imports")
 def orders_import_task(job_id: int) -> None:
     """The background import behind the upload page: runs `orders_import` and records progress on the Job."""
 
@@ -243,7 +255,7 @@ def orders_import_task(job_id: int) -> None:
     _run_job(job_id, "import", work, (ImportFileError,))
 
 
-@db_periodic_task(crontab(hour="3", minute="30"))
+@fleet_periodic_task(crontab(hour="3", minute="30"))
 def levels_nightly() -> dict[str, int]:
     """Every night at 03:30: the periodic review of the shops that downgrade at review (drops after the grace
     period, upgrades too), then a regrade of every customer of every shop with levels (catches windows that
@@ -255,7 +267,7 @@ def levels_nightly() -> dict[str, int]:
     return counts
 
 
-@db_task()
+@queue_task("default")
 def analytics_refresh_after_import(requested_at: str) -> None:
     """The rescoring that follows an import, in the background: skipped when a refresh has started since the
     import asked for one (several imports in a row cost one refresh, not one each)."""
@@ -264,7 +276,7 @@ def analytics_refresh_after_import(requested_at: str) -> None:
     scores_refresh()
 
 
-@db_task()
+@queue_task("default")
 def analytics_refresh_task(job_id: int) -> None:
     """The refresh behind the dashboard's "Refresh now" button, with its stages as the Job's progress."""
     total = len(REFRESH_STAGES)
@@ -275,7 +287,7 @@ def analytics_refresh_task(job_id: int) -> None:
     _run_job(job_id, "analytics refresh", lambda job: scores_refresh(progress=progress).as_json())
 
 
-@db_periodic_task(crontab(hour="4", minute="0"))
+@fleet_periodic_task(crontab(hour="4", minute="0"))
 def analytics_nightly() -> dict[str, Any]:
     """Every night at 04:00 (after the levels at 03:30): rescore every buyer, so recency, P(alive) and the
     weekly RFM snapshot move on even on days without imports."""
@@ -284,7 +296,7 @@ def analytics_nightly() -> dict[str, Any]:
     return {"customers": result.customers, "fit_error": result.fit_error}
 
 
-@db_periodic_task(crontab(hour="3", minute="45"))
+@fleet_periodic_task(crontab(hour="3", minute="45"))
 def analytics_rollups_nightly() -> dict[str, Any]:
     """Every night at 03:45 (before the rescoring at 04:00): rebuild the analytics rollups from every order, so
     a change no writer reported (an order moved to another day, a bulk load) is mended within a day. First any
@@ -295,7 +307,7 @@ def analytics_rollups_nightly() -> dict[str, Any]:
     return result.as_json()
 
 
-@db_task()
+@queue_task("default")
 def levels_save_task(job_id: int) -> None:
     """The background save behind the levels page for a large shop: `levels_configure` with the edited levels and
     policy (the grading is a few set-based statements in one transaction, so the page shows an open progress bar
@@ -329,7 +341,7 @@ def levels_save_task(job_id: int) -> None:
     _run_job(job_id, "levels", work, (ApplicationError, Shop.DoesNotExist))
 
 
-@db_periodic_task(crontab(minute="*/5"))
+@fleet_periodic_task(crontab(minute="*/5"))
 def care_tick() -> dict[str, int]:
     """Every five minutes: the care tick. Each rule fires from its send time in its shop's time; daily rules
     (birthdays, holidays, follow-ups …) once per shop day, order events on every tick; nothing is ever sent
@@ -341,7 +353,7 @@ def care_tick() -> dict[str, int]:
     return {"rules": len(report.rules), "enqueued": enqueued, "failed": len(report.failed)}
 
 
-@db_periodic_task(crontab(minute="*"))
+@fleet_periodic_task(crontab(minute="*"))
 def service_sla_tick() -> dict[str, Any]:
     """Every minute: the SLA tick marks breaching-soon and breached tickets, records each breach once, notifies
     owners, first owners and managers, and escalates unassigned tickets past their first response."""
@@ -351,7 +363,7 @@ def service_sla_tick() -> dict[str, Any]:
     return result.as_json()
 
 
-@db_periodic_task(crontab(minute="7"))
+@fleet_periodic_task(crontab(minute="7"))
 def visits_plan_hourly() -> dict[str, int]:
     """Every hour: each enabled visit plan creates the return-visit tasks that are due (exactly one per plan,
     customer and occasion), assigned and spread over the agents' daily capacity."""
@@ -362,14 +374,14 @@ def visits_plan_hourly() -> dict[str, int]:
     return {"plans": len(results), "created": created}
 
 
-@db_periodic_task(crontab(hour="4", minute="30"))
+@fleet_periodic_task(crontab(hour="4", minute="30"))
 def care_cycles_nightly() -> dict[str, int]:
     """Every night at 04:30 (after the analytics refresh): relearn the products' repurchase cycles that
     replenishment reminders read, so the day's ticks do not scan two years of order lines."""
     return {"products": product_cycles_refresh()}
 
 
-@db_task()
+@queue_task("default")
 def care_run_task(job_id: int) -> None:
     """The "Run now" button of a care rule: the tick for that rule at once, its progress and result on the Job."""
 
@@ -391,7 +403,7 @@ def care_run_task(job_id: int) -> None:
 job_register(IMPORT_JOB_KIND, orders_import_task)
 
 
-@db_task()
+@queue_task("default")
 def members_export_task(job_id: int) -> None:
     """The background XLSX export of a large shop's members behind the levels page: masked for the person who asked
     unless they may see contact data, audited as theirs, the file under HUITOUKE_HOME/reports, progress by rows."""
@@ -413,7 +425,7 @@ def members_export_task(job_id: int) -> None:
     _run_job(job_id, "members export", work, (ApplicationError, Shop.DoesNotExist))
 
 
-@db_task()
+@queue_task("default")
 def customers_export_task(job_id: int) -> None:
     """The background CSV/XLSX export of a long customer list (the list's filters as they were asked): masked for
     the person who asked unless they may see contact data, audited as theirs, the file under

@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.core.observability import RequestIdSerializer
+
 BASE_DIR = Path(__file__).resolve().parent
 
 env = environ.Env()
@@ -81,6 +83,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "huitouke.core.observability.RequestIdMiddleware",
+    "huitouke.core.observability.RequestMetricsMiddleware",
+    "huitouke.core.routers.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -137,6 +142,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(HUITOUKE_HOME / "test.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+# A PostgreSQL streaming replica for the heavy read-only pages (core.routers): analytics, segment counts, exports,
+# staff and review reports. A browser that just changed something reads from the primary for a few seconds.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["huitouke.core.routers.ReplicaRouter"]
+HUITOUKE_REPLICA_PIN_SECONDS = env.int("HUITOUKE_REPLICA_PIN_SECONDS", default=10)
+HUITOUKE_REPLICA_VIEWS = env.list(
+    "HUITOUKE_REPLICA_VIEWS",
+    default=[
+        "analytics:dashboard",
+        "analytics:products",
+        "analytics:groups",
+        "analytics:cohorts",
+        "audiences:count",
+        "customers:export",
+        "loyalty:export",
+        "loyalty:at-risk",
+        "service_reports:*",
+        "reviews:analytics",
+        "reviews:credit",
+    ],
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The covering (INCLUDE) search indexes are a PostgreSQL speed-up; SQLite builds them as plain indexes.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -214,24 +244,58 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Logs: one line per event on stderr with the request id (also on a worker's lines for tasks a request queued);
+# LOG_FORMAT=json prints each as a JSON object. The web server's access log follows the same format.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "huitouke.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "text": {"()": "huitouke.core.observability.TextFormatter"},
+        "json": {"()": "huitouke.core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # the worker's own lines (task started/finished) through the same handler, once
+    "loggers": {"huey": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": False}},
 }
 
 # Background work (Huey). Embedded: a SQLite queue file in HUITOUKE_HOME, drained by `huitouke worker`.
 # Production: REDIS_URL=redis://host:6379/0 and any number of `huitouke worker` processes.
 REDIS_URL = env.str("REDIS_URL", default="")
 HUEY = {
-    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    # the fleet classes stamp periodic tasks with their period, so each runs once per period across all workers
+    "huey_class": "huitouke.core.fleet.FleetRedisHuey" if REDIS_URL else "huitouke.core.fleet.FleetSqliteHuey",
     "name": "huitouke",
     "immediate": env.bool("HUEY_IMMEDIATE", default=False),
     "results": False,
+    "serializer": RequestIdSerializer(),
     "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(HUITOUKE_HOME / "queue.sqlite3")},
     "consumer": {"workers": env.int("HUITOUKE_WORKER_THREADS", default=2), "worker_type": "thread"},
 }
+
+# A stopping worker (SIGTERM) waits this many seconds for its running tasks to finish; what is still running then
+# is handed back: its Job goes back to the queue (imports are idempotent) and leased messages expire.
+HUITOUKE_WORKER_SHUTDOWN_SECONDS = env.int("HUITOUKE_WORKER_SHUTDOWN_SECONDS", default=30)
+# A worker writes a beat every 10 s; one silent for this many seconds was killed, and its running jobs are queued
+# again for another worker (leased messages come back by their own lease, HUITOUKE_MESSAGE_LEASE_SECONDS).
+HUITOUKE_WORKER_BEAT_TIMEOUT = env.int("HUITOUKE_WORKER_BEAT_TIMEOUT", default=60)
+
+# `huitouke serve`: web processes (default 2 per core + 1, at most 8), seconds a request may take, and the proxies
+# whose X-Forwarded-* headers are trusted (comma separated addresses; the default trusts only this machine).
+HUITOUKE_WEB_WORKERS = env.int("HUITOUKE_WEB_WORKERS", default=0)
+HUITOUKE_WEB_TIMEOUT = env.int("HUITOUKE_WEB_TIMEOUT", default=120)
+HUITOUKE_FORWARDED_ALLOW_IPS = env.list("HUITOUKE_FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
+
+# /metrics (Prometheus): readable with `Authorization: Bearer HUITOUKE_METRICS_TOKEN` or from these networks.
+HUITOUKE_METRICS_TOKEN = env.str("HUITOUKE_METRICS_TOKEN", default="")
+HUITOUKE_METRICS_ALLOWED_NETWORKS = env.list("HUITOUKE_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+HUITOUKE_METRICS_CACHE_SECONDS = env.int("HUITOUKE_METRICS_CACHE_SECONDS", default=10)
 
 # Every background job must finish within this many seconds of starting; past it the job is failed with the
 # reason (and its work stops at its next progress report), instead of showing "running" forever.

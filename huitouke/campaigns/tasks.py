@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from huey.contrib.djhuey import db_task
-
+from huitouke.core.fleet import queue_task
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 
 log = logging.getLogger(__name__)
@@ -13,7 +12,7 @@ log = logging.getLogger(__name__)
 LAUNCH_JOB_KIND = "campaign_launch"
 
 
-@db_task()
+@queue_task("default")
 def campaign_launch_task(job_id: int) -> None:
     from huitouke.campaigns.selectors import campaign_get
     from huitouke.campaigns.services import campaign_launch, campaign_launch_failed

@@ -181,6 +181,10 @@ class Job(TimeStampedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     #: when a running job is given up (`services.jobs_expire`): set when it starts, HUITOUKE_JOB_TIME_LIMIT later
     deadline = models.DateTimeField(_("time limit"), null=True, blank=True)
+    #: the worker process running it (host:pid) and how many times a worker started it: a job whose worker stopped
+    #: beating (`WorkerBeat`, killed) is queued again, up to 3 starts
+    worker = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -220,3 +224,40 @@ class SignInSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PeriodicRun(models.Model):
+    """One run of a periodic task for one period, claimed by the first worker of the fleet that reaches it.
+
+    The UNIQUE (task, period) makes "exactly once per period" a database fact: every worker's scheduler may queue
+    the tick, but only the run that inserts this row does the work; the others see the row and skip.
+    """
+
+    task = models.CharField(max_length=100)
+    period = models.DateTimeField()
+    worker = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "task"]
+        constraints = [models.UniqueConstraint(fields=["task", "period"], name="periodicrun_once_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.task} @ {self.period:%Y-%m-%d %H:%M}"
+
+
+class WorkerBeat(models.Model):
+    """A running `huitouke worker` process: it writes `beat_at` every few seconds and deletes its row when it stops.
+    A row whose beat is old belongs to a worker that was killed; its running jobs are queued again."""
+
+    name = models.CharField(max_length=100, unique=True)
+    queues = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.queues})"

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.core.models import ApiToken, AuditEntry, Job
+from huitouke.core.models import ApiToken, AuditEntry, Job, PeriodicRun, WorkerBeat
 from huitouke.core.roles import ROLE_PERMISSIONS, roles_sync
 
 TOKEN_PREFIX = "htk_"
@@ -147,6 +148,8 @@ def job_start(*, job_id: int) -> Job:
     """Mark a job running, with its deadline (HUITOUKE_JOB_TIME_LIMIT from now). A job that already finished is
     left alone (a re-delivered task does nothing). Jobs of others past their deadline are failed on the way
     (`jobs_expire`): a worker that picks up work also clears what a crashed one left "running"."""
+    from huitouke.core.fleet import worker_name
+
     now = timezone.now()
     jobs_expire(now=now)
     Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
@@ -154,6 +157,8 @@ def job_start(*, job_id: int) -> Job:
         started_at=now,
         updated_at=now,
         deadline=now + timedelta(seconds=settings.HUITOUKE_JOB_TIME_LIMIT),
+        worker=worker_name(),
+        attempts=F("attempts") + 1,
     )
     return Job.objects.get(pk=job_id)
 
@@ -181,6 +186,10 @@ def time_limit_reason() -> str:
 def job_progress(*, job_id: int, done: int, total: int | None = None, stage: str = "") -> None:
     """Record progress; written outside any import transaction so that pages see it at once. Raises
     JobTimeLimitExceeded when the job is past its deadline or was failed meanwhile (the work stops there)."""
+    from huitouke.core.fleet import JobHandedBack, stopping
+
+    if stopping.is_set():
+        raise JobHandedBack(job_id)
     now = timezone.now()
     values: dict[str, Any] = {"done": done, "updated_at": now}
     if total is not None:
@@ -241,3 +250,89 @@ def job_submit(*, kind: str, params: dict[str, Any], created_by: Any = None) -> 
     runner = JOB_RUNNERS[kind]
     transaction.on_commit(lambda: runner(job.pk))
     return job
+
+
+def periodic_run_claim(*, task: str, period: datetime, worker: str) -> int | None:
+    """Claim the run of a periodic `task` for `period` for this worker: the id of the new PeriodicRun, or None when
+    another worker of the fleet claimed it first (UNIQUE task + period; the loser does nothing)."""
+    if timezone.is_naive(period):
+        period = period.replace(tzinfo=UTC)
+    try:
+        with transaction.atomic():
+            run = PeriodicRun.objects.create(task=task[:100], period=period, worker=worker, started_at=timezone.now())
+    except IntegrityError:
+        return None
+    return run.pk
+
+
+def periodic_run_finish(*, run_id: int) -> None:
+    """Record that a claimed periodic run ended (whatever its outcome: the task's own log says how)."""
+    PeriodicRun.objects.filter(pk=run_id).update(finished_at=timezone.now())
+
+
+def periodic_runs_prune(*, older_than_days: int = 30) -> int:
+    """Delete claims older than `older_than_days` (one row per task and period adds up: ~3,000 a day)."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = PeriodicRun.objects.filter(period__lt=cutoff).delete()
+    return deleted
+
+
+def job_hand_back(*, job_id: int) -> None:
+    """Put a running job back in the queue (its worker is stopping): status queued again, its task queued again
+    for another worker once this transaction commits. The work it did stays: every job kind is idempotent (imports
+    match orders by number, campaign and care enqueues by their natural keys)."""
+    updated = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+        status=Job.Status.QUEUED, started_at=None, deadline=None, worker="", updated_at=timezone.now()
+    )
+    job = Job.objects.filter(pk=job_id).first()
+    if updated and job is not None and job.kind in JOB_RUNNERS:
+        transaction.on_commit(functools.partial(JOB_RUNNERS[job.kind], job_id))
+
+
+#: starts of one job before a lost worker's job is failed instead of queued again (a job that kills its worker)
+JOB_MAX_ATTEMPTS = 3
+LOST_WORKER_REASON = gettext_noop(
+    "Stopped: the worker running this job was lost three times (killed or out of memory). Anything it wrote is "
+    "complete; you can run it again."
+)
+
+
+def worker_beat(*, name: str, queues: str) -> None:
+    """Record that the worker process `name` is alive (every few seconds from `huitouke worker`)."""
+    now = timezone.now()
+    WorkerBeat.objects.update_or_create(
+        name=name,
+        defaults={"queues": queues[:100], "beat_at": now},
+        create_defaults={"queues": queues[:100], "beat_at": now, "started_at": now},
+    )
+
+
+def worker_gone(*, name: str) -> None:
+    """A worker stopped on purpose: forget its beat (its jobs were finished or handed back)."""
+    WorkerBeat.objects.filter(name=name).delete()
+
+
+def jobs_recover(*, now: datetime | None = None) -> dict[str, int]:
+    """Queue again the running jobs of workers that stopped beating (killed: SIGKILL, out of memory, a lost
+    machine), so their work is picked up by another worker; a job started JOB_MAX_ATTEMPTS times is failed
+    instead. The lost workers' beats are removed. Returns {"requeued": n, "failed": n, "workers": n}."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.HUITOUKE_WORKER_BEAT_TIMEOUT)
+    lost = list(WorkerBeat.objects.filter(beat_at__lt=cutoff).values_list("name", flat=True))
+    if not lost:
+        return {"requeued": 0, "failed": 0, "workers": 0}
+    running = Job.objects.filter(status=Job.Status.RUNNING, worker__in=lost)
+    failed = running.filter(attempts__gte=JOB_MAX_ATTEMPTS).update(
+        status=Job.Status.FAILED, error=LOST_WORKER_REASON[:1000], finished_at=now, updated_at=now
+    )
+    requeued = 0
+    for job in running.filter(attempts__lt=JOB_MAX_ATTEMPTS).only("pk", "kind"):
+        updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=Job.Status.QUEUED, started_at=None, deadline=None, worker="", updated_at=now
+        )
+        runner = JOB_RUNNERS.get(job.kind)
+        if updated and runner is not None:
+            transaction.on_commit(functools.partial(runner, job.pk))
+            requeued += 1
+    WorkerBeat.objects.filter(name__in=lost, beat_at__lt=cutoff).delete()
+    return {"requeued": requeued, "failed": failed, "workers": len(lost)}

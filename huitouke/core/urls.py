@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.core import account_views, audit_views, views
+from huitouke.core import account_views, audit_views, health, views
 
 app_name = "core"
 urlpatterns = [
@@ -15,4 +15,7 @@ urlpatterns = [
     path("account/sign-out-everywhere/", account_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("account/lockouts/", account_views.lockout_page, name="lockouts"),
     path("account/lockouts/lift/", account_views.lockout_lift_view, name="lockout-lift"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics_view, name="metrics"),
 ]

@@ -16,8 +16,8 @@ import time
 
 from django.conf import settings
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
 
+from huitouke.core.fleet import fleet_periodic_task, queue_task
 from huitouke.messaging.dispatch import messages_dispatch, next_due_in
 from huitouke.messaging.services import enqueue_listener_register
 
@@ -29,7 +29,7 @@ RUN_SECONDS = 50.0
 FOLLOW_HORIZON = 300.0
 
 
-@db_task()
+@queue_task("sending")
 def messages_dispatch_task(follow: bool = False) -> dict[str, int]:
     """Dispatch until nothing is due or the time budget is used; then queue the next run when needed."""
     started = time.monotonic()
@@ -45,7 +45,7 @@ def messages_dispatch_task(follow: bool = False) -> dict[str, int]:
     return stats.as_json()
 
 
-@db_periodic_task(crontab(minute="*"))
+@fleet_periodic_task(crontab(minute="*"))
 def messages_tick() -> dict[str, int]:
     """Every minute: send what became due (held messages whose time came, retries, expired claims)."""
     return messages_dispatch(max_seconds=RUN_SECONDS).as_json()

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from huey.contrib.djhuey import db_task
 
 from huitouke.core.audit import record
+from huitouke.core.fleet import queue_task
 from huitouke.core.models import AuditEntry
 from huitouke.core.services import job_fail, job_finish, job_progress, job_start
 from huitouke.orders.importers.rows import ImportFileError
@@ -68,6 +68,6 @@ def reviews_import_job(job_id: int) -> None:
     job_finish(job_id=job_id, result={**result.as_json(), "layout": result.layout})
 
 
-@db_task()
+@queue_task("imports")
 def reviews_import_task(job_id: int) -> None:
     reviews_import_job(job_id)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from huey.contrib.djhuey import db_task
-
 from huitouke.core.audit import record
+from huitouke.core.fleet import queue_task
 from huitouke.core.models import AuditEntry
 from huitouke.core.services import job_fail, job_finish, job_progress, job_register, job_start
 
@@ -15,7 +14,7 @@ log = logging.getLogger(__name__)
 IMPORT_JOB_KIND = "aftersales_import"
 
 
-@db_task()
+@queue_task("imports")
 def aftersales_import_task(job_id: int) -> None:
     from huitouke.core.errors import ApplicationError
     from huitouke.service.importers import ImportFileError

@@ -78,12 +78,22 @@ class Command(BaseCommand):
         (up to SHUTDOWN_TIMEOUT_S; a task still running then ends with the process, and its job is failed by
         the job time limit)."""
         from huey.consumer import Consumer
-        from huey.contrib.djhuey import HUEY
 
-        consumer = Consumer(
-            HUEY, workers=1, worker_type="thread", check_worker_health=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
-        )
-        consumer.start()  # sets the consumer's own signal handlers: replaced right below
+        from huitouke.core.fleet import QUEUES, queue
+
+        consumers = [
+            Consumer(
+                queue(name),
+                workers=1,
+                worker_type="thread",
+                periodic=name == "default",
+                check_worker_health=False,
+                shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+            )
+            for name in QUEUES
+        ]
+        for consumer in consumers:
+            consumer.start()  # sets the consumer's own signal handlers: replaced right below
         stopping = [False]
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -104,7 +114,8 @@ class Command(BaseCommand):
                 raise
         finally:
             stopping[0] = True
-            consumer.stop(graceful=True)
+            for consumer in consumers:
+                consumer.stop(graceful=True)
             self.stdout.write("Server and background worker stopped.")
 
     def _print_logins(self, addr: str, no_serve: bool) -> None:
