@@ -97,22 +97,22 @@ class WebhookDelivery(TimeStampedModel):
 
 
 class WatchedFile(TimeStampedModel):
-    """A file (or Taobao pair) the watched folder imported, by the SHA-256 of its content: the same content is
-    never imported twice, whatever it is called."""
+    """A file (or Taobao pair) a watched folder took, by the SHA-256 of its content: the same content is never
+    imported twice, whatever it is called and whichever folder it is dropped into."""
 
     class Status(models.TextChoices):
         DONE = "done", _("Imported")
         FAILED = "failed", _("Failed")
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="files")
-    sha256 = models.CharField(max_length=64)
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
+    sha256 = models.CharField(max_length=64, unique=True)
+    folder = models.CharField(max_length=500)
     name = models.CharField(max_length=255)
     status = models.CharField(max_length=8, choices=Status.choices)
     result = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["source", "sha256"], name="connectors_file_hash_uniq")]
 
     def __str__(self) -> str:
         return self.name

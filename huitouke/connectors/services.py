@@ -105,11 +105,16 @@ def orders_write(*, rows: Sequence[OrderRow], shop: Shop | None = None) -> Write
         break
     out.created, out.updated, out.unchanged = result.orders_created, result.orders_updated, result.orders_unchanged
     out.customer_ids = set(result.customer_ids)
-    if out.customer_ids:
-        touched = sorted(out.customer_ids)
-        for hook in _after_write:
-            transaction.on_commit(partial(hook, touched))
+    after_write_notify(sorted(out.customer_ids))
     return out
+
+
+def after_write_notify(customer_ids: list[int]) -> None:
+    """Tell the after-write hooks (care's reaction) about touched customers once the transaction commits."""
+    if not customer_ids:
+        return
+    for hook in _after_write:
+        transaction.on_commit(partial(hook, customer_ids))
 
 
 def _shops(names: set[str]) -> dict[str, ShopInfo]:
