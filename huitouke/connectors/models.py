@@ -31,6 +31,8 @@ class Source(TimeStampedModel):
     #: alert when nothing arrived for this many minutes (0: never)
     silence_minutes = models.PositiveIntegerField(_("alert after silence (minutes)"), default=0)
     alert_email = models.EmailField(_("alert e-mail"), blank=True)
+    #: a WeCom / DingTalk group robot's webhook address for the silence alert
+    alert_robot_url = models.URLField(_("alert robot URL"), blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
     silence_alerted_at = models.DateTimeField(null=True, blank=True)
     cursor = models.TextField(blank=True)
@@ -81,6 +83,9 @@ class WebhookDelivery(TimeStampedModel):
     delivery_id = models.CharField(max_length=128)
     topic = models.CharField(max_length=64)
     body = models.TextField()
+    #: the order's id at the store and its "updated at" there: an older state never overwrites a newer one
+    order_ref = models.CharField(max_length=64, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     error = models.CharField(max_length=500, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -184,3 +184,55 @@ def source_event_record(
     event = SourceEvent.objects.create(source=source, at=at, ok=ok, orders=orders, reason=reason[:500])
     Source.objects.filter(pk=source.pk).update(last_event_at=at, silence_alerted_at=None)
     return event
+
+
+#: the secrets each store connection keeps (encrypted, never shown back)
+SECRET_NAMES: dict[str, tuple[str, ...]] = {
+    Source.Kind.SHOPIFY: ("access_token", "webhook_secret"),
+    Source.Kind.WOOCOMMERCE: ("consumer_key", "consumer_secret", "webhook_secret"),
+}
+
+
+def store_connect(
+    *,
+    shop: Shop,
+    kind: str,
+    address: str,
+    secrets_given: dict[str, str],
+    silence_minutes: int = 0,
+    alert_email: str = "",
+    actor: Any = None,
+) -> Source:
+    """Connect (or update) a shop's Shopify or WooCommerce store: its address and secrets, encrypted like
+    channel secrets (a secret left empty keeps the stored one). Audited. Raises ApplicationError naming the
+    field for a bad address or a missing secret."""
+    from huitouke.connectors.remote import base_url
+    from huitouke.core.models import AuditEntry
+    from huitouke.core.services import audit_log
+    from huitouke.messaging.secrets import secrets_decrypt, secrets_encrypt
+
+    if kind not in SECRET_NAMES:
+        raise ApplicationError(f"unknown store kind {kind!r}", field="kind")
+    address = address.strip()
+    if not address:
+        raise ApplicationError("the store's address is missing", field="address")
+    base_url(address)  # refuses what is no http(s) address
+    if not 0 <= silence_minutes <= 7 * 24 * 60:
+        raise ApplicationError("between 0 and 10080 minutes", field="silence_minutes")
+    with transaction.atomic():
+        source = source_get_or_create(shop_id=shop.pk, kind=kind, address=address)
+        stored = secrets_decrypt(source.secrets_encrypted)
+        merged = {name: (secrets_given.get(name) or "").strip() or stored.get(name, "") for name in SECRET_NAMES[kind]}
+        missing = [name for name, value in merged.items() if not value]
+        if missing:
+            raise ApplicationError(f"{missing[0]} is required", field=missing[0])
+        source.address = address[:255]
+        source.secrets_encrypted = secrets_encrypt(merged)
+        source.silence_minutes = silence_minutes
+        source.alert_email = alert_email
+        source.enabled = True
+        source.full_clean()
+        source.save()
+        audit_log(actor=actor, action=AuditEntry.Action.SETTINGS, target_type="order_source", target_id=source.pk,
+                  kind=kind, address=source.address)  # fmt: skip
+    return source
