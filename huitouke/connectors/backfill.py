@@ -127,8 +127,11 @@ def shopify_sync(
             answer = _graphql(source, shopify.ORDERS_QUERY, variables)
             cost = (answer.get("extensions") or {}).get("cost")
             if shopify.is_throttled(answer) or answer["_status"] == 429:
-                if cost is None:
-                    cost = {"throttleStatus": {"currentlyAvailable": 0, "restoreRate": 50}}
+                status = (cost or {}).get("throttleStatus") or {}
+                # refused: whatever the bucket says, wait before asking again
+                cost = {"throttleStatus": {**status, "currentlyAvailable": min(
+                    float(status.get("currentlyAvailable") or 0), PAGE_COST - float(status.get("restoreRate") or 50)
+                ), "restoreRate": status.get("restoreRate") or 50}}  # fmt: skip
                 continue
             if answer.get("errors"):
                 raise RemoteError(f"Shopify: {answer['errors'][0].get('message', 'error')}")
