@@ -61,7 +61,7 @@ ORDER_1001: dict[str, Any] = {
 
 @pytest.fixture
 def store(db: Any) -> Source:
-    shop = ShopFactory(name="Tea EU", platform="shopify", timezone="Europe/Berlin", currency="EUR")
+    shop: Any = ShopFactory(name="Tea EU", platform="shopify", timezone="Europe/Berlin", currency="EUR")
     return store_connect(
         shop=shop,
         kind="shopify",
@@ -86,8 +86,9 @@ def deliver(client: Client, source: Source, payload: Any, *, topic: str = "order
     )
 
 
-def test_a_store_imported_by_csv_then_connected_doubles_nothing(store: Source, client: Client,
-                                                                 django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+def test_a_store_imported_by_csv_then_connected_doubles_nothing(
+    store: Source, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     orders_import(request=ImportRequest(path=str(GOLDEN / "shopify_orders_export_1.csv"), shop="Tea EU"))
     before = (Order.objects.count(), OrderLine.objects.count(), Customer.objects.count())
     with django_capture_on_commit_callbacks(execute=True):
@@ -135,8 +136,9 @@ def test_a_forged_or_unknown_webhook_is_refused_with_401(store: Source, client: 
     }
 
 
-def test_a_replayed_webhook_is_acknowledged_and_written_once(store: Source, client: Client,
-                                                            django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+def test_a_replayed_webhook_is_acknowledged_and_written_once(
+    store: Source, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         first = deliver(client, store, ORDER_1001, webhook_id="abc")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -163,8 +165,9 @@ def test_malformed_webhooks_get_a_clear_answer(store: Source, client: Client, ra
     assert not WebhookDelivery.objects.exists()
 
 
-def test_an_order_that_cannot_be_mapped_fails_with_its_reason(store: Source, client: Client,
-                                                              django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+def test_an_order_that_cannot_be_mapped_fails_with_its_reason(
+    store: Source, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     bad = {**ORDER_1001, "line_items": [{"name": "x", "quantity": 0, "price": "1"}]}
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver(client, store, bad, webhook_id="bad").status_code == 200  # acknowledged before mapping
@@ -175,8 +178,9 @@ def test_an_order_that_cannot_be_mapped_fails_with_its_reason(store: Source, cli
     assert SourceEvent.objects.filter(ok=False).values_list("reason", flat=True)[0] == delivery.error
 
 
-def test_an_older_state_arriving_late_never_overwrites_a_newer_one(store: Source, client: Client,
-                                                                   django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+def test_an_older_state_arriving_late_never_overwrites_a_newer_one(
+    store: Source, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     cancelled = {**ORDER_1001, "cancelled_at": "2025-10-09T10:00:00+02:00", "financial_status": "refunded",
                  "updated_at": "2025-10-09T10:00:00+02:00"}  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
@@ -186,8 +190,9 @@ def test_an_older_state_arriving_late_never_overwrites_a_newer_one(store: Source
     assert WebhookDelivery.objects.get(delivery_id="old").error == "a newer state of the order was written already"
 
 
-def test_refunds_create_reads_the_order_from_the_admin_api(store: Source, client: Client,
-                                                           django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+def test_refunds_create_reads_the_order_from_the_admin_api(
+    store: Source, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     node = graphql_order(1, status="REFUNDED")
     node["totalRefundedSet"] = {"shopMoney": {"amount": "25.00"}}
     api = FakeShopify(orders=[node])
@@ -204,8 +209,9 @@ def test_refunds_create_reads_the_order_from_the_admin_api(store: Source, client
     assert api.queries == [{"id": "gid://shopify/Order/9001"}]
 
 
-def test_care_reacts_to_a_paid_webhook_within_one_worker_cycle(store: Source, client: Client,
-                                                               django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+def test_care_reacts_to_a_paid_webhook_within_one_worker_cycle(
+    store: Source, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     from django.utils import timezone
 
     now = timezone.now().replace(microsecond=0)
