@@ -4,7 +4,7 @@ settings, no network.
 Follows the WooCommerce export importer (`orders.importers.woocommerce`) so a store imported by CSV and then
 connected does not double anything: the order number is the order's `number` (its id unless a plugin renumbers),
 the buyer is the lower-cased billing e-mail, else "id:<customer id>", the status comes from the same table, a
-line is keyed by its product id as the export's "Product ID" column.
+line's product is keyed by its SKU (as an export without a product id column keys it), else its product id.
 """
 
 from __future__ import annotations
@@ -119,12 +119,14 @@ def order_row(payload: Mapping[str, Any], *, shop_name: str, row_no: int = 0) ->
             else ((amount / quantity).quantize(Decimal("0.01")))
         )
         product = item.get("product_id")
+        sku = _text(item.get("sku"), 128)
         lines.append(
             LineRow(
                 line_no=n,
                 title=_text(item.get("name"), 255) or f"line {n}",
-                sku=_text(item.get("sku"), 128),
-                external_id=_text(product, 64) if product not in (None, 0, "0") else "",
+                sku=sku,
+                # keyed by SKU when there is one (as exports without a product id column key it), else the id
+                external_id="" if sku or product in (None, 0, "0") else _text(product, 64),
                 quantity=quantity,
                 unit_price=price,
                 amount=amount,
