@@ -14,11 +14,13 @@ from ninja.security import HttpBearer
 from huitouke.analytics.api import router as analytics_router
 from huitouke.audiences.api import router as audiences_router
 from huitouke.care.api import router as care_router
+from huitouke.connectors.api import router as connectors_router
 from huitouke.core.api import OUT_OF_RANGE, ErrorOut
 from huitouke.core.api import router as core_router
 from huitouke.core.audit_api import router as audit_router
 from huitouke.core.errors import INT64_MAX, ApplicationError
-from huitouke.core.services import token_authenticate
+from huitouke.core.models import ApiToken
+from huitouke.core.services import token_lookup
 from huitouke.customers.api import router as customers_router
 from huitouke.loyalty.api import router as loyalty_router
 from huitouke.messaging.api import router as messaging_router
@@ -28,16 +30,23 @@ from huitouke.service.api import router as service_router
 from huitouke.service.replies.api import router as replies_router
 from huitouke.visits.api import router as visits_router
 
+#: What a scoped token may call: (method, path) per ApiToken.Scope.
+SCOPE_ALLOWS: dict[str, set[tuple[str, str]]] = {
+    ApiToken.Scope.ORDERS_PUSH: {("POST", "/api/v1/orders")},
+}
+
 
 class BearerToken(HttpBearer):
     """Authorization: Bearer TOKEN, checked against the stored hashes."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = token_authenticate(token)
-        if user is None:
+        found = token_lookup(token)
+        if found is None:
             return None
-        request.user = user
-        return user
+        if found.scope and (request.method, request.path) not in SCOPE_ALLOWS.get(found.scope, ()):
+            raise PermissionDenied(f"this token is limited to {found.get_scope_display()}")
+        request.user = found.user
+        return found.user
 
 
 #: What each error status means, as the OpenAPI document says it.
@@ -105,6 +114,7 @@ api.add_router("/", care_router)
 api.add_router("/", service_router)
 api.add_router("/", visits_router)
 api.add_router("/", replies_router)
+api.add_router("/", connectors_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:

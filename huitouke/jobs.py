@@ -23,6 +23,7 @@ from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
 from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
+from huitouke.connectors.folders import folders_scan_registered
 from huitouke.core.audit import audit_prune, record
 from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
@@ -401,6 +402,21 @@ def care_run_task(job_id: int) -> None:
 
 
 job_register(IMPORT_JOB_KIND, orders_import_task)
+
+
+def watched_file_import(path: str, items_path: str | None, shop: str) -> ImportResult:
+    """How a watched folder imports a file (connectors.folders): the same import as an upload."""
+    return orders_import(request=ImportRequest(path=path, items_path=items_path, shop=shop))
+
+
+@fleet_periodic_task(crontab(minute="*"))
+def folders_watch_periodic() -> dict[str, int]:
+    """Every minute: each watched folder (`huitouke import-watch DIR --shop NAME --register`) is looked at once;
+    complete files are imported and moved to done/ or failed/."""
+    counts = folders_scan_registered(importer=watched_file_import)
+    if counts["imported"] or counts["failed"]:
+        log.info("watched folders: %s", counts)
+    return counts
 
 
 @queue_task("default")

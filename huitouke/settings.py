@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "huitouke.campaigns",
     "huitouke.care",
     "huitouke.visits",
+    "huitouke.connectors",
     "huitouke.demo",
 ]
 

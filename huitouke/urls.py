@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("huitouke.core.urls")),
     path("customers/", include("huitouke.customers.urls")),
     path("imports/", include("huitouke.orders.urls")),
+    path("sources/", include("huitouke.connectors.urls")),
     path("messages/", include("huitouke.messaging.urls")),
     path("levels/", include("huitouke.loyalty.urls")),
     path("analytics/", include("huitouke.analytics.urls")),

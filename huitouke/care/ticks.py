@@ -125,7 +125,11 @@ def active_rules(*, at: datetime, rule_ids: Sequence[int] | None = None) -> list
     return [r for r in qs.order_by("pk") if r.is_valid_at(at)]
 
 
-def _record(rule: CareRule, activation: CareActivation, day: date, result: RuleResult, *, done: bool) -> None:
+def _record(
+    rule: CareRule, activation: CareActivation, day: date, result: RuleResult, *, done: bool, partial: bool = False
+) -> None:
+    """Add the run to the rule's day. A `partial` run (a reaction for a few customers) adds what it enqueued and
+    suppressed, but leaves the day's matched count and its "done" mark to the full ticks."""
     now = timezone.now()
     own = {k: v for k, v in result.suppressed.items() if k != ALREADY_SENT}
     with transaction.atomic():
@@ -135,10 +139,10 @@ def _record(rule: CareRule, activation: CareActivation, day: date, result: RuleR
         merged = Counter(run.suppressed) + Counter(own)
         CareRun.objects.filter(pk=run.pk).update(
             ticks=F("ticks") + 1,
-            matched=result.matched,
+            matched=run.matched if partial else result.matched,
             enqueued=F("enqueued") + result.enqueued,
             suppressed=dict(merged),
-            done=run.done or done,
+            done=run.done or (done and not partial),
             last_at=now,
         )
 
@@ -150,9 +154,11 @@ def run_rule(
     dry_run: bool,
     periodic: bool = False,
     progress: Callable[[int], None] | None = None,
+    customer_ids: Sequence[int] | None = None,
 ) -> RuleResult:
     """One rule at one instant (see the module docstring). Raises nothing for a rule that is merely not due.
-    `progress(matched so far)` is called after each batch."""
+    `progress(matched so far)` is called after each batch. With `customer_ids` only those customers are looked
+    at (a reaction to their orders' events); the same exactly-once keys hold."""
     result = RuleResult(rule.pk, rule.name, rule.trigger)
     tz = rule.time_zone
     if not clock.send_time_reached(at, tz, rule.send_time):
@@ -170,7 +176,7 @@ def run_rule(
     template = rule.template
     started = timezone.now()
     suppressed: Counter[str] = Counter()
-    scope, messages = matching.rule_selection(rule, at)
+    scope, messages = matching.rule_selection(rule, at, customer_ids)
     seen = 0
     with _full_result_plans():
         for batch in _batches(messages, BATCH):
@@ -196,7 +202,7 @@ def run_rule(
     suppressed[ALREADY_SENT] += max(result.matched - result.enqueued, 0)
     result.suppressed = {k: v for k, v in suppressed.items() if v}
     if not dry_run:
-        _record(rule, activation, day, result, done=daily)
+        _record(rule, activation, day, result, done=daily, partial=customer_ids is not None)
     return result
 
 
@@ -207,24 +213,45 @@ def care_run(
     rule_ids: Sequence[int] | None = None,
     periodic: bool = False,
     progress: Callable[[str, int], None] | None = None,
+    customer_ids: Sequence[int] | None = None,
+    triggers: Sequence[str] | None = None,
 ) -> CareRunReport:
     """Run the care tick at `at` (default now) over every active rule (or those in `rule_ids`).
 
     With `dry_run` nothing is written: the counts say what a real run would match, add and suppress. With
     `periodic` (the worker's tick) a daily rule's day is looked at once. A rule that fails is reported with
-    its error and the others still run. `progress(rule name, matched so far)` follows long runs."""
+    its error and the others still run. `progress(rule name, matched so far)` follows long runs. `customer_ids`
+    and `triggers` narrow the run to those customers and the rules of those triggers (`care_react`)."""
     at = at or timezone.now()
     if timezone.is_naive(at):
         raise ValueError("the tick's instant needs a time zone")
     results = []
     for rule in active_rules(at=at, rule_ids=rule_ids):
+        if triggers is not None and rule.trigger not in triggers:
+            continue
         try:
             step = (lambda done, name=rule.name: progress(name, done)) if progress else None
-            results.append(run_rule(rule, at=at, dry_run=dry_run, periodic=periodic, progress=step))
+            results.append(
+                run_rule(rule, at=at, dry_run=dry_run, periodic=periodic, progress=step, customer_ids=customer_ids)
+            )
         except Exception as exc:  # one broken rule must not stop the others; the worker's log has the trace
             log.exception("care rule %s failed", rule.pk)
             results.append(RuleResult(rule.pk, rule.name, rule.trigger, due=True, error=str(exc)[:500]))
     return CareRunReport(at=at, dry_run=dry_run, rules=results)
+
+
+#: The triggers that answer an order's events (payment, shipping, delivery, a level reached): `care_react` runs
+#: them for the customers whose orders just arrived or changed, instead of waiting for the next tick.
+ORDER_EVENT_TRIGGERS = ("paid_today", "unpaid_reminder", "shipped", "delivered_followup", "level_up")
+
+
+def care_react(*, customer_ids: Sequence[int], at: datetime | None = None) -> CareRunReport:
+    """Care's answer to order events: the order-event rules (ORDER_EVENT_TRIGGERS) for these customers only, at
+    once. Exactly once per (rule, customer, occasion) as in the tick, so the next tick finds nothing left to do
+    for them; quiet hours, consent and budgets stay messaging's. Nothing to do for no customers."""
+    if not customer_ids:
+        return CareRunReport(at=at or timezone.now(), dry_run=False, rules=[])
+    return care_run(at=at, customer_ids=customer_ids, triggers=ORDER_EVENT_TRIGGERS)
 
 
 # --- preview -------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from huitouke.care import forms, selectors, sending, services, ticks
 from huitouke.care.library import template_key
 from huitouke.care.models import CareRule, Trigger
+from huitouke.care.registry import live_source_connected
 from huitouke.care.triggers import DAILY, TRIGGERS
 from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError, NotFoundError
@@ -49,7 +50,13 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "care/rule_list.html",
-        {"rows": rows, "suggestions_missing": len(missing), "labels": dict(Trigger.choices)},
+        {
+            "rows": rows,
+            "suggestions_missing": len(missing),
+            "labels": dict(Trigger.choices),
+            "live": live_source_connected(),
+            "reacting": ticks.ORDER_EVENT_TRIGGERS,
+        },
     )
 
 
@@ -233,6 +240,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_labels": sending.STATUS_LABELS,
             "reason_labels": sending.REASON_LABELS,
             "daily": TRIGGERS[rule.trigger].rhythm == DAILY,
+            "reacts": rule.trigger in ticks.ORDER_EVENT_TRIGGERS and live_source_connected(),
         },
     )
 

@@ -121,7 +121,12 @@ class AuditEntry(models.Model):
 
 
 class ApiToken(TimeStampedModel):
-    """A personal API token. Only its SHA-256 is stored; the clear text is shown once, at creation."""
+    """A personal API token. Only its SHA-256 is stored; the clear text is shown once, at creation. A token with
+    a `scope` may only call what the scope allows (orders_push: `POST /api/v1/orders`, for an ERP or RPA tool)."""
+
+    class Scope(models.TextChoices):
+        ALL = "", _("Everything its user may do")
+        ORDERS_PUSH = "orders_push", _("Only pushing orders")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=64, blank=True)
@@ -129,6 +134,7 @@ class ApiToken(TimeStampedModel):
     key_hash = models.CharField(max_length=64, unique=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

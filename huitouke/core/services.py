@@ -103,12 +103,24 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Create an API token for `user`; returns the row and the clear-text key, which is never stored."""
+def token_create(*, user: User, name: str = "", scope: str = "") -> tuple[ApiToken, str]:
+    """Create an API token for `user`, optionally limited to `scope` (ApiToken.Scope); returns the row and the
+    clear-text key, which is never stored. Raises ApplicationError for an unknown scope."""
+    if scope not in ApiToken.Scope.values:
+        raise ApplicationError(
+            f"unknown scope {scope!r} (known: {', '.join(filter(None, ApiToken.Scope.values))})", field="scope"
+        )
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name[:64], prefix=key[:12], key_hash=_hash(key))
-        audit_log(actor=user, action=AuditEntry.Action.TOKEN, target_type="token", target_id=token.pk, op="create")
+        token = ApiToken.objects.create(user=user, name=name[:64], prefix=key[:12], key_hash=_hash(key), scope=scope)
+        audit_log(
+            actor=user,
+            action=AuditEntry.Action.TOKEN,
+            target_type="token",
+            target_id=token.pk,
+            op="create",
+            **({"scope": scope} if scope else {}),
+        )
     return token, key
 
 
@@ -127,6 +139,12 @@ def token_revoke(*, token_id: int, user: User) -> ApiToken:
 
 def token_authenticate(key: str) -> User | None:
     """The active user behind a clear-text key, or None. Records when the token was last used."""
+    token = token_lookup(key)
+    return None if token is None else token.user
+
+
+def token_lookup(key: str) -> ApiToken | None:
+    """The active token (with its user) behind a clear-text key, or None. Records when it was last used."""
     if not key.startswith(TOKEN_PREFIX):
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash(key), revoked_at__isnull=True).first()
@@ -135,7 +153,7 @@ def token_authenticate(key: str) -> User | None:
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def job_create(*, kind: str, params: dict[str, Any] | None = None, created_by: Any = None) -> Job:

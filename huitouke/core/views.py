@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.models import ApiToken
 from huitouke.core.selectors import job_get_for_user, token_list_for_user
 from huitouke.core.services import jobs_expire, token_create
 from huitouke.core.services import token_revoke as token_revoke_service
@@ -39,9 +40,14 @@ def token_list(request: HttpRequest) -> HttpResponse:
     """The user's API tokens; POST creates one and shows its key once."""
     new_key = None
     if request.method == "POST":
-        _token, new_key = token_create(user=request.user, name=request.POST.get("name", ""))  # type: ignore[arg-type]  # login_required
+        _token, new_key = token_create(
+            user=request.user,  # type: ignore[arg-type]  # login_required
+            name=request.POST.get("name", ""),
+            scope=request.POST.get("scope", ""),
+        )
     tokens = token_list_for_user(user=request.user)  # type: ignore[arg-type]  # login_required
-    return render(request, "core/token_list.html", {"tokens": tokens, "new_key": new_key})
+    context = {"tokens": tokens, "new_key": new_key, "scopes": ApiToken.Scope.choices}
+    return render(request, "core/token_list.html", context)
 
 
 @login_required

@@ -16,7 +16,7 @@ here. Merged-away customers never match. Nothing here writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from huitouke.care.matching.customers import (
@@ -70,10 +70,13 @@ MATCHERS: dict[str, Callable[[Scope, datetime], Iterator[CareMessage]]] = {
 }
 
 
-def rule_selection(rule: CareRule, at: datetime) -> tuple[Scope, Iterator[CareMessage]]:
-    """The rule's scope and the messages it calls for at `at` that were not enqueued before; once the iterator
-    is exhausted, `scope.matched` holds how many occasions matched in all (already cared for included)."""
-    scope = scope_for(rule, at)
+def rule_selection(
+    rule: CareRule, at: datetime, customer_ids: Sequence[int] | None = None
+) -> tuple[Scope, Iterator[CareMessage]]:
+    """The rule's scope and the messages it calls for at `at` that were not enqueued before (for `customer_ids`
+    only, when given); once the iterator is exhausted, `scope.matched` holds how many occasions matched in all
+    (already cared for included)."""
+    scope = scope_for(rule, at, customer_ids)
     return scope, MATCHERS[rule.trigger](scope, at)
 
 

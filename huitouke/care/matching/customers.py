@@ -150,6 +150,8 @@ def match_level_up(scope: Scope, at: datetime) -> Iterator[CareMessage]:
             changes = changes.filter(to_name__in=p.levels)
         if scope.audience is not None:
             changes = changes.filter(customer_id__in=scope.audience.order_by().values("pk"))
+        if scope.customer_ids is not None:
+            changes = changes.filter(customer_id__in=scope.customer_ids)
         key = scope.key_sql("customer_id", "lc", Cast("pk", CharField()))
         for pk, customer_id, name, level in _fresh(
             scope, changes.order_by(), key, "pk", "customer_id", "customer__name", "to_name"

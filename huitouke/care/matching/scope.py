@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -52,6 +52,8 @@ class Scope:
     #: the rule's earlier activations: a message that failed or expired under one of them is tried again
     retry_from: tuple[int, ...]
     shop_names: dict[int, str]
+    #: only these customers (a reaction to their orders' events), or None for everyone
+    customer_ids: tuple[int, ...] | None = None
     matched: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -101,8 +103,8 @@ def audience_of(rule: CareRule, at: datetime) -> QuerySet[Customer] | None:
     return reduce(operator.and_, parts)
 
 
-def scope_for(rule: CareRule, at: datetime) -> Scope:
-    """Everything a rule's selector needs, read once per run."""
+def scope_for(rule: CareRule, at: datetime, customer_ids: Sequence[int] | None = None) -> Scope:
+    """Everything a rule's selector needs, read once per run (limited to `customer_ids` when given)."""
     activations = dict(rule.activations.values_list("pk", "number"))
     return Scope(
         rule_id=rule.pk,
@@ -115,6 +117,7 @@ def scope_for(rule: CareRule, at: datetime) -> Scope:
         activation_ids=tuple(activations),
         retry_from=tuple(pk for pk, number in activations.items() if number != rule.activation),
         shop_names=dict(Shop.objects.values_list("pk", "name")),
+        customer_ids=None if customer_ids is None else tuple(sorted(set(customer_ids))),
     )
 
 
@@ -123,6 +126,8 @@ def scope_for(rule: CareRule, at: datetime) -> Scope:
 
 def _customers(scope: Scope) -> QuerySet[Customer]:
     qs = Customer.objects.filter(merged_into__isnull=True).order_by()
+    if scope.customer_ids is not None:
+        qs = qs.filter(pk__in=scope.customer_ids)
     if scope.audience is not None:
         qs = qs.filter(pk__in=scope.audience.order_by().values("pk"))
     return qs
@@ -130,6 +135,8 @@ def _customers(scope: Scope) -> QuerySet[Customer]:
 
 def _orders(scope: Scope) -> QuerySet[Order]:
     qs = Order.objects.filter(customer__merged_into__isnull=True).order_by()
+    if scope.customer_ids is not None:
+        qs = qs.filter(customer_id__in=scope.customer_ids)
     if scope.shop_id is not None:
         qs = qs.filter(shop_id=scope.shop_id)
     if scope.audience is not None:

@@ -35,6 +35,9 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="create a token for USER and print it")
         create.add_argument("username")
         create.add_argument("--name", default="", help="what the token is for (max 64 characters)")
+        create.add_argument(
+            "--scope", default="", choices=[s for s in ApiToken.Scope.values if s], help="limit what the token may call"
+        )
         create.add_argument("--json", action="store_true")
         listing = sub.add_parser("list", help="list USER's tokens")
         listing.add_argument("username")
@@ -51,9 +54,13 @@ class Command(BaseCommand):
 
     def _create(self, options: dict[str, Any]) -> None:
         user = _user(options["username"])
-        token, key = token_create(user=user, name=options["name"])
+        token, key = token_create(user=user, name=options["name"], scope=options["scope"])
         if options["json"]:
-            self.stdout.write(json.dumps({"id": token.pk, "user": user.username, "name": token.name, "token": key}))
+            self.stdout.write(
+                json.dumps(
+                    {"id": token.pk, "user": user.username, "name": token.name, "scope": token.scope, "token": key}
+                )
+            )
             return
         self.stdout.write(f"Token {token.pk} for {user.username} created; it is shown only this once:")
         self.stdout.write(key)

@@ -1,0 +1,238 @@
+"""Writes of the live order feed: orders from any live source through the import's writer, the sources and
+what they delivered. Every source ends in `orders_write`: the same upsert by (shop, order number) as a file
+import, then the touched customers' stats and member levels, all in one transaction, and care's reaction to the
+events is queued for the worker once it commits."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from huitouke.connectors.models import Source, SourceEvent
+from huitouke.connectors.push import Rejection, ShopInfo, batch_rows, shop_names
+from huitouke.core.errors import ApplicationError
+from huitouke.loyalty.services import levels_regrade
+from huitouke.orders.importers.rows import OrderRow
+from huitouke.orders.importing import ErrorReport, ImportResult, orders_import_rows
+from huitouke.orders.models import Shop
+from huitouke.orders.services import customer_stats_refresh
+
+log = logging.getLogger(__name__)
+
+#: how often a write that lost a race (two sources creating one buyer or product at once) is tried again
+WRITE_ATTEMPTS = 3
+
+
+class PushTooLargeError(ApplicationError):
+    """A push carrying more orders than one request may."""
+
+    status = 413
+    code = "too_large"
+
+
+@dataclass
+class WriteResult:
+    """What a live write did: orders created, updated (something changed) and unchanged, and whose."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    customer_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class PushResult:
+    """The answer of `POST /api/v1/orders`."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": [r.as_json() for r in self.rejected],
+        }
+
+
+#: Called with the touched customers after every live write commits (connectors/tasks.py registers the worker
+#: task that runs care's reaction; tests may call it directly).
+_after_write: list[Callable[[list[int]], None]] = []
+
+
+def after_write_register(hook: Callable[[list[int]], None]) -> None:
+    """Run `hook(customer ids)` after each live write that touched customers commits."""
+    if hook not in _after_write:
+        _after_write.append(hook)
+
+
+def orders_write(*, rows: Sequence[OrderRow], shop: Shop | None = None) -> WriteResult:
+    """Upsert `rows` (already valid) through the import's writer and refresh the touched customers' stats and
+    member levels, in one transaction: nothing is half-written. A write that loses a race with another source
+    creating the same buyer or product is tried again (WRITE_ATTEMPTS). After the commit the after-write hooks
+    hear the touched customers (care reacts through the worker)."""
+    out = WriteResult()
+    if not rows:
+        return out
+    report = ErrorReport(Path(settings.HUITOUKE_HOME) / "reports" / "live-errors.csv")  # valid rows: never written
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        result = ImportResult(format="live")
+        try:
+            with transaction.atomic():
+                orders_import_rows(stream=iter(rows), result=result, report=report, shop=shop, batch_size=len(rows))
+                ids = sorted(result.customer_ids)
+                if ids:
+                    customer_stats_refresh(customer_ids=ids)
+                    levels_regrade(customer_ids=ids)
+        except IntegrityError:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            log.info("live write lost a race (attempt %s); trying again", attempt)
+            continue
+        break
+    out.created, out.updated, out.unchanged = result.orders_created, result.orders_updated, result.orders_unchanged
+    out.customer_ids = set(result.customer_ids)
+    after_write_notify(sorted(out.customer_ids))
+    return out
+
+
+def after_write_notify(customer_ids: list[int]) -> None:
+    """Tell the after-write hooks (care's reaction) about touched customers once the transaction commits."""
+    if not customer_ids:
+        return
+    for hook in _after_write:
+        transaction.on_commit(partial(hook, customer_ids))
+
+
+def _shops(names: set[str]) -> dict[str, ShopInfo]:
+    return {
+        name: ShopInfo(pk, platform, tz)
+        for pk, name, platform, tz in Shop.objects.filter(name__in=names).values_list(
+            "pk", "name", "platform", "timezone"
+        )
+    }
+
+
+def orders_push(*, items: Sequence[Any]) -> PushResult:
+    """The order push API: validate every order of the batch on its own, write the good ones through
+    `orders_write` (one transaction) and answer the counts and the rejections by index. Raises
+    PushTooLargeError past `push.MAX_BATCH` orders. Each shop's push source records the delivery (health)."""
+    from huitouke.connectors.push import MAX_BATCH
+
+    if len(items) > MAX_BATCH:
+        raise PushTooLargeError(f"a push carries at most {MAX_BATCH} orders, this one {len(items)}", field="orders")
+    shops = _shops(shop_names(items))
+    rows, rejected = batch_rows(items, shops)
+    written = orders_write(rows=[row for _i, _s, row in rows])
+    by_shop: dict[int, int] = {}
+    for _index, shop_id, _row in rows:
+        by_shop[shop_id] = by_shop.get(shop_id, 0) + 1
+    reason = ""
+    if rejected:
+        first = rejected[0]
+        reason = f"{len(rejected)} of {len(items)} orders rejected; index {first.index}, {first.field}: {first.message}"
+    for shop_id, count in sorted(by_shop.items()):
+        source_event_record(shop_id=shop_id, kind=Source.Kind.PUSH, orders=count, ok=not rejected, reason=reason)
+    if not by_shop and rejected:
+        for info in sorted({s.id for s in shops.values()}):
+            source_event_record(shop_id=info, kind=Source.Kind.PUSH, orders=0, ok=False, reason=reason)
+    return PushResult(written.created, written.updated, written.unchanged, rejected)
+
+
+def source_get_or_create(*, shop_id: int, kind: str, address: str = "") -> Source:
+    """The shop's source of this kind, created (enabled, with a fresh webhook key) on first use."""
+    source = Source.objects.filter(shop_id=shop_id, kind=kind).first()
+    if source is not None:
+        return source
+    try:
+        with transaction.atomic():
+            return Source.objects.create(shop_id=shop_id, kind=kind, address=address, key=secrets.token_hex(16))
+    except IntegrityError:  # created meanwhile by another request
+        return Source.objects.get(shop_id=shop_id, kind=kind)
+
+
+def source_event_record(
+    *,
+    shop_id: int | None = None,
+    kind: str = "",
+    source: Source | None = None,
+    orders: int,
+    ok: bool,
+    reason: str = "",
+    at: datetime | None = None,
+) -> SourceEvent:
+    """Record one delivery of a source (created on first use when given by shop and kind): its orders, whether
+    it failed and why. Any delivery moves the source's "last event" and re-arms its silence alert."""
+    if source is None:
+        if shop_id is None:
+            raise ApplicationError("a delivery names its source or its shop", field="source")
+        source = source_get_or_create(shop_id=shop_id, kind=kind)
+    at = at or timezone.now()
+    event = SourceEvent.objects.create(source=source, at=at, ok=ok, orders=orders, reason=reason[:500])
+    Source.objects.filter(pk=source.pk).update(last_event_at=at, silence_alerted_at=None)
+    return event
+
+
+#: the secrets each store connection keeps (encrypted, never shown back)
+SECRET_NAMES: dict[str, tuple[str, ...]] = {
+    Source.Kind.SHOPIFY: ("access_token", "webhook_secret"),
+    Source.Kind.WOOCOMMERCE: ("consumer_key", "consumer_secret", "webhook_secret"),
+}
+
+
+def store_connect(
+    *,
+    shop: Shop,
+    kind: str,
+    address: str,
+    secrets_given: dict[str, str],
+    silence_minutes: int = 0,
+    alert_email: str = "",
+    actor: Any = None,
+) -> Source:
+    """Connect (or update) a shop's Shopify or WooCommerce store: its address and secrets, encrypted like
+    channel secrets (a secret left empty keeps the stored one). Audited. Raises ApplicationError naming the
+    field for a bad address or a missing secret."""
+    from huitouke.connectors.remote import base_url
+    from huitouke.core.models import AuditEntry
+    from huitouke.core.services import audit_log
+    from huitouke.messaging.secrets import secrets_decrypt, secrets_encrypt
+
+    if kind not in SECRET_NAMES:
+        raise ApplicationError(f"unknown store kind {kind!r}", field="kind")
+    address = address.strip()
+    if not address:
+        raise ApplicationError("the store's address is missing", field="address")
+    base_url(address)  # refuses what is no http(s) address
+    if not 0 <= silence_minutes <= 7 * 24 * 60:
+        raise ApplicationError("between 0 and 10080 minutes", field="silence_minutes")
+    with transaction.atomic():
+        source = source_get_or_create(shop_id=shop.pk, kind=kind, address=address)
+        stored = secrets_decrypt(source.secrets_encrypted)
+        merged = {name: (secrets_given.get(name) or "").strip() or stored.get(name, "") for name in SECRET_NAMES[kind]}
+        missing = [name for name, value in merged.items() if not value]
+        if missing:
+            raise ApplicationError(f"{missing[0]} is required", field=missing[0])
+        source.address = address[:255]
+        source.secrets_encrypted = secrets_encrypt(merged)
+        source.silence_minutes = silence_minutes
+        source.alert_email = alert_email
+        source.enabled = True
+        source.full_clean()
+        source.save()
+        audit_log(actor=actor, action=AuditEntry.Action.SETTINGS, target_type="order_source", target_id=source.pk,
+                  kind=kind, address=source.address)  # fmt: skip
+    return source
