@@ -6,6 +6,8 @@ See `.env.example` for every variable. The embedded default needs none of them: 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from pathlib import Path
 
@@ -21,7 +23,19 @@ if _env_file.is_file():
     environ.Env.read_env(str(_env_file))
 
 HUITOUKE_HOME = Path(env.str("HUITOUKE_HOME", default="var")).resolve()
-HUITOUKE_HOME.mkdir(parents=True, exist_ok=True)
+if not HUITOUKE_HOME.exists():
+    # the home holds the database, the secret key and exports of personal data: its owner only may read it
+    HUITOUKE_HOME.mkdir(parents=True, exist_ok=True)
+    HUITOUKE_HOME.chmod(0o700)
+
+
+def _private_file(path: Path) -> Path:
+    """Create `path` empty and readable by its owner only unless it exists (an empty file is a valid SQLite
+    database, and SQLite gives its -wal and -shm files the database file's permissions)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path
+
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 PRODUCTION = env.bool("HUITOUKE_PRODUCTION", default=False)
@@ -38,8 +52,7 @@ def _secret_key() -> str:
         )
     path = HUITOUKE_HOME / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        _private_file(path).write_text(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -77,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "huitouke.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "huitouke.core.middleware.DefaultLanguageMiddleware",
@@ -112,7 +126,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{HUITOUKE_HOME / 'huitouke.sqlite3'}"
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{_private_file(HUITOUKE_HOME / 'huitouke.sqlite3')}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while the worker writes; IMMEDIATE avoids lock upgrades that fail under load.
@@ -171,6 +185,30 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Browser policies sent with every answer (core.headers.SecurityHeadersMiddleware). Scripts come only from this
+# site's files (no inline script, no eval); styles may be inline (plotly and htmx set them); nothing may frame us.
+HUITOUKE_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+HUITOUKE_PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), midi=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), interest-cohort=()"
+)
+# Behind a TLS-terminating proxy that sets a header saying the request came over HTTPS, name that header here
+# (e.g. X-Forwarded-Proto; the proxy must overwrite it, never pass the client's). Unset: the header is not trusted.
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # joining the browsers' preload list is hard to undo: the operator opts in, so its warning is not shown
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 LOGGING = {
     "version": 1,
@@ -187,7 +225,9 @@ HUEY = {
     "name": "huitouke",
     "immediate": env.bool("HUEY_IMMEDIATE", default=False),
     "results": False,
-    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(HUITOUKE_HOME / "queue.sqlite3")},
+    "connection": {"url": REDIS_URL}
+    if REDIS_URL
+    else {"filename": str(_private_file(HUITOUKE_HOME / "queue.sqlite3"))},
     "consumer": {"workers": env.int("HUITOUKE_WORKER_THREADS", default=2), "worker_type": "thread"},
 }
 
