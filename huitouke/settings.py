@@ -7,6 +7,7 @@ See `.env.example` for every variable. The embedded default needs none of them: 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -247,6 +248,16 @@ HUITOUKE_CONTACT_SEARCHES_PER_HOUR = env.int("HUITOUKE_CONTACT_SEARCHES_PER_HOUR
 HUITOUKE_PUBLIC_URL = env.str("HUITOUKE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 HUITOUKE_FERNET_KEYS = env.list("HUITOUKE_FERNET_KEYS", default=[])
 HUITOUKE_CHANNEL_SECRETS = {k: v for k, v in env.ENVIRON.items() if k.startswith("HUITOUKE_SECRET_")}
+# Outbound safety (messaging.channels.outbound): channel endpoints, webhook and robot URLs and SMTP servers on
+# loopback, private, link-local or reserved addresses are refused unless allowed here, all of them
+# (HUITOUKE_OUTBOUND_ALLOW_PRIVATE) or some networks (HUITOUKE_OUTBOUND_ALLOWED_NETWORKS=10.1.2.0/24,::1/128).
+HUITOUKE_OUTBOUND_ALLOW_PRIVATE = env.bool("HUITOUKE_OUTBOUND_ALLOW_PRIVATE", default=False)
+HUITOUKE_OUTBOUND_ALLOWED_NETWORKS = env.list("HUITOUKE_OUTBOUND_ALLOWED_NETWORKS", default=[])
+for _network in HUITOUKE_OUTBOUND_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"HUITOUKE_OUTBOUND_ALLOWED_NETWORKS: {_exc}") from _exc
 HUITOUKE_DISPATCH_BATCH = env.int("HUITOUKE_DISPATCH_BATCH", default=500)
 HUITOUKE_DISPATCH_PARALLEL = env.int("HUITOUKE_DISPATCH_PARALLEL", default=2)
 HUITOUKE_MESSAGE_LEASE_SECONDS = env.int("HUITOUKE_MESSAGE_LEASE_SECONDS", default=120)
