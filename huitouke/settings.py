@@ -264,6 +264,10 @@ HUITOUKE_MESSAGE_LEASE_SECONDS = env.int("HUITOUKE_MESSAGE_LEASE_SECONDS", defau
 HUITOUKE_SEND_MAX_ATTEMPTS = env.int("HUITOUKE_SEND_MAX_ATTEMPTS", default=6)
 HUITOUKE_RETRY_BASE_SECONDS = env.int("HUITOUKE_RETRY_BASE_SECONDS", default=30)
 
+# Public pages (unsubscribe, preferences, surveys, self-service) are limited per address (core.ratelimit). Behind
+# reverse proxies, HUITOUKE_PROXY_HOPS = how many of them append to X-Forwarded-For (0: the address is REMOTE_ADDR).
+HUITOUKE_PROXY_HOPS = env.int("HUITOUKE_PROXY_HOPS", default=0)
+
 # The public self-service help page (/help/): how long a signed link in a message stays valid, how many requests
 # one address may send and one order number may be tried per hour, and the photo limits. Behind a reverse proxy,
 # HUITOUKE_SELF_SERVICE_PROXY_HOPS = the number of proxies that append to X-Forwarded-For (0: use REMOTE_ADDR).
@@ -272,4 +276,4 @@ HUITOUKE_SELF_SERVICE_PER_IP_PER_HOUR = env.int("HUITOUKE_SELF_SERVICE_PER_IP_PE
 HUITOUKE_SELF_SERVICE_PER_ORDER_PER_HOUR = env.int("HUITOUKE_SELF_SERVICE_PER_ORDER_PER_HOUR", default=8)
 HUITOUKE_SELF_SERVICE_MAX_PHOTOS = env.int("HUITOUKE_SELF_SERVICE_MAX_PHOTOS", default=6)
 HUITOUKE_SELF_SERVICE_PHOTO_MAX_BYTES = env.int("HUITOUKE_SELF_SERVICE_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
-HUITOUKE_SELF_SERVICE_PROXY_HOPS = env.int("HUITOUKE_SELF_SERVICE_PROXY_HOPS", default=0)
+HUITOUKE_SELF_SERVICE_PROXY_HOPS = env.int("HUITOUKE_SELF_SERVICE_PROXY_HOPS", default=HUITOUKE_PROXY_HOPS)
