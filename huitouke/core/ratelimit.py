@@ -13,12 +13,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 Take = Callable[[str, float, float], bool]
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 _BACKEND: list[Take] = []
 
@@ -52,7 +53,7 @@ def public_page_limited(scope: str, *, per_minute: float = 20, burst: float = 30
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not allowed(f"page:{scope}:{client_address(request)}", per_minute=per_minute, burst=burst):
                 message = _("Too many requests from your address. Please wait a minute and try again.")
                 response = render(request, "core/error.html", {"status": 429, "message": message}, status=429)
