@@ -252,7 +252,9 @@ HUITOUKE_CHANNEL_SECRETS = {k: v for k, v in env.ENVIRON.items() if k.startswith
 # loopback, private, link-local or reserved addresses are refused unless allowed here, all of them
 # (HUITOUKE_OUTBOUND_ALLOW_PRIVATE) or some networks (HUITOUKE_OUTBOUND_ALLOWED_NETWORKS=10.1.2.0/24,::1/128).
 HUITOUKE_OUTBOUND_ALLOW_PRIVATE = env.bool("HUITOUKE_OUTBOUND_ALLOW_PRIVATE", default=False)
-HUITOUKE_OUTBOUND_ALLOWED_NETWORKS = env.list("HUITOUKE_OUTBOUND_ALLOWED_NETWORKS", default=[])
+HUITOUKE_OUTBOUND_ALLOWED_NETWORKS = [
+    n.strip() for n in env.list("HUITOUKE_OUTBOUND_ALLOWED_NETWORKS", default=[]) if n.strip()
+]
 for _network in HUITOUKE_OUTBOUND_ALLOWED_NETWORKS:
     try:
         ipaddress.ip_network(_network.strip(), strict=False)
