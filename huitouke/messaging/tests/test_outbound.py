@@ -270,3 +270,31 @@ def test_smtp_to_an_allowed_network_is_delivered(smtp_sink: Any, settings: Any) 
 
     assert [r.outcome for r in results] == [Outcome.SENT]
     assert len(smtp_sink.messages) == 1
+
+
+@pytest.mark.django_db
+def test_the_dispatcher_fails_a_message_whose_destination_became_internal(http_sink: Any, settings: Any) -> None:
+    """Saved while the operator allowed the gateway's network; once that is withdrawn, the send record says why."""
+    from huitouke.messaging.dispatch import messages_dispatch
+    from huitouke.messaging.models import Message
+    from huitouke.messaging.services import OutgoingMessage, channel_config_save, message_enqueue_many
+
+    settings.HUITOUKE_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    http_sink.responder = lambda hit: (200, {"errcode": 0, "errmsg": "ok"}, {})
+    channel_config_save(
+        shop_id=None, channel="webhook", provider="wecom", options={}, secrets_new={"url": f"{http_sink.url}/r?key=k"}
+    )
+    settings.HUITOUKE_OUTBOUND_ALLOWED_NETWORKS = []
+    message_enqueue_many(
+        messages=[
+            OutgoingMessage(idempotency_key="alert:1", channel="webhook", purpose="service", subject="s", body="b")
+        ]
+    )
+
+    messages_dispatch()
+
+    m = Message.objects.get()
+    assert m.status == "failed"
+    assert "127.0.0.1" in m.detail
+    assert "key=k" not in m.detail
+    assert http_sink.hits == []
