@@ -195,7 +195,7 @@ HUITOUKE_CONTENT_SECURITY_POLICY = (
 )
 HUITOUKE_PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), midi=(), "
-    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), interest-cohort=()"
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
 )
 # Behind a TLS-terminating proxy that sets a header saying the request came over HTTPS, name that header here
 # (e.g. X-Forwarded-Proto; the proxy must overwrite it, never pass the client's). Unset: the header is not trusted.

@@ -36,7 +36,7 @@ def page(browser: Any, live_server: Any) -> Any:
 
 def violations(page: Any) -> list[str]:
     found = list(page.evaluate("() => window.__violations"))
-    found += [t for t in page.console_errors if "Content Security Policy" in t]
+    found += [t for t in page.console_errors if "Content Security Policy" in t or "Permissions-Policy" in t]
     return found
 
 
