@@ -19,6 +19,13 @@ def _fast_hasher(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _outbound_private_allowed(settings: Any) -> None:
+    """Tests send to local servers (SMTP, gateways, webhooks on 127.0.0.1): the operator setting that allows
+    private addresses is on; the outbound safety tests turn it off."""
+    settings.HUITOUKE_OUTBOUND_ALLOW_PRIVATE = True
+
+
+@pytest.fixture(autouse=True)
 def _huey_immediate() -> Any:
     """Background tasks run in-process, at once, in tests (browser tests that need a real worker start one)."""
     from huey.contrib.djhuey import HUEY

@@ -54,7 +54,7 @@ ERROR_RESPONSES = {
     400: "Bad input: `field` names the parameter or body field (code invalid, out_of_range …)",
     401: "No or an unknown bearer token (code unauthorized)",
     403: "The token's user lacks the permission (code forbidden)",
-    404: "No such record, or an id beyond what the database holds (code not_found)",
+    404: "A record the path, a filter or a body field names does not exist (code not_found, `field` names it)",
     409: "The request clashes with the data: a record in use, a destructive change not confirmed (code conflict)",
     413: "The request carries more than the operation accepts (code too_large)",
     422: "A parameter or body field has the wrong type or is missing (code invalid, `field` names it)",
@@ -64,8 +64,9 @@ ERROR_RESPONSES = {
 
 class HuitoukeAPI(NinjaAPI):
     """NinjaAPI whose OpenAPI document declares, for every operation, the error answers it can give, all with
-    the `Error` shape: 401/403 where a token is needed, 404 where a path names a record, 400/422 where there is
-    input, and what an operation adds itself (`openapi_extra=errors(409)`, see huitouke/core/api.py)."""
+    the `Error` shape: 401/403 where a token is needed, 400/404/422 where there is input (a path id, a filter or
+    a body field may name a record that does not exist), and what an operation adds itself
+    (`openapi_extra=errors(409)`, see huitouke/core/api.py)."""
 
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
@@ -79,10 +80,9 @@ class HuitoukeAPI(NinjaAPI):
                 params = operation.get("parameters", [])
                 if operation.get("security"):
                     codes |= {401, 403}
-                if any(p.get("in") == "path" for p in params):
-                    codes.add(404)
                 if params or "requestBody" in operation:
-                    codes |= {400, 422}
+                    # a path id, a query filter (shop, customer, assignee) or a body field may name a missing record
+                    codes |= {400, 404, 422}
                 responses = operation.setdefault("responses", {})
                 for code in sorted(codes):
                     responses.setdefault(code, {"description": ERROR_RESPONSES[code], "content": ref})

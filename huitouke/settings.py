@@ -6,6 +6,9 @@ See `.env.example` for every variable. The embedded default needs none of them: 
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +27,19 @@ if _env_file.is_file():
     environ.Env.read_env(str(_env_file))
 
 HUITOUKE_HOME = Path(env.str("HUITOUKE_HOME", default="var")).resolve()
-HUITOUKE_HOME.mkdir(parents=True, exist_ok=True)
+if not HUITOUKE_HOME.exists():
+    # the home holds the database, the secret key and exports of personal data: its owner only may read it
+    HUITOUKE_HOME.mkdir(parents=True, exist_ok=True)
+    HUITOUKE_HOME.chmod(0o700)
+
+
+def _private_file(path: Path) -> Path:
+    """Create `path` empty and readable by its owner only unless it exists (an empty file is a valid SQLite
+    database, and SQLite gives its -wal and -shm files the database file's permissions)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path
+
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 PRODUCTION = env.bool("HUITOUKE_PRODUCTION", default=False)
@@ -41,8 +56,7 @@ def _secret_key() -> str:
         )
     path = HUITOUKE_HOME / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        _private_file(path).write_text(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -88,6 +102,7 @@ MIDDLEWARE = [
     "huitouke.core.observability.RequestMetricsMiddleware",
     "huitouke.core.routers.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "huitouke.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "huitouke.core.middleware.DefaultLanguageMiddleware",
@@ -129,7 +144,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{HUITOUKE_HOME / 'huitouke.sqlite3'}"
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{_private_file(HUITOUKE_HOME / 'huitouke.sqlite3')}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while the worker writes; IMMEDIATE avoids lock upgrades that fail under load.
@@ -244,6 +259,30 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Browser policies sent with every answer (core.headers.SecurityHeadersMiddleware). Scripts come only from this
+# site's files (no inline script, no eval); styles may be inline (plotly and htmx set them); nothing may frame us.
+HUITOUKE_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+HUITOUKE_PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), midi=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
+)
+# Behind a TLS-terminating proxy that sets a header saying the request came over HTTPS, name that header here
+# (e.g. X-Forwarded-Proto; the proxy must overwrite it, never pass the client's). Unset: the header is not trusted.
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # joining the browsers' preload list is hard to undo: the operator opts in, so its warning is not shown
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # Logs: one line per event on stderr with the request id (also on a worker's lines for tasks a request queued);
 # LOG_FORMAT=json prints each as a JSON object. The web server's access log follows the same format.
@@ -276,7 +315,9 @@ HUEY = {
     "immediate": env.bool("HUEY_IMMEDIATE", default=False),
     "results": False,
     "serializer": RequestIdSerializer(),
-    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(HUITOUKE_HOME / "queue.sqlite3")},
+    "connection": {"url": REDIS_URL}
+    if REDIS_URL
+    else {"filename": str(_private_file(HUITOUKE_HOME / "queue.sqlite3"))},
     "consumer": {"workers": env.int("HUITOUKE_WORKER_THREADS", default=2), "worker_type": "thread"},
 }
 
@@ -314,11 +355,27 @@ HUITOUKE_CONTACT_SEARCHES_PER_HOUR = env.int("HUITOUKE_CONTACT_SEARCHES_PER_HOUR
 HUITOUKE_PUBLIC_URL = env.str("HUITOUKE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 HUITOUKE_FERNET_KEYS = env.list("HUITOUKE_FERNET_KEYS", default=[])
 HUITOUKE_CHANNEL_SECRETS = {k: v for k, v in env.ENVIRON.items() if k.startswith("HUITOUKE_SECRET_")}
+# Outbound safety (messaging.channels.outbound): channel endpoints, webhook and robot URLs and SMTP servers on
+# loopback, private, link-local or reserved addresses are refused unless allowed here, all of them
+# (HUITOUKE_OUTBOUND_ALLOW_PRIVATE) or some networks (HUITOUKE_OUTBOUND_ALLOWED_NETWORKS=10.1.2.0/24,::1/128).
+HUITOUKE_OUTBOUND_ALLOW_PRIVATE = env.bool("HUITOUKE_OUTBOUND_ALLOW_PRIVATE", default=False)
+HUITOUKE_OUTBOUND_ALLOWED_NETWORKS = [
+    n.strip() for n in env.list("HUITOUKE_OUTBOUND_ALLOWED_NETWORKS", default=[]) if n.strip()
+]
+for _network in HUITOUKE_OUTBOUND_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"HUITOUKE_OUTBOUND_ALLOWED_NETWORKS: {_exc}") from _exc
 HUITOUKE_DISPATCH_BATCH = env.int("HUITOUKE_DISPATCH_BATCH", default=500)
 HUITOUKE_DISPATCH_PARALLEL = env.int("HUITOUKE_DISPATCH_PARALLEL", default=2)
 HUITOUKE_MESSAGE_LEASE_SECONDS = env.int("HUITOUKE_MESSAGE_LEASE_SECONDS", default=120)
 HUITOUKE_SEND_MAX_ATTEMPTS = env.int("HUITOUKE_SEND_MAX_ATTEMPTS", default=6)
 HUITOUKE_RETRY_BASE_SECONDS = env.int("HUITOUKE_RETRY_BASE_SECONDS", default=30)
+
+# Public pages (unsubscribe, preferences, surveys, self-service) are limited per address (core.ratelimit). Behind
+# reverse proxies, HUITOUKE_PROXY_HOPS = how many of them append to X-Forwarded-For (0: the address is REMOTE_ADDR).
+HUITOUKE_PROXY_HOPS = env.int("HUITOUKE_PROXY_HOPS", default=0)
 
 # The public self-service help page (/help/): how long a signed link in a message stays valid, how many requests
 # one address may send and one order number may be tried per hour, and the photo limits. Behind a reverse proxy,
@@ -328,4 +385,4 @@ HUITOUKE_SELF_SERVICE_PER_IP_PER_HOUR = env.int("HUITOUKE_SELF_SERVICE_PER_IP_PE
 HUITOUKE_SELF_SERVICE_PER_ORDER_PER_HOUR = env.int("HUITOUKE_SELF_SERVICE_PER_ORDER_PER_HOUR", default=8)
 HUITOUKE_SELF_SERVICE_MAX_PHOTOS = env.int("HUITOUKE_SELF_SERVICE_MAX_PHOTOS", default=6)
 HUITOUKE_SELF_SERVICE_PHOTO_MAX_BYTES = env.int("HUITOUKE_SELF_SERVICE_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
-HUITOUKE_SELF_SERVICE_PROXY_HOPS = env.int("HUITOUKE_SELF_SERVICE_PROXY_HOPS", default=0)
+HUITOUKE_SELF_SERVICE_PROXY_HOPS = env.int("HUITOUKE_SELF_SERVICE_PROXY_HOPS", default=HUITOUKE_PROXY_HOPS)

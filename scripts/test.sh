@@ -17,5 +17,11 @@ mkdir -p "$HUITOUKE_HOME"
 .venv/bin/ruff format --check .
 .venv/bin/mypy huitouke benchmarks conftest.py
 .venv/bin/huitouke makemigrations --check --dry-run
+# Django's deployment checklist in production mode (a fresh home, a random key): any warning fails the run
+deploy_home=$(mktemp -d)
+HUITOUKE_HOME="$deploy_home/home" HUITOUKE_PRODUCTION=true DJANGO_ALLOWED_HOSTS=crm.example.com DATABASE_URL= \
+  DJANGO_SECRET_KEY="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+  .venv/bin/huitouke check --deploy --fail-level WARNING
+rm -rf "$deploy_home"
 # Tests run in parallel, one process per core (PYTEST_WORKERS=0 runs them in this process); each gets its own test database.
 .venv/bin/pytest --create-db -n "${PYTEST_WORKERS:-auto}" "$@"

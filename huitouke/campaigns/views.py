@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.contenttypes.models import ContentType
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -73,7 +73,10 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = selectors.campaign_get(pk=pk)
+    try:
+        campaign = selectors.campaign_get(pk=pk)
+    except Campaign.DoesNotExist as exc:  # an id that names no campaign: 404, not a server error
+        raise Http404 from exc
     context: dict[str, Any] = {"campaign": campaign}
     if campaign.launched_at is None:
         context["audience_count"] = selectors.campaign_audience_count(campaign)

@@ -12,12 +12,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 Take = Callable[[str, float, float], bool]
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 _BACKEND: list[Take] = []
 
@@ -35,8 +37,14 @@ def allowed(key: str, *, per_minute: float, burst: float) -> bool:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The requesting address as the server sees it (behind a proxy, the proxy must set REMOTE_ADDR)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The requesting address: REMOTE_ADDR, or behind HUITOUKE_PROXY_HOPS proxies the address the outermost
+    trusted proxy saw (counted from the right of X-Forwarded-For, which a client can only prepend to)."""
+    hops = int(settings.HUITOUKE_PROXY_HOPS)
+    if hops > 0:
+        chain = [p.strip() for p in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if p.strip()]
+        if len(chain) >= hops:
+            return chain[-hops][:64]
+    return str(request.META.get("REMOTE_ADDR") or "unknown")[:64]
 
 
 def public_page_limited(scope: str, *, per_minute: float = 20, burst: float = 30) -> Callable[[View], View]:
@@ -45,7 +53,7 @@ def public_page_limited(scope: str, *, per_minute: float = 20, burst: float = 30
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not allowed(f"page:{scope}:{client_address(request)}", per_minute=per_minute, burst=burst):
                 message = _("Too many requests from your address. Please wait a minute and try again.")
                 response = render(request, "core/error.html", {"status": 429, "message": message}, status=429)
@@ -53,6 +61,7 @@ def public_page_limited(scope: str, *, per_minute: float = 20, burst: float = 30
                 return response
             return view(request, *args, **kwargs)
 
+        wrapped.public_rate_limit = scope  # type: ignore[attr-defined] # read by the role matrix test
         return wrapped  # type: ignore[return-value]
 
     return decorate

@@ -97,8 +97,9 @@ def inbound_signature(*, secret: str, timestamp: str, nonce: str, body: bytes) -
 def _bucket_take(key: str, *, rate: float, burst: float) -> bool:
     """Take one token from the shared bucket `key` (refilled at `rate` per second up to `burst`); False when
     empty. One row per key in messaging_ratebucket, shared by every process."""
-    least = "LEAST" if connection.vendor == "postgresql" else "MIN"
-    refill = f"{least}(%s, tokens + (%s - updated) * %s)"
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+    # a clock stepped back (NTP, a VM restored) must not empty the bucket until it catches up: no negative refill
+    refill = f"{least}(%s, tokens + {greatest}(0, %s - updated) * %s)"
     for _attempt in (1, 2):
         now = time.time()
         with connection.cursor() as cur:

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import mask_phone
+from huitouke.core.ratelimit import public_page_limited
 from huitouke.orders.models import Order, Shop
 from huitouke.service import portal
 from huitouke.service.models import TicketStatus
@@ -158,6 +159,7 @@ def _size_checked(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 # --- pages ---------------------------------------------------------------------------------------------------
 
 
+@public_page_limited("help")
 def index(request: HttpRequest) -> HttpResponse:
     """The shop chooser; with one shop, that shop's page."""
     shops = list(Shop.objects.order_by("name")[:200])
@@ -168,6 +170,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return _page(request, "chooser.html", {"shops": shops})
 
 
+@public_page_limited("help")
 @_size_checked
 def shop_page(request: HttpRequest, shop_id: int) -> HttpResponse:
     """Find an order: order number + last four digits of the receiving phone. One answer for every miss."""
@@ -197,6 +200,7 @@ def shop_page(request: HttpRequest, shop_id: int) -> HttpResponse:
     return _page(request, "identify.html", {**context, "form": form}, status=status)
 
 
+@public_page_limited("help")
 @_size_checked
 def order_page(request: HttpRequest, token: str) -> HttpResponse:
     """One order: its items, its tickets, and the form to report a problem with photos."""
@@ -242,6 +246,7 @@ def order_page(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, "order.html", {**context, "form": form}, status=status)
 
 
+@public_page_limited("help")
 @_size_checked
 def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
     """A ticket's status page: its state, the shop's public replies and the customer's messages, an answer box."""
@@ -288,6 +293,7 @@ def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, "ticket.html", context, status=status)
 
 
+@public_page_limited("help-photo", per_minute=120, burst=120)  # one ticket page shows up to 50 photos
 def ticket_photo(request: HttpRequest, token: str, pk: int) -> FileResponse:
     """One of the customer's own photos on the ticket the link names (nothing else)."""
     try:

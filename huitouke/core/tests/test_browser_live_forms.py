@@ -102,7 +102,7 @@ def type_in_bursts(page: Any, selector: str, text: str, *, burst: int, pause_ms:
 def settle(page: Any) -> None:
     """Wait until no htmx request is under way (the busy class is off) twice in a row."""
     for _ in range(2):
-        page.wait_for_function("!document.body.classList.contains('is-busy')")
+        page.wait_for_function("() => !document.body.classList.contains('is-busy')")
         page.wait_for_timeout(700)
 
 

@@ -708,8 +708,8 @@ def test_browser_live_search_swaps_the_table_and_notes_post_with_htmx(browser, l
         assert page.locator("#customer-table tbody tr").count() == 2
         # typing swaps only the table and pushes the URL
         page.locator("#f-search").press_sequentially("张")
-        page.wait_for_function("location.search.includes('search=')")
-        page.wait_for_function("document.querySelectorAll('#customer-table tbody tr').length === 1")
+        page.wait_for_function("() => location.search.includes('search=')")
+        page.wait_for_function("() => document.querySelectorAll('#customer-table tbody tr').length === 1")
         assert page.locator("#customer-table").inner_text().count("张小凡") == 1
         assert page.locator("#filter-form").count() == 1
         assert "138****5678" in page.content()

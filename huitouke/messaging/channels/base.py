@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import http.client
 import json
+import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class Setting:
     required: bool = True
     help: Any = ""
     default: str = ""
+    #: "url" or "host" when the value names where the adapter connects (checked by channels.outbound)
+    destination: str = ""
 
 
 class ChannelConfigError(ValueError):
@@ -93,6 +96,21 @@ class Adapter(abc.ABC):
             value = self.options.get(s.name) if s in self.OPTIONS else self.secrets.get(s.name)
             if s.required and not value:
                 raise ChannelConfigError(f"{self.provider}: {s.name} is not set", setting=s.name)
+        from huitouke.messaging.channels import outbound  # late: outbound imports this module
+
+        for name, host in self.destinations():
+            outbound.host_check_saved(host, setting=name)
+
+    def destinations(self) -> list[tuple[str, str]]:
+        """(setting name, host) of every place this adapter connects to, from its settings."""
+        from huitouke.messaging.channels import outbound  # late: outbound imports this module
+
+        found = []
+        for s in (*self.OPTIONS, *self.SECRETS):
+            value = self.options.get(s.name) if s in self.OPTIONS else self.secrets.get(s.name)
+            if s.destination and value:
+                found.append((s.name, outbound.url_host(value) if s.destination == "url" else value.strip()))
+        return found
 
     @abc.abstractmethod
     def send(self, batch: Sequence[Outgoing]) -> list[Result]:
@@ -132,6 +150,16 @@ class HttpTransientError(Exception):
     """The request did not get an answer (connection refused or reset, timeout): safe to retry."""
 
 
+def _pinned(address: str) -> Any:
+    """A socket factory for http.client that connects to `address` whatever host name the connection carries (the
+    name still goes into the Host header and TLS's server name check)."""
+
+    def create_connection(addr: tuple[str, int], timeout: Any = None, source_address: Any = None) -> socket.socket:
+        return socket.create_connection((address, addr[1]), timeout, source_address)
+
+    return create_connection
+
+
 URL_SETTING_HELP = _("Full URL, e.g. https://…; http:// only for a gateway on this machine or network.")
 
 
@@ -143,23 +171,36 @@ class HttpClient:
         self.timeout = timeout
         self._conns: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
 
-    def _conn(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
+    def _conn(self, scheme: str, host: str, port: int, setting: str) -> http.client.HTTPConnection:
         key = (scheme, host, port)
         conn = self._conns.get(key)
         if conn is None:
+            from huitouke.messaging.channels import outbound  # late: outbound imports this module
+
+            # resolved and checked once per connection; the connection then goes to that very address
+            address = outbound.host_resolve_checked(host, port, setting=setting)
             if scheme == "https":
                 conn = http.client.HTTPSConnection(
                     host, port, timeout=self.timeout, context=ssl.create_default_context()
                 )
             else:
                 conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            if address is not None:
+                conn._create_connection = _pinned(address)  # type: ignore[attr-defined] # http.client's own hook
             self._conns[key] = conn
         return conn
 
     def request(
-        self, method: str, url: str, *, body: bytes = b"", headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        setting: str = "url",
     ) -> HttpResponse:
-        """Send one request; raises HttpTransientError when no answer came (after one reconnect)."""
+        """Send one request; raises HttpTransientError when no answer came (after one reconnect), and
+        OutboundAddressError (a ChannelConfigError naming `setting`) when the host is on a refused address."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ChannelConfigError(f"not an http(s) URL: {url!r}", setting="url")
@@ -168,7 +209,10 @@ class HttpClient:
         all_headers = {"Content-Length": str(len(body)), **(headers or {})}
         for attempt in (1, 2):
             reused = (parts.scheme, parts.hostname, port) in self._conns
-            conn = self._conn(parts.scheme, parts.hostname, port)
+            try:
+                conn = self._conn(parts.scheme, parts.hostname, port, setting)
+            except OSError as exc:  # the name does not resolve (now): worth another try later
+                raise HttpTransientError(f"{type(exc).__name__}: {exc}") from exc
             try:
                 conn.request(method, target, body=body, headers=all_headers)
                 resp = conn.getresponse()

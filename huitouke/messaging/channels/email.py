@@ -20,7 +20,17 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.messaging.channels.base import Adapter, ChannelConfigError, Outcome, Outgoing, Result, Setting, retry
+from huitouke.messaging.channels import outbound
+from huitouke.messaging.channels.base import (
+    Adapter,
+    ChannelConfigError,
+    Outcome,
+    Outgoing,
+    Result,
+    Setting,
+    rejected,
+    retry,
+)
 
 UNSUBSCRIBE_PURPOSES = ("marketing", "care")
 
@@ -33,11 +43,31 @@ def _permanent(code: int) -> bool:
     return 500 <= code < 600
 
 
+class PinnedEmailBackend(EmailBackend):
+    """Django's SMTP backend connecting to the address the outbound check approved (`pinned`), while TLS still
+    checks the certificate against the server's name."""
+
+    pinned: str | None = None
+
+    @property
+    def connection_class(self) -> type[smtplib.SMTP]:
+        base: type[smtplib.SMTP] = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
+        address = self.pinned
+        if address is None:
+            return base
+
+        class Pinned(base):  # type: ignore[misc,valid-type] # a subclass of whichever class the backend uses
+            def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+                return super()._get_socket(address, port, timeout)
+
+        return Pinned
+
+
 class EmailAdapter(Adapter):
     provider = "smtp"
     max_batch = 50
     OPTIONS = (
-        Setting("host", _("SMTP server")),
+        Setting("host", _("SMTP server"), destination="host"),
         Setting("port", _("Port"), default="587"),
         Setting("security", _("Security"), help=_("starttls, ssl or none"), default="starttls"),
         Setting("username", _("User name"), required=False),
@@ -51,7 +81,7 @@ class EmailAdapter(Adapter):
         security = self.options["security"].lower()
         if security not in ("starttls", "ssl", "none"):
             raise ChannelConfigError("smtp: security must be starttls, ssl or none", setting="security")
-        self.backend = EmailBackend(
+        self.backend = PinnedEmailBackend(
             host=self.options["host"],
             port=int(self.options["port"] or 587),
             username=self.options["username"] or None,
@@ -86,6 +116,15 @@ class EmailAdapter(Adapter):
         )
 
     def send(self, batch: Sequence[Outgoing]) -> list[Result]:
+        if self.backend.connection is None:
+            try:
+                self.backend.pinned = outbound.host_resolve_checked(
+                    self.backend.host, int(self.backend.port), setting="host"
+                )
+            except outbound.OutboundAddressError as exc:
+                return rejected(batch, exc.message)
+            except OSError as exc:
+                return retry(batch, f"cannot resolve the SMTP server: {exc}")
         try:
             self.backend.open()
         except (TimeoutError, OSError, smtplib.SMTPException) as exc:

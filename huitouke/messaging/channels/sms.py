@@ -100,7 +100,13 @@ class AliyunSmsAdapter(_HttpAdapter):
     provider = "aliyun"
     max_batch = 100
     OPTIONS = (
-        Setting("endpoint", _("Endpoint"), help=URL_SETTING_HELP, default="https://dysmsapi.aliyuncs.com/"),
+        Setting(
+            "endpoint",
+            _("Endpoint"),
+            help=URL_SETTING_HELP,
+            default="https://dysmsapi.aliyuncs.com/",
+            destination="url",
+        ),
         Setting("sign_name", _("Signature (签名)"), help=_("The approved signature, without 【】.")),
         Setting("region", _("Region"), required=False, default="cn-hangzhou"),
     )
@@ -129,6 +135,7 @@ class AliyunSmsAdapter(_HttpAdapter):
                 self.options["endpoint"],
                 body=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+                setting="endpoint",
             )
         except HttpTransientError as exc:
             return Outcome.RETRY, "", str(exc)
@@ -186,7 +193,13 @@ class TencentSmsAdapter(_HttpAdapter):
     provider = "tencent"
     max_batch = 200
     OPTIONS = (
-        Setting("endpoint", _("Endpoint"), help=URL_SETTING_HELP, default="https://sms.tencentcloudapi.com/"),
+        Setting(
+            "endpoint",
+            _("Endpoint"),
+            help=URL_SETTING_HELP,
+            default="https://sms.tencentcloudapi.com/",
+            destination="url",
+        ),
         Setting("sdk_app_id", _("SmsSdkAppId")),
         Setting("sign_name", _("Signature (签名)"), help=_("The approved signature, without 【】.")),
         Setting("region", _("Region"), required=False, default="ap-guangzhou"),
@@ -227,7 +240,7 @@ class TencentSmsAdapter(_HttpAdapter):
             "X-TC-Region": self.options["region"] or "ap-guangzhou",
         }
         try:
-            resp = self.http.request("POST", endpoint, body=payload.encode(), headers=headers)
+            resp = self.http.request("POST", endpoint, body=payload.encode(), headers=headers, setting="endpoint")
         except HttpTransientError as exc:
             return retry(group, str(exc))
         try:

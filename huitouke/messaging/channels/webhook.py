@@ -83,7 +83,7 @@ class WebhookAdapter(_HttpAdapter):
 
     provider = "webhook"
     max_batch = 50
-    OPTIONS = (Setting("url", _("URL"), help=URL_SETTING_HELP),)
+    OPTIONS = (Setting("url", _("URL"), help=URL_SETTING_HELP, destination="url"),)
     SECRETS = (Setting("signing_secret", _("Signing secret"), help=_("Shared with the receiver to check requests.")),)
 
     def payload(self, m: Outgoing) -> dict[str, Any]:
@@ -172,7 +172,7 @@ class WecomAdapter(_RobotAdapter):
 
     provider = "wecom"
     OPTIONS = ()
-    SECRETS = (Setting("url", _("Robot URL (with its key)")),)
+    SECRETS = (Setting("url", _("Robot URL (with its key)"), destination="url"),)
     RATE_LIMIT_CODES = frozenset({45009})
 
     def request(self, m: Outgoing) -> HttpResponse:
@@ -185,7 +185,7 @@ class DingtalkAdapter(_RobotAdapter):
     provider = "dingtalk"
     OPTIONS = ()
     SECRETS = (
-        Setting("url", _("Robot URL (with its access token)")),
+        Setting("url", _("Robot URL (with its access token)"), destination="url"),
         Setting("signing_secret", _("Signing secret (SEC…)"), required=False),
     )
     RATE_LIMIT_CODES = frozenset({130101, 410100})
@@ -205,7 +205,7 @@ class FeishuAdapter(_RobotAdapter):
     provider = "feishu"
     OPTIONS = ()
     SECRETS = (
-        Setting("url", _("Robot URL")),
+        Setting("url", _("Robot URL"), destination="url"),
         Setting("signing_secret", _("Signing secret"), required=False),
     )
     RATE_LIMIT_CODES = frozenset({9499, 11232})

@@ -150,6 +150,8 @@ def _send(plan: _Plan, adapters: _Adapters, stats: DispatchStats, at: datetime |
             batch = [_outgoing(r, adapters) for r in chunk]
             try:
                 results = adapter.send(batch)
+            except ChannelConfigError as exc:  # e.g. the endpoint now resolves to an address the operator refused
+                results = [Result(m.id, Outcome.REJECT, error=exc.message[:300]) for m in batch]
             except Exception as exc:  # an adapter bug must not lose the rows: they are retried
                 log.exception("channel %s failed on a batch of %s", config, len(batch))
                 results = [Result(m.id, Outcome.RETRY, error=f"{type(exc).__name__}: {exc}"[:300]) for m in batch]

@@ -67,7 +67,7 @@ def test_send_records_and_a_manual_task(browser, live_server, make_user, records
     page.screenshot(path=screenshot_dir / "60-messages-list.png", full_page=True)
 
     page.select_option("select[name=status]", "suppressed")
-    page.wait_for_function("!document.querySelector('#message-table').innerText.includes('王小明')")
+    page.wait_for_function("() => !document.querySelector('#message-table').innerText.includes('王小明')")
     table = page.inner_text("#message-table")
     assert "李晓" in table
     assert "客户已退订" in table  # the reason, in Chinese
@@ -82,7 +82,7 @@ def test_send_records_and_a_manual_task(browser, live_server, make_user, records
     row = page.locator("tr", has_text="王小明")
     assert "taobao:tb_wangxm" in row.inner_text()
     row.locator("button.copy").click()
-    page.wait_for_function("document.querySelector('button.copy').innerText === '已复制'")
+    page.wait_for_function("() => document.querySelector('button.copy').innerText === '已复制'")
     page.screenshot(path=screenshot_dir / "62-manual-task.png", full_page=True)
     row.locator("button.primary").click()
     page.wait_for_selector("tr.done")
@@ -98,12 +98,12 @@ def test_template_preview_counts_sms(browser, live_server, make_user, records, s
     system = Template.objects.get(system=True, key="birthday", channel="sms", language="zh-hans")
     page.goto(f"{live_server.url}/messages/templates/{system.pk}/")
     page.fill("#preview-customer input[name=customer]", "王小明")
-    page.wait_for_function("document.querySelector('#preview-text').innerText.includes('王小明')")
+    page.wait_for_function("() => document.querySelector('#preview-text').innerText.includes('王小明')")
     assert "1 条短信" in page.inner_text("#sms-count")
     page.screenshot(path=screenshot_dir / "64-template-preview.png", full_page=True)
     page.click("#copy-template")
     page.wait_for_selector("textarea[name=body]:not([disabled])")
     page.fill("textarea[name=body]", "亲爱的{name}，" + "祝福" * 40)
-    page.wait_for_function("document.querySelector('#sms-count').innerText.includes('2 条短信')")
+    page.wait_for_function("() => document.querySelector('#sms-count').innerText.includes('2 条短信')")
     page.screenshot(path=screenshot_dir / "65-template-two-parts.png", full_page=True)
     context.close()

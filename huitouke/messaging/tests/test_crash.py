@@ -79,6 +79,7 @@ def _worker(home: Path, name: str) -> subprocess.Popen[bytes]:
         "HUITOUKE_HOME": str(home),
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # the channel secrets were encrypted under it
         "HUITOUKE_MESSAGE_LEASE_SECONDS": "3",
+        "HUITOUKE_OUTBOUND_ALLOW_PRIVATE": "true",  # the sink listens on 127.0.0.1
         "HUITOUKE_DISPATCH_BATCH": str(BATCH),
         "REDIS_URL": "",
         "HUEY_IMMEDIATE": "false",

@@ -104,3 +104,6 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         }
     )
     return render(request, TEMPLATE, context, status=400 if error else 200)
+
+
+survey_page.public_rate_limit = "survey"  # type: ignore[attr-defined] # limited in the view (rate_limited)
