@@ -31,6 +31,7 @@ from huitouke.core.signin import (
     lockout_list,
     sessions_end_all,
     signin_session_list,
+    signin_session_rekey,
     two_factor_required,
 )
 from huitouke.core.twofactor import (
@@ -162,7 +163,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(user, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         form.save()
+        old_key = request.session.session_key
         update_session_auth_hash(request, user)
+        signin_session_rekey(old_key=old_key, new_key=request.session.session_key)
         record(actor=user, action=AuditEntry.Action.PASSWORD, target_type="user", target_id=user.pk, op="change")
         messages.success(request, _("Your password was changed. Other browsers are signed out."))
         return redirect("core:account")

@@ -15,7 +15,7 @@ from huitouke.core.audit import detail_masked
 from huitouke.core.audit_views import AUDIT_PERMISSION
 from huitouke.core.errors import ApplicationError
 from huitouke.core.models import AuditEntry
-from huitouke.core.selectors import AuditFilter, audit_entries
+from huitouke.core.selectors import AuditFilter, audit_count, audit_entries
 
 router = Router(tags=["audit"])
 
@@ -48,7 +48,8 @@ class AuditEntryOut(Schema):
 
 class AuditPage(Schema):
     items: list[AuditEntryOut]
-    count: int
+    count: int = Field(..., description="entries matching, counted up to 10,000 (see count_capped)")
+    count_capped: bool = Field(..., description="true when more than 10,000 entries match: narrow the filters")
 
 
 @router.get("/audit", response=AuditPage, summary="Read the audit trail (owners)", openapi_extra=errors())
@@ -68,6 +69,7 @@ def audit_list(request: HttpRequest, query: Query[AuditQuery]) -> dict[str, Any]
         date_to=query.date_to,
     )
     qs = audit_entries(filters=filters)
+    count, capped = audit_count(qs)
     start = (query.page - 1) * query.page_size
     rows = list(qs[start : start + query.page_size])
     return {
@@ -85,5 +87,6 @@ def audit_list(request: HttpRequest, query: Query[AuditQuery]) -> dict[str, Any]
             )
             for e in rows
         ],
-        "count": qs.count(),
+        "count": count,
+        "count_capped": capped,
     }

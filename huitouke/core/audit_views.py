@@ -16,13 +16,14 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from huitouke.core.audit import detail_masked, record
 from huitouke.core.models import AuditEntry
-from huitouke.core.selectors import AuditFilter, audit_entries, audit_target_types
+from huitouke.core.selectors import AuditFilter, audit_count, audit_entries, audit_target_types
 from huitouke.core.text import sheet_cells
 
 AUDIT_PERMISSION = "core.view_audit_trail"
@@ -61,6 +62,18 @@ class AuditFilterForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
+
+
+class CappedPaginator(Paginator):
+    """Pages over at most AUDIT_COUNT_CAP entries (narrow the filters to reach older ones): counting a trail of
+    millions on every page view would cost a scan of it."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        total, self.capped = audit_count(self.object_list)  # type: ignore[arg-type]  # built over a QuerySet
+        return total
 
 
 def _cell(value: Any) -> Any:
@@ -128,7 +141,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         stamp = datetime.now(tz=timezone.get_current_timezone()).strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.xlsx"'
         return response
-    page = Paginator(entries, settings.HUITOUKE_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = CappedPaginator(entries, settings.HUITOUKE_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     rows = [(e, detail_masked(e.detail)) for e in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
@@ -139,6 +153,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "capped": paginator.capped,
             "rows": rows,
             "target_types": audit_target_types(),
             "query": query.urlencode(),

@@ -192,6 +192,12 @@ def signin_session_list(*, user: User) -> list[SignInSession]:
     return list(SignInSession.objects.filter(user=user).order_by("-created_at")[:100])
 
 
+def signin_session_rekey(*, old_key: str | None, new_key: str | None) -> None:
+    """Follow a session whose key changed (a password change cycles it), so "sign out everywhere" still ends it."""
+    if old_key and new_key and old_key != new_key:
+        SignInSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
 def sessions_end_all(*, user: User, actor: Any) -> int:
     """Sign `user` out of every browser: each remembered session is deleted from the session store (the next
     request there asks to sign in). Audited (action sessions). Returns how many sessions ended."""

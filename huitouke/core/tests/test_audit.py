@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from huitouke.core.audit import audit_prune, detail_masked, record
 from huitouke.core.models import AuditEntry, AuditEntryImmutableError
-from huitouke.core.selectors import AuditFilter, audit_entries
+from huitouke.core.selectors import AuditFilter, audit_count, audit_entries
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -191,6 +191,29 @@ def test_audit_entries_filters(trail: dict[str, AuditEntry], filters: AuditFilte
     assert [names[e.pk] for e in audit_entries(filters=filters)] == expected
 
 
+def test_counts_stop_at_the_cap(trail: dict[str, AuditEntry]) -> None:
+    qs = audit_entries(filters=AuditFilter())
+
+    assert audit_count(qs, cap=2) == (2, True)
+    assert audit_count(qs, cap=3) == (3, False)
+    assert audit_count(qs, cap=5) == (3, False)
+
+
+def test_the_page_says_when_the_count_is_capped(
+    trail: dict[str, AuditEntry], client_as: Callable[[str], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = client_as("owner")
+    monkeypatch.setattr(audit_count, "__kwdefaults__", {"cap": 2})
+
+    capped = owner.get("/audit/")
+    exact = owner.get("/audit/", {"action": "merge"})
+
+    assert (capped.context["capped"], capped.context["page"].paginator.count) == (True, 2)
+    assert "超过 2 条记录" in capped.content.decode()
+    assert "超过" not in exact.content.decode()
+    assert (exact.context["capped"], exact.context["page"].paginator.count) == (False, 1)
+
+
 def test_the_page_is_for_owners_only(client_as: Callable[[str], Client]) -> None:
     for role in ("manager", "agent", "marketer"):
         assert client_as(role).get("/audit/").status_code == 403
@@ -245,7 +268,7 @@ def test_the_api_answers_owners_with_masked_entries(
 
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 2
+    assert (body["count"], body["count_capped"]) == (2, False)
     [item] = body["items"]
     assert (item["id"], item["actor"], item["action"], item["detail"]) == (
         trail["merge"].pk,

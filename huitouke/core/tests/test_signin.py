@@ -298,6 +298,10 @@ def test_changing_a_password_is_checked_and_audited(make_user: Callable[..., Use
     assert user.check_password("blue-teapot-river")
     [entry] = _entries("password")
     assert entry.detail == {"op": "change"}
+    # the session (its key cycled by the change) is still the one "sign out everywhere" ends
+    assert list(SignInSession.objects.filter(user=user).values_list("session_key", flat=True)) == [
+        client.session.session_key
+    ]
 
 
 def test_two_factor_reset_command_removes_the_authenticator(make_user: Callable[..., User]) -> None:
