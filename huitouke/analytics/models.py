@@ -184,6 +184,18 @@ class CohortMonth(models.Model):
         return f"{self.cohort} {self.month} {self.buyers}"
 
 
+class CohortSize(models.Model):
+    """A first-purchase month's buyers and how many of them have bought two or more times (all time): the
+    dashboard's buyers and repeat buyers are the sums over cohorts, without reading every customer."""
+
+    cohort = models.DateField(_("first month"), unique=True)
+    buyers = models.PositiveIntegerField(_("buyers"))
+    repeaters = models.PositiveIntegerField(_("repeat buyers"))
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.buyers} {self.repeaters}"
+
+
 class FigureSnapshot(models.Model):
     """A whole-archive figure that cannot be kept per day (the top 20 % of buyers against the rest, product
     quality with repurchase cycles), computed by the refresh after an import and the nightly job and read by
