@@ -219,12 +219,13 @@ def rollups_update(*, customer_ids: Iterable[int] | None) -> RollupResult:
 
     Rewrites every (shop, day) on which one of them has an order (any status: a refund or a closing lowers a
     day), their month rows, and the cohort cells those rows were in before and are in now. One transaction;
-    on PostgreSQL an advisory lock serialises concurrent updates."""
+    on PostgreSQL an advisory lock serialises concurrent updates. When more customers are touched than the
+    rollups hold buyers (a first import), or more than FULL_REBUILD_CUSTOMERS, everything is rebuilt instead."""
     if customer_ids is None:
         return rollups_rebuild()
     ids = sorted(set(customer_ids))
-    if len(ids) > FULL_REBUILD_CUSTOMERS:
-        return rollups_rebuild()
+    if len(ids) > FULL_REBUILD_CUSTOMERS or len(ids) > _buyers_rolled_up():
+        return rollups_rebuild()  # most buyers touched (a first import): one pass over everything is cheaper
     started = time.perf_counter()
     if not ids:
         return RollupResult(customers=0, shop_days=0, cohort_cells=0, seconds=0.0)
@@ -253,6 +254,13 @@ def rollups_update(*, customer_ids: Iterable[int] | None) -> RollupResult:
         cohort_cells=sum(len(m) for m in cells.values()),
         seconds=time.perf_counter() - started,
     )
+
+
+def _buyers_rolled_up() -> int:
+    """About how many buyers the rollups hold (the cohort sizes' sum: a handful of rows)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COALESCE(SUM(buyers), 0) FROM {_tables()['size']}")
+        return int(cur.fetchone()[0])
 
 
 def _touched_days(ids: list[int]) -> dict[int, set[date]]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from huitouke.analytics import selectors
+from huitouke.analytics import rollups, selectors
 from huitouke.analytics.models import CohortMonth, CohortSize, CustomerMonth, ProductDay, SalesDay
 from huitouke.analytics.rollups import rollups_rebuild, rollups_update
 from huitouke.customers.models import Customer
@@ -81,7 +81,9 @@ SECOND = [
 ]
 
 
-def test_rollups_after_imports_equal_a_full_recomputation(tmp_path):
+def test_rollups_after_imports_equal_a_full_recomputation(tmp_path, monkeypatch):
+    # the incremental path even though these imports touch most buyers (a first import rebuilds everything)
+    monkeypatch.setattr(rollups, "_buyers_rolled_up", lambda: 10**9)
     Shop.objects.create(name="山岚茶食", platform="taobao", timezone="Asia/Tokyo")
 
     orders_import(request=ImportRequest(path=str(_file(tmp_path, "first.csv", FIRST))))
@@ -136,6 +138,14 @@ def test_dashboard_and_cohorts_read_the_rollups(tmp_path):
     assert (figures.new, figures.returning, figures.buyers, figures.repeat_buyers, figures.total) == (2, 2, 5, 2, 5)
     july = {c.month: c for c in selectors.cohorts(months=3, today=date(2025, 7, 15))}
     assert (july[date(2025, 5, 1)].customers, july[date(2025, 5, 1)].active) == (1, [1, 0, 1])
+
+
+def test_touching_more_customers_than_the_rollups_hold_rebuilds_everything(tmp_path):
+    Shop.objects.create(name="山岚茶食", platform="taobao", timezone="Asia/Tokyo")
+    orders_import(request=ImportRequest(path=str(_file(tmp_path, "first.csv", FIRST))))  # 3 buyers rolled up
+    ids = list(Customer.objects.values_list("pk", flat=True))  # 4 customers
+    assert rollups_update(customer_ids=ids).customers is None
+    assert rollups_update(customer_ids=ids[:2]).customers == 2
 
 
 def test_update_for_some_customers_rewrites_only_their_days(tmp_path):
