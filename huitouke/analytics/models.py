@@ -101,13 +101,18 @@ class ScoreRun(models.Model):
 
 
 # --- rollups: daily and monthly aggregates kept current by analytics.rollups --------------------------------------
+# Derived rows: no foreign-key constraints in the database (checking every rollup row's shop, product and
+# customer at commit cost more than computing them); deleting a shop, product or customer still deletes its
+# rollup rows (Django's on_delete), and the nightly rebuild recomputes them all.
 
 
 class SalesDay(models.Model):
     """One shop's counted orders and their value (paid minus refunded) on one calendar day of the shop's time
     zone. Rewritten for the days an import or the live order feed touched (analytics.rollups)."""
 
-    shop = models.ForeignKey("orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    shop = models.ForeignKey(
+        "orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     day = models.DateField(_("day"))
     orders = models.PositiveIntegerField(_("orders"))
     revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
@@ -124,9 +129,13 @@ class ProductDay(models.Model):
     """One product's sold lines (not refunded, in counted orders) on one calendar day of its shop's time zone:
     units, line value, orders, and the latest order time of the day (for "last sold")."""
 
-    shop = models.ForeignKey("orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    shop = models.ForeignKey(
+        "orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     day = models.DateField(_("day"))
-    product = models.ForeignKey("orders.Product", on_delete=models.CASCADE, related_name="+", db_index=False)
+    product = models.ForeignKey(
+        "orders.Product", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     units = models.PositiveIntegerField(_("units"))
     revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
     orders = models.PositiveIntegerField(_("orders"))
@@ -149,8 +158,12 @@ class CustomerMonth(models.Model):
     """A buyer's counted orders and their value in one shop in one month of that shop's time zone, with the
     buyer's cohort (the first month with a counted order, over every shop). Rewritten per touched customer."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
-    shop = models.ForeignKey("orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    shop = models.ForeignKey(
+        "orders.Shop", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     month = models.DateField(_("month"))
     cohort = models.DateField(_("first month"))
     orders = models.PositiveIntegerField(_("orders"))
@@ -182,6 +195,18 @@ class CohortMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cohort} {self.month} {self.buyers}"
+
+
+class CohortSize(models.Model):
+    """A first-purchase month's buyers and how many of them have bought two or more times (all time): the
+    dashboard's buyers and repeat buyers are the sums over cohorts, without reading every customer."""
+
+    cohort = models.DateField(_("first month"), unique=True)
+    buyers = models.PositiveIntegerField(_("buyers"))
+    repeaters = models.PositiveIntegerField(_("repeat buyers"))
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.buyers} {self.repeaters}"
 
 
 class FigureSnapshot(models.Model):

@@ -6,7 +6,8 @@ Four tables (analytics.models), all in each shop's own time zone:
 - `ProductDay` (shop, day, product): units, line value, orders and last sale time of the lines not refunded;
 - `CustomerMonth` (customer, shop, month): a buyer's counted orders and value, with the buyer's cohort;
 - `CohortMonth` (cohort, month): buyers, orders and value per cell — the months' buyers, new and returning
-  customers and the cohort table.
+  customers and the cohort table;
+- `CohortSize` (cohort): buyers and repeat buyers (two or more orders, all time) — the dashboard's totals.
 
 `rollups_update(customer_ids=…)` rewrites what the given customers' orders feed: every (shop, day) on which one
 of them has an order, their own month rows, and the cohort cells those rows were and are in. The order writers
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.analytics.models import CohortMonth, CustomerMonth, ProductDay, SalesDay
+from huitouke.analytics.models import CohortMonth, CohortSize, CustomerMonth, ProductDay, SalesDay
 from huitouke.orders.models import Order, OrderLine, Shop
 
 #: Above this many touched customers one rebuild of everything is cheaper than the per-customer statements.
@@ -116,6 +117,7 @@ def _tables() -> dict[str, str]:
         "product": ProductDay._meta.db_table,
         "cmonth": CustomerMonth._meta.db_table,
         "cohort": CohortMonth._meta.db_table,
+        "size": CohortSize._meta.db_table,
     }
 
 
@@ -163,6 +165,15 @@ def _cohort_select(where: str) -> str:
     )
 
 
+def _size_select(where: str) -> str:
+    t = _tables()
+    return (
+        "SELECT cohort, COUNT(*), SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END) FROM ("
+        f"SELECT cohort, customer_id, SUM(orders) AS n FROM {t['cmonth']} WHERE 1 = 1{where}"
+        " GROUP BY cohort, customer_id) AS b GROUP BY cohort"
+    )
+
+
 def _insert(table: str, columns: str, select: str, params: list[Any]) -> int:
     with connection.cursor() as cur:
         cur.execute(f"INSERT INTO {table} ({columns}) {select}", params)
@@ -173,6 +184,7 @@ SALES_COLUMNS = "shop_id, day, orders, revenue"
 PRODUCT_COLUMNS = "shop_id, day, product_id, units, revenue, orders, last_at"
 CMONTH_COLUMNS = "customer_id, shop_id, month, cohort, orders, revenue"
 COHORT_COLUMNS = "cohort, month, buyers, orders, revenue"
+SIZE_COLUMNS = "cohort, buyers, repeaters"
 
 
 def _lock() -> None:
@@ -188,15 +200,16 @@ def rollups_rebuild() -> RollupResult:
     with transaction.atomic():
         _lock()
         with connection.cursor() as cur:
-            for key in ("sales", "product", "cmonth", "cohort"):
+            for key in ("sales", "product", "cmonth", "cohort", "size"):
                 cur.execute(f"DELETE FROM {t[key]}")
         days = _insert(t["sales"], SALES_COLUMNS, _sales_select(""), [])
         _insert(t["product"], PRODUCT_COLUMNS, _product_select(""), [])
         _insert(t["cmonth"], CMONTH_COLUMNS, _customer_month_select(""), [])
         cells = _insert(t["cohort"], COHORT_COLUMNS, _cohort_select(""), [])
+        _insert(t["size"], SIZE_COLUMNS, _size_select(""), [])
     if _pg():
         with connection.cursor() as cur:
-            for key in ("sales", "product", "cmonth", "cohort"):
+            for key in ("sales", "product", "cmonth", "cohort", "size"):
                 cur.execute(f"ANALYZE {t[key]}")
     return RollupResult(customers=None, shop_days=days, cohort_cells=cells, seconds=time.perf_counter() - started)
 
@@ -206,12 +219,13 @@ def rollups_update(*, customer_ids: Iterable[int] | None) -> RollupResult:
 
     Rewrites every (shop, day) on which one of them has an order (any status: a refund or a closing lowers a
     day), their month rows, and the cohort cells those rows were in before and are in now. One transaction;
-    on PostgreSQL an advisory lock serialises concurrent updates."""
+    on PostgreSQL an advisory lock serialises concurrent updates. When more customers are touched than the
+    rollups hold buyers (a first import), or more than FULL_REBUILD_CUSTOMERS, everything is rebuilt instead."""
     if customer_ids is None:
         return rollups_rebuild()
     ids = sorted(set(customer_ids))
-    if len(ids) > FULL_REBUILD_CUSTOMERS:
-        return rollups_rebuild()
+    if len(ids) > FULL_REBUILD_CUSTOMERS or len(ids) > _buyers_rolled_up():
+        return rollups_rebuild()  # most buyers touched (a first import): one pass over everything is cheaper
     started = time.perf_counter()
     if not ids:
         return RollupResult(customers=0, shop_days=0, cohort_cells=0, seconds=0.0)
@@ -229,12 +243,24 @@ def rollups_update(*, customer_ids: Iterable[int] | None) -> RollupResult:
                 with connection.cursor() as cur:
                     cur.execute(f"DELETE FROM {t['cohort']} WHERE cohort = %s AND {where}", [key, *params])
                 _insert(t["cohort"], COHORT_COLUMNS, _cohort_select(f" AND cohort = %s AND {where}"), [key, *params])
+        for part in _chunks(sorted(cells)):
+            where, params = _in("cohort", [connection.ops.adapt_datefield_value(c) for c in part])
+            with connection.cursor() as cur:
+                cur.execute(f"DELETE FROM {t['size']} WHERE {where}", params)
+            _insert(t["size"], SIZE_COLUMNS, _size_select(f" AND {where}"), params)
     return RollupResult(
         customers=len(ids),
         shop_days=sum(len(d) for d in shop_days.values()),
         cohort_cells=sum(len(m) for m in cells.values()),
         seconds=time.perf_counter() - started,
     )
+
+
+def _buyers_rolled_up() -> int:
+    """About how many buyers the rollups hold (the cohort sizes' sum: a handful of rows)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COALESCE(SUM(buyers), 0) FROM {_tables()['size']}")
+        return int(cur.fetchone()[0])
 
 
 def _touched_days(ids: list[int]) -> dict[int, set[date]]:

@@ -227,6 +227,34 @@ def customer_list(*, filters: CustomerFilter | None = None, capped: bool = True)
     return qs.order_by(*SORTS[f.sort])
 
 
+def customer_list_after(qs: QuerySet[Customer], *, sort: str, after_id: int) -> QuerySet[Customer] | None:
+    """Keyset pagination: the rows of `qs` (in the `sort` order of SORTS) that come after customer `after_id`,
+    so a deep page reads on from the sort index instead of skipping every row before it (OFFSET). None when
+    there is no such customer (the caller falls back to the page number).
+
+    NULLs (customers without an order have no last order) sort first in a descending PostgreSQL index and last
+    in SQLite; the condition follows the database's order. A bound on the sort column alone gives the index
+    scan its start."""
+    field_key, id_key = SORTS[sort]
+    field, desc = field_key.lstrip("-"), field_key.startswith("-")
+    row = Customer.objects.filter(pk=after_id).values(field).first()
+    if row is None:
+        return None
+    value = row[field]
+    id_beyond = Q(**{f"id__{'lt' if id_key.startswith('-') else 'gt'}": after_id})
+    nulls_first = (connection.vendor == "postgresql") == desc
+    if value is None:
+        cond = Q(**{f"{field}__isnull": True}) & id_beyond
+        if nulls_first:
+            cond |= Q(**{f"{field}__isnull": False})
+        return qs.filter(cond)
+    beyond, bound = ("lt", "lte") if desc else ("gt", "gte")
+    cond = Q(**{f"{field}__{beyond}": value}) | (Q(**{field: value}) & id_beyond)
+    if nulls_first:
+        return qs.filter(cond, **{f"{field}__{bound}": value})
+    return qs.filter(cond | Q(**{f"{field}__isnull": True}))
+
+
 def customer_count(*, filters: CustomerFilter | None = None) -> int:
     """How many customers match `filters`, computed the cheap way when only a search is given: the union of
     the index-only search branches is counted without visiting the customer table (every branch already

@@ -146,7 +146,7 @@ def _query_without(params: QueryDict, *names: str) -> str:
 
 def _sort_columns(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
     """For each sortable column: the link that sorts by it (a second click reverses) and the arrow to show."""
-    base = _query_without(params, "sort", "page")
+    base = _query_without(params, "sort", "page", "after")
     prefix = f"?{base}&" if base else "?"
     columns = {}
     for column in ("name", "orders", "spent", "last_order"):
@@ -191,7 +191,15 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         paginator = Paginator(qs, settings.HUITOUKE_PAGE_SIZE)
         paginator.count = cap if capped and cap else total
         page = paginator.get_page(params.get("page"))
-        page.object_list = list(page.object_list)
+        # "Next" links carry the last row's id: the next page reads on from it instead of skipping (keyset)
+        after = params.get("after", "")
+        following = (
+            selectors.customer_list_after(qs, sort=filters.sort, after_id=int(after))
+            if after.isdigit() and len(after) <= 18 and page.number > 1
+            else None
+        )
+        rows = following[: settings.HUITOUKE_PAGE_SIZE] if following is not None else page.object_list
+        page.object_list = list(rows)
         _audit_unmasked(request, masker, [c.pk for c in page.object_list], "list")
     context: dict[str, Any] = {
         "page": page,
@@ -204,8 +212,8 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         "masker": masker,
         "values": {name: params.get(name, "") for name in (*FILTER_PARAMS, *registry.filters)},
         "sort_columns": _sort_columns(params, filters.sort),
-        "query_nopage": _query_without(params, "page"),
-        "query_filters": _query_without(params, "page", "sort"),
+        "query_nopage": _query_without(params, "page", "after"),
+        "query_filters": _query_without(params, "page", "sort", "after"),
         "list_url": request.get_full_path(),
     }
     if _wants_partial(request):

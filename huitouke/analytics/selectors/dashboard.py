@@ -9,13 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
-    Count,
     Q,
     Sum,
 )
 from django.utils import timezone
 
-from huitouke.analytics.models import CohortMonth, SalesDay
+from huitouke.analytics.models import CohortMonth, CohortSize, SalesDay
 from huitouke.analytics.selectors.common import (
     ZERO,
     _add_months,
@@ -49,24 +48,21 @@ def customer_figures(*, today: date | None = None) -> CustomerFigures:
     """Customers in total, new and returning in the month of `today` (default: today), buyers and repeat buyers.
 
     New and returning come from the cohort rollup (the month's cell of its own cohort, and the month's cells of
-    earlier cohorts); the totals are one pass over the customers."""
+    earlier cohorts), buyers and repeat buyers from the cohort sizes; only the total counts customers."""
     day = today or timezone.localdate()
     start = _month_start(day)
-    counts = Customer.objects.filter(merged_into__isnull=True).aggregate(
-        total=Count("id"),
-        buyers=Count("id", filter=Q(order_count__gte=1)),
-        repeat=Count("id", filter=Q(order_count__gte=2)),
-    )
+    total = Customer.objects.filter(merged_into__isnull=True).count()  # an index-only count
+    sizes = CohortSize.objects.aggregate(buyers=Sum("buyers"), repeat=Sum("repeaters"))
     cells = CohortMonth.objects.filter(month=start).aggregate(
         new=Sum("buyers", filter=Q(cohort=start)), returning=Sum("buyers", filter=Q(cohort__lt=start))
     )
     return CustomerFigures(
         month=start,
-        total=counts["total"],
-        buyers=counts["buyers"],
+        total=total,
+        buyers=int(sizes["buyers"] or 0),
         new=int(cells["new"] or 0),
         returning=int(cells["returning"] or 0),
-        repeat_buyers=counts["repeat"],
+        repeat_buyers=int(sizes["repeat"] or 0),
     )
 
 

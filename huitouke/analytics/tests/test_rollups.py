@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from huitouke.analytics import selectors
-from huitouke.analytics.models import CohortMonth, CustomerMonth, ProductDay, SalesDay
+from huitouke.analytics import rollups, selectors
+from huitouke.analytics.models import CohortMonth, CohortSize, CustomerMonth, ProductDay, SalesDay
 from huitouke.analytics.rollups import rollups_rebuild, rollups_update
 from huitouke.customers.models import Customer
 from huitouke.jobs import ImportRequest, orders_import
@@ -53,6 +53,7 @@ def _state() -> dict[str, list[tuple]]:
             CustomerMonth.objects.values_list("customer_id", "shop_id", "month", "cohort", "orders", "revenue")
         ),
         "cohorts": sorted(CohortMonth.objects.values_list("cohort", "month", "buyers", "orders", "revenue")),
+        "sizes": sorted(CohortSize.objects.values_list("cohort", "buyers", "repeaters")),
     }
 
 
@@ -80,7 +81,9 @@ SECOND = [
 ]
 
 
-def test_rollups_after_imports_equal_a_full_recomputation(tmp_path):
+def test_rollups_after_imports_equal_a_full_recomputation(tmp_path, monkeypatch):
+    # the incremental path even though these imports touch most buyers (a first import rebuilds everything)
+    monkeypatch.setattr(rollups, "_buyers_rolled_up", lambda: 10**9)
     Shop.objects.create(name="山岚茶食", platform="taobao", timezone="Asia/Tokyo")
 
     orders_import(request=ImportRequest(path=str(_file(tmp_path, "first.csv", FIRST))))
@@ -113,6 +116,12 @@ def test_rollups_after_imports_equal_a_full_recomputation(tmp_path):
         (date(2025, 6, 1), date(2025, 7, 1), 1, 1, Decimal("60.00")),
         (date(2025, 7, 1), date(2025, 7, 1), 2, 2, Decimal("90.00")),
     ]
+    # May: B (two orders, 1003 and 1007); June: A (1001 counted, 1002 refunded) and C (two); July: D, E
+    assert second["sizes"] == [
+        (date(2025, 5, 1), 1, 1),
+        (date(2025, 6, 1), 2, 1),
+        (date(2025, 7, 1), 2, 0),
+    ]
     units = {(d, n) for _s, d, _p, n, _v, _o, _t in second["products"]}
     assert (date(2025, 7, 1), 2) in units  # B's two units of 1003 (partly refunded: the lines stay sold)
 
@@ -126,9 +135,17 @@ def test_dashboard_and_cohorts_read_the_rollups(tmp_path):
     assert months[date(2025, 7, 1)] == (4, Decimal("200.00"), 4)  # B, C, D, E (A's July order was refunded)
     assert months[date(2025, 6, 1)] == (2, Decimal("130.00"), 2)
     figures = selectors.customer_figures(today=date(2025, 7, 15))
-    assert (figures.new, figures.returning) == (2, 2)
+    assert (figures.new, figures.returning, figures.buyers, figures.repeat_buyers, figures.total) == (2, 2, 5, 2, 5)
     july = {c.month: c for c in selectors.cohorts(months=3, today=date(2025, 7, 15))}
     assert (july[date(2025, 5, 1)].customers, july[date(2025, 5, 1)].active) == (1, [1, 0, 1])
+
+
+def test_touching_more_customers_than_the_rollups_hold_rebuilds_everything(tmp_path):
+    Shop.objects.create(name="山岚茶食", platform="taobao", timezone="Asia/Tokyo")
+    orders_import(request=ImportRequest(path=str(_file(tmp_path, "first.csv", FIRST))))  # 3 buyers rolled up
+    ids = list(Customer.objects.values_list("pk", flat=True))  # 4 customers
+    assert rollups_update(customer_ids=ids).customers is None
+    assert rollups_update(customer_ids=ids[:2]).customers == 2
 
 
 def test_update_for_some_customers_rewrites_only_their_days(tmp_path):
