@@ -48,7 +48,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     base = reverse("visits:task", args=[0]).removesuffix("0/")
     phones = {t.pk: str(getattr(t, "customer_phone", "")) for t in tasks}  # a column of agent_queue's statement
     rows = [
-        {"task": t, "phone": masker.phone(phones[t.pk]), "overdue": t.due_at < start, "url": f"{base}{t.pk}/"}
+        {
+            "task": t,
+            "phone": masker.phone(phones[t.pk]),
+            "overdue": t.due_at < start,
+            "url": f"{base}{t.pk}/",
+            "due": timezone.localtime(t.due_at).strftime("%m-%d %H:%M"),
+        }
         for t in tasks
     ]
     audit_unmasked(
