@@ -22,6 +22,7 @@ from huitouke.core.api import masker_for
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import audit_unmasked
 from huitouke.customers import selectors as customer_selectors
+from huitouke.orders.models import Shop
 from huitouke.orders.selectors import order_list_for_customer
 from huitouke.service import selectors as service_selectors
 from huitouke.visits import selectors, services
@@ -163,8 +164,30 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(PLANS, raise_exception=True)
 def plans(request: HttpRequest) -> HttpResponse:
-    """The shop's visit plans (managers create and change them through the API or the admin)."""
-    return render(request, "visits/plans.html", {"plans": selectors.plan_list()[:200]})
+    """The shops' visit plans; managers open one to change it, add a new one, or add the suggested ones."""
+    shops = list(Shop.objects.order_by("name")[:50])
+    return render(request, "visits/plans.html", {"plans": selectors.plan_list()[:200], "shops": shops})
+
+
+@require_POST
+@permission_required(ADD_PLAN, raise_exception=True)
+def plans_suggested(request: HttpRequest) -> HttpResponse:
+    """Add the suggested plans (switched off) to the chosen shop."""
+    raw = request.POST.get("shop", "")[:20]
+    shop = Shop.objects.filter(pk=int(raw)).first() if raw.isdigit() and int(raw) < 2**63 else None
+    if shop is None:
+        messages.error(request, _("Choose the shop."))
+        return redirect("visits:plans")
+    added = services.visit_plans_suggested_install(shop=shop, actor=request.user)
+    if added:
+        messages.success(
+            request,
+            _("Added %(n)d suggested plans, switched off: open each one, adjust it and switch it on.")
+            % {"n": len(added)},
+        )
+    else:
+        messages.info(request, _("The shop already has every suggested plan."))
+    return redirect("visits:plans")
 
 
 def _plan_form_page(request: HttpRequest, plan: VisitPlan | None) -> HttpResponse:
