@@ -146,7 +146,7 @@ def _answers(t: VisitTask, post: Any) -> dict[str, Any]:
     for q in t.plan.questions or []:
         raw = post.get(f"answer_{q['key']}", "").strip()
         if raw:
-            out[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isdigit() else raw
+            out[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isascii() and raw.isdigit() else raw
     return out
 
 
@@ -174,7 +174,7 @@ def plans(request: HttpRequest) -> HttpResponse:
 def plans_suggested(request: HttpRequest) -> HttpResponse:
     """Add the suggested plans (switched off) to the chosen shop."""
     raw = request.POST.get("shop", "")[:20]
-    shop = Shop.objects.filter(pk=int(raw)).first() if raw.isdigit() and int(raw) < 2**63 else None
+    shop = Shop.objects.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and int(raw) < 2**63 else None
     if shop is None:
         messages.error(request, _("Choose the shop."))
         return redirect("visits:plans")

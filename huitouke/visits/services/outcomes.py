@@ -49,7 +49,7 @@ def visit_questionnaire_answer(
     for q in task.plan.questions or []:
         raw = str(answers.get(q["key"], "")).strip()
         if raw:
-            clean[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isdigit() else raw
+            clean[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isascii() and raw.isdigit() else raw
     return visit_outcome_record(
         task=task,
         actor=None,

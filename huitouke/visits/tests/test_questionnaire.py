@@ -83,6 +83,8 @@ def test_answering_records_the_visit_once_with_its_effects(shop: Any) -> None:
     assert task.status == "due"
     wrong = client.post(_link(task), {"satisfaction": "4", "answer_again": "maybe"})
     assert wrong.status_code == 400
+    superscript = client.post(_link(task), {"satisfaction": "²", "answer_taste": "²"})
+    assert superscript.status_code == 400
     done = client.post(
         _link(task),
         {"satisfaction": "4", "answer_taste": "5", "answer_again": "yes", "feedback": "好喝"}

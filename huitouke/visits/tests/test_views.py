@@ -160,6 +160,8 @@ def test_a_manager_creates_and_edits_a_plan_on_the_page(shop: Any, client_as: An
     assert 'class="field-error"' in agents_field
     bad_ids = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk], "customer_ids": "12, x9"})
     assert bad_ids.status_code == 400
+    odd_digits = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk], "customer_ids": "12 ²"})
+    assert odd_digits.status_code == 400
     created = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk]})
     assert created.status_code == 302
     plan = VisitPlan.objects.get()
