@@ -64,7 +64,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     if "questions" in out:
         out["questions"] = _questions(out["questions"])
     if "holidays" in out:
-        bad = [h for h in out["holidays"] or [] if h not in festivals.HOLIDAYS]
+        out["holidays"] = list(dict.fromkeys(out["holidays"] or []))
+        bad = [h for h in out["holidays"] if h not in festivals.HOLIDAYS]
         if bad:
             raise ApplicationError(f"unknown holiday {bad[0]!r}; use {', '.join(festivals.HOLIDAYS)}", field="holidays")
     for key in ("customer_ids", "level_ids"):
