@@ -1,7 +1,7 @@
 """Return-visit benchmark (PostgreSQL): a plan run over a million customers, and an agent's queue page with a
 million tasks stored.
 
-    DATABASE_URL=postgres://…/htk_visits_bench .venv/bin/python benchmarks/visits.py \
+    DATABASE_URL=postgres://…/htk_visits_bench .venv/bin/python benchmarks/visits.py
         [--scale 1.0] [--reuse] [--requests 100]
 
 --scale multiplies the sizes (1.0 = 1,000,000 customers and 1,000,000 stored tasks). The script migrates the

@@ -131,7 +131,7 @@ class PlanForm(forms.Form):
     def clean_customer_ids(self) -> list[int]:
         text = self.cleaned_data.get("customer_ids") or ""
         parts = [p for p in re.split(r"[\s,，;；]+", text) if p]
-        bad = [p for p in parts if not p.isdigit() or not 0 < int(p) < 2**63]
+        bad = [p for p in parts if not (p.isascii() and p.isdigit()) or not 0 < int(p) < 2**63]
         if bad:
             raise forms.ValidationError(_("“%(value)s” is not a customer number.") % {"value": bad[0][:20]})
         return list(dict.fromkeys(int(p) for p in parts))

@@ -25,17 +25,17 @@ class PlanIn(TextInput):
     shop: str | None = None
     trigger: str
     days: int = Field(0, ge=0, le=3650)
-    holidays: list[str] = []
+    holidays: list[str] = Field([], max_length=20)
     segment_id: Int64 | None = None
-    level_ids: list[Int64] = []
-    customer_ids: list[Int64] = []
+    level_ids: list[Int64] = Field([], max_length=100)
+    customer_ids: list[Int64] = Field([], max_length=10_000)
     channel: str = "phone"
     script: str = Field("", max_length=4000)
     questions: list[QuestionIO] = Field([], max_length=20)
     attempts: int = Field(3, ge=1, le=10)
     retry_hours: int = Field(4, ge=1, le=720)
     assignment: str = "round_robin"
-    agent_ids: list[Int64] = []
+    agent_ids: list[Int64] = Field([], max_length=500)
     daily_capacity: int = Field(40, ge=0, le=10000)
     quiet_start: time | None = None
     quiet_end: time | None = None

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from huitouke.campaigns.stats import Estimate, rate_difference
 from huitouke.care.triggers import clock
 from huitouke.core.errors import NotFoundError
+from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, OrderLine
 from huitouke.visits.models import VisitOptOut, VisitPlan, VisitTask
 from huitouke.visits.words import ProductWords, words_by_product
@@ -21,11 +23,6 @@ DUE, OVERDUE, DONE = "due", "overdue", "done"
 #: the report reads the words of at most this many latest feedbacks
 FEEDBACK_LIMIT = 2000
 TASK_STATUSES = (DUE, OVERDUE, DONE)
-#: what a queue row shows (the customer's other, encrypted, columns are not read)
-QUEUE_FIELDS = (
-    "id", "plan_id", "customer_id", "assignee_id", "due_at", "status", "attempts", "held_out", "occasion",
-    "plan__name", "customer__name", "customer__phone",
-)  # fmt: skip
 
 
 def visit_agents() -> QuerySet[Any]:
@@ -83,16 +80,29 @@ def task_list(*, assignee_id: int | None, status: str | None, today: date) -> Qu
 
 def agent_queue(*, user_id: int, today: date, include_pool: bool = True, limit: int = 100) -> list[VisitTask]:
     """The agent's work for today: their due and overdue tasks and the pool's unassigned ones, oldest first, at
-    most `limit`. The ids come from the queue index (one ordered, limited scan for the agent and one for the
-    pool), so a long backlog costs no more than a short one; only those rows are then loaded."""
+    most `limit`, each with `plan_name`, `customer_name` and `customer_phone` (the only columns a queue row shows;
+    the customer's encrypted columns are not read). One statement: a limited scan of the queue index for the agent
+    and one for the pool (so a long backlog costs no more than a short one), then only those rows are joined."""
     _start, end = _day_end(today)
-    due = VisitTask.objects.filter(status=VisitTask.Status.DUE, due_at__lt=end)
-    picked = list(due.filter(assignee_id=user_id).order_by("due_at", "id").values_list("due_at", "id")[:limit])
+    t, p, c = (connection.ops.quote_name(m._meta.db_table) for m in (VisitTask, VisitPlan, Customer))
+    when = connection.ops.adapt_datetimefield_value(end)
+    pick = (
+        f"SELECT * FROM (SELECT id, due_at FROM {t} WHERE {{who}} AND status = %s AND due_at < %s"
+        " ORDER BY due_at, id LIMIT %s) AS {name}"
+    )
+    parts = [pick.format(who="assignee_id = %s", name="mine")]
+    params: list[Any] = [user_id, VisitTask.Status.DUE, when, limit]
     if include_pool:
-        picked += list(due.filter(assignee__isnull=True).order_by("due_at", "id").values_list("due_at", "id")[:limit])
-    ids = [pk for _due, pk in sorted(picked)[:limit]]
-    rows = VisitTask.objects.select_related("plan", "customer").only(*QUEUE_FIELDS).in_bulk(ids)
-    return [rows[pk] for pk in ids if pk in rows and not rows[pk].held_out]
+        parts.append(pick.format(who="assignee_id IS NULL", name="pool"))
+        params += [VisitTask.Status.DUE, when, limit]
+    sql = (
+        f"SELECT t.id, t.plan_id, t.customer_id, t.occasion, t.assignee_id, t.due_at, t.status, t.attempts,"
+        f" t.held_out, p.name AS plan_name, c.name AS customer_name, c.phone AS customer_phone"
+        f" FROM ({' UNION ALL '.join(parts)}) picked JOIN {t} t ON t.id = picked.id"
+        f" JOIN {p} p ON p.id = t.plan_id JOIN {c} c ON c.id = t.customer_id"
+        " WHERE t.held_out = %s ORDER BY picked.due_at, picked.id LIMIT %s"
+    )
+    return list(VisitTask.objects.raw(sql, [*params, False, limit]))
 
 
 def queue_counts(*, user_id: int, today: date) -> dict[str, int]:

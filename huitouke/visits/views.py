@@ -22,6 +22,7 @@ from huitouke.core.api import masker_for
 from huitouke.core.errors import ApplicationError
 from huitouke.core.services import audit_unmasked
 from huitouke.customers import selectors as customer_selectors
+from huitouke.orders.models import Shop
 from huitouke.orders.selectors import order_list_for_customer
 from huitouke.service import selectors as service_selectors
 from huitouke.visits import selectors, services
@@ -46,15 +47,22 @@ def queue(request: HttpRequest) -> HttpResponse:
     masker = masker_for(request)
     # One reverse for the page, not one per row (50 reverses were a tenth of the page's time).
     base = reverse("visits:task", args=[0]).removesuffix("0/")
+    phones = {t.pk: str(getattr(t, "customer_phone", "")) for t in tasks}  # a column of agent_queue's statement
     rows = [
-        {"task": t, "phone": masker.phone(t.customer.phone), "overdue": t.due_at < start, "url": f"{base}{t.pk}/"}
+        {
+            "task": t,
+            "phone": masker.phone(phones[t.pk]),
+            "overdue": t.due_at < start,
+            "url": f"{base}{t.pk}/",
+            "due": timezone.localtime(t.due_at).strftime("%m-%d %H:%M"),
+        }
         for t in tasks
     ]
     audit_unmasked(
         actor=request.user,
         unmasked=masker.unmasked,
         target_type="customer",
-        ids=[t.customer_id for t in tasks if t.customer.phone],
+        ids=[t.customer_id for t in tasks if phones[t.pk]],
         page="visits:queue",
     )
     counts = selectors.queue_counts(user_id=int(request.user.pk or 0), today=today)
@@ -138,7 +146,7 @@ def _answers(t: VisitTask, post: Any) -> dict[str, Any]:
     for q in t.plan.questions or []:
         raw = post.get(f"answer_{q['key']}", "").strip()
         if raw:
-            out[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isdigit() else raw
+            out[q["key"]] = int(raw) if q["kind"] == "rating" and raw.isascii() and raw.isdigit() else raw
     return out
 
 
@@ -156,8 +164,30 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(PLANS, raise_exception=True)
 def plans(request: HttpRequest) -> HttpResponse:
-    """The shop's visit plans (managers create and change them through the API or the admin)."""
-    return render(request, "visits/plans.html", {"plans": selectors.plan_list()[:200]})
+    """The shops' visit plans; managers open one to change it, add a new one, or add the suggested ones."""
+    shops = list(Shop.objects.order_by("name")[:50])
+    return render(request, "visits/plans.html", {"plans": selectors.plan_list()[:200], "shops": shops})
+
+
+@require_POST
+@permission_required(ADD_PLAN, raise_exception=True)
+def plans_suggested(request: HttpRequest) -> HttpResponse:
+    """Add the suggested plans (switched off) to the chosen shop."""
+    raw = request.POST.get("shop", "")[:20]
+    shop = Shop.objects.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and int(raw) < 2**63 else None
+    if shop is None:
+        messages.error(request, _("Choose the shop."))
+        return redirect("visits:plans")
+    added = services.visit_plans_suggested_install(shop=shop, actor=request.user)
+    if added:
+        messages.success(
+            request,
+            _("Added %(n)d suggested plans, switched off: open each one, adjust it and switch it on.")
+            % {"n": len(added)},
+        )
+    else:
+        messages.info(request, _("The shop already has every suggested plan."))
+    return redirect("visits:plans")
 
 
 def _plan_form_page(request: HttpRequest, plan: VisitPlan | None) -> HttpResponse:

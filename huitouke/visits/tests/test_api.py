@@ -55,6 +55,8 @@ def test_plan_errors_name_the_field(shop: Any, api_client_as: Any) -> None:
     assert (bad.status_code, bad.json()["field"]) == (400, "days")
     ctrl = client.post("/api/v1/visits/plans", _plan_body(name="a\x00b"), content_type="application/json")
     assert (ctrl.status_code, ctrl.json()["field"]) == (422, "name")
+    many = client.post("/api/v1/visits/plans", _plan_body(holidays=["qixi"] * 21), content_type="application/json")
+    assert (many.status_code, many.json()["field"]) == (422, "holidays")
     missing = client.post("/api/v1/visits/plans", _plan_body(segment_id=987654), content_type="application/json")
     assert (missing.status_code, missing.json()["field"]) == (400, "segment_id")
     agent = api_client_as("agent")

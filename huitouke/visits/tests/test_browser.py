@@ -114,6 +114,9 @@ def test_a_manager_plans_a_questionnaire_and_a_customer_answers_it(
 
     page = _login(browser, live_server.url, "dianzhang")
     page.goto(f"{live_server.url}/visits/plans/")
+    page.click("#plans-suggested")
+    expect(page.locator("#plans tbody tr")).to_have_count(3)  # no member levels: no "best members" suggestions
+    page.screenshot(path=screenshot_dir / "93a-visits-plans-suggested.png", full_page=True)
     page.click("#plan-new")
     page.fill("#id_name", "短信满意度问卷")
     page.select_option("#id_trigger", "one_off")
@@ -125,7 +128,7 @@ def test_a_manager_plans_a_questionnaire_and_a_customer_answers_it(
     page.screenshot(path=screenshot_dir / "93-visits-plan-form.png", full_page=True)
     page.click("#plan-save")
     expect(page.locator("#plans")).to_contain_text("短信满意度问卷")
-    assert VisitPlan.objects.get().channel == "sms_questionnaire"
+    assert VisitPlan.objects.get(name="短信满意度问卷").channel == "sms_questionnaire"
 
     services.visits_plan_run(at=timezone.now())
     task = VisitTask.objects.get()

@@ -83,6 +83,8 @@ def test_answering_records_the_visit_once_with_its_effects(shop: Any) -> None:
     assert task.status == "due"
     wrong = client.post(_link(task), {"satisfaction": "4", "answer_again": "maybe"})
     assert wrong.status_code == 400
+    superscript = client.post(_link(task), {"satisfaction": "²", "answer_taste": "²"})
+    assert superscript.status_code == 400
     done = client.post(
         _link(task),
         {"satisfaction": "4", "answer_taste": "5", "answer_again": "yes", "feedback": "好喝"}
@@ -130,7 +132,7 @@ def test_unknown_forged_and_other_plans_links_get_the_same_page(shop: Any, agent
 
 
 @pytest.mark.django_db
-def test_an_expired_or_cancelled_link_is_closed(shop: Any) -> None:
+def test_an_expired_or_cancelled_link_is_closed(shop: Any, make_user: Any) -> None:
     task = _sent(shop, days_ago=8)
 
     page = Client().post(_link(task), {"satisfaction": "5"})
@@ -138,6 +140,10 @@ def test_an_expired_or_cancelled_link_is_closed(shop: Any) -> None:
     task.refresh_from_db()
     assert (page.status_code, task.status) == (410, "due")
     assert task.due_at < timezone.now()  # the agent's turn now: the link ran out unanswered
+    agent = make_user("agent", "kefu")
+    client = Client()
+    client.force_login(agent)
+    assert 'id="questionnaire-note"' in client.get(f"/visits/tasks/{task.pk}/").content.decode()
 
 
 @pytest.mark.django_db
@@ -163,3 +169,14 @@ def test_one_questionnaire_takes_few_answers_from_many_addresses(shop: Any) -> N
     ]
 
     assert codes == [400] * 10 + [429, 429]
+
+
+@pytest.mark.django_db
+def test_a_customer_who_opted_out_meets_a_closed_questionnaire(shop: Any) -> None:
+    task = _sent(shop)
+    services.visit_opt_out(customer=task.customer, source="phone")
+
+    page = Client().post(_link(task), {"satisfaction": "5"})
+
+    task.refresh_from_db()
+    assert (page.status_code, task.status, task.satisfaction) == (410, "cancelled", None)

@@ -333,3 +333,41 @@ def test_a_one_off_plan_over_a_segment_visits_its_members_once(shop: Any, agent:
     with pytest.raises(ApplicationError) as err:
         _plan(shop, [agent], name="空", trigger="one_off")
     assert err.value.field == "customer_ids"
+
+
+@pytest.mark.django_db
+def test_after_first_and_after_every_confirmed_order(shop: Any, agent: Any) -> None:
+    c = CustomerFactory.create(phone="13800000001")
+    first = OrderFactory.create(
+        shop=shop,
+        customer=c,
+        ordered_at=datetime(2026, 3, 1, 9, tzinfo=SH),
+        confirmed_at=datetime(2026, 3, 10, 20, tzinfo=SH),
+    )
+    second = OrderFactory.create(
+        shop=shop,
+        customer=c,
+        ordered_at=datetime(2026, 4, 1, 9, tzinfo=SH),
+        confirmed_at=datetime(2026, 4, 10, 11, tzinfo=SH),
+    )
+    _plan(shop, [agent], name="首单", trigger="after_first_order_confirmed", days=5, daily_capacity=0)
+    _plan(shop, [agent], name="每单", trigger="after_every_order", days=5, daily_capacity=0)
+
+    def run(month: int, day: int) -> dict[str, Any]:
+        at = datetime(2026, month, day, 10, tzinfo=SH)
+        return {r.plan: (r.created, r.skipped) for r in services.visits_plan_run(at=at)}
+
+    assert run(3, 14) == {"首单": (0, {}), "每单": (0, {})}  # 4 days after the first confirmation: not yet
+    assert run(3, 15) == {"首单": (1, {}), "每单": (1, {})}
+    assert run(3, 16) == {"首单": (0, {}), "每单": (0, {})}  # its catch-up day: nothing twice
+    # The second order while the first visit of "every order" is still open: not stacked on it …
+    assert run(4, 15) == {"首单": (0, {}), "每单": (0, {"open_task": 1})}
+    open_visit = VisitTask.objects.get(plan__name="每单")
+    services.visit_outcome_record(task=open_visit, actor=agent, outcome="reached", at=AT)
+    # … and made the next day, inside the catch-up window, once the first is done; "first order" never again.
+    assert run(4, 16) == {"首单": (0, {}), "每单": (1, {})}
+    assert sorted(VisitTask.objects.values_list("plan__name", "occasion")) == [
+        ("每单", f"order:{first.pk}"),
+        ("每单", f"order:{second.pk}"),
+        ("首单", f"order:{first.pk}"),
+    ]

@@ -160,6 +160,8 @@ def test_a_manager_creates_and_edits_a_plan_on_the_page(shop: Any, client_as: An
     assert 'class="field-error"' in agents_field
     bad_ids = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk], "customer_ids": "12, x9"})
     assert bad_ids.status_code == 400
+    odd_digits = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk], "customer_ids": "12 ²"})
+    assert odd_digits.status_code == 400
     created = manager.post("/visits/plans/new/", {**body, "agents": [agent.pk]})
     assert created.status_code == 302
     plan = VisitPlan.objects.get()
@@ -177,3 +179,42 @@ def test_a_manager_creates_and_edits_a_plan_on_the_page(shop: Any, client_as: An
     plan.refresh_from_db()
     assert (saved.status_code, plan.days) == (302, 60)
     assert client_as("agent").get("/visits/plans/new/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_suggested_plans_are_added_switched_off_once(shop: Any, client_as: Any) -> None:
+    from huitouke.loyalty.models import Level
+    from huitouke.visits.models import VisitPlan
+
+    Level.objects.create(shop=shop, rank=1, name="普通会员")
+    vip = Level.objects.create(shop=shop, rank=2, name="VIP")
+    manager = client_as("manager")
+
+    first = manager.post("/visits/plans/suggested/", {"shop": shop.pk})
+    again = manager.post("/visits/plans/suggested/", {"shop": shop.pk})
+
+    assert (first.status_code, again.status_code) == (302, 302)
+    plans = list(VisitPlan.objects.order_by("pk"))
+    assert [(p.trigger, p.days, p.channel, p.assignment, p.enabled) for p in plans] == [
+        ("after_delivery", 7, "phone", "pool", False),
+        ("every_n_days", 90, "phone", "pool", False),
+        ("before_holiday", 3, "qianniu", "pool", False),
+        ("after_ticket_resolved", 3, "phone", "ticket_owner", False),
+        ("after_first_order_confirmed", 3, "sms_questionnaire", "pool", False),
+    ]
+    assert plans[1].level_ids == [vip.pk]
+    assert plans[2].holidays == ["spring_festival", "mid_autumn"]
+    assert all(str(p.quiet_start) == "21:00:00" for p in plans)
+    assert manager.post("/visits/plans/suggested/", {"shop": "x"}).status_code == 302
+    assert VisitPlan.objects.count() == 5
+    assert client_as("agent").post("/visits/plans/suggested/", {"shop": shop.pk}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_suggestions_for_the_best_members_need_levels(shop: Any) -> None:
+    from huitouke.visits.models import VisitPlan
+
+    added = services.visit_plans_suggested_install(shop=shop)
+
+    assert [p.trigger for p in added] == ["after_delivery", "after_ticket_resolved", "after_first_order_confirmed"]
+    assert VisitPlan.objects.filter(enabled=True).count() == 0
