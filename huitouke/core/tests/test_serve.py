@@ -115,6 +115,10 @@ def test_serve_runs_the_site_with_its_worker(tmp_path: Path) -> None:
         lines = metrics.decode().splitlines()
         assert 'huitouke_http_requests_total{method="GET",status="200",view="login"} 6.0' in lines
 
+        deadline = time.monotonic() + 180  # the worker child boots on its own (slowly on a busy machine)
+        while "on queues default, imports, sending" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+
         os.kill(proc.pid, signal.SIGHUP)  # graceful reload: new processes, the site stays up
         time.sleep(2)
         _wait_up(f"{base}/healthz", proc, log)
