@@ -430,6 +430,7 @@ def _print(
         f"fleet: {args.web} web processes (gunicorn) + {args.workers} workers, PostgreSQL + Redis, "
         f"{args.customers:,} customers, {args.users} staff, {elapsed:.0f} s"
     )
+    print(f"  machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for event in events:
         print(f"  {event}")
     header = f"{'page':<14} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} |"

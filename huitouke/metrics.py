@@ -15,6 +15,7 @@ scrapers (or a fast scrape interval) do not multiply them.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -32,6 +33,8 @@ from huitouke.service.models import SlaBreach
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
+log = logging.getLogger(__name__)
+_UP_DOC = "1 when the database and the queue answered the last fleet scrape"
 _lock = threading.Lock()
 _cache: tuple[float, list[Metric]] = (0.0, [])
 
@@ -83,11 +86,17 @@ def fleet_metrics() -> list[Metric]:
 
 
 def cached_fleet_metrics() -> list[Metric]:
+    """The fleet metrics, at most HUITOUKE_METRICS_CACHE_SECONDS old; when the database or the queue does not
+    answer, only `huitouke_fleet_metrics_up 0` (the scrape itself still succeeds, with the request metrics)."""
     global _cache
     with _lock:
         at, metrics = _cache
         if not metrics or time.monotonic() - at >= settings.HUITOUKE_METRICS_CACHE_SECONDS:
-            metrics = fleet_metrics()
+            try:
+                metrics = [*fleet_metrics(), _gauge("huitouke_fleet_metrics_up", _UP_DOC, [], [((), 1)])]
+            except Exception as exc:  # a database or Redis outage must not turn the scrape into a 500
+                log.warning("fleet metrics unavailable: %s", exc)
+                return [_gauge("huitouke_fleet_metrics_up", _UP_DOC, [], [((), 0)])]
             _cache = (time.monotonic(), metrics)
         return metrics
 

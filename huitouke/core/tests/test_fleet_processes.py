@@ -126,7 +126,10 @@ def _wait(what: str, check: Any, timeout: float, fleet: Fleet) -> Any:
 
 def _enqueue_import(home: Path, job_id: int) -> None:
     """Queue the job's task into the shared Redis queue (as the upload page does, from a process with REDIS_URL)."""
-    code = f"from huitouke.jobs import orders_import_task; orders_import_task({job_id})"
+    code = (
+        "from huitouke.core.observability import request_id_var; from huitouke.jobs import orders_import_task; "
+        f"request_id_var.set('upload-req-{job_id:06d}'); orders_import_task({job_id})"
+    )  # as a web request queues it: the task carries that request's id
     subprocess.run(
         [sys.executable, "-m", "huitouke.cli", "shell", "-c", code],
         env=_env(home),
@@ -189,6 +192,12 @@ def test_three_workers_share_work_run_ticks_once_and_survive_kill_and_stop(tmp_p
         assert (job.status, job.attempts, job.error) == ("done", 2, "")
         assert not job.worker.endswith(f":{pid}")
         assert Order.objects.count() == orders
+        # the worker's lines for the queued task carry the id of the request that queued it
+        assert {
+            line["file"]
+            for line in fleet.lines()
+            if line["request_id"] == f"upload-req-{job.pk:06d}" and "orders_import_task" in line["message"]
+        }
 
         # SIGTERM mid-import: the job is handed back and finished by the last worker
         second, more = _import_job(tmp_path / "b", seed=12, shop="Fleet B")

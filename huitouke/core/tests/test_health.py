@@ -122,6 +122,7 @@ def test_metrics_count_requests_jobs_and_periodic_runs(client: Client, settings:
     assert samples['huitouke_jobs{kind="orders_import",status="done"}'] == 1
     assert samples['huitouke_periodic_runs_total{task="care_tick"}'] == 1
     assert samples['huitouke_queue_depth{queue="imports"}'] == 0
+    assert samples["huitouke_fleet_metrics_up"] == 1
     assert {k for k in samples if k.startswith("huitouke_queue_depth")} == {
         'huitouke_queue_depth{queue="default"}',
         'huitouke_queue_depth{queue="imports"}',
@@ -178,3 +179,23 @@ def test_a_queued_task_carries_the_request_id_to_the_worker() -> None:
     assert serializer.deserialize(data) == ("message", 1)  # in the worker thread, before the task runs
     assert request_id_var.get() == "req-abcdef12"
     request_id_var.set("")
+
+
+def test_metrics_survive_an_unreachable_queue(client: Client, settings: Any, monkeypatch: Any) -> None:
+    from huitouke import metrics as fleet_metrics
+
+    settings.HUITOUKE_METRICS_CACHE_SECONDS = 0
+
+    def down() -> dict[str, int]:
+        raise ConnectionError("Error 111 connecting to 10.0.0.9:6379")
+
+    monkeypatch.setattr(fleet_metrics, "queue_depths", down)
+    client.get("/healthz")
+
+    response = client.get("/metrics")
+    samples = _samples(response.content.decode())
+
+    assert response.status_code == 200
+    assert samples["huitouke_fleet_metrics_up"] == 0
+    assert samples['huitouke_http_requests_total{method="GET",status="200",view="core:healthz"}'] >= 1
+    assert not any(name.startswith("huitouke_jobs") for name in samples)

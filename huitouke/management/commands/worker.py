@@ -97,7 +97,10 @@ class Command(BaseCommand):
             thread.start()
         for thread in stoppers:
             thread.join()
-        worker_gone(name=me)
+        try:
+            worker_gone(name=me)
+        except DatabaseError as exc:  # the beat then just ages out
+            self.stderr.write(f"could not remove the worker's beat: {exc}")
         close_old_connections()
         self.stdout.write("Worker stopped.")
 
