@@ -197,3 +197,13 @@ def test_concurrent_pushes_sharing_new_buyers_and_products_all_succeed(shop: Any
     assert Order.objects.count() == 160
     counts = Customer.objects.filter(identities__handle__startswith="shared").values_list("order_count", flat=True)
     assert sorted(counts) == [20, 20, 24, 24, 24, 24, 24]  # 40 orders per client over 7 buyers, stats refreshed
+
+
+def test_a_body_beyond_the_upload_limit_is_413_json(shop: Any, api_client_as: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    answer = push(api_client_as("manager"), [order(f"G{i}", buyer_remark="x" * 900) for i in range(20)])
+    assert answer.status_code == 413
+    assert answer.json() == {
+        "code": "too_large",
+        "message": "the request body is larger than 10000 bytes: send fewer records",
+    }
