@@ -44,7 +44,7 @@ class BearerToken(HttpBearer):
         if found is None:
             return None
         if found.scope and (request.method, request.path_info) not in SCOPE_ALLOWS.get(found.scope, ()):
-            raise PermissionDenied(f"this token is limited to {found.get_scope_display()}")
+            raise PermissionDenied(f"this token is limited to the scope {found.scope}")
         request.user = found.user
         return found.user
 

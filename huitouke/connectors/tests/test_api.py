@@ -141,7 +141,7 @@ def test_a_push_scoped_token_may_push_and_nothing_else(shop: Any, manager: Any) 
     assert push(client, [order("F1")]).json()["created"] == 1
     refused = client.get("/api/v1/me")
     assert refused.status_code == 403
-    assert refused.json() == {"code": "forbidden", "message": "this token is limited to Only pushing orders"}
+    assert refused.json() == {"code": "forbidden", "message": "this token is limited to the scope orders_push"}
     assert client.get("/api/v1/customers").status_code == 403
 
 
