@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -43,8 +44,8 @@ class BearerToken(HttpBearer):
         found = token_lookup(token)
         if found is None:
             return None
-        if found.scope and (request.method, request.path) not in SCOPE_ALLOWS.get(found.scope, ()):
-            raise PermissionDenied(f"this token is limited to {found.get_scope_display()}")
+        if found.scope and (request.method, request.path_info) not in SCOPE_ALLOWS.get(found.scope, ()):
+            raise PermissionDenied(f"this token is limited to the scope {found.scope}")
         request.user = found.user
         return found.user
 
@@ -169,6 +170,12 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "not_found", "not found")
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(request, 413, "too_large", f"the request body is larger than {limit} bytes: send fewer records")
 
 
 @api.exception_handler(PermissionDenied)

@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from huitouke.core.schemas import TextInput
+from huitouke.core.text import CONTROLS_MESSAGE, controls_in
 from huitouke.orders.importers import rows as r
 from huitouke.orders.importers.rows import LineRow, OrderRow
 
@@ -48,10 +48,22 @@ Platform = Literal["taobao", "jd", "pdd", "shopify", "woocommerce", "other"]
 _PAID_STATUSES = frozenset({r.PAID, r.SHIPPED, r.DELIVERED, r.COMPLETED})
 
 
-class PushedLine(TextInput):
-    """One product line of a pushed order."""
+class _Pushed(BaseModel):
+    """Base of the pushed shapes: plain pydantic (the API validates up to 1,000 orders per request, one by one),
+    refusing control characters like every request body (`core.schemas.TextInput`)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_controls(cls, value: Any) -> Any:
+        if isinstance(value, str) and controls_in(value):
+            raise ValueError(CONTROLS_MESSAGE)
+        return value
+
+
+class PushedLine(_Pushed):
+    """One product line of a pushed order."""
 
     product_id: T64 = Field("", description="the seller's item id or code (商家编码); with sku, the product key")
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -62,10 +74,8 @@ class PushedLine(TextInput):
     refund_state: RefundState = ""
 
 
-class PushedOrder(TextInput):
+class PushedOrder(_Pushed):
     """One order of a push, with its lines (the fields of the normalised order)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     shop: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
         ..., description="the shop's name in Huitouke (it must exist)"

@@ -67,6 +67,19 @@ def store_sync_task(job_id: int) -> None:
 
 
 @fleet_periodic_task(crontab(minute="*"))
+def deliveries_retry_periodic() -> int:
+    """Every minute: webhooks stored more than two minutes ago and still queued (the worker that had them died,
+    or the queue lost them) are written now; writing one twice is harmless (the upsert finds it unchanged)."""
+    from huitouke.connectors.webhooks import deliveries_stuck
+
+    count = 0
+    for delivery_id in deliveries_stuck():
+        delivery_process(delivery_id=delivery_id)
+        count += 1
+    return count
+
+
+@fleet_periodic_task(crontab(minute="*"))
 def silence_check_periodic() -> int:
     """Every minute: alert (robot/e-mail) about connected sources silent longer than their shop allows."""
     from huitouke.connectors.health import silence_alerts_send

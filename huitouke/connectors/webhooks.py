@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -181,6 +181,13 @@ def delivery_process(*, delivery_id: int, fetch_order: OrderFetcher | None = Non
 def _finish(delivery: WebhookDelivery, status: str, error: str) -> None:
     delivery.status, delivery.error, delivery.processed_at = status, error, timezone.now()
     delivery.save(update_fields=["status", "error", "processed_at", "updated_at"])
+
+
+def deliveries_stuck(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> list[int]:
+    """Ids of webhooks still queued `older_than` after they were stored, oldest first."""
+    cutoff = timezone.now() - older_than
+    qs = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.QUEUED, created_at__lt=cutoff)
+    return list(qs.order_by("created_at").values_list("pk", flat=True)[:limit])
 
 
 def source_secrets(source: Source) -> dict[str, str]:

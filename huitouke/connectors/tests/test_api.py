@@ -141,7 +141,7 @@ def test_a_push_scoped_token_may_push_and_nothing_else(shop: Any, manager: Any) 
     assert push(client, [order("F1")]).json()["created"] == 1
     refused = client.get("/api/v1/me")
     assert refused.status_code == 403
-    assert refused.json() == {"code": "forbidden", "message": "this token is limited to Only pushing orders"}
+    assert refused.json() == {"code": "forbidden", "message": "this token is limited to the scope orders_push"}
     assert client.get("/api/v1/customers").status_code == 403
 
 
@@ -165,3 +165,45 @@ def test_the_openapi_document_describes_each_pushed_order(client: Client) -> Non
     assert set(item["properties"]["lines"]["items"]["properties"]) == {
         "product_id", "title", "sku", "quantity", "price", "amount", "refund_state",
     }  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_pushes_sharing_new_buyers_and_products_all_succeed(shop: Any, manager: Any) -> None:
+    import threading
+
+    from django.db import connection
+
+    _token, key = token_create(user=manager, name="erp", scope="orders_push")
+    answers: list[Any] = []
+
+    def client(n: int) -> None:
+        c = Client(headers={"Authorization": f"Bearer {key}"})
+        batch = [
+            order(f"T{n}-{i}", buyer_handle=f"shared{i % 7}",
+                  lines=[{"product_id": f"NEW{i % 5}", "title": f"new {i % 5}", "price": "100"}])
+            for i in range(40)
+        ]  # fmt: skip
+        answers.append(push(c, batch))
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.status_code for a in answers) == [200] * 4
+    assert sum(a.json()["created"] for a in answers) == 160
+    assert Customer.objects.filter(identities__handle__startswith="shared").count() == 7
+    assert Order.objects.count() == 160
+    counts = Customer.objects.filter(identities__handle__startswith="shared").values_list("order_count", flat=True)
+    assert sorted(counts) == [20, 20, 24, 24, 24, 24, 24]  # 40 orders per client over 7 buyers, stats refreshed
+
+
+def test_a_body_beyond_the_upload_limit_is_413_json(shop: Any, api_client_as: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    answer = push(api_client_as("manager"), [order(f"G{i}", buyer_remark="x" * 900) for i in range(20)])
+    assert answer.status_code == 413
+    assert answer.json() == {
+        "code": "too_large",
+        "message": "the request body is larger than 10000 bytes: send fewer records",
+    }

@@ -290,3 +290,18 @@ def test_a_wrong_token_stops_the_backfill_with_a_clear_reason(store: Source) -> 
             shopify_sync(source=store, sleep=lambda s: None)
     finally:
         sink.stop()
+
+
+def test_a_webhook_the_worker_lost_is_written_by_the_minute_task(store: Source, client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from huitouke.connectors.tasks import deliveries_retry_periodic
+
+    deliver(client, store, ORDER_1001)  # stored; its task never ran (no commit in this test)
+    assert deliveries_retry_periodic.call_local() == 0  # too fresh: its own task may still come
+    WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(minutes=3))
+    assert deliveries_retry_periodic.call_local() == 1
+    assert WebhookDelivery.objects.get().status == "done"
+    assert Order.objects.filter(order_no="#1001").count() == 1
