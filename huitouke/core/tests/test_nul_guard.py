@@ -18,11 +18,9 @@ def test_a_nul_in_a_query_parameter_is_a_400(api_client_as: Callable[[str], Clie
     resp = client.get("/api/v1/message-templates", {"channel": "\x00p"})
 
     assert resp.status_code == 400
-    assert resp.json() == {
-        "code": "invalid",
-        "message": "A text in the request contains a NUL character.",
-        "field": "text",
-    }
+    body = resp.json()
+    assert (body["code"], body["field"]) == ("invalid", "text")
+    assert "NUL" in body["message"]  # in either language
 
 
 def test_a_nul_in_a_body_field_is_a_400(api_client_as: Callable[[str], Client]) -> None:
