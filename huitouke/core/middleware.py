@@ -31,7 +31,8 @@ class DefaultLanguageMiddleware:
 
 def _int64_guard(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
     """Refuse a query whose parameters hold an integer beyond 64 bits (SQLite raises OverflowError, PostgreSQL
-    a data error — both a 500): the request gets a 400 naming the problem instead."""
+    a data error — both a 500) or a text with a NUL character (PostgreSQL cannot store one: a 500 there, found by
+    the API fuzz): the request gets a 400 naming the problem instead, on both databases."""
     if not many and params:
         values = params.values() if isinstance(params, Mapping) else params
         for value in values:
@@ -40,6 +41,8 @@ def _int64_guard(execute: Callable[..., Any], sql: str, params: Any, many: bool,
                     _("A number in the request is too large (at most %(limit)d).") % {"limit": INT64_MAX},
                     field="number",
                 )
+            if type(value) is str and "\x00" in value:
+                raise ApplicationError(_("A text in the request contains a NUL character."), field="text")
     return execute(sql, params, many, context)
 
 

@@ -134,3 +134,78 @@ def test_every_public_page_is_limited_per_address() -> None:
 )
 def test_the_inline_script_finder(html: str, found: int) -> None:
     assert len(walk.inline_scripts(html)) == found
+
+
+# --- the same on real records: a page that looked a record up before checking the permission would show here ----
+
+
+@pytest.fixture
+def records(db: None) -> dict[str, str]:
+    """One record of each kind behind a detail page; URL name -> the page's URL for that record."""
+    from huitouke.audiences.services import segment_create
+    from huitouke.campaigns.services import CampaignInput, campaign_save
+    from huitouke.care.tests.factories import make_rule
+    from huitouke.customers.tests.factories import CustomerFactory
+    from huitouke.messaging.models import Template
+    from huitouke.orders.tests.factories import OrderFactory, ShopFactory
+    from huitouke.service.services import ticket_create
+
+    shop = ShopFactory.create(name="山岚茶食")
+    customer = CustomerFactory.create(name="王小明", phone="13912345678")
+    order = OrderFactory.create(shop=shop, customer=customer)
+    ticket = ticket_create(customer=customer, order=order, type="inquiry", channel="phone", subject="何时发货")
+    template = Template.objects.create(
+        channel="sms", purpose="marketing", language="zh-hans", name="上新", body="亲，上新啦：{product}"
+    )
+    segment = segment_create(name="老客", definition={"conditions": [{"field": "order_count", "min": 1}]})
+    campaign = campaign_save(
+        data=CampaignInput(
+            name="春茶",
+            kind="new_products",
+            segment_id=segment.pk,
+            channel="sms",
+            template_id=template.pk,
+            shop_id=shop.pk,
+            context={"product": "明前龙井"},
+        )
+    )
+    rule = make_rule("birthday")
+    return {
+        "customers:detail": f"/customers/{customer.pk}/",
+        "service:ticket": f"/service/{ticket.pk}/",
+        "campaigns:detail": f"/campaigns/{campaign.pk}/",
+        "campaigns:edit": f"/campaigns/{campaign.pk}/edit/",
+        "care:detail": f"/care/{rule.pk}/",
+        "care:edit": f"/care/{rule.pk}/edit/",
+        "audiences:edit": f"/segments/{segment.pk}/",
+        "messaging:template-edit": f"/messages/templates/{template.pk}/",
+        "loyalty:settings": f"/levels/{shop.pk}/",
+        "help:shop": f"/help/s/{shop.pk}/",
+    }
+
+
+def test_detail_pages_of_real_records_follow_the_same_rules(
+    client_as: Callable[[str], Client], records: dict[str, str]
+) -> None:
+    clients = {ANONYMOUS: Client(), **{role: client_as(role) for role in ROLES}}
+    wrong: dict[str, tuple[list[str], list[str]]] = {}
+    inline: dict[str, list[str]] = {}
+    shown: dict[str, int] = {}
+    for name, url in records.items():
+        assert resolve(url).view_name == name
+        reached = []
+        for who, client in clients.items():
+            resp = client.get(url)
+            if walk.classify(resp) == walk.REACHED:
+                reached.append(who)
+                shown[name] = resp.status_code
+            if resp.get("Content-Type", "").startswith("text/html"):
+                found = walk.inline_scripts(resp.content.decode())
+                if found:
+                    inline[f"{name} as {who}"] = found
+        if set(reached) != expected(PAGES[name]):
+            wrong[name] = (sorted(reached), sorted(expected(PAGES[name])))
+
+    assert wrong == {}, "(reached by, declared)"
+    assert inline == {}
+    assert shown == dict.fromkeys(records, 200)  # real pages were rendered, not error pages
