@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.orders.importers.rows import RowError
 from huitouke.orders.importing import ErrorReport
 from huitouke.orders.models import Order, OrderLine, Shop
+from huitouke.reviews.crediting import credit_recompute, credit_refresh
 from huitouke.reviews.importer import MAX_TEXT, ReviewRow
 from huitouke.reviews.models import CreditSettings, Result, Review, ReviewCase, ReviewEvent, Role
 from huitouke.reviews.registry import NegativeReview, negative_review_hooks
@@ -59,6 +60,8 @@ class ReviewImportResult:
     rejected: int = 0
     errors_file: str | None = None
     cases_opened: int = 0
+    #: the buyers whose reviews were written (their stored credit ledger is refreshed at the end)
+    customer_ids: set[int] = field(default_factory=set, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -100,7 +103,21 @@ def reviews_import_rows(
     finally:
         result.errors_file = report.close()
     result.rejected = report.count
+    _credit_after_write(shop, result.customer_ids)
     return result
+
+
+#: past this many buyers touched, a whole recomputation is cheaper than refreshing them one set at a time
+REFRESH_LIMIT = 20_000
+
+
+def _credit_after_write(shop: Shop, customer_ids: set[int]) -> None:
+    """Keep the stored credit ledger true after reviews were written: the touched buyers' ledger (every rule is
+    local to a buyer), or the whole shop's when many were touched."""
+    if len(customer_ids) > REFRESH_LIMIT:
+        credit_recompute(shop=shop)
+    elif customer_ids:
+        credit_refresh(shop=shop, customer_ids=customer_ids)
 
 
 def _value(row: ReviewRow, name: str) -> Any:
@@ -184,6 +201,7 @@ def _write_batch(
         _cases_progress(explained, ReviewCase.Outcome.EXPLAINED, now)
     result.created += len(new)
     result.updated += len(changed)
+    result.customer_ids.update(r.customer_id for r in (*new, *changed))
     recent = now - timedelta(days=CASE_WINDOW_DAYS)
     for r in new:  # bulk_create set their ids (PostgreSQL and SQLite both return them)
         if r.is_negative and r.created_at >= recent:
@@ -267,12 +285,23 @@ def review_save(
         raise ApplicationError(f"content: longer than {MAX_TEXT} characters", field="content")
     if len(item_id) > 64:
         raise ApplicationError("item_id: longer than 64 characters", field="item_id")
-    if not Order.objects.filter(shop=shop, order_no=order_no).exists():
+    order = Order.objects.filter(shop=shop, order_no=order_no).first()
+    if order is None:
         raise NotFoundError(f"order {order_no} is not in the archive of {shop.name}", field="order_no")
+    existed = None
+    oid = item_id
+    if item_id:  # the review of that item of the order, whatever sub-order number an export gave it
+        existed = Review.objects.filter(shop=shop, tid=order_no, role=role, num_iid=item_id).order_by("pk").first()
+        if existed is not None:
+            oid = existed.oid
+        elif not OrderLine.objects.filter(order=order, product__external_id=item_id).exists():
+            raise NotFoundError(f"order {order_no} has no item {item_id}", field="item_id")
+    if existed is None:
+        existed = Review.objects.filter(shop=shop, tid=order_no, oid=oid, role=role).first()
     row = ReviewRow(
         row_no=0,
         tid=order_no,
-        oid=item_id,
+        oid=oid,
         role=role,
         result=result,
         created_at=created_at,
@@ -280,7 +309,6 @@ def review_save(
         content=content,
         anonymous=anonymous,
     )
-    existed = Review.objects.filter(shop=shop, tid=order_no, oid=item_id, role=role).first()
     kept = {f.name: getattr(row, f.name) for f in fields(row)}
     if existed is not None:  # fields the API does not carry keep their stored values
         kept.update(
@@ -295,7 +323,8 @@ def review_save(
     _write_batch(shop, [ReviewRow(**kept)], ReviewImportResult(), rejected.append)
     if rejected:
         raise ApplicationError(rejected[0].reason, field="order_no")
-    review = Review.objects.get(shop=shop, tid=order_no, oid=item_id, role=role)
+    _credit_after_write(shop, {order.customer_id})
+    review = Review.objects.get(shop=shop, tid=order_no, oid=oid, role=role)
     return review, existed is None
 
 
@@ -308,7 +337,8 @@ def credit_settings_set(
     monthly_cap: int,
     same_item_days: int,
 ) -> CreditSettings:
-    """Set the shop's credit rule numbers (each bounded; a preset names the level table)."""
+    """Set the shop's credit rule numbers (each bounded; a preset names the level table) and recompute the
+    stored credit ledger under them."""
     from huitouke.reviews.credit import rules_with
 
     try:
@@ -331,4 +361,5 @@ def credit_settings_set(
         obj.same_item_days = same_item_days
         obj.full_clean()
         obj.save()
+    credit_recompute(shop=shop)
     return obj

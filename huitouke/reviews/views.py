@@ -20,7 +20,7 @@ from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews.credit import Explanation
-from huitouke.reviews.crediting import credit_ledger_for, credit_recompute, credit_what_if
+from huitouke.reviews.crediting import credit_ledger_for, credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
 from huitouke.reviews.models import Review
 from huitouke.reviews.selectors import credit_settings_get, review_list
@@ -190,7 +190,6 @@ def credit_settings(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            credit_recompute(shop=shop)
             messages.success(request, _("The credit rules were saved and the credit recomputed."))
             return redirect(f"{reverse('reviews:credit')}?shop={shop.pk}")
     return render(request, "reviews/credit_settings.html", {"form": form, "shop": shop})

@@ -85,7 +85,11 @@ def test_import_counts_rejects_and_is_idempotent():
 def test_later_export_updates_and_records_the_change_as_an_event():
     golden_archive()
     run(str(GOLDEN / "traderate_gb18030.csv"))
+    ledger = dict(Review.objects.values_list("tid", "points"))
+    assert ledger == {"9001000000000001": 1, "9001000000000002": -1, "9001000000000003": 0, "9001000000000004": 0}
+    assert Review.objects.get(tid="9001000000000003").not_scored_reason == "rates_buyer"
     later = run(str(GOLDEN / "traderate_later_gb18030.csv"))
+    assert Review.objects.get(tid="9001000000000002").points == 1  # the stored ledger follows the change
     assert (later["created"], later["updated"], later["unchanged"], later["rejected"]) == (0, 2, 2, 0)
     assert later["errors_file"] is None
     bob = Review.objects.get(tid="9001000000000002")

@@ -54,7 +54,7 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(f"{path}: {exc}") from exc
         except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
+            raise CommandError(f"--shop: {exc.message}" if exc.field == "shop" else exc.message) from exc
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return
