@@ -269,6 +269,19 @@ def credit_refresh(*, shop: Shop, customer_ids: Iterable[int], at: dt.datetime |
         return _store(ledger.entries)
 
 
+def review_credit_entry(*, review: Review, at: dt.datetime | None = None) -> Entry | None:
+    """The ledger entry of one review as of `at` (default now), with the numbers behind its reason (the pair's
+    monthly net before it, the same-item rating it merged into): its buyer's ratings alone decide it."""
+    when = at or timezone.now()
+    rules = rules_of(credit_settings_get(shop=review.shop))
+    facts = review_facts(shop=review.shop, at=when, customer_ids=[review.customer_id])
+    ledger = credit_ledger(rules, facts, tz=ZoneInfo(review.shop.timezone), at=when)
+    for e in ledger.entries:
+        if e.id == str(review.pk):
+            return e
+    return None
+
+
 def credit_summary(*, shop: Shop, at: dt.datetime | None = None) -> dict[str, Any]:
     """What `GET /api/v1/credit` and `huitouke credit --json` answer (computed, nothing stored)."""
     return summary_of(credit_recompute(shop=shop, at=at, store=False))

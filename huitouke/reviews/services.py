@@ -263,6 +263,25 @@ def review_case_outcome_set(*, review: Review, outcome: str, at: datetime | None
     return case
 
 
+def review_explain(*, review: Review, text: str, at: datetime | None = None) -> Review:
+    """Store the shop's public explanation (解释) of a review: an `explained` event, and the open negative-review
+    case (if any) records the outcome "explained" with its time. ApplicationError naming `text` when it is blank
+    or too long."""
+    text = text.strip()
+    if not text:
+        raise ApplicationError("text: the explanation is empty", field="text")
+    if len(text) > MAX_TEXT:
+        raise ApplicationError(f"text: longer than {MAX_TEXT} characters", field="text")
+    now = at or timezone.now()
+    with transaction.atomic():
+        review = Review.objects.select_for_update().get(pk=review.pk)
+        review.reply, review.reply_at = text, now
+        review.save(update_fields=["reply", "reply_at", "updated_at"])
+        ReviewEvent.objects.create(review=review, kind=ReviewEvent.Kind.EXPLAINED, at=now, note=text[:500])
+        _cases_progress([review], ReviewCase.Outcome.EXPLAINED, now)
+    return review
+
+
 def review_save(
     *,
     shop: Shop,

@@ -96,6 +96,8 @@ def review_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The outcome was recorded."))
         except ApplicationError as exc:
             messages.error(request, exc.message)
+    if request.POST.get("next") == "detail":
+        return redirect("reviews:detail", pk=review.pk)
     return redirect("reviews:list")
 
 
