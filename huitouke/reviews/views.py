@@ -201,12 +201,15 @@ def credit_settings(request: HttpRequest) -> HttpResponse:
 @permission_required("reviews.view_review", raise_exception=True)
 def review_analytics(request: HttpRequest) -> HttpResponse:
     """The rating trend by month and the products with their review rate and share of bad reviews."""
-    from huitouke.reviews.analytics import product_review_stats, rating_trend
+    from django.utils import timezone
+
+    from huitouke.reviews.analytics import bad_review_words, product_review_stats, rating_trend, reviewers_afterwards
 
     shop = _shop(request)
     if shop is None:
         return render(request, "reviews/analytics.html", {"shop": None})
-    trend = rating_trend(shop=shop)
+    product = request.GET.get("product", "").strip()[:255]
+    trend = rating_trend(shop=shop, product=product)
     months = [m.month for m in trend]
     chart = {
         "data": [
@@ -229,5 +232,8 @@ def review_analytics(request: HttpRequest) -> HttpResponse:
             "trend": trend,
             "chart": chart,
             "products": product_review_stats(shop=shop),
+            "product": product,
+            "words": bad_review_words(shop=shop),
+            "afterwards": reviewers_afterwards(shop=shop, now=timezone.now()),
         },
     )
