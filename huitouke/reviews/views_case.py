@@ -28,7 +28,7 @@ from huitouke.reviews.views import REASON_LABELS
 
 def credit_sentence(review: Review, entry: Entry | None) -> str:
     """What this review does to the shop's credit, in words, with the numbers behind a reason."""
-    word = dict(Result.choices)[review.result]
+    word = str(dict(Result.choices)[review.result]).lower()
     if review.role != "buyer":
         return str(REASON_LABELS["rates_buyer"])
     if entry is None:

@@ -37,7 +37,7 @@ def test_bad_review_page_explains_its_point_suggests_an_explanation_and_saves_it
     page = manager.get(f"/reviews/{bob.pk}/")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "This Bad rating costs the shop 1 point." in html
+    assert "This bad rating costs the shop 1 point." in html
     assert 'id="explain-suggestions"' in html
     suggestions = html.split('id="explain-suggestions"')[1].split("</ul>")[0]
     assert "we are sorry order 9001000000000002 did not please you" in suggestions  # the canned reply, filled
