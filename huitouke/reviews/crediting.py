@@ -135,6 +135,7 @@ def review_facts(
     else:
         rows = _fact_rows(shop, at, customer_ids)
     seller = str(shop.pk)
+    tmall = credit_settings_get(shop=shop).tmall
     for (
         pk,
         tid,
@@ -169,6 +170,7 @@ def review_facts(
             item=iid or title or tid,
             anonymous=anon,
             is_default=default,
+            tmall=tmall,
         )
 
 
@@ -226,7 +228,8 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
     others go through the rules module (`crediting_pg`); on SQLite every review goes through the rules module.
     The figures are the same either way."""
     when = at or timezone.now()
-    rules = rules_of(credit_settings_get(shop=shop))
+    settings = credit_settings_get(shop=shop)
+    rules = rules_of(settings)
     tz = ZoneInfo(shop.timezone)
     with transaction.atomic():
         if connection.vendor != "postgresql":
@@ -235,7 +238,7 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
             return CreditTotals(
                 rules, when, ledger.score, ledger.level, ledger.reviews, ledger.scored, ledger.not_scored, written
             )
-        crediting_pg.stage(shop=shop, rules=rules, at=when)
+        crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall)
         simple = crediting_pg.simple_totals()
         ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
         written = 0
@@ -324,6 +327,7 @@ def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | 
         buyer=str(order.customer_id),
         seller=str(shop.pk),
         item=order_no,
+        tmall=credit_settings_get(shop=shop).tmall,
     )
     rules = rules_of(credit_settings_get(shop=shop))
     return what_if(rules, facts, new, tz=ZoneInfo(shop.timezone), at=when)

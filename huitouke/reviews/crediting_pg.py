@@ -77,6 +77,7 @@ def stage(*, shop: Shop, rules: CreditRules, at: dt.datetime, tmall: bool = Fals
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS credit_calc, credit_complex")
         cur.execute(f"CREATE TEMP TABLE credit_calc ON COMMIT DROP AS {_calc_sql(rules, tmall)}", params)
+        cur.execute("ANALYZE credit_calc")
         cur.execute(
             "CREATE TEMP TABLE credit_complex ON COMMIT DROP AS "
             f"SELECT customer_id AS b FROM {r} WHERE shop_id = %(shop)s AND created_at <= %(at)s "

@@ -76,7 +76,7 @@ class ReviewMappingForm(forms.Form):
 class CreditSettingsForm(forms.ModelForm):
     class Meta:
         model = CreditSettings
-        fields = ["preset", "rating_period_days", "default_good_after_days", "monthly_cap", "same_item_days"]
+        fields = ["preset", "rating_period_days", "default_good_after_days", "monthly_cap", "same_item_days", "tmall"]
 
 
 class OutcomeForm(forms.Form):

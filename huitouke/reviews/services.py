@@ -355,9 +355,10 @@ def credit_settings_set(
     default_good_after_days: int,
     monthly_cap: int,
     same_item_days: int,
+    tmall: bool | None = None,
 ) -> CreditSettings:
-    """Set the shop's credit rule numbers (each bounded; a preset names the level table) and recompute the
-    stored credit ledger under them."""
+    """Set the shop's credit rule numbers (each bounded; a preset names the level table) and whether it is a
+    Tmall shop (None: unchanged), and recompute the stored credit ledger under them."""
     from huitouke.reviews.credit import rules_with
 
     try:
@@ -378,6 +379,8 @@ def credit_settings_set(
         obj.default_good_after_days = default_good_after_days
         obj.monthly_cap = monthly_cap
         obj.same_item_days = same_item_days
+        if tmall is not None:
+            obj.tmall = tmall
         obj.full_clean()
         obj.save()
     credit_recompute(shop=shop)

@@ -193,8 +193,12 @@ def test_credit_exact_object_and_settings(archive, api_client_as):
     }
     done = put(manager, "/api/v1/credit/settings?shop=店A", settings)
     assert done.status_code == 200
-    assert done.json() == {"shop": "店A", **settings}
+    assert done.json() == {"shop": "店A", **settings, "tmall": False}
     assert CreditSettings.objects.get().preset == "taobao"
+    tmall = put(manager, "/api/v1/credit/settings?shop=店A", {**settings, "tmall": True}).json()
+    assert tmall["tmall"] is True
+    assert manager.get("/api/v1/credit?shop=店A&at=2025-09-01").json()["not_scored"] == {"tmall_no_credit": 4}
+    assert put(manager, "/api/v1/credit/settings?shop=店A", {**settings, "tmall": False}).json()["tmall"] is False
     assert manager.get("/api/v1/credit?shop=店A&at=2025-09-01").json()["preset"] == "taobao"
     bad = put(manager, "/api/v1/credit/settings?shop=店A", {**settings, "monthly_cap": 0})
     assert (bad.status_code, bad.json()["field"]) == (422, "monthly_cap")

@@ -110,6 +110,7 @@ def test_full_recompute_stores_what_the_rules_give(seed, preset):
         monthly_cap=6,
         same_item_days=14,
     )
+    Review.objects.filter(shop=shop).update(scores=None, not_scored_reason="", points=0)  # never computed
     per, summary = _expected(name)
     assert len(per) > 60
     assert {r for _s, r, _p in per.values()} >= {"", "rates_buyer", "not_paid_or_not_successful"}
@@ -200,3 +201,27 @@ def test_boundaries_in_the_shops_time_zone_decide_who_goes_through_sql():
     }
     per, summary = _expected("边界店")
     assert (got, summary) == (per, summary_of(totals))
+
+
+def test_a_tmall_shop_has_no_credit_points():
+    _random_shop(4)
+    shop = Shop.objects.get(name="随机店4")
+    credit_settings_set(
+        shop=shop,
+        preset="taobao",
+        rating_period_days=15,
+        default_good_after_days=15,
+        monthly_cap=6,
+        same_item_days=14,
+        tmall=True,
+    )
+    per, summary = _expected("随机店4")
+    assert {r for _s, r, _p in per.values()} == {"tmall_no_credit", "rates_buyer"}
+    assert (summary["score"], summary["scored"], summary["not_scored"]) == (
+        0,
+        0,
+        {"tmall_no_credit": summary["reviews"]},
+    )
+    totals = credit_recompute(shop=shop, at=AT)
+    assert summary_of(totals) == summary
+    assert _stored("随机店4") == per

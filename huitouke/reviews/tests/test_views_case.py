@@ -56,7 +56,7 @@ def test_the_shops_rating_of_a_buyer_is_explained_as_such(archive, english):
     carol = Review.objects.get(tid="9001000000000003")
     html = english("agent").get(f"/reviews/{carol.pk}/").content.decode()
     assert "The shop&#x27;s rating of a buyer (counts for the buyer)" in html
-    assert 'id="review-explain"' not in html  # an agent may not write explanations
+    assert 'id="review-explain"' not in html  # the shop explains buyer reviews, not its own ratings
 
 
 def test_agent_cannot_post_an_explanation(archive, client_as):
