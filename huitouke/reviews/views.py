@@ -213,8 +213,18 @@ def review_analytics(request: HttpRequest) -> HttpResponse:
     months = [m.month for m in trend]
     chart = {
         "data": [
-            {"type": "bar", "name": str(label), "x": months, "y": [getattr(m, key) for m in trend]}
-            for key, label in (("good", _("Good")), ("neutral", _("Neutral")), ("bad", _("Bad")))
+            {
+                "type": "bar",
+                "name": str(label),
+                "x": months,
+                "y": [getattr(m, key) for m in trend],
+                "marker": {"color": colour},
+            }
+            for key, label, colour in (
+                ("good", _("Good"), "#2e7d32"),
+                ("neutral", _("Neutral"), "#9e9e9e"),
+                ("bad", _("Bad"), "#c62828"),
+            )
         ],
         "layout": {
             "barmode": "stack",

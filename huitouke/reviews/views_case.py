@@ -20,7 +20,7 @@ from huitouke.core.services import audit_log
 from huitouke.reviews.credit import Entry
 from huitouke.reviews.crediting import review_credit_entry
 from huitouke.reviews.forms import ExplainForm, OutcomeForm, ReviewEntryForm
-from huitouke.reviews.models import Result, Review
+from huitouke.reviews.models import Result, Review, ReviewCase
 from huitouke.reviews.registry import ExplanationRequest, explanation_suggestions
 from huitouke.reviews.services import review_explain, review_save
 from huitouke.reviews.views import REASON_LABELS
@@ -91,6 +91,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if not form.is_bound and suggestions:
             form = ExplainForm(initial={"text": suggestions[0].text})
+    labels = {**dict(Result.choices), **dict(ReviewCase.Outcome.choices)}
     return render(
         request,
         "reviews/review_detail.html",
@@ -98,7 +99,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "review": review,
             "nick": masker.identifier(review.nick),
             "credit": credit_sentence(review, review_credit_entry(review=review)),
-            "events": review.events.all(),
+            "events": [(e, labels.get(e.old, e.old), labels.get(e.new, e.new)) for e in review.events.all()],
             "case": case,
             "suggestions": suggestions,
             "form": form,

@@ -70,8 +70,8 @@ def _negative_review(event: NegativeReview) -> int | None:
 
 
 def _review_explanations(request: ExplanationRequest) -> list[Suggestion]:
-    """The canned replies of the review scenario the writer may use, filled for the review's order (those whose
-    variables the records cannot fill are left out)."""
+    """The canned replies of the review scenario the writer may use, filled for the review's order with the buyer
+    addressed without a name (those whose other variables the records cannot fill are left out)."""
     from huitouke.customers.models import Customer
     from huitouke.orders.models import Order
     from huitouke.service.replies.models import ReplyCategory
@@ -85,6 +85,8 @@ def _review_explanations(request: ExplanationRequest) -> list[Suggestion]:
         ticket=None, customer=Customer.objects.get(pk=request.customer_id), order=order, shop=order.shop
     )
     context = reply_context(target=target, agent=request.user, language=request.language)
+    # an explanation is public: it never names the buyer
+    context["name"] = context["nick"] = "there" if request.language == "en" else "买家"
     out = []
     for reply in reply_list(
         user=request.user, shop=order.shop, category=ReplyCategory.REVIEW, language=request.language

@@ -40,7 +40,8 @@ def test_bad_review_page_explains_its_point_suggests_an_explanation_and_saves_it
     assert "This bad rating costs the shop 1 point." in html
     assert 'id="explain-suggestions"' in html
     suggestions = html.split('id="explain-suggestions"')[1].split("</ul>")[0]
-    assert "we are sorry order 9001000000000002 did not please you" in suggestions  # the canned reply, filled
+    assert "Hi there, we are sorry order 9001000000000002 did not please you" in suggestions  # filled, no name
+    assert "tb_bob" not in suggestions
     saved = manager.post(f"/reviews/{bob.pk}/", {"text": "  已为您换新，抱歉  "})
     assert (saved.status_code, saved["Location"]) == (302, f"/reviews/{bob.pk}/")
     bob.refresh_from_db()
