@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from huitouke.core.services import job_fail, job_finish, job_progress, job_start
 from huitouke.orders.importers.rows import ImportFileError
@@ -62,3 +63,23 @@ def reviews_import_job(job_id: int) -> None:
 @db_task()
 def reviews_import_task(job_id: int) -> None:
     reviews_import_job(job_id)
+
+
+def credit_recompute_all() -> dict[str, int]:
+    """Recompute and store the credit ledger of every shop with reviews: default good ratings that came due and
+    rating periods that ended since the last write move the ledger on days without imports. Returns the reviews
+    written per shop name."""
+    from huitouke.orders.models import Shop
+    from huitouke.reviews.crediting import credit_recompute
+
+    written = {}
+    for shop in Shop.objects.filter(reviews__isnull=False).distinct().order_by("pk"):
+        written[shop.name] = credit_recompute(shop=shop).written
+    log.info("nightly credit: %s", written)
+    return written
+
+
+@db_periodic_task(crontab(hour="3", minute="10"))
+def credit_nightly() -> dict[str, int]:
+    """Every night at 03:10: `credit_recompute_all`."""
+    return credit_recompute_all()

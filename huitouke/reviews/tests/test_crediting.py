@@ -225,3 +225,37 @@ def test_a_tmall_shop_has_no_credit_points():
     totals = credit_recompute(shop=shop, at=AT)
     assert summary_of(totals) == summary
     assert _stored("随机店4") == per
+
+
+def test_the_nightly_recompute_stores_a_default_that_came_due(review_clock):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from huitouke.reviews.tasks import credit_recompute_all
+    from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
+
+    _shop, orders = golden_archive()
+    call_command("import_reviews", str(GOLDEN / "traderate_gb18030.csv"), stdout=StringIO())
+    assert credit_recompute_all() == {"店A": 0}  # the import already stored everything
+    # carol's order: only the shop rated (2025-06-22 12:00 +08:00); the platform's default 好评 of it is dated
+    # 45 days later, after now: not known yet, so not stored
+    default = Review.objects.create(
+        shop=orders[2].shop,
+        order=orders[2],
+        customer=orders[2].customer,
+        role="buyer",
+        result="good",
+        is_default=True,
+        created_at=datetime(2025, 8, 6, 4, 0, tzinfo=UTC),
+        tid=orders[2].order_no,
+    )
+    assert credit_recompute_all() == {"店A": 0}
+    default.refresh_from_db()
+    assert default.scores is None
+    review_clock.move_to("2025-08-07 00:00:00+00:00")
+    assert credit_recompute_all() == {"店A": 1}
+    default.refresh_from_db()
+    assert (default.scores, default.not_scored_reason, default.points) == (True, "", 1)
+    shop = Shop.objects.get(name="店A")
+    assert credit_recompute(shop=shop).score == 1  # alice +1, bob −1, dan 0, carol's default +1
