@@ -54,7 +54,8 @@ def _calc_sql(rules: CreditRules, tmall: bool) -> str:
         "THEN 'outside_rating_period' ELSE '' END"
     )
     return (
-        "SELECT r.id, r.customer_id AS b, r.result, "
+        "SELECT r.id, r.customer_id AS b, r.result, r.scores AS was_scores, r.not_scored_reason AS was_reason, "
+        "r.points AS was_points, "
         "COALESCE(NULLIF(r.num_iid, ''), NULLIF(r.item_title, ''), r.tid) AS item, "
         f"(o.ordered_at AT TIME ZONE %(tz)s) AS local, {reason} AS reason "
         f"FROM {Review._meta.db_table} r JOIN {Order._meta.db_table} o ON o.id = r.order_id "
@@ -114,14 +115,15 @@ def simple_totals() -> SimplePart:
 
 
 def simple_store() -> int:
-    """Write the staged ledger onto the reviews of the buyers who do not interact, only where it changed;
-    returns the number of reviews written."""
+    """Write the staged ledger onto the reviews of the buyers who do not interact, only where it differs from
+    the values staged with them (so a recomputation that changes nothing reads no review again); returns the
+    number of reviews written."""
     with connection.cursor() as cur:
         cur.execute(
-            f"UPDATE {Review._meta.db_table} r SET scores = (c.reason = ''), not_scored_reason = c.reason, "
-            f"points = {_POINTS} FROM credit_calc c WHERE r.id = c.id AND {_SIMPLE} "
-            f"AND (r.scores IS DISTINCT FROM (c.reason = '') OR r.not_scored_reason <> c.reason "
-            f"OR r.points <> {_POINTS})"
+            f"UPDATE {Review._meta.db_table} r SET scores = c.reason = '', not_scored_reason = c.reason, "
+            f"points = c.points FROM (SELECT c.id, c.reason, {_POINTS} AS points FROM credit_calc c "
+            f"WHERE {_SIMPLE} AND (c.was_scores IS DISTINCT FROM (c.reason = '') OR c.was_reason <> c.reason "
+            f"OR c.was_points <> {_POINTS})) c WHERE r.id = c.id"
         )
         return int(cur.rowcount)
 
