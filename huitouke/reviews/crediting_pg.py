@@ -3,11 +3,12 @@
 Every credit rule is local to one buyer–seller pair: the monthly cap counts a pair's month, the same-item rule a
 pair's item, a default rating hangs on one order line of the pair. So a buyer whose ratings cannot meet each other
 under those rules — no rating by the shop of them, no imported default, no two eligible ratings of one item within
-the same-item window (nor three of one item at all: a cheap superset), at most `monthly_cap` eligible 好评/差评 in any month — gets from the ledger exactly what the
-eligibility checks alone give each rating (paid and successful trade, inside the rating period). Those checks are
-one SQL expression; the buyers who fail the test ("interacting buyers", usually a small share) go through the pure
-rules module, reading only their own reviews. The result is the ledger `reviews.credit.credit_ledger` would give;
-`tests/test_crediting.py` compares the two on data built to hit every rule.
+the same-item window (nor three of one item at all: a cheap superset), at most `monthly_cap` eligible 好评/差评 in
+any month — gets from the ledger exactly what the eligibility checks alone give each rating (paid and successful
+trade, inside the rating period). Those checks are one SQL expression; the buyers who fail the test ("interacting
+buyers", usually a small share) go through the pure rules module, reading only their own reviews. The result is
+the ledger `reviews.credit.credit_ledger` would give; `tests/test_crediting.py` compares the two on data built to
+hit every rule.
 """
 
 from __future__ import annotations
