@@ -124,6 +124,9 @@ def _value(row: ReviewRow, name: str) -> Any:
     return row.created_at if name == "created_at" else getattr(row, name)
 
 
+_STORED = ("id", "order_id", "order_line_id", "customer_id", "tid", "oid", "role", *VALUE_FIELDS)
+
+
 def _write_batch(
     shop: Shop,
     rows: list[ReviewRow],
@@ -145,7 +148,11 @@ def _write_batch(
             order__shop=shop, order__order_no__in=tids, product__external_id__in=items
         ).values_list("pk", "order", "product__external_id"):
             lines.setdefault((order_id, ext), pk)
-    existing = {(r.tid, r.oid, r.role): r for r in Review.objects.filter(shop=shop, tid__in=tids)}
+    # stored values only (a model is built for the rows that changed): most rows of a later export are unchanged
+    existing = {
+        (v["tid"], v["oid"], v["role"]): v
+        for v in Review.objects.filter(shop=shop, tid__in=tids).values(*_STORED).order_by()
+    }
     now = timezone.now()
     new: list[Review] = []
     changed: list[Review] = []
@@ -158,8 +165,8 @@ def _write_batch(
             reject(RowError(row.row_no, tid_header, row.tid, f"order {row.tid} is not in the archive of {shop.name}"))
             continue
         order_id, customer_id = found
-        old = existing.get((row.tid, row.oid, row.role))
-        if old is None:
+        stored = existing.get((row.tid, row.oid, row.role))
+        if stored is None:
             review = Review(
                 shop=shop,
                 order_id=order_id,
@@ -172,10 +179,12 @@ def _write_batch(
             )
             new.append(review)
             continue
-        diffs = [f for f in compared if getattr(old, f) != _value(row, f)]
+        diffs = [f for f in compared if stored[f] != _value(row, f)]
         if not diffs:
             result.unchanged += 1
             continue
+        old = Review(shop=shop, updated_at=now, **stored)
+        old._state.adding, old._state.db = False, connection.alias
         if "result" in diffs:
             events.append(
                 ReviewEvent(review=old, kind=ReviewEvent.Kind.RESULT_CHANGED, old=old.result, new=row.result, at=now)
