@@ -130,4 +130,5 @@ def credit_settings_put(request: HttpRequest, payload: CreditSettingsIn, shop: s
         "default_good_after_days": obj.default_good_after_days,
         "monthly_cap": obj.monthly_cap,
         "same_item_days": obj.same_item_days,
+        "tmall": obj.tmall,
     }

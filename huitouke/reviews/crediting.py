@@ -4,14 +4,17 @@ the CLI and the credit page show.
 
 Writing back is set-based: a ledger holds only a handful of distinct (scores, reason, points) triples, so the
 review ids are grouped by triple and each group is written with one `UPDATE … WHERE id = ANY(%s)` on PostgreSQL
-(chunks of `IN (…)` on SQLite) instead of one statement per review.
+(chunks of `IN (…)` on SQLite) instead of one statement per review, and only rows whose values change are written.
+On PostgreSQL a full recomputation leaves the buyers whose ratings cannot interact to SQL (`crediting_pg`).
+After a write touching some buyers, `credit_refresh` recomputes only theirs (every rule is local to a buyer).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +22,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huitouke.orders.models import Order, Shop
-from huitouke.reviews.credit import CreditRules, Explanation, Ledger, ReviewFact, credit_ledger, rules_with, what_if
+from huitouke.reviews import crediting_pg
+from huitouke.reviews.credit import (
+    CreditRules,
+    Entry,
+    Explanation,
+    Ledger,
+    Level,
+    ReviewFact,
+    credit_ledger,
+    level_for,
+    rules_with,
+    what_if,
+)
 from huitouke.reviews.models import CreditSettings, Review
 from huitouke.reviews.selectors import credit_settings_get
 
@@ -61,14 +76,21 @@ _FACT_FIELDS = (
 _TIMES = (5, 12, 13, 14, 15)
 
 
-def _fact_rows(shop: Shop, at: dt.datetime | None) -> Iterator[tuple[Any, ...]]:
+def _fact_rows(shop: Shop, at: dt.datetime | None, customer_ids: list[int] | None) -> Iterator[tuple[Any, ...]]:
     qs = Review.objects.filter(shop=shop)
     if at is not None:
         qs = qs.filter(created_at__lte=at)
+    if customer_ids is not None:
+        for i in range(0, len(customer_ids), 900):
+            part = qs.filter(customer_id__in=customer_ids[i : i + 900])
+            yield from part.values_list(*_FACT_FIELDS).order_by().iterator(chunk_size=CHUNK)
+        return
     yield from qs.values_list(*_FACT_FIELDS).order_by().iterator(chunk_size=CHUNK)
 
 
-def _fact_rows_pg(shop: Shop, at: dt.datetime | None) -> Iterator[tuple[Any, ...]]:
+def _fact_rows_pg(
+    shop: Shop, at: dt.datetime | None, customer_ids: list[int] | None, interacting: bool
+) -> Iterator[tuple[Any, ...]]:
     """The same rows on PostgreSQL, its instants read as epoch seconds (turning those into datetimes is several
     times cheaper than parsing timestamps, and the read is most of a large recomputation)."""
     r, o = Review._meta.db_table, Order._meta.db_table
@@ -83,6 +105,11 @@ def _fact_rows_pg(shop: Shop, at: dt.datetime | None) -> Iterator[tuple[Any, ...
     if at is not None:
         sql += " AND r.created_at <= %s"
         params.append(at)
+    if customer_ids is not None:
+        sql += " AND r.customer_id = ANY(%s)"
+        params.append(customer_ids)
+    if interacting:
+        sql += " AND " + crediting_pg.complex_filter()
     stamp = dt.datetime.fromtimestamp
     utc = dt.UTC
     with connection.chunked_cursor() as cur:
@@ -96,12 +123,19 @@ def _fact_rows_pg(shop: Shop, at: dt.datetime | None) -> Iterator[tuple[Any, ...
                 yield tuple(values)
 
 
-def review_facts(*, shop: Shop, at: dt.datetime | None = None) -> Iterator[ReviewFact]:
-    """Every review of the shop (given by `at`) as a rule fact: the buyer is the customer, the item the item id
-    (else its title, else the order), success is the order's completion (confirmation time, else the latest
-    known time of the trade)."""
-    rows = _fact_rows_pg(shop, at) if connection.vendor == "postgresql" else _fact_rows(shop, at)
+def review_facts(
+    *, shop: Shop, at: dt.datetime | None = None, customer_ids: list[int] | None = None, interacting: bool = False
+) -> Iterator[ReviewFact]:
+    """Every review of the shop (given by `at`; of `customer_ids` when given; of the staged interacting buyers
+    with `interacting`, PostgreSQL only) as a rule fact: the buyer is the customer, the item the item id (else its
+    title, else the order), success is the order's completion (confirmation time, else the latest known time of
+    the trade)."""
+    if connection.vendor == "postgresql":
+        rows = _fact_rows_pg(shop, at, customer_ids, interacting)
+    else:
+        rows = _fact_rows(shop, at, customer_ids)
     seller = str(shop.pk)
+    tmall = credit_settings_get(shop=shop).tmall
     for (
         pk,
         tid,
@@ -136,6 +170,7 @@ def review_facts(*, shop: Shop, at: dt.datetime | None = None) -> Iterator[Revie
             item=iid or title or tid,
             anonymous=anon,
             is_default=default,
+            tmall=tmall,
         )
 
 
@@ -146,33 +181,116 @@ def credit_ledger_for(*, shop: Shop, at: dt.datetime | None = None) -> Ledger:
     return credit_ledger(rules, review_facts(shop=shop, at=when), tz=ZoneInfo(shop.timezone), at=when)
 
 
-def credit_recompute(*, shop: Shop, at: dt.datetime | None = None) -> Ledger:
-    """Recompute the shop's ledger and store, on every review, whether it scores, why not and its points."""
-    ledger = credit_ledger_for(shop=shop, at=at)
+@dataclass(frozen=True)
+class CreditTotals:
+    """The shop's credit as of `at` without the per-review entries: what the API, the CLI and the credit page's
+    figures show (the attribute names of `credit.Ledger`). `written`: reviews whose stored ledger changed."""
+
+    rules: CreditRules
+    at: dt.datetime
+    score: int
+    level: Level
+    reviews: int
+    scored: int
+    not_scored: dict[str, int]
+    written: int = 0
+
+
+def _store(entries: Iterable[Entry]) -> int:
+    """Write the ledger columns of the entries' reviews where they changed (one UPDATE per distinct triple)."""
     groups: dict[tuple[bool, str, int], list[int]] = defaultdict(list)
-    for e in ledger.entries:
+    for e in entries:
         if not e.generated:
             groups[(e.scores, e.reason or "", e.points)].append(int(e.id))
     table = Review._meta.db_table
-    with transaction.atomic(), connection.cursor() as cur:
+    written = 0
+    changed = "AND (scores IS NULL OR scores <> %s OR not_scored_reason <> %s OR points <> %s)"
+    with connection.cursor() as cur:
         for (scores, reason, points), ids in groups.items():
             sql = f"UPDATE {table} SET scores = %s, not_scored_reason = %s, points = %s WHERE id "
+            values: list[Any] = [scores, reason, points]
             if connection.vendor == "postgresql":
-                cur.execute(sql + "= ANY(%s)", [scores, reason, points, ids])
+                cur.execute(sql + f"= ANY(%s) {changed}", [*values, ids, *values])
+                written += cur.rowcount
             else:
                 for i in range(0, len(ids), 900):
                     part = ids[i : i + 900]
-                    cur.execute(sql + f"IN ({','.join(['%s'] * len(part))})", [scores, reason, points, *part])
-    return ledger
+                    cur.execute(sql + f"IN ({','.join(['%s'] * len(part))}) {changed}", [*values, *part, *values])
+                    written += cur.rowcount
+    return written
+
+
+def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool = True) -> CreditTotals:
+    """The shop's credit as of `at` (default now) under its settings; with `store`, every review's ledger columns
+    (whether it scores, why not, its points) are written where they changed.
+
+    On PostgreSQL the buyers whose ratings cannot interact under the rules are computed in SQL and only the
+    others go through the rules module (`crediting_pg`); on SQLite every review goes through the rules module.
+    The figures are the same either way."""
+    when = at or timezone.now()
+    settings = credit_settings_get(shop=shop)
+    rules = rules_of(settings)
+    tz = ZoneInfo(shop.timezone)
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            ledger = credit_ledger(rules, review_facts(shop=shop, at=when), tz=tz, at=when)
+            written = _store(ledger.entries) if store else 0
+            return CreditTotals(
+                rules, when, ledger.score, ledger.level, ledger.reviews, ledger.scored, ledger.not_scored, written
+            )
+        crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall)
+        simple = crediting_pg.simple_totals()
+        ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
+        written = 0
+        if store:
+            written = crediting_pg.simple_store() + _store(ledger.entries)
+    score = simple.score + ledger.score
+    not_scored = simple.not_scored + Counter(ledger.not_scored)
+    return CreditTotals(
+        rules=rules,
+        at=when,
+        score=score,
+        level=level_for(rules, score),
+        reviews=simple.reviews + ledger.reviews,
+        scored=simple.scored + ledger.scored,
+        not_scored={reason: not_scored[reason] for reason in sorted(not_scored)},
+        written=written,
+    )
+
+
+def credit_refresh(*, shop: Shop, customer_ids: Iterable[int], at: dt.datetime | None = None) -> int:
+    """Bring the stored ledger of these buyers' reviews up to date (after their reviews were written): the rules
+    only ever relate ratings of one buyer, so their reviews alone decide their ledger. Returns the reviews written."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return 0
+    when = at or timezone.now()
+    rules = rules_of(credit_settings_get(shop=shop))
+    facts = review_facts(shop=shop, at=when, customer_ids=ids)
+    ledger = credit_ledger(rules, facts, tz=ZoneInfo(shop.timezone), at=when)
+    with transaction.atomic():
+        return _store(ledger.entries)
+
+
+def review_credit_entry(*, review: Review, at: dt.datetime | None = None) -> Entry | None:
+    """The ledger entry of one review as of `at` (default now), with the numbers behind its reason (the pair's
+    monthly net before it, the same-item rating it merged into): its buyer's ratings alone decide it."""
+    when = at or timezone.now()
+    rules = rules_of(credit_settings_get(shop=review.shop))
+    facts = review_facts(shop=review.shop, at=when, customer_ids=[review.customer_id])
+    ledger = credit_ledger(rules, facts, tz=ZoneInfo(review.shop.timezone), at=when)
+    for e in ledger.entries:
+        if e.id == str(review.pk):
+            return e
+    return None
 
 
 def credit_summary(*, shop: Shop, at: dt.datetime | None = None) -> dict[str, Any]:
-    """What `GET /api/v1/credit` and `huitouke credit --json` answer."""
-    ledger = credit_ledger_for(shop=shop, at=at)
-    return summary_of(ledger)
+    """What `GET /api/v1/credit` and `huitouke credit --json` answer (computed, nothing stored)."""
+    return summary_of(credit_recompute(shop=shop, at=at, store=False))
 
 
-def summary_of(ledger: Ledger) -> dict[str, Any]:
+def summary_of(ledger: Ledger | CreditTotals) -> dict[str, Any]:
     return {
         "preset": ledger.rules.preset,
         "score": ledger.score,
@@ -209,6 +327,7 @@ def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | 
         buyer=str(order.customer_id),
         seller=str(shop.pk),
         item=order_no,
+        tmall=credit_settings_get(shop=shop).tmall,
     )
     rules = rules_of(credit_settings_get(shop=shop))
     return what_if(rules, facts, new, tz=ZoneInfo(shop.timezone), at=when)

@@ -8,8 +8,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.orders.models import Shop
-from huitouke.reviews.importer import FIELDS, REQUIRED
-from huitouke.reviews.models import CreditSettings, Result, ReviewCase
+from huitouke.reviews.importer import FIELDS, MAX_TEXT, REQUIRED
+from huitouke.reviews.models import CreditSettings, Result, ReviewCase, Role
 
 MAX_UPLOAD = 200 * 1024 * 1024
 
@@ -76,7 +76,7 @@ class ReviewMappingForm(forms.Form):
 class CreditSettingsForm(forms.ModelForm):
     class Meta:
         model = CreditSettings
-        fields = ["preset", "rating_period_days", "default_good_after_days", "monthly_cap", "same_item_days"]
+        fields = ["preset", "rating_period_days", "default_good_after_days", "monthly_cap", "same_item_days", "tmall"]
 
 
 class OutcomeForm(forms.Form):
@@ -89,3 +89,28 @@ class OutcomeForm(forms.Form):
 class WhatIfForm(forms.Form):
     order_no = forms.CharField(max_length=64, label=_("Order number"))
     result = forms.ChoiceField(choices=Result.choices, label=_("Rating"))
+
+
+class ExplainForm(forms.Form):
+    text = forms.CharField(
+        max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 4}), label=_("The shop's explanation (public)")
+    )
+
+
+class ReviewEntryForm(forms.Form):
+    """A review entered by hand for an order of the archive (e.g. read off the seller centre)."""
+
+    shop = forms.ModelChoiceField(Shop.objects.all(), label=_("Shop"))
+    order_no = forms.CharField(max_length=64, label=_("Order number"))
+    item_id = forms.CharField(max_length=64, required=False, label=_("Item id (empty: the whole order)"))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.BUYER, label=_("Who rated"))
+    result = forms.ChoiceField(choices=Result.choices, label=_("Rating"))
+    content = forms.CharField(
+        max_length=MAX_TEXT, required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Review text")
+    )
+    created_at = forms.DateTimeField(
+        label=_("Rated at (shop time)"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+    )
+    anonymous = forms.BooleanField(required=False, label=_("Anonymous"))

@@ -168,6 +168,9 @@ class CreditSettings(models.Model):
     default_good_after_days = models.PositiveSmallIntegerField(_("default good rating after (days)"), default=45)
     monthly_cap = models.PositiveSmallIntegerField(_("monthly cap per buyer (points)"), default=6)
     same_item_days = models.PositiveSmallIntegerField(_("same item counted once within (days)"), default=14)
+    tmall = models.BooleanField(
+        _("Tmall shop (天猫): its orders carry no credit points, only shop scores"), default=False
+    )
 
     class Meta:
         verbose_name = _("credit settings")

@@ -42,3 +42,42 @@ def unregister_negative_review_hook(key: str) -> None:
 
 def negative_review_hooks() -> list[NegativeReviewHook]:
     return list(_negative_hooks.values())
+
+
+@dataclass(frozen=True)
+class ExplanationRequest:
+    """A review someone is about to explain (解释) publicly: which texts to suggest. `user` is who writes it."""
+
+    review_id: int
+    shop_id: int
+    order_id: int
+    customer_id: int
+    language: str
+    user: object
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested explanation: where it comes from (a canned reply's title) and its text, filled in."""
+
+    title: str
+    text: str
+
+
+#: returns filled suggestions, best first (the service app fills its canned replies of the review scenario)
+ExplanationSource = Callable[[ExplanationRequest], list[Suggestion]]
+
+_explanation_sources: dict[str, ExplanationSource] = {}
+
+
+def register_explanation_source(key: str, source: ExplanationSource) -> None:
+    """Add (or replace) the source of suggested explanations named `key`."""
+    _explanation_sources[key] = source
+
+
+def explanation_suggestions(request: ExplanationRequest, limit: int = 3) -> list[Suggestion]:
+    """Suggestions from every registered source, at most `limit`."""
+    out: list[Suggestion] = []
+    for source in _explanation_sources.values():
+        out.extend(source(request))
+    return out[:limit]

@@ -87,7 +87,9 @@ class CreditSettingsIn(Schema):
     )
     monthly_cap: int = Field(..., ge=_bounds("monthly_cap")[0], le=_bounds("monthly_cap")[1])
     same_item_days: int = Field(..., ge=_bounds("same_item_days")[0], le=_bounds("same_item_days")[1])
+    tmall: bool | None = Field(None, description="a Tmall shop: orders carry no credit (omitted: unchanged)")
 
 
 class CreditSettingsOut(CreditSettingsIn):
     shop: str
+    tmall: bool | None

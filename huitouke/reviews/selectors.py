@@ -26,7 +26,7 @@ def shop_named(name: str = "") -> Shop:
     if not shops:
         raise NotFoundError("there is no shop yet: import orders first", field="shop")
     names = ", ".join(s.name for s in shops[:5])
-    raise ApplicationError(f"several shops ({names} …): name one with shop", field="shop")
+    raise ApplicationError(f"several shops ({names} …): name one", field="shop")
 
 
 def credit_settings_get(*, shop: Shop) -> CreditSettings:

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.orders.importers.rows import RowError
 from huitouke.orders.importing import ErrorReport
 from huitouke.orders.models import Order, OrderLine, Shop
+from huitouke.reviews.crediting import credit_recompute, credit_refresh
 from huitouke.reviews.importer import MAX_TEXT, ReviewRow
 from huitouke.reviews.models import CreditSettings, Result, Review, ReviewCase, ReviewEvent, Role
 from huitouke.reviews.registry import NegativeReview, negative_review_hooks
@@ -59,6 +60,8 @@ class ReviewImportResult:
     rejected: int = 0
     errors_file: str | None = None
     cases_opened: int = 0
+    #: the buyers whose reviews were written (their stored credit ledger is refreshed at the end)
+    customer_ids: set[int] = field(default_factory=set, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -100,11 +103,28 @@ def reviews_import_rows(
     finally:
         result.errors_file = report.close()
     result.rejected = report.count
+    _credit_after_write(shop, result.customer_ids)
     return result
+
+
+#: past this many buyers touched, a whole recomputation is cheaper than refreshing them one set at a time
+REFRESH_LIMIT = 20_000
+
+
+def _credit_after_write(shop: Shop, customer_ids: set[int]) -> None:
+    """Keep the stored credit ledger true after reviews were written: the touched buyers' ledger (every rule is
+    local to a buyer), or the whole shop's when many were touched."""
+    if len(customer_ids) > REFRESH_LIMIT:
+        credit_recompute(shop=shop)
+    elif customer_ids:
+        credit_refresh(shop=shop, customer_ids=customer_ids)
 
 
 def _value(row: ReviewRow, name: str) -> Any:
     return row.created_at if name == "created_at" else getattr(row, name)
+
+
+_STORED = ("id", "order_id", "order_line_id", "customer_id", "tid", "oid", "role", *VALUE_FIELDS)
 
 
 def _write_batch(
@@ -128,7 +148,11 @@ def _write_batch(
             order__shop=shop, order__order_no__in=tids, product__external_id__in=items
         ).values_list("pk", "order", "product__external_id"):
             lines.setdefault((order_id, ext), pk)
-    existing = {(r.tid, r.oid, r.role): r for r in Review.objects.filter(shop=shop, tid__in=tids)}
+    # stored values only (a model is built for the rows that changed): most rows of a later export are unchanged
+    existing = {
+        (v["tid"], v["oid"], v["role"]): v
+        for v in Review.objects.filter(shop=shop, tid__in=tids).values(*_STORED).order_by()
+    }
     now = timezone.now()
     new: list[Review] = []
     changed: list[Review] = []
@@ -141,8 +165,8 @@ def _write_batch(
             reject(RowError(row.row_no, tid_header, row.tid, f"order {row.tid} is not in the archive of {shop.name}"))
             continue
         order_id, customer_id = found
-        old = existing.get((row.tid, row.oid, row.role))
-        if old is None:
+        stored = existing.get((row.tid, row.oid, row.role))
+        if stored is None:
             review = Review(
                 shop=shop,
                 order_id=order_id,
@@ -155,10 +179,12 @@ def _write_batch(
             )
             new.append(review)
             continue
-        diffs = [f for f in compared if getattr(old, f) != _value(row, f)]
+        diffs = [f for f in compared if stored[f] != _value(row, f)]
         if not diffs:
             result.unchanged += 1
             continue
+        old = Review(shop=shop, updated_at=now, **stored)
+        old._state.adding, old._state.db = False, connection.alias
         if "result" in diffs:
             events.append(
                 ReviewEvent(review=old, kind=ReviewEvent.Kind.RESULT_CHANGED, old=old.result, new=row.result, at=now)
@@ -174,21 +200,56 @@ def _write_batch(
             setattr(old, f, _value(row, f))
         changed.append(old)
     with transaction.atomic():
-        Review.objects.bulk_create(new, batch_size=1000)
+        _insert(Review, new, shop_id=shop.pk)
         if changed:
             Review.objects.bulk_update(changed, [*VALUE_FIELDS, "updated_at"], batch_size=1000)
         for r in new:
             events.append(ReviewEvent(review=r, kind=ReviewEvent.Kind.RATED, new=r.result, at=r.created_at))
-        ReviewEvent.objects.bulk_create(events, batch_size=1000)
+        _insert(ReviewEvent, events)
         _cases_progress(improved, ReviewCase.Outcome.CHANGED, now)
         _cases_progress(explained, ReviewCase.Outcome.EXPLAINED, now)
     result.created += len(new)
     result.updated += len(changed)
+    result.customer_ids.update(r.customer_id for r in (*new, *changed))
     recent = now - timedelta(days=CASE_WINDOW_DAYS)
-    for r in new:  # bulk_create set their ids (PostgreSQL and SQLite both return them)
+    for r in new:  # _insert set their ids
         if r.is_negative and r.created_at >= recent:
             review_case_open(review=r, at=now)
             result.cases_opened += 1
+
+
+#: below this many rows an insert goes through bulk_create; from it on PostgreSQL, through COPY
+COPY_FROM = 200
+
+
+def _insert(model: type[Review] | type[ReviewEvent], objs: list[Any], *, shop_id: int | None = None) -> None:
+    """Insert new rows. On PostgreSQL a large batch goes in with one COPY (Django's bulk_create spends more time
+    preparing parameters than the database spends storing them); new reviews then get their ids by their natural
+    key (shop, tid, oid, role). Elsewhere, and for small batches: bulk_create (ids returned on both databases)."""
+    if connection.vendor != "postgresql" or len(objs) < COPY_FROM:
+        model.objects.bulk_create(objs, batch_size=1000)
+        return
+    now = timezone.now()
+    fields_ = [f for f in model._meta.concrete_fields if not f.primary_key]
+    names = [f.attname for f in fields_]
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(str(f.column) for f in fields_)}) FROM STDIN") as copy:
+            for obj in objs:
+                if model is Review:
+                    obj.updated_at = now
+                copy.write_row([getattr(obj, name) for name in names])
+        if model is Review:
+            keys = {(r.tid, r.oid, r.role): r for r in objs}
+            cur.execute(
+                f"SELECT id, tid, oid, role FROM {table} WHERE shop_id = %s AND tid = ANY(%s)",
+                [shop_id, sorted({r.tid for r in objs})],
+            )
+            for pk, tid, oid, role in cur.fetchall():
+                found = keys.get((tid, oid, role))
+                if found is not None:
+                    found.pk = pk
+                    found._state.adding, found._state.db = False, connection.alias
 
 
 def _cases_progress(reviews: list[Review], outcome: str, at: datetime) -> None:
@@ -245,6 +306,25 @@ def review_case_outcome_set(*, review: Review, outcome: str, at: datetime | None
     return case
 
 
+def review_explain(*, review: Review, text: str, at: datetime | None = None) -> Review:
+    """Store the shop's public explanation (解释) of a review: an `explained` event, and the open negative-review
+    case (if any) records the outcome "explained" with its time. ApplicationError naming `text` when it is blank
+    or too long."""
+    text = text.strip()
+    if not text:
+        raise ApplicationError("text: the explanation is empty", field="text")
+    if len(text) > MAX_TEXT:
+        raise ApplicationError(f"text: longer than {MAX_TEXT} characters", field="text")
+    now = at or timezone.now()
+    with transaction.atomic():
+        review = Review.objects.select_for_update().get(pk=review.pk)
+        review.reply, review.reply_at = text, now
+        review.save(update_fields=["reply", "reply_at", "updated_at"])
+        ReviewEvent.objects.create(review=review, kind=ReviewEvent.Kind.EXPLAINED, at=now, note=text[:500])
+        _cases_progress([review], ReviewCase.Outcome.EXPLAINED, now)
+    return review
+
+
 def review_save(
     *,
     shop: Shop,
@@ -267,12 +347,23 @@ def review_save(
         raise ApplicationError(f"content: longer than {MAX_TEXT} characters", field="content")
     if len(item_id) > 64:
         raise ApplicationError("item_id: longer than 64 characters", field="item_id")
-    if not Order.objects.filter(shop=shop, order_no=order_no).exists():
+    order = Order.objects.filter(shop=shop, order_no=order_no).first()
+    if order is None:
         raise NotFoundError(f"order {order_no} is not in the archive of {shop.name}", field="order_no")
+    existed = None
+    oid = item_id
+    if item_id:  # the review of that item of the order, whatever sub-order number an export gave it
+        existed = Review.objects.filter(shop=shop, tid=order_no, role=role, num_iid=item_id).order_by("pk").first()
+        if existed is not None:
+            oid = existed.oid
+        elif not OrderLine.objects.filter(order=order, product__external_id=item_id).exists():
+            raise NotFoundError(f"order {order_no} has no item {item_id}", field="item_id")
+    if existed is None:
+        existed = Review.objects.filter(shop=shop, tid=order_no, oid=oid, role=role).first()
     row = ReviewRow(
         row_no=0,
         tid=order_no,
-        oid=item_id,
+        oid=oid,
         role=role,
         result=result,
         created_at=created_at,
@@ -280,7 +371,6 @@ def review_save(
         content=content,
         anonymous=anonymous,
     )
-    existed = Review.objects.filter(shop=shop, tid=order_no, oid=item_id, role=role).first()
     kept = {f.name: getattr(row, f.name) for f in fields(row)}
     if existed is not None:  # fields the API does not carry keep their stored values
         kept.update(
@@ -295,7 +385,8 @@ def review_save(
     _write_batch(shop, [ReviewRow(**kept)], ReviewImportResult(), rejected.append)
     if rejected:
         raise ApplicationError(rejected[0].reason, field="order_no")
-    review = Review.objects.get(shop=shop, tid=order_no, oid=item_id, role=role)
+    _credit_after_write(shop, {order.customer_id})
+    review = Review.objects.get(shop=shop, tid=order_no, oid=oid, role=role)
     return review, existed is None
 
 
@@ -307,8 +398,10 @@ def credit_settings_set(
     default_good_after_days: int,
     monthly_cap: int,
     same_item_days: int,
+    tmall: bool | None = None,
 ) -> CreditSettings:
-    """Set the shop's credit rule numbers (each bounded; a preset names the level table)."""
+    """Set the shop's credit rule numbers (each bounded; a preset names the level table) and whether it is a
+    Tmall shop (None: unchanged), and recompute the stored credit ledger under them."""
     from huitouke.reviews.credit import rules_with
 
     try:
@@ -329,6 +422,9 @@ def credit_settings_set(
         obj.default_good_after_days = default_good_after_days
         obj.monthly_cap = monthly_cap
         obj.same_item_days = same_item_days
+        if tmall is not None:
+            obj.tmall = tmall
         obj.full_clean()
         obj.save()
+    credit_recompute(shop=shop)
     return obj

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from huey import crontab
 
 from huitouke.core.audit import record
-from huitouke.core.fleet import queue_task
+from huitouke.core.fleet import fleet_periodic_task, queue_task
 from huitouke.core.models import AuditEntry
 from huitouke.core.services import job_fail, job_finish, job_progress, job_start
 from huitouke.orders.importers.rows import ImportFileError
@@ -71,3 +72,23 @@ def reviews_import_job(job_id: int) -> None:
 @queue_task("imports")
 def reviews_import_task(job_id: int) -> None:
     reviews_import_job(job_id)
+
+
+def credit_recompute_all() -> dict[str, int]:
+    """Recompute and store the credit ledger of every shop with reviews: default good ratings that came due and
+    rating periods that ended since the last write move the ledger on days without imports. Returns the reviews
+    written per shop name."""
+    from huitouke.orders.models import Shop
+    from huitouke.reviews.crediting import credit_recompute
+
+    written = {}
+    for shop in Shop.objects.filter(reviews__isnull=False).distinct().order_by("pk"):
+        written[shop.name] = credit_recompute(shop=shop).written
+    log.info("nightly credit: %s", written)
+    return written
+
+
+@fleet_periodic_task(crontab(hour="3", minute="10"))
+def credit_nightly() -> dict[str, int]:
+    """Every night at 03:10: `credit_recompute_all`."""
+    return credit_recompute_all()

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from huitouke.reviews import views, views_import
+from huitouke.reviews import views, views_case, views_import
 
 app_name = "reviews"
 urlpatterns = [
     path("", views.review_index, name="list"),
+    path("new/", views_case.review_new, name="new"),
+    path("<id:pk>/", views_case.review_detail, name="detail"),
     path("<id:pk>/outcome/", views.review_outcome, name="outcome"),
     path("credit/", views.credit_page, name="credit"),
     path("analytics/", views.review_analytics, name="analytics"),

@@ -21,7 +21,7 @@ from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews.credit import Explanation
-from huitouke.reviews.crediting import credit_ledger_for, credit_recompute, credit_what_if
+from huitouke.reviews.crediting import credit_ledger_for, credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
 from huitouke.reviews.models import Review
 from huitouke.reviews.selectors import credit_settings_get, review_list
@@ -97,6 +97,8 @@ def review_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The outcome was recorded."))
         except ApplicationError as exc:
             messages.error(request, exc.message)
+    if request.POST.get("next") == "detail":
+        return redirect("reviews:detail", pk=review.pk)
     return redirect("reviews:list")
 
 
@@ -194,7 +196,6 @@ def credit_settings(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            credit_recompute(shop=shop)
             messages.success(request, _("The credit rules were saved and the credit recomputed."))
             return redirect(f"{reverse('reviews:credit')}?shop={shop.pk}")
     return render(request, "reviews/credit_settings.html", {"form": form, "shop": shop})
@@ -204,17 +205,30 @@ def credit_settings(request: HttpRequest) -> HttpResponse:
 @permission_required("reviews.view_review", raise_exception=True)
 def review_analytics(request: HttpRequest) -> HttpResponse:
     """The rating trend by month and the products with their review rate and share of bad reviews."""
-    from huitouke.reviews.analytics import product_review_stats, rating_trend
+    from django.utils import timezone
+
+    from huitouke.reviews.analytics import bad_review_words, product_review_stats, rating_trend, reviewers_afterwards
 
     shop = _shop(request)
     if shop is None:
         return render(request, "reviews/analytics.html", {"shop": None})
-    trend = rating_trend(shop=shop)
+    product = request.GET.get("product", "").strip()[:255]
+    trend = rating_trend(shop=shop, product=product)
     months = [m.month for m in trend]
     chart = {
         "data": [
-            {"type": "bar", "name": str(label), "x": months, "y": [getattr(m, key) for m in trend]}
-            for key, label in (("good", _("Good")), ("neutral", _("Neutral")), ("bad", _("Bad")))
+            {
+                "type": "bar",
+                "name": str(label),
+                "x": months,
+                "y": [getattr(m, key) for m in trend],
+                "marker": {"color": colour},
+            }
+            for key, label, colour in (
+                ("good", _("Good"), "#2e7d32"),
+                ("neutral", _("Neutral"), "#9e9e9e"),
+                ("bad", _("Bad"), "#c62828"),
+            )
         ],
         "layout": {
             "barmode": "stack",
@@ -232,5 +246,8 @@ def review_analytics(request: HttpRequest) -> HttpResponse:
             "trend": trend,
             "chart": chart,
             "products": product_review_stats(shop=shop),
+            "product": product,
+            "words": bad_review_words(shop=shop),
+            "afterwards": reviewers_afterwards(shop=shop, now=timezone.now()),
         },
     )

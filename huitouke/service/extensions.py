@@ -33,7 +33,13 @@ from huitouke.messaging.registry import (
     register_inbound_hook,
     register_suppression_hook,
 )
-from huitouke.reviews.registry import NegativeReview, register_negative_review_hook
+from huitouke.reviews.registry import (
+    ExplanationRequest,
+    NegativeReview,
+    Suggestion,
+    register_explanation_source,
+    register_negative_review_hook,
+)
 
 TICKETS_ON_PAGE = 20
 
@@ -61,6 +67,34 @@ def _negative_review(event: NegativeReview) -> int | None:
     from huitouke.service.services.reviews import ticket_for_negative_review
 
     return ticket_for_negative_review(event)
+
+
+def _review_explanations(request: ExplanationRequest) -> list[Suggestion]:
+    """The canned replies of the review scenario the writer may use, filled for the review's order with the buyer
+    addressed without a name (those whose other variables the records cannot fill are left out)."""
+    from huitouke.customers.models import Customer
+    from huitouke.orders.models import Order
+    from huitouke.service.replies.models import ReplyCategory
+    from huitouke.service.replies.selectors import ReplyTarget, reply_context, reply_list
+    from huitouke.service.replies.variables import fill
+
+    order = Order.objects.select_related("shop").filter(pk=request.order_id).first()
+    if order is None:
+        return []
+    target = ReplyTarget(
+        ticket=None, customer=Customer.objects.get(pk=request.customer_id), order=order, shop=order.shop
+    )
+    context = reply_context(target=target, agent=request.user, language=request.language)
+    # an explanation is public: it never names the buyer
+    context["name"] = context["nick"] = "there" if request.language == "en" else "买家"
+    out = []
+    for reply in reply_list(
+        user=request.user, shop=order.shop, category=ReplyCategory.REVIEW, language=request.language
+    )[:20]:
+        filled = fill(reply.body, context)
+        if filled.text:
+            out.append(Suggestion(title=reply.title, text=filled.text))
+    return out
 
 
 def _inbound_sms(reply: InboundReply) -> int:
@@ -158,6 +192,7 @@ def register() -> None:
     register_suppression_hook("service", open_ticket_suppression)
     register_suppression_hook("reviews", negative_review_suppression)
     register_negative_review_hook("service", _negative_review)
+    register_explanation_source("service", _review_explanations)
     register_inbound_hook("service", _inbound_sms)
     register_panel(
         DetailPanel(

@@ -80,6 +80,34 @@ def test_post_creates_then_updates(archive, api_client_as):
     assert Review.objects.filter(tid=orders[4].order_no).count() == 1
 
 
+def test_post_by_item_updates_the_imported_review_and_its_points_at_once(archive, api_client_as):
+    _shop, orders = archive
+    manager = api_client_as("manager")
+    imported = Review.objects.get(tid=orders[0].order_no, role="buyer")
+    assert (imported.oid, imported.num_iid, imported.scores, imported.points) == ("9001000000000101", "6001", True, 1)
+    body = {
+        "shop": "店A",
+        "order_no": orders[0].order_no,
+        "item_id": "6001",
+        "role": "buyer",
+        "result": "bad",
+        "created_at": "2025-06-20T10:00:00+08:00",
+    }
+    answer = post(manager, "/api/v1/reviews", body)
+    assert answer.status_code == 200
+    data = answer.json()
+    assert (data["id"], data["result"], data["scores"], data["points"]) == (imported.pk, "bad", True, -1)
+    neutral = post(manager, "/api/v1/reviews", {**body, "result": "neutral"}).json()
+    assert (neutral["id"], neutral["scores"], neutral["points"]) == (imported.pk, True, 0)
+    scored = manager.get("/api/v1/reviews?scored=true&result=neutral").json()
+    dan = Review.objects.get(tid=orders[3].order_no, role="buyer")  # dan's 中评 scores 0 too
+    assert sorted(r["id"] for r in scored["items"]) == sorted([imported.pk, dan.pk])
+    unknown = post(manager, "/api/v1/reviews", {**body, "item_id": "9999"})
+    assert unknown.status_code == 404
+    assert (unknown.json()["code"], unknown.json()["field"]) == ("not_found", "item_id")
+    assert Review.objects.filter(tid=orders[0].order_no).count() == 1
+
+
 @pytest.mark.parametrize(
     ("change", "status", "code", "field"),
     [
@@ -165,8 +193,12 @@ def test_credit_exact_object_and_settings(archive, api_client_as):
     }
     done = put(manager, "/api/v1/credit/settings?shop=店A", settings)
     assert done.status_code == 200
-    assert done.json() == {"shop": "店A", **settings}
+    assert done.json() == {"shop": "店A", **settings, "tmall": False}
     assert CreditSettings.objects.get().preset == "taobao"
+    tmall = put(manager, "/api/v1/credit/settings?shop=店A", {**settings, "tmall": True}).json()
+    assert tmall["tmall"] is True
+    assert manager.get("/api/v1/credit?shop=店A&at=2025-09-01").json()["not_scored"] == {"tmall_no_credit": 4}
+    assert put(manager, "/api/v1/credit/settings?shop=店A", {**settings, "tmall": False}).json()["tmall"] is False
     assert manager.get("/api/v1/credit?shop=店A&at=2025-09-01").json()["preset"] == "taobao"
     bad = put(manager, "/api/v1/credit/settings?shop=店A", {**settings, "monthly_cap": 0})
     assert (bad.status_code, bad.json()["field"]) == (422, "monthly_cap")

@@ -37,6 +37,22 @@ def test_review_list_and_credit_page(browser, live_server, make_user, screenshot
     page.wait_for_url("**result=bad**")
     assert page.locator("#review-table tbody tr").count() == 1
 
+    # the bad review's page: its point explained, an explanation suggested from the canned replies, saved
+    page.click("#review-table tbody tr a[href^='/reviews/']")
+    page.wait_for_selector("#review-credit")
+    assert "1" in page.locator("#review-credit p").first.inner_text()
+    assert page.locator("#explain-suggestions li").count() >= 1
+    suggested = page.locator("#id_text").input_value()
+    assert "9001000000000002" in suggested
+    page.click("#review-explain button[type=submit]")
+    page.wait_for_selector("#review-reply")
+    assert page.locator("#review-reply").inner_text() == suggested.strip()
+    page.screenshot(path=screenshot_dir / "42-review-case.png", full_page=True)
+
+    page.goto(f"{live_server.url}/reviews/analytics/")
+    page.wait_for_selector("[data-chart=rating-trend] .main-svg")
+    page.screenshot(path=screenshot_dir / "43-review-analytics.png", full_page=True)
+
     page.goto(f"{live_server.url}/reviews/credit/")
     page.wait_for_selector("[data-chart=credit-history] .main-svg")
     assert page.locator("#credit-score").inner_text() == "1"

@@ -46,7 +46,9 @@ def test_parse_csv_gb18030_reads_chinese_headers_and_values():
     assert rows[3].created_at.isoformat() == "2025-06-23T08:15:00+08:00"
 
 
-def test_import_counts_rejects_and_is_idempotent():
+@pytest.mark.parametrize("copy_from", [200, 1], ids=["bulk_create", "copy"])
+def test_import_counts_rejects_and_is_idempotent(copy_from, monkeypatch):
+    monkeypatch.setattr("huitouke.reviews.services.COPY_FROM", copy_from)  # 1: COPY on PostgreSQL for every batch
     _shop, orders = golden_archive()
     first = run(str(GOLDEN / "traderate_gb18030.csv"), "--shop", "店A")
     assert {k: first[k] for k in ("created", "updated", "unchanged", "rejected")} == {
@@ -82,10 +84,16 @@ def test_import_counts_rejects_and_is_idempotent():
     assert ReviewCase.objects.count() == 2
 
 
-def test_later_export_updates_and_records_the_change_as_an_event():
+@pytest.mark.parametrize("copy_from", [200, 1], ids=["bulk_create", "copy"])
+def test_later_export_updates_and_records_the_change_as_an_event(copy_from, monkeypatch):
+    monkeypatch.setattr("huitouke.reviews.services.COPY_FROM", copy_from)
     golden_archive()
     run(str(GOLDEN / "traderate_gb18030.csv"))
+    ledger = dict(Review.objects.values_list("tid", "points"))
+    assert ledger == {"9001000000000001": 1, "9001000000000002": -1, "9001000000000003": 0, "9001000000000004": 0}
+    assert Review.objects.get(tid="9001000000000003").not_scored_reason == "rates_buyer"
     later = run(str(GOLDEN / "traderate_later_gb18030.csv"))
+    assert Review.objects.get(tid="9001000000000002").points == 1  # the stored ledger follows the change
     assert (later["created"], later["updated"], later["unchanged"], later["rejected"]) == (0, 2, 2, 0)
     assert later["errors_file"] is None
     bob = Review.objects.get(tid="9001000000000002")

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             else:
                 summary = summary_of(credit_recompute(shop=shop))
         except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
+            raise CommandError(f"--shop: {exc.message}" if exc.field == "shop" else exc.message) from exc
         if options["json"]:
             self.stdout.write(json.dumps(summary, ensure_ascii=False))
             return

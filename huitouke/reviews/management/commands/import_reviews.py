@@ -56,7 +56,7 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(f"{path}: {exc}") from exc
         except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
+            raise CommandError(f"--shop: {exc.message}" if exc.field == "shop" else exc.message) from exc
         record(
             actor=None, action=AuditEntry.Action.IMPORT, target_type="reviews", file=str(path), result=result.as_json()
         )
