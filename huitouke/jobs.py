@@ -33,6 +33,7 @@ from huitouke.core.services import (
     jobs_expire,
 )
 from huitouke.customers.models import Platform
+from huitouke.customers.pipl import customers_retention_erase
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
 from huitouke.loyalty.floors import level_floors_import
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
@@ -321,6 +322,16 @@ def visits_plan_hourly() -> dict[str, int]:
     if created:
         log.info("visit plans: %s tasks from %s plans", created, len(results))
     return {"plans": len(results), "created": created}
+
+
+@db_periodic_task(crontab(hour="2", minute="45"))
+def pii_retention_nightly() -> dict[str, int]:
+    """Every night at 02:45: customers with no order for HUITOUKE_PII_RETENTION_YEARS years (0: off) are
+    anonymised as a PIPL erasure would (each one audited as an erasure by "system")."""
+    erased = customers_retention_erase()
+    if erased:
+        log.info("retention: %s customers anonymised", erased)
+    return {"erased": erased}
 
 
 @db_periodic_task(crontab(hour="4", minute="30"))

@@ -1,0 +1,52 @@
+"""`huitouke pii-rekey`: bring every customer's encrypted personal data under the first key of HUITOUKE_PII_KEYS
+and recompute the search digests under HUITOUKE_PII_HASH_KEY."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from huitouke.core.pii_crypto import PiiKeyError
+from huitouke.core.pii_fields import pii_cipher
+from huitouke.customers.models import Customer
+from huitouke.customers.pii_rekey import BATCH, customers_reseal
+
+
+class Command(BaseCommand):
+    """Re-encrypt customers' phone, email, real name and street address after a key rotation.
+
+    Rotation: put the new key first in HUITOUKE_PII_KEYS (keep the old ones after it), restart, run this command,
+    then remove the old keys. After changing HUITOUKE_PII_HASH_KEY, run it at once: searches by phone, email or
+    real name miss the rows it has not reached yet. Rows already right are left alone (running it twice writes
+    nothing); clear text stored before encryption is encrypted. Works in batches, each its own transaction, so it
+    can be stopped and run again.
+    """
+
+    help = "Re-encrypt customers' personal data with the current key and recompute its search digests."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch", type=int, default=BATCH, help=f"customers per transaction (default {BATCH})")
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        batch = options["batch"]
+        if not 1 <= batch <= 100_000:
+            raise CommandError("--batch must be between 1 and 100000")
+        quiet = options["json"]
+
+        def progress(examined: int, rewritten: int) -> None:
+            if not quiet:
+                self.stderr.write(f"{examined} customers examined, {rewritten} rewritten")
+
+        try:
+            result = customers_reseal(model=Customer, cipher=pii_cipher(), batch=batch, progress=progress)
+        except PiiKeyError as exc:
+            raise CommandError(str(exc)) from exc
+        if quiet:
+            self.stdout.write(json.dumps({"examined": result.examined, "rewritten": result.rewritten}))
+        else:
+            self.stdout.write(
+                f"{result.examined} customers examined, {result.rewritten} re-encrypted with the current key"
+            )
