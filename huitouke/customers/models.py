@@ -131,7 +131,10 @@ class Customer(TimeStampedModel):
 
     class Meta:
         ordering = ["-last_order_at", "-id"]
-        permissions = [("merge_customers", "Can merge two customers")]
+        permissions = [
+            ("merge_customers", "Can merge two customers"),
+            ("pipl_customer", "Can export or erase a customer's personal data on request"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(total_spent__gte=0), name="customer_total_spent_gte_0"),
             models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="customer_not_merged_into_self"),

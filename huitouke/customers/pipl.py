@@ -144,13 +144,17 @@ def _related_sections(customer: Customer) -> dict[str, dict[str, Any]]:
     """Every record that points at the customer (orders, messages, tickets, visits, reviews, level history …) and
     every record that points at those (order lines, ticket replies …), per model label."""
     sections: dict[str, dict[str, Any]] = {}
+    seen: dict[str, set[Any]] = {}
 
     def add(model: type[models.Model], qs: models.QuerySet[Any]) -> list[Any]:
         label = model._meta.label_lower
         total = qs.count()
         rows = list(qs.order_by("pk")[:EXPORT_MAX_ROWS])
         section = sections.setdefault(label, {"rows": [], "left_out": 0})
-        section["rows"].extend(_row(r) for r in rows)
+        known = seen.setdefault(label, set())
+        # a record reached twice (a ticket is the customer's and its order's) is listed once
+        section["rows"].extend(_row(r) for r in rows if r.pk not in known)
+        known.update(r.pk for r in rows)
         section["left_out"] += max(total - len(rows), 0)
         return [r.pk for r in rows]
 
