@@ -115,7 +115,10 @@ def customer_create(*, identities: Iterable[tuple[str, str]] = (), **values: Any
 
 
 def customer_update(*, customer: Customer, **values: Any) -> Customer:
-    """Change profile fields of a customer; only EDITABLE_FIELDS may be given."""
+    """Change profile fields of a customer; only EDITABLE_FIELDS may be given. An erased customer's profile
+    (a PIPL erasure) cannot be filled in again: ApplicationError."""
+    if customer.erased_at is not None:
+        raise ApplicationError(_("This customer's personal data was erased; the profile cannot be edited."))
     values = _clean_values(values)
     for key, value in values.items():
         setattr(customer, key, value)

@@ -191,6 +191,17 @@ def _project_models():
     return [m for m in apps.get_models() if m.__module__.startswith("huitouke.")]
 
 
+def test_an_erased_profile_cannot_be_filled_in_again(held, owner):
+    from huitouke.core.errors import ApplicationError
+    from huitouke.customers.services import customer_update
+
+    customer_erase(customer_id=held.pk, actor=owner)
+
+    with pytest.raises(ApplicationError, match="erased"):
+        customer_update(customer=Customer.objects.get(pk=held.pk), phone="13812345678")
+    assert Customer.objects.get(pk=held.pk).phone == ""
+
+
 def test_erasing_twice_is_harmless(held, owner):
     first = customer_erase(customer_id=held.pk, actor=owner)
     second = customer_erase(customer_id=held.pk, actor=owner)
