@@ -29,8 +29,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -172,14 +173,27 @@ def _related_sections(customer: Customer) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in sections.items() if v["rows"]}
 
 
+def _listed_in(customer_id: int) -> Any:
+    """Ids of the audit entries of list pages that showed this customer unmasked (`detail.ids` holds it)."""
+    if connection.vendor == "postgresql":
+        return AuditEntry.objects.filter(detail__ids__contains=[customer_id]).values("id")
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    return RawSQL(f"SELECT a.id FROM {table} a, json_each(a.detail, '$.ids') j WHERE j.value = %s", [customer_id])
+
+
 def _audit_rows(customer: Customer) -> list[dict[str, Any]]:
-    entries = AuditEntry.objects.filter(target_type="customer", target_id=str(customer.pk)).order_by("created_at")
+    """Who did what about the customer: entries naming them, and list pages that showed them unmasked."""
+    own = Q(target_type="customer", target_id=str(customer.pk))
+    listed = Q(target_type="customer_list", id__in=_listed_in(customer.pk))
+    entries = AuditEntry.objects.filter(own | listed).order_by("created_at", "id")
     return [
         {
             "at": _cell(e.created_at),
             "who": e.actor_name,
             "action": e.action,
-            "detail": {k: v for k, v in e.detail.items() if k != "source"},
+            "object": e.target_type,
+            # the merge snapshot is someone else's profile, the ids of a list other customers
+            "detail": {k: v for k, v in e.detail.items() if k not in ("source", "ids")},
         }
         for e in entries[:EXPORT_MAX_ROWS]
     ]
