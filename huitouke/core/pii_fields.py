@@ -1,5 +1,5 @@
-"""Model fields for personal data at rest: `EncryptedTextField` (stored sealed, read clear) and the cipher built
-from settings (`pii_cipher`). The rules themselves are in the pure `core.pii_crypto`."""
+"""Model fields for personal data at rest: `EncryptedTextField` (stored sealed, read clear), `DigestField` and the
+cipher built from settings (`pii_cipher`). The rules themselves are in the pure `core.pii_crypto`."""
 
 from __future__ import annotations
 
@@ -40,15 +40,18 @@ def pii_cipher() -> PiiCipher:
 
 
 class EncryptedTextField(models.TextField):
-    """Text stored as a Fernet token and read back clear (`''` stays `''`).
+    """Text stored as a token (core.pii_crypto) and read back clear (`''` stays `''`). `fixed`: the same token for
+    the same value (AES-SIV), for columns that SQL compares with freshly sealed values (an order's delivery
+    details, which the import compares); otherwise every write gets a fresh nonce (AES-GCM).
 
     Only "is it empty?" can be asked of the column in SQL (`field=""`, `field__isnull`): an encrypted value equals
     no clear one. Search by the digest columns instead (`customers.pii`)."""
 
     description = "Text encrypted at rest"
 
-    def __init__(self, *args: Any, email: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, email: bool = False, fixed: bool = False, **kwargs: Any) -> None:
         self.email = email
+        self.fixed = fixed
         super().__init__(*args, **kwargs)
         if self.max_length:
             # the clear value's length: the column holds the longer token
@@ -60,6 +63,8 @@ class EncryptedTextField(models.TextField):
         name, path, args, kwargs = super().deconstruct()
         if self.email:
             kwargs["email"] = True
+        if self.fixed:
+            kwargs["fixed"] = True
         return name, path, args, kwargs
 
     def formfield(self, **kwargs: Any) -> Any:
@@ -77,7 +82,7 @@ class EncryptedTextField(models.TextField):
         value = super().get_prep_value(value)
         if not value:
             return value
-        return pii_cipher().seal(value)
+        return pii_cipher().seal_fixed(value) if self.fixed else pii_cipher().seal(value)
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "exact":

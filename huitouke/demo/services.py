@@ -45,6 +45,7 @@ from huitouke.demo.generator import (
     IdStart,
     copy_chunks_produce,
     seal_customers,
+    seal_orders,
 )
 from huitouke.demo.history import demo_history_build
 from huitouke.loyalty.services import LevelSpec, levels_regrade, levels_set
@@ -255,6 +256,7 @@ def _load_sqlite(options: dict[str, Any], report: Progress, total: int) -> tuple
     done = n_orders = n_lines = 0
     for chunk in gen.chunks(CHUNK_SIZE):
         chunk.customers = seal_customers(chunk.customers, cipher)
+        chunk.orders = seal_orders(chunk.orders, cipher)
         for key, model, columns in _LOAD_ORDER:
             bulk_insert(model, columns, getattr(chunk, key))
         done += len(chunk.customers)

@@ -113,6 +113,18 @@ def stored_profile(cipher: PiiCipher, values: tuple[str, ...]) -> tuple[str, ...
     )
 
 
+#: Positions in ORDER_VALUE_FIELDS of the delivery details, encrypted with equal tokens for equal values.
+_RECEIVER = tuple(ORDER_VALUE_FIELDS.index(f) for f in ("receiver_name", "receiver_phone", "receiver_address"))
+
+
+def stored_order(cipher: PiiCipher, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`order_values` as stored: the delivery details sealed with `PiiCipher.seal_fixed`."""
+    out = list(values)
+    for i in _RECEIVER:
+        out[i] = cipher.seal_fixed(out[i])
+    return tuple(out)
+
+
 def order_values(row: OrderRow) -> tuple[Any, ...]:
     """The ORDER_VALUE_FIELDS of an order."""
     return (
@@ -385,7 +397,7 @@ class EncodingBatch:
         order = (
             seq, shop_id, row.order_no, row.platform, handle, customer_name(row),
             *stored_profile(self._cipher, profile_values(row)),
-            row.accepts_marketing, row.new_products, row.summary_lines, *order_values(row),
+            row.accepts_marketing, row.new_products, row.summary_lines, *stored_order(self._cipher, order_values(row)),
         )  # fmt: skip
         lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
         if self._keep_levels and row.member_level:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from huitouke.core.pii_crypto import PiiCipher, PiiKeyError, is_sealed, phone_last4, phone_normal
 
 OLD, NEW = Fernet.generate_key(), Fernet.generate_key()
-_BASE64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=*")
+_BASE64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=*:")
 
 
 @given(st.text(max_size=300))
@@ -38,7 +38,7 @@ def test_sealing_twice_gives_different_tokens_and_a_sealed_value_is_not_sealed_a
 def test_a_masked_value_is_marked_so_sql_can_tell_it():
     cipher = PiiCipher([OLD], b"h")
     stored = cipher.seal("138****5678")
-    assert stored.startswith("*gAAAAA")
+    assert stored.startswith("*pii1:")
     assert cipher.open(stored) == "138****5678"
     assert not cipher.seal("13812345678").startswith("*")
 
@@ -66,10 +66,36 @@ def test_rotation_new_key_first_reads_old_tokens_and_reseal_moves_them():
         PiiCipher([NEW], b"h").open(stored)  # ... but only after the reseal
 
 
+def test_fixed_tokens_are_equal_for_equal_values_and_rotate_too():
+    old, rotated = PiiCipher([OLD], b"h"), PiiCipher([NEW, OLD], b"h")
+    a, b = old.seal_fixed("浙江省杭州市文三路1号"), old.seal_fixed("浙江省杭州市文三路1号")
+    assert a == b
+    assert a.startswith("piis:")
+    assert a != old.seal_fixed("浙江省杭州市文三路2号")
+    assert old.seal_fixed("138****0000").startswith("*piis:")
+    moved = rotated.reseal(a)
+    assert moved.startswith("piis:")
+    assert moved == rotated.seal_fixed("浙江省杭州市文三路1号")
+    assert PiiCipher([NEW], b"h").open(moved) == "浙江省杭州市文三路1号"
+    assert rotated.reseal_fixed("13812345678") == rotated.seal_fixed("13812345678")  # clear text from before
+
+
+def test_a_damaged_token_is_an_error_not_garbage():
+    cipher = PiiCipher([OLD], b"h")
+    stored = cipher.seal("13812345678")
+    with pytest.raises(PiiKeyError, match="cannot be decrypted"):
+        cipher.open(stored[:-4] + ("AAAA" if not stored.endswith("AAAA") else "BBBB"))
+
+
+def test_a_key_must_be_32_bytes_of_base64():
+    with pytest.raises(ValueError, match="32 bytes"):
+        PiiCipher(["not a key"], b"h")
+
+
 def test_masked_mark_survives_rotation():
     stored = PiiCipher([OLD], b"h").seal("139****0000")
     moved = PiiCipher([NEW, OLD], b"h").reseal(stored)
-    assert moved.startswith("*gAAAAA")
+    assert moved.startswith("*pii1:")
     assert PiiCipher([NEW], b"h").open(moved) == "139****0000"
 
 

@@ -35,6 +35,7 @@ from huitouke.demo.generator.rows import (
     Row,
     copy_text,
     seal_customers,
+    seal_orders,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "mid_autumn",
     "rows_digest",
     "seal_customers",
+    "seal_orders",
 ]
 
 _BLOCK = 50
@@ -109,6 +111,7 @@ def copy_chunks_produce(options: dict[str, object], chunk_size: int, out: Queue,
         gen = DemoGenerator(**options)  # type: ignore[arg-type]  # keyword arguments of DemoGenerator
         for chunk in gen.chunks(chunk_size):
             chunk.customers = seal_customers(chunk.customers, cipher)
+            chunk.orders = seal_orders(chunk.orders, cipher)
             texts = {table: copy_text(getattr(chunk, table)) for table in Chunk.TABLES}
             out.put((len(chunk.customers), len(chunk.orders), len(chunk.lines), texts))
         out.put(None)

@@ -86,6 +86,21 @@ def seal_customers(rows: Sequence[Row], cipher: PiiCipher) -> list[Row]:
     return out
 
 
+_RECEIVER = tuple(ORDER_COLUMNS.index(c) for c in ("receiver_name", "receiver_phone", "receiver_address"))
+
+
+def seal_orders(rows: Sequence[Row], cipher: PiiCipher) -> list[Row]:
+    """Generated order rows with the delivery details sealed as the import seals them (`seal_fixed`)."""
+    name_at, phone_at, address_at = _RECEIVER
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in (name_at, phone_at, address_at):
+            values[i] = cipher.seal_fixed(values[i])
+        out.append(tuple(values))
+    return out
+
+
 def money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
