@@ -201,9 +201,10 @@ HUITOUKE_PAGE_SIZE = 50
 # make per hour, web and API together; each one is audited.
 HUITOUKE_CONTACT_SEARCHES_PER_HOUR = env.int("HUITOUKE_CONTACT_SEARCHES_PER_HOUR", default=60)
 
-# Personal data at rest (core.pii_crypto): customers' phone, email, real name and street address are encrypted with
-# HUITOUKE_PII_KEYS (Fernet keys, comma separated: the first encrypts, all decrypt; after putting a new key first run
-# `huitouke pii-rekey`, then drop the old one) or, when unset, a key derived from the secret key. Searchable digests
+# Personal data at rest (core.pii_crypto): customers' phone, email, real name and street address and orders' delivery
+# details are encrypted with HUITOUKE_PII_KEYS (32-byte url-safe base64 keys as Fernet.generate_key() prints them,
+# comma separated: the first encrypts, all decrypt; after putting a new key first run `huitouke pii-rekey`, then drop
+# the old one) or, when unset, a key derived from the secret key. Searchable digests
 # use HUITOUKE_PII_HASH_KEY (default: derived from the secret key; after changing it run `huitouke pii-rekey`).
 # HUITOUKE_PII_RETENTION_YEARS: customers with no order for that many years are anonymised by the periodic tick
 # (0: never).

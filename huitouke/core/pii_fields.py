@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import FieldError
 from django.core.validators import MaxLengthValidator, validate_email
 from django.db import models
@@ -37,6 +38,17 @@ def pii_cipher() -> PiiCipher:
         str(settings.HUITOUKE_PII_HASH_KEY or ""),
         str(settings.SECRET_KEY),
     )
+
+
+@checks.register(checks.Tags.security)
+def pii_keys_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A key in HUITOUKE_PII_KEYS that is not 32 bytes of url-safe base64 stops the start (`check`, `runserver`,
+    `migrate`) instead of failing the first page that shows a customer."""
+    try:
+        pii_cipher()
+    except ValueError as exc:
+        return [checks.Error(f"HUITOUKE_PII_KEYS: {exc}", id="huitouke.E020")]
+    return []
 
 
 class EncryptedTextField(models.TextField):

@@ -203,3 +203,13 @@ def test_pii_rekey_moves_order_details_to_the_new_key(settings):
     assert json.loads(out.getvalue())["orders"] == {"examined": 1, "rewritten": 1}
     settings.HUITOUKE_PII_KEYS = [KEY_B]
     assert Order.objects.get(pk=order.pk).receiver_phone == "13812345678"
+
+
+def test_a_malformed_key_is_reported_by_the_system_check(settings):
+    from huitouke.core.pii_fields import pii_keys_check
+
+    assert pii_keys_check() == []
+    settings.HUITOUKE_PII_KEYS = ["not-a-key"]
+    [error] = pii_keys_check()
+    assert error.id == "huitouke.E020"
+    assert "HUITOUKE_PII_KEYS" in error.msg
