@@ -13,17 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.customers import pipl, selectors
-from huitouke.customers.models import Customer
+from huitouke.customers import pipl
+from huitouke.customers.views import _customer
 
 PIPL = "customers.pipl_customer"
-
-
-def _customer(pk: int) -> Customer:
-    try:
-        return selectors.customer_get(customer_id=pk)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
 
 
 @login_required
