@@ -51,7 +51,16 @@ def table_reseal(
                 wanted = target(stored)
                 if wanted != stored:
                     changes.append([*wanted, row[0]])
-            if changes:
+            if changes and connection.vendor == "postgresql":
+                # one statement per batch: the changed rows joined from a VALUES list
+                names = ", ".join(qn(c) for c in columns)
+                values = ", ".join(["(" + ", ".join(["%s::text"] * len(columns)) + ", %s::bigint)"] * len(changes))
+                cur.execute(
+                    f"UPDATE {table} AS t SET {', '.join(f'{qn(c)} = v.{qn(c)}' for c in columns)}"
+                    f" FROM (VALUES {values}) AS v({names}, id) WHERE t.id = v.id",
+                    [p for change in changes for p in change],
+                )
+            elif changes:
                 cur.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", changes)
         examined += len(rows)
         rewritten += len(changes)
