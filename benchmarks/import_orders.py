@@ -139,18 +139,21 @@ def _raw_rows(orders_path: str, items_path: str, vendor: str) -> dict[str, list[
     from django.utils import timezone
 
     from benchmarks.taobao_export import SHOP
+    from huitouke.core.pii_fields import pii_cipher
     from huitouke.orders.feed import (
         LINE_VALUE_FIELDS,
         ORDER_VALUE_FIELDS,
-        PROFILE_FIELDS,
+        STORED_PROFILE_FIELDS,
         line_values,
         order_values,
         product_key,
         profile_values,
+        stored_profile,
     )
     from huitouke.orders.importers import OrderRow, parse_orders
     from huitouke.orders.models import Product, Shop
 
+    cipher = pii_cipher()  # the reference seals personal data too, as every writer does
     now = timezone.now()
     tables = _raw_tables()
     fields = {name: list(model._meta.concrete_fields) for name, model, _u in tables}
@@ -193,7 +196,7 @@ def _raw_rows(orders_path: str, items_path: str, vendor: str) -> dict[str, list[
             profile = {
                 "id": cid,
                 "name": item.buyer_handle,
-                **dict(zip(PROFILE_FIELDS, profile_values(item), strict=True)),
+                **dict(zip(STORED_PROFILE_FIELDS, stored_profile(cipher, profile_values(item)), strict=True)),
             }
             rows["customers"].append(complete("customers", profile))
             rows["identities"].append(

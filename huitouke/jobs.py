@@ -44,6 +44,7 @@ from huitouke.core.services import (
 from huitouke.core.signin import signin_sessions_prune
 from huitouke.customers.exports import CUSTOMERS_EXPORT_JOB_KIND, customers_export, export_file_path
 from huitouke.customers.models import Platform
+from huitouke.customers.pipl import customers_retention_erase
 from huitouke.customers.selectors import CustomerFilter, customer_list
 from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
 from huitouke.loyalty.floors import level_floors_import
@@ -373,6 +374,16 @@ def visits_plan_hourly() -> dict[str, int]:
     if created:
         log.info("visit plans: %s tasks from %s plans", created, len(results))
     return {"plans": len(results), "created": created}
+
+
+@fleet_periodic_task(crontab(hour="2", minute="45"))
+def pii_retention_nightly() -> dict[str, int]:
+    """Every night at 02:45: customers with no order for HUITOUKE_PII_RETENTION_YEARS years (0: off) are
+    anonymised as a PIPL erasure would (each one audited as an erasure by "system")."""
+    erased = customers_retention_erase()
+    if erased:
+        log.info("retention: %s customers anonymised", erased)
+    return {"erased": erased}
 
 
 @fleet_periodic_task(crontab(hour="4", minute="30"))

@@ -349,6 +349,17 @@ HUITOUKE_PAGE_SIZE = 50
 # make per hour, web and API together; each one is audited.
 HUITOUKE_CONTACT_SEARCHES_PER_HOUR = env.int("HUITOUKE_CONTACT_SEARCHES_PER_HOUR", default=60)
 
+# Personal data at rest (core.pii_crypto): customers' phone, email, real name and street address and orders' delivery
+# details are encrypted with HUITOUKE_PII_KEYS (32-byte url-safe base64 keys as Fernet.generate_key() prints them,
+# comma separated: the first encrypts, all decrypt; after putting a new key first run `huitouke pii-rekey`, then drop
+# the old one) or, when unset, a key derived from the secret key. Searchable digests
+# use HUITOUKE_PII_HASH_KEY (default: derived from the secret key; after changing it run `huitouke pii-rekey`).
+# HUITOUKE_PII_RETENTION_YEARS: customers with no order for that many years are anonymised by the periodic tick
+# (0: never).
+HUITOUKE_PII_KEYS = env.list("HUITOUKE_PII_KEYS", default=[])
+HUITOUKE_PII_HASH_KEY = env.str("HUITOUKE_PII_HASH_KEY", default="")
+HUITOUKE_PII_RETENTION_YEARS = env.int("HUITOUKE_PII_RETENTION_YEARS", default=0)
+
 # Messaging. Links in messages (unsubscribe) start with HUITOUKE_PUBLIC_URL. Channel secrets are stored encrypted
 # with Fernet: HUITOUKE_FERNET_KEYS (comma separated, the first encrypts; older ones still decrypt) or, when unset,
 # a key derived from the secret key. A channel secret written as env:HUITOUKE_SECRET_X is read from that variable.

@@ -22,6 +22,8 @@ from typing import Any
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
+from huitouke.core.pii_fields import EncryptedTextField
+
 Row = Sequence[Any]
 
 
@@ -105,7 +107,10 @@ def _adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     """How a Python value of this field becomes a database parameter for raw inserts (None: as it is).
 
     PostgreSQL (psycopg) takes aware datetimes, dates and Decimals as they are; SQLite stores datetimes as naive
-    UTC text and dates as ISO text (Decimals go through the str adapter Django registers with sqlite3)."""
+    UTC text and dates as ISO text (Decimals go through the str adapter Django registers with sqlite3). Personal
+    data is encrypted (`EncryptedTextField`)."""
+    if isinstance(field, EncryptedTextField):
+        return field.get_prep_value  # sealed (a value sealed already is left as it is)
     if connection.vendor == "postgresql":
         return None
     if isinstance(field, models.DateTimeField):

@@ -10,6 +10,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.models import TimeStampedModel
+from huitouke.core.pii_fields import DigestField, EncryptedTextField
+
+#: The encrypted columns of a customer and, for those that are searched, their digest columns.
+ENCRYPTED_FIELDS = ("real_name", "phone", "email", "address")
+DIGEST_FIELDS = {
+    "phone": ("phone_digest", "phone_last4_digest"),
+    "email": ("email_digest",),
+    "real_name": ("real_name_digest",),
+}
 
 
 class Platform(models.TextChoices):
@@ -22,9 +31,8 @@ class Platform(models.TextChoices):
 
 
 class PhoneLast4(models.Func):
-    """The last four characters of a phone number, spelled the same in the last-4 search and in the index behind
-    it (`customer_phone_last4_idx`): the 4 is written into the SQL, not bound, so that both databases match the
-    query's expression with the index's."""
+    """RIGHT(phone, 4): the expression of the last-4 index of migration 0004, from before phones were encrypted
+    (the last four digits are now found through `Customer.phone_last4_digest`). Kept for that migration."""
 
     template = "RIGHT(%(expressions)s, 4)"
     arity = 1
@@ -73,18 +81,24 @@ class Customer(TimeStampedModel):
         EXPERT = "expert", _("Expert")
 
     name = models.CharField(_("display name"), max_length=128)
-    real_name = models.CharField(_("real name"), max_length=64, blank=True)
+    # Personal data, encrypted at rest (core.pii_crypto); searched through the digests below, never in SQL.
+    real_name = EncryptedTextField(_("real name"), max_length=64, blank=True)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     birthday_calendar = models.CharField(
         _("birthday kept by"), max_length=5, choices=Calendar.choices, default=Calendar.SOLAR
     )
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
-    email = models.EmailField(_("email"), max_length=254, blank=True)
+    phone = EncryptedTextField(_("phone"), max_length=32, blank=True)
+    email = EncryptedTextField(_("email"), max_length=254, blank=True, email=True)
     province = models.CharField(_("province"), max_length=32, blank=True, db_index=True)
     city = models.CharField(_("city"), max_length=32, blank=True)
     district = models.CharField(_("district"), max_length=32, blank=True)
-    address = models.CharField(_("street address"), max_length=255, blank=True)
+    address = EncryptedTextField(_("street address"), max_length=255, blank=True)
+    #: keyed digests (core.pii_crypto) of the whole phone, its last four digits, the email and the real name
+    phone_digest = DigestField(source="phone", kind="phone")
+    phone_last4_digest = DigestField(source="phone", kind="last4")
+    email_digest = DigestField(source="email", kind="email")
+    real_name_digest = DigestField(source="real_name", kind="name")
 
     pref_choice = models.CharField(
         _("choosing style"), max_length=10, choices=ChoiceStyle.choices, blank=True, default=""
@@ -117,7 +131,10 @@ class Customer(TimeStampedModel):
 
     class Meta:
         ordering = ["-last_order_at", "-id"]
-        permissions = [("merge_customers", "Can merge two customers")]
+        permissions = [
+            ("merge_customers", "Can merge two customers"),
+            ("pipl_customer", "Can export or erase a customer's personal data on request"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(total_spent__gte=0), name="customer_total_spent_gte_0"),
             models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="customer_not_merged_into_self"),
@@ -135,12 +152,20 @@ class Customer(TimeStampedModel):
                     include=["id"],
                     condition=Q(merged_into__isnull=True),
                 )
-                for f in ("name", "real_name", "phone", "email")
+                for f in ("name",)
             ],
             models.Index(fields=["id"], name="customer_cover_idx", include=["last_order_at", "merged_into"]),
-            # The last-4 search of roles that may not see phones (they may search by the whole number or its
-            # last four digits, never by a prefix): an index on the expression the search compares.
-            models.Index(PhoneLast4("phone"), name="customer_phone_last4_idx", condition=Q(merged_into__isnull=True)),
+            # Contact data is encrypted: it is found by equality of its keyed digests (whole phone, last four
+            # digits, email, real name), each on its own index.
+            *[
+                models.Index(
+                    fields=[f],
+                    name=f"customer_{f.removesuffix('_digest')}_dg_idx",
+                    include=["id"],
+                    condition=Q(merged_into__isnull=True),
+                )
+                for f in ("phone_digest", "phone_last4_digest", "email_digest", "real_name_digest")
+            ],
             # The list's sorts (selectors.SORTS) read these in order and stop after a page, instead of sorting a
             # million rows per view; a large first import builds them after the load (orders.indexes).
             *[
@@ -156,6 +181,14 @@ class Customer(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saving an encrypted field saves its digests too (they are computed from it by `DigestField`)."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            extra = [d for f in update_fields if f in DIGEST_FIELDS for d in DIGEST_FIELDS[f]]
+            kwargs["update_fields"] = [*update_fields, *(d for d in extra if d not in update_fields)]
+        super().save(*args, **kwargs)
 
     @property
     def phone_is_masked(self) -> bool:

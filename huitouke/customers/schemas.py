@@ -103,8 +103,9 @@ class CustomerFilter(Schema):
 
     search: str = Field(
         "",
-        description="name, real name or buyer handle (prefix match); phone or email by prefix only with "
-        "core.unmask_pii, otherwise by the whole value or a phone's last 4 digits (audited, rate-limited: 429)",
+        description="display name or buyer handle (prefix match); real name, phone or email by the whole value, or a "
+        "phone's last 4 digits (they are encrypted at rest); without core.unmask_pii such searches are audited and "
+        "rate-limited (429)",
     )
     tag: str = Field("", description="tag name")
     province: str = ""

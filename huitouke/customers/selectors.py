@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from huitouke.core.counting import ListCount, list_count
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import PHONE_RUN
-from huitouke.customers.models import Customer, CustomerIdentity, Note, PhoneLast4, Tag
+from huitouke.customers.models import Customer, CustomerIdentity, Note, Tag
+from huitouke.customers.pii import email_match, last4_match, phone_match, real_name_match
 from huitouke.customers.registry import TimelineEvent, registry
 
 #: Longest search string that is looked up; longer input is cut (nothing in the archive is that long).
@@ -159,13 +160,15 @@ def contact_search_kind(q: str) -> str | None:
 
 
 def _search_ids(q: str, *, contact_prefix: bool) -> QuerySet[Any, int]:
-    """Ids of customers whose name or real name starts with `q`, and whose handle, phone or email matches it.
+    """Ids of customers whose display name starts with `q`, whose handle matches it, or whose real name, phone or
+    email is it.
 
-    With `contact_prefix` (viewers who see contact data) handles, phones and emails match by prefix too. Without
-    it a phone or email matches only as a whole value (or a phone by its last four digits), and the handle prefix
-    branch leaves out handles that are contact data (an email or phone used as a handle, core.pii's rule).
-    Each branch is an index range scan (prefix or equality on its own index; the last four digits on
-    `customer_phone_last4_idx`); the union lets the database use all of them.
+    Real names, phones and emails are encrypted at rest, so they match as whole values only, through their keyed
+    digests (customers.pii): the whole phone number, its last four digits, the email, the real name; for every
+    viewer. With `contact_prefix` (viewers who see contact data) handles match by prefix whatever they hold;
+    without it the handle prefix branch leaves out handles that are contact data (an email or phone used as a
+    handle, core.pii's rule), which then match as a whole value only. Each branch is an index range scan (a
+    prefix on the name or handle index, equality on a digest's index); the union lets the database use them all.
     """
     active = Customer.objects.filter(merged_into__isnull=True).order_by()
     identities = CustomerIdentity.objects.order_by()
@@ -174,25 +177,21 @@ def _search_ids(q: str, *, contact_prefix: bool) -> QuerySet[Any, int]:
         handles = handles.exclude(handle__contains="@").exclude(handle__regex=f"[0-9]{{{PHONE_RUN}}}")
     parts: list[QuerySet[Any]] = [
         active.filter(name__startswith=q).values("id"),
-        active.filter(real_name__startswith=q).values("id"),
+        active.filter(real_name_match(q)).values("id"),
         handles.values("customer_id"),
     ]
     phone = _phone_query(q)
-    if contact_prefix:
-        if len(phone) >= 3 and phone.replace("*", "").isdigit():
-            parts.append(active.filter(phone__startswith=phone).values("id"))
-        if q.isascii() and len(q) >= 2:
-            parts.append(active.filter(email__startswith=q.lower()).values("id"))
-    else:
-        kind = contact_search_kind(q)
-        if kind == EMAIL:
-            parts.append(active.filter(email=q.lower()).values("id"))
+    kind = contact_search_kind(q)
+    if kind == EMAIL:
+        parts.append(active.filter(email_match(q)).values("id"))
+        if not contact_prefix:
             parts.append(identities.filter(handle__in=list(dict.fromkeys([q, q.lower()]))).values("customer_id"))
-        elif kind == PHONE:
-            parts.append(active.filter(phone=phone).values("id"))
+    elif kind == PHONE:
+        parts.append(active.filter(phone_match(phone)).values("id"))
+        if not contact_prefix:
             parts.append(identities.filter(handle__in=list(dict.fromkeys([q, phone]))).values("customer_id"))
-        elif kind == LAST4:
-            parts.append(active.alias(last4=PhoneLast4("phone")).filter(last4=phone).values("id"))
+    elif kind == LAST4:
+        parts.append(active.filter(last4_match(phone)).values("id"))
     return parts[0].union(*parts[1:]).values_list("id", flat=True)
 
 

@@ -17,8 +17,18 @@ from django.utils.translation import gettext as _
 from huitouke.core.errors import ApplicationError, NotFoundError, RateLimitedError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import name_from_handle
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.core.services import audit_log
-from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note, Platform, Tag
+from huitouke.customers.models import (
+    ENCRYPTED_FIELDS,
+    Consent,
+    Customer,
+    CustomerIdentity,
+    CustomerTag,
+    Note,
+    Platform,
+    Tag,
+)
 from huitouke.customers.registry import registry
 from huitouke.customers.selectors import CustomerFilter, contact_search_kind
 
@@ -115,7 +125,10 @@ def customer_create(*, identities: Iterable[tuple[str, str]] = (), **values: Any
 
 
 def customer_update(*, customer: Customer, **values: Any) -> Customer:
-    """Change profile fields of a customer; only EDITABLE_FIELDS may be given."""
+    """Change profile fields of a customer; only EDITABLE_FIELDS may be given. An erased customer's profile
+    (a PIPL erasure) cannot be filled in again: ApplicationError."""
+    if customer.erased_at is not None:
+        raise ApplicationError(_("This customer's personal data was erased; the profile cannot be edited."))
     values = _clean_values(values)
     for key, value in values.items():
         setattr(customer, key, value)
@@ -268,7 +281,8 @@ def customer_merge(*, source_id: int, target_id: int, actor: Any) -> Customer:
     """Merge customer `source` into `target`: identities, notes, tags, consents and every registered app's
     rows (orders …) move to the target; the source is kept as a tombstone pointing at the target.
 
-    Cannot be undone. Writes one audit entry with the source's profile as it was. Raises ApplicationError
+    Cannot be undone. Writes one audit entry with the source's profile as it was (phone, email, real name and
+    street address sealed as in the archive, core.pii_crypto). Raises ApplicationError
     for merging a customer into itself or into/out of an already merged customer.
     """
     if source_id == target_id:
@@ -283,6 +297,8 @@ def customer_merge(*, source_id: int, target_id: int, actor: Any) -> Customer:
         if source.merged_into_id or target.merged_into_id:
             raise ApplicationError(_("One of these customers was already merged."), field="source")
         snapshot: dict[str, Any] = {f: str(getattr(source, f) or "") for f in EDITABLE_FIELDS}
+        cipher = pii_cipher()  # the audit log keeps the contact data encrypted too (readable with the keys)
+        snapshot.update({f: cipher.seal(snapshot[f]) for f in ENCRYPTED_FIELDS})
         snapshot["identities"] = [str(i) for i in source.identities.all()]
         source.identities.update(customer=target)
         source.notes.update(customer=target)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from huitouke.customers import followups, views
+from huitouke.customers import followups, privacy_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -18,4 +18,7 @@ urlpatterns = [
     path("<id:pk>/tags/add/", views.tag_add, name="tag-add"),
     path("<id:pk>/tags/remove/", views.tag_remove, name="tag-remove"),
     path("<id:pk>/merge/", views.customer_merge, name="merge"),
+    path("<id:pk>/privacy/", privacy_views.customer_privacy, name="privacy"),
+    path("<id:pk>/privacy/export/", privacy_views.customer_privacy_export, name="privacy-export"),
+    path("<id:pk>/privacy/erase/", privacy_views.customer_privacy_erase, name="privacy-erase"),
 ]

@@ -26,6 +26,7 @@ from django.utils import timezone
 from huitouke.analytics.rollups import rollups_rebuild
 from huitouke.core.bulk import bulk_insert
 from huitouke.core.errors import ApplicationError
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.core.roles import AGENT, MANAGER, MARKETER, OWNER
 from huitouke.core.services import user_create
 from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note
@@ -33,7 +34,6 @@ from huitouke.customers.services import tag_get_or_create
 from huitouke.demo import data
 from huitouke.demo.generator import (
     CONSENT_COLUMNS,
-    CUSTOMER_COLUMNS,
     CUSTOMERTAG_COLUMNS,
     IDENTITY_COLUMNS,
     LINE_COLUMNS,
@@ -41,9 +41,12 @@ from huitouke.demo.generator import (
     ORDER_COLUMNS,
     PRODUCT_COLUMNS,
     SHOP_COLUMNS,
+    STORED_CUSTOMER_COLUMNS,
     DemoGenerator,
     IdStart,
     copy_chunks_produce,
+    seal_customers,
+    seal_orders,
 )
 from huitouke.demo.history import demo_history_build
 from huitouke.loyalty.services import LevelSpec, levels_regrade, levels_set
@@ -175,7 +178,7 @@ def _max_ids() -> IdStart:
 
 
 _LOAD_ORDER: list[tuple[str, type[models.Model], Sequence[str]]] = [
-    ("customers", Customer, CUSTOMER_COLUMNS),
+    ("customers", Customer, STORED_CUSTOMER_COLUMNS),
     ("identities", CustomerIdentity, IDENTITY_COLUMNS),
     ("customertags", CustomerTag, CUSTOMERTAG_COLUMNS),
     ("notes", Note, NOTE_COLUMNS),
@@ -224,7 +227,7 @@ def _load_postgres(options: dict[str, Any], report: Progress, total: int) -> tup
     """Generate in a child process (one core) while this one streams COPY to the server (the other core)."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue(maxsize=3)
-    child = ctx.Process(target=copy_chunks_produce, args=(options, CHUNK_SIZE, queue), daemon=True)
+    child = ctx.Process(target=copy_chunks_produce, args=(options, CHUNK_SIZE, queue, pii_cipher()), daemon=True)
     child.start()
     done = n_orders = n_lines = 0
     try:
@@ -250,8 +253,11 @@ def _load_postgres(options: dict[str, Any], report: Progress, total: int) -> tup
 
 def _load_sqlite(options: dict[str, Any], report: Progress, total: int) -> tuple[int, int]:
     gen = DemoGenerator(**options)
+    cipher = pii_cipher()
     done = n_orders = n_lines = 0
     for chunk in gen.chunks(CHUNK_SIZE):
+        chunk.customers = seal_customers(chunk.customers, cipher)
+        chunk.orders = seal_orders(chunk.orders, cipher)
         for key, model, columns in _LOAD_ORDER:
             bulk_insert(model, columns, getattr(chunk, key))
         done += len(chunk.customers)
@@ -266,7 +272,7 @@ def _check_columns() -> None:
     pairs: list[tuple[type[models.Model], Sequence[str]]] = [
         (Shop, SHOP_COLUMNS),
         (Product, PRODUCT_COLUMNS),
-        (Customer, CUSTOMER_COLUMNS),
+        (Customer, STORED_CUSTOMER_COLUMNS),
         (CustomerIdentity, IDENTITY_COLUMNS),
         (CustomerTag, CUSTOMERTAG_COLUMNS),
         (Note, NOTE_COLUMNS),

@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from huitouke.core.errors import PermissionDeniedError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.core.services import audit_log
 from huitouke.core.text import sheet_cells
 from huitouke.customers.exports import Cell, neutralise
@@ -98,6 +99,7 @@ def member_rows(*, shop: Shop) -> Iterator[MemberRow]:
     # Outside a transaction the server-side cursor is declared WITH HOLD (Django does so in autocommit): the result
     # is kept on the server and read in chunks while other writes (a job's progress) commit on their own.
     session = not connection.in_atomic_block
+    cipher = pii_cipher()
     with connection.chunked_cursor() as cur:
         with connection.cursor() as plan, grading.whole_shop_plan(plan, scope, session=session):
             cur.execute(sql, [*params, shop.pk])
@@ -113,7 +115,7 @@ def member_rows(*, shop: Shop) -> Iterator[MemberRow]:
                 yield MemberRow(
                     customer_id=customer_id,
                     name=name,
-                    phone=phone,
+                    phone=cipher.open(phone or ""),  # stored sealed (core.pii_crypto); read raw here
                     handles=handles[customer_id],
                     shop=shop.name,
                     level=level,

@@ -42,6 +42,7 @@ from django.utils.crypto import constant_time_compare
 
 from huitouke.core.errors import INT64_MAX, ApplicationError
 from huitouke.customers.models import Customer
+from huitouke.customers.pii import phone_match
 from huitouke.customers.services import phone_normalise
 from huitouke.messaging.models import Channel, ChannelConfig, InboundNonce, RateBucket
 from huitouke.orders.models import Shop
@@ -231,7 +232,7 @@ def reply_customers(phone: str, config: ChannelConfig) -> list[Customer]:
     of_shop = models.Q(orders__shop_id__in=shops) | models.Q(messages__shop_id__in=shops, messages__channel=Channel.SMS)
     if config.shop_id is None:
         of_shop |= models.Q(messages__shop__isnull=True, messages__channel=Channel.SMS)
-    qs = Customer.objects.filter(of_shop, phone=number, merged_into__isnull=True).distinct().order_by("pk")
+    qs = Customer.objects.filter(of_shop, phone_match(number), merged_into__isnull=True).distinct().order_by("pk")
     return list(qs[:50])
 
 

@@ -30,6 +30,7 @@ from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.ratelimit import public_page_limited
 from huitouke.core.services import audit_unmasked
 from huitouke.customers.models import Customer
+from huitouke.customers.pii import phone_match
 from huitouke.customers.selectors import CustomerFilter
 from huitouke.customers.services import contact_search_record
 from huitouke.messaging import selectors, services
@@ -262,7 +263,7 @@ def _preview_customer(query: str, user: Any) -> tuple[Customer | None, str]:
         )
     except ApplicationError as exc:
         return None, exc.message
-    return qs.filter(phone=query).first(), ""
+    return qs.filter(phone_match(query)).first(), ""
 
 
 def _preview_context(data: Any, user: Any) -> dict[str, Any]:

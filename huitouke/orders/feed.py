@@ -32,10 +32,15 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from huitouke.core.pii import name_from_handle
+from huitouke.core.pii_crypto import PiiCipher
 from huitouke.orders.importers.rows import ImportFileError, LineRow, OrderRow, RowError
 
 #: Profile fields an import fills on a customer when the archive has nothing better.
 PROFILE_FIELDS = ("real_name", "phone", "email", "province", "city", "district", "address")
+#: The profile as stored: PROFILE_FIELDS (phone, email, real name and street address encrypted, core.pii_crypto)
+#: followed by the customer's search digests; `stored_profile` gives the values.
+DIGEST_COLUMNS = ("phone_digest", "phone_last4_digest", "email_digest", "real_name_digest")
+STORED_PROFILE_FIELDS = (*PROFILE_FIELDS, *DIGEST_COLUMNS)
 #: Order columns an import writes, but for the customer (which the writers resolve), in `order_values` order.
 ORDER_VALUE_FIELDS = (
     "status",
@@ -64,7 +69,7 @@ LINE_VALUE_FIELDS = ("line_no", "title", "sku", "quantity", "unit_price", "amoun
 
 #: The staged writer's staging tables, column by column (see `staging`).
 ORDER_STAGE_COLUMNS = (
-    "seq", "shop_id", "order_no", "platform", "handle", "name", *PROFILE_FIELDS, "accepts_marketing",
+    "seq", "shop_id", "order_no", "platform", "handle", "name", *STORED_PROFILE_FIELDS, "accepts_marketing",
     "new_products", "summary_lines", *ORDER_VALUE_FIELDS,
 )  # fmt: skip
 LINE_STAGE_COLUMNS = ("seq", "shop_id", "pkey", *LINE_VALUE_FIELDS)
@@ -91,6 +96,33 @@ def profile_values(row: OrderRow) -> tuple[str, ...]:
         row.district[:32],
         row.address[:255],
     )
+
+
+def stored_profile(cipher: PiiCipher, values: tuple[str, ...]) -> tuple[str, ...]:
+    """`profile_values` as stored (STORED_PROFILE_FIELDS): the personal ones sealed, then the search digests."""
+    real_name, phone, email, province, city, district, address = values
+    return (
+        cipher.seal(real_name),
+        cipher.seal(phone),
+        cipher.seal(email),
+        province,
+        city,
+        district,
+        cipher.seal(address),
+        *cipher.digests(phone=phone, email=email, real_name=real_name),
+    )
+
+
+#: Positions in ORDER_VALUE_FIELDS of the delivery details, encrypted with equal tokens for equal values.
+_RECEIVER = tuple(ORDER_VALUE_FIELDS.index(f) for f in ("receiver_name", "receiver_phone", "receiver_address"))
+
+
+def stored_order(cipher: PiiCipher, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`order_values` as stored: the delivery details sealed with `PiiCipher.seal_fixed`."""
+    out = list(values)
+    for i in _RECEIVER:
+        out[i] = cipher.seal_fixed(out[i])
+    return tuple(out)
 
 
 def order_values(row: OrderRow) -> tuple[Any, ...]:
@@ -300,13 +332,19 @@ class Encoded:
 class Encoder:
     """Batches of OrderRow → `Encoded` for `dialect` (POSTGRESQL or SQLITE). `shop_id(name, platform)` gives the
     shop a row is written into; a (shop, order number) named twice in one batch keeps its last row (as
-    `OrderWriter` does)."""
+    `OrderWriter` does). The customer's personal data is sealed with `cipher` (`stored_profile`)."""
 
     def __init__(
-        self, shop_id: Callable[[str, str], int], dialect: str = POSTGRESQL, *, keep_levels: bool = False
+        self,
+        shop_id: Callable[[str, str], int],
+        dialect: str = POSTGRESQL,
+        *,
+        cipher: PiiCipher,
+        keep_levels: bool = False,
     ) -> None:
         if dialect not in (POSTGRESQL, SQLITE):
             raise ValueError(f"unknown dialect {dialect!r}")
+        self.cipher = cipher
         self._shop_id = shop_id
         self._shops: dict[tuple[str, str], int] = {}
         self.dialect = dialect
@@ -345,6 +383,7 @@ class EncodingBatch:
         self._orders: list[Any] = []
         self._lines: list[Any] = []
         self._keep_levels = encoder.keep_levels
+        self._cipher = encoder.cipher
         self.levels: Levels = {}
 
     def __len__(self) -> int:
@@ -356,8 +395,9 @@ class EncodingBatch:
         self._latest[(shop_id, row.order_no)] = seq
         handle = row.buyer_handle
         order = (
-            seq, shop_id, row.order_no, row.platform, handle, customer_name(row), *profile_values(row),
-            row.accepts_marketing, row.new_products, row.summary_lines, *order_values(row),
+            seq, shop_id, row.order_no, row.platform, handle, customer_name(row),
+            *stored_profile(self._cipher, profile_values(row)),
+            row.accepts_marketing, row.new_products, row.summary_lines, *stored_order(self._cipher, order_values(row)),
         )  # fmt: skip
         lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
         if self._keep_levels and row.member_level:
@@ -416,6 +456,8 @@ class FeedRequest:
     dialect: str = POSTGRESQL
     #: collect the buyers' member levels (`Encoded.levels`)
     keep_levels: bool = False
+    #: seals the customers' personal data (the importing writer sets it from settings)
+    cipher: PiiCipher | None = None
 
 
 class _Rows(Protocol):
@@ -482,7 +524,9 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
             mapping=request.mapping,
             tz=request.tz,
         )
-        encoder = Encoder(ask, request.dialect, keep_levels=request.keep_levels)
+        if request.cipher is None:
+            raise ValueError("the feed request carries no cipher for the customers' personal data")
+        encoder = Encoder(ask, request.dialect, cipher=request.cipher, keep_levels=request.keep_levels)
         # rows are encoded as they are parsed; a small first batch, so the parent starts writing while the rest
         # is parsed
         size = request.batch_size

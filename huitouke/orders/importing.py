@@ -29,12 +29,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huitouke.core.bulk import TableWriter, ids_allocate, update_from_supported, values_in
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.core.readahead import read_ahead
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
+from huitouke.customers.pii import digest_values
 from huitouke.orders.feed import (
     LINE_VALUE_FIELDS,
     ORDER_VALUE_FIELDS,
     PROFILE_FIELDS,
+    STORED_PROFILE_FIELDS,
     Encoded,
     FeedProcess,
     FeedRequest,
@@ -47,6 +50,7 @@ from huitouke.orders.feed import (
     order_values,
     product_key,
     profile_values,
+    stored_profile,
 )
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.indexes import defer_worthwhile, order_indexes_deferred
@@ -205,10 +209,11 @@ class OrderWriter:
         new_keys = [k for k in newest if k not in found]
         if new_keys:
             ids = ids_allocate(Customer, len(new_keys))
+            cipher = pii_cipher()
             TableWriter(Customer, now=now).insert_tuples(
-                ("id", "name", *PROFILE_FIELDS),
+                ("id", "name", *STORED_PROFILE_FIELDS),
                 (
-                    (cid, customer_name(newest[k]), *profile_values(newest[k]))
+                    (cid, customer_name(newest[k]), *stored_profile(cipher, profile_values(newest[k])))
                     for cid, k in zip(ids, new_keys, strict=True)
                 ),
             )
@@ -242,9 +247,10 @@ class OrderWriter:
                 if better and value != old:
                     values[name] = value
             if values:
-                changed.append(Customer(id=cid, **{**dict(zip(PROFILE_FIELDS, current, strict=True)), **values}))
+                profile = {**dict(zip(PROFILE_FIELDS, current, strict=True)), **values}
+                changed.append(Customer(id=cid, **profile, **digest_values(profile)))
         if changed:
-            Customer.objects.bulk_update(changed, PROFILE_FIELDS, batch_size=500)
+            Customer.objects.bulk_update(changed, STORED_PROFILE_FIELDS, batch_size=500)
 
     @staticmethod
     def _consents(newest: dict[int, OrderRow], now: Any) -> None:
@@ -490,7 +496,9 @@ def orders_import_rows(
         close = getattr(stream, "close", None)
         if close is not None:
             close()  # the child parses the file itself
-        feed = replace(feed, batch_size=batch_size, dialect=writer.dialect, keep_levels=keep_levels)
+        feed = replace(
+            feed, batch_size=batch_size, dialect=writer.dialect, keep_levels=keep_levels, cipher=pii_cipher()
+        )
         # a large first import loads the rows, then builds the order tables' secondary indexes once
         with order_indexes_deferred(defer_worthwhile(_feed_size(feed))) as deferred:
             result.indexes_deferred = len(deferred)

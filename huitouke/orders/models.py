@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.models import TimeStampedModel
+from huitouke.core.pii_fields import EncryptedTextField
 from huitouke.customers.models import Customer, Platform
 
 
@@ -83,9 +84,11 @@ class Order(TimeStampedModel):
     gift = models.CharField(_("gift"), max_length=255, blank=True)
     buyer_remark = models.CharField(_("buyer's message"), max_length=1000, blank=True)
     seller_memo = models.CharField(_("seller memo"), max_length=1000, blank=True)
-    receiver_name = models.CharField(_("receiver"), max_length=64, blank=True)
-    receiver_phone = models.CharField(_("receiver phone"), max_length=32, blank=True)
-    receiver_address = models.CharField(_("delivery address"), max_length=255, blank=True)
+    # the delivery details are personal data, encrypted at rest (core.pii_crypto); `fixed`: equal values give equal
+    # tokens, so that the import's SQL can tell an unchanged order
+    receiver_name = EncryptedTextField(_("receiver"), max_length=64, blank=True, fixed=True)
+    receiver_phone = EncryptedTextField(_("receiver phone"), max_length=32, blank=True, fixed=True)
+    receiver_address = EncryptedTextField(_("delivery address"), max_length=255, blank=True, fixed=True)
 
     class Meta:
         ordering = ["-ordered_at", "-id"]

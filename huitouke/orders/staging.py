@@ -28,6 +28,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.orders.feed import (
     LINE_STAGE_COLUMNS,
@@ -35,6 +36,7 @@ from huitouke.orders.feed import (
     ORDER_STAGE_COLUMNS,
     POSTGRESQL,
     PROFILE_FIELDS,
+    STORED_PROFILE_FIELDS,
     Encoded,
     Encoder,
 )
@@ -48,6 +50,12 @@ BATCH_ORDERS = 50_000
 ANALYZE_AFTER = 10_000
 
 _PROFILE = PROFILE_FIELDS
+#: the digest columns that follow a profile field when it is filled (core.pii_crypto)
+_DIGESTS_OF = {
+    "phone": ("phone_digest", "phone_last4_digest"),
+    "email": ("email_digest",),
+    "real_name": ("real_name_digest",),
+}
 _ORDER_VALUES = ORDER_FIELDS[1:]  # everything but customer_id, which the merge resolves
 _LINE_VALUES = LINE_VALUE_FIELDS[3:]  # after line_no, title and sku
 #: an order's ORDER_FIELDS from the staging tables (c: import_stage_match or _customer, s: import_stage_order)
@@ -56,7 +64,7 @@ _STAGED_ORDER = ", ".join(["c.customer_id", *(f"s.{f}" for f in _ORDER_VALUES)])
 _STAGE_DDL = (
     f"""CREATE TEMP TABLE IF NOT EXISTS import_stage_order (
         seq integer NOT NULL, shop_id bigint NOT NULL, order_no text NOT NULL, platform text NOT NULL,
-        handle text NOT NULL, name text NOT NULL, {", ".join(f"{p} text NOT NULL" for p in _PROFILE)},
+        handle text NOT NULL, name text NOT NULL, {", ".join(f"{p} text NOT NULL" for p in STORED_PROFILE_FIELDS)},
         accepts_marketing boolean, new_products boolean, summary_lines boolean NOT NULL,
         status text NOT NULL, goods_amount numeric NOT NULL, shipping_fee numeric NOT NULL,
         total_amount numeric NOT NULL, paid_amount numeric NOT NULL, refund_amount numeric NOT NULL,
@@ -121,7 +129,7 @@ class StagedWriter(OrderWriter, ABC):
             "line": _qn(OrderLine._meta.db_table),
         }
         self._staged = False
-        self.encoder = Encoder(self.shop_id, self.dialect)
+        self.encoder = Encoder(self.shop_id, self.dialect, cipher=pii_cipher())
 
     def shop_id(self, name: str, platform: str) -> int:
         """The id of the shop rows naming `name` on `platform` go into (the encoder's and the feed's question)."""
@@ -197,10 +205,10 @@ class StagedWriter(OrderWriter, ABC):
         t = self.tables
         created = self._stage_customers(cur)
         if created:
-            cols, marks, params = _defaults(Customer, ("id", "name", *_PROFILE), now)
+            cols, marks, params = _defaults(Customer, ("id", "name", *STORED_PROFILE_FIELDS), now)
             cur.execute(
-                f"""INSERT INTO {t["customer"]} (id, name, {", ".join(_PROFILE)}{cols})
-                SELECT c.customer_id, s.name, {", ".join(f"s.{p}" for p in _PROFILE)}{marks}
+                f"""INSERT INTO {t["customer"]} (id, name, {", ".join(STORED_PROFILE_FIELDS)}{cols})
+                SELECT c.customer_id, s.name, {", ".join(f"s.{p}" for p in STORED_PROFILE_FIELDS)}{marks}
                 FROM import_stage_customer c JOIN import_stage_order s ON s.seq = c.seq
                 WHERE c.is_new ORDER BY c.customer_id""",
                 params,
@@ -213,7 +221,9 @@ class StagedWriter(OrderWriter, ABC):
                 params,
             )
             self.result.customers_created += created
-        # existing customers: fill what the archive lacks (the rule of OrderWriter._fill_profiles)
+        # existing customers: fill what the archive lacks (the rule of OrderWriter._fill_profiles). Phone, email,
+        # real name and address are sealed (no two tokens are equal, a masked phone's token starts with "*"): only
+        # emptiness and masking are compared; a filled field brings its digests along.
         better = {
             p: f"(s.{p} <> '' AND s.{p} <> c.{p} AND (c.{p} = ''"
             + (" OR (c.phone LIKE '%*%' AND s.phone NOT LIKE '%*%')" if p == "phone" else "")
@@ -222,7 +232,14 @@ class StagedWriter(OrderWriter, ABC):
         }
         cur.execute(
             f"""UPDATE {t["customer"]} AS c
-            SET {", ".join(f"{p} = CASE WHEN {better[p]} THEN s.{p} ELSE c.{p} END" for p in _PROFILE)}
+            SET {", ".join(f"{p} = CASE WHEN {better[p]} THEN s.{p} ELSE c.{p} END" for p in _PROFILE)},
+                {
+                ", ".join(
+                    f"{d} = CASE WHEN {better[p]} THEN s.{d} ELSE c.{d} END"
+                    for p, ds in _DIGESTS_OF.items()
+                    for d in ds
+                )
+            }
             FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
             WHERE c.id = sc.customer_id AND NOT sc.is_new AND ({" OR ".join(better.values())})"""
         )

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('analytics', '0001_scores'),
-        ('customers', '0007_list_sort_indexes'),
+        ('customers', '0010_list_sort_indexes'),
         ('orders', '0003_drop_redundant_indexes'),
     ]
 

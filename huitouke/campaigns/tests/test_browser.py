@@ -12,6 +12,7 @@ import pytest
 
 from huitouke.campaigns.models import Campaign, CampaignRecipient
 from huitouke.campaigns.stats import is_holdout
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.customers.models import Consent, Customer
 from huitouke.customers.tests.factories import CustomerFactory
 from huitouke.messaging.models import Message, Template
@@ -108,7 +109,8 @@ def test_segment_campaign_preview_send_results(browser, live_server, make_user, 
 
     # the split is a stable draw from the campaign's seed: pick one that holds out exactly 2 of the 5 at 40 %
     campaign = Campaign.objects.get(name="明前龙井上新")
-    audience = list(Customer.objects.filter(phone__in=consenting).values_list("pk", flat=True))
+    digests = [pii_cipher().phone_digest(p) for p in consenting]
+    audience = list(Customer.objects.filter(phone_digest__in=digests).values_list("pk", flat=True))
     seed = next(s for s in range(10_000) if sum(is_holdout(s, cid, 0.4) for cid in audience) == 2)
     Campaign.objects.filter(pk=campaign.pk).update(seed=seed)
 

@@ -50,10 +50,14 @@ def archive():
         ("小鱼", ["张小凡"]),  # handle prefix
         ("tb_882", ["李四"]),
         ("13812345678", ["张小凡"]),  # full phone
-        ("138 1234", ["张小凡"]),  # phone prefix with a space
+        # phones and emails are encrypted at rest: found by the whole value (or a phone's last four digits) only,
+        # whoever searches
+        ("138 1234", []),
         ("+86 138-1234-5678", ["张小凡"]),
+        ("5678", ["张小凡"]),
         ("139****0000", ["李四"]),  # masked phones as exported
-        ("li@ex", ["李四"]),  # email prefix
+        ("li@ex", []),
+        ("li@example.org", ["李四"]),
         ("TOM@SHOP.COM", ["Tom"]),  # email is stored lower case
         ("tom@shop.com", ["Tom"]),  # handle and email match one customer once
         ("nobody", []),
@@ -116,30 +120,44 @@ def test_a_handle_that_is_a_phone_or_email_is_not_found_by_prefix_without_unmask
     assert found("hwil", unmasked=True) == ["李四"]
 
 
-def test_last_four_search_uses_its_index_on_postgresql(archive):
+@pytest.mark.parametrize(
+    ("q", "index"),
+    [
+        ("5678", "customer_phone_last4_dg_idx"),
+        ("13812345678", "customer_phone_dg_idx"),
+        ("zhang@example.com", "customer_email_dg_idx"),
+    ],
+)
+def test_contact_searches_use_their_digest_index(archive, q, index):
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the plan is checked on PostgreSQL; SQLite's is checked below")
-    CustomerFactory.create_batch(300, phone="13900000000")
+    CustomerFactory.create_batch(300, phone="13900000000", email="other@example.com")
     with connection.cursor() as cur:
-        cur.execute("ANALYZE customers_customer")
-    qs = customer_list(filters=CustomerFilter.from_params({"search": "5678"}))
+        cur.execute("ANALYZE")
+    qs = customer_list(filters=CustomerFilter.from_params({"search": q}))
     plan = qs.explain()
-    assert "customer_phone_last4_idx" in plan
+    assert index in plan
     assert names(qs) == ["张小凡"]
 
 
-def test_last_four_search_uses_its_index_on_sqlite(archive):
+def test_contact_data_is_stored_encrypted_and_found_by_digest(archive):
     from django.db import connection
 
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only")
-    CustomerFactory.create_batch(300, phone="13900000000")
+    from huitouke.core.pii_fields import pii_cipher
+
     with connection.cursor() as cur:
-        cur.execute("ANALYZE")
-    plan = customer_list(filters=CustomerFilter.from_params({"search": "5678"})).explain()
-    assert "customer_phone_last4_idx" in plan
+        cur.execute(
+            "SELECT phone, email, real_name, address, phone_digest FROM customers_customer WHERE id = %s",
+            [archive["zhang"].pk],
+        )
+        phone, email, real_name, _address, digest = cur.fetchone()
+    assert phone.startswith("pii1:")
+    assert "13812345678" not in phone
+    assert "zhang" not in email
+    assert pii_cipher().open(phone) == "13812345678"
+    assert pii_cipher().open(real_name) == "张凡"
+    assert digest == pii_cipher().phone_digest("138-1234-5678")
+    assert Customer.objects.get(pk=archive["zhang"].pk).email == "zhang@example.com"
 
 
 @pytest.mark.parametrize(

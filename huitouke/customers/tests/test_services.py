@@ -184,6 +184,7 @@ def test_merge_moves_everything_and_keeps_a_tombstone(manager):
     entry = AuditEntry.objects.get(action="merge")
     assert (entry.actor, entry.target_id, entry.detail["source_id"]) == (manager, str(target.pk), source.pk)
     assert "taobao:tb_old" in entry.detail["source"]["identities"]
+    assert entry.detail["source"]["phone"].startswith("pii1:")  # contact data stays encrypted in the audit log
 
 
 def test_merge_refuses_self_missing_and_already_merged(manager):

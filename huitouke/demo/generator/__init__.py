@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterator
 from multiprocessing import Queue
 
+from huitouke.core.pii_crypto import PiiCipher
 from huitouke.demo.generator.calendar import HISTORY_DAYS, lunar_new_year, mid_autumn
 from huitouke.demo.generator.people import People
 from huitouke.demo.generator.rows import (
@@ -28,10 +29,13 @@ from huitouke.demo.generator.rows import (
     ORDER_COLUMNS,
     PRODUCT_COLUMNS,
     SHOP_COLUMNS,
+    STORED_CUSTOMER_COLUMNS,
     Chunk,
     IdStart,
     Row,
     copy_text,
+    seal_customers,
+    seal_orders,
 )
 
 __all__ = [
@@ -45,6 +49,7 @@ __all__ = [
     "ORDER_COLUMNS",
     "PRODUCT_COLUMNS",
     "SHOP_COLUMNS",
+    "STORED_CUSTOMER_COLUMNS",
     "Chunk",
     "DemoGenerator",
     "IdStart",
@@ -54,6 +59,8 @@ __all__ = [
     "lunar_new_year",
     "mid_autumn",
     "rows_digest",
+    "seal_customers",
+    "seal_orders",
 ]
 
 _BLOCK = 50
@@ -95,13 +102,16 @@ def rows_digest(gen: DemoGenerator, chunks: Iterator[Chunk]) -> str:
     return h.hexdigest()
 
 
-def copy_chunks_produce(options: dict[str, object], chunk_size: int, out: Queue) -> None:
+def copy_chunks_produce(options: dict[str, object], chunk_size: int, out: Queue, cipher: PiiCipher) -> None:
     """Child-process entry point: generate with `options` and put one {table: COPY text} dict per chunk on `out`
-    (then None), so that generation runs on one core while the database loads on the other. A failure is put as
-    an ("error", text) tuple."""
+    (then None), so that generation runs on one core while the database loads on the other. Customers' personal
+    data is sealed with `cipher` (their rows follow STORED_CUSTOMER_COLUMNS). A failure is put as an ("error",
+    text) tuple."""
     try:
         gen = DemoGenerator(**options)  # type: ignore[arg-type]  # keyword arguments of DemoGenerator
         for chunk in gen.chunks(chunk_size):
+            chunk.customers = seal_customers(chunk.customers, cipher)
+            chunk.orders = seal_orders(chunk.orders, cipher)
             texts = {table: copy_text(getattr(chunk, table)) for table in Chunk.TABLES}
             out.put((len(chunk.customers), len(chunk.orders), len(chunk.lines), texts))
         out.put(None)

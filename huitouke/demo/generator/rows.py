@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from huitouke.core.pii_crypto import PiiCipher
+
 SHOP_COLUMNS = ("id", "created_at", "updated_at", "name", "platform", "timezone", "currency", "is_demo")
 PRODUCT_COLUMNS = ("id", "created_at", "updated_at", "shop_id", "external_id", "title", "category", "price")
 CUSTOMER_COLUMNS = (
@@ -16,6 +18,10 @@ CUSTOMER_COLUMNS = (
     "pref_knowledge", "first_order_at", "last_order_at", "order_count", "total_spent", "last_contacted_at",
     "merged_into_id", "erased_at",
 )  # fmt: skip
+#: The customer columns as stored: the generated ones, then the search digests of the encrypted personal data
+#: (`seal_customers` turns generated rows into stored ones).
+STORED_CUSTOMER_COLUMNS = (*CUSTOMER_COLUMNS, "phone_digest", "phone_last4_digest", "email_digest", "real_name_digest")
+_SEALED = tuple(CUSTOMER_COLUMNS.index(c) for c in ("real_name", "phone", "email", "address"))
 IDENTITY_COLUMNS = ("id", "created_at", "updated_at", "customer_id", "platform", "handle")
 CUSTOMERTAG_COLUMNS = ("id", "customer_id", "tag_id", "created_at")
 NOTE_COLUMNS = (
@@ -63,6 +69,36 @@ class Chunk:
     lines: list[Row] = field(default_factory=list)
 
     TABLES = ("customers", "identities", "customertags", "notes", "consents", "orders", "lines")
+
+
+def seal_customers(rows: Sequence[Row], cipher: PiiCipher) -> list[Row]:
+    """Generated customer rows (CUSTOMER_COLUMNS) as stored (STORED_CUSTOMER_COLUMNS): real name, phone, email and
+    street address sealed, the search digests appended. Sealing is not deterministic, so it happens when the rows
+    are written, after the generator's reproducible output."""
+    name_at, phone_at, email_at, _address_at = _SEALED
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in _SEALED:
+            values[i] = cipher.seal(values[i])
+        digests = cipher.digests(phone=row[phone_at], email=row[email_at], real_name=row[name_at])
+        out.append((*values, *digests))
+    return out
+
+
+_RECEIVER = tuple(ORDER_COLUMNS.index(c) for c in ("receiver_name", "receiver_phone", "receiver_address"))
+
+
+def seal_orders(rows: Sequence[Row], cipher: PiiCipher) -> list[Row]:
+    """Generated order rows with the delivery details sealed as the import seals them (`seal_fixed`)."""
+    name_at, phone_at, address_at = _RECEIVER
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in (name_at, phone_at, address_at):
+            values[i] = cipher.seal_fixed(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def money(cents: int) -> str:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
 
+from huitouke.core.pii_crypto import PiiCipher
 from huitouke.orders.feed import (
     CELL_SEP,
     LINE_STAGE_COLUMNS,
@@ -44,6 +46,19 @@ def test_values_that_would_be_stored_wrong_are_refused():
         copy_cell(1.5)
 
 
+CIPHER = PiiCipher([Fernet.generate_key()], b"feed test digests")
+
+
+class _Repeatable(PiiCipher):
+    """Seals by a fixed rule, so that two encodings of the same rows can be compared whole."""
+
+    def seal(self, value: str) -> str:
+        return f"sealed:{value}" if value else ""
+
+
+REPEATABLE = _Repeatable([Fernet.generate_key()], b"feed test digests")
+
+
 def _order(no: str, shop: str = "山岚茶食", paid: str = "10.00") -> OrderRow:
     when = datetime(2025, 6, 18, 2, 0, tzinfo=UTC)
     line = LineRow(1, "龙井 250g", "", "LJ-250", 1, Decimal(paid), Decimal(paid), "", "")
@@ -64,7 +79,7 @@ def test_a_batch_keeps_the_last_row_of_a_repeated_order_and_asks_for_each_shop_o
         asked.append((name, platform))
         return len(asked)
 
-    encoder = Encoder(shop_id)
+    encoder = Encoder(shop_id, cipher=CIPHER)
     batch = encoder.encode([_order("1", paid="10.00"), _order("2", shop="别家"), _order("1", paid="12.00")])
     again = encoder.encode([_order("3")])
 
@@ -75,6 +90,13 @@ def test_a_batch_keeps_the_last_row_of_a_repeated_order_and_asks_for_each_shop_o
     assert [(o[0], o[1], o[2]) for o in orders] == [("1", "2", "2"), ("2", "1", "1")]  # seq, shop, number
     assert orders[1][ORDER_STAGE_COLUMNS.index("paid_amount")] == "12.00"
     assert orders[0][ORDER_STAGE_COLUMNS.index("real_name")] == ""  # a masked name is no name
+    # personal data is sealed (a masked phone's token marked with "*"), its digests beside it
+    phone = orders[0][ORDER_STAGE_COLUMNS.index("phone")]
+    assert phone.startswith("*pii1:")
+    assert CIPHER.open(phone) == "138****1234"
+    assert CIPHER.open(orders[0][ORDER_STAGE_COLUMNS.index("address")]) == "文三路1号"
+    assert orders[0][ORDER_STAGE_COLUMNS.index("phone_last4_digest")] == CIPHER.last4_digest("1234")
+    assert orders[0][ORDER_STAGE_COLUMNS.index("email_digest")] == ""
     lines = [line.split("\t") for line in batch.lines.decode().splitlines()]
     assert [ln[LINE_STAGE_COLUMNS.index("pkey")] for ln in lines] == ["LJ-250", "LJ-250"]
     assert asked == [("山岚茶食", "taobao"), ("别家", "taobao")]
@@ -83,8 +105,8 @@ def test_a_batch_keeps_the_last_row_of_a_repeated_order_and_asks_for_each_shop_o
 
 def test_a_sqlite_batch_holds_the_same_rows_as_the_values_sqlite_binds():
     rows = [_order("1", paid="10.00"), _order("2", shop="别家")]
-    postgres = Encoder(lambda name, platform: 7).encode(rows)
-    sqlite = Encoder(lambda name, platform: 7, SQLITE).encode(rows)
+    postgres = Encoder(lambda name, platform: 7, cipher=CIPHER).encode(rows)
+    sqlite = Encoder(lambda name, platform: 7, SQLITE, cipher=CIPHER).encode(rows)
 
     assert isinstance(sqlite.orders, str)
     assert isinstance(sqlite.lines, str)
@@ -104,7 +126,7 @@ def test_a_stream_is_encoded_in_batches_as_it_is_parsed():
     bad = RowError(4, "订单编号", "x", "not an order number")
     stream: list[OrderRow | RowError] = [rows[0], rows[1], bad, rows[2], rows[3], again]
     for dialect in (POSTGRESQL, SQLITE):
-        encoder = Encoder(lambda name, platform: 1, dialect)
+        encoder = Encoder(lambda name, platform: 1, dialect, cipher=REPEATABLE)
 
         # when: cut into batches of three after a first batch of one, each encoded as its rows come
         batches = [(b.encoded(), e, last) for b, e, last in batched_into(stream, encoder.batch, 3, first=1)]

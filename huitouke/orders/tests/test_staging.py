@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.orders.feed import FeedProcess, FeedRequest, copy_line, sqlite_cell
 from huitouke.orders.importers import ImportFileError, parse_orders
@@ -266,7 +267,8 @@ def test_the_child_reports_rejected_rows_like_the_thread_does(tmp_path):
 
 def test_a_file_the_child_cannot_read_raises_the_same_error(tmp_path):
     path = taobao(tmp_path, [row("9301", "tb_a", "10.00")])
-    feed = FeedProcess(FeedRequest(str(path), None, "jd", None, "Asia/Shanghai", 10), lambda name, platform: 1)
+    request = FeedRequest(str(path), None, "jd", None, "Asia/Shanghai", 10, cipher=pii_cipher())
+    feed = FeedProcess(request, lambda name, platform: 1)
 
     with pytest.raises(ImportFileError, match="JD"):
         list(feed.batches())

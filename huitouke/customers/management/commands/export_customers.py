@@ -15,7 +15,7 @@ from huitouke.customers.selectors import SORTS, CustomerFilter
 
 #: Filter options of the command; each maps to the CustomerFilter parameter of the same name.
 FILTER_OPTIONS = {
-    "search": "name, buyer handle, phone or email (exact or prefix)",
+    "search": "name or buyer handle (exact or prefix), or a whole phone, email or real name",
     "tag": "customers carrying this tag",
     "province": "customers in this province",
     "last_order_from": "last order on or after this date (YYYY-MM-DD)",

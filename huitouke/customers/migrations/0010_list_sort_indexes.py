@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0006_note_follow_up'),
+        ('customers', '0009_pipl_permission'),
     ]
 
     operations = [
