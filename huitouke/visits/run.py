@@ -30,15 +30,21 @@ MAX_ONE_OFF = 10_000
 
 @dataclass
 class PlanRunResult:
-    """What one run did for one plan: tasks created and the candidates skipped, by reason."""
+    """What one run did for one plan: tasks created and the candidates skipped, by reason; `error` says why a
+    plan could not run at all (its segment no longer reads, …) — the other plans still run."""
 
     plan: str
     plan_id: int
     created: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    error: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"plan": self.plan, "created": self.created, "skipped": dict(sorted(self.skipped.items()))}
+        skipped = dict(sorted(self.skipped.items()))
+        out: dict[str, Any] = {"plan": self.plan, "created": self.created, "skipped": skipped}
+        if self.error:
+            out["error"] = self.error
+        return out
 
 
 def _t(model: type[Any]) -> str:

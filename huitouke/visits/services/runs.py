@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from huitouke.audiences.conditions import DefinitionError
 from huitouke.core.errors import ApplicationError
 from huitouke.visits import questionnaire
 from huitouke.visits.models import VisitPlan, VisitTask
 from huitouke.visits.run import PlanRunResult, plan_run
+
+log = logging.getLogger(__name__)
 
 
 def visits_plan_run(*, at: datetime | None = None, dry_run: bool = False) -> list[PlanRunResult]:
@@ -23,13 +27,18 @@ def visits_plan_run(*, at: datetime | None = None, dry_run: bool = False) -> lis
         raise ApplicationError("the time needs a time zone", field="at")
     results = []
     for plan in VisitPlan.objects.filter(enabled=True).select_related("shop", "segment").order_by("pk"):
-        with transaction.atomic():
-            result = plan_run(plan, at=moment, dry_run=dry_run)
-            results.append(result)
-            if dry_run:
-                transaction.set_rollback(True)
-            elif result.created and plan.channel == VisitPlan.Channel.SMS_QUESTIONNAIRE:
-                _questionnaires_send(plan, moment)
+        try:
+            with transaction.atomic():
+                result = plan_run(plan, at=moment, dry_run=dry_run)
+                if dry_run:
+                    transaction.set_rollback(True)
+                elif result.created and plan.channel == VisitPlan.Channel.SMS_QUESTIONNAIRE:
+                    _questionnaires_send(plan, moment)
+        except (ApplicationError, DefinitionError) as exc:
+            # One broken plan (a segment whose tag or level was removed) must not stop the others.
+            log.warning("visit plan %s could not run: %s", plan.pk, exc)
+            result = PlanRunResult(plan=plan.name, plan_id=plan.pk, error=str(getattr(exc, "message", exc)))
+        results.append(result)
     return results
 
 

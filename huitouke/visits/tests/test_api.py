@@ -126,3 +126,24 @@ def test_the_worker_runs_the_plans_hourly() -> None:
     task = jobs.visits_plan_hourly.task_class()
     assert task.validate_datetime(datetime(2026, 5, 17, 10, 7)) is True
     assert task.validate_datetime(datetime(2026, 5, 17, 10, 8)) is False
+
+
+@pytest.mark.django_db
+def test_a_broken_plan_does_not_stop_the_others_and_the_command_says_so(shop: Any, agent: Any) -> None:
+    from django.core.management.base import CommandError
+
+    from huitouke.audiences.models import Segment
+
+    c = CustomerFactory.create(phone="13800000001")
+    segment = Segment.objects.create(name="浙江", definition={"conditions": [{"field": "region", "provinces": ["x"]}]})
+    services.visit_plan_create(shop=shop, name="A 坏", trigger="one_off", segment_id=segment.pk, assignment="pool")
+    services.visit_plan_create(shop=shop, name="B 好", trigger="one_off", customer_ids=[c.pk], assignment="pool")
+    Segment.objects.filter(pk=segment.pk).update(definition={"conditions": [{"field": "gone"}]})
+    out = StringIO()
+
+    with pytest.raises(CommandError, match=r"1 plan\(s\) could not run; A 坏: conditions\[0\]"):
+        call_command("visits_plan", "--json", stdout=out)
+
+    plans = json.loads(out.getvalue())["plans"]
+    assert [(p["plan"], p["created"], "error" in p) for p in plans] == [("A 坏", 0, True), ("B 好", 1, False)]
+    assert VisitTask.objects.get().customer_id == c.pk

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     """Run every enabled visit plan at an instant (default now), as the worker does hourly: each plan creates
     one task per (plan, customer, occasion) that is due, never a second one. Prints per plan the tasks created
     and the customers skipped by reason; with --json one object {"at": ISO, "plans": [{"plan", "created",
-    "skipped": {reason: n}}]}. --dry-run writes nothing and reports what a real run would create."""
+    "skipped": {reason: n}}]}. --dry-run writes nothing and reports what a real run would create. A plan that
+    cannot run (its segment no longer reads) gets "error" in its entry; the others still run, and the command
+    then exits 1 with a one-line reason."""
 
     help = "Create the return-visit tasks that are due, plan by plan."
 
@@ -32,9 +34,11 @@ class Command(BaseCommand):
             results = visits_plan_run(at=at, dry_run=options["dry_run"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        failed = [r for r in results if r.error]
         if options["json"]:
             payload = {"at": at.isoformat(), "dry_run": options["dry_run"], "plans": [r.as_json() for r in results]}
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
+            self._fail(failed)
             return
         suffix = " (dry run: nothing written)" if options["dry_run"] else ""
         self.stdout.write(f"Visit plans at {timezone.localtime(at):%Y-%m-%d %H:%M %Z}{suffix}:")
@@ -42,4 +46,11 @@ class Command(BaseCommand):
             self.stdout.write("  no enabled plan.")
         for r in results:
             skipped = ", ".join(f"{k} {v}" for k, v in sorted(r.skipped.items())) or "none"
-            self.stdout.write(f"  {r.plan}: created {r.created}, skipped: {skipped}")
+            line = f"  {r.plan}: created {r.created}, skipped: {skipped}"
+            self.stdout.write(line + (f" — could not run: {r.error}" if r.error else ""))
+        self._fail(failed)
+
+    def _fail(self, failed: list[Any]) -> None:
+        if failed:
+            first = failed[0]
+            raise CommandError(f"{len(failed)} plan(s) could not run; {first.plan}: {first.error}")
