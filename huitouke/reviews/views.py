@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import ApplicationError
 from huitouke.core.models import AuditEntry
@@ -22,23 +21,12 @@ from huitouke.orders.models import Shop
 from huitouke.reviews.credit import Explanation
 from huitouke.reviews.crediting import credit_ledger_for, credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
+from huitouke.reviews.labels import REASON_LABELS
 from huitouke.reviews.models import Review
 from huitouke.reviews.selectors import credit_settings_get, review_list
 from huitouke.reviews.services import credit_settings_set, review_case_outcome_set
 
 PAGE_SIZE = 50
-
-#: why a rating does not score, as a person reads it
-REASON_LABELS = {
-    "rates_buyer": gettext_lazy("The shop's rating of a buyer (counts for the buyer)"),
-    "tmall_no_credit": gettext_lazy("Tmall order (no credit points)"),
-    "not_paid_or_not_successful": gettext_lazy("Trade not paid or not completed"),
-    "outside_rating_period": gettext_lazy("Given outside the rating period"),
-    "no_default": gettext_lazy("No default good rating under these rules"),
-    "default_not_due": gettext_lazy("Default good rating not due yet"),
-    "same_item_14_days": gettext_lazy("Same item from the same buyer within the window: counted once"),
-    "monthly_cap": gettext_lazy("The buyer's monthly cap was already reached"),
-}
 
 #: level badge key prefix → how the page draws it
 BADGE_SYMBOLS = {"heart": "♥", "diamond": "◆", "crown": "♛", "gold-crown": "♛"}
@@ -61,7 +49,11 @@ def review_index(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     scored = {"yes": True, "no": False}.get(data.get("scored") or "")
     qs = review_list(
-        shop=data.get("shop"), result=data.get("result") or "", scored=scored, product=data.get("product") or ""
+        shop=data.get("shop"),
+        result=data.get("result") or "",
+        scored=scored,
+        product=data.get("product") or "",
+        reason=data.get("reason") or "",
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
