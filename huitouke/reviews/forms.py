@@ -46,6 +46,7 @@ class ReviewFilterForm(forms.Form):
         label=_("Credit"),
     )
     product = forms.CharField(max_length=100, required=False, label=_("Item id or title"))
+    text = forms.CharField(max_length=50, required=False, label=_("Text contains"))
     reason = forms.ChoiceField(
         choices=[("", _("Any reason")), *REASON_LABELS.items()], required=False, label=_("Why it does not score")
     )

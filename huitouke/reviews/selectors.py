@@ -43,9 +43,10 @@ def review_list(
     product: str = "",
     customer_id: int | None = None,
     reason: str = "",
+    text: str = "",
 ) -> QuerySet[Review]:
     """Reviews newest first with the shop, customer and case the lists show; `reason`: those that do not score
-    for that reason."""
+    for that reason; `text`: whose text contains it."""
     qs = Review.objects.select_related("shop", "customer", "case")
     if shop is not None:
         qs = qs.filter(shop=shop)
@@ -59,6 +60,8 @@ def review_list(
         qs = qs.filter(customer_id=customer_id)
     if reason:
         qs = qs.filter(not_scored_reason=reason)
+    if text:
+        qs = qs.filter(content__icontains=text)
     return qs
 
 

@@ -54,6 +54,7 @@ def review_index(request: HttpRequest) -> HttpResponse:
         scored=scored,
         product=data.get("product") or "",
         reason=data.get("reason") or "",
+        text=data.get("text") or "",
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
