@@ -27,10 +27,12 @@ from huitouke.reviews.credit import (
     CreditRules,
     Entry,
     Explanation,
+    HistoryPoint,
     Ledger,
     Level,
     ReviewFact,
     credit_ledger,
+    history_of,
     level_for,
     rules_with,
     what_if,
@@ -174,13 +176,6 @@ def review_facts(
         )
 
 
-def credit_ledger_for(*, shop: Shop, at: dt.datetime | None = None) -> Ledger:
-    """The shop's ledger as of `at` (default now) under its settings."""
-    when = at or timezone.now()
-    rules = rules_of(credit_settings_get(shop=shop))
-    return credit_ledger(rules, review_facts(shop=shop, at=when), tz=ZoneInfo(shop.timezone), at=when)
-
-
 @dataclass(frozen=True)
 class CreditTotals:
     """The shop's credit as of `at` without the per-review entries: what the API, the CLI and the credit page's
@@ -194,6 +189,7 @@ class CreditTotals:
     scored: int
     not_scored: dict[str, int]
     written: int = 0
+    history: tuple[HistoryPoint, ...] = ()
 
 
 def _store(entries: Iterable[Entry]) -> int:
@@ -236,15 +232,25 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
             ledger = credit_ledger(rules, review_facts(shop=shop, at=when), tz=tz, at=when)
             written = _store(ledger.entries) if store else 0
             return CreditTotals(
-                rules, when, ledger.score, ledger.level, ledger.reviews, ledger.scored, ledger.not_scored, written
+                rules,
+                when,
+                ledger.score,
+                ledger.level,
+                ledger.reviews,
+                ledger.scored,
+                ledger.not_scored,
+                written,
+                ledger.history("month"),
             )
         crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall)
         simple = crediting_pg.simple_totals()
+        per_month = crediting_pg.simple_points_by_month()
         ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
         written = 0
         if store:
             written = crediting_pg.simple_store() + _store(ledger.entries)
     score = simple.score + ledger.score
+    per_month.update(ledger.points_by_period("month"))
     not_scored = simple.not_scored + Counter(ledger.not_scored)
     return CreditTotals(
         rules=rules,
@@ -255,6 +261,7 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
         scored=simple.scored + ledger.scored,
         not_scored={reason: not_scored[reason] for reason in sorted(not_scored)},
         written=written,
+        history=history_of(per_month, when.astimezone(tz).date(), "month"),
     )
 
 

@@ -19,7 +19,7 @@ from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews.credit import Explanation
-from huitouke.reviews.crediting import credit_ledger_for, credit_what_if
+from huitouke.reviews.crediting import credit_recompute, credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
 from huitouke.reviews.labels import REASON_LABELS
 from huitouke.reviews.models import Review
@@ -114,8 +114,7 @@ def _explain(ex: Explanation) -> str:
     return _("This rating would not change the score (%(reason)s).") % {"reason": REASON_LABELS.get(ex.code, ex.code)}
 
 
-def _chart(ledger: Any) -> dict[str, Any]:
-    points = ledger.history("month")
+def _chart(points: Any) -> dict[str, Any]:
     return {
         "data": [
             {
@@ -137,7 +136,7 @@ def credit_page(request: HttpRequest) -> HttpResponse:
     shop = _shop(request)
     if shop is None:
         return render(request, "reviews/credit.html", {"shop": None, "shops": []})
-    ledger = credit_ledger_for(shop=shop)
+    ledger = credit_recompute(shop=shop, store=False)  # figures and history, nothing written
     level = ledger.level
     badge = BADGE_SYMBOLS.get(level.badge.rsplit("-", 1)[0], "") if level.badge else ""
     count = int(level.badge.rsplit("-", 1)[1]) if level.badge else 0
@@ -162,7 +161,7 @@ def credit_page(request: HttpRequest) -> HttpResponse:
             "badge": badge * count,
             "gold": level.badge.startswith("gold"),
             "not_scored": not_scored,
-            "chart": _chart(ledger),
+            "chart": _chart(ledger.history),
             "what": what,
             "explanation": explanation,
             "settings": credit_settings_get(shop=shop),

@@ -23,6 +23,7 @@ from huitouke.reviews.services import credit_settings_set
 pytestmark = pytest.mark.django_db
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
+SH = ZoneInfo("Asia/Shanghai")
 STATUSES = [Order.Status.COMPLETED] * 8 + [Order.Status.CLOSED, Order.Status.SHIPPED]
 
 
@@ -112,10 +113,12 @@ def test_full_recompute_stores_what_the_rules_give(seed, preset):
     )
     Review.objects.filter(shop=shop).update(scores=None, not_scored_reason="", points=0)  # never computed
     per, summary = _expected(name)
+    pure = credit_ledger(rules_of(credit_settings_get(shop=shop)), review_facts(shop=shop, at=AT), tz=SH, at=AT)
     assert len(per) > 60
     assert {r for _s, r, _p in per.values()} >= {"", "rates_buyer", "not_paid_or_not_successful"}
     totals = credit_recompute(shop=shop, at=AT)
     assert summary_of(totals) == summary
+    assert totals.history == pure.history("month")
     assert _stored(name) == per
     assert totals.written == len(per)
     again = credit_recompute(shop=shop, at=AT)
