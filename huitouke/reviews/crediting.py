@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -311,7 +311,8 @@ def summary_of(ledger: Ledger | CreditTotals) -> dict[str, Any]:
 
 def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | None = None) -> Explanation:
     """What a buyer rating `result` of the order `order_no` given now would do to the shop's credit (replacing
-    the buyer's rating of that order, when there is one)."""
+    the buyer's rating of that order, when there is one). Only the buyer's own ratings can change (the rules are
+    local to a buyer), so only those go through the rules; the shop's other points come from the totals."""
     from huitouke.core.errors import NotFoundError
 
     when = at or timezone.now()
@@ -319,7 +320,8 @@ def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | 
     if order is None:
         raise NotFoundError(f"order {order_no} is not in the archive of {shop.name}", field="order_no")
     line_key = f"{order_no}/"
-    facts = [f for f in review_facts(shop=shop, at=when) if not (f.role == "buyer" and f.line_key.startswith(line_key))]
+    mine = list(review_facts(shop=shop, at=when, customer_ids=[order.customer_id]))
+    facts = [f for f in mine if not (f.role == "buyer" and f.line_key.startswith(line_key))]
     successful = order.status in SUCCESS
     new = ReviewFact(
         id="what-if",
@@ -337,4 +339,15 @@ def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | 
         tmall=credit_settings_get(shop=shop).tmall,
     )
     rules = rules_of(credit_settings_get(shop=shop))
-    return what_if(rules, facts, new, tz=ZoneInfo(shop.timezone), at=when)
+    tz = ZoneInfo(shop.timezone)
+    answer = what_if(rules, facts, new, tz=tz, at=when)
+    # the buyer's ledger without the rating it replaces, within the whole shop's score
+    others = credit_recompute(shop=shop, at=when, store=False).score - credit_ledger(rules, mine, tz=tz, at=when).score
+    before, after = others + answer.score_before, others + answer.score_after
+    return replace(
+        answer,
+        score_before=before,
+        score_after=after,
+        level_before=level_for(rules, before),
+        level_after=level_for(rules, after),
+    )
