@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,10 +27,12 @@ from huitouke.reviews.credit import (
     CreditRules,
     Entry,
     Explanation,
+    HistoryPoint,
     Ledger,
     Level,
     ReviewFact,
     credit_ledger,
+    history_of,
     level_for,
     rules_with,
     what_if,
@@ -174,13 +176,6 @@ def review_facts(
         )
 
 
-def credit_ledger_for(*, shop: Shop, at: dt.datetime | None = None) -> Ledger:
-    """The shop's ledger as of `at` (default now) under its settings."""
-    when = at or timezone.now()
-    rules = rules_of(credit_settings_get(shop=shop))
-    return credit_ledger(rules, review_facts(shop=shop, at=when), tz=ZoneInfo(shop.timezone), at=when)
-
-
 @dataclass(frozen=True)
 class CreditTotals:
     """The shop's credit as of `at` without the per-review entries: what the API, the CLI and the credit page's
@@ -194,6 +189,7 @@ class CreditTotals:
     scored: int
     not_scored: dict[str, int]
     written: int = 0
+    history: tuple[HistoryPoint, ...] = ()
 
 
 def _store(entries: Iterable[Entry]) -> int:
@@ -236,15 +232,25 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
             ledger = credit_ledger(rules, review_facts(shop=shop, at=when), tz=tz, at=when)
             written = _store(ledger.entries) if store else 0
             return CreditTotals(
-                rules, when, ledger.score, ledger.level, ledger.reviews, ledger.scored, ledger.not_scored, written
+                rules,
+                when,
+                ledger.score,
+                ledger.level,
+                ledger.reviews,
+                ledger.scored,
+                ledger.not_scored,
+                written,
+                ledger.history("month"),
             )
         crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall)
         simple = crediting_pg.simple_totals()
+        per_month = crediting_pg.simple_points_by_month()
         ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
         written = 0
         if store:
             written = crediting_pg.simple_store() + _store(ledger.entries)
     score = simple.score + ledger.score
+    per_month.update(ledger.points_by_period("month"))
     not_scored = simple.not_scored + Counter(ledger.not_scored)
     return CreditTotals(
         rules=rules,
@@ -255,6 +261,7 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
         scored=simple.scored + ledger.scored,
         not_scored={reason: not_scored[reason] for reason in sorted(not_scored)},
         written=written,
+        history=history_of(per_month, when.astimezone(tz).date(), "month"),
     )
 
 
@@ -304,7 +311,8 @@ def summary_of(ledger: Ledger | CreditTotals) -> dict[str, Any]:
 
 def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | None = None) -> Explanation:
     """What a buyer rating `result` of the order `order_no` given now would do to the shop's credit (replacing
-    the buyer's rating of that order, when there is one)."""
+    the buyer's rating of that order, when there is one). Only the buyer's own ratings can change (the rules are
+    local to a buyer), so only those go through the rules; the shop's other points come from the totals."""
     from huitouke.core.errors import NotFoundError
 
     when = at or timezone.now()
@@ -312,7 +320,8 @@ def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | 
     if order is None:
         raise NotFoundError(f"order {order_no} is not in the archive of {shop.name}", field="order_no")
     line_key = f"{order_no}/"
-    facts = [f for f in review_facts(shop=shop, at=when) if not (f.role == "buyer" and f.line_key.startswith(line_key))]
+    mine = list(review_facts(shop=shop, at=when, customer_ids=[order.customer_id]))
+    facts = [f for f in mine if not (f.role == "buyer" and f.line_key.startswith(line_key))]
     successful = order.status in SUCCESS
     new = ReviewFact(
         id="what-if",
@@ -330,4 +339,15 @@ def credit_what_if(*, shop: Shop, order_no: str, result: str, at: dt.datetime | 
         tmall=credit_settings_get(shop=shop).tmall,
     )
     rules = rules_of(credit_settings_get(shop=shop))
-    return what_if(rules, facts, new, tz=ZoneInfo(shop.timezone), at=when)
+    tz = ZoneInfo(shop.timezone)
+    answer = what_if(rules, facts, new, tz=tz, at=when)
+    # the buyer's ledger without the rating it replaces, within the whole shop's score
+    others = credit_recompute(shop=shop, at=when, store=False).score - credit_ledger(rules, mine, tz=tz, at=when).score
+    before, after = others + answer.score_before, others + answer.score_after
+    return replace(
+        answer,
+        score_before=before,
+        score_after=after,
+        level_before=level_for(rules, before),
+        level_after=level_for(rules, after),
+    )

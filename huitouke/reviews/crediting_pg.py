@@ -58,7 +58,8 @@ def _calc_sql(rules: CreditRules, tmall: bool) -> str:
         "SELECT r.id, r.customer_id AS b, r.result, r.scores AS was_scores, r.not_scored_reason AS was_reason, "
         "r.points AS was_points, "
         "COALESCE(NULLIF(r.num_iid, ''), NULLIF(r.item_title, ''), r.tid) AS item, "
-        f"(o.ordered_at AT TIME ZONE %(tz)s) AS local, {reason} AS reason "
+        f"(o.ordered_at AT TIME ZONE %(tz)s) AS local, (r.created_at AT TIME ZONE %(tz)s) AS rated, "
+        f"{reason} AS reason "
         f"FROM {Review._meta.db_table} r JOIN {Order._meta.db_table} o ON o.id = r.order_id "
         "WHERE r.shop_id = %(shop)s AND r.role = 'buyer' AND NOT r.is_default AND r.created_at <= %(at)s"
     )
@@ -115,6 +116,17 @@ def simple_totals() -> SimplePart:
             scored += n
             score += int(points or 0)
     return SimplePart(score=score, reviews=reviews, scored=scored, not_scored=not_scored)
+
+
+def simple_points_by_month() -> Counter[dt.date]:
+    """Points of the staged scoring ratings of the buyers who do not interact, per month they were given (first
+    day of the month, shop time)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT date_trunc('month', c.rated)::date, sum({_POINTS}) FROM credit_calc c "
+            f"WHERE {_SIMPLE} AND c.reason = '' GROUP BY 1"
+        )
+        return Counter({month: int(points) for month, points in cur.fetchall()})
 
 
 def simple_store() -> int:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from huitouke.orders.models import Shop
 from huitouke.reviews.importer import FIELDS, MAX_TEXT, REQUIRED
+from huitouke.reviews.labels import REASON_LABELS
 from huitouke.reviews.models import CreditSettings, Result, ReviewCase, Role
 
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -45,6 +46,10 @@ class ReviewFilterForm(forms.Form):
         label=_("Credit"),
     )
     product = forms.CharField(max_length=100, required=False, label=_("Item id or title"))
+    text = forms.CharField(max_length=50, required=False, label=_("Text contains"))
+    reason = forms.ChoiceField(
+        choices=[("", _("Any reason")), *REASON_LABELS.items()], required=False, label=_("Why it does not score")
+    )
 
 
 class ReviewUploadForm(forms.Form):

@@ -42,8 +42,11 @@ def review_list(
     scored: bool | None = None,
     product: str = "",
     customer_id: int | None = None,
+    reason: str = "",
+    text: str = "",
 ) -> QuerySet[Review]:
-    """Reviews newest first with the shop, customer and case the lists show."""
+    """Reviews newest first with the shop, customer and case the lists show; `reason`: those that do not score
+    for that reason; `text`: whose text contains it."""
     qs = Review.objects.select_related("shop", "customer", "case")
     if shop is not None:
         qs = qs.filter(shop=shop)
@@ -55,6 +58,10 @@ def review_list(
         qs = qs.filter(Q(num_iid=product) | Q(item_title__icontains=product))
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
+    if reason:
+        qs = qs.filter(not_scored_reason=reason)
+    if text:
+        qs = qs.filter(content__icontains=text)
     return qs
 
 

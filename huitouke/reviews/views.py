@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from huitouke.core.audit import record
 from huitouke.core.errors import ApplicationError
@@ -21,25 +20,14 @@ from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews.credit import Explanation
-from huitouke.reviews.crediting import credit_ledger_for, credit_what_if
+from huitouke.reviews.crediting import credit_recompute, credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
+from huitouke.reviews.labels import REASON_LABELS
 from huitouke.reviews.models import Review
 from huitouke.reviews.selectors import credit_settings_get, review_list
 from huitouke.reviews.services import credit_settings_set, review_case_outcome_set
 
 PAGE_SIZE = 50
-
-#: why a rating does not score, as a person reads it
-REASON_LABELS = {
-    "rates_buyer": gettext_lazy("The shop's rating of a buyer (counts for the buyer)"),
-    "tmall_no_credit": gettext_lazy("Tmall order (no credit points)"),
-    "not_paid_or_not_successful": gettext_lazy("Trade not paid or not completed"),
-    "outside_rating_period": gettext_lazy("Given outside the rating period"),
-    "no_default": gettext_lazy("No default good rating under these rules"),
-    "default_not_due": gettext_lazy("Default good rating not due yet"),
-    "same_item_14_days": gettext_lazy("Same item from the same buyer within the window: counted once"),
-    "monthly_cap": gettext_lazy("The buyer's monthly cap was already reached"),
-}
 
 #: level badge key prefix → how the page draws it
 BADGE_SYMBOLS = {"heart": "♥", "diamond": "◆", "crown": "♛", "gold-crown": "♛"}
@@ -62,7 +50,12 @@ def review_index(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     scored = {"yes": True, "no": False}.get(data.get("scored") or "")
     qs = review_list(
-        shop=data.get("shop"), result=data.get("result") or "", scored=scored, product=data.get("product") or ""
+        shop=data.get("shop"),
+        result=data.get("result") or "",
+        scored=scored,
+        product=data.get("product") or "",
+        reason=data.get("reason") or "",
+        text=data.get("text") or "",
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
@@ -122,8 +115,7 @@ def _explain(ex: Explanation) -> str:
     return _("This rating would not change the score (%(reason)s).") % {"reason": REASON_LABELS.get(ex.code, ex.code)}
 
 
-def _chart(ledger: Any) -> dict[str, Any]:
-    points = ledger.history("month")
+def _chart(points: Any) -> dict[str, Any]:
     return {
         "data": [
             {
@@ -145,7 +137,7 @@ def credit_page(request: HttpRequest) -> HttpResponse:
     shop = _shop(request)
     if shop is None:
         return render(request, "reviews/credit.html", {"shop": None, "shops": []})
-    ledger = credit_ledger_for(shop=shop)
+    ledger = credit_recompute(shop=shop, store=False)  # figures and history, nothing written
     level = ledger.level
     badge = BADGE_SYMBOLS.get(level.badge.rsplit("-", 1)[0], "") if level.badge else ""
     count = int(level.badge.rsplit("-", 1)[1]) if level.badge else 0
@@ -170,7 +162,7 @@ def credit_page(request: HttpRequest) -> HttpResponse:
             "badge": badge * count,
             "gold": level.badge.startswith("gold"),
             "not_scored": not_scored,
-            "chart": _chart(ledger),
+            "chart": _chart(ledger.history),
             "what": what,
             "explanation": explanation,
             "settings": credit_settings_get(shop=shop),

@@ -16,7 +16,7 @@ from huitouke.reviews.credit.facts import (
     TMALL_NO_CREDIT,
     ReviewFact,
 )
-from huitouke.reviews.credit.ledger import Entry, HistoryPoint, Ledger, credit_ledger, default_due_at
+from huitouke.reviews.credit.ledger import Entry, HistoryPoint, Ledger, credit_ledger, default_due_at, history_of
 from huitouke.reviews.credit.rules import (
     COURSE_LEVELS,
     NUMBER_BOUNDS,
@@ -60,6 +60,7 @@ __all__ = [
     "ReviewFact",
     "credit_ledger",
     "default_due_at",
+    "history_of",
     "level_for",
     "rules_for",
     "rules_with",

@@ -125,19 +125,31 @@ class Ledger:
         first scoring rating's to the one holding ``at``, gaps included (0 points)."""
         if by not in ("day", "month"):
             raise ValueError(f"by: must be day or month, got {by!r}")
+        return history_of(self.points_by_period(by), self.at.astimezone(self.tz).date(), by)
+
+    def points_by_period(self, by: Literal["day", "month"] = "month") -> Counter[dt.date]:
+        """Points of the scoring buyer ratings per day or month (its first day) they were given, shop time."""
         per: Counter[dt.date] = Counter()
         for e in self.entries:
             if e.scores and e.role == "buyer":
                 per[_period(e.rated_at.astimezone(self.tz).date(), by)] += e.points
-        if not per:
-            return ()
-        last = _period(self.at.astimezone(self.tz).date(), by)
-        period, score, points = min(per), 0, []
-        while period <= max(last, max(per)):
-            score += per[period]
-            points.append(HistoryPoint(period=period, points=per[period], score=score))
-            period = _next_period(period, by)
-        return tuple(points)
+        return per
+
+
+def history_of(
+    per: Counter[dt.date], today: dt.date, by: Literal["day", "month"] = "month"
+) -> tuple[HistoryPoint, ...]:
+    """The score history from points per period (keys: days, or first days of months): every period from the
+    first with points to the one holding ``today`` (gaps included, 0 points), with the running score."""
+    if not per:
+        return ()
+    last = _period(today, by)
+    period, score, points = min(per), 0, []
+    while period <= max(last, max(per)):
+        score += per[period]
+        points.append(HistoryPoint(period=period, points=per[period], score=score))
+        period = _next_period(period, by)
+    return tuple(points)
 
 
 def _period(day: dt.date, by: str) -> dt.date:

@@ -23,6 +23,7 @@ from huitouke.reviews.services import credit_settings_set
 pytestmark = pytest.mark.django_db
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
+SH = ZoneInfo("Asia/Shanghai")
 STATUSES = [Order.Status.COMPLETED] * 8 + [Order.Status.CLOSED, Order.Status.SHIPPED]
 
 
@@ -112,10 +113,12 @@ def test_full_recompute_stores_what_the_rules_give(seed, preset):
     )
     Review.objects.filter(shop=shop).update(scores=None, not_scored_reason="", points=0)  # never computed
     per, summary = _expected(name)
+    pure = credit_ledger(rules_of(credit_settings_get(shop=shop)), review_facts(shop=shop, at=AT), tz=SH, at=AT)
     assert len(per) > 60
     assert {r for _s, r, _p in per.values()} >= {"", "rates_buyer", "not_paid_or_not_successful"}
     totals = credit_recompute(shop=shop, at=AT)
     assert summary_of(totals) == summary
+    assert totals.history == pure.history("month")
     assert _stored(name) == per
     assert totals.written == len(per)
     again = credit_recompute(shop=shop, at=AT)
@@ -259,3 +262,38 @@ def test_the_nightly_recompute_stores_a_default_that_came_due(review_clock):
     assert (default.scores, default.not_scored_reason, default.points) == (True, "", 1)
     shop = Shop.objects.get(name="店A")
     assert credit_recompute(shop=shop).score == 1  # alice +1, bob −1, dan 0, carol's default +1
+
+
+@pytest.mark.parametrize("result", ["good", "bad"])
+def test_what_if_from_the_buyers_ratings_equals_the_whole_shop_through_the_rules(result):
+    from huitouke.reviews.credit import ReviewFact, what_if
+    from huitouke.reviews.crediting import credit_what_if
+
+    _random_shop(2)
+    shop = Shop.objects.get(name="随机店2")
+    rules = rules_of(credit_settings_get(shop=shop))
+    orders = list(Order.objects.filter(shop=shop).order_by("pk"))[::7]
+    assert len(orders) > 5
+    for order in orders:
+        got = credit_what_if(shop=shop, order_no=order.order_no, result=result, at=AT)
+        facts = [
+            f
+            for f in review_facts(shop=shop, at=AT)
+            if not (f.role == "buyer" and f.line_key.startswith(f"{order.order_no}/"))
+        ]
+        successful = order.status == Order.Status.COMPLETED
+        new = ReviewFact(
+            id="what-if",
+            line_key=f"{order.order_no}/",
+            role="buyer",
+            result=result,
+            created_at=AT,
+            trade_created_at=order.ordered_at,
+            trade_success_at=(order.confirmed_at or order.ordered_at) if successful else None,
+            paid=order.paid_at is not None or order.status in Order.COUNTED,
+            successful=successful,
+            buyer=str(order.customer_id),
+            seller=str(shop.pk),
+            item=order.order_no,
+        )
+        assert got == what_if(rules, facts, new, tz=SH, at=AT)

@@ -36,6 +36,12 @@ def test_list_filters_and_masks(archive, client_as, django_assert_max_num_querie
     not_scored = agent.get("/reviews/?scored=no").content.decode()
     assert "9001000000000003" in not_scored
     assert "9001000000000002" not in not_scored
+    by_reason = agent.get("/reviews/?scored=no&reason=rates_buyer").content.decode()
+    assert "9001000000000003" in by_reason
+    assert "9001000000000003" not in agent.get("/reviews/?scored=no&reason=monthly_cap").content.decode()
+    worded = agent.get("/reviews/?text=起球").content.decode()
+    assert "9001000000000002" in worded
+    assert "9001000000000001" not in worded
 
 
 def test_outcome_is_recorded(archive, client_as):
