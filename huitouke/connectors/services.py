@@ -233,6 +233,7 @@ def store_connect(
     secrets_given: dict[str, str],
     silence_minutes: int = 0,
     alert_email: str = "",
+    alert_robot_url: str = "",
     actor: Any = None,
 ) -> Source:
     """Connect (or update) a shop's Shopify or WooCommerce store: its address and secrets, encrypted like
@@ -262,6 +263,7 @@ def store_connect(
         source.secrets_encrypted = secrets_encrypt(merged)
         source.silence_minutes = silence_minutes
         source.alert_email = alert_email
+        source.alert_robot_url = alert_robot_url
         source.enabled = True
         source.full_clean()
         source.save()
