@@ -27,5 +27,8 @@ class StoreForm(forms.Form):
     )  # fmt: skip
     alert_email = forms.EmailField(label=_("Alert e-mail"), required=False)
     alert_robot_url = forms.URLField(
-        label=_("Alert robot address"), required=False, help_text=_("A WeCom or DingTalk group robot's webhook address")
+        assume_scheme="https",
+        label=_("Alert robot address"),
+        required=False,
+        help_text=_("A WeCom or DingTalk group robot's webhook address"),
     )
