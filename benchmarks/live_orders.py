@@ -16,7 +16,9 @@ databases and roughly 10× the reduced run's time). Each run:
    every order created, none rejected) → orders/s, and its ratio to the import (target ≥ 50 %);
 4. single push: `--single` one-order pushes one after the other (new orders) → p95 ms (target ≤ 150 ms);
 5. webhook acknowledgement: `--webhooks` signed Shopify `orders/create` webhooks one after the other → p95 ms
-   (target ≤ 50 ms; the worker writes them later, not timed here).
+   (target ≤ 50 ms; the worker writes them later, not timed here);
+6. reference for the latencies: the same number of bare requests (`GET /api/v1/me` without a token: 401 JSON,
+   no database work) → p95 ms, the server's own round trip on this machine at this moment.
 
 Prints one table and the targets with PASS/FAIL.
 """
@@ -253,6 +255,21 @@ def single_pushes(port: int, token: str, orders: list[dict[str, Any]]) -> list[f
     return times
 
 
+def floor_requests(port: int, count: int) -> list[float]:
+    """The server's own round trip, the latencies' reference: GET /api/v1/me without a token (401 JSON through
+    the same middleware, no database work)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        conn.request("GET", "/api/v1/me")
+        response = conn.getresponse()
+        response.read()
+        times.append((time.perf_counter() - started) * 1000)
+    conn.close()
+    return times
+
+
 def webhooks(port: int, key: str, count: int) -> list[float]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     times = []
@@ -312,6 +329,7 @@ def main() -> None:
         push_seconds = push_all(port, keys["token"], bulk, args.batch, args.clients)
         single = single_pushes(port, keys["token"], singles)
         hooks = webhooks(port, keys["webhook_key"], args.webhooks)
+        floor = floor_requests(port, args.webhooks)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -319,7 +337,7 @@ def main() -> None:
     import_rate = args.orders / import_seconds
     push_rate = args.orders / push_seconds
     ratio = push_rate / import_rate
-    p95_single, p95_hook = percentile(single, 95), percentile(hooks, 95)
+    p95_single, p95_hook, p95_floor = percentile(single, 95), percentile(hooks, 95), percentile(floor, 95)
     print(f"live orders: {args.orders} orders, batches of {args.batch}, {args.clients} clients, "
           f"gunicorn {args.workers} workers, PostgreSQL")  # fmt: skip
     print(f"{'measure':<44}{'value':>14}")
@@ -328,6 +346,7 @@ def main() -> None:
     print(f"{'push / import':<44}{ratio:>13.0%} ")
     print(f"{'single-order push p95, ms':<44}{p95_single:>14.1f}")
     print(f"{'webhook acknowledgement p95, ms':<44}{p95_hook:>14.1f}")
+    print(f"{'reference: bare request (401) p95, ms':<44}{p95_floor:>14.1f}")
     print(f"push >= {TARGET_RATIO:.0%} of import: {'PASS' if ratio >= TARGET_RATIO else 'FAIL'}")
     print(f"single push p95 <= {TARGET_SINGLE_MS:.0f} ms: {'PASS' if p95_single <= TARGET_SINGLE_MS else 'FAIL'}")
     print(f"webhook ack p95 <= {TARGET_WEBHOOK_MS:.0f} ms: {'PASS' if p95_hook <= TARGET_WEBHOOK_MS else 'FAIL'}")

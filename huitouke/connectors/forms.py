@@ -26,3 +26,9 @@ class StoreForm(forms.Form):
         help_text=_("0: never"),
     )  # fmt: skip
     alert_email = forms.EmailField(label=_("Alert e-mail"), required=False)
+    alert_robot_url = forms.URLField(
+        assume_scheme="https",
+        label=_("Alert robot address"),
+        required=False,
+        help_text=_("A WeCom or DingTalk group robot's webhook address"),
+    )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from huitouke.connectors.models import Source, SourceEvent
 from huitouke.connectors.remote import RemoteError, call
@@ -90,12 +91,15 @@ def silence_alerts_send(*, now: datetime | None = None) -> int:
         if not is_silent(source, now):
             continue
         since = source.last_event_at or source.created_at
-        text = (
-            f"Huitouke: {source.shop.name} · {source.get_kind_display()} has sent nothing since "
-            f"{since:%Y-%m-%d %H:%M} UTC (limit {source.silence_minutes} min)."
-        )
+        text = _("Huitouke: %(shop)s · %(source)s has sent nothing since %(since)s UTC (limit %(minutes)s min).") % {
+            "shop": source.shop.name,
+            "source": source.get_kind_display(),
+            "since": f"{since:%Y-%m-%d %H:%M}",
+            "minutes": source.silence_minutes,
+        }
         if source.alert_email:
-            send_mail("Huitouke: an order source is silent", text, settings.DEFAULT_FROM_EMAIL, [source.alert_email])
+            subject = _("Huitouke: an order source is silent")
+            send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [source.alert_email])
         if source.alert_robot_url:
             try:
                 call(source.alert_robot_url, method="POST", body={"msgtype": "text", "text": {"content": text}})

@@ -168,7 +168,6 @@ def orders_push(*, items: Sequence[Any]) -> PushResult:
         raise PushTooLargeError(f"a push carries at most {MAX_BATCH} orders, this one {len(items)}", field="orders")
     shops = _shops(shop_names(items))
     rows, rejected = batch_rows(items, shops)
-    written = orders_write(rows=[row for _i, _s, row in rows])
     by_shop: dict[int, int] = {}
     for _index, shop_id, _row in rows:
         by_shop[shop_id] = by_shop.get(shop_id, 0) + 1
@@ -176,11 +175,13 @@ def orders_push(*, items: Sequence[Any]) -> PushResult:
     if rejected:
         first = rejected[0]
         reason = f"{len(rejected)} of {len(items)} orders rejected; index {first.index}, {first.field}: {first.message}"
-    for shop_id, count in sorted(by_shop.items()):
-        source_event_record(shop_id=shop_id, kind=Source.Kind.PUSH, orders=count, ok=not rejected, reason=reason)
-    if not by_shop and rejected:
-        for info in sorted({s.id for s in shops.values()}):
-            source_event_record(shop_id=info, kind=Source.Kind.PUSH, orders=0, ok=False, reason=reason)
+    with transaction.atomic():  # the orders and the health record commit together (one commit per push)
+        written = orders_write(rows=[row for _i, _s, row in rows])
+        for shop_id, count in sorted(by_shop.items()):
+            source_event_record(shop_id=shop_id, kind=Source.Kind.PUSH, orders=count, ok=not rejected, reason=reason)
+        if not by_shop and rejected:
+            for info in sorted({s.id for s in shops.values()}):
+                source_event_record(shop_id=info, kind=Source.Kind.PUSH, orders=0, ok=False, reason=reason)
     return PushResult(written.created, written.updated, written.unchanged, rejected)
 
 
@@ -233,6 +234,7 @@ def store_connect(
     secrets_given: dict[str, str],
     silence_minutes: int = 0,
     alert_email: str = "",
+    alert_robot_url: str = "",
     actor: Any = None,
 ) -> Source:
     """Connect (or update) a shop's Shopify or WooCommerce store: its address and secrets, encrypted like
@@ -262,6 +264,7 @@ def store_connect(
         source.secrets_encrypted = secrets_encrypt(merged)
         source.silence_minutes = silence_minutes
         source.alert_email = alert_email
+        source.alert_robot_url = alert_robot_url
         source.enabled = True
         source.full_clean()
         source.save()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from huitouke.connectors.health import silence_alerts_send, source_health_list
 from huitouke.connectors.models import Source, SourceEvent
@@ -44,7 +44,8 @@ def test_a_silent_source_alerts_once_by_email_and_robot_until_it_delivers_again(
             silence_minutes=30, alert_email="boss@example.com", alert_robot_url=f"{robot.url}/robot"
         )
         source_event_record(source=source, orders=1, ok=True, at=timezone.now() - timedelta(minutes=45))
-        assert silence_alerts_send() == 1
+        with translation.override("en"):
+            assert silence_alerts_send() == 1
         assert silence_alerts_send() == 0  # once per silence
         source_event_record(source=source, orders=1, ok=True, at=timezone.now() - timedelta(minutes=40))
         assert silence_alerts_send() == 1  # re-armed by the delivery, silent again
@@ -87,11 +88,13 @@ def test_connecting_a_store_needs_its_secrets_and_keeps_them_encrypted(shop: Any
     saved = client.post(
         "/sources/stores/shopify/",
         {"shopify-shop": shop.pk, "shopify-address": "t.myshopify.com", "shopify-access_token": "shpat_secret",
-         "shopify-webhook_secret": "hook", "shopify-silence_minutes": "120"},
+         "shopify-webhook_secret": "hook", "shopify-silence_minutes": "120",
+         "shopify-alert_robot_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"},
     )  # fmt: skip
     assert saved.status_code == 302
     source = Source.objects.get(kind="shopify")
     assert (source.address, source.silence_minutes) == ("t.myshopify.com", 120)
+    assert source.alert_robot_url == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"
     assert "shpat_secret" not in source.secrets_encrypted
     bad = client.post("/sources/stores/shopify/", {"shopify-shop": shop.pk, "shopify-address": "ftp://x"})
     assert bad.status_code == 422
@@ -119,8 +122,8 @@ def test_the_care_rule_list_says_order_events_react_within_a_minute_once_a_sourc
     make_rule("paid_today")
     make_rule("birthday")
     client = client_as("manager")
-    assert "reacts within a minute" not in client.get("/care/").content.decode()
+    assert "一分钟内响应" not in client.get("/care/").content.decode()
     source_get_or_create(shop_id=shop.pk, kind="push")
     html = client.get("/care/").content.decode()
-    assert html.count("reacts within a minute") == 1  # the paid rule, not the birthday rule
+    assert html.count("一分钟内响应") == 1  # reacts within a minute: the paid rule, not the birthday rule
     assert SourceEvent.objects.count() == 0
