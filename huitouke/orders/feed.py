@@ -113,16 +113,9 @@ def stored_profile(cipher: PiiCipher, values: tuple[str, ...]) -> tuple[str, ...
     )
 
 
-#: Positions in ORDER_VALUE_FIELDS of the delivery details, encrypted with equal tokens for equal values.
+#: Positions in ORDER_VALUE_FIELDS of the delivery details, stored as equal tokens for equal values
+#: (`PiiCipher.seal_fixed`), so that the staged import's SQL tells an unchanged order.
 _RECEIVER = tuple(ORDER_VALUE_FIELDS.index(f) for f in ("receiver_name", "receiver_phone", "receiver_address"))
-
-
-def stored_order(cipher: PiiCipher, values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`order_values` as stored: the delivery details sealed with `PiiCipher.seal_fixed`."""
-    out = list(values)
-    for i in _RECEIVER:
-        out[i] = cipher.seal_fixed(out[i])
-    return tuple(out)
 
 
 def order_values(row: OrderRow) -> tuple[Any, ...]:
@@ -384,6 +377,10 @@ class EncodingBatch:
         self._lines: list[Any] = []
         self._keep_levels = encoder.keep_levels
         self._cipher = encoder.cipher
+        # A buyer's orders repeat their profile and delivery details: each distinct one is sealed once per batch
+        # (sealing and digests cost about as much as parsing the row).
+        self._profiles: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._receivers: dict[str, str] = {}
         self.levels: Levels = {}
 
     def __len__(self) -> int:
@@ -396,8 +393,8 @@ class EncodingBatch:
         handle = row.buyer_handle
         order = (
             seq, shop_id, row.order_no, row.platform, handle, customer_name(row),
-            *stored_profile(self._cipher, profile_values(row)),
-            row.accepts_marketing, row.new_products, row.summary_lines, *stored_order(self._cipher, order_values(row)),
+            *self._stored_profile(profile_values(row)),
+            row.accepts_marketing, row.new_products, row.summary_lines, *self._stored_order(order_values(row)),
         )  # fmt: skip
         lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
         if self._keep_levels and row.member_level:
@@ -408,6 +405,22 @@ class EncodingBatch:
         else:
             self._orders.append(_ORDER_FORMAT.copy(order))
             self._lines.append("".join(map(_LINE_FORMAT.copy, lines)))
+
+    def _stored_profile(self, values: tuple[str, ...]) -> tuple[str, ...]:
+        found = self._profiles.get(values)
+        if found is None:
+            found = self._profiles[values] = stored_profile(self._cipher, values)
+        return found
+
+    def _stored_order(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        out = list(values)
+        for i in _RECEIVER:
+            clear = out[i]
+            sealed = self._receivers.get(clear)
+            if sealed is None:
+                sealed = self._receivers[clear] = self._cipher.seal_fixed(clear)
+            out[i] = sealed
+        return tuple(out)
 
     def encoded(self) -> Encoded:
         """The batch as `Encoded`: each (shop, order number) with the last row appended for it, in order."""

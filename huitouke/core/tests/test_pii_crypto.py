@@ -35,6 +35,15 @@ def test_sealing_twice_gives_different_tokens_and_a_sealed_value_is_not_sealed_a
     assert cipher.seal(first) == first
 
 
+@pytest.mark.parametrize("value", ["pii1:00000000:AAAA", "piis:deadbeef:xyz", "*pii1:", "pii1:"])
+def test_text_that_looks_like_a_token_is_sealed_like_any_other(value):
+    cipher = PiiCipher([OLD], b"h")
+    stored = cipher.seal(value)
+    assert stored != value
+    assert cipher.open(stored) == value
+    assert cipher.open(cipher.seal_fixed(value)) == value
+
+
 def test_a_masked_value_is_marked_so_sql_can_tell_it():
     cipher = PiiCipher([OLD], b"h")
     stored = cipher.seal("138****5678")
