@@ -118,7 +118,7 @@ def _follow_primary(huey_class: type[Huey]) -> type[Huey]:
 
         def enqueue(self, task: Any) -> Any:
             if primary().immediate:
-                return self.execute(task)
+                return primary().execute(task)  # a task for later lands in the primary's in-memory schedule
             return super().enqueue(task)
 
     return FollowingHuey

@@ -93,7 +93,9 @@ def readyz(request: HttpRequest) -> HttpResponse:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition; 403 without the token or outside the allowed networks."""
     if not metrics.scrape_allowed(
-        remote_addr=request.META.get("REMOTE_ADDR", ""), authorization=request.headers.get("Authorization", "")
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        authorization=request.headers.get("Authorization", ""),
+        proxied="X-Forwarded-For" in request.headers,
     ):
         return HttpResponse("metrics: token or allowed network required\n", status=403, content_type="text/plain")
     return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")

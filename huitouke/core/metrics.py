@@ -84,14 +84,18 @@ def render() -> bytes:
     return bytes(generate_latest(registry))
 
 
-def scrape_allowed(*, remote_addr: str, authorization: str) -> bool:
+def scrape_allowed(*, remote_addr: str, authorization: str, proxied: bool = False) -> bool:
     """Whether a scrape may read the metrics: the right bearer token (HUITOUKE_METRICS_TOKEN), or an address in
-    HUITOUKE_METRICS_ALLOWED_NETWORKS (default: the loopback networks only)."""
+    HUITOUKE_METRICS_ALLOWED_NETWORKS (default: the loopback networks only). A request that came through a proxy
+    (`proxied`: it carries X-Forwarded-For) needs the token: behind nginx on the same machine every visitor's
+    address is the loopback one."""
     import hmac
 
     token = settings.HUITOUKE_METRICS_TOKEN
     if token and authorization.startswith("Bearer "):
         return hmac.compare_digest(authorization.removeprefix("Bearer ").strip(), token)
+    if proxied:
+        return False
     try:
         address = ipaddress.ip_address(remote_addr)
     except ValueError:

@@ -3,7 +3,8 @@
 - `messages_dispatch_task`: sends everything due, up to ~50 s per run; a run that stops on time queues the next
   one. With `follow=True` (queued when a worker starts) it also comes back when a hold or a claim ends soon, so a
   killed worker's rows are picked up within a lease without waiting for the tick.
-- `messages_tick`: every minute, releases what became due (quiet hours ending, budgets freeing, retries).
+- `messages_tick`: every minute (once across the fleet), queues a dispatch run that releases what became due
+  (quiet hours ending, budgets freeing, retries, expired claims).
 - After an enqueue commits, `dispatch_wake` queues up to HUITOUKE_DISPATCH_PARALLEL dispatch runs (one per batch
   of new rows), so many workers share a large send.
 """
@@ -47,8 +48,11 @@ def messages_dispatch_task(follow: bool = False) -> dict[str, int]:
 
 @fleet_periodic_task(crontab(minute="*"))
 def messages_tick() -> dict[str, int]:
-    """Every minute: send what became due (held messages whose time came, retries, expired claims)."""
-    return messages_dispatch(max_seconds=RUN_SECONDS).as_json()
+    """Every minute (once across the fleet): queue a dispatch run on the `sending` queue, which sends what became
+    due (held messages whose time came, retries, expired claims). Sending stays with the workers that take that
+    queue, so a worker dedicated to imports or to the default queue never sends."""
+    messages_dispatch_task()
+    return {"queued": 1}
 
 
 def dispatch_wake(added: int) -> None:

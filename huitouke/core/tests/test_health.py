@@ -86,6 +86,22 @@ def test_metrics_are_refused_outside_the_allowed_networks(client: Client) -> Non
     assert b"huitouke_" not in response.content
 
 
+def test_metrics_through_a_proxy_need_the_token(client: Client, settings: Any) -> None:
+    """Behind nginx on the same machine every visitor arrives from 127.0.0.1: the network rule must not apply."""
+    settings.HUITOUKE_METRICS_TOKEN = "s3cret-token-for-scrapes"
+
+    anonymous = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    with_token = client.get(
+        "/metrics",
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+        HTTP_AUTHORIZATION="Bearer s3cret-token-for-scrapes",
+    )
+
+    assert anonymous.status_code == 403
+    assert with_token.status_code == 200
+
+
 def test_metrics_with_the_token_from_anywhere(client: Client, settings: Any) -> None:
     settings.HUITOUKE_METRICS_TOKEN = "s3cret-token-for-scrapes"
 

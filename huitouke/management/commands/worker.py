@@ -67,6 +67,7 @@ class Command(BaseCommand):
                 periodic=name == "default",
                 check_worker_health=False,
                 shutdown_timeout=settings.HUITOUKE_WORKER_SHUTDOWN_SECONDS,
+                max_delay=2.0,  # idle threads poll at least every 2 s (a stop or a new task waits no longer)
             )
             for name in names
         ]

@@ -89,6 +89,7 @@ class Command(BaseCommand):
                 periodic=name == "default",
                 check_worker_health=False,
                 shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+                max_delay=1.0,  # an idle thread polls at least every second, so a stop is never kept waiting
             )
             for name in QUEUES
         ]
@@ -114,6 +115,8 @@ class Command(BaseCommand):
                 raise
         finally:
             stopping[0] = True
+            for consumer in consumers:
+                consumer.stop_flag.set()  # all stop taking tasks at once; the joins below then overlap
             for consumer in consumers:
                 consumer.stop(graceful=True)
             self.stdout.write("Server and background worker stopped.")
