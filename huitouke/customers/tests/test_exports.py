@@ -269,6 +269,7 @@ def test_long_list_is_exported_in_the_background_with_its_filters_then_downloade
     rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
     assert sorted(r[1] for r in rows[1:]) == ["乙", "甲"]
     entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
+    assert entry.actor is not None
     assert (entry.actor.username, entry.detail["count"], entry.detail["filters"]["province"]) == (
         "manager-client", 2, "浙江省",
     )  # fmt: skip

@@ -52,7 +52,12 @@ def test_next_link_carries_the_cursor_and_the_page_reads_on(archive, client_as, 
     assert f"page=2&amp;after={full[4]}" in first
     calls = []
     real = selectors.customer_list_after
-    monkeypatch.setattr(selectors, "customer_list_after", lambda qs, **kw: calls.append(kw) or real(qs, **kw))
+
+    def spy(qs, **kw):
+        calls.append(kw)
+        return real(qs, **kw)
+
+    monkeypatch.setattr(selectors, "customer_list_after", spy)
     second = manager.get("/customers/", {"sort": "spent", "page": "2", "after": str(full[4])})
     assert calls == [{"sort": "spent", "after_id": full[4]}]
     assert [c.pk for c in second.context["page"].object_list] == full[5:10]
