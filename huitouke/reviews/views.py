@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from huitouke.core.audit import record
+from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
@@ -57,7 +58,10 @@ def review_index(request: HttpRequest) -> HttpResponse:
         reason=data.get("reason") or "",
         text=data.get("text") or "",
     )
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(qs, PAGE_SIZE)
+    counted = list_count(qs)  # exact when cheap, PostgreSQL's estimate ("about") beyond 10,000
+    paginator.count = counted.value
+    page = paginator.get_page(request.GET.get("page"))
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
     rows = [(r, masker.identifier(r.nick), REASON_LABELS.get(r.not_scored_reason, "")) for r in page.object_list]
     if masker.unmasked and any(r.nick for r, _n, _l in rows):
@@ -72,7 +76,14 @@ def review_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reviews/review_list.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode(), "outcome_form": OutcomeForm()},
+        {
+            "form": form,
+            "page": page,
+            "estimated": not counted.exact,
+            "rows": rows,
+            "query": query.urlencode(),
+            "outcome_form": OutcomeForm(),
+        },
     )
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import numpy as np
 from freezegun import freeze_time
 
+from huitouke.analytics.rollups import rollups_rebuild
 from huitouke.analytics.services import scores_refresh
 from huitouke.customers.models import Customer
 from huitouke.loyalty.services import LevelSpec, levels_regrade, levels_set
@@ -83,6 +84,7 @@ def build(*, customers: int = 120, seed: int = 7, today: date) -> Shop:
         ]
     )
     customer_stats_refresh()
+    rollups_rebuild()
     levels_set(
         shop=shop,
         specs=[

@@ -41,3 +41,12 @@ def test_customer_list_says_about_when_the_count_is_an_estimate(client_as, monke
     body = manager_client.get("/customers/").content.decode()
     assert "3 customers" in body
     assert "about" not in body.split('class="count"')[1][:80]
+
+
+def test_review_list_says_about_when_the_count_is_an_estimate(client_as, monkeypatch):
+    monkeypatch.setattr(counting, "EXACT_UP_TO", -1)  # even an empty list is "too long" to count
+    monkeypatch.setattr(counting, "planner_estimate", lambda qs: 2_000_000)
+    client = client_as("manager")
+    client.cookies["django_language"] = "en"
+    body = client.get("/reviews/").content.decode()
+    assert "about 2000000 reviews" in body
