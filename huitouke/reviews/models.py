@@ -1,8 +1,8 @@
 """Reviews (评价) of orders, the events in their life, the shop's credit settings and the negative-review cases.
 
 A review is unique per (shop, order number, sub-order number, role): `oid` is "" when the review is of the whole
-order. The ledger columns (`scores`, `not_scored_reason`, `points`) are written by `crediting.credit_recompute` and `crediting.credit_refresh`
-from the pure rules in `reviews.credit`; they are never edited by hand.
+order. The ledger columns (`scores`, `not_scored_reason`, `points`) are written by `crediting.credit_recompute`
+and `crediting.credit_refresh` from the pure rules in `reviews.credit`; they are never edited by hand.
 """
 
 from __future__ import annotations
