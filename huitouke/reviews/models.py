@@ -1,8 +1,8 @@
 """Reviews (评价) of orders, the events in their life, the shop's credit settings and the negative-review cases.
 
 A review is unique per (shop, order number, sub-order number, role): `oid` is "" when the review is of the whole
-order. The ledger columns (`scores`, `not_scored_reason`, `points`) are written by `services.credit_recompute`
-from the pure rules in `reviews.credit`; they are never edited by hand.
+order. The ledger columns (`scores`, `not_scored_reason`, `points`) are written by `crediting.credit_recompute`
+and `crediting.credit_refresh` from the pure rules in `reviews.credit`; they are never edited by hand.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Review(models.Model):
     num_iid = models.CharField(_("item id"), max_length=64, blank=True)
     item_title = models.CharField(_("item"), max_length=255, blank=True)
     nick = models.CharField(_("buyer nick"), max_length=128, blank=True)
-    # the stored credit ledger (services.credit_recompute)
+    # the stored credit ledger (crediting.credit_recompute, credit_refresh)
     scores = models.BooleanField(_("scores"), null=True, blank=True)
     not_scored_reason = models.CharField(_("why it does not score"), max_length=40, blank=True)
     points = models.SmallIntegerField(_("points"), default=0)
