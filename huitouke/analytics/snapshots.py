@@ -57,8 +57,13 @@ def snapshots_refresh() -> dict[str, float]:
 
 
 def snapshot_read(key: str) -> Any:
-    """The stored figure `key`; computed and stored on the first read (before any refresh)."""
+    """The stored figure `key`; computed and stored on the first read (before any refresh) and when the stored
+    value no longer fits the code (an upgrade changed its classes)."""
     row = FigureSnapshot.objects.filter(key=key).values_list("value", flat=True).first()
     if row is None:
         return snapshot_store(key=key)
-    return pickle.loads(bytes(row))  # written by snapshot_store only, never from input
+    try:
+        return pickle.loads(bytes(row))  # written by snapshot_store only, never from input
+    except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError):
+        # stored by an older version of the code whose classes have changed since: compute it again
+        return snapshot_store(key=key)

@@ -158,3 +158,15 @@ def test_update_for_some_customers_rewrites_only_their_days(tmp_path):
     assert (result.customers, result.shop_days, result.cohort_cells) == (1, 2, 2)  # 1 June, 2 July; (Jun, Jun|Jul)
     assert rollups_update(customer_ids=[]).shop_days == 0
     assert datetime(2025, 6, 1, 0, 20, tzinfo=TOKYO) == ProductDay.objects.get(day=date(2025, 6, 1)).last_at
+
+
+def test_a_stored_figure_that_no_longer_fits_the_code_is_computed_again():
+    from django.utils import timezone
+
+    from huitouke.analytics.models import FigureSnapshot
+    from huitouke.analytics.snapshots import snapshot_read
+
+    FigureSnapshot.objects.create(key="groups", value=b"not a pickle", computed_at=timezone.now())
+    groups = snapshot_read("groups")
+    assert (groups.buyers, groups.top_customers) == (0, 0)
+    assert bytes(FigureSnapshot.objects.get(key="groups").value) != b"not a pickle"
