@@ -292,8 +292,8 @@ def test_every_action_choice_is_covered_or_owned_elsewhere() -> None:
         "settings": "messaging/tests/test_views (consent model), visits/tests (plans)",
         "message": "messaging/tests (manual send)",
         "campaign": "campaigns: launched from the page (test_campaign_launch_is_audited below)",
-        "data_export": "h20c: PIPL export",
-        "data_erase": "h20c: PIPL erasure",
+        "data_export": "customers/tests/test_pipl.py (customer_data_export)",
+        "data_erase": "customers/tests/test_pipl.py (customer_erase, retention)",
     }
     assert set(AuditEntry.Action.values) == covered | set(elsewhere)
 
