@@ -18,12 +18,26 @@ from huitouke.core.tests.access_rules import API, PAGES, PUBLIC
 ROLES = (OWNER, MANAGER, AGENT, MARKETER)
 ANONYMOUS = "anonymous"
 #: pages the walk does not request (what they would do to the walking client), with the reason
-NOT_WALKED = {"logout": "signs the client out"}
+NOT_WALKED = {
+    "logout": "signs the client out",
+    "core:sign-out-everywhere": "signs every session of the walking user out",
+}
+#: the walk's address: outside every network allowed to read /metrics without its token
+OUTSIDE = "203.0.113.9"
 #: public pages without the per-address page limit, and what limits them instead
 UNLIMITED_PUBLIC = {
     "login": "django-axes locks out repeated failures per address and per account",
     "set_language": "only sets the language cookie",
+    "core:healthz": "a health probe for the load balancer: answers ok, reads nothing",
+    "core:readyz": "a readiness probe: a few cheap checks, names no data",
+    "connectors:shopify-webhook": "an HMAC signature of the body with the store's secret, checked before any work",
+    "connectors:woocommerce-webhook": "an HMAC signature of the body with the store's secret, checked before any work",
 }
+
+
+def outside(client: Client) -> Client:
+    client.defaults["REMOTE_ADDR"] = OUTSIDE
+    return client
 
 
 def expected(rule: str) -> set[str]:
@@ -44,7 +58,7 @@ def test_every_page_and_operation_has_exactly_one_rule() -> None:
 def test_pages_are_reached_by_the_declared_roles_and_run_no_inline_script(
     client_as: Callable[[str], Client],
 ) -> None:
-    clients = {ANONYMOUS: Client(), **{role: client_as(role) for role in ROLES}}
+    clients = {ANONYMOUS: outside(Client()), **{role: outside(client_as(role)) for role in ROLES}}
     wrong: dict[str, tuple[list[str], list[str]]] = {}
     errors: dict[str, str] = {}
     inline: dict[str, list[str]] = {}
@@ -187,7 +201,7 @@ def records(db: None) -> dict[str, str]:
 def test_detail_pages_of_real_records_follow_the_same_rules(
     client_as: Callable[[str], Client], records: dict[str, str]
 ) -> None:
-    clients = {ANONYMOUS: Client(), **{role: client_as(role) for role in ROLES}}
+    clients = {ANONYMOUS: outside(Client()), **{role: outside(client_as(role)) for role in ROLES}}
     wrong: dict[str, tuple[list[str], list[str]]] = {}
     inline: dict[str, list[str]] = {}
     shown: dict[str, int] = {}
