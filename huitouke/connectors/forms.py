@@ -26,3 +26,7 @@ class StoreForm(forms.Form):
         help_text=_("0: never"),
     )  # fmt: skip
     alert_email = forms.EmailField(label=_("Alert e-mail"), required=False)
+    alert_robot_url = forms.URLField(
+        label=_("Alert robot URL"), required=False, max_length=200,
+        help_text=_("A WeCom or DingTalk group robot's webhook address"),
+    )  # fmt: skip

@@ -89,6 +89,7 @@ def store_save(request: HttpRequest, kind: str) -> HttpResponse:
                                                                 "webhook_secret")},
                 silence_minutes=data.get("silence_minutes") or 0,
                 alert_email=data.get("alert_email") or "",
+                alert_robot_url=data.get("alert_robot_url") or "",
                 actor=request.user,
             )  # fmt: skip
         except ApplicationError as exc:
