@@ -6,13 +6,13 @@ never by importing those apps. What erasure clears in them is declared here, by 
 
 - `customer_data_export`: one JSON document and one XLSX workbook (a sheet per kind of record) in a ZIP bundle:
   the profile (clear, the export is for the customer), identities, tags, notes, consents, every related record
-  and the audit entries about the customer (who saw, exported, merged them). Audited (action `pipl_export`).
+  and the audit entries about the customer (who saw, exported, merged them). Audited (action `data_export`).
 - `customer_erase`: removes or irreversibly overwrites the personal data everywhere, keeping orders and their
   amounts (the shop's figures stay right): the profile is blanked (name becomes "#id"), handles are replaced by
   "erased:<id>", notes, tags and uploaded photos are deleted, order addresses and remarks, message texts and
   addresses, ticket, survey and review texts, visit feedback are cleared. `erased_at` is set, so messaging never
   sends to them again. Erasing an erased customer changes nothing and writes no second entry. Audited (action
-  `pipl_erase`).
+  `data_erase`).
 - `customers_retention_erase`: erases every customer whose last order (or, with none, creation) is older than
   settings.HUITOUKE_PII_RETENTION_YEARS years; the periodic tick calls it.
 """
@@ -42,8 +42,8 @@ from huitouke.core.text import sheet_cells
 from huitouke.customers.models import Customer, CustomerIdentity, CustomerTag, Note
 
 #: Audit actions of the two requests.
-EXPORT_ACTION = "pipl_export"
-ERASE_ACTION = "pipl_erase"
+EXPORT_ACTION = AuditEntry.Action.DATA_EXPORT
+ERASE_ACTION = AuditEntry.Action.DATA_ERASE
 #: Rows per kind of record in an export (a customer with more is exported with the first ones and a note saying
 #: how many were left out): bounds the work one request causes.
 EXPORT_MAX_ROWS = 20_000
@@ -263,7 +263,7 @@ def _flat(value: Any) -> Any:
 
 def customer_data_export(*, customer_id: int, actor: Any) -> ExportBundle:
     """A copy of everything held about one customer, for their PIPL access request: a ZIP holding
-    customer-<id>.json and customer-<id>.xlsx. Writes one audit entry (pipl_export). Raises NotFoundError, and
+    customer-<id>.json and customer-<id>.xlsx. Writes one audit entry (data_export). Raises NotFoundError, and
     CustomerMergedError for a merged customer (their data lives with the customer they were merged into)."""
     customer = _customer(customer_id)
     if customer.merged_into_id:
@@ -330,7 +330,7 @@ def _erase_one(customer: Customer, now: datetime) -> dict[str, int]:
 def customer_erase(*, customer_id: int, actor: Any) -> Customer:
     """Erase one customer's personal data on request (PIPL): see the module's docstring for what goes. The
     orders and their amounts stay. Erasing an erased customer does nothing (no second audit entry). One audit
-    entry (pipl_erase) with how many records were cleared. Raises NotFoundError, CustomerMergedError."""
+    entry (data_erase) with how many records were cleared. Raises NotFoundError, CustomerMergedError."""
     with transaction.atomic():
         customer = _customer(customer_id, for_update=True)
         if customer.merged_into_id:

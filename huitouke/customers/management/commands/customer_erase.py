@@ -15,7 +15,7 @@ class Command(BaseCommand):
     """Remove or irreversibly overwrite everything personal about the customer (profile, handles, notes, order
     addresses and remarks, message and ticket texts …), keeping their orders and amounts; they are never messaged
     again. Cannot be undone, hence --confirm. Erasing an erased customer does nothing. Writes one audit entry
-    (action pipl_erase, actor "system")."""
+    (action data_erase, actor "system")."""
 
     help = "Erase one customer's personal data (PIPL deletion request); needs --confirm."
 

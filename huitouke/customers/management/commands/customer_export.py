@@ -15,7 +15,7 @@ from huitouke.customers.pipl import customer_data_export
 class Command(BaseCommand):
     """Write the customer's data bundle (a ZIP of customer-ID.json and customer-ID.xlsx: profile, identities,
     orders, messages, tickets, visits, reviews, consents and the audit of who saw them). Without --out it goes to
-    ./customer-ID.zip. Writes one audit entry (action pipl_export, actor "system")."""
+    ./customer-ID.zip. Writes one audit entry (action data_export, actor "system")."""
 
     help = "Export everything held about one customer (PIPL access request) as a ZIP of JSON and XLSX."
 
