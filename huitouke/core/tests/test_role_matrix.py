@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import resolve
+from django.utils import timezone
 
 from huitouke.core.roles import AGENT, MANAGER, MARKETER, OWNER
 from huitouke.core.tests import walk
@@ -162,7 +163,10 @@ def records(db: None) -> dict[str, str]:
     from huitouke.customers.tests.factories import CustomerFactory
     from huitouke.messaging.models import Template
     from huitouke.orders.tests.factories import OrderFactory, ShopFactory
+    from huitouke.reviews.services import review_save
     from huitouke.service.services import ticket_create
+    from huitouke.visits.models import VisitTask
+    from huitouke.visits.services import visit_plan_create, visits_plan_run
 
     shop = ShopFactory.create(name="山岚茶食")
     customer = CustomerFactory.create(name="王小明", phone="13912345678")
@@ -184,7 +188,19 @@ def records(db: None) -> dict[str, str]:
         )
     )
     rule = make_rule("birthday")
+    review, _created = review_save(
+        shop=shop, order_no=order.order_no, role="buyer", result="bad", created_at=order.ordered_at, content="太慢"
+    )
+    plan = visit_plan_create(
+        shop=shop, name="回访", trigger="one_off", customer_ids=[customer.pk], channel="phone", assignment="pool"
+    )
+    visits_plan_run(at=timezone.now())
+    task = VisitTask.objects.get(plan=plan)
     return {
+        "reviews:detail": f"/reviews/{review.pk}/",
+        "visits:task": f"/visits/tasks/{task.pk}/",
+        "visits:plan-edit": f"/visits/plans/{plan.pk}/",
+        "customers:privacy": f"/customers/{customer.pk}/privacy/",
         "customers:detail": f"/customers/{customer.pk}/",
         "service:ticket": f"/service/{ticket.pk}/",
         "campaigns:detail": f"/campaigns/{campaign.pk}/",
