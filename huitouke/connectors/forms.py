@@ -30,5 +30,6 @@ class StoreForm(forms.Form):
         assume_scheme="https",
         label=_("Alert robot address"),
         required=False,
+        max_length=200,
         help_text=_("A WeCom or DingTalk group robot's webhook address"),
     )

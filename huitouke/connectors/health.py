@@ -102,7 +102,12 @@ def silence_alerts_send(*, now: datetime | None = None) -> int:
             send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [source.alert_email])
         if source.alert_robot_url:
             try:
-                call(source.alert_robot_url, method="POST", body={"msgtype": "text", "text": {"content": text}})
+                call(
+                    source.alert_robot_url,
+                    method="POST",
+                    body={"msgtype": "text", "text": {"content": text}},
+                    field="alert_robot_url",
+                )
             except RemoteError:
                 log.warning("silence alert robot of source %s unreachable", source.pk)
         Source.objects.filter(pk=source.pk).update(silence_alerted_at=now)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,28 +31,43 @@ def base_url(address: str) -> str:
     return address
 
 
+def address_check(address: str, *, field: str) -> None:
+    """A store address or robot URL typed by staff, checked when it is saved: no loopback, private or link-local
+    destination unless the operator allows it (messaging.channels.outbound). Raises ApplicationError naming
+    `field`."""
+    from huitouke.messaging.channels import outbound
+
+    try:
+        outbound.host_check_saved(outbound.url_host(address), setting=field)
+    except outbound.OutboundAddressError as exc:
+        raise ApplicationError(exc.message, field=field) from exc
+
+
 def call(
-    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: Any = None
+    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: Any = None, field: str = "address"
 ) -> tuple[int, Any, dict[str, str]]:
-    """(status, parsed JSON or None, headers) of one request; a network failure raises RemoteError."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Accept", "application/json")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
+    """(status, parsed JSON or None, headers) of one request, through the same outbound check as the message
+    channels (the host is resolved, every address checked and the connection pinned to it; no redirect is
+    followed); a network failure or a refused address raises RemoteError naming `field`."""
+    from huitouke.messaging.channels.base import ChannelConfigError, HttpClient, HttpTransientError
+
+    data = b"" if body is None else json.dumps(body).encode()
+    all_headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if body is not None else {})}
+    all_headers.update(headers or {})
+    client = HttpClient(timeout=TIMEOUT)
+    netloc = urlsplit(url).netloc
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            status, raw, got = response.status, response.read(MAX_ANSWER + 1), dict(response.headers)
-    except urllib.error.HTTPError as exc:
-        status, raw, got = exc.code, exc.read(MAX_ANSWER + 1), dict(exc.headers or {})
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise RemoteError(f"{urlsplit(url).netloc}: cannot connect ({exc})", field="address") from exc
-    if len(raw) > MAX_ANSWER:
-        raise RemoteError(f"{urlsplit(url).netloc}: the answer is larger than {MAX_ANSWER} bytes")
+        answer = client.request(method, url, body=data, headers=all_headers, setting=field, max_bytes=MAX_ANSWER)
+    except HttpTransientError as exc:
+        raise RemoteError(f"{netloc}: cannot connect ({exc})", field=field) from exc
+    except ChannelConfigError as exc:
+        raise RemoteError(f"{netloc}: {exc.message}", field=field) from exc
+    finally:
+        client.close()
+    if len(answer.body) > MAX_ANSWER:
+        raise RemoteError(f"{netloc}: the answer is larger than {MAX_ANSWER} bytes")
     try:
-        parsed = json.loads(raw) if raw else None
+        parsed = json.loads(answer.body) if answer.body else None
     except ValueError:
         parsed = None
-    return status, parsed, got
+    return answer.status, parsed, dict(answer.headers)

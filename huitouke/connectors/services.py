@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -240,7 +241,7 @@ def store_connect(
     """Connect (or update) a shop's Shopify or WooCommerce store: its address and secrets, encrypted like
     channel secrets (a secret left empty keeps the stored one). Audited. Raises ApplicationError naming the
     field for a bad address or a missing secret."""
-    from huitouke.connectors.remote import base_url
+    from huitouke.connectors.remote import address_check, base_url
     from huitouke.core.models import AuditEntry
     from huitouke.core.services import audit_log
     from huitouke.messaging.secrets import secrets_decrypt, secrets_encrypt
@@ -250,7 +251,12 @@ def store_connect(
     address = address.strip()
     if not address:
         raise ApplicationError("the store's address is missing", field="address")
-    base_url(address)  # refuses what is no http(s) address
+    address_check(base_url(address), field="address")  # refuses what is no http(s) address, or a private one
+    alert_robot_url = alert_robot_url.strip()
+    if alert_robot_url:
+        if urlsplit(alert_robot_url).scheme not in ("http", "https") or not urlsplit(alert_robot_url).hostname:
+            raise ApplicationError("the robot URL is no http(s) address", field="alert_robot_url")
+        address_check(alert_robot_url, field="alert_robot_url")
     if not 0 <= silence_minutes <= 7 * 24 * 60:
         raise ApplicationError("between 0 and 10080 minutes", field="silence_minutes")
     with transaction.atomic():
@@ -269,5 +275,6 @@ def store_connect(
         source.full_clean()
         source.save()
         audit_log(actor=actor, action=AuditEntry.Action.SETTINGS, target_type="order_source", target_id=source.pk,
-                  kind=kind, address=source.address)  # fmt: skip
+                  kind=kind, address=source.address, alert_robot_url=alert_robot_url,
+                  secrets_changed=sorted(n for n in SECRET_NAMES[kind] if merged[n] != stored.get(n, "")))  # fmt: skip
     return source

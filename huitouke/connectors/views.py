@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -32,6 +33,8 @@ def _webhook(request: HttpRequest, kind: str, key: str) -> HttpResponse:
         body = request.body
     except RequestDataTooBig:
         return JsonResponse({"status": "body too large"}, status=413)
+    except RawPostDataException:  # a multipart form body was already parsed: not a shop's webhook
+        return JsonResponse({"status": "unsupported body"}, status=415)
     receipt = webhook_receive(kind=kind, key=key, body=body, headers=request.headers)
     return JsonResponse({"status": receipt.message}, status=receipt.status)
 

@@ -90,6 +90,10 @@ class ControlCharacterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and request.content_type in self.FORMS and not request.path.startswith("/api/"):
+            if request.content_type == self.FORMS[0]:
+                # read (and keep) the raw body first, so a view that reads request.body later (a webhook's
+                # signature covers the raw bytes) still can; a multipart body stays streamed
+                request.body  # noqa: B018
             post = request.POST
             if any(has_controls(v) for _key, values in post.lists() for v in values if isinstance(v, str)):
                 cleaned = post.copy()

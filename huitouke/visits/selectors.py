@@ -14,6 +14,7 @@ from django.db.models.functions import TruncMonth
 from huitouke.campaigns.stats import Estimate, rate_difference
 from huitouke.care.triggers import clock
 from huitouke.core.errors import NotFoundError
+from huitouke.core.pii_fields import pii_cipher
 from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, OrderLine
 from huitouke.visits.models import VisitOptOut, VisitPlan, VisitTask
@@ -102,7 +103,12 @@ def agent_queue(*, user_id: int, today: date, include_pool: bool = True, limit: 
         f" JOIN {p} p ON p.id = t.plan_id JOIN {c} c ON c.id = t.customer_id"
         " WHERE t.held_out = %s ORDER BY picked.due_at, picked.id LIMIT %s"
     )
-    return list(VisitTask.objects.raw(sql, [*params, False, limit]))
+    tasks = list(VisitTask.objects.raw(sql, [*params, False, limit]))
+    cipher = pii_cipher()
+    for task in tasks:  # the raw column is the stored token: open it as the model field would
+        phone = getattr(task, "customer_phone", "")
+        task.customer_phone = cipher.open(phone) if phone else ""  # type: ignore[attr-defined]
+    return tasks
 
 
 def queue_counts(*, user_id: int, today: date) -> dict[str, int]:

@@ -97,3 +97,6 @@ def questionnaire_page(request: HttpRequest, token: str) -> HttpResponse:
         }
     )
     return render(request, TEMPLATE, context, status=400 if error else 200)
+
+
+questionnaire_page.public_rate_limit = "visit-q"  # type: ignore[attr-defined] # limited in the view (_limited)

@@ -46,9 +46,9 @@ def test_a_silent_source_alerts_once_by_email_and_robot_until_it_delivers_again(
         source_event_record(source=source, orders=1, ok=True, at=timezone.now() - timedelta(minutes=45))
         with translation.override("en"):
             assert silence_alerts_send() == 1
-        assert silence_alerts_send() == 0  # once per silence
-        source_event_record(source=source, orders=1, ok=True, at=timezone.now() - timedelta(minutes=40))
-        assert silence_alerts_send() == 1  # re-armed by the delivery, silent again
+            assert silence_alerts_send() == 0  # once per silence
+            source_event_record(source=source, orders=1, ok=True, at=timezone.now() - timedelta(minutes=40))
+            assert silence_alerts_send() == 1  # re-armed by the delivery, silent again
     finally:
         robot.stop()
     assert [m.to for m in mail.outbox] == [["boss@example.com"], ["boss@example.com"]]

@@ -2,7 +2,8 @@
 pattern and every operation of the OpenAPI document as each role and as an anonymous visitor and compares what
 happens with this table; a page or operation missing here fails the test, so each new one gets a rule.
 
-PUBLIC: anyone, signed in or not (a customer's link, the login page); STAFF: every role; otherwise the roles named.
+PUBLIC: anyone, signed in or not (a customer's link, the login page); STAFF: every role; otherwise the roles named;
+NOBODY: no role and no anonymous visitor (the walk comes from an outside address with no token or pending sign-in).
 "Reached" means not turned away (no 401/403, no redirect to the login page); ids in paths name no record.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 PUBLIC = "public"
 STAFF = "owner manager agent marketer"
+NOBODY = ""
 
 #: URL name (namespace:name) -> who reaches the page
 PAGES: dict[str, str] = {
@@ -17,9 +19,23 @@ PAGES: dict[str, str] = {
     "core:tokens": STAFF,
     "core:token-revoke": STAFF,
     "core:job": STAFF,
+    "core:audit": "owner",
+    "core:account": STAFF,
+    "core:password": STAFF,
+    "core:two-factor": STAFF,
+    "core:sign-out-everywhere": STAFF,  # not walked: it would sign the walking client out
+    "core:lockouts": "owner",
+    "core:lockout-lift": "owner",
+    "core:healthz": PUBLIC,  # a probe: answers ok and nothing else
+    "core:readyz": PUBLIC,  # a probe: names failing checks, no data
+    "core:metrics": NOBODY,  # HUITOUKE_METRICS_TOKEN or HUITOUKE_METRICS_ALLOWED_NETWORKS only
     "customers:list": STAFF,
     "customers:bulk-tag": STAFF,
     "customers:export": "owner manager",
+    "customers:export-file": "owner manager",
+    "customers:privacy": "owner",
+    "customers:privacy-export": "owner",
+    "customers:privacy-erase": "owner",
     "customers:follow-ups": STAFF,
     "customers:detail": STAFF,
     "customers:update": "owner manager agent",
@@ -133,7 +149,14 @@ PAGES: dict[str, str] = {
     "service:reply-image-add": "owner manager agent",
     "service:reply-use": "owner manager agent",
     "service:reply-attach": "owner manager agent",
+    "connectors:list": "owner manager",
+    "connectors:store-save": "owner manager",
+    "connectors:sync": "owner manager",
+    "connectors:shopify-webhook": PUBLIC,  # the store's HMAC signature is the key
+    "connectors:woocommerce-webhook": PUBLIC,  # the store's HMAC signature is the key
     "reviews:list": STAFF,
+    "reviews:new": "owner manager agent",
+    "reviews:detail": STAFF,
     "reviews:outcome": "owner manager agent",
     "reviews:credit": STAFF,
     "reviews:analytics": STAFF,
@@ -146,6 +169,10 @@ PAGES: dict[str, str] = {
     "visits:reveal": "owner manager agent",
     "visits:plans": "owner manager agent",
     "visits:report": "owner manager agent",
+    "visits:plan-create": "owner manager",
+    "visits:plans-suggested": "owner manager",
+    "visits:plan-edit": "owner manager",
+    "visits:questionnaire": PUBLIC,
     "help:index": PUBLIC,
     "help:shop": PUBLIC,
     "help:order": PUBLIC,
@@ -156,6 +183,7 @@ PAGES: dict[str, str] = {
     "unsubscribe-link": PUBLIC,
     "survey": PUBLIC,
     "login": PUBLIC,
+    "login-verify": NOBODY,  # step two of signing in: only with a pending sign-in in the session
     "set_language": PUBLIC,
     "logout": STAFF,  # not walked: it would sign the walking client out
 }
@@ -163,6 +191,8 @@ PAGES: dict[str, str] = {
 #: "METHOD /api/v1/path" -> who reaches the operation (a token's role; anonymous: no token)
 API: dict[str, str] = {
     "GET /api/v1/me": STAFF,
+    "GET /api/v1/audit": "owner",
+    "POST /api/v1/orders": "owner manager",
     "GET /api/v1/customers": STAFF,
     "POST /api/v1/customers": "owner manager",
     "GET /api/v1/customers/{customer_id}": STAFF,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import resolve
+from django.utils import timezone
 
 from huitouke.core.roles import AGENT, MANAGER, MARKETER, OWNER
 from huitouke.core.tests import walk
@@ -18,12 +19,26 @@ from huitouke.core.tests.access_rules import API, PAGES, PUBLIC
 ROLES = (OWNER, MANAGER, AGENT, MARKETER)
 ANONYMOUS = "anonymous"
 #: pages the walk does not request (what they would do to the walking client), with the reason
-NOT_WALKED = {"logout": "signs the client out"}
+NOT_WALKED = {
+    "logout": "signs the client out",
+    "core:sign-out-everywhere": "signs every session of the walking user out",
+}
+#: the walk's address: outside every network allowed to read /metrics without its token
+OUTSIDE = "203.0.113.9"
 #: public pages without the per-address page limit, and what limits them instead
 UNLIMITED_PUBLIC = {
     "login": "django-axes locks out repeated failures per address and per account",
     "set_language": "only sets the language cookie",
+    "core:healthz": "a health probe for the load balancer: answers ok, reads nothing",
+    "core:readyz": "a readiness probe: a few cheap checks, names no data",
+    "connectors:shopify-webhook": "an HMAC signature of the body with the store's secret, checked before any work",
+    "connectors:woocommerce-webhook": "an HMAC signature of the body with the store's secret, checked before any work",
 }
+
+
+def outside(client: Client) -> Client:
+    client.defaults["REMOTE_ADDR"] = OUTSIDE
+    return client
 
 
 def expected(rule: str) -> set[str]:
@@ -44,7 +59,7 @@ def test_every_page_and_operation_has_exactly_one_rule() -> None:
 def test_pages_are_reached_by_the_declared_roles_and_run_no_inline_script(
     client_as: Callable[[str], Client],
 ) -> None:
-    clients = {ANONYMOUS: Client(), **{role: client_as(role) for role in ROLES}}
+    clients = {ANONYMOUS: outside(Client()), **{role: outside(client_as(role)) for role in ROLES}}
     wrong: dict[str, tuple[list[str], list[str]]] = {}
     errors: dict[str, str] = {}
     inline: dict[str, list[str]] = {}
@@ -148,7 +163,10 @@ def records(db: None) -> dict[str, str]:
     from huitouke.customers.tests.factories import CustomerFactory
     from huitouke.messaging.models import Template
     from huitouke.orders.tests.factories import OrderFactory, ShopFactory
+    from huitouke.reviews.services import review_save
     from huitouke.service.services import ticket_create
+    from huitouke.visits.models import VisitTask
+    from huitouke.visits.services import visit_plan_create, visits_plan_run
 
     shop = ShopFactory.create(name="山岚茶食")
     customer = CustomerFactory.create(name="王小明", phone="13912345678")
@@ -170,7 +188,19 @@ def records(db: None) -> dict[str, str]:
         )
     )
     rule = make_rule("birthday")
+    review, _created = review_save(
+        shop=shop, order_no=order.order_no, role="buyer", result="bad", created_at=order.ordered_at, content="太慢"
+    )
+    plan = visit_plan_create(
+        shop=shop, name="回访", trigger="one_off", customer_ids=[customer.pk], channel="phone", assignment="pool"
+    )
+    visits_plan_run(at=timezone.now())
+    task = VisitTask.objects.get(plan=plan)
     return {
+        "reviews:detail": f"/reviews/{review.pk}/",
+        "visits:task": f"/visits/tasks/{task.pk}/",
+        "visits:plan-edit": f"/visits/plans/{plan.pk}/",
+        "customers:privacy": f"/customers/{customer.pk}/privacy/",
         "customers:detail": f"/customers/{customer.pk}/",
         "service:ticket": f"/service/{ticket.pk}/",
         "campaigns:detail": f"/campaigns/{campaign.pk}/",
@@ -187,7 +217,7 @@ def records(db: None) -> dict[str, str]:
 def test_detail_pages_of_real_records_follow_the_same_rules(
     client_as: Callable[[str], Client], records: dict[str, str]
 ) -> None:
-    clients = {ANONYMOUS: Client(), **{role: client_as(role) for role in ROLES}}
+    clients = {ANONYMOUS: outside(Client()), **{role: outside(client_as(role)) for role in ROLES}}
     wrong: dict[str, tuple[list[str], list[str]]] = {}
     inline: dict[str, list[str]] = {}
     shown: dict[str, int] = {}

@@ -198,9 +198,11 @@ class HttpClient:
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
         setting: str = "url",
+        max_bytes: int = 0,
     ) -> HttpResponse:
         """Send one request; raises HttpTransientError when no answer came (after one reconnect), and
-        OutboundAddressError (a ChannelConfigError naming `setting`) when the host is on a refused address."""
+        OutboundAddressError (a ChannelConfigError naming `setting`) when the host is on a refused address.
+        With `max_bytes`, at most max_bytes + 1 bytes of the answer are read (the caller sees it is too long)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ChannelConfigError(f"not an http(s) URL: {url!r}", setting="url")
@@ -216,7 +218,7 @@ class HttpClient:
             try:
                 conn.request(method, target, body=body, headers=all_headers)
                 resp = conn.getresponse()
-                data = resp.read()
+                data = resp.read(max_bytes + 1) if max_bytes else resp.read()
             except (TimeoutError, http.client.HTTPException, OSError) as exc:
                 conn.close()
                 self._conns.pop((parts.scheme, parts.hostname, port), None)
@@ -225,7 +227,7 @@ class HttpClient:
                 if attempt == 1 and reused and stale:
                     continue
                 raise HttpTransientError(f"{type(exc).__name__}: {exc}") from exc
-            if resp.getheader("Connection", "").lower() == "close":
+            if resp.getheader("Connection", "").lower() == "close" or (max_bytes and len(data) > max_bytes):
                 conn.close()
                 self._conns.pop((parts.scheme, parts.hostname, port), None)
             return HttpResponse(resp.status, data, {k.lower(): v for k, v in resp.getheaders()})
