@@ -21,6 +21,8 @@ from huitouke.demo.services import DEMO_LOGINS
 from huitouke.urlmap import Page, pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+#: this module runs axe itself (see conftest._axe_on_every_page)
+AXE_DONE = True
 
 LANGS = ("zh-hans", "en")
 

@@ -15,6 +15,8 @@ from huitouke.customers.tests.factories import CustomerFactory, IdentityFactory
 from huitouke.orders.tests.factories import OrderFactory, ShopFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+#: this module runs axe itself (see conftest._axe_on_every_page)
+AXE_DONE = True
 
 #: the focused element, whether its focus ring shows, and whether it comes after the element focused before
 _FOCUS = """prev => {

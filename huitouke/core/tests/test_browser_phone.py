@@ -12,6 +12,8 @@ from huitouke.customers.tests.factories import CustomerFactory, IdentityFactory
 from huitouke.orders.tests.factories import OrderFactory, ShopFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+#: this module runs axe itself (see conftest._axe_on_every_page)
+AXE_DONE = True
 
 PHONE = {"width": 390, "height": 844}
 
