@@ -149,5 +149,6 @@ def test_the_main_flow_with_the_keyboard_alone(browser, live_server, make_user, 
     page.wait_for_selector(".flash li")
     page.screenshot(path=screenshot_dir / "kb-05-ticket.png")
     ticket.refresh_from_db()
+    assert ticket.owner is not None
     assert ticket.owner.username == "boss"
     context.close()
