@@ -152,3 +152,32 @@ def screenshot_dir(settings: Any) -> Any:
     path = settings.HUITOUKE_HOME / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _axe_on_every_page(request: Any) -> Any:
+    """Every browser test runs axe-core (WCAG 2.1 A/AA) on each whole HTML page it opens with `goto`, and fails on a
+    serious or critical violation (huitouke/core/tests/axe.py). A module that runs axe itself sets AXE_DONE."""
+    if request.node.get_closest_marker("browser") is None or getattr(request.module, "AXE_DONE", False):
+        yield
+        return
+    from playwright.sync_api import Page
+
+    from huitouke.core.tests.axe import describe, violations
+
+    found: list[str] = []
+    original = Page.goto
+
+    def goto(self: Any, url: str, **kwargs: Any) -> Any:
+        response = original(self, url, **kwargs)
+        content_type = (response.headers.get("content-type") or "") if response is not None else ""
+        if response is not None and response.ok and "html" in content_type and self.title():
+            found.extend(describe(violations(self), url))
+        return response
+
+    Page.goto = goto  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Page.goto = original  # type: ignore[method-assign]
+    assert found == [], "axe-core violations:\n" + "\n".join(found)
