@@ -44,8 +44,9 @@ ANONYMOUS_SHARE = 0.08
 DEFAULT_GOOD_SHARE = 0.10
 FOLLOW_UP_SHARE = 0.08
 DSR_SHARE = 0.6
-#: negative reviews the shop explained (the others are still being handled)
+#: negative reviews the shop explained (the others are still being handled); good ones it thanked
 EXPLAINED_SHARE = 0.6
+THANKED_SHARE = 0.05
 #: days of visit runs up to today; the earlier days' visits are done except every LEFT_EVERY-th
 VISIT_DAYS = 7
 LEFT_EVERY = 4
@@ -84,6 +85,7 @@ EXPLANATIONS = (
     "感谢反馈！茶叶批次我们已复查，已为您办理退换，欢迎随时找我们。",
     "抱歉让您久等了，问题已经登记并加急处理，后续会主动回访您。",
 )
+THANKS = "感谢您的喜欢和支持，期待再次为您服务！"
 VISIT_OUTCOMES = ("reached", "reached", "no_answer", "reached", "wrong_number")
 VISIT_FEEDBACK = (
     "很满意，下次还会买",
@@ -110,7 +112,7 @@ def _review_rows(shop: Shop, rng: random.Random, now: datetime) -> list[ReviewRo
         .values("pk", "order_no", "confirmed_at", "delivered_at")
     )
     for order in orders.iterator(chunk_size=5000):
-        draws = [rng.random() for _ in range(8)]
+        draws = [rng.random() for _ in range(9)]
         hours = rng.randint(2, 96)
         base = order["confirmed_at"] or order["delivered_at"]
         if draws[0] >= REVIEW_SHARE or base is None:
@@ -134,6 +136,13 @@ def _review_rows(shop: Shop, rng: random.Random, now: datetime) -> list[ReviewRo
             top = {Result.GOOD: 5, Result.NEUTRAL: 4, Result.BAD: 2}[result]
             low = int(draws[6] * 100) % 4  # 3: none lower
             dsr = [max(1, top - 1) if k == low else top for k in range(3)]
+        # an older negative review arrives with the explanation the shop wrote back then; a few good ones are
+        # thanked (the recent negative ones are explained through their case, below)
+        reply, reply_at = "", None
+        if result != Result.GOOD and created < now - timedelta(days=CASE_WINDOW_DAYS) and draws[8] < EXPLAINED_SHARE:
+            reply, reply_at = EXPLANATIONS[int(draws[8] * 100) % len(EXPLANATIONS)], created + timedelta(hours=20)
+        elif result == Result.GOOD and content and draws[8] < THANKED_SHARE:
+            reply, reply_at = THANKS, created + timedelta(hours=6)
         ext, title = products.get(firsts.get(order["pk"], 0), ("", ""))
         rows.append(
             ReviewRow(
@@ -146,6 +155,8 @@ def _review_rows(shop: Shop, rng: random.Random, now: datetime) -> list[ReviewRo
                 item_title=title,
                 num_iid=ext,
                 content=content,
+                reply=reply,
+                reply_at=reply_at,
                 anonymous=draws[7] < ANONYMOUS_SHARE,
                 is_default=is_default,
                 follow_up=FOLLOW_UPS[int(draws[4] * len(FOLLOW_UPS))] if follow else "",
@@ -170,12 +181,12 @@ def demo_reviews_build(*, shop: Shop, now: datetime, seed: int) -> tuple[int, in
     recent = Review.objects.filter(shop=shop, created_at__gte=now - timedelta(days=CASE_WINDOW_DAYS))
     negative = [r for r in recent.order_by("created_at", "pk") if r.is_negative]
     for i, review in enumerate(negative):
-        opened_at = review.created_at + timedelta(hours=1)
-        review_case_open(review=review, at=min(opened_at, now))
-        if rng.random() < EXPLAINED_SHARE and review.created_at + timedelta(days=1) < now:
-            review_explain(
-                review=review, text=EXPLANATIONS[i % len(EXPLANATIONS)], at=review.created_at + timedelta(hours=20)
-            )
+        # a review imported today had its case opened now by the import; one from the demo's past, an hour
+        # after it was written. It is explained the next day, if that day has come since the case opened.
+        case = review_case_open(review=review, at=min(review.created_at + timedelta(hours=1), now))
+        explain_at = max(case.opened_at + timedelta(minutes=10), review.created_at + timedelta(hours=20))
+        if rng.random() < EXPLAINED_SHARE and explain_at <= now:
+            review_explain(review=review, text=EXPLANATIONS[i % len(EXPLANATIONS)], at=explain_at)
     credit = credit_recompute(shop=shop, at=now)
     cases = ReviewCase.objects.filter(review__shop=shop).count()
     return Review.objects.filter(shop=shop).count(), cases, credit
