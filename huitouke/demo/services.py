@@ -32,6 +32,7 @@ from huitouke.core.services import user_create
 from huitouke.customers.models import Consent, Customer, CustomerIdentity, CustomerTag, Note
 from huitouke.customers.services import tag_get_or_create
 from huitouke.demo import data
+from huitouke.demo.feedback import demo_reviews_build, demo_visits_build
 from huitouke.demo.generator import (
     CONSENT_COLUMNS,
     CUSTOMERTAG_COLUMNS,
@@ -87,6 +88,9 @@ class DemoSummary:
     lines: int
     memberships: int
     seconds: float
+    reviews: int = 0
+    credit_level: int = 0
+    visit_tasks: int = 0
 
 
 class DemoExistsError(ApplicationError):
@@ -299,8 +303,9 @@ def demo_build(
     today: date | None = None,
 ) -> DemoSummary:
     """Build the demo business: a Taobao tea-and-snacks shop and a small Shopify store, `customers` customers
-    (~90% on Taobao) with 24 months of orders up to yesterday, member levels, refreshed stats and levels, and one
-    login per role. The same seed, size and day give the same rows.
+    (~90% on Taobao) with 24 months of orders up to yesterday, member levels, refreshed stats and levels, reviews
+    with the shop's credit, return-visit plans with a week of tasks, and one login per role. The same seed, size
+    and day give the same rows.
 
     Raises DemoRefusedError when real shops exist and DemoExistsError when a demo exists and `reset` is off.
     With `reset`, the old demo is deleted in the same transaction, so a failed build leaves it untouched.
@@ -372,6 +377,10 @@ def demo_build(
                 cur.execute(f"ANALYZE {', '.join(qn(m._meta.db_table) for m in loaded)}")
         now = timezone.now() if today == timezone.localdate() else _noon(today)
         demo_history_build(shop_id=taobao.pk, levels=DEMO_LEVELS, now=now, progress=report)
+        n_reviews, _cases, credit = demo_reviews_build(shop=taobao, now=now, seed=seed)
+        report("reviews", n_reviews, n_reviews)
+        visit_tasks, _done = demo_visits_build(shop=taobao, now=now)
+        report("visits", visit_tasks, visit_tasks)
     if postgres and not connection.in_atomic_block:
         # Mark the freshly loaded pages all-visible so that index-only scans work from the start.
         with connection.cursor() as cur:
@@ -385,4 +394,7 @@ def demo_build(
         lines=n_lines,
         memberships=memberships,
         seconds=round(time.monotonic() - started, 1),
+        reviews=n_reviews,
+        credit_level=credit.level.index,
+        visit_tasks=visit_tasks,
     )

@@ -63,8 +63,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Built {summary.shops} shops, {summary.products} products, {summary.customers} customers, "
-                f"{summary.orders} orders ({summary.lines} lines), {summary.memberships} members "
-                f"in {summary.seconds:.1f} s."
+                f"{summary.orders} orders ({summary.lines} lines), {summary.memberships} members, "
+                f"{summary.reviews} reviews, {summary.visit_tasks} visit tasks in {summary.seconds:.1f} s."
             )
         )
 
