@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -379,18 +379,19 @@ def marketing_reach(*, customers: QuerySet[Customer], channel: str, shop_id: int
     if consent_channel is None:
         return None
     model = policy_settings_for([shop_id])[shop_id][0].marketing_consent
-    latest = Consent.objects.filter(
-        customer_id=OuterRef("pk"), channel=consent_channel, purpose__in=["marketing", "new_products"]
-    ).order_by("-updated_at", "granted")  # of two answers given at once, the no
-    counted = (
-        Customer.objects.filter(pk__in=customers.order_by().values("pk"))
-        .annotate(answer=Subquery(latest.values("granted")[:1]))
-        .aggregate(
-            total=Count("pk"),
-            unanswered=Count("pk", filter=Q(answer__isnull=True)),
-            refused=Count("pk", filter=Q(answer=False)),
+    # Set-based: one pass over the consent rows of the customers asked about, grouped per customer. The latest
+    # answer is a refusal when the latest refusal is as recent as the latest answer (ties go to the refusal).
+    asked = customers.order_by().values("pk")
+    answers = (
+        Consent.objects.filter(
+            customer_id__in=asked, channel=consent_channel, purpose__in=["marketing", "new_products"]
         )
+        .values("customer_id")
+        .annotate(last=Max("updated_at"), last_no=Max("updated_at", filter=Q(granted=False)))
     )
+    tally = answers.aggregate(answered=Count("customer_id"), refused=Count("customer_id", filter=Q(last_no=F("last"))))
+    total = Customer.objects.filter(pk__in=asked).count()
+    counted = {"total": total, "unanswered": total - tally["answered"], "refused": tally["refused"]}
     return MarketingReach(
         model=model, total=counted["total"], unanswered=counted["unanswered"], refused=counted["refused"]
     )

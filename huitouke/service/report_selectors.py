@@ -12,8 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import Coalesce, FirstValue, RowNumber
 
 from huitouke.orders.models import Order, OrderLine, Shop
 from huitouke.service import selectors
@@ -220,15 +220,23 @@ def recovery_counts(
     )
     for group in CSAT_GROUPS:
         out[group] = (split[f"n_{group}"] or 0, split[f"k_{group}"] or 0)
-    orders = Order.objects.filter(status__in=Order.COUNTED, ordered_at__gte=start, ordered_at__lt=end)
-    if shop is not None:
-        orders = orders.filter(shop=shop)
-    first = (
-        Order.objects.filter(customer_id=OuterRef("customer_id"), status__in=Order.COUNTED, ordered_at__gte=start)
-        .order_by("ordered_at", "id")
-        .values("id")[:1]
+    # Each customer's first counted order since `start`, numbered in one pass over the span (a window function, not
+    # a subquery per order). The first order since `start` lies before `end` exactly when the customer bought in
+    # [start, end), so the span bounds the scan. The shop is that first order's shop, compared after numbering.
+    order_key = [F("ordered_at").asc(), F("id").asc()]
+    firsts = (
+        Order.objects.filter(status__in=Order.COUNTED, ordered_at__gte=start, ordered_at__lt=end)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("customer_id")], order_by=order_key),
+            first_shop=Window(FirstValue("shop_id"), partition_by=[F("customer_id")], order_by=order_key),
+        )
+        .filter(rank=1)
     )
-    base = orders.filter(~Exists(Ticket.objects.filter(customer_id=OuterRef("customer_id")))).filter(id=Subquery(first))
+    if shop is not None:
+        firsts = firsts.filter(first_shop=shop.pk)
+    base = Order.objects.filter(id__in=firsts.values("id")).filter(
+        ~Exists(Ticket.objects.filter(customer_id=OuterRef("customer_id")))
+    )
     agg = base.annotate(again=bought("ordered_at")).aggregate(n=Count("id"), k=Count("id", filter=Q(again=True)))
     out["no_ticket"] = (agg["n"] or 0, agg["k"] or 0)
     return out

@@ -172,6 +172,50 @@ def test_recovery_counts(shop: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_recovery_no_ticket_group_counts_each_customers_first_order(shop: Any) -> None:
+    """The no-ticket group pinned figure by figure: each customer's first counted order since the span began (ties
+    by order id), in the shop asked for, by customers who never had a ticket; bought again within the window."""
+    from huitouke.customers.tests.factories import CustomerFactory
+    from huitouke.orders.tests.factories import OrderFactory, ShopFactory
+
+    other = ShopFactory.create(name="茶二铺", timezone="Asia/Shanghai")
+    today = date(2026, 12, 1)  # 90 days: anchors in [2025-09-02, 2026-09-02) Shanghai
+    names = ("跨店", "同刻", "旧客", "有单", "关闭", "太晚", "刚好", "超时", "二店")
+    cross, tie, old, ticketed, closed, late, edge, over, second = (CustomerFactory.create(name=n) for n in names)
+
+    def order(customer: Any, no: str, at: Any, where: Any = shop, status: str = "completed") -> None:
+        OrderFactory.create(shop=where, customer=customer, order_no=no, ordered_at=at, status=status)
+
+    order(cross, "X1", sh(2026, 1, 5, 9, 0))  # first in this shop, again in the other one within 90 days
+    order(cross, "X2", sh(2026, 2, 5, 9, 0), other)
+    order(tie, "T1", sh(2026, 3, 1, 9, 0), other)  # same instant: the lower id (the other shop) is the first
+    order(tie, "T2", sh(2026, 3, 1, 9, 0))
+    order(old, "O0", sh(2025, 6, 1, 9, 0))  # before the span: its first order since the span began is O1
+    order(old, "O1", sh(2026, 4, 1, 9, 0))
+    order(old, "O2", sh(2026, 8, 1, 9, 0))
+    order(ticketed, "K1", sh(2026, 4, 1, 9, 0))  # a ticket anywhere, any time: not in the group
+    order(ticketed, "K2", sh(2026, 4, 2, 9, 0))
+    _ticket(ticketed, other, created_at=sh(2024, 1, 1, 9, 0))
+    order(closed, "Z1", sh(2026, 4, 1, 9, 0), status="closed")  # not counted: the next paid order is the first
+    order(closed, "Z2", sh(2026, 5, 1, 9, 0), status="paid")
+    order(late, "L1", sh(2026, 9, 2, 0, 0))  # the span ended: not observed
+    order(edge, "E1", sh(2026, 2, 1, 9, 0))
+    order(edge, "E2", sh(2026, 5, 2, 9, 0))  # exactly 90 days later: bought again
+    order(edge, "E3", sh(2026, 2, 1, 9, 0) - timedelta(days=1), status="refunded")
+    order(over, "V1", sh(2026, 2, 1, 9, 0))
+    order(over, "V2", sh(2026, 5, 2, 9, 1))  # a minute past 90 days: not again
+    order(second, "S1", sh(2026, 6, 1, 9, 0), other)
+    order(second, "S2", sh(2026, 6, 2, 9, 0))
+
+    assert rs.recovery_counts(days=90, today=today)["no_ticket"] == (7, 3)  # again: 跨店 刚好 二店
+    assert rs.recovery_counts(days=90, today=today, shop=shop)["no_ticket"] == (5, 2)  # 跨店 旧客 关闭 刚好 超时
+    assert rs.recovery_counts(days=90, today=today, shop=other)["no_ticket"] == (2, 1)  # 同刻 二店
+    # 180 days: anchors in [2025-06-04, 2026-06-04); 旧客 and 超时 bought again within 180 days
+    assert rs.recovery_counts(days=180, today=today)["no_ticket"] == (7, 5)
+    assert rs.recovery_counts(days=180, today=today, shop=other)["no_ticket"] == (2, 1)
+
+
+@pytest.mark.django_db
 def test_pages_for_managers_only_with_audited_exports(
     client: Any, shop: Any, customer: Any, agent: Any, manager: Any
 ) -> None:
