@@ -106,6 +106,13 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["customer", "-ordered_at"], name="order_customer_idx"),
             models.Index(fields=["shop", "-ordered_at"], name="order_shop_time_idx"),
+            # each customer's counted orders in time order (first order since a date, bought again within a
+            # window: the recovery report), read without a sort; the statuses are COUNTED
+            models.Index(
+                fields=["customer", "ordered_at", "id"],
+                name="order_counted_customer_idx",
+                condition=Q(status__in=["paid", "shipped", "delivered", "completed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -294,3 +294,12 @@ def test_staff_table_carries_each_agents_satisfaction(shop: Any, customer: Any, 
     table = reports.staff_panel(figures, csat).table
     row = next(r for r in table.rows if r[0] == "agent1")
     assert row[-3:] == [2, 4.0, 0.5]
+
+
+def test_the_counted_orders_index_covers_exactly_the_counted_statuses() -> None:
+    """The recovery report's partial index only serves queries whose status filter is Order.COUNTED."""
+    from huitouke.orders.models import Order
+
+    (index,) = [i for i in Order._meta.indexes if i.name == "order_counted_customer_idx"]
+    assert index.condition is not None
+    assert set(dict(index.condition.children)["status__in"]) == set(Order.COUNTED)
