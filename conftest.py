@@ -12,6 +12,16 @@ from django.test import Client
 from huitouke.core.roles import AGENT, MANAGER, MARKETER, OWNER
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _urlconf_loaded() -> None:
+    """Load the URLconf (and with it every API schema) before any test freezes the clock: pydantic cannot build a
+    schema for a date field while freezegun has swapped `datetime.date` for its FakeDate, so the first test that
+    resolved a URL under freeze_time failed, depending on which test ran first in its process."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns
+
+
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings: Any) -> None:
     """Tests swap argon2 for a fast hasher (a speed knob only; test_roles checks the real setting)."""
