@@ -19,7 +19,7 @@ def _urlconf_loaded() -> None:
     resolved a URL under freeze_time failed, depending on which test ran first in its process."""
     from django.urls import get_resolver
 
-    get_resolver().url_patterns
+    _ = get_resolver().url_patterns
 
 
 @pytest.fixture(autouse=True)
