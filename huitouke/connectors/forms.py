@@ -27,6 +27,6 @@ class StoreForm(forms.Form):
     )  # fmt: skip
     alert_email = forms.EmailField(label=_("Alert e-mail"), required=False)
     alert_robot_url = forms.URLField(
-        label=_("Alert robot URL"), required=False, max_length=200,
+        label=_("Alert robot URL"), required=False, max_length=200, assume_scheme="https",
         help_text=_("A WeCom or DingTalk group robot's webhook address"),
     )  # fmt: skip

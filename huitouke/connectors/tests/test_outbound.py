@@ -42,7 +42,7 @@ def strict(settings: Any) -> None:
 def test_a_private_store_address_or_robot_url_is_refused_on_save(
     strict: None, address: str, robot: str, field: str
 ) -> None:
-    shop = ShopFactory(name="Tea House")
+    shop = ShopFactory.create(name="Tea House")
     with pytest.raises(ApplicationError) as caught:
         store_connect(shop=shop, kind="woocommerce", address=address, secrets_given=SECRETS, alert_robot_url=robot)
     assert caught.value.field == field
@@ -50,7 +50,7 @@ def test_a_private_store_address_or_robot_url_is_refused_on_save(
 
 
 def test_a_public_store_and_robot_are_saved(strict: None) -> None:
-    shop = ShopFactory(name="Tea House")
+    shop = ShopFactory.create(name="Tea House")
     source = store_connect(
         shop=shop,
         kind="woocommerce",
@@ -81,7 +81,7 @@ def test_the_call_is_refused_at_send_time_after_dns(strict: None) -> None:
 def test_a_silence_alert_robot_on_a_private_address_is_not_called(strict: None) -> None:
     robot = HttpSink().start()
     try:
-        shop = ShopFactory(name="Tea House")
+        shop = ShopFactory.create(name="Tea House")
         source = source_get_or_create(shop_id=shop.pk, kind="push")
         # stored before the operator narrowed the rules: the send-time check still stops it
         Source.objects.filter(pk=source.pk).update(silence_minutes=30, alert_robot_url=f"{robot.url}/robot")
