@@ -45,6 +45,7 @@ def _sync(home: Path) -> subprocess.Popen[bytes]:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # the store's secrets were encrypted under it
         "REDIS_URL": "",
         "HUEY_IMMEDIATE": "false",
+        "HUITOUKE_OUTBOUND_ALLOW_PRIVATE": "true",  # the fake store listens on 127.0.0.1
     }
     log = (home / "sync.log").open("ab")
     return subprocess.Popen(
