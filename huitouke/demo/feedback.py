@@ -35,7 +35,7 @@ from huitouke.visits.services import (
 )
 
 #: Share of completed orders whose buyer rated them.
-REVIEW_SHARE = 0.35
+REVIEW_SHARE = 0.25
 #: Of the ratings: good, neutral, bad (the rest of good).
 NEUTRAL_SHARE = 0.05
 BAD_SHARE = 0.03
