@@ -1,5 +1,6 @@
 """Accessibility in a real browser: axe-core (WCAG 2.1 A/AA) on every page of the URL map, as owner and as agent,
-in Chinese and English, on a small demo database; fails on any serious or critical violation.
+in Chinese and English, on a small demo database; fails on any serious or critical violation, on a `lang` that
+is not the page's language, and on headings that skip a level.
 
 One browser, one context per role and language (the session cookie is reused), and the pages of the map opened
 one after the other, so the walk stays short enough to run in CI.
@@ -77,6 +78,10 @@ def test_every_page_of_the_url_map_passes_axe_as_owner_and_agent_in_both_languag
                 if page_lang != lang:
                     problems.append(f"{role} {lang} {page.label}: lang={page_lang!r}")
                 problems += describe(violations(tab), f"{role} {lang} {page.label}")
+                levels = tab.evaluate("[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])")
+                skips = [f"h{a}→h{b}" for a, b in zip([0, *levels], levels, strict=False) if b > a + 1]
+                if skips:
+                    problems.append(f"{role} {lang} {page.label}: headings skip a level ({', '.join(skips)})")
                 checked[f"{role} {lang}"] = checked.get(f"{role} {lang}", 0) + 1
             context.close()
     if os.environ.get("AXE_REPORT"):  # a file to read every failing element from (the assertion shows them too)

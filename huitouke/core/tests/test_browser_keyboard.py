@@ -90,6 +90,7 @@ def test_the_main_flow_with_the_keyboard_alone(browser, live_server, make_user, 
     tab_to(page, "#f-search")
     page.keyboard.type("小鱼")
     page.wait_for_function("() => !document.querySelector('#customer-table').innerText.includes('路人甲')")
+    page.wait_for_load_state("networkidle")  # the last live-search answer is in before the result gets the focus
     tab_to(page, f"#customer-table a[href='/customers/{shop_data['tea'].pk}/']")
     page.screenshot(path=screenshot_dir / "kb-01-search-focus.png")
     page.keyboard.press("Enter")
