@@ -9,14 +9,12 @@ line's product is keyed by its SKU (as an export without a product id column key
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from huitouke.connectors.signing import hmac_sha256_base64_valid
 from huitouke.orders.importers import rows as r
 from huitouke.orders.importers.cells import CellError, parse_phone
 from huitouke.orders.importers.rows import LineRow, OrderRow
@@ -34,10 +32,7 @@ class WooMappingError(ValueError):
 
 def signature_valid(body: bytes, header: str, secret: str) -> bool:
     """X-WC-Webhook-Signature: base64 of the HMAC-SHA256 of the raw body with the webhook's secret."""
-    if not header or not secret:
-        return False
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, header.strip())
+    return hmac_sha256_base64_valid(body, header, secret)
 
 
 def _money(value: Any, field: str) -> Decimal:
