@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +32,24 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def demo_build_or_reuse(customers: int, reuse: bool) -> int:
+    """Migrate, then build the demo with this many customers (or reuse the one there with --reuse); the count."""
+    from django.core.management import call_command
+
+    from huitouke.customers.models import Customer
+    from huitouke.demo.services import demo_exists
+
+    call_command("migrate", verbosity=0)
+    if demo_exists() and reuse:
+        n = Customer.objects.count()
+        print(f"reusing the demo database: {n} customers")
+        return n
+    started = time.perf_counter()
+    args = ["--no-serve", "--customers", str(customers)]
+    if demo_exists():
+        args.append("--reset")
+    call_command("demo", *args)
+    print(f"demo build: {customers} customers in {time.perf_counter() - started:.0f} s")
+    return customers

@@ -85,26 +85,6 @@ class Sampler:
         return result
 
 
-def _build(customers: int, reuse: bool) -> int:
-    from django.core.management import call_command
-
-    from huitouke.customers.models import Customer
-    from huitouke.demo.services import demo_exists
-
-    call_command("migrate", verbosity=0)
-    if demo_exists() and reuse:
-        n = Customer.objects.count()
-        print(f"reusing the demo database: {n} customers")
-        return n
-    started = time.perf_counter()
-    args = ["--no-serve", "--customers", str(customers)]
-    if demo_exists():
-        args.append("--reset")
-    call_command("demo", *args)
-    print(f"demo build: {customers} customers in {time.perf_counter() - started:.0f} s")
-    return customers
-
-
 def _samples(n: int) -> list[dict[str, Any]]:
     """n customers picked at random (fixed seed), with a full phone where possible."""
     from django.db.models import Max, Min
@@ -160,9 +140,10 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from benchmarks.common import demo_build_or_reuse
     from huitouke.core.roles import MANAGER
 
-    n = _build(args.customers, args.reuse)
+    n = demo_build_or_reuse(args.customers, args.reuse)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     picked = _samples(args.samples)

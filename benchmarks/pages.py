@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import django_setup_postgres, percentile
+from benchmarks.common import demo_build_or_reuse, django_setup_postgres, percentile
 
 WARM_MS, COLD_MS, MAX_QUERIES = 300.0, 1000.0, 30
 
@@ -61,26 +61,6 @@ class Result:
         if self.queries > MAX_QUERIES:
             why.append("queries")
         return why
-
-
-def _build(customers: int, reuse: bool) -> int:
-    from django.core.management import call_command
-
-    from huitouke.customers.models import Customer
-    from huitouke.demo.services import demo_exists
-
-    call_command("migrate", verbosity=0)
-    if demo_exists() and reuse:
-        n = Customer.objects.count()
-        print(f"reusing the demo database: {n} customers")
-        return n
-    started = time.perf_counter()
-    args = ["--no-serve", "--customers", str(customers)]
-    if demo_exists():
-        args.append("--reset")
-    call_command("demo", *args)
-    print(f"demo build: {customers} customers in {time.perf_counter() - started:.0f} s")
-    return customers
 
 
 def _prepare() -> None:
@@ -173,7 +153,7 @@ def main() -> None:
     from huitouke.demo.services import DEMO_LOGINS, demo_users_ensure
     from huitouke.urlmap import pages
 
-    customers = _build(args.customers, args.reuse)
+    customers = demo_build_or_reuse(args.customers, args.reuse)
     demo_users_ensure()
     _prepare()
     print(f"history: {_history()}")
