@@ -9,7 +9,9 @@
 - SIGTERM: the worker running the next import is asked to stop; it hands the job back at its next progress report
   and leaves with code 0 ("Worker stopped."); another worker finishes the job.
 
-Needs Redis on 127.0.0.1:6379 (database 14 of it is flushed); skipped with that reason otherwise.
+Needs Redis on 127.0.0.1:6379 (database 14 of it is flushed); skipped with that reason otherwise. A fleet of
+workers on several hosts is a PostgreSQL + Redis deployment (docs/deployment.md): the test runs in the PostgreSQL
+run of the suite and is skipped on the embedded SQLite, which serves one machine's web process and worker.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def _redis_up() -> bool:
 
 pytestmark = [
     pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379 for the shared queue"),
+    pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+        reason="a worker fleet runs on PostgreSQL + Redis; the embedded SQLite serves one machine",
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 
