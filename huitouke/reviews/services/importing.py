@@ -1,28 +1,29 @@
-"""Every write of the reviews app: reviews from files and the API (idempotent per shop, order, sub-order and
-role), the negative-review case and its outcome, and the shop's credit settings."""
+"""Reviews from files (and the single rows of the API and the form): stored a batch at a time, idempotent per shop,
+order, sub-order and role; a later export updates (a changed rating is an event); new negative reviews open
+their case; the touched buyers' credit ledger is refreshed at the end."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.orders.importers.rows import RowError
 from huitouke.orders.importing import ErrorReport
 from huitouke.orders.models import Order, OrderLine, Shop
 from huitouke.reviews.crediting import credit_recompute, credit_refresh
-from huitouke.reviews.importer import MAX_TEXT, ReviewRow
-from huitouke.reviews.models import CreditSettings, Result, Review, ReviewCase, ReviewEvent, Role
-from huitouke.reviews.registry import NegativeReview, negative_review_hooks
+from huitouke.reviews.importer import ReviewRow
+from huitouke.reviews.models import Result, Review, ReviewCase, ReviewEvent
+from huitouke.reviews.services.cases import _cases_progress, review_case_open
 
 log = logging.getLogger(__name__)
+
 
 BATCH = 5_000
 #: a negative review that is older than this when it arrives (an old export, a backfill) is stored and scored
@@ -250,181 +251,3 @@ def _insert(model: type[Review] | type[ReviewEvent], objs: list[Any], *, shop_id
                 if found is not None:
                     found.pk = pk
                     found._state.adding, found._state.db = False, connection.alias
-
-
-def _cases_progress(reviews: list[Review], outcome: str, at: datetime) -> None:
-    """Record an outcome on the open cases of `reviews` (a rating changed to good closes the case)."""
-    if not reviews:
-        return
-    qs = ReviewCase.objects.filter(review__in=[r.pk for r in reviews])
-    if outcome == ReviewCase.Outcome.CHANGED:
-        qs.exclude(outcome=outcome).update(outcome=outcome, outcome_at=at)
-    else:
-        qs.filter(outcome=ReviewCase.Outcome.OPEN).update(outcome=outcome, outcome_at=at)
-
-
-def review_case_open(*, review: Review, at: datetime | None = None) -> ReviewCase:
-    """Open the negative-review case of `review` (once) and tell the registered hooks: the service desk alerts
-    the managers and opens a `negative_review` ticket; the case keeps the ticket's id."""
-    now = at or timezone.now()
-    with transaction.atomic():
-        case, created = ReviewCase.objects.get_or_create(review=review, defaults={"opened_at": now})
-        if not created:
-            return case
-        ReviewEvent.objects.create(review=review, kind=ReviewEvent.Kind.CASE_OPENED, new=review.result, at=now)
-    event = NegativeReview(
-        review_id=review.pk,
-        shop_id=review.shop_id,
-        order_id=review.order_id,
-        customer_id=review.customer_id,
-        result=review.result,
-        content=review.content,
-        created_at=review.created_at,
-    )
-    for hook in negative_review_hooks():
-        ticket_id = hook(event)
-        if ticket_id is not None and case.ticket_id is None:
-            case.ticket_id = ticket_id
-            case.save(update_fields=["ticket_id"])
-    return case
-
-
-def review_case_outcome_set(*, review: Review, outcome: str, at: datetime | None = None, note: str = "") -> ReviewCase:
-    """Record what came of a negative review: explained, customer contacted, rating changed to good, unchanged."""
-    if outcome not in ReviewCase.Outcome.values or outcome == ReviewCase.Outcome.OPEN:
-        raise ApplicationError("outcome: expected explained, contacted, changed_to_good or unchanged", field="outcome")
-    now = at or timezone.now()
-    with transaction.atomic():
-        try:
-            case = ReviewCase.objects.select_for_update().get(review=review)
-        except ReviewCase.DoesNotExist:
-            raise NotFoundError("this review has no negative-review case") from None
-        case.outcome, case.outcome_at = outcome, now
-        case.save(update_fields=["outcome", "outcome_at"])
-        kind = ReviewEvent.Kind.CONTACTED if outcome == ReviewCase.Outcome.CONTACTED else ReviewEvent.Kind.CASE_CLOSED
-        ReviewEvent.objects.create(review=review, kind=kind, new=outcome, at=now, note=note[:500])
-    return case
-
-
-def review_explain(*, review: Review, text: str, at: datetime | None = None) -> Review:
-    """Store the shop's public explanation (解释) of a review: an `explained` event, and the open negative-review
-    case (if any) records the outcome "explained" with its time. ApplicationError naming `text` when it is blank
-    or too long."""
-    text = text.strip()
-    if not text:
-        raise ApplicationError("text: the explanation is empty", field="text")
-    if len(text) > MAX_TEXT:
-        raise ApplicationError(f"text: longer than {MAX_TEXT} characters", field="text")
-    now = at or timezone.now()
-    with transaction.atomic():
-        review = Review.objects.select_for_update().get(pk=review.pk)
-        review.reply, review.reply_at = text, now
-        review.save(update_fields=["reply", "reply_at", "updated_at"])
-        ReviewEvent.objects.create(review=review, kind=ReviewEvent.Kind.EXPLAINED, at=now, note=text[:500])
-        _cases_progress([review], ReviewCase.Outcome.EXPLAINED, now)
-    return review
-
-
-def review_save(
-    *,
-    shop: Shop,
-    order_no: str,
-    role: str,
-    result: str,
-    created_at: datetime,
-    item_id: str = "",
-    content: str = "",
-    anonymous: bool = False,
-) -> tuple[Review, bool]:
-    """Create or update one review (by hand or through the API); returns (review, created)."""
-    if role not in Role.values:
-        raise ApplicationError("role: expected buyer or seller", field="role")
-    if result not in Result.values:
-        raise ApplicationError("result: expected good, neutral or bad", field="result")
-    if timezone.is_naive(created_at):
-        raise ApplicationError("created_at needs a time zone", field="created_at")
-    if len(content) > MAX_TEXT:
-        raise ApplicationError(f"content: longer than {MAX_TEXT} characters", field="content")
-    if len(item_id) > 64:
-        raise ApplicationError("item_id: longer than 64 characters", field="item_id")
-    order = Order.objects.filter(shop=shop, order_no=order_no).first()
-    if order is None:
-        raise NotFoundError(f"order {order_no} is not in the archive of {shop.name}", field="order_no")
-    existed = None
-    oid = item_id
-    if item_id:  # the review of that item of the order, whatever sub-order number an export gave it
-        existed = Review.objects.filter(shop=shop, tid=order_no, role=role, num_iid=item_id).order_by("pk").first()
-        if existed is not None:
-            oid = existed.oid
-        elif not OrderLine.objects.filter(order=order, product__external_id=item_id).exists():
-            raise NotFoundError(f"order {order_no} has no item {item_id}", field="item_id")
-    if existed is None:
-        existed = Review.objects.filter(shop=shop, tid=order_no, oid=oid, role=role).first()
-    row = ReviewRow(
-        row_no=0,
-        tid=order_no,
-        oid=oid,
-        role=role,
-        result=result,
-        created_at=created_at,
-        num_iid=item_id,
-        content=content,
-        anonymous=anonymous,
-    )
-    kept = {f.name: getattr(row, f.name) for f in fields(row)}
-    if existed is not None:  # fields the API does not carry keep their stored values
-        kept.update(
-            {
-                f: getattr(existed, f)
-                for f in VALUE_FIELDS
-                if f not in ("result", "content", "created_at", "anonymous", "num_iid")
-            }
-        )
-        kept["created_at"] = created_at
-    rejected: list[RowError] = []
-    _write_batch(shop, [ReviewRow(**kept)], ReviewImportResult(), rejected.append)
-    if rejected:
-        raise ApplicationError(rejected[0].reason, field="order_no")
-    _credit_after_write(shop, {order.customer_id})
-    review = Review.objects.get(shop=shop, tid=order_no, oid=oid, role=role)
-    return review, existed is None
-
-
-def credit_settings_set(
-    *,
-    shop: Shop,
-    preset: str,
-    rating_period_days: int,
-    default_good_after_days: int,
-    monthly_cap: int,
-    same_item_days: int,
-    tmall: bool | None = None,
-) -> CreditSettings:
-    """Set the shop's credit rule numbers (each bounded; a preset names the level table) and whether it is a
-    Tmall shop (None: unchanged), and recompute the stored credit ledger under them."""
-    from huitouke.reviews.credit import rules_with
-
-    try:
-        rules_with(
-            preset,
-            rating_period_days=rating_period_days,
-            default_good_after_days=default_good_after_days,
-            monthly_cap=monthly_cap,
-            same_item_days=same_item_days,
-        )
-    except ValueError as exc:
-        field = str(exc).split(":", 1)[0]
-        raise ApplicationError(str(exc), field=field) from None
-    with transaction.atomic():
-        obj, _created = CreditSettings.objects.select_for_update().get_or_create(shop=shop)
-        obj.preset = preset
-        obj.rating_period_days = rating_period_days
-        obj.default_good_after_days = default_good_after_days
-        obj.monthly_cap = monthly_cap
-        obj.same_item_days = same_item_days
-        if tmall is not None:
-            obj.tmall = tmall
-        obj.full_clean()
-        obj.save()
-    credit_recompute(shop=shop)
-    return obj
