@@ -141,6 +141,8 @@ class ReviewCase(models.Model):
     ticket_id = models.BigIntegerField(_("ticket"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.OPEN)
     outcome_at = models.DateTimeField(_("outcome at"), null=True, blank=True)
+    #: when the managers' e-mail / group-robot alert was claimed for this case (sent at most once)
+    alerted_at = models.DateTimeField(_("managers alerted at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -156,7 +158,8 @@ class ReviewCase(models.Model):
 
 
 class CreditSettings(models.Model):
-    """The credit rule numbers of one shop: a preset (`course` or `taobao`) with editable numbers."""
+    """The credit rule numbers of one shop: a preset (`course` or `taobao`) with editable numbers; and where its
+    negative reviews are announced to the managers (e-mail, group robot)."""
 
     class Preset(models.TextChoices):
         COURSE = "course", _("Course (345-day period, default good after 45 days)")
@@ -170,6 +173,19 @@ class CreditSettings(models.Model):
     same_item_days = models.PositiveSmallIntegerField(_("same item counted once within (days)"), default=14)
     tmall = models.BooleanField(
         _("Tmall shop (天猫): its orders carry no credit points, only shop scores"), default=False
+    )
+    #: where a negative review is announced besides the in-app notification (staff only: contact data masked)
+    alert_email = models.CharField(
+        _("alert e-mail addresses"),
+        max_length=500,
+        blank=True,
+        help_text=_("Separate several addresses with commas."),
+    )
+    alert_robot_url = models.URLField(
+        _("alert group robot URL (WeCom / DingTalk)"),
+        max_length=500,
+        blank=True,
+        help_text=_("The webhook address of a WeCom (企业微信) or DingTalk (钉钉) group robot, with its key."),
     )
 
     class Meta:

@@ -4,6 +4,7 @@ negative review keeps from marketing, orders without a buyer review."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -79,3 +80,26 @@ def negative_review_customers(*, customer_ids: Iterable[int], since: datetime, s
 def orders_without_buyer_review(qs: QuerySet[Order]) -> QuerySet[Order]:
     """`qs` without the orders the buyer has already reviewed."""
     return qs.exclude(Exists(Review.objects.filter(order=OuterRef("pk"), role=Role.BUYER)))
+
+
+@dataclass(frozen=True)
+class AlertDestinations:
+    """Where the managers of a shop hear of its negative reviews besides the in-app notification."""
+
+    emails: tuple[str, ...]
+    robot_url: str
+
+    def __bool__(self) -> bool:
+        return bool(self.emails or self.robot_url)
+
+
+def alert_destinations(*, shop_id: int) -> AlertDestinations:
+    """The shop's alert e-mail addresses and group-robot URL (credit settings; none until set)."""
+    found = CreditSettings.objects.filter(shop_id=shop_id).values_list("alert_email", "alert_robot_url").first()
+    emails, robot = found if found is not None else ("", "")
+    return AlertDestinations(emails=tuple(a.strip() for a in emails.split(",") if a.strip()), robot_url=robot)
+
+
+def review_for_alert(*, review_id: int) -> Review | None:
+    """The review an alert describes, with its shop, order, customer and case."""
+    return Review.objects.select_related("shop", "order", "customer", "case").filter(pk=review_id).first()

@@ -87,3 +87,11 @@ def review_explain(*, review: Review, text: str, at: datetime | None = None) -> 
         ReviewEvent.objects.create(review=review, kind=ReviewEvent.Kind.EXPLAINED, at=now, note=text[:500])
         _cases_progress([review], ReviewCase.Outcome.EXPLAINED, now)
     return review
+
+
+def review_case_alert_claim(*, review_id: int, at: datetime | None = None) -> bool:
+    """Claim the managers' e-mail / group-robot alert of a review's negative-review case: True for the one caller
+    that marks it (one conditional UPDATE, so two workers or a re-run never alert twice), False when the review
+    has no case or it was alerted already."""
+    now = at or timezone.now()
+    return ReviewCase.objects.filter(review_id=review_id, alerted_at__isnull=True).update(alerted_at=now) == 1
