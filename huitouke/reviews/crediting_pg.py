@@ -22,7 +22,7 @@ from django.db import connection
 
 from huitouke.orders.models import Order, Shop
 from huitouke.reviews.credit import CreditRules
-from huitouke.reviews.models import Review
+from huitouke.reviews.models import Review, ReviewCredit
 
 _PAID = "'paid', 'shipped', 'delivered', 'completed'"
 
@@ -55,12 +55,13 @@ def _calc_sql(rules: CreditRules, tmall: bool) -> str:
         "THEN 'outside_rating_period' ELSE '' END"
     )
     return (
-        "SELECT r.id, r.customer_id AS b, r.result, r.scores AS was_scores, r.not_scored_reason AS was_reason, "
-        "r.points AS was_points, "
+        "SELECT r.id, r.customer_id AS b, r.result, l.scores AS was_scores, l.reason AS was_reason, "
+        "l.points AS was_points, "
         "COALESCE(NULLIF(r.num_iid, ''), NULLIF(r.item_title, ''), r.tid) AS item, "
         f"(o.ordered_at AT TIME ZONE %(tz)s) AS local, (r.created_at AT TIME ZONE %(tz)s) AS rated, "
         f"{reason} AS reason "
         f"FROM {Review._meta.db_table} r JOIN {Order._meta.db_table} o ON o.id = r.order_id "
+        f"LEFT JOIN {ReviewCredit._meta.db_table} l ON l.review_id = r.id "
         "WHERE r.shop_id = %(shop)s AND r.role = 'buyer' AND NOT r.is_default AND r.created_at <= %(at)s"
     )
 
@@ -130,15 +131,18 @@ def simple_points_by_month() -> Counter[dt.date]:
 
 
 def simple_store() -> int:
-    """Write the staged ledger onto the reviews of the buyers who do not interact, only where it differs from
-    the values staged with them (so a recomputation that changes nothing reads no review again); returns the
-    number of reviews written."""
+    """Write the staged ledger of the buyers who do not interact, only the rows that are new or differ from the
+    ledger staged with them (so a recomputation that changes nothing writes nothing): one INSERT into the narrow
+    ledger table, updating the rows that exist; returns the number of reviews written."""
+    t = ReviewCredit._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
-            f"UPDATE {Review._meta.db_table} r SET scores = c.reason = '', not_scored_reason = c.reason, "
-            f"points = c.points FROM (SELECT c.id, c.reason, {_POINTS} AS points FROM credit_calc c "
-            f"WHERE {_SIMPLE} AND (c.was_scores IS DISTINCT FROM (c.reason = '') OR c.was_reason <> c.reason "
-            f"OR c.was_points <> {_POINTS})) c WHERE r.id = c.id"
+            f"INSERT INTO {t} (review_id, scores, reason, points) "
+            f"SELECT c.id, c.reason = '', c.reason, {_POINTS} FROM credit_calc c "
+            f"WHERE {_SIMPLE} AND (c.was_scores IS NULL OR c.was_scores <> (c.reason = '') OR c.was_reason <> c.reason "
+            f"OR c.was_points <> {_POINTS}) "
+            "ON CONFLICT (review_id) DO UPDATE SET scores = excluded.scores, reason = excluded.reason, "
+            "points = excluded.points"
         )
         return int(cur.rowcount)
 

@@ -48,19 +48,19 @@ def review_list(
 ) -> QuerySet[Review]:
     """Reviews newest first with the shop, customer and case the lists show; `reason`: those that do not score
     for that reason; `text`: whose text contains it."""
-    qs = Review.objects.select_related("shop", "customer", "case")
+    qs = Review.objects.select_related("shop", "customer", "case", "credit")
     if shop is not None:
         qs = qs.filter(shop=shop)
     if result:
         qs = qs.filter(result=result)
     if scored is not None:
-        qs = qs.filter(scores=True) if scored else qs.exclude(scores=True)
+        qs = qs.filter(credit__scores=True) if scored else qs.exclude(credit__scores=True)
     if product:
         qs = qs.filter(Q(num_iid=product) | Q(item_title__icontains=product))
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     if reason:
-        qs = qs.filter(not_scored_reason=reason)
+        qs = qs.filter(credit__reason=reason)
     if text:
         qs = qs.filter(content__icontains=text)
     return qs

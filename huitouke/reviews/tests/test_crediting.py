@@ -16,7 +16,7 @@ from huitouke.orders.models import Order, Shop
 from huitouke.orders.tests.factories import OrderFactory
 from huitouke.reviews.credit import credit_ledger
 from huitouke.reviews.crediting import credit_recompute, credit_refresh, review_facts, rules_of, summary_of
-from huitouke.reviews.models import Review
+from huitouke.reviews.models import Review, ReviewCredit
 from huitouke.reviews.selectors import credit_settings_get
 from huitouke.reviews.services import credit_settings_set
 
@@ -92,7 +92,9 @@ def _expected(shop_name: str) -> tuple[dict[int, tuple[bool, str, int]], dict[st
 
 
 def _stored(shop_name: str) -> dict[int, tuple[bool | None, str, int]]:
-    rows = Review.objects.filter(shop__name=shop_name).values_list("pk", "scores", "not_scored_reason", "points")
+    rows = Review.objects.filter(shop__name=shop_name).values_list(
+        "pk", "credit__scores", "credit__reason", "credit__points"
+    )
     return {pk: (scores, reason, points) for pk, scores, reason, points in rows}
 
 
@@ -111,7 +113,7 @@ def test_full_recompute_stores_what_the_rules_give(seed, preset):
         monthly_cap=6,
         same_item_days=14,
     )
-    Review.objects.filter(shop=shop).update(scores=None, not_scored_reason="", points=0)  # never computed
+    ReviewCredit.objects.filter(review__shop=shop).delete()  # never computed
     per, summary = _expected(name)
     pure = credit_ledger(rules_of(credit_settings_get(shop=shop)), review_facts(shop=shop, at=AT), tz=SH, at=AT)
     assert len(per) > 60
@@ -141,7 +143,8 @@ def test_refresh_of_some_buyers_matches_a_full_recomputation():
     burst_buyer = Review.objects.filter(shop=shop, customer__name="buyer5-0").first()
     assert burst_buyer is not None
     # a buyer's ratings change behind the ledger's back: the refresh of that buyer alone puts it right
-    Review.objects.filter(shop=shop, customer=burst_buyer.customer).update(result="bad", points=0)
+    Review.objects.filter(shop=shop, customer=burst_buyer.customer).update(result="bad")
+    ReviewCredit.objects.filter(review__customer=burst_buyer.customer).update(points=0)
     written = credit_refresh(shop=shop, customer_ids=[burst_buyer.customer_id], at=AT)
     per, _summary = _expected("随机店5")
     assert written > 0

@@ -89,7 +89,7 @@ def test_later_export_updates_and_records_the_change_as_an_event(copy_from, monk
     monkeypatch.setattr("huitouke.reviews.services.importing.COPY_FROM", copy_from)
     golden_archive()
     run(str(GOLDEN / "traderate_gb18030.csv"))
-    ledger = dict(Review.objects.values_list("tid", "points"))
+    ledger = dict(Review.objects.values_list("tid", "credit__points"))
     assert ledger == {"9001000000000001": 1, "9001000000000002": -1, "9001000000000003": 0, "9001000000000004": 0}
     assert Review.objects.get(tid="9001000000000003").not_scored_reason == "rates_buyer"
     later = run(str(GOLDEN / "traderate_later_gb18030.csv"))
