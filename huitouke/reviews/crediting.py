@@ -278,6 +278,11 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
     )
 
 
+#: from this many buyers on PostgreSQL a refresh takes the set-based way of a full recomputation (`crediting_pg`,
+#: restricted to them); fewer go through the rules module alone
+SET_BASED_FROM = 500
+
+
 def credit_refresh(*, shop: Shop, customer_ids: Iterable[int], at: dt.datetime | None = None) -> int:
     """Bring the stored ledger of these buyers' reviews up to date (after their reviews were written): the rules
     only ever relate ratings of one buyer, so their reviews alone decide their ledger. Returns the reviews written."""
@@ -285,10 +290,15 @@ def credit_refresh(*, shop: Shop, customer_ids: Iterable[int], at: dt.datetime |
     if not ids:
         return 0
     when = at or timezone.now()
-    rules = rules_of(credit_settings_get(shop=shop))
-    facts = review_facts(shop=shop, at=when, customer_ids=ids)
-    ledger = credit_ledger(rules, facts, tz=ZoneInfo(shop.timezone), at=when)
+    settings = credit_settings_get(shop=shop)
+    rules = rules_of(settings)
+    tz = ZoneInfo(shop.timezone)
     with transaction.atomic():
+        if connection.vendor == "postgresql" and len(ids) >= SET_BASED_FROM:
+            crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall, customer_ids=ids)
+            ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
+            return crediting_pg.simple_store() + _store(ledger.entries)
+        ledger = credit_ledger(rules, review_facts(shop=shop, at=when, customer_ids=ids), tz=tz, at=when)
         return _store(ledger.entries)
 
 

@@ -66,10 +66,14 @@ def _calc_sql(rules: CreditRules, tmall: bool) -> str:
     )
 
 
-def stage(*, shop: Shop, rules: CreditRules, at: dt.datetime, tmall: bool = False) -> None:
+def stage(
+    *, shop: Shop, rules: CreditRules, at: dt.datetime, tmall: bool = False, customer_ids: list[int] | None = None
+) -> None:
     """Inside the caller's transaction: temporary tables `credit_calc` (every plain buyer rating with its
-    eligibility) and `credit_complex` (the interacting buyers), both dropped at commit."""
+    eligibility) and `credit_complex` (the interacting buyers), both dropped at commit; only the ratings of
+    `customer_ids` when given (a refresh of the buyers an import touched)."""
     params: dict[str, Any] = {
+        "buyers": customer_ids,
         "shop": shop.pk,
         "at": at,
         "tz": shop.timezone,
@@ -80,12 +84,14 @@ def stage(*, shop: Shop, rules: CreditRules, at: dt.datetime, tmall: bool = Fals
     r = Review._meta.db_table
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS credit_calc, credit_complex")
-        cur.execute(f"CREATE TEMP TABLE credit_calc ON COMMIT DROP AS {_calc_sql(rules, tmall)}", params)
+        buyers = "" if customer_ids is None else " AND customer_id = ANY(%(buyers)s)"
+        calc = _calc_sql(rules, tmall) + buyers.replace("customer_id", "r.customer_id")
+        cur.execute(f"CREATE TEMP TABLE credit_calc ON COMMIT DROP AS {calc}", params)
         cur.execute("ANALYZE credit_calc")
         cur.execute(
             "CREATE TEMP TABLE credit_complex ON COMMIT DROP AS "
             f"SELECT customer_id AS b FROM {r} WHERE shop_id = %(shop)s AND created_at <= %(at)s "
-            "AND (role = 'seller' OR is_default) "
+            f"AND (role = 'seller' OR is_default){buyers} "
             # two eligible ratings of one item closer than the window, or three or more (a superset: the rules
             # module then decides exactly; one hash aggregate instead of sorting every rating)
             "UNION SELECT b FROM credit_calc WHERE reason = '' GROUP BY b, item "

@@ -136,18 +136,23 @@ def test_the_random_shops_hit_every_rule_that_makes_buyers_interact():
     assert {"monthly_cap", "same_item_14_days", "outside_rating_period", "rates_buyer"} <= reasons
 
 
-def test_refresh_of_some_buyers_matches_a_full_recomputation():
+@pytest.mark.parametrize("set_based_from", [500, 1], ids=["rules-module", "set-based-on-postgresql"])
+def test_refresh_of_some_buyers_matches_a_full_recomputation(set_based_from, monkeypatch):
+    monkeypatch.setattr("huitouke.reviews.crediting.SET_BASED_FROM", set_based_from)  # 1: SQL on PostgreSQL
     _random_shop(5)
     shop = Shop.objects.get(name="随机店5")
     credit_recompute(shop=shop, at=AT)
     burst_buyer = Review.objects.filter(shop=shop, customer__name="buyer5-0").first()
     assert burst_buyer is not None
-    # a buyer's ratings change behind the ledger's back: the refresh of that buyer alone puts it right
-    Review.objects.filter(shop=shop, customer=burst_buyer.customer).update(result="bad")
-    ReviewCredit.objects.filter(review__customer=burst_buyer.customer).update(points=0)
-    written = credit_refresh(shop=shop, customer_ids=[burst_buyer.customer_id], at=AT)
+    others = Review.objects.filter(shop=shop).exclude(customer=burst_buyer.customer).values_list("customer_id")
+    buyers = [burst_buyer.customer_id, *sorted({c for (c,) in others})[:7]]
+    # the buyers' ratings change behind the ledger's back: the refresh of those buyers alone puts it right
+    Review.objects.filter(shop=shop, customer_id__in=buyers).update(result="bad")
+    ReviewCredit.objects.filter(review__customer_id__in=buyers).update(points=0)
+    before = _stored("随机店5")
+    written = credit_refresh(shop=shop, customer_ids=buyers, at=AT)
     per, _summary = _expected("随机店5")
-    assert written > 0
+    assert written == sum(1 for pk, row in per.items() if before[pk] != row) > 0
     assert _stored("随机店5") == per
 
 
