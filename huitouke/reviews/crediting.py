@@ -255,9 +255,11 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
                 written,
                 ledger.history("month"),
             )
+        if store:
+            crediting_pg.ledger_lock(shop.pk)
         crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall)
         simple = crediting_pg.simple_totals()
-        per_month = crediting_pg.simple_points_by_month()
+        per_month = simple.points_by_month
         ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
         written = 0
         if store:
@@ -294,6 +296,8 @@ def credit_refresh(*, shop: Shop, customer_ids: Iterable[int], at: dt.datetime |
     rules = rules_of(settings)
     tz = ZoneInfo(shop.timezone)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            crediting_pg.ledger_lock(shop.pk)
         if connection.vendor == "postgresql" and len(ids) >= SET_BASED_FROM:
             crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall, customer_ids=ids)
             ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
