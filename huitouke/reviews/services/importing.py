@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from huitouke.orders.importers.rows import RowError
 from huitouke.orders.importing import ErrorReport
-from huitouke.orders.models import Order, OrderLine, Shop
+from huitouke.orders.models import Order, OrderLine, Product, Shop
 from huitouke.reviews.crediting import credit_recompute, credit_refresh
 from huitouke.reviews.importer import ReviewRow
 from huitouke.reviews.models import Result, Review, ReviewCase, ReviewEvent
@@ -128,6 +128,60 @@ def _value(row: ReviewRow, name: str) -> Any:
 _STORED = ("id", "order_id", "order_line_id", "customer_id", "tid", "oid", "role", *VALUE_FIELDS)
 
 
+# The three reads of a batch. On PostgreSQL each passes its thousands of keys as one array (= ANY(%s)): with one
+# placeholder per key (Django's __in), building and converting the query costs more than running it.
+
+
+def _orders_of(shop: Shop, tids: list[str]) -> dict[str, tuple[int, int]]:
+    """(order id, customer id) of the shop's orders by number."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT id, order_no, customer_id FROM {Order._meta.db_table} "
+                "WHERE shop_id = %s AND order_no = ANY(%s)",
+                [shop.pk, tids],
+            )
+            rows: Iterable[tuple[int, str, int]] = cur.fetchall()
+    else:
+        rows = Order.objects.filter(shop=shop, order_no__in=tids).values_list("pk", "order_no", "customer")
+    return {no: (pk, cid) for pk, no, cid in rows}
+
+
+def _lines_of(order_ids: list[int], items: list[str]) -> dict[tuple[int, str], int]:
+    """The first line (by id) of each of these orders selling each of these item ids."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT l.id, l.order_id, p.external_id FROM {OrderLine._meta.db_table} l "
+                f"JOIN {Product._meta.db_table} p ON p.id = l.product_id "
+                "WHERE l.order_id = ANY(%s) AND p.external_id = ANY(%s) ORDER BY l.id",
+                [order_ids, items],
+            )
+            rows: Iterable[tuple[int, int, str]] = cur.fetchall()
+    else:
+        rows = (
+            OrderLine.objects.filter(order_id__in=order_ids, product__external_id__in=items)
+            .order_by("pk")
+            .values_list("pk", "order", "product__external_id")
+        )
+    lines: dict[tuple[int, str], int] = {}
+    for pk, order_id, ext in rows:
+        lines.setdefault((order_id, ext), pk)
+    return lines
+
+
+def _stored_of(shop: Shop, tids: list[str]) -> list[dict[str, Any]]:
+    """The stored columns (`_STORED`) of the shop's reviews of these orders."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT {', '.join(_STORED)} FROM {Review._meta.db_table} WHERE shop_id = %s AND tid = ANY(%s)",
+                [shop.pk, tids],
+            )
+            return [dict(zip(_STORED, row, strict=True)) for row in cur.fetchall()]
+    return list(Review.objects.filter(shop=shop, tid__in=tids).values(*_STORED).order_by())
+
+
 def _write_batch(
     shop: Shop,
     rows: list[ReviewRow],
@@ -137,23 +191,12 @@ def _write_batch(
     tid_header: str = "tid",
 ) -> None:
     compared = [f for f in VALUE_FIELDS if f in columns]
-    tids = {r.tid for r in rows}
-    orders = {
-        no: (pk, cid)
-        for pk, no, cid in Order.objects.filter(shop=shop, order_no__in=tids).values_list("pk", "order_no", "customer")
-    }
-    items = {r.num_iid for r in rows if r.num_iid}
-    lines: dict[tuple[int, str], int] = {}
-    if items:
-        for pk, order_id, ext in OrderLine.objects.filter(
-            order__shop=shop, order__order_no__in=tids, product__external_id__in=items
-        ).values_list("pk", "order", "product__external_id"):
-            lines.setdefault((order_id, ext), pk)
+    tids = sorted({r.tid for r in rows})
+    orders = _orders_of(shop, tids)
+    items = sorted({r.num_iid for r in rows if r.num_iid})
+    lines = _lines_of([pk for pk, _cid in orders.values()], items) if items else {}
     # stored values only (a model is built for the rows that changed): most rows of a later export are unchanged
-    existing = {
-        (v["tid"], v["oid"], v["role"]): v
-        for v in Review.objects.filter(shop=shop, tid__in=tids).values(*_STORED).order_by()
-    }
+    existing = {(v["tid"], v["oid"], v["role"]): v for v in _stored_of(shop, tids)}
     now = timezone.now()
     new: list[Review] = []
     changed: list[Review] = []
@@ -168,8 +211,8 @@ def _write_batch(
         order_id, customer_id = found
         stored = existing.get((row.tid, row.oid, row.role))
         if stored is None:
-            review = Review(
-                shop=shop,
+            review = Review(  # ids, not instances: a related-object setter per row is a tenth of the batch
+                shop_id=shop.pk,
                 order_id=order_id,
                 order_line_id=lines.get((order_id, row.num_iid)),
                 customer_id=customer_id,
@@ -184,18 +227,20 @@ def _write_batch(
         if not diffs:
             result.unchanged += 1
             continue
-        old = Review(shop=shop, updated_at=now, **stored)
+        old = Review(shop_id=shop.pk, updated_at=now, **stored)
         old._state.adding, old._state.db = False, connection.alias
         if "result" in diffs:
             events.append(
-                ReviewEvent(review=old, kind=ReviewEvent.Kind.RESULT_CHANGED, old=old.result, new=row.result, at=now)
+                ReviewEvent(
+                    review_id=old.pk, kind=ReviewEvent.Kind.RESULT_CHANGED, old=old.result, new=row.result, at=now
+                )
             )
             if row.result == Result.GOOD:
                 improved.append(old)
         if "follow_up" in diffs and row.follow_up:
-            events.append(ReviewEvent(review=old, kind=ReviewEvent.Kind.FOLLOW_UP, at=row.follow_up_at or now))
+            events.append(ReviewEvent(review_id=old.pk, kind=ReviewEvent.Kind.FOLLOW_UP, at=row.follow_up_at or now))
         if "reply" in diffs and row.reply and not old.reply:
-            events.append(ReviewEvent(review=old, kind=ReviewEvent.Kind.EXPLAINED, at=row.reply_at or now))
+            events.append(ReviewEvent(review_id=old.pk, kind=ReviewEvent.Kind.EXPLAINED, at=row.reply_at or now))
             explained.append(old)
         for f in diffs:
             setattr(old, f, _value(row, f))
@@ -205,7 +250,7 @@ def _write_batch(
         if changed:
             Review.objects.bulk_update(changed, [*VALUE_FIELDS, "updated_at"], batch_size=1000)
         for r in new:
-            events.append(ReviewEvent(review=r, kind=ReviewEvent.Kind.RATED, new=r.result, at=r.created_at))
+            events.append(ReviewEvent(review_id=r.pk, kind=ReviewEvent.Kind.RATED, new=r.result, at=r.created_at))
         _insert(ReviewEvent, events)
         _cases_progress(improved, ReviewCase.Outcome.CHANGED, now)
         _cases_progress(explained, ReviewCase.Outcome.EXPLAINED, now)
