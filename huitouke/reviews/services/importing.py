@@ -249,8 +249,11 @@ def _write_batch(
         _insert(Review, new, shop_id=shop.pk)
         if changed:
             Review.objects.bulk_update(changed, [*VALUE_FIELDS, "updated_at"], batch_size=1000)
-        for r in new:
-            events.append(ReviewEvent(review_id=r.pk, kind=ReviewEvent.Kind.RATED, new=r.result, at=r.created_at))
+        if connection.vendor == "postgresql":  # the "rated" events of the new reviews from the rows just stored
+            _rated_events([r.pk for r in new])
+        else:
+            for r in new:
+                events.append(ReviewEvent(review_id=r.pk, kind=ReviewEvent.Kind.RATED, new=r.result, at=r.created_at))
         _insert(ReviewEvent, events)
         _cases_progress(improved, ReviewCase.Outcome.CHANGED, now)
         _cases_progress(explained, ReviewCase.Outcome.EXPLAINED, now)
@@ -262,6 +265,18 @@ def _write_batch(
         if r.is_negative and r.created_at >= recent:
             review_case_open(review=r, at=now)
             result.cases_opened += 1
+
+
+def _rated_events(review_ids: list[int]) -> None:
+    """PostgreSQL: one "rated" event per review, at its rating time, in one INSERT … SELECT (no objects)."""
+    if not review_ids:
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {ReviewEvent._meta.db_table} (review_id, kind, old, new, at, note) "
+            f"SELECT id, %s, '', result, created_at, '' FROM {Review._meta.db_table} WHERE id = ANY(%s) ORDER BY id",
+            [ReviewEvent.Kind.RATED.value, review_ids],
+        )
 
 
 #: below this many rows an insert goes through bulk_create; from it on PostgreSQL, through COPY
