@@ -51,6 +51,7 @@ def _build(customers: int, reviews: int) -> None:
     with connection.cursor() as cur:
         # the bench database holds only this shop: every order and what hangs on it (lines, reviews, tickets)
         cur.execute("TRUNCATE orders_order CASCADE")
+        cur.execute("TRUNCATE reviews_reviewcredit")  # the review ledger (no database foreign key to cascade)
         cur.execute("DELETE FROM customers_customer WHERE name LIKE 'rb%%'")
         cur.execute(
             "INSERT INTO orders_shop (created_at, updated_at, name, platform, timezone, currency, is_demo) "
@@ -88,12 +89,12 @@ def _build(customers: int, reviews: int) -> None:
         cur.execute(
             """INSERT INTO reviews_review (shop_id, order_id, customer_id, role, result, content, pictures,
                    created_at, anonymous, is_default, follow_up, reply, tid, oid, num_iid, item_title, nick,
-                   not_scored_reason, points, updated_at)
+                   updated_at)
                SELECT o.shop_id, o.id, o.customer_id, 'buyer',
                    CASE WHEN o.id %% 10 = 0 THEN 'bad' WHEN o.id %% 10 = 5 THEN 'neutral' ELSE 'good' END,
                    '', 0, o.ordered_at + interval '7 days', o.id %% 7 = 0, false, '', '', o.order_no, '',
                    'I' || CASE WHEN (o.customer_id - %s) %% 25 = 0 THEN o.customer_id %% 5000 ELSE o.id %% 5000 END,
-                   '', '', '', 0, now()
+                   '', '', now()
                FROM orders_order o WHERE o.shop_id = %s""",
             [first, shop_id],
         )
@@ -166,7 +167,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from huitouke.orders.models import Shop
     from huitouke.reviews.importer import parse_reviews
-    from huitouke.reviews.models import Review
+    from huitouke.reviews.models import Review, ReviewCredit
     from huitouke.reviews.services import reviews_import_rows
 
     customers, reviews, imported = (max(1, int(n * args.scale)) for n in (1_000_000, 2_000_000, 200_000))
@@ -179,11 +180,12 @@ def main() -> None:
     Review.objects.filter(shop=shop).exclude(oid="").delete()
     print(f"credit over {reviews:,} reviews of {customers:,} customers (scale {args.scale})")
     ref, groups = _timed("reference: bare aggregate (points per buyer and month)", _aggregate, shop.pk)
-    Review.objects.filter(shop=shop).update(scores=None, not_scored_reason="", points=0)  # a ledger never computed
+    ReviewCredit.objects.filter(review__shop=shop).delete()  # a ledger never computed
     from django.db import connection
 
     with connection.cursor() as cur:  # without the dead rows of that reset, as after a first import
         cur.execute("VACUUM ANALYZE reviews_review")
+        cur.execute("VACUUM ANALYZE reviews_reviewcredit")
     full, totals = _timed("credit_recompute, first (every review's ledger written)", credit_recompute, shop=shop)
     print(
         f"  score {totals.score}, scored {totals.scored:,}, not scored {dict(totals.not_scored)}; "

@@ -118,7 +118,8 @@ def credit_get(request: HttpRequest, params: Query[CreditParams]) -> dict[str, A
     "/credit/settings", response=CreditSettingsOut, summary="Set the shop's credit rules", openapi_extra=errors(404)
 )
 def credit_settings_put(request: HttpRequest, payload: CreditSettingsIn, shop: str = "") -> dict[str, Any]:
-    """The preset and its editable numbers for the shop named by `shop`."""
+    """The preset and its editable numbers for the shop named by `shop`, and (optional) where its negative reviews
+    are announced to the managers: `alert_email`, `alert_robot_url`."""
     require_perms(request, "reviews.change_creditsettings")
     the_shop = shop_named(shop)
     obj = credit_settings_set(shop=the_shop, **payload.dict())
@@ -131,4 +132,6 @@ def credit_settings_put(request: HttpRequest, payload: CreditSettingsIn, shop: s
         "monthly_cap": obj.monthly_cap,
         "same_item_days": obj.same_item_days,
         "tmall": obj.tmall,
+        "alert_email": obj.alert_email,
+        "alert_robot_url": obj.alert_robot_url,
     }

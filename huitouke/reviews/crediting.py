@@ -2,9 +2,8 @@
 applied, the ledger columns of every review written back in a few set-based statements, and the summary the API,
 the CLI and the credit page show.
 
-Writing back is set-based: a ledger holds only a handful of distinct (scores, reason, points) triples, so the
-review ids are grouped by triple and each group is written with one `UPDATE … WHERE id = ANY(%s)` on PostgreSQL
-(chunks of `IN (…)` on SQLite) instead of one statement per review, and only rows whose values change are written.
+Writing back is set-based: the ledger rows (`ReviewCredit`, a narrow table of its own) are inserted or updated in
+one statement on PostgreSQL (from arrays) and in a few on SQLite, and only rows whose values change are written.
 On PostgreSQL a full recomputation leaves the buyers whose ratings cannot interact to SQL (`crediting_pg`).
 After a write touching some buyers, `credit_refresh` recomputes only theirs (every rule is local to a buyer).
 """
@@ -12,7 +11,7 @@ After a write touching some buyers, `credit_refresh` recomputes only theirs (eve
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,7 +36,7 @@ from huitouke.reviews.credit import (
     rules_with,
     what_if,
 )
-from huitouke.reviews.models import CreditSettings, Review
+from huitouke.reviews.models import CreditSettings, Review, ReviewCredit
 from huitouke.reviews.selectors import credit_settings_get
 
 #: reviews read per round trip
@@ -192,27 +191,41 @@ class CreditTotals:
     history: tuple[HistoryPoint, ...] = ()
 
 
+#: ledger rows per statement on SQLite (four parameters each, under its limit of 999)
+_SQLITE_ROWS = 200
+
+
+def _upsert_sql(values: str) -> str:
+    """INSERT ledger rows from `values`, updating an existing row only where it differs (so the row count is the
+    number of reviews whose ledger changed)."""
+    t = ReviewCredit._meta.db_table
+    return (
+        f"INSERT INTO {t} (review_id, scores, reason, points) {values} "
+        "ON CONFLICT (review_id) DO UPDATE SET scores = excluded.scores, reason = excluded.reason, "
+        f"points = excluded.points WHERE {t}.scores <> excluded.scores OR {t}.reason <> excluded.reason "
+        f"OR {t}.points <> excluded.points"
+    )
+
+
 def _store(entries: Iterable[Entry]) -> int:
-    """Write the ledger columns of the entries' reviews where they changed (one UPDATE per distinct triple)."""
-    groups: dict[tuple[bool, str, int], list[int]] = defaultdict(list)
-    for e in entries:
-        if not e.generated:
-            groups[(e.scores, e.reason or "", e.points)].append(int(e.id))
-    table = Review._meta.db_table
+    """Write the ledger rows of the entries' reviews where they changed (one statement on PostgreSQL, from
+    arrays; rows of a few hundred per statement on SQLite). Returns the reviews whose ledger changed."""
+    rows = [(int(e.id), e.scores, e.reason or "", e.points) for e in entries if not e.generated]
+    if not rows:
+        return 0
     written = 0
-    changed = "AND (scores IS NULL OR scores <> %s OR not_scored_reason <> %s OR points <> %s)"
     with connection.cursor() as cur:
-        for (scores, reason, points), ids in groups.items():
-            sql = f"UPDATE {table} SET scores = %s, not_scored_reason = %s, points = %s WHERE id "
-            values: list[Any] = [scores, reason, points]
-            if connection.vendor == "postgresql":
-                cur.execute(sql + f"= ANY(%s) {changed}", [*values, ids, *values])
-                written += cur.rowcount
-            else:
-                for i in range(0, len(ids), 900):
-                    part = ids[i : i + 900]
-                    cur.execute(sql + f"IN ({','.join(['%s'] * len(part))}) {changed}", [*values, *part, *values])
-                    written += cur.rowcount
+        if connection.vendor == "postgresql":
+            columns = [list(c) for c in zip(*rows, strict=True)]
+            values = "SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::varchar[], %s::smallint[])"
+            cur.execute(_upsert_sql(values), columns)
+            return int(cur.rowcount)
+        for i in range(0, len(rows), _SQLITE_ROWS):
+            part = rows[i : i + _SQLITE_ROWS]
+            values = "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(part))
+            # "WHERE true": SQLite's grammar for an upsert after a SELECT/VALUES needs a WHERE clause
+            cur.execute(_upsert_sql(f"SELECT * FROM ({values}) WHERE true"), [v for row in part for v in row])
+            written += cur.rowcount
     return written
 
 
@@ -242,9 +255,11 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
                 written,
                 ledger.history("month"),
             )
+        if store:
+            crediting_pg.ledger_lock(shop.pk)
         crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall)
         simple = crediting_pg.simple_totals()
-        per_month = crediting_pg.simple_points_by_month()
+        per_month = simple.points_by_month
         ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
         written = 0
         if store:
@@ -265,6 +280,11 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
     )
 
 
+#: from this many buyers on PostgreSQL a refresh takes the set-based way of a full recomputation (`crediting_pg`,
+#: restricted to them); fewer go through the rules module alone
+SET_BASED_FROM = 500
+
+
 def credit_refresh(*, shop: Shop, customer_ids: Iterable[int], at: dt.datetime | None = None) -> int:
     """Bring the stored ledger of these buyers' reviews up to date (after their reviews were written): the rules
     only ever relate ratings of one buyer, so their reviews alone decide their ledger. Returns the reviews written."""
@@ -272,10 +292,17 @@ def credit_refresh(*, shop: Shop, customer_ids: Iterable[int], at: dt.datetime |
     if not ids:
         return 0
     when = at or timezone.now()
-    rules = rules_of(credit_settings_get(shop=shop))
-    facts = review_facts(shop=shop, at=when, customer_ids=ids)
-    ledger = credit_ledger(rules, facts, tz=ZoneInfo(shop.timezone), at=when)
+    settings = credit_settings_get(shop=shop)
+    rules = rules_of(settings)
+    tz = ZoneInfo(shop.timezone)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            crediting_pg.ledger_lock(shop.pk)
+        if connection.vendor == "postgresql" and len(ids) >= SET_BASED_FROM:
+            crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall, customer_ids=ids)
+            ledger = credit_ledger(rules, review_facts(shop=shop, at=when, interacting=True), tz=tz, at=when)
+            return crediting_pg.simple_store() + _store(ledger.entries)
+        ledger = credit_ledger(rules, review_facts(shop=shop, at=when, customer_ids=ids), tz=tz, at=when)
         return _store(ledger.entries)
 
 

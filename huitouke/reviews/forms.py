@@ -79,9 +79,35 @@ class ReviewMappingForm(forms.Form):
 
 
 class CreditSettingsForm(forms.ModelForm):
+    #: the fields of the alert section of the page (the others are the credit rules)
+    ALERT_FIELDS = ("alert_email", "alert_robot_url")
+
+    alert_robot_url = forms.URLField(
+        assume_scheme="https",
+        required=False,
+        max_length=500,
+        label=CreditSettings._meta.get_field("alert_robot_url").verbose_name,
+        help_text=CreditSettings._meta.get_field("alert_robot_url").help_text,
+    )
+
     class Meta:
         model = CreditSettings
-        fields = ["preset", "rating_period_days", "default_good_after_days", "monthly_cap", "same_item_days", "tmall"]
+        fields = [
+            "preset",
+            "rating_period_days",
+            "default_good_after_days",
+            "monthly_cap",
+            "same_item_days",
+            "tmall",
+            "alert_email",
+            "alert_robot_url",
+        ]
+
+    def rule_fields(self) -> list[forms.BoundField]:
+        return [f for f in self if f.name not in self.ALERT_FIELDS]
+
+    def alert_fields(self) -> list[forms.BoundField]:
+        return [f for f in self if f.name in self.ALERT_FIELDS]
 
 
 class OutcomeForm(forms.Form):

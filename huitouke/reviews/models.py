@@ -1,8 +1,10 @@
 """Reviews (评价) of orders, the events in their life, the shop's credit settings and the negative-review cases.
 
 A review is unique per (shop, order number, sub-order number, role): `oid` is "" when the review is of the whole
-order. The ledger columns (`scores`, `not_scored_reason`, `points`) are written by `crediting.credit_recompute`
-and `crediting.credit_refresh` from the pure rules in `reviews.credit`; they are never edited by hand.
+order. Its stored credit ledger (whether it scores, why not, its points) is a `ReviewCredit` row written by
+`crediting.credit_recompute` and `crediting.credit_refresh` from the pure rules in `reviews.credit`; it is never
+edited by hand, and `Review.scores`, `.not_scored_reason` and `.points` read it (None, "", 0 before the first
+computation).
 """
 
 from __future__ import annotations
@@ -58,10 +60,6 @@ class Review(models.Model):
     num_iid = models.CharField(_("item id"), max_length=64, blank=True)
     item_title = models.CharField(_("item"), max_length=255, blank=True)
     nick = models.CharField(_("buyer nick"), max_length=128, blank=True)
-    # the stored credit ledger (crediting.credit_recompute, credit_refresh)
-    scores = models.BooleanField(_("scores"), null=True, blank=True)
-    not_scored_reason = models.CharField(_("why it does not score"), max_length=40, blank=True)
-    points = models.SmallIntegerField(_("points"), default=0)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -80,7 +78,6 @@ class Review(models.Model):
                 condition=Q(dsr_logistics__isnull=True) | Q(dsr_logistics__gte=1, dsr_logistics__lte=5),
                 name="review_dsr_logistics_1_5",
             ),
-            models.CheckConstraint(condition=Q(points__gte=-1, points__lte=1), name="review_points_pm1"),
         ]
         indexes = [
             models.Index(fields=["shop", "-created_at"], name="review_shop_time_idx"),
@@ -91,11 +88,58 @@ class Review(models.Model):
     def __str__(self) -> str:
         return f"{self.tid}/{self.oid or '-'} {self.role} {self.result}"
 
+    def _credit(self) -> ReviewCredit | None:
+        try:
+            return self.credit  # the reverse one-to-one of ReviewCredit
+        except ReviewCredit.DoesNotExist:
+            return None
+
+    @property
+    def scores(self) -> bool | None:
+        """Whether the review counts in the shop's credit (None: never computed)."""
+        credit = self._credit()
+        return credit.scores if credit is not None else None
+
+    @property
+    def not_scored_reason(self) -> str:
+        credit = self._credit()
+        return credit.reason if credit is not None else ""
+
+    @property
+    def points(self) -> int:
+        credit = self._credit()
+        return credit.points if credit is not None else 0
+
     @property
     def is_negative(self) -> bool:
         """A neutral or bad rating, or a shop score of 2 or less in any dimension."""
         low = any(v is not None and v <= 2 for v in (self.dsr_description, self.dsr_service, self.dsr_logistics))
         return self.role == Role.BUYER and (self.result != Result.GOOD or low)
+
+
+class ReviewCredit(models.Model):
+    """The stored credit ledger of one review: whether it scores, why not, its points.
+
+    A table of its own, narrow and with a single index, because a recomputation may rewrite the ledger of every
+    review: inserting or updating these four columns costs a fraction of updating wide review rows with five
+    indexes. No database foreign key either (the ORM still deletes it with its review): checking one per row
+    would lock every review row at commit, which costs more than the write. A row whose review was removed by
+    hand in SQL is never read (reads go from the review) and is harmless."""
+
+    review = models.OneToOneField(
+        Review, primary_key=True, on_delete=models.CASCADE, related_name="credit", db_constraint=False
+    )
+    scores = models.BooleanField(_("scores"))
+    reason = models.CharField(_("why it does not score"), max_length=40, blank=True)
+    points = models.SmallIntegerField(_("points"), default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gte=-1, points__lte=1), name="reviewcredit_points_pm1")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.review_id} {self.points:+d} {self.reason}"
 
 
 class ReviewEvent(models.Model):
@@ -141,6 +185,8 @@ class ReviewCase(models.Model):
     ticket_id = models.BigIntegerField(_("ticket"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.OPEN)
     outcome_at = models.DateTimeField(_("outcome at"), null=True, blank=True)
+    #: when the managers' e-mail / group-robot alert was claimed for this case (sent at most once)
+    alerted_at = models.DateTimeField(_("managers alerted at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -156,7 +202,8 @@ class ReviewCase(models.Model):
 
 
 class CreditSettings(models.Model):
-    """The credit rule numbers of one shop: a preset (`course` or `taobao`) with editable numbers."""
+    """The credit rule numbers of one shop: a preset (`course` or `taobao`) with editable numbers; and where its
+    negative reviews are announced to the managers (e-mail, group robot)."""
 
     class Preset(models.TextChoices):
         COURSE = "course", _("Course (345-day period, default good after 45 days)")
@@ -170,6 +217,19 @@ class CreditSettings(models.Model):
     same_item_days = models.PositiveSmallIntegerField(_("same item counted once within (days)"), default=14)
     tmall = models.BooleanField(
         _("Tmall shop (天猫): its orders carry no credit points, only shop scores"), default=False
+    )
+    #: where a negative review is announced besides the in-app notification (staff only: contact data masked)
+    alert_email = models.CharField(
+        _("alert e-mail addresses"),
+        max_length=500,
+        blank=True,
+        help_text=_("Separate several addresses with commas."),
+    )
+    alert_robot_url = models.URLField(
+        _("alert group robot URL (WeCom / DingTalk)"),
+        max_length=500,
+        blank=True,
+        help_text=_("The webhook address of a WeCom (企业微信) or DingTalk (钉钉) group robot, with its key."),
     )
 
     class Meta:

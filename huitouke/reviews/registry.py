@@ -2,7 +2,12 @@
 
 Negative-review hooks: when a buyer leaves a neutral or bad rating (or a shop score of 2 or less), `reviews`
 opens a case and calls every registered hook with it; the `service` app registers one that alerts the managers
-and opens a `negative_review` ticket, and returns the ticket's id.
+and opens a `negative_review` ticket, and returns the ticket's id; another queues the managers' e-mail and
+group-robot alert.
+
+Alert destination checks: the group-robot URL of the credit settings is checked when it is saved by every
+registered check (the `service` app registers the outbound-safety check of messaging, which `reviews` may not
+import); each raises ApplicationError naming the field.
 """
 
 from __future__ import annotations
@@ -81,3 +86,20 @@ def explanation_suggestions(request: ExplanationRequest, limit: int = 3) -> list
     for source in _explanation_sources.values():
         out.extend(source(request))
     return out[:limit]
+
+
+#: checks a staff alert URL when it is saved: (url, field) -> None, raises ApplicationError naming `field`
+DestinationCheck = Callable[[str, str], None]
+
+_destination_checks: dict[str, DestinationCheck] = {}
+
+
+def register_destination_check(key: str, check: DestinationCheck) -> None:
+    """Add (or replace) the destination check named `key`."""
+    _destination_checks[key] = check
+
+
+def destination_check(url: str, *, field: str) -> None:
+    """Run every registered check on `url` (raises the first check's ApplicationError)."""
+    for check in _destination_checks.values():
+        check(url, field)

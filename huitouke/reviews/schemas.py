@@ -88,8 +88,20 @@ class CreditSettingsIn(Schema):
     monthly_cap: int = Field(..., ge=_bounds("monthly_cap")[0], le=_bounds("monthly_cap")[1])
     same_item_days: int = Field(..., ge=_bounds("same_item_days")[0], le=_bounds("same_item_days")[1])
     tmall: bool | None = Field(None, description="a Tmall shop: orders carry no credit (omitted: unchanged)")
+    alert_email: str | None = Field(
+        None,
+        max_length=500,
+        description="e-mail addresses (comma-separated) told of each negative review; omitted: unchanged, '': none",
+    )
+    alert_robot_url: str | None = Field(
+        None,
+        max_length=500,
+        description="WeCom / DingTalk group-robot URL told of each negative review; omitted: unchanged, '': none",
+    )
 
 
 class CreditSettingsOut(CreditSettingsIn):
     shop: str
     tmall: bool | None
+    alert_email: str | None
+    alert_robot_url: str | None

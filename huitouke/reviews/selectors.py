@@ -4,6 +4,7 @@ negative review keeps from marketing, orders without a buyer review."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -47,19 +48,19 @@ def review_list(
 ) -> QuerySet[Review]:
     """Reviews newest first with the shop, customer and case the lists show; `reason`: those that do not score
     for that reason; `text`: whose text contains it."""
-    qs = Review.objects.select_related("shop", "customer", "case")
+    qs = Review.objects.select_related("shop", "customer", "case", "credit")
     if shop is not None:
         qs = qs.filter(shop=shop)
     if result:
         qs = qs.filter(result=result)
     if scored is not None:
-        qs = qs.filter(scores=True) if scored else qs.exclude(scores=True)
+        qs = qs.filter(credit__scores=True) if scored else qs.exclude(credit__scores=True)
     if product:
         qs = qs.filter(Q(num_iid=product) | Q(item_title__icontains=product))
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     if reason:
-        qs = qs.filter(not_scored_reason=reason)
+        qs = qs.filter(credit__reason=reason)
     if text:
         qs = qs.filter(content__icontains=text)
     return qs
@@ -79,3 +80,26 @@ def negative_review_customers(*, customer_ids: Iterable[int], since: datetime, s
 def orders_without_buyer_review(qs: QuerySet[Order]) -> QuerySet[Order]:
     """`qs` without the orders the buyer has already reviewed."""
     return qs.exclude(Exists(Review.objects.filter(order=OuterRef("pk"), role=Role.BUYER)))
+
+
+@dataclass(frozen=True)
+class AlertDestinations:
+    """Where the managers of a shop hear of its negative reviews besides the in-app notification."""
+
+    emails: tuple[str, ...]
+    robot_url: str
+
+    def __bool__(self) -> bool:
+        return bool(self.emails or self.robot_url)
+
+
+def alert_destinations(*, shop_id: int) -> AlertDestinations:
+    """The shop's alert e-mail addresses and group-robot URL (credit settings; none until set)."""
+    found = CreditSettings.objects.filter(shop_id=shop_id).values_list("alert_email", "alert_robot_url").first()
+    emails, robot = found if found is not None else ("", "")
+    return AlertDestinations(emails=tuple(a.strip() for a in emails.split(",") if a.strip()), robot_url=robot)
+
+
+def review_for_alert(*, review_id: int) -> Review | None:
+    """The review an alert describes, with its shop, order, customer and case."""
+    return Review.objects.select_related("shop", "order", "customer", "case").filter(pk=review_id).first()

@@ -1,5 +1,7 @@
 """What `service` adds to the apps below it through their registries:
 
+- reviews: a negative review opens a ticket and alerts the managers (in-app; by e-mail and group robot when the
+  shop's credit settings name them), and a robot URL saved there passes messaging's outbound-safety check;
 - messaging: marketing is suppressed while the customer has an unfinished ticket (reason `open_ticket`), and a
   customer's SMS reply (not an opt-out) joins their ticket;
 - customers: the tickets panel of the 360 page, ticket events on its timeline, the merge hook;
@@ -37,6 +39,7 @@ from huitouke.reviews.registry import (
     ExplanationRequest,
     NegativeReview,
     Suggestion,
+    register_destination_check,
     register_explanation_source,
     register_negative_review_hook,
 )
@@ -67,6 +70,25 @@ def _negative_review(event: NegativeReview) -> int | None:
     from huitouke.service.services.reviews import ticket_for_negative_review
 
     return ticket_for_negative_review(event)
+
+
+def _negative_review_alert(event: NegativeReview) -> int | None:
+    from huitouke.service.services.review_alerts import negative_review_alert_queue
+
+    negative_review_alert_queue(event)
+    return None
+
+
+def _destination_check(url: str, field: str) -> None:
+    """A staff alert URL saved in the reviews settings: refused on a loopback, private or link-local host unless
+    the operator allows it (messaging.channels.outbound; checked again at send time)."""
+    from huitouke.core.errors import ApplicationError
+    from huitouke.messaging.channels import outbound
+
+    try:
+        outbound.host_check_saved(outbound.url_host(url), setting=field)
+    except outbound.OutboundAddressError as exc:
+        raise ApplicationError(exc.message, field=field) from exc
 
 
 def _review_explanations(request: ExplanationRequest) -> list[Suggestion]:
@@ -192,6 +214,8 @@ def register() -> None:
     register_suppression_hook("service", open_ticket_suppression)
     register_suppression_hook("reviews", negative_review_suppression)
     register_negative_review_hook("service", _negative_review)
+    register_negative_review_hook("service-alert", _negative_review_alert)
+    register_destination_check("service", _destination_check)
     register_explanation_source("service", _review_explanations)
     register_inbound_hook("service", _inbound_sms)
     register_panel(

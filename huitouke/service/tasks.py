@@ -1,4 +1,5 @@
-"""The background after-sales import behind the upload page (a core Job with progress), run by the worker."""
+"""The background after-sales import behind the upload page (a core Job with progress), and the managers' e-mail /
+group-robot alert of a negative review, run by the worker."""
 
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ def aftersales_import_task(job_id: int) -> None:
         result=result.as_json(),
     )
     job_finish(job_id=job_id, result={**result.as_json(), "layout": result.layout})
+
+
+@queue_task("default")
+def negative_review_alert_task(review_id: int) -> None:
+    """Send the managers' alert of one negative review (once; see service.services.review_alerts)."""
+    from huitouke.service.services.review_alerts import negative_review_alert_send
+
+    negative_review_alert_send(review_id=review_id)
 
 
 def register() -> None:

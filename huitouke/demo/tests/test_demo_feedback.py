@@ -48,8 +48,8 @@ def test_demo_builds_reviews_credit_and_visits() -> None:
     assert all(c.took_seconds is None or c.took_seconds > 0 for c in cases)
     # the stored credit ledger gives the shop a level
     assert summary.credit_level == 6
-    assert sum(reviews.values_list("points", flat=True)) == 264
-    assert reviews.filter(scores__isnull=True).count() == 0
+    assert sum(reviews.values_list("credit__points", flat=True)) == 264
+    assert reviews.filter(credit__isnull=True).count() == 0
 
     # two of the five suggested visit plans are on; a week of runs left tasks, most earlier ones done
     plans = dict(VisitPlan.objects.filter(shop=taobao).values_list("trigger", "enabled"))

@@ -193,7 +193,7 @@ def test_credit_exact_object_and_settings(archive, api_client_as):
     }
     done = put(manager, "/api/v1/credit/settings?shop=店A", settings)
     assert done.status_code == 200
-    assert done.json() == {"shop": "店A", **settings, "tmall": False}
+    assert done.json() == {"shop": "店A", **settings, "tmall": False, "alert_email": "", "alert_robot_url": ""}
     assert CreditSettings.objects.get().preset == "taobao"
     tmall = put(manager, "/api/v1/credit/settings?shop=店A", {**settings, "tmall": True}).json()
     assert tmall["tmall"] is True

@@ -16,7 +16,7 @@ from huitouke.orders.models import Order, Shop
 from huitouke.orders.tests.factories import OrderFactory
 from huitouke.reviews.credit import credit_ledger
 from huitouke.reviews.crediting import credit_recompute, credit_refresh, review_facts, rules_of, summary_of
-from huitouke.reviews.models import Review
+from huitouke.reviews.models import Review, ReviewCredit
 from huitouke.reviews.selectors import credit_settings_get
 from huitouke.reviews.services import credit_settings_set
 
@@ -92,7 +92,9 @@ def _expected(shop_name: str) -> tuple[dict[int, tuple[bool, str, int]], dict[st
 
 
 def _stored(shop_name: str) -> dict[int, tuple[bool | None, str, int]]:
-    rows = Review.objects.filter(shop__name=shop_name).values_list("pk", "scores", "not_scored_reason", "points")
+    rows = Review.objects.filter(shop__name=shop_name).values_list(
+        "pk", "credit__scores", "credit__reason", "credit__points"
+    )
     return {pk: (scores, reason, points) for pk, scores, reason, points in rows}
 
 
@@ -111,7 +113,7 @@ def test_full_recompute_stores_what_the_rules_give(seed, preset):
         monthly_cap=6,
         same_item_days=14,
     )
-    Review.objects.filter(shop=shop).update(scores=None, not_scored_reason="", points=0)  # never computed
+    ReviewCredit.objects.filter(review__shop=shop).delete()  # never computed
     per, summary = _expected(name)
     pure = credit_ledger(rules_of(credit_settings_get(shop=shop)), review_facts(shop=shop, at=AT), tz=SH, at=AT)
     assert len(per) > 60
@@ -134,17 +136,23 @@ def test_the_random_shops_hit_every_rule_that_makes_buyers_interact():
     assert {"monthly_cap", "same_item_14_days", "outside_rating_period", "rates_buyer"} <= reasons
 
 
-def test_refresh_of_some_buyers_matches_a_full_recomputation():
+@pytest.mark.parametrize("set_based_from", [500, 1], ids=["rules-module", "set-based-on-postgresql"])
+def test_refresh_of_some_buyers_matches_a_full_recomputation(set_based_from, monkeypatch):
+    monkeypatch.setattr("huitouke.reviews.crediting.SET_BASED_FROM", set_based_from)  # 1: SQL on PostgreSQL
     _random_shop(5)
     shop = Shop.objects.get(name="随机店5")
     credit_recompute(shop=shop, at=AT)
     burst_buyer = Review.objects.filter(shop=shop, customer__name="buyer5-0").first()
     assert burst_buyer is not None
-    # a buyer's ratings change behind the ledger's back: the refresh of that buyer alone puts it right
-    Review.objects.filter(shop=shop, customer=burst_buyer.customer).update(result="bad", points=0)
-    written = credit_refresh(shop=shop, customer_ids=[burst_buyer.customer_id], at=AT)
+    others = Review.objects.filter(shop=shop).exclude(customer=burst_buyer.customer).values_list("customer_id")
+    buyers = [burst_buyer.customer_id, *sorted({c for (c,) in others})[:7]]
+    # the buyers' ratings change behind the ledger's back: the refresh of those buyers alone puts it right
+    Review.objects.filter(shop=shop, customer_id__in=buyers).update(result="bad")
+    ReviewCredit.objects.filter(review__customer_id__in=buyers).update(points=0)
+    before = _stored("随机店5")
+    written = credit_refresh(shop=shop, customer_ids=buyers, at=AT)
     per, _summary = _expected("随机店5")
-    assert written > 0
+    assert written == sum(1 for pk, row in per.items() if before[pk] != row) > 0
     assert _stored("随机店5") == per
 
 

@@ -48,7 +48,7 @@ def test_parse_csv_gb18030_reads_chinese_headers_and_values():
 
 @pytest.mark.parametrize("copy_from", [200, 1], ids=["bulk_create", "copy"])
 def test_import_counts_rejects_and_is_idempotent(copy_from, monkeypatch):
-    monkeypatch.setattr("huitouke.reviews.services.COPY_FROM", copy_from)  # 1: COPY on PostgreSQL for every batch
+    monkeypatch.setattr("huitouke.reviews.services.importing.COPY_FROM", copy_from)  # 1: COPY on PostgreSQL
     _shop, orders = golden_archive()
     first = run(str(GOLDEN / "traderate_gb18030.csv"), "--shop", "店A")
     assert {k: first[k] for k in ("created", "updated", "unchanged", "rejected")} == {
@@ -86,10 +86,10 @@ def test_import_counts_rejects_and_is_idempotent(copy_from, monkeypatch):
 
 @pytest.mark.parametrize("copy_from", [200, 1], ids=["bulk_create", "copy"])
 def test_later_export_updates_and_records_the_change_as_an_event(copy_from, monkeypatch):
-    monkeypatch.setattr("huitouke.reviews.services.COPY_FROM", copy_from)
+    monkeypatch.setattr("huitouke.reviews.services.importing.COPY_FROM", copy_from)
     golden_archive()
     run(str(GOLDEN / "traderate_gb18030.csv"))
-    ledger = dict(Review.objects.values_list("tid", "points"))
+    ledger = dict(Review.objects.values_list("tid", "credit__points"))
     assert ledger == {"9001000000000001": 1, "9001000000000002": -1, "9001000000000003": 0, "9001000000000004": 0}
     assert Review.objects.get(tid="9001000000000003").not_scored_reason == "rates_buyer"
     later = run(str(GOLDEN / "traderate_later_gb18030.csv"))
