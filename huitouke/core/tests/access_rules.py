@@ -19,6 +19,7 @@ PAGES: dict[str, str] = {
     "core:tokens": STAFF,
     "core:token-revoke": STAFF,
     "core:job": STAFF,
+    "core:export-file": "owner manager",
     "core:audit": "owner",
     "core:account": STAFF,
     "core:password": STAFF,
