@@ -47,12 +47,15 @@ from huitouke.customers.pipl import customers_retention_erase
 from huitouke.loyalty import exports as member_exports
 from huitouke.loyalty.floors import level_floors_import
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
+from huitouke.messaging import exports as message_exports
 from huitouke.orders.feed import FeedRequest
 from huitouke.orders.importers import ImportFileError, RowError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.indexes import order_indexes_restore
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, member_levels_resolve, shop_get_or_create
+from huitouke.reviews import exports as review_exports
+from huitouke.service import exports as ticket_exports
 from huitouke.service.services import sla_tick
 from huitouke.visits.services import visits_plan_run
 
@@ -437,7 +440,7 @@ def export_task(job_id: int) -> None:
 
 
 #: the apps' export kinds (their modules register them on import)
-EXPORT_MODULES = (customer_exports, member_exports)
+EXPORT_MODULES = (customer_exports, member_exports, message_exports, ticket_exports, review_exports)
 for _kind in export_kinds.all():
     job_register(_kind.name, export_task)
 job_register(LEVELS_JOB_KIND, levels_save_task)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -68,6 +68,12 @@ def csv_cell(value: Cell) -> str:
 def choice_label(choices: Iterable[tuple[Any, Any]], value: str) -> str:
     """The translated label of a choice value (the value itself when it is not among the choices)."""
     return str(dict(choices).get(value, value)) if value else ""
+
+
+def filters_detail(filters: Any) -> dict[str, str]:
+    """The filters that were set (a dataclass or a mapping), as strings, for an export's audit entry."""
+    values = asdict(filters) if is_dataclass(filters) and not isinstance(filters, type) else dict(filters or {})
+    return {k: str(getattr(v, "pk", v)) for k, v in values.items() if v not in (None, "")}
 
 
 @dataclass(frozen=True)

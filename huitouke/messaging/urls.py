@@ -7,6 +7,7 @@ from huitouke.messaging import customer_views, message_views, views
 app_name = "messaging"
 urlpatterns = [
     path("", message_views.message_list, name="list"),
+    path("export/", message_views.message_export, name="export"),
     path("<id:pk>/", message_views.message_detail, name="detail"),
     path("resend/", message_views.message_resend, name="resend"),
     path("tasks/", views.task_list, name="tasks"),
