@@ -35,6 +35,10 @@ def login(make_user: Any, role: str) -> Client:
     return c
 
 
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
 def read_csv(data: bytes) -> list[list[str]]:
     assert data.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
@@ -76,7 +80,7 @@ def test_csv_export_is_the_filtered_list_with_labels_and_local_times(make_user, 
     response = login(make_user, "manager").get(EXPORT, {"shop": tea.pk, "format": "csv"})
 
     assert response.status_code == 200
-    rows = read_csv(b"".join(response.streaming_content))
+    rows = read_csv(body(response))
     assert rows[0] == HEADER
     good, bad = reviews["good"], reviews["bad"]
     assert rows[1:] == [
@@ -97,7 +101,7 @@ def test_the_export_follows_every_filter_of_the_list(make_user, reviews):
     manager = login(make_user, "manager")
 
     def tids(**params: Any) -> list[str]:
-        return [r[3] for r in read_csv(b"".join(manager.get(EXPORT, params).streaming_content))[1:]]
+        return [r[3] for r in read_csv(body(manager.get(EXPORT, params)))[1:]]
 
     assert tids() == ["C1", "T2", "T1"]
     assert tids(result="bad") == ["T2"]
@@ -106,14 +110,14 @@ def test_the_export_follows_every_filter_of_the_list(make_user, reviews):
     assert tids(text="HYPER") == ["T2"]
     assert tids(reason="monthly_cap") == ["T2"]
     assert tids(shop="999999") == ["C1", "T2", "T1"]  # a shop that is not there: the list shows every review too
-    row = read_csv(b"".join(manager.get(EXPORT, {"result": "neutral"}).streaming_content))[1]
+    row = read_csv(body(manager.get(EXPORT, {"result": "neutral"})))[1]
     assert row[10:17] == ["Shop rates the buyer", "Neutral", "", "", "not computed", "", ""]
 
 
 def test_nicks_are_masked_for_an_exporter_without_unmask(reviews):
     client = Client()
     client.force_login(user_with("core.export_customers", "reviews.view_review"))
-    rows = read_csv(b"".join(client.get(EXPORT, {"shop": reviews["tea"].pk}).streaming_content))
+    rows = read_csv(body(client.get(EXPORT, {"shop": reviews["tea"].pk})))
     assert [r[8] for r in rows[1:]] == ["138****5678", "tb_bob"]  # a phone used as a nick is contact data
     assert AuditEntry.objects.get(action=AuditEntry.Action.EXPORT).detail["unmasked"] is False
 
@@ -134,7 +138,7 @@ def test_a_long_list_is_exported_in_the_background_then_downloaded(make_user, re
     job = Job.objects.get(kind="reviews_export")
     assert response["Location"] == reverse("core:job", args=[job.pk])
     assert (job.status, job.result, job.total) == (Job.Status.DONE, {"count": 3, "format": "csv"}, 3)
-    rows = read_csv(b"".join(manager.get(reverse("core:export-file", args=[job.pk])).streaming_content))
+    rows = read_csv(body(manager.get(reverse("core:export-file", args=[job.pk]))))
     assert [r[3] for r in rows[1:]] == ["C1", "T2", "T1"]
     assert manager.get(EXPORT, {"format": "csv", "shop": reviews["tea"].pk}).status_code == 200  # 2 rows: inline
 
