@@ -187,3 +187,11 @@ def test_the_list_counts_and_pages_on_from_the_last_row(client_as, monkeypatch):
     assert [m.pk for m in keyset] == [m.pk for m in offset] == ids[3:6]
     last = manager.get(reverse("messaging:list"), {"page": 3, "after": ids[5]}).context
     assert ([m.pk for m in last["rows"]], last["has_next"]) == (ids[6:], False)
+
+
+def test_the_export_buttons_carry_the_lists_filters_for_exporters_only(client_as, records):
+    page = client_as("manager").get(reverse("messaging:list"), {"channel": "sms", "page": "1"}).content.decode()
+    assert 'href="/messages/export/?channel=sms&amp;format=csv"' in page
+    assert 'href="/messages/export/?channel=sms&amp;format=xlsx"' in page
+    assert '<p class="count" id="message-count">2 messages</p>' in page
+    assert 'id="export-links"' not in client_as("agent").get(reverse("messaging:list")).content.decode()

@@ -162,3 +162,9 @@ def test_the_list_pages_on_from_the_last_row(make_user, monkeypatch):
     assert [r.pk for r, _n, _l in keyset] == [r.pk for r, _n, _l in offset] == ids[2:4]
     last = manager.get(reverse("reviews:list"), {"page": 3, "after": ids[3]}).context["rows"]
     assert [r.pk for r, _n, _l in last] == ids[4:]
+
+
+def test_the_export_buttons_carry_the_lists_filters_for_exporters_only(make_user, reviews):
+    page = login(make_user, "manager").get(reverse("reviews:list"), {"result": "bad"}).content.decode()
+    assert 'href="/reviews/export/?result=bad&amp;format=xlsx"' in page
+    assert 'id="export-links"' not in login(make_user, "agent").get(reverse("reviews:list")).content.decode()

@@ -152,3 +152,9 @@ def test_the_queue_pages_on_from_the_last_row(make_user, shop, customer, monkeyp
     assert [t.pk for t in keyset.object_list] == [t.pk for t in offset.object_list] == ids[2:4]
     last = manager.get(reverse("service:queue"), {"queue": "all", "page": "3", "after": str(ids[3])}).context["page"]
     assert [t.pk for t in last.object_list] == ids[4:]
+
+
+def test_the_export_buttons_carry_the_view_and_filters_for_exporters_only(make_user, tickets):
+    page = login(make_user, "manager").get(reverse("service:queue"), {"type": "quality"}).content.decode()
+    assert 'href="/service/export/?type=quality&amp;queue=mine&amp;format=csv"' in page
+    assert 'id="export-links"' not in login(make_user, "agent").get(reverse("service:queue")).content.decode()
