@@ -245,6 +245,8 @@ def export_job_run(job: Job) -> dict[str, Any]:
     if user is None:
         raise ApplicationError("the export has no requesting user", field="created_by")
     params: Mapping[str, Any] = job.params
+    if "query" not in params:  # asked before every export kept its list's query string: never guess the list
+        raise ApplicationError("this export was asked by an older version: start it again from its list", field="query")
     fmt = str(params.get("fmt", kind.formats[0]))
     filters = kind.parse(QueryDict(str(params.get("query", ""))), user)
     total = kind.count(filters, None)

@@ -206,3 +206,9 @@ def test_filters_detail_keeps_what_was_set():
     assert filters_detail(F(a="x", c=False)) == {"a": "x", "c": "False"}
     assert filters_detail({"shop": None, "text": "茶"}) == {"text": "茶"}
     assert filters_detail(QueryDict("")) == {}
+
+
+def test_a_job_asked_without_the_lists_query_is_refused_rather_than_guessed(kind):
+    job = Job.objects.create(kind=kind.name, params={"shop_id": 1}, created_by=user_with("old", "core.view_audit"))
+    with pytest.raises(ApplicationError, match="older version"):
+        export_job_run(job)
