@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.http import QueryDict
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from huey import crontab
 
@@ -25,11 +25,10 @@ from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.connectors.folders import folders_scan_registered
 from huitouke.core.audit import audit_prune, record
-from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
+from huitouke.core.exports import export_job_run, export_kinds
 from huitouke.core.fleet import fleet_periodic_task, queue_task
 from huitouke.core.models import AuditEntry
-from huitouke.core.pii import UNMASK_PERMISSION
 from huitouke.core.services import (
     JobTimeLimitExceeded,
     job_fail,
@@ -42,19 +41,21 @@ from huitouke.core.services import (
     periodic_runs_prune,
 )
 from huitouke.core.signin import signin_sessions_prune
-from huitouke.customers.exports import CUSTOMERS_EXPORT_JOB_KIND, customers_export, export_file_path
+from huitouke.customers import exports as customer_exports
 from huitouke.customers.models import Platform
 from huitouke.customers.pipl import customers_retention_erase
-from huitouke.customers.selectors import CustomerFilter, customer_list
-from huitouke.loyalty.exports import MEMBERS_EXPORT_JOB_KIND, export_path, member_count, members_export
+from huitouke.loyalty import exports as member_exports
 from huitouke.loyalty.floors import level_floors_import
 from huitouke.loyalty.services import LEVELS_JOB_KIND, LevelSpec, levels_configure, levels_regrade, levels_review
+from huitouke.messaging import exports as message_exports
 from huitouke.orders.feed import FeedRequest
 from huitouke.orders.importers import ImportFileError, RowError, parse_orders
 from huitouke.orders.importing import IMPORT_JOB_KIND, ErrorReport, ImportResult, orders_import_rows
 from huitouke.orders.indexes import order_indexes_restore
 from huitouke.orders.models import Shop
 from huitouke.orders.services import customer_stats_refresh, member_levels_resolve, shop_get_or_create
+from huitouke.reviews import exports as review_exports
+from huitouke.service import exports as ticket_exports
 from huitouke.service.services import sla_tick
 from huitouke.visits.services import visits_plan_run
 
@@ -431,57 +432,17 @@ def folders_watch_periodic() -> dict[str, int]:
 
 
 @queue_task("default")
-def members_export_task(job_id: int) -> None:
-    """The background XLSX export of a large shop's members behind the levels page: masked for the person who asked
-    unless they may see contact data, audited as theirs, the file under HUITOUKE_HOME/reports, progress by rows."""
-
-    def work(job: Any) -> dict[str, Any]:
-        if job.created_by is None:
-            raise ApplicationError("the export has no requesting user", field="created_by")
-        shop = Shop.objects.get(pk=job.params["shop_id"])
-        total = member_count(shop=shop)
-        job_progress(job_id=job_id, done=0, total=total, stage="members")
-        count = members_export(
-            user=job.created_by,
-            out=export_path(job_id),
-            shop=shop,
-            progress=lambda done: job_progress(job_id=job_id, done=done, total=total, stage="members"),
-        )
-        return {"count": count, "shop": shop.name}
-
-    _run_job(job_id, "members export", work, (ApplicationError, Shop.DoesNotExist))
+def export_task(job_id: int) -> None:
+    """The background export of a long list (customers, members, messages, tickets, reviews: every kind in
+    core.exports.export_kinds): the list's filters as they were asked, masked for the person who asked unless they
+    may see contact data, audited as theirs, the file under HUITOUKE_HOME/reports, progress by rows."""
+    _run_job(job_id, "export", export_job_run, (ApplicationError, ObjectDoesNotExist))
 
 
-@queue_task("default")
-def customers_export_task(job_id: int) -> None:
-    """The background CSV/XLSX export of a long customer list (the list's filters as they were asked): masked for
-    the person who asked unless they may see contact data, audited as theirs, the file under
-    HUITOUKE_HOME/reports, progress by rows."""
-
-    def work(job: Any) -> dict[str, Any]:
-        if job.created_by is None:
-            raise ApplicationError("the export has no requesting user", field="created_by")
-        user = job.created_by
-        fmt = str(job.params.get("fmt", "csv"))
-        filters = CustomerFilter.from_params(
-            QueryDict(str(job.params.get("query", ""))), unmasked=user.has_perm(UNMASK_PERMISSION)
-        )
-        total = list_count(customer_list(filters=filters)).value
-        job_progress(job_id=job_id, done=0, total=total, stage="customers")
-        count = customers_export(
-            filters=filters,
-            user=user,
-            fmt=fmt,
-            out=export_file_path(job_id, fmt),
-            progress=lambda done: job_progress(job_id=job_id, done=done, total=max(total, done), stage="customers"),
-        )
-        return {"count": count, "format": fmt}
-
-    _run_job(job_id, "customers export", work, (ApplicationError,))
-
-
-job_register(CUSTOMERS_EXPORT_JOB_KIND, customers_export_task)
+#: the apps' export kinds (their modules register them on import)
+EXPORT_MODULES = (customer_exports, member_exports, message_exports, ticket_exports, review_exports)
+for _kind in export_kinds.all():
+    job_register(_kind.name, export_task)
 job_register(LEVELS_JOB_KIND, levels_save_task)
-job_register(MEMBERS_EXPORT_JOB_KIND, members_export_task)
 job_register(REFRESH_JOB_KIND, analytics_refresh_task)
 job_register(CARE_RUN_JOB_KIND, care_run_task)

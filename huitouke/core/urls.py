@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huitouke.core import account_views, audit_views, health, views
+from huitouke.core import account_views, audit_views, export_views, health, views
 
 app_name = "core"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("jobs/<id:pk>/", views.job_detail, name="job"),
+    path("exports/<id:pk>/", export_views.export_file, name="export-file"),
     path("audit/", audit_views.audit_list, name="audit"),
     path("account/", account_views.account, name="account"),
     path("account/password/", account_views.password_change, name="password"),

@@ -7,44 +7,31 @@ holds them all in memory.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, tzinfo
-from decimal import Decimal
+from datetime import tzinfo
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
-from huitouke.core.errors import ApplicationError, PermissionDeniedError
-from huitouke.core.models import AuditEntry
-from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
-from huitouke.core.services import audit_log
-from huitouke.core.text import sheet_cells
+from huitouke.core.counting import list_count
+from huitouke.core.exports import FORMATS, INLINE_EXPORT, Cell, ExportKind, export_kinds, export_write, neutralise
+from huitouke.core.exports import local_time as _local
+from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.customers.models import Customer, CustomerIdentity, CustomerTag
 from huitouke.customers.registry import registry
 from huitouke.customers.selectors import CustomerFilter, customer_list
 
-FORMATS = ("csv", "xlsx")
+__all__ = ["FORMATS", "INLINE_EXPORT", "Cell", "neutralise"]
+
 CHUNK_SIZE = 2000
-#: Background exports (huitouke/jobs.py customers_export_task) are recorded as Jobs of this kind.
+#: Background exports (core.exports.export_job_run) are recorded as Jobs of this kind.
 CUSTOMERS_EXPORT_JOB_KIND = "customers_export"
-#: Lists longer than this are exported by a background job (override with HUITOUKE_INLINE_EXPORT).
-INLINE_EXPORT = 20_000
-#: Progress is reported every this many rows.
-PROGRESS_EVERY = 5000
-
-#: Cells that a spreadsheet would read as a formula (or that hide one behind a tab/CR) get a leading quote.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-Cell = str | int | Decimal | date | datetime | None
 
 
 def export_headers() -> list[str]:
@@ -69,20 +56,6 @@ def export_headers() -> list[str]:
         _("Birthday calendar"),
         _("Tags"),
     ]
-
-
-def neutralise(value: Cell) -> Cell:
-    """A text cell that starts like a formula (= + - @, tab, CR) gets a leading single quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _local(value: datetime | None, tz: tzinfo) -> datetime | None:
-    """Spreadsheets have no time zones: write the shop's wall-clock time, to the minute."""
-    if value is None:
-        return None
-    return value.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
 
 
 #: Customer fields read for an export (plus the registered annotations, such as the level).
@@ -169,59 +142,6 @@ def _customers(filters: CustomerFilter) -> Iterator[ExportCustomer]:
             yield ExportCustomer(values=row, handles=handles[row["id"]], tags=tags[row["id"]])
 
 
-def _rows(
-    filters: CustomerFilter, masker: Masker, progress: Callable[[int], None] | None = None
-) -> Iterator[list[Cell]]:
-    tz = timezone.get_current_timezone()
-    for n, item in enumerate(_customers(filters), start=1):
-        yield export_row(item, masker, tz)
-        if progress and n % PROGRESS_EVERY == 0:
-            progress(n)
-
-
-def export_file_path(job_id: int, fmt: str) -> Path:
-    """Where the background export of job `job_id` writes its file: HUITOUKE_HOME/reports/."""
-    folder = Path(settings.HUITOUKE_HOME) / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"customers-{job_id}.{'xlsx' if fmt == 'xlsx' else 'csv'}"
-
-
-def _csv_cell(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
-
-def _write_csv(rows: Iterator[list[Cell]], out: IO[bytes]) -> int:
-    # utf-8-sig writes the BOM that makes Excel read the file as UTF-8 (Chinese names stay readable).
-    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-    try:
-        writer = csv.writer(text)
-        writer.writerow(export_headers())
-        count = 0
-        for row in rows:
-            writer.writerow([_csv_cell(c) for c in row])
-            count += 1
-        text.flush()
-    finally:
-        text.detach()  # leave the caller's file open
-    return count
-
-
-def _write_xlsx(rows: Iterator[list[Cell]], out: IO[bytes]) -> int:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=_("Customers")[:31])
-    sheet.append(export_headers())
-    count = 0
-    for row in rows:
-        sheet.append(sheet_cells(row))  # what is already stored may hold a character XML cannot (#14)
-        count += 1
-    book.save(out)
-    return count
-
-
 def _filters_detail(filters: CustomerFilter) -> dict[str, Any]:
     """The filters that were set, as JSON-safe strings, for the audit entry."""
     detail: dict[str, Any] = {}
@@ -235,6 +155,35 @@ def _filters_detail(filters: CustomerFilter) -> dict[str, Any]:
     return detail
 
 
+def _parse(query: QueryDict, user: Any) -> CustomerFilter:
+    return CustomerFilter.from_params(query, unmasked=user is None or user.has_perm(UNMASK_PERMISSION))
+
+
+def _rows(filters: CustomerFilter, masker: Masker) -> Iterator[list[Cell]]:
+    # the search may match contact data by prefix only for someone who may see it
+    filters = replace(filters, contact_prefix=filters.contact_prefix and masker.unmasked)
+    tz = timezone.get_current_timezone()
+    for item in _customers(filters):
+        yield export_row(item, masker, tz)
+
+
+CUSTOMERS = export_kinds.register(
+    ExportKind(
+        name=CUSTOMERS_EXPORT_JOB_KIND,
+        target_type="customer",
+        file_stem="customers",
+        parse=_parse,
+        count=lambda filters, limit: list_count(customer_list(filters=filters), exact_up_to=limit).value,
+        rows=_rows,
+        headers=export_headers,
+        sheet_title=lambda: _("Customers"),
+        permissions=("customers.view_customer",),
+        audit_detail=lambda filters: {"filters": _filters_detail(filters)},
+        summary_template="customers/_export_summary.html",
+    )
+)
+
+
 def customers_export(
     *,
     filters: CustomerFilter,
@@ -244,36 +193,6 @@ def customers_export(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write the customers matching `filters` to `out` (a binary file or a path) as CSV or XLSX; returns the
-    number of customers written.
-
-    `user` is the person exporting: they need core.export_customers, and contact data is masked unless they
-    also hold core.unmask_pii. `user=None` is the operator at the command line: unmasked. Cells that a
-    spreadsheet would run as a formula are neutralised. Writes one audit entry (action export) with the
-    filters, the count and the format. `progress(rows)` is called every PROGRESS_EVERY rows (background
-    jobs). Raises ApplicationError for an unknown format and
-    PermissionDeniedError for a user without the export permission.
-    """
-    if fmt not in FORMATS:
-        raise ApplicationError(f"format must be one of {', '.join(FORMATS)}", field="format")
-    if user is not None and not user.has_perm(EXPORT_PERMISSION):
-        raise PermissionDeniedError(f"you lack the permission {EXPORT_PERMISSION}")
-    unmasked = user is None or user.has_perm(UNMASK_PERMISSION)
-    masker = Masker(unmasked=unmasked)
-    # the search may match contact data by prefix only for someone who may see it
-    filters = replace(filters, contact_prefix=filters.contact_prefix and unmasked)
-    writer = _write_csv if fmt == "csv" else _write_xlsx
-    if isinstance(out, str | Path):
-        with open(out, "wb") as handle:
-            count = writer(_rows(filters, masker, progress), handle)
-    else:
-        count = writer(_rows(filters, masker, progress), out)
-    audit_log(
-        actor=user,
-        action=AuditEntry.Action.EXPORT,
-        target_type="customer",
-        filters=_filters_detail(filters),
-        count=count,
-        format=fmt,
-        unmasked=unmasked,
-    )
-    return count
+    number of customers written (core.exports.export_write with the customers' kind: the permissions, masking,
+    formula neutralising and the audit entry are its). `user=None` is the operator at the command line."""
+    return export_write(kind=CUSTOMERS, filters=filters, user=user, fmt=fmt, out=out, progress=progress)

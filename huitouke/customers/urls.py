@@ -2,14 +2,16 @@
 
 from django.urls import path
 
-from huitouke.customers import followups, privacy_views, views
+from huitouke.core.export_views import export_file
+from huitouke.customers import export_views, followups, privacy_views, views
+from huitouke.customers.exports import CUSTOMERS_EXPORT_JOB_KIND
 
 app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("bulk-tag/", views.customers_bulk_tag, name="bulk-tag"),
-    path("export/", views.customer_export, name="export"),
-    path("exports/<id:pk>/", views.customer_export_file, name="export-file"),
+    path("export/", export_views.customer_export, name="export"),
+    path("exports/<id:pk>/", export_file, {"kind": CUSTOMERS_EXPORT_JOB_KIND}, name="export-file"),
     path("follow-ups/", followups.follow_up_list, name="follow-ups"),
     path("<id:pk>/", views.customer_detail, name="detail"),
     path("<id:pk>/update/", views.customer_update, name="update"),

@@ -14,19 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
 from django.db import connection
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
-from huitouke.core.errors import PermissionDeniedError
-from huitouke.core.models import AuditEntry
-from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
+from huitouke.core.errors import NotFoundError
+from huitouke.core.exports import Cell, ExportKind, export_kinds, export_write, neutralise
+from huitouke.core.pii import Masker
 from huitouke.core.pii_fields import pii_cipher
-from huitouke.core.services import audit_log
-from huitouke.core.text import sheet_cells
-from huitouke.customers.exports import Cell, neutralise
 from huitouke.customers.models import Customer, CustomerIdentity
 from huitouke.loyalty import grading
 from huitouke.loyalty.models import Level, Membership
@@ -41,13 +37,6 @@ MEMBERS_EXPORT_JOB_KIND = "members_export"
 def member_count(*, shop: Shop) -> int:
     """How many rows an export of the shop writes (the page exports a large shop in the background)."""
     return Membership.objects.filter(shop=shop).count()
-
-
-def export_path(job_id: int) -> Path:
-    """Where the background export of job `job_id` writes its file: HUITOUKE_HOME/reports/."""
-    folder = Path(settings.HUITOUKE_HOME) / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"members-{job_id}.xlsx"
 
 
 def member_headers() -> list[str]:
@@ -141,6 +130,50 @@ def member_cells(row: MemberRow, masker: Masker) -> list[Cell]:
     return [neutralise(c) for c in cells]
 
 
+def _shops(shop: Shop | None) -> list[Shop]:
+    """The shop asked for, or every shop with levels (by name)."""
+    if shop is not None:
+        return [shop]
+    return list(Shop.objects.filter(levels__isnull=False).distinct().order_by("name"))
+
+
+def _parse(query: QueryDict, user: Any) -> Shop | None:
+    shop_id = str(query.get("shop") or "")
+    if not shop_id:
+        return None
+    shop = Shop.objects.filter(pk=int(shop_id) if shop_id.isdigit() else 0).first()
+    if shop is None:
+        raise NotFoundError(f"no shop {shop_id}", field="shop")
+    return shop
+
+
+def _rows(shop: Shop | None, masker: Masker) -> Iterator[list[Cell]]:
+    for each in _shops(shop):
+        for row in member_rows(shop=each):
+            yield member_cells(row, masker)
+
+
+MEMBERS = export_kinds.register(
+    ExportKind(
+        name=MEMBERS_EXPORT_JOB_KIND,
+        target_type="membership",
+        file_stem="members",
+        parse=_parse,
+        count=lambda shop, limit: sum(member_count(shop=s) for s in _shops(shop)),
+        rows=_rows,
+        headers=member_headers,
+        sheet_title=lambda: _("Members"),
+        permissions=("loyalty.view_level",),
+        formats=("xlsx",),
+        audit_detail=lambda shop: {"shop": shop.name if shop else ""},
+        result=lambda shop, fmt, count: {"count": count, "shop": shop.name if shop else ""},
+        progress_every=CHUNK_SIZE,
+        inline_setting="HUITOUKE_LEVELS_INLINE_EXPORT",
+        summary_template="loyalty/_export_summary.html",
+    )
+)
+
+
 def members_export(
     *,
     user: Any,
@@ -149,39 +182,8 @@ def members_export(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write the members of `shop` (or of every shop with levels) to `out` (a binary file or a path) as XLSX, one
-    sheet row per membership; returns the number of members written.
-
-    `user` is the person exporting: they need core.export_customers, and phones are masked unless they also hold
-    core.unmask_pii. `user=None` is the operator at the command line: unmasked. Writes one audit entry (action
-    export, target "membership") with the shop, the count and whether it was unmasked. Raises
-    PermissionDeniedError for a user without the export permission (nothing is written then). `progress` hears
-    the number of rows written every CHUNK_SIZE rows (the background export's progress bar)."""
-    if user is not None and not user.has_perm(EXPORT_PERMISSION):
-        raise PermissionDeniedError(f"you lack the permission {EXPORT_PERMISSION}")
-    masker = Masker(unmasked=user is None or user.has_perm(UNMASK_PERMISSION))
-    shops = [shop] if shop is not None else list(Shop.objects.filter(levels__isnull=False).distinct().order_by("name"))
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=_("Members")[:31])
-    sheet.append(sheet_cells(member_headers()))
-    count = 0
-    for each in shops:
-        for row in member_rows(shop=each):
-            sheet.append(sheet_cells(member_cells(row, masker)))
-            count += 1
-            if progress is not None and count % CHUNK_SIZE == 0:
-                progress(count)
-    if isinstance(out, str | Path):
-        with open(out, "wb") as handle:
-            book.save(handle)
-    else:
-        book.save(out)
-    audit_log(
-        actor=user,
-        action=AuditEntry.Action.EXPORT,
-        target_type="membership",
-        shop=shop.name if shop else "",
-        count=count,
-        format="xlsx",
-        unmasked=masker.unmasked,
-    )
-    return count
+    sheet row per membership; returns the number of members written (core.exports.export_write with the members'
+    kind: permissions, masking of phones, the audit entry with target "membership" and the shop are its).
+    `user=None` is the operator at the command line (unmasked). `progress` hears the number of rows written every
+    CHUNK_SIZE rows (the background export's progress bar)."""
+    return export_write(kind=MEMBERS, filters=shop, user=user, fmt="xlsx", out=out, progress=progress)

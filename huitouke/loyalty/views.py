@@ -7,24 +7,24 @@ as a background job with the progress page; small shops are saved in the request
 
 from __future__ import annotations
 
-import tempfile
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.errors import ApplicationError
+from huitouke.core.export_views import export_respond
 from huitouke.core.models import AuditEntry
-from huitouke.core.pii import EXPORT_PERMISSION, UNMASK_PERMISSION, Masker
-from huitouke.core.selectors import job_get_for_user, job_list
+from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.selectors import job_list
 from huitouke.core.services import audit_log, job_submit
 from huitouke.loyalty import exports, selectors, services
 from huitouke.loyalty.forms import (
@@ -254,52 +254,24 @@ def level_at_risk(request: HttpRequest, shop_id: int) -> HttpResponse:
     return render(request, "loyalty/level_at_risk.html", context)
 
 
-#: Shops with more members than this are exported in the background (override with HUITOUKE_LEVELS_INLINE_EXPORT).
-INLINE_EXPORT = 20_000
-
-
 @login_required
 @permission_required(VIEW, raise_exception=True)
 @require_GET
 def member_export(request: HttpRequest, shop_id: int) -> HttpResponseBase:
     """Download the shop's members with level and discount as XLSX (owners and managers: the export permission);
-    phones masked unless the user may see them; audited. A large shop is exported by a background job: the
-    progress page then offers the file."""
+    phones masked unless the user may see them; audited. A shop with more members than
+    HUITOUKE_LEVELS_INLINE_EXPORT (20,000) is exported by a background job: the progress page then offers the file
+    (loyalty:export-file, core.export_views.export_file)."""
     shop = _shop(shop_id)
-    if not request.user.has_perm(EXPORT_PERMISSION):
+    if not exports.MEMBERS.may_export(request.user):
         raise PermissionDenied
-    if exports.member_count(shop=shop) > int(getattr(settings, "HUITOUKE_LEVELS_INLINE_EXPORT", INLINE_EXPORT)):
-        job = job_submit(
-            kind=exports.MEMBERS_EXPORT_JOB_KIND,
-            params={
-                "shop_id": shop.pk,
-                "title": _("Members of %(shop)s to Excel") % {"shop": shop.name},
-                "back": reverse("loyalty:settings", kwargs={"shop_id": shop.pk}),
-                "summary_template": "loyalty/_export_summary.html",
-            },
-            created_by=request.user,
-        )
-        return redirect("core:job", pk=job.pk)
-    out = tempfile.TemporaryFile()  # noqa: SIM115  (FileResponse closes it once sent)
-    exports.members_export(user=request.user, out=out, shop=shop)
-    out.seek(0)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return FileResponse(out, as_attachment=True, filename=f"members-{shop.pk}-{stamp}.xlsx", content_type=XLSX)
-
-
-@login_required
-@permission_required(VIEW, raise_exception=True)
-@require_GET
-def member_export_file(request: HttpRequest, pk: int) -> FileResponse:
-    """The file of a finished background member export, for whoever may see that job (the requester; owners and
-    managers see every job) and may export."""
-    if not request.user.has_perm(EXPORT_PERMISSION):
-        raise PermissionDenied
-    try:
-        job = job_get_for_user(job_id=pk, user=request.user)  # type: ignore[arg-type]  # login_required
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
-    path = exports.export_path(job.pk)
-    if job.kind != exports.MEMBERS_EXPORT_JOB_KIND or job.status != job.Status.DONE or not path.is_file():
-        raise Http404("no such export")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=f"members-job{pk}.xlsx", content_type=XLSX)
+    return export_respond(
+        request,
+        kind=exports.MEMBERS,
+        filters=shop,
+        query=f"shop={shop.pk}",
+        fmt="xlsx",
+        title=_("Members of %(shop)s to Excel") % {"shop": shop.name},
+        back=reverse("loyalty:settings", kwargs={"shop_id": shop.pk}),
+        filename=f"members-{shop.pk}",
+    )

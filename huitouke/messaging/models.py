@@ -181,7 +181,8 @@ class Message(models.Model):
             models.Index(
                 fields=["source_type", "source_id"], name="message_source_idx", condition=Q(source_id__isnull=False)
             ),
-            models.Index(fields=["-created_at"], name="message_created_idx"),
+            # the send records list, newest first, and its keyset pages (core.keyset: created_at, then id)
+            models.Index(fields=["-created_at", "-id"], name="message_created_id_idx"),
             # the ones that need looking at: held, failed, suppressed, expired (sent and waiting rows stay out)
             models.Index(
                 fields=["status", "reason"],

@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from huitouke.messaging import customer_views, views
+from huitouke.messaging import customer_views, message_views, views
 
 app_name = "messaging"
 urlpatterns = [
-    path("", views.message_list, name="list"),
-    path("<id:pk>/", views.message_detail, name="detail"),
-    path("resend/", views.message_resend, name="resend"),
+    path("", message_views.message_list, name="list"),
+    path("export/", message_views.message_export, name="export"),
+    path("<id:pk>/", message_views.message_detail, name="detail"),
+    path("resend/", message_views.message_resend, name="resend"),
     path("tasks/", views.task_list, name="tasks"),
     path("tasks/<id:pk>/sent/", views.task_mark_sent, name="task-sent"),
     path("tasks/<id:pk>/skip/", views.task_skip, name="task-skip"),

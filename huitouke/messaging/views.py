@@ -15,12 +15,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from huitouke.core.audit import record
@@ -37,7 +34,7 @@ from huitouke.messaging import selectors, services
 from huitouke.messaging.channels import CHANNEL_PROVIDERS
 from huitouke.messaging.forms import ChannelForm, PolicyForm, TemplateForm
 from huitouke.messaging.inbound import UNSIGNED_PROVIDERS
-from huitouke.messaging.models import Channel, ChannelConfig, Message, Purpose, SourceKind, Template
+from huitouke.messaging.models import Channel, ChannelConfig, Message, Purpose, Template
 from huitouke.messaging.registry import task_links
 from huitouke.messaging.rendering import VARIABLES
 from huitouke.messaging.secrets import secrets_decrypt
@@ -80,102 +77,6 @@ def _audit(request: HttpRequest, masker: Masker, messages: list[Message], page: 
 
 def _partial(request: HtmxHttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-# --- send records --------------------------------------------------------------------------------------------
-
-
-@login_required
-@permission_required(VIEW, raise_exception=True)
-@require_GET
-@vary_on_headers("HX-Request")
-def message_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Send records, newest first, 50 per page, filtered by source, channel, status, reason, purpose and date.
-    A bad filter is shown next to the form. With a source selected, the failed/expired of it can be resent."""
-    params = request.GET
-    error: ApplicationError | None = None
-    try:
-        filters = selectors.MessageFilter.from_params(params)
-    except ApplicationError as exc:
-        error, filters = exc, selectors.MessageFilter()
-    page_no = int(params["page"]) if params.get("page", "").isdigit() and int(params["page"]) > 0 else 1
-    rows: list[Message] = []
-    has_next = False
-    if error is None:
-        start = (page_no - 1) * PAGE_SIZE
-        rows = list(selectors.message_list(filters=filters)[start : start + PAGE_SIZE + 1])
-        has_next = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
-    summary = None
-    if error is None and filters.source_kind and (filters.source_ids or filters.source_kind == SourceKind.MANUAL):
-        type_id, object_id = filters.source_ids or (None, None)
-        summary = selectors.source_summary(kind=filters.source_kind, type_id=type_id, object_id=object_id)
-    query = params.copy()
-    query.pop("page", None)
-    context: dict[str, Any] = {
-        "rows": rows,
-        "page_no": page_no,
-        "has_next": has_next,
-        "query": query.urlencode(),
-        "filters": filters,
-        "error": error,
-        "values": {name: params.get(name, "") for name in FILTER_PARAMS},
-        "masker": _masker(request),
-        "summary": summary,
-        "choices": {
-            "source_kind": SourceKind.choices,
-            "channel": Channel.choices,
-            "status": Message.Status.choices,
-            "reason": [c for c in Message.Reason.choices if c[0]],
-            "purpose": Purpose.choices,
-        },
-    }
-    template = "messaging/message_list.html#message-table" if _partial(request) else "messaging/message_list.html"
-    return render(request, template, context)
-
-
-@login_required
-@permission_required(VIEW, raise_exception=True)
-@require_GET
-def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One send record: to whom, through what, why, the text as sent, and what happened."""
-    try:
-        message = selectors.message_get(message_id=pk)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
-    masker = _masker(request)
-    _audit(request, masker, [message], "detail")
-    return render(request, "messaging/message_detail.html", {"m": message, "masker": masker})
-
-
-@login_required
-@permission_required(RESEND, raise_exception=True)
-@require_POST
-def message_resend(request: HttpRequest) -> HttpResponse:
-    """Queue again the failed and expired messages of one source (or one message); sent ones are never touched."""
-    kind = request.POST.get("source_kind", "")
-    source = request.POST.get("source", "")
-    message_id = request.POST.get("message", "")
-    back = reverse("messaging:list") + "?" + urlencode({"source_kind": kind, "source": source})
-    try:
-        type_id = object_id = None
-        if source:
-            t, _sep, o = source.partition(":")
-            if not (t.isdigit() and o.isdigit()):
-                raise ApplicationError("source: expected <type id>:<id>", field="source")
-            type_id, object_id = int(t), int(o)
-        ids = [int(message_id)] if message_id.isdigit() else None
-        count = services.messages_resend(source_kind=kind, source_type_id=type_id, source_id=object_id, message_ids=ids)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect(back)
-    messages.success(
-        request,
-        ngettext("%(count)d message queued again.", "%(count)d messages queued again.", count) % {"count": count},
-    )
-    if ids:
-        return redirect("messaging:detail", pk=ids[0])
-    return redirect(back)
 
 
 # --- manual tasks --------------------------------------------------------------------------------------------

@@ -52,6 +52,20 @@ class ReviewFilterForm(forms.Form):
     )
 
 
+def review_filter_args(form: ReviewFilterForm) -> dict[str, Any]:
+    """The review_list arguments a filter form stands for: the list and its export read the same ones (a form
+    with a wrong value filters nothing, as the list shows it)."""
+    data = form.cleaned_data if form.is_valid() else {}
+    return {
+        "shop": data.get("shop"),
+        "result": data.get("result") or "",
+        "scored": {"yes": True, "no": False}.get(data.get("scored") or ""),
+        "product": data.get("product") or "",
+        "reason": data.get("reason") or "",
+        "text": data.get("text") or "",
+    }
+
+
 class ReviewUploadForm(forms.Form):
     file = forms.FileField(label=_("Review export (CSV or XLSX)"))
     shop = forms.ModelChoiceField(Shop.objects.all(), label=_("Shop"))

@@ -80,7 +80,9 @@ class Review(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["shop", "-created_at"], name="review_shop_time_idx"),
+            # the review list (newest first, one shop or all) and its keyset pages (core.keyset)
+            models.Index(fields=["shop", "-created_at", "-id"], name="review_shop_created_idx"),
+            models.Index(fields=["-created_at", "-id"], name="review_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="review_customer_idx"),
             models.Index(fields=["order"], name="review_order_idx"),
         ]

@@ -5,6 +5,7 @@ from huitouke.reviews import views, views_case, views_import
 app_name = "reviews"
 urlpatterns = [
     path("", views.review_index, name="list"),
+    path("export/", views.review_export, name="export"),
     path("new/", views_case.review_new, name="new"),
     path("<id:pk>/", views_case.review_detail, name="detail"),
     path("<id:pk>/outcome/", views.review_outcome, name="outcome"),

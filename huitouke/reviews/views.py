@@ -7,22 +7,27 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from huitouke.core.audit import record
 from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
+from huitouke.core.export_views import export_respond
+from huitouke.core.keyset import after_id, rows_after
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
+from huitouke.reviews import exports
 from huitouke.reviews.credit import Explanation
 from huitouke.reviews.crediting import credit_recompute, credit_what_if
-from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
+from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm, review_filter_args
 from huitouke.reviews.labels import REASON_LABELS
 from huitouke.reviews.models import Review
 from huitouke.reviews.selectors import credit_settings_get, review_list
@@ -46,22 +51,19 @@ def _shop(request: HttpRequest) -> Shop | None:
 @login_required
 @permission_required("reviews.view_review", raise_exception=True)
 def review_index(request: HttpRequest) -> HttpResponse:
-    """Reviews newest first; filter by shop, rating, whether they score and item; nicks masked by role."""
+    """Reviews newest first; filter by shop, rating, whether they score and item; nicks masked by role. The count
+    is exact up to 10,000 and "about" beyond; "Next" reads on from the last row shown (keyset)."""
     form = ReviewFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    scored = {"yes": True, "no": False}.get(data.get("scored") or "")
-    qs = review_list(
-        shop=data.get("shop"),
-        result=data.get("result") or "",
-        scored=scored,
-        product=data.get("product") or "",
-        reason=data.get("reason") or "",
-        text=data.get("text") or "",
-    )
+    qs = review_list(**review_filter_args(form))
     paginator = Paginator(qs, PAGE_SIZE)
     counted = list_count(qs)  # exact when cheap, PostgreSQL's estimate ("about") beyond 10,000
     paginator.count = counted.value
     page = paginator.get_page(request.GET.get("page"))
+    # "Next" carries the last row's id: a deep page reads on from it in the index instead of skipping (keyset)
+    after = after_id(request.GET)
+    following = rows_after(qs, after_id=after) if after is not None and page.number > 1 else None
+    if following is not None:
+        page.object_list = list(following[:PAGE_SIZE])
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
     rows = [(r, masker.identifier(r.nick), REASON_LABELS.get(r.not_scored_reason, "")) for r in page.object_list]
     if masker.unmasked and any(r.nick for r, _n, _l in rows):
@@ -73,6 +75,7 @@ def review_index(request: HttpRequest) -> HttpResponse:
         )
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("after", None)
     return render(
         request,
         "reviews/review_list.html",
@@ -84,6 +87,31 @@ def review_index(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "outcome_form": OutcomeForm(),
         },
+    )
+
+
+@login_required
+@permission_required("reviews.view_review", raise_exception=True)
+@require_GET
+def review_export(request: HttpRequest) -> HttpResponseBase:
+    """The reviews as the list filters them (owners and managers: the export permission), as CSV (UTF-8 with BOM)
+    or XLSX. More than HUITOUKE_INLINE_EXPORT rows go to a background job whose page offers the file; buyer nicks
+    are masked unless the reader may see them; audited."""
+    if not exports.REVIEWS.may_export(request.user):
+        raise PermissionDenied
+    query = request.GET.copy()
+    fmt = query.pop("format", ["csv"])[-1]
+    fmt = fmt if fmt in exports.REVIEWS.formats else "csv"
+    query.pop("page", None)
+    query.pop("after", None)
+    return export_respond(
+        request,
+        kind=exports.REVIEWS,
+        filters=exports.review_export_args(query),
+        query=query.urlencode(),
+        fmt=fmt,
+        title=_("Reviews to %(format)s") % {"format": fmt.upper()},
+        back=f"{reverse('reviews:list')}?{query.urlencode()}",
     )
 
 

@@ -288,6 +288,8 @@ class Ticket(TimeStampedModel):
         # Queue views read the first page of a partial index each; the tick reads one per clock.
         indexes = [
             models.Index(fields=["shop", "-created_at", "-id"], name="ticket_shop_created_idx"),
+            # the "all" view (newest first) and its keyset pages (core.keyset) across every shop
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             models.Index(fields=["order"], name="ticket_order_idx", condition=Q(order__isnull=False)),
             models.Index(fields=["owner", "sla_due", "id"], name="ticket_mine_idx", condition=_OPEN),

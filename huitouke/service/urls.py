@@ -1,12 +1,13 @@
 from django.urls import include, path
 
-from huitouke.service import portal_views, views, views_settings, views_ticket
+from huitouke.service import export_views, portal_views, views, views_settings, views_ticket
 from huitouke.service.replies.urls import urlpatterns as replies_urls
 
 app_name = "service"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("assign/", views.assign, name="assign"),
+    path("export/", export_views.ticket_export, name="export"),
     path("notifications/read/", views.notices_read, name="notices-read"),
     path("new/", views.ticket_new, name="new"),
     path("<id:pk>/", views.ticket_detail, name="ticket"),

@@ -22,7 +22,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError, NotFoundError
+from huitouke.core.keyset import after_id, rows_after
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
 from huitouke.core.services import audit_log
@@ -118,18 +120,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         error, filters = exc, selectors.TicketFilter(queue="mine")
     masker = masker_for(request)
     page: Any = None
-    capped = False
+    estimated = False
     if error is None:
         qs = selectors.ticket_queue(user=request.user, filters=filters)
-        # the count is bounded: a large queue reads at most COUNT_CAP + 1 index entries to say "more than …"
-        total = qs.order_by()[: COUNT_CAP + 1].count()
+        # exact up to COUNT_CAP (reading at most that many index entries), PostgreSQL's estimate ("about") beyond
+        counted = list_count(qs, exact_up_to=COUNT_CAP)
         # the page's ids come from the view's own (narrow, indexed) order; only those rows are then loaded with
         # their shop, customer, owners and tags, so no wide join is sorted
         paginator = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE)
-        paginator.count = min(total, COUNT_CAP)
-        capped = total > COUNT_CAP
+        paginator.count = counted.value
+        estimated = not counted.exact
         page = paginator.get_page(request.GET.get("page"))
-        ids = list(page.object_list)
+        # "Next" carries the last row's id: a deep page reads on from it in the view's index (keyset)
+        after = after_id(request.GET)
+        following = rows_after(qs, after_id=after) if after is not None and page.number > 1 else None
+        ids = list(following.values_list("pk", flat=True)[:PAGE_SIZE] if following is not None else page.object_list)
         loaded = {t.pk: t for t in selectors.ticket_rows(Ticket.objects.filter(pk__in=ids))}
         rows = [loaded[i] for i in ids if i in loaded]
         page.object_list = rows  # the page's ids replaced by their tickets
@@ -142,10 +147,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         "error_label": FILTER_LABELS[error.field]() if error and error.field in FILTER_LABELS else "",
         "masker": masker,
         "values": {name: params.get(name, "") for name in FILTER_PARAMS},
-        "query_nopage": _query_without(request.GET, "page"),
+        "query_nopage": _query_without(request.GET, "page", "after"),
+        "export_query": _query_without(params, "page", "after"),
         "list_url": request.get_full_path(),
         "can_assign": can_assign,
-        "capped": capped,
+        "estimated": estimated,
         "shops": list(Shop.objects.order_by("name").values_list("name", flat=True)[:200]),
     }
     if request.htmx and not request.htmx.history_restore_request:  # type: ignore[attr-defined]

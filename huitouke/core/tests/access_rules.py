@@ -19,6 +19,7 @@ PAGES: dict[str, str] = {
     "core:tokens": STAFF,
     "core:token-revoke": STAFF,
     "core:job": STAFF,
+    "core:export-file": "owner manager",
     "core:audit": "owner",
     "core:account": STAFF,
     "core:password": STAFF,
@@ -48,6 +49,7 @@ PAGES: dict[str, str] = {
     "orders:import-confirm": "owner manager",
     "orders:import-errors": "owner manager",
     "messaging:list": STAFF,
+    "messaging:export": "owner manager",
     "messaging:detail": STAFF,
     "messaging:resend": "owner manager marketer",
     "messaging:tasks": "owner manager agent",
@@ -108,6 +110,7 @@ PAGES: dict[str, str] = {
     "service_import:errors": "owner manager agent",
     "service_import:confirm": "owner manager agent",
     "service:queue": "owner manager agent",
+    "service:export": "owner manager",
     "service:assign": "owner manager",
     "service:notices-read": "owner manager agent",
     "service:new": "owner manager agent",
@@ -155,6 +158,7 @@ PAGES: dict[str, str] = {
     "connectors:shopify-webhook": PUBLIC,  # the store's HMAC signature is the key
     "connectors:woocommerce-webhook": PUBLIC,  # the store's HMAC signature is the key
     "reviews:list": STAFF,
+    "reviews:export": "owner manager",
     "reviews:new": "owner manager agent",
     "reviews:detail": STAFF,
     "reviews:outcome": "owner manager agent",
