@@ -1,36 +1,20 @@
-"""Writing parsed order rows into the archive: an idempotent upsert by (shop, order number).
+"""The portable writer of an import (`OrderWriter`): an idempotent upsert by (shop, order number), batch by batch.
 
-The parsers (`orders.importers`) turn a file into OrderRow/RowError values without touching the database; this
-module writes them in batches. Each batch is one transaction, so an order and its lines land together or not at
-all, and a failure never leaves half a batch behind. Per batch it runs a fixed number of statements: look up
-identities, products and existing orders with their lines; insert what is new with COPY (PostgreSQL) or
-executemany (SQLite); update only orders whose values changed. Re-importing the same file writes nothing.
-
-That is the portable writer (`OrderWriter`), the reference the others are tested against. By default the batches
-go through the staged writers, which do the same upsert with set-based SQL over staging tables
-(`staging.StagedOrderWriter` on PostgreSQL, `staging_sqlite.SQLiteStagedWriter` on SQLite), and large files are
-parsed in a child process (`feed`).
-
-Customer stats and member levels are not refreshed here: the caller (huitouke/jobs.py) does that for the
-customers this import touched (`ImportResult.customer_ids`), so `orders` never calls an app above it.
+It resolves customers, products and existing orders in Python and inserts what is new; the staged writers
+(`orders.staging`, `orders.staging_sqlite`) do the same with set-based SQL and are tested against it.
 """
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Protocol, TextIO, runtime_checkable
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.core.bulk import TableWriter, ids_allocate, update_from_supported, values_in
+from huitouke.core.bulk import TableWriter, ids_allocate, values_in
 from huitouke.core.pii_fields import pii_cipher
-from huitouke.core.readahead import read_ahead
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.customers.pii import digest_values
 from huitouke.orders.feed import (
@@ -38,22 +22,15 @@ from huitouke.orders.feed import (
     ORDER_VALUE_FIELDS,
     PROFILE_FIELDS,
     STORED_PROFILE_FIELDS,
-    Encoded,
-    FeedProcess,
-    FeedRequest,
-    Levels,
-    batched,
     customer_name,
-    level_note,
-    levels_merge,
     line_values,
     order_values,
     product_key,
     profile_values,
     stored_profile,
 )
-from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
-from huitouke.orders.indexes import defer_worthwhile, order_indexes_deferred
+from huitouke.orders.importers.rows import LineRow, OrderRow
+from huitouke.orders.importing.result import ImportResult
 from huitouke.orders.models import Order, OrderLine, Product, Shop
 from huitouke.orders.services import shop_get_or_create
 
@@ -69,94 +46,7 @@ CONSENT_ANSWERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("new_products", (Consent.Channel.SMS, Consent.Channel.EMAIL, Consent.Channel.IM), Consent.Purpose.NEW_PRODUCTS),
 )
 
-#: The background job kind of an upload (core.services.job_submit); huitouke/jobs.py runs it.
-IMPORT_JOB_KIND = "orders_import"
-
 BATCH_ORDERS = 10_000
-
-
-@dataclass
-class ImportResult:
-    """The summary printed by `huitouke import-orders --json` and shown on the upload summary page."""
-
-    format: str
-    rows: int = 0
-    orders_created: int = 0
-    orders_updated: int = 0
-    orders_unchanged: int = 0
-    lines: int = 0
-    customers_created: int = 0
-    errors: int = 0
-    error_report: str | None = None
-    customer_ids: set[int] = field(default_factory=set)
-    #: the buyers' member levels, when the import keeps them (`keep_levels`; see `feed.level_note`)
-    member_levels: Levels = field(default_factory=dict)
-    #: what became of them (set by the caller that stores them: huitouke/jobs.py)
-    levels_kept: int = 0
-    levels_already: int = 0
-    level_errors: int = 0
-    keep_levels: bool = False
-    #: where the file was parsed: "thread" (beside the writer) or "process" (the child of `feed.FeedProcess`)
-    parser: str = "thread"
-    #: secondary indexes of the order tables dropped for the load and built after it (orders.indexes)
-    indexes_deferred: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        levels = (
-            {"levels_kept": self.levels_kept, "levels_already": self.levels_already, "level_errors": self.level_errors}
-            if self.keep_levels
-            else {}
-        )
-        return {
-            "format": self.format,
-            "rows": self.rows,
-            "orders_created": self.orders_created,
-            "orders_updated": self.orders_updated,
-            "orders_unchanged": self.orders_unchanged,
-            "lines": self.lines,
-            "customers_created": self.customers_created,
-            "errors": self.errors,
-            "error_report": self.error_report,
-            **levels,
-        }
-
-
-class ErrorReport:
-    """The CSV of rejected rows (row, column, value, reason), created on the first error only."""
-
-    HEADER = ("row", "column", "value", "reason")
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = 0
-        self._fh: TextIO | None = None
-        self._writer: Any = None
-        self._more = False
-
-    def add(self, error: RowError) -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            more = self._more  # adding to the report closed earlier (see `reopen`)
-            self._fh = self.path.open("a" if more else "w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._fh)
-            if not more:
-                self._writer.writerow(self.HEADER)
-        value = error.value
-        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            value = "'" + value  # the report is opened in Excel: never let a cell become a formula
-        self._writer.writerow((error.row_no, error.column, value, error.reason))
-        self.count += 1
-
-    def reopen(self) -> None:
-        """Let later rows follow the ones written before the report was closed (the import's level errors)."""
-        self._more = self.count > 0
-
-    def close(self) -> str | None:
-        if self._fh is None:
-            return str(self.path) if self.count else None
-        self._fh.close()
-        self._fh = None
-        return str(self.path)
 
 
 def _masked(value: str) -> bool:
@@ -447,136 +337,3 @@ def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, Decimal) or isinstance(new, Decimal):
         return Decimal(old or 0) != Decimal(new or 0)
     return bool(old != new)
-
-
-def orders_import_rows(
-    *,
-    stream: Iterable[OrderRow | RowError],
-    result: ImportResult,
-    report: ErrorReport,
-    shop: Shop | None = None,
-    default_shop: str = "",
-    progress: Callable[[int], None] | None = None,
-    batch_size: int = 0,
-    writer_class: type[OrderWriter] | None = None,
-    feed: FeedRequest | None = None,
-    feed_min_bytes: int | None = None,
-    keep_levels: bool = False,
-) -> ImportResult:
-    """Write a parsed stream into the archive, `batch_size` orders per transaction; rejected rows go to `report`.
-
-    `result.rows` counts the file's data rows seen (the highest row number less the header). Progress is
-    reported after each batch with that count. The batches go through the database's staged writer
-    (`staging.StagedOrderWriter` on PostgreSQL, `staging_sqlite.SQLiteStagedWriter` on SQLite: staging tables
-    merged by SQL), on any other database through `OrderWriter`; `writer_class` forces one (the tests comparing
-    them) and `batch_size` 0 takes the writer's own. The stream is parsed in a background thread
-    (`read_ahead`) so that parsing the next batch overlaps with the database writing this one; the writes stay in
-    the caller's thread. Given `feed` (the same file described for a child process; its batch size and dialect
-    are set here from the writer), a writer taking encoded
-    batches and a file of `feed_min_bytes` or more (default FEED_MIN_BYTES), the stream is closed unread and the
-    file is parsed in a child process instead (`feed.FeedProcess`): parser and database then use a core each.
-    With `keep_levels` the buyers' member levels are collected into `result.member_levels` on either path (the
-    writers never see them; the caller stores them once the orders are in).
-    """
-    if writer_class is None:
-        writer_class = OrderWriter
-        if connection.vendor == "postgresql":
-            from huitouke.orders.staging import StagedOrderWriter
-
-            writer_class = StagedOrderWriter
-        elif connection.vendor == "sqlite" and update_from_supported():
-            from huitouke.orders.staging_sqlite import SQLiteStagedWriter
-
-            writer_class = SQLiteStagedWriter
-    batch_size = batch_size or writer_class.BATCH
-    result.keep_levels = keep_levels
-    writer = writer_class(result=result, shop=shop, default_shop=default_shop or "默认店铺")
-    threshold = FEED_MIN_BYTES if feed_min_bytes is None else feed_min_bytes
-    if feed is not None and isinstance(writer, EncodedBatchWriter) and _feed_size(feed) >= threshold:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()  # the child parses the file itself
-        feed = replace(
-            feed, batch_size=batch_size, dialect=writer.dialect, keep_levels=keep_levels, cipher=pii_cipher()
-        )
-        # a large first import loads the rows, then builds the order tables' secondary indexes once
-        with order_indexes_deferred(defer_worthwhile(_feed_size(feed))) as deferred:
-            result.indexes_deferred = len(deferred)
-            return _import_fed(feed, writer, result=result, report=report, progress=progress)
-    last_row = 1
-    # room for a whole batch ahead, so the next batch is parsed while the database writes this one
-    for rows, errors, last_row in batched(read_ahead(stream, chunk=1000, depth=batch_size // 1000 + 2), batch_size):
-        for error in errors:
-            report.add(error)
-        writer.write(rows)
-        if keep_levels:
-            levels, shop_named = result.member_levels, writer.shop_named
-            for row in rows:
-                if row.member_level:
-                    level_note(levels, shop_named(row.shop_name, row.platform).pk, row)
-        if progress and rows:
-            progress(last_row - 1)
-    return _finished(writer, result, report, progress, last_row)
-
-
-def _finished(
-    writer: OrderWriter | EncodedBatchWriter,
-    result: ImportResult,
-    report: ErrorReport,
-    progress: Callable[[int], None] | None,
-    last_row: int,
-) -> ImportResult:
-    """The end of an import, however it was parsed: the writer's last step, the counts, the error report."""
-    writer.finish()
-    result.rows = max(result.rows, last_row - 1)
-    result.errors = report.count
-    result.error_report = report.close()
-    if progress:
-        progress(result.rows)
-    return result
-
-
-@runtime_checkable
-class EncodedBatchWriter(Protocol):
-    """A writer that also takes batches already encoded by `feed.Encoder` (the staged writers)."""
-
-    dialect: str  # what `feed.Encoder` encodes its batches for
-
-    def shop_id(self, name: str, platform: str) -> int: ...
-
-    def write_encoded(self, batch: Encoded) -> None: ...
-
-    def finish(self) -> None: ...
-
-
-#: Files (orders plus items) from this size on are parsed in a child process when the writer takes encoded
-#: batches (the staged writers): below it, starting the process costs more than it saves.
-FEED_MIN_BYTES = 8 * 1024 * 1024
-
-
-def _feed_size(feed: FeedRequest) -> int:
-    paths = [feed.path, *([feed.items_path] if feed.items_path else [])]
-    return sum(Path(p).stat().st_size for p in paths)
-
-
-def _import_fed(
-    feed: FeedRequest,
-    writer: EncodedBatchWriter,
-    *,
-    result: ImportResult,
-    report: ErrorReport,
-    progress: Callable[[int], None] | None,
-) -> ImportResult:
-    """`orders_import_rows` with the parsing in a child process (`feed.FeedProcess`) and this process writing."""
-    last_row = 1
-    result.parser = "process"
-    for batch in FeedProcess(feed, writer.shop_id).batches():
-        for error in batch.errors:
-            report.add(error)
-        writer.write_encoded(batch)
-        if batch.levels:
-            levels_merge(result.member_levels, batch.levels)
-        last_row = max(last_row, batch.last_row)
-        if progress:
-            progress(last_row - 1)
-    return _finished(writer, result, report, progress, last_row)
