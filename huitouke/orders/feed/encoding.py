@@ -18,7 +18,9 @@ from huitouke.orders.feed.values import (
     LINE_STAGE_COLUMNS,
     ORDER_STAGE_COLUMNS,
     Levels,
+    content_fingerprint,
     customer_name,
+    fingerprint_key,
     level_note,
     line_values,
     order_values,
@@ -84,7 +86,7 @@ POSTGRESQL, SQLITE = "postgresql", "sqlite"
 #: text holds either goes as a tuple instead)
 CELL_SEP, ROW_SEP = "\x1f", "\x1e"
 #: the staging columns by kind (the rest are text; times end in _at)
-INTEGER_COLUMNS = frozenset({"seq", "shop_id", "line_no", "quantity"})
+INTEGER_COLUMNS = frozenset({"seq", "shop_id", "line_no", "quantity", "fingerprint"})
 DECIMAL_COLUMNS = frozenset({"goods_amount", "shipping_fee", "total_amount", "paid_amount", "refund_amount",
                               "unit_price", "amount"})  # fmt: skip
 FLAG_COLUMNS = frozenset({"accepts_marketing", "new_products", "summary_lines"})
@@ -179,6 +181,7 @@ class Encoder:
         if dialect not in (POSTGRESQL, SQLITE):
             raise ValueError(f"unknown dialect {dialect!r}")
         self.cipher = cipher
+        self.fingerprint_key = fingerprint_key(cipher)
         self._shop_id = shop_id
         self._shops: dict[tuple[str, str], int] = {}
         self.dialect = dialect
@@ -218,6 +221,7 @@ class EncodingBatch:
         self._lines: list[Any] = []
         self._keep_levels = encoder.keep_levels
         self._cipher = encoder.cipher
+        self._fingerprint_key = encoder.fingerprint_key
         # A buyer's orders repeat their profile and delivery details: each distinct one is sealed once per batch
         # (sealing and digests cost about as much as parsing the row).
         self._profiles: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -232,12 +236,14 @@ class EncodingBatch:
         shop_id = self._encoder.shop_of(row)
         self._latest[(shop_id, row.order_no)] = seq
         handle = row.buyer_handle
+        values = order_values(row)
+        lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
         order = (
             seq, shop_id, row.order_no, row.platform, handle, customer_name(row),
             *self._stored_profile(profile_values(row)),
-            row.accepts_marketing, row.new_products, row.summary_lines, *self._stored_order(order_values(row)),
+            row.accepts_marketing, row.new_products, row.summary_lines, *self._stored_order(values),
+            content_fingerprint(self._fingerprint_key, values, [line[2:] for line in lines]),
         )  # fmt: skip
-        lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
         if self._keep_levels and row.member_level:
             level_note(self.levels, shop_id, row)
         if self._sqlite:

@@ -23,7 +23,9 @@ from huitouke.orders.feed import (
     PROFILE_FIELDS,
     STORED_PROFILE_FIELDS,
     customer_name,
+    fingerprint_key,
     line_values,
+    order_fingerprint,
     order_values,
     product_key,
     profile_values,
@@ -64,6 +66,7 @@ class OrderWriter:
         self.shop = shop
         self.default_shop = default_shop
         self._shops: dict[tuple[str, str], Shop] = {}
+        self._fingerprint_key: bytes | None = None
 
     # -- resolution -------------------------------------------------------------------------------------------
     def _shop_for(self, row: OrderRow) -> Shop:
@@ -222,52 +225,70 @@ class OrderWriter:
                     cur.execute("SET LOCAL synchronous_commit = off")
             shop_ids = [self._shop_for(r).pk for r in rows]
             customers = self._customers(rows, now)
-            existing = self._existing({(shop_id, r.order_no): None for shop_id, r in zip(shop_ids, rows, strict=True)})
+            # per order (the last row naming it): its fingerprint and customer, what an archived order is skipped on
+            fingerprint = self._fingerprint
+            parsed = {
+                (shop_id, r.order_no): (fingerprint(r), customers[(r.platform, r.buyer_handle)])
+                for shop_id, r in zip(shop_ids, rows, strict=True)
+            }
+            existing = self._existing(parsed)
             # a summary line never replaces the lines an archived order has (they may be the item report's)
             kept = {
                 (shop_id, r.order_no)
                 for shop_id, r in zip(shop_ids, rows, strict=True)
-                if r.summary_lines and existing.get((shop_id, r.order_no), (0, (), []))[2]
+                if r.summary_lines and existing.get((shop_id, r.order_no), _NONE)[2]
             }
+            skipped = {key for key, found in existing.items() if found[3]}
             products = self._products(
                 [
                     (shop_id, ln)
                     for shop_id, r in zip(shop_ids, rows, strict=True)
-                    if (shop_id, r.order_no) not in kept
+                    if (shop_id, r.order_no) not in kept and (shop_id, r.order_no) not in skipped
                     for ln in r.lines
                 ],
                 now,
             )
-            wanted: dict[tuple[int, str], tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = {}
+            wanted: dict[tuple[int, str], Wanted] = {}
             order_values, line_values = self._order_values, self._line_values
             for shop_id, row in zip(shop_ids, rows, strict=True):
                 key = (shop_id, row.order_no)
+                if key in skipped:
+                    continue
                 values = order_values(row, customers[(row.platform, row.buyer_handle)])
                 if key in kept:
-                    lines = existing[key][2]
+                    # the fingerprint of the summary is not that of the archived lines the order keeps
+                    wanted[key] = (values, existing[key][2], None)
                 else:
                     lines = [line_values(ln, products.get((shop_id, product_key(ln)))) for ln in row.lines]
-                wanted[key] = (values, lines)
-            self._apply(wanted, existing, now)
+                    wanted[key] = (values, lines, parsed[key][0])
+            self.result.orders_unchanged += len(skipped)
+            self._apply(wanted, {k: v for k, v in existing.items() if not v[3]}, now)
+
+    def _fingerprint(self, row: OrderRow) -> int:
+        if self._fingerprint_key is None:
+            self._fingerprint_key = fingerprint_key(pii_cipher())
+        return order_fingerprint(self._fingerprint_key, row)
 
     @staticmethod
-    def _existing(
-        wanted: dict[tuple[int, str], Any],
-    ) -> dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]:
-        """The batch's orders already in the archive, with their values and lines. One query per shop; when the
-        batch is all new (a first import) that query returns nothing and the lines are never looked up."""
+    def _existing(parsed: dict[tuple[int, str], tuple[int, int]]) -> dict[tuple[int, str], Archived]:
+        """The batch's orders already in the archive (`parsed`: (shop, order number) → (fingerprint, customer)),
+        with their values, lines, and whether they are the parsed order (same fingerprint and customer: their
+        lines are not read). One query per shop; when the batch is all new (a first import) or all the same (a
+        re-import of an unchanged file) no line is looked up."""
         by_shop: dict[int, list[str]] = defaultdict(list)
-        for shop_id, order_no in wanted:
+        for shop_id, order_no in parsed:
             by_shop[shop_id].append(order_no)
-        found: dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]] = {}
+        found: dict[tuple[int, str], Archived] = {}
         by_id: dict[int, tuple[int, str]] = {}
         for shop_id, numbers in by_shop.items():
-            for order_id, order_no, *values in Order.objects.filter(
+            for order_id, order_no, archived_fingerprint, *values in Order.objects.filter(
                 shop_id=shop_id, order_no__in=values_in(numbers)
-            ).values_list("id", "order_no", *ORDER_FIELDS):
+            ).values_list("id", "order_no", "fingerprint", *ORDER_FIELDS):
                 key = (shop_id, order_no)
-                found[key] = (order_id, tuple(values), [])
-                by_id[order_id] = key
+                same = archived_fingerprint is not None and (archived_fingerprint, values[0]) == parsed[key]
+                found[key] = (order_id, tuple(values), [], same, archived_fingerprint)
+                if not same:
+                    by_id[order_id] = key
         if by_id:
             for order_id, *line in (
                 OrderLine.objects.filter(order_id__in=values_in(by_id, "bigint"))
@@ -279,16 +300,20 @@ class OrderWriter:
 
     def _apply(
         self,
-        wanted: dict[tuple[int, str], tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
-        existing: dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]],
+        wanted: dict[tuple[int, str], Wanted],
+        existing: dict[tuple[int, str], Archived],
         now: Any,
     ) -> None:
+        """Write the batch's orders but the ones skipped as the same: `existing` are the archived ones compared
+        field by field. A written order gets its fingerprint; so does a compared one whose lines changed or that
+        turned out the same (its fingerprint differed or was unknown)."""
         result = self.result
         new_keys = [k for k in wanted if k not in existing] if existing else list(wanted)
         changed_orders: list[Order] = []
+        fingerprinted: list[Order] = []
         replace_lines: dict[int, list[tuple[Any, ...]]] = {}
-        for key, (order_id, old, old_lines) in existing.items():
-            values, lines = wanted[key]
+        for key, (order_id, old, old_lines, _same, old_fingerprint) in existing.items():
+            values, lines, fingerprint = wanted[key]
             fields_changed = old != values and any(_differs(a, b) for a, b in zip(old, values, strict=True))
             lines_changed = old_lines != lines and (
                 len(old_lines) != len(lines)
@@ -297,27 +322,36 @@ class OrderWriter:
                     for o, n in zip(old_lines, lines, strict=True)
                 )
             )
+            if fields_changed:
+                changed_orders.append(
+                    Order(
+                        id=order_id,
+                        updated_at=now,
+                        fingerprint=fingerprint,
+                        **dict(zip(ORDER_FIELDS, values, strict=True)),
+                    )
+                )
+            elif fingerprint is not None and fingerprint != old_fingerprint:
+                fingerprinted.append(Order(id=order_id, fingerprint=fingerprint))
             if not (fields_changed or lines_changed):
                 result.orders_unchanged += 1
                 continue
             result.orders_updated += 1
             result.customer_ids.update((old[0], values[0]))
-            if fields_changed:
-                changed_orders.append(
-                    Order(id=order_id, updated_at=now, **dict(zip(ORDER_FIELDS, values, strict=True)))
-                )
             if lines_changed:
                 replace_lines[order_id] = lines
         if changed_orders:
-            Order.objects.bulk_update(changed_orders, [*ORDER_FIELDS, "updated_at"], batch_size=500)
+            Order.objects.bulk_update(changed_orders, [*ORDER_FIELDS, "updated_at", "fingerprint"], batch_size=500)
+        if fingerprinted:
+            Order.objects.bulk_update(fingerprinted, ["fingerprint"], batch_size=500)
         if replace_lines:
             OrderLine.objects.filter(order_id__in=values_in(replace_lines, "bigint")).delete()
             self._insert_lines(replace_lines, now)
         if new_keys:
             ids = ids_allocate(Order, len(new_keys))
             TableWriter(Order, now=now).insert_tuples(
-                ("id", "shop_id", "order_no", *ORDER_FIELDS),
-                ((oid, k[0], k[1], *wanted[k][0]) for oid, k in zip(ids, new_keys, strict=True)),
+                ("id", "shop_id", "order_no", *ORDER_FIELDS, "fingerprint"),
+                ((oid, k[0], k[1], *wanted[k][0], wanted[k][2]) for oid, k in zip(ids, new_keys, strict=True)),
             )
             result.orders_created += len(ids)
             result.customer_ids.update(wanted[k][0][0] for k in new_keys)
@@ -331,6 +365,14 @@ class OrderWriter:
             ((next(ids), order_id, *line) for order_id, lines in lines_by_order.items() for line in lines),
         )
         self.result.lines += count
+
+
+#: an order to write: its ORDER_FIELDS, its LINE_FIELDS per line, its fingerprint (None: unknown)
+Wanted = tuple[tuple[Any, ...], list[tuple[Any, ...]], int | None]
+#: an archived order: id, ORDER_FIELDS, LINE_FIELDS per line (not read when it is the parsed one), whether it is
+#: (same fingerprint and customer), its fingerprint
+Archived = tuple[int, tuple[Any, ...], list[tuple[Any, ...]], bool, int | None]
+_NONE: Archived = (0, (), [], False, None)
 
 
 def _differs(old: Any, new: Any) -> bool:
