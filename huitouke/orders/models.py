@@ -89,6 +89,12 @@ class Order(TimeStampedModel):
     receiver_name = EncryptedTextField(_("receiver"), max_length=64, blank=True, fixed=True)
     receiver_phone = EncryptedTextField(_("receiver phone"), max_length=32, blank=True, fixed=True)
     receiver_address = EncryptedTextField(_("delivery address"), max_length=255, blank=True, fixed=True)
+    # A digest of the order as an import last wrote it (its fields but the customer, and its lines with their
+    # product keys: `feed.order_fingerprint`). A re-import whose parsed order has the same digest and customer
+    # skips it without reading its lines. Empty when unknown (orders written before it existed, by the demo, or
+    # whose archived lines an order summary kept): such an order is compared field by field, and the import
+    # stores the digest then. Any other code that changes an order's imported fields or its lines must empty it.
+    fingerprint = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-ordered_at", "-id"]

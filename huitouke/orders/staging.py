@@ -71,7 +71,7 @@ _STAGE_DDL = (
         ordered_at timestamptz NOT NULL, paid_at timestamptz, shipped_at timestamptz, delivered_at timestamptz,
         confirmed_at timestamptz, closed_at timestamptz, logistics_company text NOT NULL, tracking_no text NOT NULL,
         gift text NOT NULL, buyer_remark text NOT NULL, seller_memo text NOT NULL, receiver_name text NOT NULL,
-        receiver_phone text NOT NULL, receiver_address text NOT NULL)""",
+        receiver_phone text NOT NULL, receiver_address text NOT NULL, fingerprint bigint)""",
     """CREATE TEMP TABLE IF NOT EXISTS import_stage_line (
         seq integer NOT NULL, shop_id bigint NOT NULL, line_no smallint NOT NULL, pkey text NOT NULL,
         title varchar(255) NOT NULL, sku varchar(128) NOT NULL, quantity integer NOT NULL, unit_price numeric NOT NULL,
@@ -84,7 +84,8 @@ _STAGE_DDL = (
         title text NOT NULL, price numeric NOT NULL)""",
     """CREATE TEMP TABLE IF NOT EXISTS import_stage_match (
         seq integer NOT NULL, order_id bigint NOT NULL, customer_id bigint NOT NULL, old_customer_id bigint,
-        is_new boolean NOT NULL, fields_changed boolean NOT NULL, lines_changed boolean NOT NULL)""",
+        is_new boolean NOT NULL, same boolean NOT NULL, fields_changed boolean NOT NULL,
+        lines_changed boolean NOT NULL)""",
 )
 _STAGES = ("import_stage_order", "import_stage_line", "import_stage_customer", "import_stage_product",
            "import_stage_match")  # fmt: skip
@@ -129,6 +130,7 @@ class StagedWriter(OrderWriter, ABC):
             "line": _qn(OrderLine._meta.db_table),
         }
         self._staged = False
+        self._compared = False  # whether the batch has archived orders compared field by field
         self.encoder = Encoder(self.shop_id, self.dialect, cipher=pii_cipher())
 
     def shop_id(self, name: str, platform: str) -> int:
@@ -165,6 +167,7 @@ class StagedWriter(OrderWriter, ABC):
 
     # -- the merge, the same SQL on both databases -------------------------------------------------------------
     def _merge(self, cur: Any, now: Any) -> None:
+        self._compared = False
         self._merge_customers(cur, now)
         kept = self._keep_archived_lines(cur)
         if self._stage_products(cur):
@@ -183,12 +186,13 @@ class StagedWriter(OrderWriter, ABC):
                 AND seq IN (SELECT seq FROM import_stage_order WHERE summary_lines)
                 AND NOT EXISTS (SELECT 1 FROM import_stage_line l WHERE l.seq = import_stage_match.seq)"""
             )
-        self._write_orders(cur, now)
-        self._count_matches(cur)
+        created, updated = self._count_matches(cur)
+        self._write_orders(cur, now, created=created, updated=updated)
 
     def _keep_archived_lines(self, cur: Any) -> int:
         """Drop the staged summary line of every order that is archived with lines (they may be the item
-        report's: a summary never replaces them, and names no product); return how many orders keep theirs."""
+        report's: a summary never replaces them, and names no product); return how many orders keep theirs.
+        Their staged fingerprint goes too: it is the summary's, not that of the lines they keep."""
         cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_order WHERE summary_lines)")
         if not cur.fetchone()[0]:
             return 0
@@ -199,7 +203,13 @@ class StagedWriter(OrderWriter, ABC):
                 JOIN {t["order"]} o ON o.shop_id = s.shop_id AND o.order_no = s.order_no
                 WHERE s.summary_lines AND EXISTS (SELECT 1 FROM {t["line"]} l WHERE l.order_id = o.id))"""
         )
-        return int(cur.rowcount)
+        kept = int(cur.rowcount)
+        if kept:
+            cur.execute(
+                """UPDATE import_stage_order SET fingerprint = NULL WHERE summary_lines
+                AND NOT EXISTS (SELECT 1 FROM import_stage_line l WHERE l.seq = import_stage_order.seq)"""
+            )
+        return kept
 
     def _merge_customers(self, cur: Any, now: Any) -> None:
         t = self.tables
@@ -249,28 +259,46 @@ class StagedWriter(OrderWriter, ABC):
         if cur.fetchone()[0]:
             self._merge_consents(cur, now)
 
-    def _write_orders(self, cur: Any, now: Any) -> None:
-        """Update the changed orders, replace their changed lines, insert the new orders with their lines."""
+    def _write_orders(self, cur: Any, now: Any, *, created: int, updated: int) -> None:
+        """Update the changed orders, replace their changed lines, insert the new orders with their lines. Every
+        order written gets its staged fingerprint, and so does an archived order compared field by field (its
+        fingerprint differed or was unknown) whose lines changed or that turned out the same: a later re-import
+        then skips it unread. `created` and `updated` are the batch's counts: a statement with nothing to do is
+        not run, so a re-import of an unchanged batch never touches the order lines."""
         t = self.tables
         order_cols = ", ".join(ORDER_FIELDS)
-        cur.execute(
-            f"""UPDATE {t["order"]} AS o SET ({order_cols}, updated_at) = ({_STAGED_ORDER}, %s)
-            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
-            WHERE o.id = c.order_id AND c.fields_changed""",
-            [connection.ops.adapt_datetimefield_value(now)],
-        )
-        cur.execute(
-            f"""DELETE FROM {t["line"]} WHERE order_id IN
-            (SELECT order_id FROM import_stage_match WHERE lines_changed)"""
-        )
-        cols, marks, params = _defaults(Order, ("id", "shop_id", "order_no", *ORDER_FIELDS), now)
-        cur.execute(
-            f"""INSERT INTO {t["order"]} (id, shop_id, order_no, {order_cols}{cols})
-            SELECT c.order_id, s.shop_id, s.order_no, {_STAGED_ORDER}{marks}
-            FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
-            WHERE c.is_new ORDER BY c.order_id""",
-            params,
-        )
+        if updated:
+            cur.execute(
+                f"""UPDATE {t["order"]} AS o
+                SET ({order_cols}, updated_at, fingerprint) = ({_STAGED_ORDER}, %s, s.fingerprint)
+                FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
+                WHERE o.id = c.order_id AND c.fields_changed""",
+                [connection.ops.adapt_datetimefield_value(now)],
+            )
+            cur.execute(
+                f"""DELETE FROM {t["line"]} WHERE order_id IN
+                (SELECT order_id FROM import_stage_match WHERE lines_changed)"""
+            )
+        if self._compared:
+            # not `same` and fields unchanged: the archived fingerprint differs (customer ids are equal here).
+            # An order keeping its archived lines has none staged: its archived fingerprint stays.
+            cur.execute(
+                f"""UPDATE {t["order"]} AS o SET fingerprint = s.fingerprint
+                FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
+                WHERE o.id = c.order_id AND NOT c.is_new AND NOT c.same AND NOT c.fields_changed
+                AND s.fingerprint IS NOT NULL"""
+            )
+        if created:
+            cols, marks, params = _defaults(Order, ("id", "shop_id", "order_no", *ORDER_FIELDS, "fingerprint"), now)
+            cur.execute(
+                f"""INSERT INTO {t["order"]} (id, shop_id, order_no, {order_cols}, fingerprint{cols})
+                SELECT c.order_id, s.shop_id, s.order_no, {_STAGED_ORDER}, s.fingerprint{marks}
+                FROM import_stage_match c JOIN import_stage_order s ON s.seq = c.seq
+                WHERE c.is_new ORDER BY c.order_id""",
+                params,
+            )
+        if not (created or updated):
+            return
         cols, marks, params = _defaults(OrderLine, ("order_id", *LINE_FIELDS), now)
         cur.execute(
             f"""INSERT INTO {t["line"]} (order_id, {", ".join(LINE_FIELDS)}{cols})
@@ -283,15 +311,16 @@ class StagedWriter(OrderWriter, ABC):
         )
         self.result.lines += cur.rowcount
 
-    @staticmethod
-    def _any_matched(cur: Any) -> bool:
-        """Whether some staged order is already archived (a first import skips comparing lines)."""
-        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new)")
-        return bool(cur.fetchone()[0])
+    def _any_compared(self, cur: Any) -> bool:
+        """Whether some staged order is archived with another fingerprint or customer, so that its lines are to
+        be compared (a first import, or a re-import of an unchanged file, compares none)."""
+        cur.execute("SELECT EXISTS (SELECT 1 FROM import_stage_match WHERE NOT is_new AND NOT same)")
+        self._compared = bool(cur.fetchone()[0])
+        return self._compared
 
-    def _count_matches(self, cur: Any) -> None:
+    def _count_matches(self, cur: Any) -> tuple[int, int]:
         """Add the batch's created/updated/unchanged orders and touched customers (the new owner and, for a
-        changed order, the old one) to the result."""
+        changed order, the old one) to the result; return the created and updated counts."""
         cur.execute(
             """SELECT count(*) FILTER (WHERE is_new),
                       count(*) FILTER (WHERE NOT is_new AND (fields_changed OR lines_changed)),
@@ -308,6 +337,7 @@ class StagedWriter(OrderWriter, ABC):
                UNION SELECT old_customer_id FROM import_stage_match WHERE fields_changed OR lines_changed"""
         )
         result.customer_ids.update(cid for (cid,) in cur.fetchall() if cid is not None)
+        return int(created), int(updated)
 
 
 class StagedOrderWriter(StagedWriter):
@@ -414,38 +444,43 @@ class StagedOrderWriter(StagedWriter):
     def _stage_matches(self, cur: Any) -> None:
         t = self.tables
         archived = ", ".join(f"o.{f}" for f in ORDER_FIELDS)
+        # the archived order is the staged one: same fingerprint (fields and lines), same customer
+        same = "(o.fingerprint = s.fingerprint AND o.customer_id = c.customer_id)"
         line_row = "ROW(" + ", ".join(LINE_FIELDS) + ")"
         staged_line_row = (
             "ROW(l.line_no, p.product_id, l.title, l.sku, " + ", ".join(f"l.{f}" for f in _LINE_VALUES) + ")"
         )
         cur.execute(
             f"""INSERT INTO import_stage_match
-                (seq, order_id, customer_id, old_customer_id, is_new, fields_changed, lines_changed)
+                (seq, order_id, customer_id, old_customer_id, is_new, same, fields_changed, lines_changed)
             SELECT s.seq,
                    CASE WHEN o.id IS NULL THEN nextval(%s::regclass) ELSE o.id END,
-                   c.customer_id, o.customer_id, o.id IS NULL,
-                   o.id IS NOT NULL AND ({archived}) IS DISTINCT FROM ({_STAGED_ORDER}),
+                   c.customer_id, o.customer_id, o.id IS NULL, coalesce({same}, false),
+                   o.id IS NOT NULL AND NOT coalesce({same}, false)
+                   AND ({archived}) IS DISTINCT FROM ({_STAGED_ORDER}),
                    false
             FROM import_stage_order s
             JOIN import_stage_customer c ON c.platform = s.platform AND c.handle = s.handle
             LEFT JOIN {t["order"]} o ON o.shop_id = s.shop_id AND o.order_no = s.order_no""",
             [self._sequence(cur, Order)],
         )
-        if cur.rowcount and self._any_matched(cur):
+        if cur.rowcount and self._any_compared(cur):
             # the lines of the orders already archived, compared as ordered lists of rows (two grouped scans)
             cur.execute(
                 f"""UPDATE import_stage_match SET lines_changed = true WHERE seq IN (
                     SELECT x.seq FROM import_stage_match x
                     LEFT JOIN (
                         SELECT l.order_id, array_agg({line_row} ORDER BY l.line_no) AS lines
-                        FROM {t["line"]} l JOIN import_stage_match mm ON mm.order_id = l.order_id AND NOT mm.is_new
+                        FROM {t["line"]} l JOIN import_stage_match mm
+                        ON mm.order_id = l.order_id AND NOT mm.is_new AND NOT mm.same
                         GROUP BY l.order_id
                     ) old ON old.order_id = x.order_id
                     LEFT JOIN (
                         SELECT l.seq, array_agg({staged_line_row} ORDER BY l.line_no) AS lines
-                        FROM import_stage_line l JOIN import_stage_match mm ON mm.seq = l.seq AND NOT mm.is_new
+                        FROM import_stage_line l JOIN import_stage_match mm
+                        ON mm.seq = l.seq AND NOT mm.is_new AND NOT mm.same
                         JOIN import_stage_product p ON p.shop_id = l.shop_id AND p.pkey = l.pkey
                         GROUP BY l.seq
                     ) new ON new.seq = x.seq
-                    WHERE NOT x.is_new AND old.lines IS DISTINCT FROM new.lines)"""
+                    WHERE NOT x.is_new AND NOT x.same AND old.lines IS DISTINCT FROM new.lines)"""
             )

@@ -58,7 +58,8 @@ def _type(column: str) -> str:
     return "text"
 
 
-_NULLABLE = FLAG_COLUMNS | {c for c in ORDER_STAGE_COLUMNS if c.endswith("_at") and c != "ordered_at"}
+#: (the fingerprint is emptied for an order keeping its archived lines: `StagedWriter._keep_archived_lines`)
+_NULLABLE = FLAG_COLUMNS | {c for c in ORDER_STAGE_COLUMNS if c.endswith("_at") and c != "ordered_at"} | {"fingerprint"}
 
 
 def _nullable(column: str) -> str:
@@ -82,7 +83,7 @@ _STAGE_DDL = (
         title text NOT NULL, price decimal NOT NULL, PRIMARY KEY (shop_id, pkey)) WITHOUT ROWID""",
     """CREATE TEMP TABLE IF NOT EXISTS import_stage_match (
         seq integer PRIMARY KEY, order_id integer NOT NULL, customer_id integer NOT NULL, old_customer_id integer,
-        is_new bool NOT NULL, fields_changed bool NOT NULL, lines_changed bool NOT NULL)""",
+        is_new bool NOT NULL, same bool NOT NULL, fields_changed bool NOT NULL, lines_changed bool NOT NULL)""",
 )
 _STAGES = ("import_stage_order", "import_stage_line", "import_stage_customer", "import_stage_product",
            "import_stage_match")  # fmt: skip
@@ -239,25 +240,28 @@ class SQLiteStagedWriter(StagedWriter):
 
     def _stage_matches(self, cur: Any) -> None:
         t = self.tables
+        # the archived order is the staged one: same fingerprint (fields and lines), same customer
+        same = "(o.fingerprint = s.fingerprint AND o.customer_id = c.customer_id)"
         cur.execute(
             f"""INSERT INTO import_stage_match
-                (seq, order_id, customer_id, old_customer_id, is_new, fields_changed, lines_changed)
+                (seq, order_id, customer_id, old_customer_id, is_new, same, fields_changed, lines_changed)
             SELECT s.seq,
                    {_id_or_next("o.id", "s.seq")},
-                   c.customer_id, o.customer_id, o.id IS NULL,
-                   o.id IS NOT NULL AND NOT (o.customer_id IS c.customer_id AND {_same("o", "s", _ORDER_VALUES)}),
+                   c.customer_id, o.customer_id, o.id IS NULL, coalesce({same}, 0),
+                   o.id IS NOT NULL AND NOT coalesce({same}, 0)
+                   AND NOT (o.customer_id IS c.customer_id AND {_same("o", "s", _ORDER_VALUES)}),
                    0
             FROM import_stage_order s
             JOIN import_stage_customer c ON c.platform = s.platform AND c.handle = s.handle
             LEFT JOIN {t["order"]} o ON o.shop_id = s.shop_id AND o.order_no = s.order_no""",
             [self._next_id(cur, Order)],
         )
-        if self._any_matched(cur):
+        if self._any_compared(cur):
             # an archived order's lines are unchanged when there are as many and each equals the staged line of
             # its number (line numbers are unique per order on both sides)
             cur.execute(
                 f"""UPDATE import_stage_match SET lines_changed = 1
-                WHERE NOT is_new AND (
+                WHERE NOT is_new AND NOT same AND (
                     (SELECT count(*) FROM {t["line"]} o WHERE o.order_id = import_stage_match.order_id)
                     <> (SELECT count(*) FROM import_stage_line l WHERE l.seq = import_stage_match.seq)
                     OR EXISTS (

@@ -29,6 +29,7 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
+from huitouke.orders.importers.columnar import columnar_rows
 from huitouke.orders.importers.common import MEMBER_LEVEL, Fields, Seen, bad_row, cell_error, join, require, resolve
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import BadRow, Table, shown
@@ -136,6 +137,10 @@ def parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | 
 
 def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | RowError]:
     c = resolve(table, FIELDS)
+    # large files may be read by pyarrow (`columnar`: the same rows, the cells of the columns read here)
+    columnar_rows(table, c.values())
+    if items is not None:
+        columnar_rows(items, resolve(items, ITEM_FIELDS).values())
     by_order = _load_items(items) if items is not None else None
     item_headers = ("", "")
     if items is not None:

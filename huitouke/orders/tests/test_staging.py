@@ -51,8 +51,12 @@ def _snapshot() -> dict[str, Any]:
         for c in Customer.objects.values("id", *PROFILE, *STATS)
     }
     orders = {
-        (o["shop__name"], o["order_no"]): (handle[o["customer_id"]], *(o[f] for f in ORDER_FIELDS[1:]))
-        for o in Order.objects.values("shop__name", "order_no", *ORDER_FIELDS)
+        (o["shop__name"], o["order_no"]): (
+            handle[o["customer_id"]],
+            *(o[f] for f in ORDER_FIELDS[1:]),
+            o["fingerprint"],  # the same digest from every writer
+        )
+        for o in Order.objects.values("shop__name", "order_no", "fingerprint", *ORDER_FIELDS)
     }
     lines = sorted(
         (line["order__order_no"], line["product__external_id"], *(line[f] for f in LINE_FIELDS if f != "product_id"))

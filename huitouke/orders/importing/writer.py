@@ -1,36 +1,20 @@
-"""Writing parsed order rows into the archive: an idempotent upsert by (shop, order number).
+"""The portable writer of an import (`OrderWriter`): an idempotent upsert by (shop, order number), batch by batch.
 
-The parsers (`orders.importers`) turn a file into OrderRow/RowError values without touching the database; this
-module writes them in batches. Each batch is one transaction, so an order and its lines land together or not at
-all, and a failure never leaves half a batch behind. Per batch it runs a fixed number of statements: look up
-identities, products and existing orders with their lines; insert what is new with COPY (PostgreSQL) or
-executemany (SQLite); update only orders whose values changed. Re-importing the same file writes nothing.
-
-That is the portable writer (`OrderWriter`), the reference the others are tested against. By default the batches
-go through the staged writers, which do the same upsert with set-based SQL over staging tables
-(`staging.StagedOrderWriter` on PostgreSQL, `staging_sqlite.SQLiteStagedWriter` on SQLite), and large files are
-parsed in a child process (`feed`).
-
-Customer stats and member levels are not refreshed here: the caller (huitouke/jobs.py) does that for the
-customers this import touched (`ImportResult.customer_ids`), so `orders` never calls an app above it.
+It resolves customers, products and existing orders in Python and inserts what is new; the staged writers
+(`orders.staging`, `orders.staging_sqlite`) do the same with set-based SQL and are tested against it.
 """
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Protocol, TextIO, runtime_checkable
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.core.bulk import TableWriter, ids_allocate, update_from_supported, values_in
+from huitouke.core.bulk import TableWriter, ids_allocate, values_in
 from huitouke.core.pii_fields import pii_cipher
-from huitouke.core.readahead import read_ahead
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.customers.pii import digest_values
 from huitouke.orders.feed import (
@@ -38,22 +22,17 @@ from huitouke.orders.feed import (
     ORDER_VALUE_FIELDS,
     PROFILE_FIELDS,
     STORED_PROFILE_FIELDS,
-    Encoded,
-    FeedProcess,
-    FeedRequest,
-    Levels,
-    batched,
     customer_name,
-    level_note,
-    levels_merge,
+    fingerprint_key,
     line_values,
+    order_fingerprint,
     order_values,
     product_key,
     profile_values,
     stored_profile,
 )
-from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
-from huitouke.orders.indexes import defer_worthwhile, order_indexes_deferred
+from huitouke.orders.importers.rows import LineRow, OrderRow
+from huitouke.orders.importing.result import ImportResult
 from huitouke.orders.models import Order, OrderLine, Product, Shop
 from huitouke.orders.services import shop_get_or_create
 
@@ -69,94 +48,7 @@ CONSENT_ANSWERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("new_products", (Consent.Channel.SMS, Consent.Channel.EMAIL, Consent.Channel.IM), Consent.Purpose.NEW_PRODUCTS),
 )
 
-#: The background job kind of an upload (core.services.job_submit); huitouke/jobs.py runs it.
-IMPORT_JOB_KIND = "orders_import"
-
 BATCH_ORDERS = 10_000
-
-
-@dataclass
-class ImportResult:
-    """The summary printed by `huitouke import-orders --json` and shown on the upload summary page."""
-
-    format: str
-    rows: int = 0
-    orders_created: int = 0
-    orders_updated: int = 0
-    orders_unchanged: int = 0
-    lines: int = 0
-    customers_created: int = 0
-    errors: int = 0
-    error_report: str | None = None
-    customer_ids: set[int] = field(default_factory=set)
-    #: the buyers' member levels, when the import keeps them (`keep_levels`; see `feed.level_note`)
-    member_levels: Levels = field(default_factory=dict)
-    #: what became of them (set by the caller that stores them: huitouke/jobs.py)
-    levels_kept: int = 0
-    levels_already: int = 0
-    level_errors: int = 0
-    keep_levels: bool = False
-    #: where the file was parsed: "thread" (beside the writer) or "process" (the child of `feed.FeedProcess`)
-    parser: str = "thread"
-    #: secondary indexes of the order tables dropped for the load and built after it (orders.indexes)
-    indexes_deferred: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        levels = (
-            {"levels_kept": self.levels_kept, "levels_already": self.levels_already, "level_errors": self.level_errors}
-            if self.keep_levels
-            else {}
-        )
-        return {
-            "format": self.format,
-            "rows": self.rows,
-            "orders_created": self.orders_created,
-            "orders_updated": self.orders_updated,
-            "orders_unchanged": self.orders_unchanged,
-            "lines": self.lines,
-            "customers_created": self.customers_created,
-            "errors": self.errors,
-            "error_report": self.error_report,
-            **levels,
-        }
-
-
-class ErrorReport:
-    """The CSV of rejected rows (row, column, value, reason), created on the first error only."""
-
-    HEADER = ("row", "column", "value", "reason")
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = 0
-        self._fh: TextIO | None = None
-        self._writer: Any = None
-        self._more = False
-
-    def add(self, error: RowError) -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            more = self._more  # adding to the report closed earlier (see `reopen`)
-            self._fh = self.path.open("a" if more else "w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._fh)
-            if not more:
-                self._writer.writerow(self.HEADER)
-        value = error.value
-        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            value = "'" + value  # the report is opened in Excel: never let a cell become a formula
-        self._writer.writerow((error.row_no, error.column, value, error.reason))
-        self.count += 1
-
-    def reopen(self) -> None:
-        """Let later rows follow the ones written before the report was closed (the import's level errors)."""
-        self._more = self.count > 0
-
-    def close(self) -> str | None:
-        if self._fh is None:
-            return str(self.path) if self.count else None
-        self._fh.close()
-        self._fh = None
-        return str(self.path)
 
 
 def _masked(value: str) -> bool:
@@ -174,6 +66,7 @@ class OrderWriter:
         self.shop = shop
         self.default_shop = default_shop
         self._shops: dict[tuple[str, str], Shop] = {}
+        self._fingerprint_key: bytes | None = None
 
     # -- resolution -------------------------------------------------------------------------------------------
     def _shop_for(self, row: OrderRow) -> Shop:
@@ -332,52 +225,70 @@ class OrderWriter:
                     cur.execute("SET LOCAL synchronous_commit = off")
             shop_ids = [self._shop_for(r).pk for r in rows]
             customers = self._customers(rows, now)
-            existing = self._existing({(shop_id, r.order_no): None for shop_id, r in zip(shop_ids, rows, strict=True)})
+            # per order (the last row naming it): its fingerprint and customer, what an archived order is skipped on
+            fingerprint = self._fingerprint
+            parsed = {
+                (shop_id, r.order_no): (fingerprint(r), customers[(r.platform, r.buyer_handle)])
+                for shop_id, r in zip(shop_ids, rows, strict=True)
+            }
+            existing = self._existing(parsed)
             # a summary line never replaces the lines an archived order has (they may be the item report's)
             kept = {
                 (shop_id, r.order_no)
                 for shop_id, r in zip(shop_ids, rows, strict=True)
-                if r.summary_lines and existing.get((shop_id, r.order_no), (0, (), []))[2]
+                if r.summary_lines and existing.get((shop_id, r.order_no), _NONE)[2]
             }
+            skipped = {key for key, found in existing.items() if found[3]}
             products = self._products(
                 [
                     (shop_id, ln)
                     for shop_id, r in zip(shop_ids, rows, strict=True)
-                    if (shop_id, r.order_no) not in kept
+                    if (shop_id, r.order_no) not in kept and (shop_id, r.order_no) not in skipped
                     for ln in r.lines
                 ],
                 now,
             )
-            wanted: dict[tuple[int, str], tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = {}
+            wanted: dict[tuple[int, str], Wanted] = {}
             order_values, line_values = self._order_values, self._line_values
             for shop_id, row in zip(shop_ids, rows, strict=True):
                 key = (shop_id, row.order_no)
+                if key in skipped:
+                    continue
                 values = order_values(row, customers[(row.platform, row.buyer_handle)])
                 if key in kept:
-                    lines = existing[key][2]
+                    # the fingerprint of the summary is not that of the archived lines the order keeps
+                    wanted[key] = (values, existing[key][2], None)
                 else:
                     lines = [line_values(ln, products.get((shop_id, product_key(ln)))) for ln in row.lines]
-                wanted[key] = (values, lines)
-            self._apply(wanted, existing, now)
+                    wanted[key] = (values, lines, parsed[key][0])
+            self.result.orders_unchanged += len(skipped)
+            self._apply(wanted, {k: v for k, v in existing.items() if not v[3]}, now)
+
+    def _fingerprint(self, row: OrderRow) -> int:
+        if self._fingerprint_key is None:
+            self._fingerprint_key = fingerprint_key(pii_cipher())
+        return order_fingerprint(self._fingerprint_key, row)
 
     @staticmethod
-    def _existing(
-        wanted: dict[tuple[int, str], Any],
-    ) -> dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]:
-        """The batch's orders already in the archive, with their values and lines. One query per shop; when the
-        batch is all new (a first import) that query returns nothing and the lines are never looked up."""
+    def _existing(parsed: dict[tuple[int, str], tuple[int, int]]) -> dict[tuple[int, str], Archived]:
+        """The batch's orders already in the archive (`parsed`: (shop, order number) → (fingerprint, customer)),
+        with their values, lines, and whether they are the parsed order (same fingerprint and customer: their
+        lines are not read). One query per shop; when the batch is all new (a first import) or all the same (a
+        re-import of an unchanged file) no line is looked up."""
         by_shop: dict[int, list[str]] = defaultdict(list)
-        for shop_id, order_no in wanted:
+        for shop_id, order_no in parsed:
             by_shop[shop_id].append(order_no)
-        found: dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]] = {}
+        found: dict[tuple[int, str], Archived] = {}
         by_id: dict[int, tuple[int, str]] = {}
         for shop_id, numbers in by_shop.items():
-            for order_id, order_no, *values in Order.objects.filter(
+            for order_id, order_no, archived_fingerprint, *values in Order.objects.filter(
                 shop_id=shop_id, order_no__in=values_in(numbers)
-            ).values_list("id", "order_no", *ORDER_FIELDS):
+            ).values_list("id", "order_no", "fingerprint", *ORDER_FIELDS):
                 key = (shop_id, order_no)
-                found[key] = (order_id, tuple(values), [])
-                by_id[order_id] = key
+                same = archived_fingerprint is not None and (archived_fingerprint, values[0]) == parsed[key]
+                found[key] = (order_id, tuple(values), [], same, archived_fingerprint)
+                if not same:
+                    by_id[order_id] = key
         if by_id:
             for order_id, *line in (
                 OrderLine.objects.filter(order_id__in=values_in(by_id, "bigint"))
@@ -389,16 +300,20 @@ class OrderWriter:
 
     def _apply(
         self,
-        wanted: dict[tuple[int, str], tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
-        existing: dict[tuple[int, str], tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]],
+        wanted: dict[tuple[int, str], Wanted],
+        existing: dict[tuple[int, str], Archived],
         now: Any,
     ) -> None:
+        """Write the batch's orders but the ones skipped as the same: `existing` are the archived ones compared
+        field by field. A written order gets its fingerprint; so does a compared one whose lines changed or that
+        turned out the same (its fingerprint differed or was unknown)."""
         result = self.result
         new_keys = [k for k in wanted if k not in existing] if existing else list(wanted)
         changed_orders: list[Order] = []
+        fingerprinted: list[Order] = []
         replace_lines: dict[int, list[tuple[Any, ...]]] = {}
-        for key, (order_id, old, old_lines) in existing.items():
-            values, lines = wanted[key]
+        for key, (order_id, old, old_lines, _same, old_fingerprint) in existing.items():
+            values, lines, fingerprint = wanted[key]
             fields_changed = old != values and any(_differs(a, b) for a, b in zip(old, values, strict=True))
             lines_changed = old_lines != lines and (
                 len(old_lines) != len(lines)
@@ -407,27 +322,36 @@ class OrderWriter:
                     for o, n in zip(old_lines, lines, strict=True)
                 )
             )
+            if fields_changed:
+                changed_orders.append(
+                    Order(
+                        id=order_id,
+                        updated_at=now,
+                        fingerprint=fingerprint,
+                        **dict(zip(ORDER_FIELDS, values, strict=True)),
+                    )
+                )
+            elif fingerprint is not None and fingerprint != old_fingerprint:
+                fingerprinted.append(Order(id=order_id, fingerprint=fingerprint))
             if not (fields_changed or lines_changed):
                 result.orders_unchanged += 1
                 continue
             result.orders_updated += 1
             result.customer_ids.update((old[0], values[0]))
-            if fields_changed:
-                changed_orders.append(
-                    Order(id=order_id, updated_at=now, **dict(zip(ORDER_FIELDS, values, strict=True)))
-                )
             if lines_changed:
                 replace_lines[order_id] = lines
         if changed_orders:
-            Order.objects.bulk_update(changed_orders, [*ORDER_FIELDS, "updated_at"], batch_size=500)
+            Order.objects.bulk_update(changed_orders, [*ORDER_FIELDS, "updated_at", "fingerprint"], batch_size=500)
+        if fingerprinted:
+            Order.objects.bulk_update(fingerprinted, ["fingerprint"], batch_size=500)
         if replace_lines:
             OrderLine.objects.filter(order_id__in=values_in(replace_lines, "bigint")).delete()
             self._insert_lines(replace_lines, now)
         if new_keys:
             ids = ids_allocate(Order, len(new_keys))
             TableWriter(Order, now=now).insert_tuples(
-                ("id", "shop_id", "order_no", *ORDER_FIELDS),
-                ((oid, k[0], k[1], *wanted[k][0]) for oid, k in zip(ids, new_keys, strict=True)),
+                ("id", "shop_id", "order_no", *ORDER_FIELDS, "fingerprint"),
+                ((oid, k[0], k[1], *wanted[k][0], wanted[k][2]) for oid, k in zip(ids, new_keys, strict=True)),
             )
             result.orders_created += len(ids)
             result.customer_ids.update(wanted[k][0][0] for k in new_keys)
@@ -443,140 +367,15 @@ class OrderWriter:
         self.result.lines += count
 
 
+#: an order to write: its ORDER_FIELDS, its LINE_FIELDS per line, its fingerprint (None: unknown)
+Wanted = tuple[tuple[Any, ...], list[tuple[Any, ...]], int | None]
+#: an archived order: id, ORDER_FIELDS, LINE_FIELDS per line (not read when it is the parsed one), whether it is
+#: (same fingerprint and customer), its fingerprint
+Archived = tuple[int, tuple[Any, ...], list[tuple[Any, ...]], bool, int | None]
+_NONE: Archived = (0, (), [], False, None)
+
+
 def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, Decimal) or isinstance(new, Decimal):
         return Decimal(old or 0) != Decimal(new or 0)
     return bool(old != new)
-
-
-def orders_import_rows(
-    *,
-    stream: Iterable[OrderRow | RowError],
-    result: ImportResult,
-    report: ErrorReport,
-    shop: Shop | None = None,
-    default_shop: str = "",
-    progress: Callable[[int], None] | None = None,
-    batch_size: int = 0,
-    writer_class: type[OrderWriter] | None = None,
-    feed: FeedRequest | None = None,
-    feed_min_bytes: int | None = None,
-    keep_levels: bool = False,
-) -> ImportResult:
-    """Write a parsed stream into the archive, `batch_size` orders per transaction; rejected rows go to `report`.
-
-    `result.rows` counts the file's data rows seen (the highest row number less the header). Progress is
-    reported after each batch with that count. The batches go through the database's staged writer
-    (`staging.StagedOrderWriter` on PostgreSQL, `staging_sqlite.SQLiteStagedWriter` on SQLite: staging tables
-    merged by SQL), on any other database through `OrderWriter`; `writer_class` forces one (the tests comparing
-    them) and `batch_size` 0 takes the writer's own. The stream is parsed in a background thread
-    (`read_ahead`) so that parsing the next batch overlaps with the database writing this one; the writes stay in
-    the caller's thread. Given `feed` (the same file described for a child process; its batch size and dialect
-    are set here from the writer), a writer taking encoded
-    batches and a file of `feed_min_bytes` or more (default FEED_MIN_BYTES), the stream is closed unread and the
-    file is parsed in a child process instead (`feed.FeedProcess`): parser and database then use a core each.
-    With `keep_levels` the buyers' member levels are collected into `result.member_levels` on either path (the
-    writers never see them; the caller stores them once the orders are in).
-    """
-    if writer_class is None:
-        writer_class = OrderWriter
-        if connection.vendor == "postgresql":
-            from huitouke.orders.staging import StagedOrderWriter
-
-            writer_class = StagedOrderWriter
-        elif connection.vendor == "sqlite" and update_from_supported():
-            from huitouke.orders.staging_sqlite import SQLiteStagedWriter
-
-            writer_class = SQLiteStagedWriter
-    batch_size = batch_size or writer_class.BATCH
-    result.keep_levels = keep_levels
-    writer = writer_class(result=result, shop=shop, default_shop=default_shop or "默认店铺")
-    threshold = FEED_MIN_BYTES if feed_min_bytes is None else feed_min_bytes
-    if feed is not None and isinstance(writer, EncodedBatchWriter) and _feed_size(feed) >= threshold:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()  # the child parses the file itself
-        feed = replace(
-            feed, batch_size=batch_size, dialect=writer.dialect, keep_levels=keep_levels, cipher=pii_cipher()
-        )
-        # a large first import loads the rows, then builds the order tables' secondary indexes once
-        with order_indexes_deferred(defer_worthwhile(_feed_size(feed))) as deferred:
-            result.indexes_deferred = len(deferred)
-            return _import_fed(feed, writer, result=result, report=report, progress=progress)
-    last_row = 1
-    # room for a whole batch ahead, so the next batch is parsed while the database writes this one
-    for rows, errors, last_row in batched(read_ahead(stream, chunk=1000, depth=batch_size // 1000 + 2), batch_size):
-        for error in errors:
-            report.add(error)
-        writer.write(rows)
-        if keep_levels:
-            levels, shop_named = result.member_levels, writer.shop_named
-            for row in rows:
-                if row.member_level:
-                    level_note(levels, shop_named(row.shop_name, row.platform).pk, row)
-        if progress and rows:
-            progress(last_row - 1)
-    return _finished(writer, result, report, progress, last_row)
-
-
-def _finished(
-    writer: OrderWriter | EncodedBatchWriter,
-    result: ImportResult,
-    report: ErrorReport,
-    progress: Callable[[int], None] | None,
-    last_row: int,
-) -> ImportResult:
-    """The end of an import, however it was parsed: the writer's last step, the counts, the error report."""
-    writer.finish()
-    result.rows = max(result.rows, last_row - 1)
-    result.errors = report.count
-    result.error_report = report.close()
-    if progress:
-        progress(result.rows)
-    return result
-
-
-@runtime_checkable
-class EncodedBatchWriter(Protocol):
-    """A writer that also takes batches already encoded by `feed.Encoder` (the staged writers)."""
-
-    dialect: str  # what `feed.Encoder` encodes its batches for
-
-    def shop_id(self, name: str, platform: str) -> int: ...
-
-    def write_encoded(self, batch: Encoded) -> None: ...
-
-    def finish(self) -> None: ...
-
-
-#: Files (orders plus items) from this size on are parsed in a child process when the writer takes encoded
-#: batches (the staged writers): below it, starting the process costs more than it saves.
-FEED_MIN_BYTES = 8 * 1024 * 1024
-
-
-def _feed_size(feed: FeedRequest) -> int:
-    paths = [feed.path, *([feed.items_path] if feed.items_path else [])]
-    return sum(Path(p).stat().st_size for p in paths)
-
-
-def _import_fed(
-    feed: FeedRequest,
-    writer: EncodedBatchWriter,
-    *,
-    result: ImportResult,
-    report: ErrorReport,
-    progress: Callable[[int], None] | None,
-) -> ImportResult:
-    """`orders_import_rows` with the parsing in a child process (`feed.FeedProcess`) and this process writing."""
-    last_row = 1
-    result.parser = "process"
-    for batch in FeedProcess(feed, writer.shop_id).batches():
-        for error in batch.errors:
-            report.add(error)
-        writer.write_encoded(batch)
-        if batch.levels:
-            levels_merge(result.member_levels, batch.levels)
-        last_row = max(last_row, batch.last_row)
-        if progress:
-            progress(last_row - 1)
-    return _finished(writer, result, report, progress, last_row)

@@ -1,0 +1,165 @@
+"""A columnar reader for large CSV exports: pyarrow's CSV reader in place of the csv module, where it pays.
+
+`columnar_rows(table, used)` gives a CSV table's rows read by `pyarrow.csv.open_csv` (C++, block by block, every
+column as strings; GB18030 transcoded to UTF-8 as it streams) instead of `table.open_table`'s csv.reader. The
+format parser sees the same stream: (row number, cells) with the table's width plus the trailing empty cell,
+holding the cells of the columns it reads (`used`; the others are empty, the parser never looks at them) and
+skipping the rows whose every cell is empty.
+
+Only a file both readers read alike takes this path, checked before the first row (`_plan`): a CSV in UTF-8 or
+GB18030 of `min_bytes` or more, its header line without quotes (pyarrow skips it as one line), and, in one pass
+over its bytes, no control character (the row reader strips them), no U+FFFD (the row reader reports its row)
+and no line longer than a cell may be (`table.MAX_CELL`: the row reader checks the cells of such a line). What
+pyarrow meets as it reads and the row reader handles otherwise (bytes that are not valid text, a row with another
+number of cells, a blank line among them, more rows than `table.MAX_ROWS`, a row empty in every used column)
+hands the rest of the file to the row reader, from the row after the last one given out: the rows are the row
+reader's either way (`test_columnar` reads every golden file and each of these cases both ways).
+
+Measured on the 200,000-line Taobao pair (README, `benchmarks/import_orders.py`), this reader is slower than the
+row reader on this machine: reading the rows is about a tenth of the parse (the rest is turning cells into values,
+one by one in Python), and pyarrow's transcoding and the rows it must hand over as Python lists cost more than
+the csv module's reading. So it is off by default (`COLUMNAR_MIN_BYTES` None); it is the start for a parse that
+converts the cells column by column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from operator import itemgetter
+from pathlib import Path
+
+from huitouke.orders.importers.table import (
+    _CONTROL_BYTES,
+    _SAMPLE,
+    MAX_CELL,
+    MAX_ROWS,
+    Table,
+    _sniff_encoding,
+)
+
+#: files from this size on are read by pyarrow (None: never; see the module's text)
+COLUMNAR_MIN_BYTES: int | None = None
+#: the bytes pyarrow reads per block (each block becomes one batch of rows)
+BLOCK_BYTES = 1 << 22
+_Rows = Iterator[tuple[int, list[str]]]
+#: U+FFFD, U+FFFE and U+FFFF as UTF-8 and GB18030 write them
+_ODD = (b"\xef\xbf\xbd", b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\x84\x31\xa4\x37")
+_KEEP = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+
+
+def columnar_rows(table: Table, used: Collection[int], *, min_bytes: int | None = None) -> None:
+    """Read `table`'s rows with pyarrow when the file allows it (see the module's text): `table.rows` is
+    replaced, the row reader kept for what pyarrow cannot read. `used`: the column indexes the parser reads;
+    `min_bytes`: the smallest file read so (default COLUMNAR_MIN_BYTES)."""
+    threshold = COLUMNAR_MIN_BYTES if min_bytes is None else min_bytes
+    if threshold is None:
+        return
+    plan = _plan(table.path, threshold)
+    if plan is None:
+        return
+    encoding, delimiter, block = plan
+    columns = sorted({i for i in used if 0 <= i < table.width})
+    table.rows = _rows(table.path, table.width, columns, (encoding, delimiter, block), table.rows)
+
+
+def _plan(path: Path, min_bytes: int) -> tuple[str, str, int] | None:
+    """(pyarrow's encoding, delimiter, block size) when the file can be read by pyarrow as the row reader reads
+    it; a block holds the header line at least (pyarrow skips it within the first block)."""
+    try:
+        if path.stat().st_size < min_bytes:
+            return None
+        with path.open("rb") as fh:
+            head = fh.read(_SAMPLE)
+        encoding = _sniff_encoding(head)
+    except Exception:  # the row reader reports what is wrong with the file
+        return None
+    if encoding not in ("utf-8-sig", "gb18030"):
+        return None
+    if b"\n" not in head:
+        return None
+    line = head.split(b"\n", 1)[0]
+    first = line.decode(encoding, errors="replace")
+    if '"' in first:
+        return None
+    delimiter = max((",", "\t", ";"), key=first.count)
+    if not _plain_bytes(path):
+        return None
+    return ("utf8" if encoding == "utf-8-sig" else encoding), delimiter, max(BLOCK_BYTES, 2 * len(line) + 2)
+
+
+def _plain_bytes(path: Path) -> bool:
+    """Whether the file has no control character, no U+FFFD/U+FFFE/U+FFFF, and no line longer than MAX_CELL
+    bytes (so no line longer than MAX_CELL characters): one pass over its bytes."""
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            if chunk.translate(None, _KEEP):
+                return False
+            data = tail + chunk
+            if any(odd in data for odd in _ODD):
+                return False
+            lines = data.split(b"\n")
+            tail = lines.pop()
+            if len(tail) > MAX_CELL or (lines and max(map(len, lines)) > MAX_CELL):
+                return False
+            tail = tail[-MAX_CELL - 1 :]
+    return True
+
+
+def _rows(path: Path, width: int, columns: list[int], plan: tuple[str, str, int], fallback: _Rows) -> _Rows:
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    encoding, delimiter, block = plan
+    names = [f"c{i}" for i in range(width)]
+    # a row's cells as the parser indexes them: the used columns' cells in place, "" elsewhere and at the end
+    blank = len(columns)
+    spread = itemgetter(*[columns.index(i) if i in columns else blank for i in range(width + 1)])
+    row_no = 1  # the header's
+    last = MAX_ROWS + 1
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, block_size=block),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=[names[i] for i in columns],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, UnicodeError, ValueError):
+        yield from _resume(fallback, row_no)
+        return
+    try:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowException, UnicodeError, ValueError):
+                yield from _resume(fallback, row_no)
+                return
+            if row_no + batch.num_rows > last:
+                yield from _resume(fallback, row_no)
+                return
+            cells = [column.to_pylist() for column in batch.columns]
+            cells.append([""] * batch.num_rows)
+            for values in zip(*cells, strict=True):
+                if not any(values):
+                    # empty where the parser reads: the row reader knows whether the other cells are (it skips
+                    # an empty row, hands on one with text); rare, so the rest of the file is its
+                    yield from _resume(fallback, row_no)
+                    return
+                row_no += 1
+                yield row_no, list(spread(values))
+    finally:
+        reader.close()
+
+
+def _resume(fallback: _Rows, after: int) -> _Rows:
+    """The row reader's rows after row `after` (the last one pyarrow gave out)."""
+    for row_no, row in fallback:
+        if row_no > after:
+            yield row_no, row
