@@ -13,7 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +27,8 @@ from huitouke.service.replies.models import CannedReply, ReplyCategory, ReplyIma
 
 AGENT, MANAGER = services.AGENT_PERM, services.MANAGER_PERM
 LIST_MAX = 200
+#: characters of a reply's text shown on the list (ending in an ellipsis when it is longer)
+EXCERPT = 80
 PICK_MAX = 30
 
 
@@ -60,8 +62,23 @@ def reply_list(request: HttpRequest) -> HttpResponse:
         user=request.user, q=q, category=category if category in ReplyCategory.values else ""
     ).prefetch_related("images")
     rows = list(qs[:LIST_MAX])
+    # What each row shows, worked out here once per page rather than per row in the template (the choices'
+    # labels translated once, the links from two reversed patterns, the excerpt by slicing).
+    labels = {
+        field: {value: str(label) for value, label in CannedReply._meta.get_field(field).choices or ()}
+        for field in ("category", "ticket_type", "language")
+    }
+    edit = reverse("service:reply-edit", args=[0]).removesuffix("0/")
+    copy = reverse("service:reply-new") + "?copy="
+    # the ending `truncatechars` puts on a cut text in the active language ("…", "...")
+    tail = pgettext("String to return when truncating text", "%(truncated_text)s…") % {"truncated_text": ""}
     for r in rows:
         r.editable = services.can_edit(r, request.user)  # type: ignore[attr-defined]
+        r.labels = {field: labels[field].get(getattr(r, field), "") for field in labels}  # type: ignore[attr-defined]
+        r.edit_url = f"{edit}{r.pk}/"  # type: ignore[attr-defined]
+        r.link = r.edit_url if r.editable else f"{copy}{r.pk}"  # type: ignore[attr-defined]
+        r.has_images = bool(r.images.all())  # type: ignore[attr-defined]
+        r.excerpt = r.body if len(r.body) <= EXCERPT else r.body[: EXCERPT - len(tail)] + tail  # type: ignore[attr-defined]
     context = {"replies": rows, "q": q, "category": category, "categories": ReplyCategory.choices}
     template = "service/replies/reply_list.html#reply-rows" if request.htmx else "service/replies/reply_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
