@@ -20,10 +20,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from huitouke.core.errors import ApplicationError
 from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, Shop
-from huitouke.service.models import Ticket
+from huitouke.service.models import Ticket, TicketType
 from huitouke.service.replies import forms, selectors, services, variables, wording
 from huitouke.service.replies.display import hint_texts, variable_labels
-from huitouke.service.replies.models import CannedReply, ReplyCategory, ReplyImage
+from huitouke.service.replies.models import CannedReply, ReplyCategory, ReplyImage, ReplyLanguage
 
 AGENT, MANAGER = services.AGENT_PERM, services.MANAGER_PERM
 LIST_MAX = 200
@@ -65,8 +65,12 @@ def reply_list(request: HttpRequest) -> HttpResponse:
     # What each row shows, worked out here once per page rather than per row in the template (the choices'
     # labels translated once, the links from two reversed patterns, the excerpt by slicing).
     labels = {
-        field: {value: str(label) for value, label in CannedReply._meta.get_field(field).choices or ()}
-        for field in ("category", "ticket_type", "language")
+        field: {value: str(label) for value, label in choices}
+        for field, choices in (
+            ("category", ReplyCategory.choices),
+            ("ticket_type", TicketType.choices),
+            ("language", ReplyLanguage.choices),
+        )
     }
     edit = reverse("service:reply-edit", args=[0]).removesuffix("0/")
     copy = reverse("service:reply-new") + "?copy="
