@@ -18,13 +18,14 @@ from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.rows import choice_labels, excerpter, link_for
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews.credit import Explanation
 from huitouke.reviews.crediting import credit_recompute, credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm
 from huitouke.reviews.labels import REASON_LABELS
-from huitouke.reviews.models import Review
+from huitouke.reviews.models import Result, Review, ReviewCase, Role
 from huitouke.reviews.selectors import credit_settings_get, review_list
 from huitouke.reviews.services import credit_settings_set, review_case_outcome_set
 
@@ -50,20 +51,25 @@ def review_index(request: HttpRequest) -> HttpResponse:
     form = ReviewFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     scored = {"yes": True, "no": False}.get(data.get("scored") or "")
-    qs = review_list(
-        shop=data.get("shop"),
-        result=data.get("result") or "",
-        scored=scored,
-        product=data.get("product") or "",
-        reason=data.get("reason") or "",
-        text=data.get("text") or "",
-    )
+    qs = (
+        review_list(
+            shop=data.get("shop"),
+            result=data.get("result") or "",
+            scored=scored,
+            product=data.get("product") or "",
+            reason=data.get("reason") or "",
+            text=data.get("text") or "",
+        )
+        .select_related(None)
+        .select_related("case")
+    )  # the rows show the case; of the customer only its id
     paginator = Paginator(qs, PAGE_SIZE)
     counted = list_count(qs)  # exact when cheap, PostgreSQL's estimate ("about") beyond 10,000
     paginator.count = counted.value
     page = paginator.get_page(request.GET.get("page"))
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
     rows = [(r, masker.identifier(r.nick), REASON_LABELS.get(r.not_scored_reason, "")) for r in page.object_list]
+    _row_display(rows)
     if masker.unmasked and any(r.nick for r, _n, _l in rows):
         audit_log(
             actor=request.user,
@@ -82,9 +88,25 @@ def review_index(request: HttpRequest) -> HttpResponse:
             "estimated": not counted.exact,
             "rows": rows,
             "query": query.urlencode(),
-            "outcome_form": OutcomeForm(),
+            "may_change": request.user.has_perm("reviews.change_review"),
+            "outcome_select": OutcomeForm()["outcome"].as_widget(),  # drawn once, shown on each open case
         },
     )
+
+
+def _row_display(rows: list[tuple[Review, str, Any]]) -> None:
+    """What each row of the list shows, worked out once per page rather than per row in the template
+    (core.rows): the labels, the two links and the two excerpts."""
+    roles, results = choice_labels(Role.choices), choice_labels(Result.choices)
+    outcomes = choice_labels(ReviewCase.Outcome.choices)
+    detail, customer = link_for("reviews:detail"), link_for("customers:detail")
+    text, reply = excerpter(80), excerpter(60)
+    for r, _nick, _reason in rows:
+        r.role_label, r.result_label = roles.get(r.role, r.role), results.get(r.result, r.result)  # type: ignore[attr-defined]
+        r.detail_url, r.customer_url = detail(r.pk), customer(r.customer_id)  # type: ignore[attr-defined]
+        r.excerpt, r.reply_excerpt = text(r.content), reply(r.reply)  # type: ignore[attr-defined]
+        case = getattr(r, "case", None)
+        r.outcome_label = outcomes.get(case.outcome, case.outcome) if case else ""  # type: ignore[attr-defined]
 
 
 @login_required

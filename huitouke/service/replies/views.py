@@ -13,11 +13,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
-from django.utils.translation import get_language, ngettext, pgettext
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from huitouke.core.errors import ApplicationError
+from huitouke.core.rows import choice_labels, excerpter, link_for
 from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, Shop
 from huitouke.service.models import Ticket, TicketType
@@ -62,27 +63,21 @@ def reply_list(request: HttpRequest) -> HttpResponse:
         user=request.user, q=q, category=category if category in ReplyCategory.values else ""
     ).prefetch_related("images")
     rows = list(qs[:LIST_MAX])
-    # What each row shows, worked out here once per page rather than per row in the template (the choices'
-    # labels translated once, the links from two reversed patterns, the excerpt by slicing).
+    # what each row shows, worked out once per page here rather than per row in the template (core.rows)
     labels = {
-        field: {value: str(label) for value, label in choices}
-        for field, choices in (
-            ("category", ReplyCategory.choices),
-            ("ticket_type", TicketType.choices),
-            ("language", ReplyLanguage.choices),
-        )
+        "category": choice_labels(ReplyCategory.choices),
+        "ticket_type": choice_labels(TicketType.choices),
+        "language": choice_labels(ReplyLanguage.choices),
     }
-    edit = reverse("service:reply-edit", args=[0]).removesuffix("0/")
+    edit, excerpt = link_for("service:reply-edit"), excerpter(EXCERPT)
     copy = reverse("service:reply-new") + "?copy="
-    # the ending `truncatechars` puts on a cut text in the active language ("…", "...")
-    tail = pgettext("String to return when truncating text", "%(truncated_text)s…") % {"truncated_text": ""}
     for r in rows:
         r.editable = services.can_edit(r, request.user)  # type: ignore[attr-defined]
         r.labels = {field: labels[field].get(getattr(r, field), "") for field in labels}  # type: ignore[attr-defined]
-        r.edit_url = f"{edit}{r.pk}/"  # type: ignore[attr-defined]
+        r.edit_url = edit(r.pk)  # type: ignore[attr-defined]
         r.link = r.edit_url if r.editable else f"{copy}{r.pk}"  # type: ignore[attr-defined]
         r.has_images = bool(r.images.all())  # type: ignore[attr-defined]
-        r.excerpt = r.body if len(r.body) <= EXCERPT else r.body[: EXCERPT - len(tail)] + tail  # type: ignore[attr-defined]
+        r.excerpt = excerpt(r.body)  # type: ignore[attr-defined]
     context = {"replies": rows, "q": q, "category": category, "categories": ReplyCategory.choices}
     template = "service/replies/reply_list.html#reply-rows" if request.htmx else "service/replies/reply_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
