@@ -4,13 +4,21 @@ The customer groups (top 20 % of buyers against the rest) and the product qualit
 order at once (who is in the top group moves with each purchase), so they are not kept per day: the refresh
 after an import, the nightly job and the dashboard's "Refresh now" recompute them once (`snapshots_refresh`)
 and every page view of every web process reads the stored result (`snapshot_read`).
+
+Apps above analytics keep their own such figures here too (service: the recovery effect) without analytics
+importing them: they store and read with `figure_store` / `figure_read` under keys of their own, and register a
+refresher in their AppConfig.ready() (`register_refresher`) that `snapshots_refresh` calls after the built-in
+figures, so the refresh after an import and the nightly job bring theirs up to date as well.
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.utils import timezone
@@ -19,6 +27,8 @@ from huitouke.analytics import selectors
 from huitouke.analytics.models import FigureSnapshot
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 #: quality table rows kept (the products page shows this many)
 QUALITY_LIMIT = 50
@@ -31,39 +41,95 @@ def _computers() -> dict[str, Callable[[], Any]]:
     }
 
 
-def snapshot_store(*, key: str) -> Any:
-    """Compute the figure `key` now and store it (replacing the previous one); return it."""
+#: refreshers of figures other apps store here: name → function recomputing them (see the module's doc)
+_refreshers: dict[str, Callable[[], object]] = {}
+
+
+def register_refresher(name: str, refresh: Callable[[], object]) -> None:
+    _refreshers[name] = refresh
+
+
+def unregister_refresher(name: str) -> None:
+    _refreshers.pop(name, None)
+
+
+@dataclass(frozen=True)
+class StoredFigure:
+    """A stored figure with when it was computed and how long that took."""
+
+    value: Any
+    computed_at: datetime
+    seconds: float
+
+
+def figure_store(*, key: str, compute: Callable[[], Any]) -> StoredFigure:
+    """Compute a figure now and store it under `key` (replacing the previous one)."""
     started = time.perf_counter()
-    value = _computers()[key]()
+    value = compute()
+    seconds = time.perf_counter() - started
+    now = timezone.now()
     FigureSnapshot.objects.update_or_create(
         key=key,
         defaults={
             "value": pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
-            "computed_at": timezone.now(),
-            "seconds": time.perf_counter() - started,
+            "computed_at": now,
+            "seconds": seconds,
         },
     )
-    return value
+    return StoredFigure(value, now, seconds)
+
+
+def figure_read(*, key: str, compute: Callable[[], Any], current: Callable[[Any], bool] | None = None) -> StoredFigure:
+    """The figure stored under `key`, computed and stored first when there is none, when the stored value no
+    longer fits the code (an upgrade changed its classes) or when `current(value)` says it is out of date."""
+    row = FigureSnapshot.objects.filter(key=key).values_list("value", "computed_at", "seconds").first()
+    if row is None:
+        return figure_store(key=key, compute=compute)
+    try:
+        value = pickle.loads(bytes(row[0]))  # written by figure_store only, never from input
+    except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError):
+        # stored by an older version of the code whose classes have changed since: compute it again
+        return figure_store(key=key, compute=compute)
+    if current is not None and not current(value):
+        return figure_store(key=key, compute=compute)
+    return StoredFigure(value, row[1], row[2])
+
+
+def figure_keys(*, prefix: str) -> list[str]:
+    """The keys stored that start with `prefix`, sorted."""
+    return sorted(FigureSnapshot.objects.filter(key__startswith=prefix).values_list("key", flat=True))
+
+
+def figures_forget(*, keys: list[str]) -> None:
+    """Drop the figures stored under these keys (what they were about is gone)."""
+    FigureSnapshot.objects.filter(key__in=keys).delete()
+
+
+def snapshot_store(*, key: str) -> Any:
+    """Compute the built-in figure `key` now and store it (replacing the previous one); return it."""
+    return figure_store(key=key, compute=_computers()[key]).value
 
 
 def snapshots_refresh() -> dict[str, float]:
-    """Recompute every stored figure; returns the seconds each took."""
+    """Recompute every stored figure, the built-in ones and then the registered refreshers'; returns the seconds
+    each took. A refresher that fails is logged and skipped: the others' figures still move on."""
     out = {}
     for key in _computers():
         started = time.perf_counter()
         snapshot_store(key=key)
         out[key] = round(time.perf_counter() - started, 3)
+    for name, refresh in sorted(_refreshers.items()):
+        started = time.perf_counter()
+        try:
+            refresh()
+        except Exception:  # one app's figure must not stop the nightly job or the refresh after an import
+            log.exception("stored figures: refresher %s failed", name)
+            continue
+        out[name] = round(time.perf_counter() - started, 3)
     return out
 
 
 def snapshot_read(key: str) -> Any:
-    """The stored figure `key`; computed and stored on the first read (before any refresh) and when the stored
-    value no longer fits the code (an upgrade changed its classes)."""
-    row = FigureSnapshot.objects.filter(key=key).values_list("value", flat=True).first()
-    if row is None:
-        return snapshot_store(key=key)
-    try:
-        return pickle.loads(bytes(row))  # written by snapshot_store only, never from input
-    except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError):
-        # stored by an older version of the code whose classes have changed since: compute it again
-        return snapshot_store(key=key)
+    """The stored built-in figure `key`; computed and stored on the first read (before any refresh) and when the
+    stored value no longer fits the code (an upgrade changed its classes)."""
+    return figure_read(key=key, compute=_computers()[key]).value

@@ -22,6 +22,7 @@ from huitouke.core.export_views import export_respond
 from huitouke.core.keyset import after_id, rows_after
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
+from huitouke.core.rows import choice_labels, excerpter, link_for
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews import exports
@@ -29,7 +30,7 @@ from huitouke.reviews.credit import Explanation
 from huitouke.reviews.crediting import credit_recompute, credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm, review_filter_args
 from huitouke.reviews.labels import REASON_LABELS
-from huitouke.reviews.models import Review
+from huitouke.reviews.models import Result, Review, ReviewCase, Role
 from huitouke.reviews.selectors import credit_settings_get, review_list
 from huitouke.reviews.services import credit_settings_set, review_case_outcome_set
 
@@ -54,7 +55,9 @@ def review_index(request: HttpRequest) -> HttpResponse:
     """Reviews newest first; filter by shop, rating, whether they score and item; nicks masked by role. The count
     is exact up to 10,000 and "about" beyond; "Next" reads on from the last row shown (keyset)."""
     form = ReviewFilterForm(request.GET or None)
-    qs = review_list(**review_filter_args(form))
+    qs = (
+        review_list(**review_filter_args(form)).select_related(None).select_related("case")
+    )  # the rows show the case; of the customer only its id
     paginator = Paginator(qs, PAGE_SIZE)
     counted = list_count(qs)  # exact when cheap, PostgreSQL's estimate ("about") beyond 10,000
     paginator.count = counted.value
@@ -66,6 +69,7 @@ def review_index(request: HttpRequest) -> HttpResponse:
         page.object_list = list(following[:PAGE_SIZE])
     masker = Masker(unmasked=request.user.has_perm(UNMASK_PERMISSION))
     rows = [(r, masker.identifier(r.nick), REASON_LABELS.get(r.not_scored_reason, "")) for r in page.object_list]
+    _row_display(rows)
     if masker.unmasked and any(r.nick for r, _n, _l in rows):
         audit_log(
             actor=request.user,
@@ -85,9 +89,25 @@ def review_index(request: HttpRequest) -> HttpResponse:
             "estimated": not counted.exact,
             "rows": rows,
             "query": query.urlencode(),
-            "outcome_form": OutcomeForm(),
+            "may_change": request.user.has_perm("reviews.change_review"),
+            "outcome_select": OutcomeForm()["outcome"].as_widget(),  # drawn once, shown on each open case
         },
     )
+
+
+def _row_display(rows: list[tuple[Review, str, Any]]) -> None:
+    """What each row of the list shows, worked out once per page rather than per row in the template
+    (core.rows): the labels, the two links and the two excerpts."""
+    roles, results = choice_labels(Role.choices), choice_labels(Result.choices)
+    outcomes = choice_labels(ReviewCase.Outcome.choices)
+    detail, customer = link_for("reviews:detail"), link_for("customers:detail")
+    text, reply = excerpter(80), excerpter(60)
+    for r, _nick, _reason in rows:
+        r.role_label, r.result_label = roles.get(r.role, r.role), results.get(r.result, r.result)  # type: ignore[attr-defined]
+        r.detail_url, r.customer_url = detail(r.pk), customer(r.customer_id)  # type: ignore[attr-defined]
+        r.excerpt, r.reply_excerpt = text(r.content), reply(r.reply)  # type: ignore[attr-defined]
+        case = getattr(r, "case", None)
+        r.outcome_label = outcomes.get(case.outcome, case.outcome) if case else ""  # type: ignore[attr-defined]
 
 
 @login_required

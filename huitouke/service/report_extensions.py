@@ -1,5 +1,6 @@
 """Hooks of the service reports and the after-sales import into apps below service: the complaint share per
-product on analytics' products page, and the import's background job kind."""
+product on analytics' products page, the stored recovery figures refreshed with analytics' stored figures (after
+order imports and nightly), and the import's background job kind."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ def _complaint_panels(days: int, today: date) -> list[Any]:
 
 def register() -> None:
     from huitouke.analytics.registry import PagePanels, register_page_panels
-    from huitouke.service import tasks
+    from huitouke.analytics.snapshots import register_refresher
+    from huitouke.service import report_figures, tasks
 
     tasks.register()
+    register_refresher(report_figures.KEY, report_figures.recovery_figures_refresh)
 
     register_page_panels(
         PagePanels(

@@ -203,10 +203,10 @@ def recovery_counts(
     unresolved = tickets.filter(created_at__gte=start, created_at__lt=end).filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gt=F("created_at") + window) | Q(platform_status="CLOSED")
     )
-    out: dict[str, tuple[int, int]] = {}
-    for group, qs, anchor in (("resolved", resolved, "resolved_at"), ("unresolved", unresolved, "created_at")):
-        agg = qs.annotate(again=bought(anchor)).aggregate(n=Count("id"), k=Count("id", filter=Q(again=True)))
-        out[group] = (agg["n"] or 0, agg["k"] or 0)
+    agg = unresolved.annotate(again=bought("created_at")).aggregate(n=Count("id"), k=Count("id", filter=Q(again=True)))
+    not_fixed = (agg["n"] or 0, agg["k"] or 0)
+    # The resolved group is the sum of its rating bands (they split it: a rating is 1–5 or none), so one pass over
+    # the resolved tickets gives both.
     rating = Survey.objects.filter(ticket_id=OuterRef("pk"), answered_at__isnull=False).order_by("-answered_at", "-id")
     bands = {
         "resolved_satisfied": Q(csat__gte=4),
@@ -218,26 +218,34 @@ def recovery_counts(
         **{f"n_{g}": Count("id", filter=q) for g, q in bands.items()},
         **{f"k_{g}": Count("id", filter=q & Q(again=True)) for g, q in bands.items()},
     )
-    for group in CSAT_GROUPS:
-        out[group] = (split[f"n_{group}"] or 0, split[f"k_{group}"] or 0)
-    # Each customer's first counted order since `start`, numbered in one pass over the span (a window function, not
-    # a subquery per order). The first order since `start` lies before `end` exactly when the customer bought in
-    # [start, end), so the span bounds the scan. The shop is that first order's shop, compared after numbering.
+    bands_out = {g: (split[f"n_{g}"] or 0, split[f"k_{g}"] or 0) for g in CSAT_GROUPS}
+    out = {
+        "resolved": (sum(n for n, _k in bands_out.values()), sum(k for _n, k in bands_out.values())),
+        "unresolved": not_fixed,
+        **bands_out,
+    }
+    # Each customer without a ticket with their first counted order since `start`, numbered in one pass over the
+    # span (a window function, not a subquery per order), with the repurchase check computed beside the number.
+    # The first order since `start` lies before `end` exactly when the customer bought in [start, end), so the
+    # span bounds the scan; on PostgreSQL the counted-orders index serves it index-only and the rank's run
+    # condition stops each customer after their first order, so the check runs about once per customer (no
+    # second visit of each first order by its id). Leaving customers with a ticket out before numbering changes
+    # no rank: a customer's orders are all in or all out. The shop is that first order's shop, compared after
+    # numbering (only then is the shop read from the table).
     order_key = [F("ordered_at").asc(), F("id").asc()]
     firsts = (
         Order.objects.filter(status__in=Order.COUNTED, ordered_at__gte=start, ordered_at__lt=end)
+        .filter(~Exists(Ticket.objects.filter(customer_id=OuterRef("customer_id"))))
         .annotate(
-            rank=Window(RowNumber(), partition_by=[F("customer_id")], order_by=order_key),
-            first_shop=Window(FirstValue("shop_id"), partition_by=[F("customer_id")], order_by=order_key),
+            rank=Window(RowNumber(), partition_by=[F("customer_id")], order_by=order_key), again=bought("ordered_at")
         )
         .filter(rank=1)
     )
     if shop is not None:
-        firsts = firsts.filter(first_shop=shop.pk)
-    base = Order.objects.filter(id__in=firsts.values("id")).filter(
-        ~Exists(Ticket.objects.filter(customer_id=OuterRef("customer_id")))
-    )
-    agg = base.annotate(again=bought("ordered_at")).aggregate(n=Count("id"), k=Count("id", filter=Q(again=True)))
+        firsts = firsts.annotate(
+            first_shop=Window(FirstValue("shop_id"), partition_by=[F("customer_id")], order_by=order_key)
+        ).filter(first_shop=shop.pk)
+    agg = firsts.aggregate(n=Count("id"), k=Count("id", filter=Q(again=True)))
     out["no_ticket"] = (agg["n"] or 0, agg["k"] or 0)
     return out
 

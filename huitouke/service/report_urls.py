@@ -6,4 +6,5 @@ app_name = "service_reports"
 urlpatterns = [
     path("", report_views.performance, name="performance"),
     path("recovery/", report_views.recovery, name="recovery"),
+    path("recovery/refresh/", report_views.recovery_refresh, name="recovery_refresh"),
 ]

@@ -7,19 +7,22 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from huitouke.analytics.tables import Panel, tables_to_xlsx
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.service import performance as perf
-from huitouke.service import report_selectors, reports
+from huitouke.service import report_figures, report_selectors, reports
 from huitouke.service.surveys.selectors import csat_by_agent
 
 PERMISSION = "service.configure_service"  # managers and owners
@@ -100,13 +103,28 @@ def performance(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @require_GET
 def recovery(request: HttpRequest) -> HttpResponseBase:
-    """Repurchase within 90 and 180 days after a resolved ticket, an unresolved one, and without any ticket."""
+    """Repurchase within 90 and 180 days after a resolved ticket, an unresolved one, and without any ticket: the
+    figures stored for today (report_figures), computed here only when there are none for today yet."""
     _allowed(request)
     shop = _shop(request)
-    today = timezone.localdate()
+    stored = report_figures.recovery_figures(shop=shop)
     rates: list[perf.Rate] = []
     for days in report_selectors.RECOVERY_WINDOWS:
-        counts = report_selectors.recovery_counts(days=days, today=today, shop=shop)
-        rates += perf.rates(counts, days)
+        rates += perf.rates(stored.value.counts[days], days)
     panels = [reports.recovery_panel(rates)]
-    return _render(request, "service/reports/recovery.html", "recovery", panels, {"shop": shop.name if shop else ""})
+    context = {"shop": shop.name if shop else "", "computed_at": stored.computed_at, "seconds": stored.seconds}
+    return _render(request, "service/reports/recovery.html", "recovery", panels, context)
+
+
+@login_required
+@require_POST
+def recovery_refresh(request: HttpRequest) -> HttpResponseBase:
+    """Recompute the stored recovery figures (all shops and each shop viewed) in the background."""
+    from huitouke.service.tasks import recovery_figures_task
+
+    _allowed(request)
+    recovery_figures_task()
+    messages.info(request, _("The figures are being recomputed; reload the page in a minute to see them."))
+    url = reverse("service_reports:recovery")
+    shop = request.POST.get("shop", "").strip()[:200]
+    return redirect(f"{url}?{urlencode({'shop': shop})}" if shop else url)

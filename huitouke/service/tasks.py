@@ -49,6 +49,15 @@ def aftersales_import_task(job_id: int) -> None:
         result=result.as_json(),
     )
     job_finish(job_id=job_id, result={**result.as_json(), "layout": result.layout})
+    recovery_figures_task()  # the imported tickets move the stored recovery effect
+
+
+@queue_task("default")
+def recovery_figures_task() -> None:
+    """Recompute the stored recovery figures (after an after-sales import, or the report's "Recompute")."""
+    from huitouke.service.report_figures import recovery_figures_refresh
+
+    recovery_figures_refresh()
 
 
 @queue_task("default")

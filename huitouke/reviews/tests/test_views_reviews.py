@@ -44,6 +44,37 @@ def test_list_filters_and_masks(archive, client_as, django_assert_max_num_querie
     assert "9001000000000001" not in worded
 
 
+def test_list_rows_show_labels_links_excerpts_and_the_case(archive, client_as):
+    """What the list works out per row in the view (core.rows): the role and rating labels, the review's and the
+    customer's links, the text cut like truncatechars:80, the open case's outcome with its form for agents and
+    without it for marketers (who may not change reviews)."""
+    from django.template.defaultfilters import truncatechars
+    from django.utils import translation
+
+    from huitouke.reviews.models import Result, Role
+
+    bob = Review.objects.get(tid="9001000000000002")
+    Review.objects.filter(pk=bob.pk).update(content="起球" * 60)
+    agent = client_as("agent")
+    agent.cookies["django_language"] = "zh-hans"
+    html = agent.get("/reviews/?result=bad").content.decode()
+    row = html[html.index('<tr class="review-bad">') :]
+    row = row[: row.index("</tr>")]
+    with translation.override("zh-hans"):
+        expected = [str(Role.BUYER.label), str(Result.BAD.label), truncatechars("起球" * 60, 80)]
+        outcome = str(bob.case.get_outcome_display())
+    assert [text in row for text in expected] == [True, True, True]
+    assert f'<a href="/reviews/{bob.pk}/">9001000000000002</a>' in row
+    assert f'<a href="/customers/{bob.customer_id}/">' in row
+    assert outcome in row
+    assert row.count(f'action="/reviews/{bob.pk}/outcome/"') == 1
+    assert row.count('name="outcome"') == 1
+    marketer = client_as("marketer").get("/reviews/?result=bad")
+    assert marketer.status_code == 200
+    assert f'<a href="/reviews/{bob.pk}/">9001000000000002</a>' in marketer.content.decode()
+    assert 'action="/reviews/' not in marketer.content.decode()
+
+
 def test_outcome_is_recorded(archive, client_as):
     bob = Review.objects.get(tid="9001000000000002")
     answer = client_as("agent").post(f"/reviews/{bob.pk}/outcome/", {"outcome": "contacted"})

@@ -18,15 +18,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from huitouke.core.errors import ApplicationError
+from huitouke.core.rows import choice_labels, excerpter, link_for
 from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, Shop
-from huitouke.service.models import Ticket
+from huitouke.service.models import Ticket, TicketType
 from huitouke.service.replies import forms, selectors, services, variables, wording
 from huitouke.service.replies.display import hint_texts, variable_labels
-from huitouke.service.replies.models import CannedReply, ReplyCategory, ReplyImage
+from huitouke.service.replies.models import CannedReply, ReplyCategory, ReplyImage, ReplyLanguage
 
 AGENT, MANAGER = services.AGENT_PERM, services.MANAGER_PERM
 LIST_MAX = 200
+#: characters of a reply's text shown on the list (ending in an ellipsis when it is longer)
+EXCERPT = 80
 PICK_MAX = 30
 
 
@@ -60,8 +63,21 @@ def reply_list(request: HttpRequest) -> HttpResponse:
         user=request.user, q=q, category=category if category in ReplyCategory.values else ""
     ).prefetch_related("images")
     rows = list(qs[:LIST_MAX])
+    # what each row shows, worked out once per page here rather than per row in the template (core.rows)
+    labels = {
+        "category": choice_labels(ReplyCategory.choices),
+        "ticket_type": choice_labels(TicketType.choices),
+        "language": choice_labels(ReplyLanguage.choices),
+    }
+    edit, excerpt = link_for("service:reply-edit"), excerpter(EXCERPT)
+    copy = reverse("service:reply-new") + "?copy="
     for r in rows:
         r.editable = services.can_edit(r, request.user)  # type: ignore[attr-defined]
+        r.labels = {field: labels[field].get(getattr(r, field), "") for field in labels}  # type: ignore[attr-defined]
+        r.edit_url = edit(r.pk)  # type: ignore[attr-defined]
+        r.link = r.edit_url if r.editable else f"{copy}{r.pk}"  # type: ignore[attr-defined]
+        r.has_images = bool(r.images.all())  # type: ignore[attr-defined]
+        r.excerpt = excerpt(r.body)  # type: ignore[attr-defined]
     context = {"replies": rows, "q": q, "category": category, "categories": ReplyCategory.choices}
     template = "service/replies/reply_list.html#reply-rows" if request.htmx else "service/replies/reply_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.text import Truncator
 
 from huitouke.messaging.models import Message
 from huitouke.service import services as ticket_services
-from huitouke.service.models import TicketReply
+from huitouke.service.models import TicketReply, TicketType
 from huitouke.service.replies import services
-from huitouke.service.replies.models import CannedReply, WordingRules
+from huitouke.service.replies.models import CannedReply, ReplyCategory, ReplyLanguage, WordingRules
 
 pytestmark = pytest.mark.django_db
 
@@ -304,3 +306,36 @@ def test_the_manual_task_queue_links_each_task_to_a_canned_reply_for_its_custome
     assert "亲，您好" in page
     assert f'href="{compose}"' in page
     assert "用话术回复" in page
+
+
+def test_list_rows_show_labels_links_and_excerpts(client, agent):
+    """What the list works out per row in the view: the scenario, type and language labels, Edit for the
+    agent's own reply and Copy for a shipped one, and the text cut at 80 characters like `truncatechars`."""
+    mine = services.canned_reply_create(
+        actor=agent,
+        scope="personal",
+        title="我的长话术",
+        body="亲" * 100,
+        category="tracking",
+        ticket_type="logistics",
+        language="zh-hans",
+    )
+    with translation.override("zh-hans"):
+        labels = [str(x) for x in (ReplyCategory.TRACKING.label, TicketType.LOGISTICS.label, ReplyLanguage.ZH.label)]
+        excerpt = Truncator("亲" * 100).chars(80)  # what the template filter truncatechars:80 gives
+    shipped = CannedReply.objects.get(key="review_sorry", language="zh-hans")
+    client.force_login(agent)
+    client.cookies["django_language"] = "zh-hans"
+    text = client.get(reverse("service:replies"), {"q": "话术"}).content.decode()
+    row = text[text.index(f'<tr id="reply-{mine.pk}">') :]
+    row = row[: row.index("</tr>")]
+    assert f'<a href="/service/replies/{mine.pk}/">我的长话术</a>' in row
+    assert len(excerpt) == 80
+    assert f'<small class="muted">{excerpt}</small>' in row
+    assert f'<a href="/service/replies/{mine.pk}/">编辑</a>' in row
+    assert [label in row for label in labels] == [True, True, True]
+    text = client.get(reverse("service:replies"), {"q": "zcp"}).content.decode()
+    row = text[text.index(f'<tr id="reply-{shipped.pk}">') :]
+    row = row[: row.index("</tr>")]
+    assert f'<a href="/service/replies/new/?copy={shipped.pk}">复制</a>' in row
+    assert labels[2] in row
