@@ -85,9 +85,8 @@ class Review(models.Model):
             models.Index(fields=["-created_at", "-id"], name="review_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="review_customer_idx"),
             models.Index(fields=["order"], name="review_order_idx"),
-            # the list across shops, newest first (and filtered by rating): its first and deep pages read the
-            # index in order instead of sorting every review
-            models.Index(fields=["-created_at", "-id"], name="review_time_idx"),
+            # the list across shops filtered by rating, newest first (review_created_idx serves it unfiltered): its
+            # first and deep pages read the index in order instead of sorting every review
             models.Index(fields=["result", "-created_at", "-id"], name="review_result_time_idx"),
         ]
 

@@ -6,9 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0010_list_sort_indexes'),
-        ('orders', '0006_counted_orders_per_customer_index'),
-        ('reviews', '0002_creditsettings_tmall'),
+        ('reviews', '0004_review_ledger_own_table'),
     ]
 
     operations = [

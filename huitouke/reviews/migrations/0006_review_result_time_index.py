@@ -6,16 +6,10 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0010_list_sort_indexes'),
-        ('orders', '0006_counted_orders_per_customer_index'),
-        ('reviews', '0002_creditsettings_tmall'),
+        ('reviews', '0005_review_list_order_indexes'),
     ]
 
     operations = [
-        migrations.AddIndex(
-            model_name='review',
-            index=models.Index(fields=['-created_at', '-id'], name='review_time_idx'),
-        ),
         migrations.AddIndex(
             model_name='review',
             index=models.Index(fields=['result', '-created_at', '-id'], name='review_result_time_idx'),
