@@ -308,7 +308,8 @@ def demo_build(
     and day give the same rows.
 
     Raises DemoRefusedError when real shops exist and DemoExistsError when a demo exists and `reset` is off.
-    With `reset`, the old demo is deleted in the same transaction, so a failed build leaves it untouched.
+    With `reset`, the old demo is deleted in the archive's transaction, so a failed load leaves it untouched; the
+    history (care, a campaign, reviews, visits) is built after that commit, in transactions of its own.
     `progress(stage, done, total)` is called as the work advances.
     """
     if customers < 1:
@@ -375,12 +376,15 @@ def demo_build(
                     cur.execute(definition)
                     report("indexes", i, len(deferred))
                 cur.execute(f"ANALYZE {', '.join(qn(m._meta.db_table) for m in loaded)}")
-        now = timezone.now() if today == timezone.localdate() else _noon(today)
-        demo_history_build(shop_id=taobao.pk, levels=DEMO_LEVELS, now=now, progress=report)
-        n_reviews, _cases, credit = demo_reviews_build(shop=taobao, now=now, seed=seed)
-        report("reviews", n_reviews, n_reviews)
-        visit_tasks, _done = demo_visits_build(shop=taobao, now=now)
-        report("visits", visit_tasks, visit_tasks)
+    # The history after the archive's commit, each step in its own transactions as in a running shop: the
+    # dispatcher's per-customer locks last one batch, where one transaction around a million customers' sends
+    # would hold them all (PostgreSQL: "out of shared memory", max_locks_per_transaction).
+    now = timezone.now() if today == timezone.localdate() else _noon(today)
+    demo_history_build(shop_id=taobao.pk, levels=DEMO_LEVELS, now=now, progress=report)
+    n_reviews, _cases, credit = demo_reviews_build(shop=taobao, now=now, seed=seed)
+    report("reviews", n_reviews, n_reviews)
+    visit_tasks, _done = demo_visits_build(shop=taobao, now=now)
+    report("visits", visit_tasks, visit_tasks)
     if postgres and not connection.in_atomic_block:
         # Mark the freshly loaded pages all-visible so that index-only scans work from the start.
         with connection.cursor() as cur:

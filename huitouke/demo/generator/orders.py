@@ -220,7 +220,8 @@ class Orders(GeneratorBase):
              None if delivered_at is None else fmt(delivered_at),
              None if confirmed_at is None else fmt(confirmed_at),
              None if closed_at is None else fmt(closed_at),
-             carrier, tracking, gift, remark, memo, receiver, receiver_phone, receiver_address)
+             carrier, tracking, gift, remark, memo, receiver, receiver_phone, receiver_address,
+             None)  # fingerprint: unknown, so a first re-import compares these orders in full and stores it
         )  # fmt: skip
         chunk.lines.extend(tuple(row) for row in line_rows)
         return ordered, has_gift

@@ -33,7 +33,7 @@ ORDER_COLUMNS = (
     "id", "created_at", "updated_at", "shop_id", "order_no", "customer_id", "status", "goods_amount",
     "shipping_fee", "total_amount", "paid_amount", "refund_amount", "ordered_at", "paid_at", "shipped_at",
     "delivered_at", "confirmed_at", "closed_at", "logistics_company", "tracking_no", "gift", "buyer_remark",
-    "seller_memo", "receiver_name", "receiver_phone", "receiver_address",
+    "seller_memo", "receiver_name", "receiver_phone", "receiver_address", "fingerprint",
 )  # fmt: skip
 LINE_COLUMNS = ("id", "order_id", "line_no", "product_id", "title", "sku", "quantity", "unit_price", "amount",
                 "refund_state")  # fmt: skip
