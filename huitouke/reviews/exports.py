@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import F
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,11 +41,10 @@ _FIELDS = (
     "result",
     "content",
     "reply",
-    "scores",
-    "points",
-    "not_scored_reason",
     "case__outcome",
 )
+#: the stored credit ledger (ReviewCredit, None where never computed), under the names the cells read
+_CREDIT = {"scores": F("credit__scores"), "points": F("credit__points"), "not_scored_reason": F("credit__reason")}
 
 
 def review_headers() -> list[str]:
@@ -94,7 +94,7 @@ def review_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
         row["content"],
         row["reply"],
         _credit(row),
-        str(REASON_LABELS.get(row["not_scored_reason"], row["not_scored_reason"])),
+        str(REASON_LABELS.get(row["not_scored_reason"] or "", row["not_scored_reason"] or "")),
         choice_label(ReviewCase.Outcome.choices, row["case__outcome"] or ""),
     ]
 
@@ -111,7 +111,7 @@ def _reviews(args: dict[str, Any]) -> Any:
 def _rows(args: dict[str, Any], masker: Masker) -> Iterator[list[Cell]]:
     """The reviews in the list's order (newest first), read in chunks (a server-side cursor on PostgreSQL)."""
     tz = timezone.get_current_timezone()
-    for row in _reviews(args).values(*_FIELDS).iterator(chunk_size=CHUNK_SIZE):
+    for row in _reviews(args).values(*_FIELDS, **_CREDIT).iterator(chunk_size=CHUNK_SIZE):
         yield review_cells(row, masker, tz)
 
 

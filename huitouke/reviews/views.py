@@ -56,7 +56,7 @@ def review_index(request: HttpRequest) -> HttpResponse:
     is exact up to 10,000 and "about" beyond; "Next" reads on from the last row shown (keyset)."""
     form = ReviewFilterForm(request.GET or None)
     qs = (
-        review_list(**review_filter_args(form)).select_related(None).select_related("case")
+        review_list(**review_filter_args(form)).select_related(None).select_related("case", "credit")
     )  # the rows show the case; of the customer only its id
     paginator = Paginator(qs, PAGE_SIZE)
     counted = list_count(qs)  # exact when cheap, PostgreSQL's estimate ("about") beyond 10,000

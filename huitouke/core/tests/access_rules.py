@@ -106,6 +106,7 @@ PAGES: dict[str, str] = {
     "campaigns:cancel": "owner manager marketer",
     "service_reports:performance": "owner manager",
     "service_reports:recovery": "owner manager",
+    "service_reports:recovery_refresh": "owner manager",
     "service_import:start": "owner manager agent",
     "service_import:errors": "owner manager agent",
     "service_import:confirm": "owner manager agent",

@@ -17,7 +17,7 @@ from huitouke.core.models import AuditEntry, Job
 from huitouke.customers.tests.factories import CustomerFactory
 from huitouke.orders.models import Shop
 from huitouke.orders.tests.factories import OrderFactory
-from huitouke.reviews.models import Review
+from huitouke.reviews.models import Review, ReviewCredit
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,18 @@ def user_with(*perms: str) -> User:
 
 
 def review(shop: Shop, customer: Any, no: str, rated: datetime, **kw: Any) -> Review:
+    """A review; `scores`, `points` and `not_scored_reason` given: its stored credit ledger row too."""
     order: Any = OrderFactory(shop=shop, order_no=no, customer=customer)
-    return Review.objects.create(shop=shop, order=order, customer=customer, tid=no, created_at=rated, **kw)
+    ledger = {k: kw.pop(k) for k in ("scores", "points", "not_scored_reason") if k in kw}
+    made = Review.objects.create(shop=shop, order=order, customer=customer, tid=no, created_at=rated, **kw)
+    if ledger:
+        ReviewCredit.objects.create(
+            review=made,
+            scores=ledger["scores"],
+            points=ledger.get("points", 0),
+            reason=ledger.get("not_scored_reason", ""),
+        )
+    return made
 
 
 @pytest.fixture
