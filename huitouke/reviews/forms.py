@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from huitouke.orders.models import Shop
 from huitouke.reviews.importer import FIELDS, MAX_TEXT, REQUIRED
 from huitouke.reviews.labels import REASON_LABELS
-from huitouke.reviews.models import CreditSettings, Result, ReviewCase, Role
+from huitouke.reviews.models import ALERT_FIELD_MAX, CreditSettings, Result, ReviewCase, Role
 
 MAX_UPLOAD = 200 * 1024 * 1024
 
@@ -99,7 +99,7 @@ class CreditSettingsForm(forms.ModelForm):
     alert_robot_url = forms.URLField(
         assume_scheme="https",
         required=False,
-        max_length=500,
+        max_length=ALERT_FIELD_MAX,
         label=CreditSettings._meta.get_field("alert_robot_url").verbose_name,
         help_text=CreditSettings._meta.get_field("alert_robot_url").help_text,
     )

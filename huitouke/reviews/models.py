@@ -30,6 +30,8 @@ class Result(models.TextChoices):
 
 
 _DSR = [MinValueValidator(1), MaxValueValidator(5)]
+#: the longest alert e-mail list and robot URL a shop's credit settings keep
+ALERT_FIELD_MAX = 500
 
 
 class Review(models.Model):
@@ -226,13 +228,13 @@ class CreditSettings(models.Model):
     #: where a negative review is announced besides the in-app notification (staff only: contact data masked)
     alert_email = models.CharField(
         _("alert e-mail addresses"),
-        max_length=500,
+        max_length=ALERT_FIELD_MAX,
         blank=True,
         help_text=_("Separate several addresses with commas."),
     )
     alert_robot_url = models.URLField(
         _("alert group robot URL (WeCom / DingTalk)"),
-        max_length=500,
+        max_length=ALERT_FIELD_MAX,
         blank=True,
         help_text=_("The webhook address of a WeCom (企业微信) or DingTalk (钉钉) group robot, with its key."),
     )

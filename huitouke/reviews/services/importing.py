@@ -108,14 +108,15 @@ def reviews_import_rows(
     return result
 
 
-#: past this many buyers touched, a whole recomputation is cheaper than refreshing them one set at a time
+#: past this many buyers touched, a whole recomputation is cheaper than refreshing them through the rules module
+#: (SQLite; on PostgreSQL a refresh of many buyers is set-based and costs what their reviews cost, so it is kept)
 REFRESH_LIMIT = 20_000
 
 
 def _credit_after_write(shop: Shop, customer_ids: set[int]) -> None:
     """Keep the stored credit ledger true after reviews were written: the touched buyers' ledger (every rule is
-    local to a buyer), or the whole shop's when many were touched."""
-    if len(customer_ids) > REFRESH_LIMIT:
+    local to a buyer), or on SQLite the whole shop's when many were touched."""
+    if len(customer_ids) > REFRESH_LIMIT and connection.vendor != "postgresql":
         credit_recompute(shop=shop)
     elif customer_ids:
         credit_refresh(shop=shop, customer_ids=customer_ids)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from huitouke.core.errors import ApplicationError
 from huitouke.orders.models import Shop
 from huitouke.reviews.crediting import credit_recompute
-from huitouke.reviews.models import CreditSettings
+from huitouke.reviews.models import ALERT_FIELD_MAX, CreditSettings
 from huitouke.reviews.registry import destination_check
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def alert_emails_clean(value: str) -> str:
                 _("alert_email: %(address)s is not an e-mail address") % {"address": address}, field="alert_email"
             ) from None
     cleaned = ", ".join(dict.fromkeys(found))
-    if len(cleaned) > CreditSettings._meta.get_field("alert_email").max_length:  # type: ignore[operator]
+    if len(cleaned) > ALERT_FIELD_MAX:
         raise ApplicationError(_("alert_email: the addresses are too long"), field="alert_email")
     return cleaned
 
@@ -53,7 +53,7 @@ def alert_robot_url_clean(value: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApplicationError(_("alert_robot_url: not an http(s) address"), field="alert_robot_url")
-    if len(url) > CreditSettings._meta.get_field("alert_robot_url").max_length:  # type: ignore[operator]
+    if len(url) > ALERT_FIELD_MAX:
         raise ApplicationError(_("alert_robot_url: the address is too long"), field="alert_robot_url")
     try:
         URLValidator(schemes=["http", "https"])(url)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from huitouke.reviews.importer import ReviewRow, parse_reviews
-from huitouke.reviews.models import Review, ReviewCase, ReviewEvent
+from huitouke.reviews.models import Review, ReviewCase, ReviewCredit, ReviewEvent
 from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("review_clock")]
@@ -142,3 +142,17 @@ def test_file_without_required_columns_names_them(tmp_path):
 
     with pytest.raises(CommandError, match=r"missing column\(s\) result \(评价结果\), created \(评价时间\)"):
         run(str(path))
+
+
+def test_an_import_of_many_buyers_refreshes_them_on_postgresql_and_recomputes_the_shop_on_sqlite(monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr("huitouke.reviews.services.importing.REFRESH_LIMIT", 0)  # every import counts as large
+    golden_archive()
+    run(str(GOLDEN / "traderate_gb18030.csv"))
+    ReviewCredit.objects.filter(review__tid="9001000000000001").update(points=0)  # alice's ledger made stale
+    run(str(GOLDEN / "traderate_later_gb18030.csv"))  # changes bob's and dan's reviews only
+    ledger = dict(Review.objects.values_list("tid", "credit__points"))
+    # PostgreSQL refreshes only the buyers written (set-based); SQLite recomputes the shop, mending alice too
+    alice = 0 if connection.vendor == "postgresql" else 1
+    assert ledger == {"9001000000000001": alice, "9001000000000002": 1, "9001000000000003": 0, "9001000000000004": 0}
