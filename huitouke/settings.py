@@ -12,6 +12,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -366,6 +367,28 @@ HUITOUKE_PII_RETENTION_YEARS = env.int("HUITOUKE_PII_RETENTION_YEARS", default=0
 HUITOUKE_PUBLIC_URL = env.str("HUITOUKE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 HUITOUKE_FERNET_KEYS = env.list("HUITOUKE_FERNET_KEYS", default=[])
 HUITOUKE_CHANNEL_SECRETS = {k: v for k, v in env.ENVIRON.items() if k.startswith("HUITOUKE_SECRET_")}
+# Staff e-mail (an order source gone silent, a negative review; not customers' messages, which use the e-mail
+# channel's own settings) goes through SMTP_URL: smtp://[user:password@]host[:port][?starttls=true] or
+# smtps://… (TLS from the first byte, port 465 by default). Sender: HUITOUKE_FROM_EMAIL.
+_smtp = urlsplit(env.str("SMTP_URL", default="smtp://localhost:25"))
+if _smtp.scheme not in ("smtp", "smtps") or not _smtp.hostname:
+    raise ImproperlyConfigured("SMTP_URL must look like smtp://user:password@host:587?starttls=true or smtps://host")
+try:
+    EMAIL_PORT = _smtp.port or (465 if _smtp.scheme == "smtps" else 25)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"SMTP_URL: {_exc}") from _exc
+EMAIL_HOST = _smtp.hostname
+EMAIL_HOST_USER = unquote(_smtp.username or "")
+EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
+EMAIL_USE_SSL = _smtp.scheme == "smtps"
+EMAIL_USE_TLS = not EMAIL_USE_SSL and parse_qs(_smtp.query).get("starttls", ["false"])[-1].lower() in (
+    "1",
+    "true",
+    "yes",
+)
+EMAIL_TIMEOUT = 15
+DEFAULT_FROM_EMAIL = env.str("HUITOUKE_FROM_EMAIL", default="huitouke@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Outbound safety (messaging.channels.outbound): channel endpoints, webhook and robot URLs and SMTP servers on
 # loopback, private, link-local or reserved addresses are refused unless allowed here, all of them
 # (HUITOUKE_OUTBOUND_ALLOW_PRIVATE) or some networks (HUITOUKE_OUTBOUND_ALLOWED_NETWORKS=10.1.2.0/24,::1/128).

@@ -88,3 +88,38 @@ def test_argon2_is_the_first_password_hasher(tmp_path):
     result = run_settings(tmp_path, "import huitouke.settings as s; print(s.PASSWORD_HASHERS[0])")
 
     assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+MAIL = (
+    "import huitouke.settings as s; "
+    "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER or '-', s.EMAIL_HOST_PASSWORD or '-', s.EMAIL_USE_TLS, "
+    "s.EMAIL_USE_SSL, s.DEFAULT_FROM_EMAIL)"
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "localhost 25 - - False False huitouke@localhost"),
+        (
+            {
+                "SMTP_URL": "smtp://alerts:p%40ss@mail.example.com:587?starttls=true",
+                "HUITOUKE_FROM_EMAIL": "crm@shop.cn",
+            },
+            "mail.example.com 587 alerts p@ss True False crm@shop.cn",
+        ),
+        ({"SMTP_URL": "smtps://u:pw@smtp.exmail.qq.com"}, "smtp.exmail.qq.com 465 u pw False True huitouke@localhost"),
+    ],
+)
+def test_staff_mail_goes_through_smtp_url(tmp_path, env, expected):
+    result = run_settings(tmp_path, MAIL, **env)
+
+    assert result.stdout.strip() == expected, result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://mail.example.com", "smtp://", "smtp://host:notaport"])
+def test_a_bad_smtp_url_refuses_to_start_and_says_which_variable(tmp_path, url):
+    result = run_settings(tmp_path, MAIL, SMTP_URL=url)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SMTP_URL" in result.stderr
