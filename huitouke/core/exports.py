@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from huitouke.core.errors import ApplicationError, PermissionDeniedError
@@ -65,9 +66,23 @@ def csv_cell(value: Cell) -> str:
     return str(value)
 
 
-def choice_label(choices: Iterable[tuple[Any, Any]], value: str) -> str:
-    """The translated label of a choice value (the value itself when it is not among the choices)."""
-    return str(dict(choices).get(value, value)) if value else ""
+class Labels:
+    """The translated labels of some choices, read once per export in the reader's language: building Django's
+    choices list and translating it again for every cell cost two thirds of an export's time.
+    `labels("status", "sent")` → "Sent"; an empty value stays empty, an unknown one is shown as it is."""
+
+    def __init__(self, **choices: Iterable[tuple[Any, Any]]) -> None:
+        self._maps = {name: {value: str(label) for value, label in pairs} for name, pairs in choices.items()}
+        self._words: dict[str, str] = {}
+
+    def word(self, text: str) -> str:
+        """`gettext(text)`, translated once per export."""
+        if text not in self._words:
+            self._words[text] = _(text)
+        return self._words[text]
+
+    def __call__(self, name: str, value: str) -> str:
+        return self._maps[name].get(value, value) if value else ""
 
 
 def filters_detail(filters: Any) -> dict[str, str]:

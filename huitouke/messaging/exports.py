@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.core.counting import list_count
-from huitouke.core.exports import Cell, ExportKind, choice_label, export_kinds, filters_detail, local_time
+from huitouke.core.exports import Cell, ExportKind, Labels, export_kinds, filters_detail, local_time
 from huitouke.core.pii import Masker
 from huitouke.messaging.models import Channel, Message, Purpose, SourceKind
 from huitouke.messaging.selectors import MessageFilter, message_list
@@ -64,7 +64,7 @@ def message_headers() -> list[str]:
     ]
 
 
-def message_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
+def message_cells(row: dict[str, Any], masker: Masker, tz: Any, labels: Labels) -> list[Cell]:
     """One send record as cells: labels for the choices, the shop's local time, the address as the reader may
     see it."""
     return [
@@ -73,11 +73,11 @@ def message_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
         row["shop__name"] or "",
         row["customer_id"],
         row["customer__name"] or "",
-        choice_label(Channel.choices, row["channel"]),
-        choice_label(Purpose.choices, row["purpose"]),
-        choice_label(SourceKind.choices, row["source_kind"]),
-        choice_label(Message.Status.choices, row["status"]),
-        choice_label(Message.Reason.choices, row["reason"]),
+        labels("channel", row["channel"]),
+        labels("purpose", row["purpose"]),
+        labels("source_kind", row["source_kind"]),
+        labels("status", row["status"]),
+        labels("reason", row["reason"]),
         masker.to_address(row["channel"], row["to_address"]),
         row["template__name"] or "",
         row["subject"],
@@ -89,10 +89,19 @@ def message_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
 
 def _rows(filters: MessageFilter, masker: Masker) -> Iterator[list[Cell]]:
     """The records in the list's order (newest first), read in chunks (a server-side cursor on PostgreSQL)."""
-    tz = timezone.get_current_timezone()
+    tz, labels = (
+        timezone.get_current_timezone(),
+        Labels(
+            channel=Channel.choices,
+            purpose=Purpose.choices,
+            source_kind=SourceKind.choices,
+            status=Message.Status.choices,
+            reason=Message.Reason.choices,
+        ),
+    )
     qs = message_list(filters=filters).select_related(None).prefetch_related(None)
     for row in qs.values(*_FIELDS).iterator(chunk_size=CHUNK_SIZE):
-        yield message_cells(row, masker, tz)
+        yield message_cells(row, masker, tz, labels)
 
 
 def _parse(query: QueryDict, user: Any) -> MessageFilter:

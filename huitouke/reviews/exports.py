@@ -14,9 +14,10 @@ from django.db.models import F
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from huitouke.core.counting import list_count
-from huitouke.core.exports import Cell, ExportKind, choice_label, export_kinds, filters_detail, local_time
+from huitouke.core.exports import Cell, ExportKind, Labels, export_kinds, filters_detail, local_time
 from huitouke.core.pii import Masker
 from huitouke.reviews.forms import ReviewFilterForm, review_filter_args
 from huitouke.reviews.labels import REASON_LABELS
@@ -70,13 +71,13 @@ def review_headers() -> list[str]:
     ]
 
 
-def _credit(row: dict[str, Any]) -> Cell:
+def _credit(row: dict[str, Any], labels: Labels) -> Cell:
     if row["scores"] is None:
-        return _("not computed")
+        return labels.word(gettext_noop("not computed"))
     return row["points"] if row["scores"] else 0
 
 
-def review_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
+def review_cells(row: dict[str, Any], masker: Masker, tz: Any, labels: Labels) -> list[Cell]:
     """One review as cells: labels for the choices, the shop's local time, the nick as the reader may see it."""
     return [
         row["id"],
@@ -88,14 +89,14 @@ def review_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
         row["item_title"],
         row["customer_id"],
         masker.identifier(row["nick"]),
-        _("yes") if row["anonymous"] else _("no"),
-        choice_label(Role.choices, row["role"]),
-        choice_label(Result.choices, row["result"]),
+        labels.word(gettext_noop("yes") if row["anonymous"] else gettext_noop("no")),
+        labels("role", row["role"]),
+        labels("result", row["result"]),
         row["content"],
         row["reply"],
-        _credit(row),
+        _credit(row, labels),
         str(REASON_LABELS.get(row["not_scored_reason"] or "", row["not_scored_reason"] or "")),
-        choice_label(ReviewCase.Outcome.choices, row["case__outcome"] or ""),
+        labels("outcome", row["case__outcome"] or ""),
     ]
 
 
@@ -110,9 +111,12 @@ def _reviews(args: dict[str, Any]) -> Any:
 
 def _rows(args: dict[str, Any], masker: Masker) -> Iterator[list[Cell]]:
     """The reviews in the list's order (newest first), read in chunks (a server-side cursor on PostgreSQL)."""
-    tz = timezone.get_current_timezone()
+    tz, labels = (
+        timezone.get_current_timezone(),
+        Labels(role=Role.choices, result=Result.choices, outcome=ReviewCase.Outcome.choices),
+    )
     for row in _reviews(args).values(*_FIELDS, **_CREDIT).iterator(chunk_size=CHUNK_SIZE):
-        yield review_cells(row, masker, tz)
+        yield review_cells(row, masker, tz, labels)
 
 
 REVIEWS = export_kinds.register(

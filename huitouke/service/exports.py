@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huitouke.core.counting import list_count
-from huitouke.core.exports import Cell, ExportKind, choice_label, export_kinds, filters_detail, local_time
+from huitouke.core.exports import Cell, ExportKind, Labels, export_kinds, filters_detail, local_time
 from huitouke.core.pii import Masker
 from huitouke.service.models import Priority, SlaState, TicketChannel, TicketStatus, TicketType
 from huitouke.service.selectors import TicketFilter, ticket_queue
@@ -77,17 +77,17 @@ def ticket_headers() -> list[str]:
     ]
 
 
-def ticket_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
+def ticket_cells(row: dict[str, Any], masker: Masker, tz: Any, labels: Labels) -> list[Cell]:
     """One ticket as cells: labels for the choices, the shop's local time, the phone as the reader may see it."""
     return [
         row["number"],
         row["shop__name"],
         row["subject"],
-        choice_label(TicketType.choices, row["type"]),
-        choice_label(TicketChannel.choices, row["channel"]),
-        choice_label(Priority.choices, row["priority"]),
-        choice_label(TicketStatus.choices, row["status"]),
-        choice_label(SlaState.choices, row["sla_state"]),
+        labels("type", row["type"]),
+        labels("channel", row["channel"]),
+        labels("priority", row["priority"]),
+        labels("status", row["status"]),
+        labels("sla_state", row["sla_state"]),
         row["customer_id"],
         row["customer__name"],
         masker.phone(row["customer__phone"] or ""),
@@ -102,10 +102,19 @@ def ticket_cells(row: dict[str, Any], masker: Masker, tz: Any) -> list[Cell]:
 
 def _rows(asked: TicketExport, masker: Masker) -> Iterator[list[Cell]]:
     """The tickets in the view's order, read in chunks (a server-side cursor on PostgreSQL)."""
-    tz = timezone.get_current_timezone()
+    tz, labels = (
+        timezone.get_current_timezone(),
+        Labels(
+            type=TicketType.choices,
+            channel=TicketChannel.choices,
+            priority=Priority.choices,
+            status=TicketStatus.choices,
+            sla_state=SlaState.choices,
+        ),
+    )
     qs = ticket_queue(user=asked.user, filters=asked.filters)
     for row in qs.values(*_FIELDS).iterator(chunk_size=CHUNK_SIZE):
-        yield ticket_cells(row, masker, tz)
+        yield ticket_cells(row, masker, tz, labels)
 
 
 def ticket_export_parse(query: QueryDict, user: Any) -> TicketExport:
