@@ -6,6 +6,7 @@ rows.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +18,8 @@ from huitouke.orders.feed.values import (
     _RECEIVER,
     LINE_STAGE_COLUMNS,
     ORDER_STAGE_COLUMNS,
+    ORDER_VALUE_FIELDS,
     Levels,
-    content_fingerprint,
     customer_name,
     fingerprint_key,
     level_note,
@@ -236,22 +237,29 @@ class EncodingBatch:
         shop_id = self._encoder.shop_of(row)
         self._latest[(shop_id, row.order_no)] = seq
         handle = row.buyer_handle
-        values = order_values(row)
-        lines = [(seq, shop_id, product_key(line), *line_values(line)) for line in row.lines]
-        order = (
+        stored = self._stored_order(order_values(row))
+        # the order's values and lines in COPY text, which its fingerprint digests (and PostgreSQL's rows reuse)
+        values_text = _VALUES_FORMAT.copy(stored)
+        tails = [(product_key(line), *line_values(line)) for line in row.lines]
+        tails_text = [_LINE_TAIL_FORMAT.copy(tail) for tail in tails]
+        fingerprint = fingerprint_digest(self._fingerprint_key, values_text, "".join(tails_text))
+        head = (
             seq, shop_id, row.order_no, row.platform, handle, customer_name(row),
-            *self._stored_profile(profile_values(row)),
-            row.accepts_marketing, row.new_products, row.summary_lines, *self._stored_order(values),
-            content_fingerprint(self._fingerprint_key, values, [line[2:] for line in lines]),
+            *self._stored_profile(profile_values(row)), row.accepts_marketing, row.new_products, row.summary_lines,
         )  # fmt: skip
         if self._keep_levels and row.member_level:
             level_note(self.levels, shop_id, row)
         if self._sqlite:
+            order = (*head, *stored, fingerprint)
+            lines = [(seq, shop_id, *tail) for tail in tails]
             self._orders.append(_ORDER_FORMAT.sqlite(order) or tuple(map(sqlite_cell, order)))
             self._lines.append([_LINE_FORMAT.sqlite(line) or tuple(map(sqlite_cell, line)) for line in lines])
         else:
-            self._orders.append(_ORDER_FORMAT.copy(order))
-            self._lines.append("".join(map(_LINE_FORMAT.copy, lines)))
+            # the COPY row of the order is its head's, its values' and its fingerprint's cells (each part escaped
+            # on its own, as `_ORDER_FORMAT.copy` would)
+            self._orders.append(f"{_HEAD_FORMAT.copy(head)[:-1]}\t{values_text[:-1]}\t{fingerprint}\n")
+            prefix = f"{seq}\t{shop_id}\t"
+            self._lines.append("".join([prefix + text for text in tails_text]))
 
     def _stored_profile(self, values: tuple[str, ...]) -> tuple[str, ...]:
         found = self._profiles.get(values)
@@ -287,6 +295,37 @@ class EncodingBatch:
 
 _ORDER_FORMAT = RowFormat(ORDER_STAGE_COLUMNS)
 _LINE_FORMAT = RowFormat(LINE_STAGE_COLUMNS)
+#: the parts of an order's COPY row: before its values, its values (ORDER_VALUE_FIELDS); a line's after seq and shop
+_HEAD_FORMAT = RowFormat(ORDER_STAGE_COLUMNS[: ORDER_STAGE_COLUMNS.index(ORDER_VALUE_FIELDS[0])])
+_VALUES_FORMAT = RowFormat(ORDER_VALUE_FIELDS)
+_LINE_TAIL_FORMAT = RowFormat(LINE_STAGE_COLUMNS[2:])
+
+
+def fingerprint_digest(key: bytes, values_text: str, lines_text: str) -> int:
+    """An order's fingerprint (`Order.fingerprint`): the signed 64-bit keyed digest (`fingerprint_key`) of what
+    an import writes for it, in COPY text (escaped: no two orders give the same text): its values
+    (ORDER_VALUE_FIELDS, the delivery details sealed as stored, `PiiCipher.seal_fixed`), then per line the
+    product key and the line's values. Equal content gives an equal digest on every run; content written
+    differently ("10" for "10.00", a time in another offset) or sealed with another key gives another, which
+    only costs the re-import a comparison field by field."""
+    hasher = _HASHERS.get(key)
+    if hasher is None:
+        hasher = _HASHERS[key] = hashlib.blake2b(digest_size=8, key=key)
+    hasher = hasher.copy()  # keyed once: a copy costs less than keying each digest
+    hasher.update((values_text + lines_text).encode())
+    return int.from_bytes(hasher.digest(), "big", signed=True)
+
+
+_HASHERS: dict[bytes, Any] = {}
+
+
+def order_fingerprint(key: bytes, cipher: PiiCipher, row: OrderRow) -> int:
+    """`fingerprint_digest` of a parsed order (the encoder computes it from the text it writes anyway)."""
+    stored = list(order_values(row))
+    for i in _RECEIVER:
+        stored[i] = cipher.seal_fixed(stored[i])
+    lines = "".join(_LINE_TAIL_FORMAT.copy((product_key(line), *line_values(line))) for line in row.lines)
+    return fingerprint_digest(key, _VALUES_FORMAT.copy(tuple(stored)), lines)
 
 
 def _sqlite_text(rows: Iterable[str | tuple[Any, ...]], odd: list[tuple[Any, ...]]) -> str:

@@ -6,7 +6,6 @@ Pure (no Django, no ORM): the parsing child process (`feed.process`) uses it wit
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -166,42 +165,7 @@ def product_key(line: LineRow) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ fingerprints
-_CELL, _LINE = "\x1f", "\x1e"
-
-
-def _fingerprint_cell(value: Any) -> str:
-    if value is None:
-        return "\x00"
-    return value if type(value) is str else str(value)
-
-
 def fingerprint_key(cipher: PiiCipher) -> bytes:
     """The key of the order fingerprints, derived from the personal data's digest key: the content digested
     holds the delivery details, so the digest is keyed like the customers' search digests."""
     return hashlib.blake2b(cipher.hash_key, digest_size=32, person=b"order-fp").digest()
-
-
-def content_fingerprint(key: bytes, order: tuple[Any, ...], lines: Sequence[tuple[Any, ...]]) -> int:
-    """A signed 64-bit keyed digest (`fingerprint_key`) of what an import writes for an order: its
-    `order_values` and, per line, the product key followed by its `line_values` (`Order.fingerprint`). Equal
-    content gives an equal digest on every run; content written differently (a time in another offset, "10" for
-    "10.00") gives another, which only costs the re-import a comparison field by field. Cells are joined by
-    separators; when a cell holds one, every cell is prefixed with its length instead, so that no two different
-    orders join to the same text."""
-    cells = [_fingerprint_cell(v) for v in order]
-    expected = len(cells) - 1
-    text = _CELL.join(cells)
-    for line in lines:
-        row = [_fingerprint_cell(v) for v in line]
-        expected += len(row)
-        text += _LINE + _CELL.join(row)
-    if text.count(_CELL) + text.count(_LINE) != expected:  # a cell holds a separator
-        text = _LINE.join(
-            _CELL.join(f"{len(c)}:{c}" for c in map(_fingerprint_cell, values)) for values in (order, *lines)
-        )
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8, key=key).digest(), "big", signed=True)
-
-
-def order_fingerprint(key: bytes, row: OrderRow) -> int:
-    """`content_fingerprint` of a parsed order."""
-    return content_fingerprint(key, order_values(row), [(product_key(line), *line_values(line)) for line in row.lines])

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huitouke.core.bulk import TableWriter, ids_allocate, values_in
+from huitouke.core.pii_crypto import PiiCipher
 from huitouke.core.pii_fields import pii_cipher
 from huitouke.customers.models import Consent, Customer, CustomerIdentity
 from huitouke.customers.pii import digest_values
@@ -25,12 +26,12 @@ from huitouke.orders.feed import (
     customer_name,
     fingerprint_key,
     line_values,
-    order_fingerprint,
     order_values,
     product_key,
     profile_values,
     stored_profile,
 )
+from huitouke.orders.feed.encoding import order_fingerprint
 from huitouke.orders.importers.rows import LineRow, OrderRow
 from huitouke.orders.importing.result import ImportResult
 from huitouke.orders.models import Order, OrderLine, Product, Shop
@@ -67,6 +68,7 @@ class OrderWriter:
         self.default_shop = default_shop
         self._shops: dict[tuple[str, str], Shop] = {}
         self._fingerprint_key: bytes | None = None
+        self._cipher: PiiCipher | None = None
 
     # -- resolution -------------------------------------------------------------------------------------------
     def _shop_for(self, row: OrderRow) -> Shop:
@@ -265,9 +267,10 @@ class OrderWriter:
             self._apply(wanted, {k: v for k, v in existing.items() if not v[3]}, now)
 
     def _fingerprint(self, row: OrderRow) -> int:
-        if self._fingerprint_key is None:
-            self._fingerprint_key = fingerprint_key(pii_cipher())
-        return order_fingerprint(self._fingerprint_key, row)
+        if self._cipher is None or self._fingerprint_key is None:
+            self._cipher = pii_cipher()
+            self._fingerprint_key = fingerprint_key(self._cipher)
+        return order_fingerprint(self._fingerprint_key, self._cipher, row)
 
     @staticmethod
     def _existing(parsed: dict[tuple[int, str], tuple[int, int]]) -> dict[tuple[int, str], Archived]:

@@ -24,6 +24,8 @@ from huitouke.orders.feed import (
     batched_into,
     copy_cell,
     copy_line,
+    fingerprint_key,
+    order_fingerprint,
     sqlite_cell,
 )
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
@@ -172,3 +174,26 @@ def test_sqlite_cells_are_text_numbers_or_none(value):
         assert Decimal(cell) == value
     else:
         assert cell == str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def test_an_order_row_is_the_copy_of_its_cells_and_carries_its_fingerprint():
+    # a remark with a tab and a newline, a line title with a backslash: the COPY row is built in parts (the head,
+    # the values the fingerprint digests, the fingerprint), each escaped as the whole row would be
+    odd = dataclasses.replace(_order("7"), buyer_remark="先发\t顺丰\n谢谢", seller_memo="a\\b")
+    odd = dataclasses.replace(odd, lines=(dataclasses.replace(odd.lines[0], title="龙井\\特级"),))
+    for row in (_order("6"), odd):
+        batch = Encoder(lambda name, platform: 4, cipher=REPEATABLE).encode([row])
+        assert isinstance(batch.orders, bytes)
+        cells = batch.orders.decode().removesuffix("\n").split("\t")
+        assert len(cells) == len(ORDER_STAGE_COLUMNS)
+        key = fingerprint_key(REPEATABLE)
+        fingerprint = order_fingerprint(key, REPEATABLE, row)
+        assert cells[-1] == str(fingerprint)
+        whole = dict(zip(ORDER_STAGE_COLUMNS, cells, strict=True))
+        assert whole["buyer_remark"] == copy_cell(row.buyer_remark[:1000])
+        assert whole["seller_memo"] == copy_cell(row.seller_memo)
+        assert batch.lines.decode().split("\t")[LINE_STAGE_COLUMNS.index("title")] == copy_cell(row.lines[0].title)
+        sqlite = Encoder(lambda name, platform: 4, SQLITE, cipher=REPEATABLE).encode([row])
+        stored = sqlite.odd_orders[0] if sqlite.odd_orders else tuple(sqlite.orders.split(CELL_SEP))
+        assert str(stored[-1]) == str(fingerprint)  # the same digest whichever database it is staged for
+    assert order_fingerprint(key, REPEATABLE, odd) != order_fingerprint(key, REPEATABLE, _order("7"))
