@@ -211,17 +211,21 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     records of the chosen activation, and the day-by-day runs."""
     rule = _rule(pk)
     history = selectors.activation_results(rule=rule)
-    chosen = history[0].activation if history else None
+    current = history[0] if history else None
     wanted = request.GET.get("activation", "")
     for item in history:
         if wanted.isdigit() and item.activation.number == int(wanted):
-            chosen = item.activation
+            current = item
+    chosen = current.activation if current else None
     status_filter = request.GET.get("status", "")
     reason_filter = request.GET.get("reason", "")
     page = None
-    if chosen is not None:
-        records = selectors.records_of(activation=chosen, status=status_filter, reason=reason_filter)
-        page = Paginator(records, 50).get_page(request.GET.get("page"))
+    if current is not None:
+        records = selectors.records_of(activation=current.activation, status=status_filter, reason=reason_filter)
+        paginator = Paginator(records, 50)
+        # the activation's messages are counted already (its results): no second count of them for the pages
+        paginator.count = selectors.records_count(current.counts, status=status_filter, reason=reason_filter)
+        page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "care/rule_detail.html",
