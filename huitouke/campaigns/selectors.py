@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -239,14 +240,15 @@ def campaign_results(campaign: Campaign) -> Results:
     """Targeted, held out, message outcomes, unsubscribes, and the orders of each group within the attribution
     window (from the launch, `attribution_days` long; closed and refunded orders do not count), with the uplift
     of the treated over the holdout group, the cost at the channel's price and the ROI."""
-    statuses = dict(_messages(campaign).order_by().values_list("status").annotate(n=Count("id")))
-    suppressed = dict(
-        _messages(campaign)
-        .filter(status__in=(Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED))
-        .order_by()
-        .values_list("reason")
-        .annotate(n=Count("id"))
-    )
+    # the messages grouped by status and reason in one pass: the outcomes, the reasons of those not sent and the
+    # count the cost is priced on all come from it
+    statuses: dict[str, int] = defaultdict(int)
+    suppressed: dict[str, int] = defaultdict(int)
+    not_sent = (Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED)
+    for status, reason, n in _messages(campaign).order_by().values_list("status", "reason").annotate(n=Count("id")):
+        statuses[status] += n
+        if status in not_sent:
+            suppressed[reason] += n
     start = campaign.launched_at or timezone.now()
     end = start + timedelta(days=campaign.attribution_days)
     groups = {False: Group(), True: Group()}
@@ -275,7 +277,7 @@ def campaign_results(campaign: Campaign) -> Results:
         holdout.customers,
     )  # fmt: skip
     incremental = stats.incremental_revenue(revenue.value, treated.customers)
-    cost = campaign_cost(campaign)
+    cost = campaign_cost(campaign, contacted=sum(statuses.get(s, 0) for s in Message.CONTACTED))
     unsubscribed = (
         Consent.objects.filter(
             customer__campaign_memberships__campaign=campaign,
@@ -309,14 +311,15 @@ def campaign_results(campaign: Campaign) -> Results:
     )
 
 
-def campaign_cost(campaign: Campaign) -> Decimal:
-    """Messages handed to the channel times its price (SMS: per part, the signature included)."""
+def campaign_cost(campaign: Campaign, *, contacted: int | None = None) -> Decimal:
+    """Messages handed to the channel times its price (SMS: per part, the signature included). `contacted`: how
+    many that is when the caller counted them already."""
     price = price_list().get(campaign.channel, Decimal("0"))
     if price <= 0:
         return Decimal("0")
     sent = _messages(campaign).filter(status__in=Message.CONTACTED)
     if campaign.channel != Channel.SMS:
-        return (price * sent.count()).quantize(Decimal("0.01"))
+        return (price * (sent.count() if contacted is None else contacted)).quantize(Decimal("0.01"))
     signature = sms_signature_for(campaign.shop)
     parts = sum(
         rendering.sms_count(body, signature=signature).parts for body in sent.values_list("body", flat=True).iterator()
