@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from huitouke.care import forms, selectors, sending, services, ticks
 from huitouke.care.library import template_key
 from huitouke.care.models import CareRule, Trigger
+from huitouke.care.reach import rule_reach_stored
 from huitouke.care.registry import live_source_connected
 from huitouke.care.triggers import DAILY, TRIGGERS
 from huitouke.core.audit import record
@@ -226,6 +227,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # the activation's messages are counted already (its results): no second count of them for the pages
         paginator.count = selectors.records_count(current.counts, status=status_filter, reason=reason_filter)
         page = paginator.get_page(request.GET.get("page"))
+    stored_reach = rule_reach_stored(rule)
     return render(
         request,
         "care/rule_detail.html",
@@ -238,7 +240,8 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_filter": status_filter,
             "reason_filter": reason_filter,
             "runs": selectors.run_list(rule=rule),
-            "reach": selectors.rule_reach(rule),
+            "reach_stored": stored_reach,
+            "reach": stored_reach.value.reach if stored_reach else None,
             "trigger_label": dict(Trigger.choices).get(rule.trigger, rule.trigger),
             "params": forms.params_summary(rule.trigger, rule.params or {}),
             "status_labels": sending.STATUS_LABELS,
