@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, Func, OuterRef, QuerySet, TextField, Value
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from huitouke.audiences.conditions import DefinitionError
@@ -321,7 +322,27 @@ def campaign_cost(campaign: Campaign, *, contacted: int | None = None) -> Decima
     if campaign.channel != Channel.SMS:
         return (price * (sent.count() if contacted is None else contacted)).quantize(Decimal("0.01"))
     signature = sms_signature_for(campaign.shop)
-    parts = sum(
-        rendering.sms_count(body, signature=signature).parts for body in sent.values_list("body", flat=True).iterator()
-    )
+    # the parts of a text depend on its length alone: a stand-in of the same length counts the same
+    parts = sum(rendering.sms_count("a" * units, signature=signature).parts * n for units, n in _sms_lengths(sent))
     return (price * parts).quantize(Decimal("0.01"))
+
+
+#: the characters inside the Basic Multilingual Plane (a PostgreSQL regex): removing them leaves those beyond it
+_BEYOND_BMP = r"[^\U00010000-\U0010FFFF]"
+
+
+def _sms_lengths(messages: QuerySet[Message]) -> list[tuple[int, int]]:
+    """(length of a body as carriers count it, how many bodies have it): on PostgreSQL grouped in the database
+    (UTF-16 units: the characters, plus one more for each beyond the BMP, as rendering.sms_length counts) rather
+    than every body read into Python; elsewhere (SQLite, tests) counted here."""
+    if connection.vendor != "postgresql":
+        return list(
+            Counter(rendering.sms_length(b) for b in messages.values_list("body", flat=True).iterator()).items()
+        )
+    beyond = Func(
+        F("body"), Value(_BEYOND_BMP), Value(""), Value("g"), function="regexp_replace", output_field=TextField()
+    )
+    rows = (
+        messages.order_by().annotate(units=Length("body") + Length(beyond)).values_list("units").annotate(n=Count("id"))
+    )
+    return [(int(units), int(n)) for units, n in rows]
