@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Count, Exists, F, Func, OuterRef, QuerySet, TextField, Value
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Length
 from django.utils import timezone
 
@@ -327,22 +327,29 @@ def campaign_cost(campaign: Campaign, *, contacted: int | None = None) -> Decima
     return (price * parts).quantize(Decimal("0.01"))
 
 
-#: the characters inside the Basic Multilingual Plane (a PostgreSQL regex): removing them leaves those beyond it
-_BEYOND_BMP = r"[^\U00010000-\U0010FFFF]"
+#: a character beyond the Basic Multilingual Plane (two UTF-16 units), a regex PostgreSQL and Python read alike
+_BEYOND_BMP = r"[\U00010000-\U0010FFFF]"
 
 
 def _sms_lengths(messages: QuerySet[Message]) -> list[tuple[int, int]]:
-    """(length of a body as carriers count it, how many bodies have it): on PostgreSQL grouped in the database
-    (UTF-16 units: the characters, plus one more for each beyond the BMP, as rendering.sms_length counts) rather
-    than every body read into Python; elsewhere (SQLite, tests) counted here."""
-    if connection.vendor != "postgresql":
-        return list(
-            Counter(rendering.sms_length(b) for b in messages.values_list("body", flat=True).iterator()).items()
-        )
-    beyond = Func(
-        F("body"), Value(_BEYOND_BMP), Value(""), Value("g"), function="regexp_replace", output_field=TextField()
-    )
+    """(length of a body as carriers count it, how many bodies have it): the bodies grouped by their number of
+    characters in the database rather than each read into Python; the few with a character beyond the BMP (an
+    emoji, a rare character: two UTF-16 units, as rendering.sms_length counts) are read and measured here."""
+    beyond = ExpressionWrapper(Q(body__regex=_BEYOND_BMP), output_field=BooleanField())
     rows = (
-        messages.order_by().annotate(units=Length("body") + Length(beyond)).values_list("units").annotate(n=Count("id"))
+        messages.order_by()
+        .annotate(units=Length("body"), beyond=beyond)
+        .values_list("units", "beyond")
+        .annotate(n=Count("id"))
     )
-    return [(int(units), int(n)) for units, n in rows]
+    lengths: Counter[int] = Counter()
+    some_beyond = False
+    for units, is_beyond, n in rows:
+        if is_beyond:
+            some_beyond = True
+        else:
+            lengths[int(units or 0)] += int(n)
+    if some_beyond:
+        texts = messages.filter(body__regex=_BEYOND_BMP).values_list("body", flat=True).iterator()
+        lengths.update(rendering.sms_length(text) for text in texts)
+    return list(lengths.items())
