@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -9,7 +10,8 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from huitouke.audiences.conditions import DefinitionError
@@ -239,14 +241,15 @@ def campaign_results(campaign: Campaign) -> Results:
     """Targeted, held out, message outcomes, unsubscribes, and the orders of each group within the attribution
     window (from the launch, `attribution_days` long; closed and refunded orders do not count), with the uplift
     of the treated over the holdout group, the cost at the channel's price and the ROI."""
-    statuses = dict(_messages(campaign).order_by().values_list("status").annotate(n=Count("id")))
-    suppressed = dict(
-        _messages(campaign)
-        .filter(status__in=(Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED))
-        .order_by()
-        .values_list("reason")
-        .annotate(n=Count("id"))
-    )
+    # the messages grouped by status and reason in one pass: the outcomes, the reasons of those not sent and the
+    # count the cost is priced on all come from it
+    statuses: dict[str, int] = defaultdict(int)
+    suppressed: dict[str, int] = defaultdict(int)
+    not_sent = (Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED)
+    for status, reason, n in _messages(campaign).order_by().values_list("status", "reason").annotate(n=Count("id")):
+        statuses[status] += n
+        if status in not_sent:
+            suppressed[reason] += n
     start = campaign.launched_at or timezone.now()
     end = start + timedelta(days=campaign.attribution_days)
     groups = {False: Group(), True: Group()}
@@ -275,7 +278,7 @@ def campaign_results(campaign: Campaign) -> Results:
         holdout.customers,
     )  # fmt: skip
     incremental = stats.incremental_revenue(revenue.value, treated.customers)
-    cost = campaign_cost(campaign)
+    cost = campaign_cost(campaign, contacted=sum(statuses.get(s, 0) for s in Message.CONTACTED))
     unsubscribed = (
         Consent.objects.filter(
             customer__campaign_memberships__campaign=campaign,
@@ -309,16 +312,44 @@ def campaign_results(campaign: Campaign) -> Results:
     )
 
 
-def campaign_cost(campaign: Campaign) -> Decimal:
-    """Messages handed to the channel times its price (SMS: per part, the signature included)."""
+def campaign_cost(campaign: Campaign, *, contacted: int | None = None) -> Decimal:
+    """Messages handed to the channel times its price (SMS: per part, the signature included). `contacted`: how
+    many that is when the caller counted them already."""
     price = price_list().get(campaign.channel, Decimal("0"))
     if price <= 0:
         return Decimal("0")
     sent = _messages(campaign).filter(status__in=Message.CONTACTED)
     if campaign.channel != Channel.SMS:
-        return (price * sent.count()).quantize(Decimal("0.01"))
+        return (price * (sent.count() if contacted is None else contacted)).quantize(Decimal("0.01"))
     signature = sms_signature_for(campaign.shop)
-    parts = sum(
-        rendering.sms_count(body, signature=signature).parts for body in sent.values_list("body", flat=True).iterator()
-    )
+    # the parts of a text depend on its length alone: a stand-in of the same length counts the same
+    parts = sum(rendering.sms_count("a" * units, signature=signature).parts * n for units, n in _sms_lengths(sent))
     return (price * parts).quantize(Decimal("0.01"))
+
+
+#: a character beyond the Basic Multilingual Plane (two UTF-16 units), a regex PostgreSQL and Python read alike
+_BEYOND_BMP = r"[\U00010000-\U0010FFFF]"
+
+
+def _sms_lengths(messages: QuerySet[Message]) -> list[tuple[int, int]]:
+    """(length of a body as carriers count it, how many bodies have it): the bodies grouped by their number of
+    characters in the database rather than each read into Python; the few with a character beyond the BMP (an
+    emoji, a rare character: two UTF-16 units, as rendering.sms_length counts) are read and measured here."""
+    beyond = ExpressionWrapper(Q(body__regex=_BEYOND_BMP), output_field=BooleanField())
+    rows = (
+        messages.order_by()
+        .annotate(units=Length("body"), beyond=beyond)
+        .values_list("units", "beyond")
+        .annotate(n=Count("id"))
+    )
+    lengths: Counter[int] = Counter()
+    some_beyond = False
+    for units, is_beyond, n in rows:
+        if is_beyond:
+            some_beyond = True
+        else:
+            lengths[int(units or 0)] += int(n)
+    if some_beyond:
+        texts = messages.filter(body__regex=_BEYOND_BMP).values_list("body", flat=True).iterator()
+        lengths.update(rendering.sms_length(text) for text in texts)
+    return list(lengths.items())

@@ -8,7 +8,9 @@ class CareConfig(AppConfig):
     verbose_name = "Care"
 
     def ready(self) -> None:
+        from huitouke.analytics.snapshots import register_refresher
         from huitouke.care.library import library_rows
+        from huitouke.care.reach import KEY, reach_refresh
         from huitouke.care.services import validity_extend_on_login
         from huitouke.messaging.library import library_register
 
@@ -16,3 +18,5 @@ class CareConfig(AppConfig):
         # care templates ship with the code, loaded with messaging's library after every migrate.
         user_logged_in.connect(validity_extend_on_login, dispatch_uid="care-validity-on-login")
         library_register("care", library_rows)
+        # the stored reach of marketing rules is counted again with analytics' stored figures (after imports, nightly)
+        register_refresher(KEY, reach_refresh)

@@ -111,35 +111,33 @@ def _reached(activation_ids: list[int]) -> QuerySet[Message]:
     return sending.messages_of(activation_ids).filter(status__in=sending.SENT_STATUSES, sent_at__isnull=False)
 
 
-def results_for(activation_ids: list[int], *, follow_up: bool = True) -> Results:
-    """Results of these activations' messages: counts by status and reason in one grouped query, then (with
-    `follow_up`) two EXISTS counts for unsubscribes and orders within 7 days of a message reaching a customer."""
-    results = Results()
-    for counts in sending.status_counts(activation_ids).values():
-        for (status, reason), n in counts.items():
-            results.add(status, reason, n)
-    if follow_up and results.sent:
-        reached = _reached(activation_ids)
-        opted_out = Consent.objects.filter(
-            customer_id=OuterRef("customer_id"),
-            purpose__in=["care", "marketing", "new_products"],
-            granted=False,
-            updated_at__gte=OuterRef("sent_at"),
-        )
-        results.unsubscribed = reached.filter(Exists(opted_out)).values("customer_id").distinct().count()
-        bought = Order.objects.filter(
-            customer_id=OuterRef("customer_id"),
-            ordered_at__gt=OuterRef("sent_at"),
-            ordered_at__lte=OuterRef("sent_at") + timedelta(days=7),
-        ).exclude(status=Order.Status.CLOSED)
-        results.ordered_within_7_days = reached.filter(Exists(bought)).values("customer_id").distinct().count()
-    return results
+def _follow_ups(activation_ids: list[int]) -> tuple[int, int]:
+    """(customers who said no after a message of these activations reached them, customers who ordered within 7
+    days of one): two EXISTS counts over the reached messages."""
+    reached = _reached(activation_ids)
+    opted_out = Consent.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        purpose__in=["care", "marketing", "new_products"],
+        granted=False,
+        updated_at__gte=OuterRef("sent_at"),
+    )
+    unsubscribed = reached.filter(Exists(opted_out)).values("customer_id").distinct().count()
+    bought = Order.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        ordered_at__gt=OuterRef("sent_at"),
+        ordered_at__lte=OuterRef("sent_at") + timedelta(days=7),
+    ).exclude(status=Order.Status.CLOSED)
+    ordered = reached.filter(Exists(bought)).values("customer_id").distinct().count()
+    return unsubscribed, ordered
 
 
 @dataclass(frozen=True)
 class ActivationResults:
+    """An activation, its results, and its messages counted by (status, reason) (what its records list counts)."""
+
     activation: CareActivation
     results: Results
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def activation_results(*, rule: CareRule) -> list[ActivationResults]:
@@ -152,11 +150,16 @@ def activation_results(*, rule: CareRule) -> list[ActivationResults]:
         results = Results()
         for (status, reason), n in counts.get(a.pk, {}).items():
             results.add(status, reason, n)
-        if results.sent:
-            follow = results_for([a.pk])
-            results.unsubscribed, results.ordered_within_7_days = follow.unsubscribed, follow.ordered_within_7_days
-        out.append(ActivationResults(a, results))
+        if results.sent:  # the counts are in hand: only the follow-ups are read (not the counts again)
+            results.unsubscribed, results.ordered_within_7_days = _follow_ups([a.pk])
+        out.append(ActivationResults(a, results, counts.get(a.pk, {})))
     return out
+
+
+def records_count(counts: dict[tuple[str, str], int], *, status: str = "", reason: str = "") -> int:
+    """How many records `records_of` lists for this status / reason, from the activation's grouped counts
+    (ActivationResults.counts) instead of counting its messages again."""
+    return sum(n for (s, r), n in counts.items() if (not status or s == status) and (not reason or r == reason))
 
 
 def records_of(*, activation: CareActivation, status: str = "", reason: str = "") -> QuerySet[Message]:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from huitouke.care import forms, selectors, sending, services, ticks
 from huitouke.care.library import template_key
 from huitouke.care.models import CareRule, Trigger
+from huitouke.care.reach import rule_reach_stored
 from huitouke.care.registry import live_source_connected
 from huitouke.care.triggers import DAILY, TRIGGERS
 from huitouke.core.audit import record
@@ -211,17 +212,22 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     records of the chosen activation, and the day-by-day runs."""
     rule = _rule(pk)
     history = selectors.activation_results(rule=rule)
-    chosen = history[0].activation if history else None
+    current = history[0] if history else None
     wanted = request.GET.get("activation", "")
     for item in history:
         if wanted.isdigit() and item.activation.number == int(wanted):
-            chosen = item.activation
+            current = item
+    chosen = current.activation if current else None
     status_filter = request.GET.get("status", "")
     reason_filter = request.GET.get("reason", "")
     page = None
-    if chosen is not None:
-        records = selectors.records_of(activation=chosen, status=status_filter, reason=reason_filter)
-        page = Paginator(records, 50).get_page(request.GET.get("page"))
+    if current is not None:
+        records = selectors.records_of(activation=current.activation, status=status_filter, reason=reason_filter)
+        paginator = Paginator(records, 50)
+        # the activation's messages are counted already (its results): no second count of them for the pages
+        paginator.count = selectors.records_count(current.counts, status=status_filter, reason=reason_filter)
+        page = paginator.get_page(request.GET.get("page"))
+    stored_reach = rule_reach_stored(rule)
     return render(
         request,
         "care/rule_detail.html",
@@ -234,7 +240,8 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_filter": status_filter,
             "reason_filter": reason_filter,
             "runs": selectors.run_list(rule=rule),
-            "reach": selectors.rule_reach(rule),
+            "reach_stored": stored_reach,
+            "reach": stored_reach.value.reach if stored_reach else None,
             "trigger_label": dict(Trigger.choices).get(rule.trigger, rule.trigger),
             "params": forms.params_summary(rule.trigger, rule.params or {}),
             "status_labels": sending.STATUS_LABELS,

@@ -211,3 +211,33 @@ def test_a_test_send_goes_to_staff_as_a_service_message(template, shop):
     assert message.to_address == "13912345678"
     assert "明前龙井" in message.body
     assert not _campaign_messages(campaign).exists()
+
+
+def test_sms_cost_counts_each_texts_parts_by_its_length(template, shop):
+    """The cost is priced per SMS part from each text's length as carriers count it (UTF-16 units: an emoji or a
+    rare character beyond the BMP is two), grouped by length in the database on PostgreSQL: the same sum as
+    counting every text one by one, across the 70 / 67 boundaries."""
+    from huitouke.campaigns.selectors import campaign_cost
+    from huitouke.messaging.selectors import sms_signature_for
+    from huitouke.messaging.services import channel_config_save
+
+    channel_config_save(
+        shop_id=None,
+        channel="sms",
+        provider="aliyun",
+        options={"endpoint": "http://127.0.0.1:9/", "sign_name": "茶小铺"},
+        secrets_new={"access_key_id": "ak", "access_key_secret": "sk"},
+    )
+    _customers(10)
+    campaign = _campaign(template, shop, share="0")
+    campaign_launch(campaign=campaign, now=NOW)
+    channel_price_set(channel="sms", price="0.05")
+    # with 【茶小铺】 in front (5): 5, 6, 70, 71, 71, 69, 71, 134, 135, 135 units
+    bodies = ["", "好", "亲" * 65, "亲" * 66, "亲" * 64 + "😀", "😀" * 32, "𠀀" * 33, "a" * 129, "a" * 130]
+    bodies.append("亲" * 128 + "😀")
+    for message, body in zip(_campaign_messages(campaign).order_by("pk"), bodies, strict=True):
+        Message.objects.filter(pk=message.pk).update(body=body, status=Message.Status.SENT)
+    assert sms_signature_for(shop) == "茶小铺"
+    one_by_one = [sms_count(b, signature="茶小铺").parts for b in bodies]
+    assert one_by_one == [1, 1, 1, 2, 2, 1, 2, 2, 3, 3]
+    assert campaign_cost(campaign) == Decimal("0.05") * sum(one_by_one) == Decimal("0.90")

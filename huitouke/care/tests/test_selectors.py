@@ -85,6 +85,11 @@ def test_results_per_activation_current_first():
     summary = selectors.rule_summaries([rule])[rule.pk]
     assert (summary.total, summary.pending) == (1, 1)  # the list shows the current activation only
     assert [m.customer for m in selectors.records_of(activation=first, status="held")] == [d]
+    # the records list is counted from the grouped counts, not by counting the messages again: the same numbers
+    for status, reason in (("", ""), ("held", ""), ("suppressed", "opted_out"), ("", "send_error"), ("sent", "x")):
+        recount = selectors.records_of(activation=first, status=status, reason=reason).count()
+        assert selectors.records_count(history[1].counts, status=status, reason=reason) == recount
+    assert [selectors.records_count(history[1].counts, status=s) for s in ("", "held", "nothing")] == [5, 1, 0]
 
 
 def test_rule_status():
