@@ -192,8 +192,10 @@ def test_an_order_row_is_the_copy_of_its_cells_and_carries_its_fingerprint():
         whole = dict(zip(ORDER_STAGE_COLUMNS, cells, strict=True))
         assert whole["buyer_remark"] == copy_cell(row.buyer_remark[:1000])
         assert whole["seller_memo"] == copy_cell(row.seller_memo)
+        assert isinstance(batch.lines, bytes)
         assert batch.lines.decode().split("\t")[LINE_STAGE_COLUMNS.index("title")] == copy_cell(row.lines[0].title)
         sqlite = Encoder(lambda name, platform: 4, SQLITE, cipher=REPEATABLE).encode([row])
+        assert isinstance(sqlite.orders, str)
         stored = sqlite.odd_orders[0] if sqlite.odd_orders else tuple(sqlite.orders.split(CELL_SEP))
         assert str(stored[-1]) == str(fingerprint)  # the same digest whichever database it is staged for
     assert order_fingerprint(key, REPEATABLE, odd) != order_fingerprint(key, REPEATABLE, _order("7"))
