@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.db import transaction
 from django.utils import timezone
 
 from huitouke.analytics import selectors
@@ -121,7 +122,8 @@ def snapshots_refresh() -> dict[str, float]:
     for name, refresh in sorted(_refreshers.items()):
         started = time.perf_counter()
         try:
-            refresh()
+            with transaction.atomic():  # a database error rolls back to here and leaves the connection usable
+                refresh()
         except Exception:  # one app's figure must not stop the nightly job or the refresh after an import
             log.exception("stored figures: refresher %s failed", name)
             continue

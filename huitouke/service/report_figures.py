@@ -45,7 +45,9 @@ def recovery_figures(*, shop: Shop | None, today: date | None = None) -> StoredF
     return figure_read(
         key=_key(shop),
         compute=lambda: _compute(shop, today),
-        current=lambda value: isinstance(value, RecoveryFigures) and value.today == today,
+        current=lambda value: (
+            isinstance(value, RecoveryFigures) and value.today == today and set(value.counts) == set(RECOVERY_WINDOWS)
+        ),
     )
 
 
