@@ -325,6 +325,8 @@ def _grade_shops(
 ) -> RegradeResult:
     memberships = changes = 0
     shops = list(shops)
+    if not shops:  # no shop has levels: nothing to grade (and no work table to set up)
+        return RegradeResult(0, 0)
     policies = {p.shop_id: p for p in LevelPolicy.objects.filter(shop__in=shops)}
     stamp = min(as_of, timezone.now())
     with transaction.atomic(), _session() as cur:

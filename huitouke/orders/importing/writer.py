@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import ExpressionWrapper, F, TextField, Value
 from django.utils import timezone
 
 from huitouke.core.bulk import TableWriter, ids_allocate, values_in
-from huitouke.core.pii_crypto import PiiCipher
+from huitouke.core.pii_crypto import PiiCipher, is_sealed
 from huitouke.core.pii_fields import pii_cipher
-from huitouke.customers.models import Consent, Customer, CustomerIdentity
+from huitouke.customers.models import DIGEST_FIELDS, ENCRYPTED_FIELDS, Consent, Customer, CustomerIdentity
 from huitouke.customers.pii import digest_values
 from huitouke.orders.feed import (
     LINE_VALUE_FIELDS,
@@ -29,7 +30,6 @@ from huitouke.orders.feed import (
     order_values,
     product_key,
     profile_values,
-    stored_profile,
 )
 from huitouke.orders.feed.encoding import order_fingerprint
 from huitouke.orders.importers.rows import LineRow, OrderRow
@@ -54,6 +54,16 @@ BATCH_ORDERS = 10_000
 
 def _masked(value: str) -> bool:
     return "*" in value
+
+
+_ENCRYPTED = frozenset(ENCRYPTED_FIELDS)
+
+
+def _clear_profile(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`stored_profile` of `profile_values` but for the sealing, which the new customer's insert does (its
+    encrypted fields seal clear values once; sealing here would make them open each token to recognise it)."""
+    real_name, phone, email, *_rest = values
+    return (*values, *pii_cipher().digests(phone=phone, email=email, real_name=real_name))
 
 
 class OrderWriter:
@@ -104,11 +114,10 @@ class OrderWriter:
         new_keys = [k for k in newest if k not in found]
         if new_keys:
             ids = ids_allocate(Customer, len(new_keys))
-            cipher = pii_cipher()
             TableWriter(Customer, now=now).insert_tuples(
                 ("id", "name", *STORED_PROFILE_FIELDS),
                 (
-                    (cid, customer_name(newest[k]), *stored_profile(cipher, profile_values(newest[k])))
+                    (cid, customer_name(newest[k]), *_clear_profile(profile_values(newest[k])))
                     for cid, k in zip(ids, new_keys, strict=True)
                 ),
             )
@@ -127,23 +136,35 @@ class OrderWriter:
         return found
 
     def _fill_profiles(self, rows_by_customer: dict[int, OrderRow]) -> None:
+        """Fill existing customers' empty profile fields (and a masked phone with an unmasked one) from their
+        newest order. Decided on the stored values as they are, never decrypted: a sealed value is empty only
+        when its clear value is, and a masked one keeps its "*" (`core.pii_crypto`). A field that changes is
+        sealed once with its digests; the others are written back as stored (no re-sealing)."""
         if not rows_by_customer:
             return
+        raw = [ExpressionWrapper(F(name), output_field=TextField()) for name in STORED_PROFILE_FIELDS]
         changed: list[Customer] = []
-        for cid, *current in Customer.objects.filter(pk__in=values_in(rows_by_customer, "bigint")).values_list(
-            "id", *PROFILE_FIELDS
+        for cid, *stored in Customer.objects.filter(pk__in=values_in(rows_by_customer, "bigint")).values_list(
+            "id", *raw
         ):
-            offered = profile_values(rows_by_customer[cid])
-            if offered == tuple(current):
-                continue
+            current = dict(zip(STORED_PROFILE_FIELDS, stored, strict=True))
             values: dict[str, str] = {}
-            for name, old, value in zip(PROFILE_FIELDS, current, offered, strict=True):
-                better = value and (not old or (name == "phone" and _masked(old) and not _masked(value)))
-                if better and value != old:
+            for name, value in zip(PROFILE_FIELDS, profile_values(rows_by_customer[cid]), strict=True):
+                old = current[name]
+                if value and (not old or (name == "phone" and _masked(old) and not _masked(value))):
                     values[name] = value
-            if values:
-                profile = {**dict(zip(PROFILE_FIELDS, current, strict=True)), **values}
-                changed.append(Customer(id=cid, **profile, **digest_values(profile)))
+            if not values:
+                continue
+            update: dict[str, Any] = {
+                # as stored: a sealed value goes in as a Value, which the field would otherwise open to recognise
+                name: Value(current[name], output_field=TextField())
+                if name in _ENCRYPTED and is_sealed(current[name])
+                else current[name]
+                for name in STORED_PROFILE_FIELDS
+            }
+            update.update(values)  # clear: the field seals it
+            update.update(digest_values({name: value for name, value in values.items() if name in DIGEST_FIELDS}))
+            changed.append(Customer(id=cid, **update))
         if changed:
             Customer.objects.bulk_update(changed, STORED_PROFILE_FIELDS, batch_size=500)
 

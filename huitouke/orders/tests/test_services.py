@@ -127,3 +127,28 @@ def test_the_portable_stats_update_agrees_with_the_joined_one():
     assert stats() == portable
     assert portable[0][:2] == (2, Decimal("15.84"))
     assert portable[3] == (0, Decimal("0"), None, None)
+
+
+def test_stats_refresh_rewrites_only_the_customers_whose_numbers_changed():
+    # given: two buyers refreshed once; then one of them loses an order and one stale number is planted on a third
+    from huitouke.customers.models import Customer
+
+    a, b, c = CustomerFactory.create_batch(3)
+    order = OrderFactory.create(customer=a, paid_amount=Decimal("10"), ordered_at=t(3))
+    OrderFactory.create(customer=b, paid_amount=Decimal("20"), ordered_at=t(4))
+    assert customer_stats_refresh(customer_ids=[a.pk, b.pk, c.pk]) == 2  # c has no orders: already right
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CLOSED)
+    Customer.objects.filter(pk=c.pk).update(order_count=7)
+
+    # when: refreshed again, and once more
+    again = customer_stats_refresh(customer_ids=[a.pk, b.pk, c.pk])
+    third = customer_stats_refresh(customer_ids=[a.pk, b.pk, c.pk])
+
+    # then: a and c were rewritten, b was right already; the third refresh had nothing to do
+    assert (again, third) == (2, 0)
+    rows = Customer.objects.filter(pk__in=[a.pk, b.pk, c.pk]).order_by("pk")
+    assert [(x.order_count, x.total_spent, x.last_order_at) for x in rows] == [
+        (0, Decimal("0"), None),
+        (1, Decimal("20"), t(4)),
+        (0, Decimal("0"), None),
+    ]

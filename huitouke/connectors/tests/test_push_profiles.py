@@ -1,0 +1,77 @@
+"""A pushed order filling its buyer's profile (the import's `OrderWriter._fill_profiles`): decided on the stored
+tokens, the filled fields sealed with their digests, the untouched ones left as stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from huitouke.connectors.services import orders_push
+from huitouke.core.pii_fields import pii_cipher
+from huitouke.customers.models import Customer
+from huitouke.orders.feed.values import DIGEST_COLUMNS
+from huitouke.orders.tests.factories import ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+STORED = ("real_name", "phone", "email", "address", "province", *DIGEST_COLUMNS)
+
+
+def order(no: str, day: int, **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "shop": "Tea House",
+        "order_no": no,
+        "buyer_handle": "tea_lover",
+        "status": "paid",
+        "total_amount": "10.00",
+        "created_at": f"2026-12-{day:02d}T10:00:00+08:00",
+        "paid_at": f"2026-12-{day:02d}T10:05:00+08:00",
+    }
+    base.update(over)
+    return base
+
+
+def stored(customer_id: int) -> dict[str, str]:
+    """The customer's profile columns as the table holds them (tokens, not clear values)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(STORED)} FROM customers_customer WHERE id = %s", [customer_id])
+        return dict(zip(STORED, cur.fetchone(), strict=True))
+
+
+def test_later_pushes_fill_blanks_and_unmask_the_phone_without_resealing_the_rest() -> None:
+    ShopFactory(name="Tea House", platform="taobao")
+    cipher = pii_cipher()
+    # given: a buyer first seen with a masked phone and a masked name only
+    assert orders_push(items=[order("A1", 1, phone="138****1234", buyer_name="李**")]).created == 1
+    buyer = Customer.objects.get(identities__handle="tea_lover")
+    first = stored(buyer.pk)
+    assert first["phone"][0] == "*"  # a masked value's token keeps its mark
+    assert (first["real_name"], first["email"]) == ("", "")
+
+    # when: a later order brings the full phone, an e-mail, a name and an address
+    later = order("A2", 2, phone="13800001234", email="Li@Example.com", buyer_name="李雷", address="龙井路 1 号")
+    assert orders_push(items=[later]).created == 1
+
+    # then: all four are filled, sealed, with the digests of the new values
+    buyer.refresh_from_db()
+    assert (buyer.phone, buyer.email, buyer.real_name, buyer.address) == (
+        "13800001234",
+        "li@example.com",
+        "李雷",
+        "龙井路 1 号",
+    )
+    second = stored(buyer.pk)
+    digests = cipher.digests(phone="13800001234", email="li@example.com", real_name="李雷")
+    assert tuple(second[d] for d in DIGEST_COLUMNS) == digests
+    assert (second["phone"], second["address"]) != ("13800001234", "龙井路 1 号")  # sealed, not clear
+
+    # when: a third order offers another phone and name (not better: the stored ones are usable) and a province
+    third = order("A3", 3, phone="13900000000", buyer_name="韩梅梅", email="x@example.com", province="浙江省")
+    assert orders_push(items=[third]).created == 1
+
+    # then: only the province changed; the encrypted columns and digests are the very same stored text
+    after = stored(buyer.pk)
+    assert after["province"] == "浙江省"
+    assert {k: v for k, v in after.items() if k != "province"} == {k: v for k, v in second.items() if k != "province"}
