@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "huitouke.core.audit.AuditAddressMiddleware",
     "huitouke.core.signin.SessionIdleMiddleware",
+    "huitouke.core.middleware.AccessMiddleware",
     "huitouke.core.signin.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from django.db.models import CharField, Value
 from django.utils.translation import gettext_lazy as _
 
 OWNER, MANAGER, AGENT, MARKETER = "owner", "manager", "agent", "marketer"
@@ -129,11 +130,56 @@ def roles_sync_after_migrate(**kwargs: Any) -> None:
     roles_sync()
 
 
+#: the role group names of a user whose access was loaded for this request (user_access_load)
+ROLE_NAMES_ATTR = "_huitouke_role_names"
+
+
+def user_access_load(user: Any) -> None:
+    """Read in one statement what a signed-in page otherwise reads in three: the user's own permissions and their
+    groups' (Django's ModelBackend, two queries) and the group names `role_of` reads. The permissions go into the
+    caches ModelBackend keeps on the user object (`_user_perm_cache`, `_group_perm_cache`, `_perm_cache`, which it
+    fills the same way when they are missing), the names into ROLE_NAMES_ATTR, so every later `has_perm`, `{{ perms }}`
+    and `role_of` of this request is free. Like ModelBackend's, the caches live on this user object, that is for one
+    request: a role changed now shows on the next request. Inactive users and superusers keep ModelBackend's own
+    rules (no permissions; every permission) and get only their group names."""
+    if not getattr(user, "is_authenticated", False) or hasattr(user, ROLE_NAMES_ATTR):
+        return
+    text = CharField()
+    groups = (
+        Group.objects.filter(user=user)
+        .annotate(kind=Value("g", output_field=text))
+        .values_list("kind", "name", "permissions__content_type__app_label", "permissions__codename")
+        .order_by()
+    )
+    own = (
+        Permission.objects.filter(user=user)
+        .annotate(kind=Value("u", output_field=text), group_name=Value("", output_field=text))
+        .values_list("kind", "group_name", "content_type__app_label", "codename")
+        .order_by()
+    )
+    names: set[str] = set()
+    mine: set[str] = set()
+    through_groups: set[str] = set()
+    for kind, name, app_label, codename in groups.union(own, all=True):
+        if kind == "g":
+            names.add(name)
+        if codename is not None:
+            (through_groups if kind == "g" else mine).add(f"{app_label}.{codename}")
+    setattr(user, ROLE_NAMES_ATTR, frozenset(names))
+    if user.is_active and not user.is_superuser:
+        user._user_perm_cache = mine
+        user._group_perm_cache = through_groups
+        user._perm_cache = mine | through_groups
+
+
 def role_of(user: Any) -> str | None:
-    """The user's role name (the first role group they belong to), or None."""
+    """The user's role name (the first role group they belong to), or None. Free when the request's access was
+    loaded (user_access_load) or the groups prefetched; one query otherwise."""
     if not getattr(user, "is_authenticated", False):
         return None
-    names = {g.name for g in user.groups.all()}
+    names = getattr(user, ROLE_NAMES_ATTR, None)
+    if names is None:
+        names = {g.name for g in user.groups.all()}
     for role in (OWNER, MANAGER, AGENT, MARKETER):
         if role in names:
             return role

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -66,7 +68,34 @@ def queue(request: HttpRequest) -> HttpResponse:
         page="visits:queue",
     )
     counts = selectors.queue_counts(user_id=int(request.user.pk or 0), today=today)
-    return render(request, "visits/queue.html", {"rows": rows, "counts": counts, "today": today})
+    context = {"rows": rows, "rows_html": queue_rows_html(rows), "counts": counts, "today": today}
+    return render(request, "visits/queue.html", context)
+
+
+def queue_rows_html(rows: list[dict[str, Any]]) -> SafeString:
+    """The queue's table rows, made here in one pass: as a template loop they were about 450 variable lookups
+    (each escaped and localised) per page, most of the page's own time. Every value is escaped."""
+    start_label, overdue_label = _("Start the visit"), _("Overdue")
+    return format_html_join(
+        "\n",
+        '<tr id="task-{}"{}><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        '<td><a class="button primary" href="{}">{}</a></td></tr>',
+        (
+            (
+                row["task"].pk,
+                mark_safe(' class="overdue"') if row["overdue"] else "",
+                row["due"],
+                format_html(' <span class="badge warn">{}</span>', overdue_label) if row["overdue"] else "",
+                getattr(row["task"], "customer_name", ""),
+                row["phone"],
+                getattr(row["task"], "plan_name", ""),
+                row["task"].attempts,
+                row["url"],
+                start_label,
+            )
+            for row in rows
+        ),
+    )
 
 
 def fill_script(script: str, values: dict[str, str]) -> str:
