@@ -135,8 +135,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         after = after_id(request.GET)
         following = rows_after(qs, after_id=after) if after is not None and page.number > 1 else None
         ids = list(following.values_list("pk", flat=True)[:PAGE_SIZE] if following is not None else page.object_list)
-        loaded = {t.pk: t for t in selectors.ticket_rows(Ticket.objects.filter(pk__in=ids))}
-        rows = [loaded[i] for i in ids if i in loaded]
+        rows = selectors.ticket_queue_rows(ids=ids)
+        display.queue_rows(rows, masker)  # labels, links, masks and the SLA badge, once per page
         page.object_list = rows  # the page's ids replaced by their tickets
         audit_unmasked(request, masker, [t.customer_id for t in rows], "tickets")
     can_assign = request.user.has_perm(CONFIGURE)
