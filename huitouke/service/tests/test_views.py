@@ -545,3 +545,25 @@ def test_queue_rows_show_what_the_per_row_template_showed_in_a_fixed_number_of_q
     assert '✕ Breached</span> <br><time class="small"' in flat
     assert "⏸ Paused</span>" in flat
     assert '<td class="sla"><span class="muted">—</span> </td>' in flat
+
+
+def test_a_page_number_past_the_offset_bound_reads_no_deeper_than_the_bound(
+    make_user, shop, customer, ticket, monkeypatch, no_wake
+):
+    from huitouke.service import views
+
+    for n in range(4):
+        services.ticket_create(customer=customer, type="inquiry", channel="phone", subject=f"问{n}", shop=shop)
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "MAX_OFFSET_PAGE", 2)
+    c, _a = login(make_user, "agent")
+    numbers = list(Ticket.objects.order_by("-created_at", "-id").values_list("number", flat=True))
+
+    def shown(query: str) -> tuple[list[str], str]:
+        page = text(c.get(f"/service/?queue=all&{query}", headers={"HX-Request": "true"}))
+        return re.findall(r">#(\d+)</a>", page), re.search(r"Page \d+ of \d+", page).group(0)  # type: ignore[union-attr]
+
+    assert shown("page=4") == ([str(numbers[1])], "Page 2 of 5")
+    assert shown("page=2") == ([str(numbers[1])], "Page 2 of 5")
+    last = Ticket.objects.get(number=numbers[2]).pk
+    assert shown(f"page=4&after={last}") == ([str(numbers[3])], "Page 4 of 5")  # "Next" reads on by keyset
