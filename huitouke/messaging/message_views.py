@@ -22,6 +22,7 @@ from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.export_views import export_respond
 from huitouke.core.keyset import after_id, rows_after
+from huitouke.core.rows import choice_labels, excerpter, link_for
 from huitouke.messaging import exports, selectors, services
 from huitouke.messaging.models import Channel, Message, Purpose, SourceKind
 from huitouke.messaging.views import (
@@ -34,6 +35,9 @@ from huitouke.messaging.views import (
     _masker,
     _partial,
 )
+
+#: a page number deeper than this shows this page (OFFSET reads every row in front; "Next" links read on by keyset)
+MAX_OFFSET_PAGE = 200
 
 # --- send records --------------------------------------------------------------------------------------------
 
@@ -63,10 +67,18 @@ def message_list(request: HtmxHttpRequest) -> HttpResponse:
         # "Next" carries the last row's id: a deep page reads on from it in the index instead of skipping (keyset)
         after = after_id(params)
         following = rows_after(qs, after_id=after) if after is not None and page_no > 1 else None
-        start = (page_no - 1) * PAGE_SIZE
-        rows = list(following[: PAGE_SIZE + 1] if following is not None else qs[start : start + PAGE_SIZE + 1])
+        if following is not None:
+            rows = list(following[: PAGE_SIZE + 1])
+        else:
+            # a page by number: OFFSET over the ids alone (an index-only scan of the created_at, id index when
+            # unfiltered), then only that page's rows, in the same order; at most MAX_OFFSET_PAGE pages deep
+            page_no = min(page_no, MAX_OFFSET_PAGE)
+            start = (page_no - 1) * PAGE_SIZE
+            ids = list(qs.prefetch_related(None).values_list("pk", flat=True)[start : start + PAGE_SIZE + 1])
+            rows = list(qs.filter(pk__in=ids)) if ids else []
         has_next = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
+        _row_display(rows)
     summary = None
     if error is None and filters.source_kind and (filters.source_ids or filters.source_kind == SourceKind.MANUAL):
         type_id, object_id = filters.source_ids or (None, None)
@@ -95,6 +107,23 @@ def message_list(request: HtmxHttpRequest) -> HttpResponse:
     }
     template = "messaging/message_list.html#message-table" if _partial(request) else "messaging/message_list.html"
     return render(request, template, context)
+
+
+def _row_display(rows: list[Message]) -> None:
+    """What each row of the list shows, worked out once per page rather than per row in the template
+    (core.rows): the two links, the labels and the text's excerpt."""
+    channels, purposes = choice_labels(Channel.choices), choice_labels(Purpose.choices)
+    kinds, statuses = choice_labels(SourceKind.choices), choice_labels(Message.Status.choices)
+    reasons = choice_labels(Message.Reason.choices)
+    detail, customer = link_for("messaging:detail"), link_for("customers:detail")
+    excerpt = excerpter(60)
+    for m in rows:
+        m.detail_url = detail(m.pk)  # type: ignore[attr-defined]
+        m.customer_url = customer(m.customer_id) if m.customer_id else ""  # type: ignore[attr-defined]
+        m.channel_label, m.purpose_label = channels.get(m.channel, m.channel), purposes.get(m.purpose, m.purpose)  # type: ignore[attr-defined]
+        m.kind_label = kinds.get(m.source_kind, m.source_kind)  # type: ignore[attr-defined]
+        m.status_label, m.reason_label = statuses.get(m.status, m.status), reasons.get(m.reason, m.reason)  # type: ignore[attr-defined]
+        m.excerpt = excerpt(m.body)  # type: ignore[attr-defined]
 
 
 @login_required

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import Masker, is_contact_like
-from huitouke.customers.models import Customer, CustomerIdentity
+from huitouke.customers.models import ENCRYPTED_FIELDS, Customer, CustomerIdentity
 from huitouke.messaging import policy, rendering
 from huitouke.messaging.models import Channel, ChannelConfig, ContactPolicy, Message, Purpose, SourceKind, Template
 from huitouke.messaging.policy import PolicySettings
@@ -101,8 +101,10 @@ def _day_start(day: date) -> datetime:
 
 
 def message_list(*, filters: MessageFilter) -> QuerySet[Message]:
-    """Send records, newest first, with customer, shop and source loaded."""
+    """Send records, newest first, with customer (its name: contact fields are decrypted per row loaded), shop
+    and source loaded."""
     qs = Message.objects.select_related("customer", "shop", "template").prefetch_related("source")
+    qs = qs.defer(*(f"customer__{name}" for name in ENCRYPTED_FIELDS))
     f = filters
     if f.source_kind:
         qs = qs.filter(source_kind=f.source_kind)

@@ -51,6 +51,8 @@ ORDERS_ON_FORM = 30
 CUSTOMER_MATCHES = 20
 NOTICES_SHOWN = 10
 COUNT_CAP = 10_000
+#: a page number deeper than this shows this page (OFFSET reads every row in front; "Next" links read on by keyset)
+MAX_OFFSET_PAGE = 200
 
 QUEUE_LABELS = {
     "mine": lambda: _("Mine"),
@@ -134,9 +136,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         # "Next" carries the last row's id: a deep page reads on from it in the view's index (keyset)
         after = after_id(request.GET)
         following = rows_after(qs, after_id=after) if after is not None and page.number > 1 else None
+        if following is None and page.number > MAX_OFFSET_PAGE:
+            page = paginator.page(MAX_OFFSET_PAGE)  # a page by number skips its rows (OFFSET): bounded
         ids = list(following.values_list("pk", flat=True)[:PAGE_SIZE] if following is not None else page.object_list)
-        loaded = {t.pk: t for t in selectors.ticket_rows(Ticket.objects.filter(pk__in=ids))}
-        rows = [loaded[i] for i in ids if i in loaded]
+        rows = selectors.ticket_queue_rows(ids=ids)
+        display.queue_rows(rows, masker)  # labels, links, masks and the SLA badge, once per page
         page.object_list = rows  # the page's ids replaced by their tickets
         audit_unmasked(request, masker, [t.customer_id for t in rows], "tickets")
     can_assign = request.user.has_perm(CONFIGURE)

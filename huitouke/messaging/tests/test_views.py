@@ -456,3 +456,34 @@ def test_dispatch_command_prints_one_json_object(shop):
     call_command("dispatch", "--json", stdout=out)
     stats = json.loads(out.getvalue())
     assert (stats["claimed"], stats["failed"]) == (1, 1)  # no SMS channel set up: failed, reason no_channel
+
+
+def test_a_page_number_past_the_offset_bound_reads_no_deeper_than_the_bound(client_as, monkeypatch):
+    from huitouke.messaging import message_views, views
+
+    customer = CustomerFactory.create(name="赵六")
+    for n in range(7):
+        enqueue(customer, f"d{n}")
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(message_views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(message_views, "MAX_OFFSET_PAGE", 2)
+    ids = list(Message.objects.order_by("-created_at", "-id").values_list("pk", flat=True))
+    manager = client_as("manager")
+    deep = manager.get(LIST, {"page": 9}).context
+    assert ([m.pk for m in deep["rows"]], deep["page_no"], deep["has_next"]) == (ids[2:4], 2, True)
+    within = manager.get(LIST, {"page": 2}).context
+    assert [m.pk for m in within["rows"]] == ids[2:4]
+
+
+def test_list_rows_carry_their_links_labels_and_excerpt(client_as):
+    customer = CustomerFactory.create(name="钱七")
+    m = enqueue(customer, "r1", body="亲" * 70)
+    Message.objects.filter(pk=m.pk).update(status="suppressed", reason="opted_out")
+    manager = client_as("manager")
+    manager.cookies["django_language"] = "en"
+    body = re.sub(r"\s+", " ", html(manager.get(LIST, **HTMX)))
+    assert f'<a href="/messages/{m.pk}/">' in body
+    assert f'<a href="/customers/{customer.pk}/">钱七</a>' in body
+    assert f'<td class="text">{"亲" * 59}…</td>' in body
+    assert '<span class="badge status-suppressed">Suppressed</span>' in body
+    assert "<td>Customer opted out</td>" in body

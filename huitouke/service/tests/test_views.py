@@ -497,3 +497,73 @@ def test_a_large_queue_is_counted_exactly_up_to_a_bound_then_estimated(
     assert "Page 1 of 40" in page
     monkeypatch.setattr(views, "COUNT_CAP", 3)
     assert '<p class="count" id="ticket-count">3 tickets</p>' in text(c.get("/service/?queue=all"))
+
+
+def test_queue_rows_show_what_the_per_row_template_showed_in_a_fixed_number_of_queries(
+    make_user, shop, customer, ticket, agent2, no_wake
+):
+    """The row's labels, links, owners and SLA badge are worked out once per page (display.queue_rows); the SLA
+    cell is the same text `_sla_badge.html` renders, and more rows cost no more queries."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.template.loader import render_to_string
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone, translation
+
+    c, agent = login(make_user, "agent")
+
+    def page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            body = c.get("/service/?queue=all", headers={"HX-Request": "true"}).content.decode()
+        return body, len(captured.captured_queries)
+
+    due = timezone.now() + timedelta(days=3, minutes=5)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        owner=agent2, first_owner=agent, sla_state=SlaState.BREACHED, sla_due=due, priority="urgent"
+    )
+    _body, queries_one = page()
+    paused = services.ticket_create(customer=customer, type="inquiry", channel="phone", subject="问发货", shop=shop)
+    closed = services.ticket_create(customer=customer, type="return", channel="phone", subject="退货", shop=shop)
+    Ticket.objects.filter(pk=paused.pk).update(paused_at=timezone.now(), status=TicketStatus.WAITING_CUSTOMER)
+    Ticket.objects.filter(pk=closed.pk).update(status=TicketStatus.CLOSED)
+    body, queries_three = page()
+    assert queries_three == queries_one
+    flat = re.sub(r"\s+", " ", body)
+    assert f'<td><a href="/service/{ticket.pk}/">#1</a></td>' in flat
+    assert f'<td><a href="/service/{ticket.pk}/">茶叶受潮</a> <span class="badge tag">受潮</span></td>' in flat
+    assert '<td>王小二<br><small class="muted phone">138****0001</small></td>' in flat
+    assert '<td><span class="badge priority-urgent">Urgent</span></td>' in flat
+    assert f'<td>agent2<br><small class="muted">first: {agent.username}</small></td>' in flat
+    assert '<td>—</td> <td><time datetime="' in flat  # nobody works the other two
+    created = timezone.localtime(Ticket.objects.get(pk=ticket.pk).created_at)
+    assert f'<time datetime="{created.isoformat()}">{created:%Y-%m-%d %H:%M}</time>' in flat
+    with translation.override("en"):
+        for t in Ticket.objects.filter(pk__in=[ticket.pk, paused.pk, closed.pk]):
+            badge = re.sub(r"\s+", " ", render_to_string("service/_sla_badge.html", {"t": t})).strip()
+            assert f'<td class="sla">{badge} </td>' in flat or f'<td class="sla">{badge}</td>' in flat
+    assert '✕ Breached</span> <br><time class="small"' in flat
+    assert "⏸ Paused</span>" in flat
+    assert '<td class="sla"><span class="muted">—</span> </td>' in flat
+
+
+def test_a_page_number_past_the_offset_bound_reads_no_deeper_than_the_bound(
+    make_user, shop, customer, ticket, monkeypatch, no_wake
+):
+    from huitouke.service import views
+
+    for n in range(4):
+        services.ticket_create(customer=customer, type="inquiry", channel="phone", subject=f"问{n}", shop=shop)
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "MAX_OFFSET_PAGE", 2)
+    c, _a = login(make_user, "agent")
+    numbers = list(Ticket.objects.order_by("-created_at", "-id").values_list("number", flat=True))
+
+    def shown(query: str) -> tuple[list[str], str]:
+        page = text(c.get(f"/service/?queue=all&{query}", headers={"HX-Request": "true"}))
+        return re.findall(r">#(\d+)</a>", page), re.search(r"Page \d+ of \d+", page).group(0)  # type: ignore[union-attr]
+
+    assert shown("page=4") == ([str(numbers[1])], "Page 2 of 5")
+    assert shown("page=2") == ([str(numbers[1])], "Page 2 of 5")
+    last = Ticket.objects.get(number=numbers[2]).pk
+    assert shown(f"page=4&after={last}") == ([str(numbers[3])], "Page 4 of 5")  # "Next" reads on by keyset
