@@ -132,7 +132,8 @@ class _OrderFields(_Shape):
 class PushedOrder(_OrderFields, _Checked):
     """One order of a push, with its lines (the fields of the normalised order)."""
 
-    lines: Annotated[list[PushedLine], Field(max_length=MAX_LINES)] = Field(default_factory=list)
+    # its lines checked too (a PushedLine is a _LineFields: the inherited field, narrowed)
+    lines: Annotated[list[PushedLine], Field(max_length=MAX_LINES)] = Field(default_factory=list)  # type: ignore[assignment]
 
 
 #: The same shape without the per-field control character check, for a batch found free of them as a whole
