@@ -290,6 +290,9 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["shop", "-created_at", "-id"], name="ticket_shop_created_idx"),
             # the "all" view (newest first) and its keyset pages (core.keyset) across every shop
             models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
+            # the "all" view filtered by one status: counted and paged from this range, not by reading every
+            # ticket until enough have that status (a rare status in a large archive read the whole table)
+            models.Index(fields=["status", "-created_at", "-id"], name="ticket_status_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             models.Index(fields=["order"], name="ticket_order_idx", condition=Q(order__isnull=False)),
             models.Index(fields=["owner", "sla_due", "id"], name="ticket_mine_idx", condition=_OPEN),
