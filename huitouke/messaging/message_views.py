@@ -74,8 +74,11 @@ def message_list(request: HtmxHttpRequest) -> HttpResponse:
             # unfiltered), then only that page's rows, in the same order; at most MAX_OFFSET_PAGE pages deep
             page_no = min(page_no, MAX_OFFSET_PAGE)
             start = (page_no - 1) * PAGE_SIZE
-            ids = list(qs.prefetch_related(None).values_list("pk", flat=True)[start : start + PAGE_SIZE + 1])
-            rows = list(qs.filter(pk__in=ids)) if ids else []
+            if start == 0:
+                rows = list(qs[: PAGE_SIZE + 1])  # nothing to skip
+            else:
+                ids = list(qs.prefetch_related(None).values_list("pk", flat=True)[start : start + PAGE_SIZE + 1])
+                rows = list(qs.filter(pk__in=ids)) if ids else []
         has_next = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         _row_display(rows)
