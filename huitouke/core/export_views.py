@@ -4,20 +4,49 @@ finished background export."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from huitouke.core.errors import NotFoundError
+from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.exports import CSV_TYPE, XLSX_TYPE, ExportKind, export_file_path, export_kinds, export_write
 from huitouke.core.pii import EXPORT_PERMISSION
 from huitouke.core.selectors import job_get_for_user
 from huitouke.core.services import job_submit
+
+
+def export_list(
+    request: HttpRequest,
+    *,
+    kind: ExportKind,
+    list_url: str,
+    parse: Callable[[QueryDict], Any],
+    title: Callable[[str], str],
+) -> HttpResponseBase:
+    """A list's "Export" button (GET `?format=csv|xlsx` plus the list's own query string): the list's filters
+    without its paging keys, parsed as the list parses them by `parse` (a bad filter goes back to the list at
+    `list_url`, which names it), exported by export_respond under the title `title("CSV"|"XLSX")`."""
+    if not kind.may_export(request.user):
+        raise PermissionDenied
+    query = request.GET.copy()
+    fmt = query.pop("format", ["csv"])[-1]
+    fmt = fmt if fmt in kind.formats else "csv"
+    query.pop("page", None)
+    query.pop("after", None)
+    back = f"{list_url}?{query.urlencode()}"
+    try:
+        filters = parse(query)
+    except ApplicationError:
+        return redirect(back)
+    return export_respond(
+        request, kind=kind, filters=filters, query=query.urlencode(), fmt=fmt, title=title(fmt.upper()), back=back
+    )
 
 
 def export_respond(

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError, NotFoundError
-from huitouke.core.export_views import export_respond
+from huitouke.core.export_views import export_list
 from huitouke.core.keyset import after_id, rows_after
 from huitouke.core.rows import choice_labels, excerpter, link_for
 from huitouke.messaging import exports, selectors, services
@@ -180,24 +179,10 @@ def message_export(request: HttpRequest) -> HttpResponseBase:
     """The send records as the list filters them, as CSV (UTF-8 with BOM) or XLSX (owners and managers: the export
     permission). More than HUITOUKE_INLINE_EXPORT rows go to a background job whose page offers the file; addresses
     are masked unless the reader may see them; audited. A bad filter goes back to the list, which names it."""
-    if not exports.MESSAGES.may_export(request.user):
-        raise PermissionDenied
-    query = request.GET.copy()
-    fmt = query.pop("format", ["csv"])[-1]
-    fmt = fmt if fmt in exports.MESSAGES.formats else "csv"
-    query.pop("page", None)
-    query.pop("after", None)
-    back = f"{reverse('messaging:list')}?{query.urlencode()}"
-    try:
-        filters = selectors.MessageFilter.from_params(query)
-    except ApplicationError:
-        return redirect(back)
-    return export_respond(
+    return export_list(
         request,
         kind=exports.MESSAGES,
-        filters=filters,
-        query=query.urlencode(),
-        fmt=fmt,
-        title=_("Messages to %(format)s") % {"format": fmt.upper()},
-        back=back,
+        list_url=reverse("messaging:list"),
+        parse=selectors.MessageFilter.from_params,
+        title=lambda fmt: _("Messages to %(format)s") % {"format": fmt},
     )

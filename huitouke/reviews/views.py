@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_GET
 from huitouke.core.audit import record
 from huitouke.core.counting import list_count
 from huitouke.core.errors import ApplicationError
-from huitouke.core.export_views import export_respond
+from huitouke.core.export_views import export_list
 from huitouke.core.keyset import after_id, rows_after
 from huitouke.core.models import AuditEntry
 from huitouke.core.pii import UNMASK_PERMISSION, Masker
@@ -117,21 +116,12 @@ def review_export(request: HttpRequest) -> HttpResponseBase:
     """The reviews as the list filters them (owners and managers: the export permission), as CSV (UTF-8 with BOM)
     or XLSX. More than HUITOUKE_INLINE_EXPORT rows go to a background job whose page offers the file; buyer nicks
     are masked unless the reader may see them; audited."""
-    if not exports.REVIEWS.may_export(request.user):
-        raise PermissionDenied
-    query = request.GET.copy()
-    fmt = query.pop("format", ["csv"])[-1]
-    fmt = fmt if fmt in exports.REVIEWS.formats else "csv"
-    query.pop("page", None)
-    query.pop("after", None)
-    return export_respond(
+    return export_list(
         request,
         kind=exports.REVIEWS,
-        filters=exports.review_export_args(query),
-        query=query.urlencode(),
-        fmt=fmt,
-        title=_("Reviews to %(format)s") % {"format": fmt.upper()},
-        back=f"{reverse('reviews:list')}?{query.urlencode()}",
+        list_url=reverse("reviews:list"),
+        parse=exports.review_export_args,
+        title=lambda fmt: _("Reviews to %(format)s") % {"format": fmt},
     )
 
 
