@@ -352,8 +352,10 @@ class StagedOrderWriter(StagedWriter):
         if not batch.count:
             return
         now = timezone.now()
+        owns_transaction = not connection.in_atomic_block
         with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("SET LOCAL synchronous_commit = off")  # a crashed import is simply run again
+            if owns_transaction:  # a crashed import is simply run again; a caller's transaction keeps durability
+                cur.execute("SET LOCAL synchronous_commit = off")
             cur.execute("SET LOCAL jit = off")
             for ddl in _STAGE_DDL:
                 cur.execute(ddl)

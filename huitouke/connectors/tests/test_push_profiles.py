@@ -75,3 +75,41 @@ def test_later_pushes_fill_blanks_and_unmask_the_phone_without_resealing_the_res
     after = stored(buyer.pk)
     assert after["province"] == "浙江省"
     assert {k: v for k, v in after.items() if k != "province"} == {k: v for k, v in second.items() if k != "province"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_keeps_the_databases_durability_while_a_file_import_may_relax_it(tmp_path: Any) -> None:
+    """An order push answered 200 must survive a database crash (the sender will not send it again), so its
+    transaction never turns synchronous_commit off; the import writer does so only in a transaction of its own,
+    which a crash lets the seller simply run again."""
+    from huitouke.connectors.push import batch_rows
+    from huitouke.connectors.services import _shops
+    from huitouke.orders.importing import ErrorReport, ImportResult, OrderWriter, orders_import_rows
+
+    ShopFactory(name="Tea House", platform="taobao")
+    seen: list[str] = []
+
+    def spy(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        assert orders_push(items=[order("D1", 3)]).created == 1
+    assert seen
+    assert not [sql for sql in seen if "synchronous_commit" in sql]
+
+    if connection.vendor != "postgresql":
+        return
+    rows, rejected = batch_rows([order("D2", 4)], _shops({"Tea House"}))
+    assert rejected == []
+    seen.clear()
+    with connection.execute_wrapper(spy):
+        orders_import_rows(
+            stream=iter([row for _i, _s, row in rows]),
+            result=ImportResult(format="test"),
+            report=ErrorReport(tmp_path / "errors.csv"),
+            shop=None,
+            batch_size=10,
+            writer_class=OrderWriter,
+        )
+    assert [sql for sql in seen if "synchronous_commit" in sql] == ["SET LOCAL synchronous_commit = off"]

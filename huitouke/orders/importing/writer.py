@@ -241,9 +241,11 @@ class OrderWriter:
         if not rows:
             return
         now = timezone.now()
+        owns_transaction = not connection.in_atomic_block
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # an import can simply be re-run, so a crash losing the last commits costs nothing
+            if connection.vendor == "postgresql" and owns_transaction:
+                # an import can simply be re-run, so a crash losing the last commits costs nothing; not so a
+                # caller's transaction (an order push answered 200 must survive a crash): it keeps its durability
                 with connection.cursor() as cur:
                     cur.execute("SET LOCAL synchronous_commit = off")
             shop_ids = [self._shop_for(r).pk for r in rows]
