@@ -36,6 +36,19 @@ def _outbound_private_allowed(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in the site's default language (Chinese): a request through the test client leaves its
+    language active in the thread (LocaleMiddleware activates, nothing deactivates), which would otherwise carry
+    into the next test the same worker runs."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _huey_immediate() -> Any:
     """Background tasks run in-process, at once, in tests (browser tests that need a real worker start one)."""
     from huey.contrib.djhuey import HUEY

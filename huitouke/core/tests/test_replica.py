@@ -178,7 +178,8 @@ def test_heavy_pages_read_from_a_real_streaming_replica(tmp_path: Path) -> None:
     assert out["primary_in_recovery"] is False
     assert out["replicated"] is True
     assert out["listed_status"] == 200
-    assert out["listed_replica_queries"] >= 2  # the session, the user, the job
+    # the job (the session and the user are read by AccessMiddleware before the view is routed: on the primary)
+    assert out["listed_replica_queries"] >= 1
     assert out["listed_job_read_on_replica"] is True
     assert out["pin_cookie"] is True
     assert out["pinned_status"] == 200
