@@ -176,6 +176,8 @@ def _env(args: argparse.Namespace, home: Path) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         "HUITOUKE_WORKER_BEAT_TIMEOUT": "20",
         "HUITOUKE_CONTACT_SEARCHES_PER_HOUR": "100000",
+        # the webhook sink is this script's own receiver on 127.0.0.1: the operator allows loopback destinations
+        "HUITOUKE_OUTBOUND_ALLOW_PRIVATE": "true",
     }
 
 
