@@ -18,8 +18,8 @@ Everything listens on 127.0.0.1 only and every number of the run is bounded by t
    order import run; at 40 % of the run one worker is SIGKILLed (and started again 3 s later), at 60 % one web
    process gets SIGTERM (gunicorn starts a new one).
 6. Prints requests/s, p50/p95/p99 per page type under load next to alone, server errors, the receiver's count
-   (missing keys, keys delivered more than once), the import job, and periodic ticks: copies queued across the
-   fleet against runs that did the work, per (task, period).
+   (missing keys, duplicates, and requests repeating a delivered key, which a receiver drops), the import job,
+   and periodic ticks: copies queued across the fleet against runs that did the work, per (task, period).
 """
 
 from __future__ import annotations
@@ -129,20 +129,31 @@ def step_report(job: int, run: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------- controller
 class Receiver:
-    """A webhook endpoint on 127.0.0.1: counts deliveries per Idempotency-Key, answers 200."""
+    """A webhook endpoint on 127.0.0.1 that behaves as docs/user-guide.md asks of a receiver: it acts on each
+    Idempotency-Key once and answers a repeat of a key it has seen with 200 without acting again. It counts the
+    requests per key, the message ids per key and the keys per customer, so that a message sent twice as two
+    deliveries (another key, or the same key for another message) shows as a duplicate."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.per_key: Counter[str] = Counter()
+        self.ids: dict[str, set[Any]] = defaultdict(set)
+        self.customer_keys: dict[Any, set[str]] = defaultdict(set)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(min(length, 1 << 20))
+                raw = self.rfile.read(min(length, 1 << 20))
                 key = self.headers.get("Idempotency-Key", "")
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    payload = {}
                 with receiver.lock:
                     receiver.per_key[key] += 1
+                    receiver.ids[key].add(payload.get("id"))
+                    receiver.customer_keys[payload.get("customer_id")].add(key)
                 body = b'{"ok": true}'
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -160,6 +171,17 @@ class Receiver:
     def fleet_keys(self, run: str) -> Counter[str]:
         with self.lock:
             return Counter({k: v for k, v in self.per_key.items() if k.startswith(f"fleet:{run}:")})
+
+    def duplicates(self, run: str) -> int:
+        """Deliveries acted on twice: a key that carried more than one message, or a customer of the run reached
+        under more than one key (the run sends each customer one message)."""
+        prefix = f"fleet:{run}:"
+        with self.lock:
+            by_key = sum(len(ids) - 1 for k, ids in self.ids.items() if k.startswith(prefix))
+            by_customer = sum(
+                max(sum(1 for k in ks if k.startswith(prefix)) - 1, 0) for ks in self.customer_keys.values()
+            )
+        return by_key + by_customer
 
 
 def _env(args: argparse.Namespace, home: Path) -> dict[str, str]:
@@ -272,7 +294,7 @@ def run(args: argparse.Namespace) -> None:
     from locust.env import Environment
 
     run_tag = time.strftime("%Y%m%d%H%M%S")
-    home = ROOT / "var" / "fleet"
+    home = Path(args.home) if args.home else ROOT / "var" / "fleet"
     home.mkdir(parents=True, exist_ok=True)
     for old in home.glob("*.log"):
         old.unlink()
@@ -403,7 +425,18 @@ def run(args: argparse.Namespace) -> None:
             if len(receiver.fleet_keys(run_tag)) >= keys and job_done:
                 break
             time.sleep(5)
-        _print(args, alone, locust_env.stats, elapsed, receiver.fleet_keys(run_tag), keys, report, events, home)
+        _print(
+            args,
+            alone,
+            locust_env.stats,
+            elapsed,
+            receiver.fleet_keys(run_tag),
+            receiver.duplicates(run_tag),
+            keys,
+            report,
+            events,
+            home,
+        )
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -422,6 +455,7 @@ def _print(
     stats: Any,
     elapsed: float,
     seen: Counter[str],
+    duplicates: int,
     keys: int,
     report: dict[str, Any],
     events: list[str],
@@ -457,9 +491,13 @@ def _print(
     print(f"errors: {total_errors} failed requests ({server_errors} server errors 5xx)")
     missing = keys - len(seen)
     repeated = sum(1 for v in seen.values() if v > 1)
+    resent = sum(v - 1 for v in seen.values() if v > 1)
+    # A repeat of a delivered key is dropped by the receiver (the killed worker's leased chunk, sent again): it is
+    # printed apart from the duplicates, which a receiver would act on twice.
     print(
-        f"messages: {keys:,} queued, {len(seen):,} distinct delivered, {missing} missing, {repeated} delivered more "
-        f"than once (same Idempotency-Key), statuses {report.get('messages')}"
+        f"messages: {keys:,} queued, {len(seen):,} delivered, {missing} missing, {duplicates} duplicates; "
+        f"{resent} repeated requests for {repeated} keys already delivered (same Idempotency-Key, dropped by the "
+        f"receiver), statuses {report.get('messages')}"
     )
     print(f"import job: {report.get('job', {}) and {k: report['job'][k] for k in ('status', 'attempts', 'error')}}")
     periods, ran, skipped = _periodic(home)
@@ -502,6 +540,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--port", type=int, default=18500)
     parser.add_argument("--reuse", action="store_true", help="keep the database built by an earlier run")
+    parser.add_argument("--home", default="", help="HUITOUKE_HOME of the fleet (default: var/fleet)")
     args = parser.parse_args()
     for name in ("customers", "users", "duration", "messages", "import_lines", "web", "workers"):
         if getattr(args, name) < 1:
