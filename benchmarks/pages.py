@@ -1,13 +1,14 @@
 """Page-speed budget for the whole product: every page of the URL map, as each role, on the large demo (PostgreSQL).
 
     DATABASE_URL=postgres://…/htk_pages .venv/bin/python benchmarks/pages.py [--customers 1000000] [--reuse]
-        [--samples 20] [--roles owner,manager,agent,marketer] [--only REGEX]
+        [--samples 20] [--roles owner,manager,agent,marketer] [--only REGEX] [--history issue|demo]
 
 Builds the demo shop with N customers and its history (orders, messages, care rules, campaigns, tickets, reviews
-and visit tasks as the demo generator makes them) unless --reuse finds one, brings the analytics rollups and
-stored figures up to date (what the import hook and the nightly job keep), runs ANALYZE, then visits every page
-of `huitouke/urlmap.py` (each list with its common filters and a deep page, each detail page with a sample
-object) as each role:
+and visit tasks as the demo generator makes them) unless --reuse finds one, tops that history up to the issue's
+sizes (10 M messages, 1 M tickets, 2 M reviews, 1 M visit tasks: benchmarks/history.py; `--history demo` keeps
+the demo's own), brings the analytics rollups and stored figures up to date (what the import hook and the nightly
+job keep), runs ANALYZE, then visits every page of `huitouke/urlmap.py` (each list with its common filters and a
+deep page, each detail page with a sample object) as each role:
 
 - cold: `--samples` visits, each on a new database connection with Django's cache cleared;
 - warm: `--samples` visits in a row on one connection;
@@ -163,6 +164,13 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--roles", default="owner,manager,agent,marketer")
     parser.add_argument("--only", default="", help="visit only pages whose label matches this regular expression")
+    parser.add_argument(
+        "--history",
+        choices=("issue", "demo"),
+        default="issue",
+        help="issue: top the demo's messages, tickets, reviews and visit tasks up to the issue's sizes "
+        "(benchmarks/history.py; 10 M, 1 M, 2 M, 1 M) before the crawl; demo: the demo's own history only",
+    )
     args = parser.parse_args()
     django_setup_postgres("pages.py", test_client=True)
 
@@ -174,6 +182,10 @@ def main() -> None:
 
     customers = demo_build_or_reuse(args.customers, args.reuse)
     demo_users_ensure()
+    if args.history == "issue":
+        from benchmarks.history import TARGETS, topup
+
+        topup(TARGETS)
     _prepare()
     print(f"history: {_history()}")
     only = re.compile(args.only) if args.only else None
