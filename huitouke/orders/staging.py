@@ -8,7 +8,9 @@ lines into temporary tables, then a fixed number of set-based statements in the 
 1. customers: one staged row per (platform, handle), the batch's newest order; identities found are reused,
    the rest get new customers and identities; existing customers have empty profile fields filled (and a
    masked phone replaced by an unmasked one), the same rule as `OrderWriter._fill_profiles`; consent answers
-   carried by the file (Shopify "Accepts Marketing", the 新品通知 column) are upserted;
+   carried by the file (Shopify "Accepts Marketing", the 新品通知 column) are upserted. The staged orders carry
+   their profiles' shapes; only the profiles this step stores are sealed (`_stage_profiles`), into
+   import_stage_profile;
 2. products by (shop, product key), the first line naming a key giving its title and price;
 3. orders matched to the archive by (shop, order number): changed fields are updated, changed lines replaced
    (compared as the ordered list of line values), new orders inserted with their lines. Nothing else is written,
