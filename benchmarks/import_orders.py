@@ -1,7 +1,7 @@
 """Order import benchmark: a 1M-line Taobao export pair into PostgreSQL and SQLite, next to the raw write limit.
 
     .venv/bin/python benchmarks/import_orders.py [--lines 1000000] [--db postgres|sqlite|both] [--keep]
-        [--pg postgres://postgres@127.0.0.1:5432] [--workdir DIR]
+        [--pg postgres://postgres@127.0.0.1:5432] [--pg-prefix htk_bench] [--workdir DIR]
 
 Generates (seeded, `benchmarks/taobao_export.py`) an order report + item report pair in GB18030 with `--lines`
 item lines (~0.7 orders and ~0.3 buyers per line), then for each database, on a fresh migrated database:
@@ -47,9 +47,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432"
-PG_IMPORT_DB = "htk_bench_import"
-PG_RAW_DB = "htk_bench_raw"  # equivalent tables: the reference
-PG_FLOOR_DB = "htk_bench_floor"  # plain tables with only the keys
+#: the PostgreSQL databases are named <prefix>_import, <prefix>_raw and <prefix>_floor (`--pg-prefix`, so that two
+#: runs on one server do not drop each other's)
+PG_PREFIX = "htk_bench"
+PG_IMPORT_DB = "import"
+PG_RAW_DB = "raw"  # equivalent tables: the reference
+PG_FLOOR_DB = "floor"  # plain tables with only the keys
 TARGET_RATIO = {"postgres": 0.30, "sqlite": 0.40}
 #: issue 22: the first import on PostgreSQL at least this share of the keys-only floor, and a no-op re-import
 #: within this multiple of the time the parse alone takes
@@ -390,6 +393,11 @@ def _run_child(step: str, **kw: str) -> dict[str, Any]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+def _db(args: argparse.Namespace, name: str) -> str:
+    """The name of one of the benchmark's PostgreSQL databases (`--pg-prefix`)."""
+    return f"{args.pg_prefix}_{name}"
+
+
 def _pg_recreate(base: str, name: str) -> str:
     import psycopg
 
@@ -409,8 +417,8 @@ def _pg_drop(base: str, name: str) -> None:
 def bench_database(db: str, pair: Any, args: argparse.Namespace, home: Path) -> dict[str, Any]:
     files = {"orders": str(pair.orders_path), "items": str(pair.items_path)}
     if db == "postgres":
-        db_url = _pg_recreate(args.pg, PG_IMPORT_DB)
-        floor_dsn = _pg_recreate(args.pg, PG_FLOOR_DB).replace("postgres://", "postgresql://", 1)
+        db_url = _pg_recreate(args.pg, _db(args, PG_IMPORT_DB))
+        floor_dsn = _pg_recreate(args.pg, _db(args, PG_FLOOR_DB)).replace("postgres://", "postgresql://", 1)
     else:
         db_url = ""
         floor_dsn = ""
@@ -429,7 +437,7 @@ def bench_database(db: str, pair: Any, args: argparse.Namespace, home: Path) -> 
     for attempt in range(1, IMPORT_RUNS):
         print(f"[{db}] import {attempt + 1} of {IMPORT_RUNS} into another fresh database …", flush=True)
         if db == "postgres":
-            fresh = {"db_url": _pg_recreate(args.pg, PG_IMPORT_DB), "home": str(home)}
+            fresh = {"db_url": _pg_recreate(args.pg, _db(args, PG_IMPORT_DB)), "home": str(home)}
         else:
             fresh_home = home / f"import{attempt + 1}"
             shutil.rmtree(fresh_home, ignore_errors=True)
@@ -441,7 +449,7 @@ def bench_database(db: str, pair: Any, args: argparse.Namespace, home: Path) -> 
     how = "COPY" if db == "postgres" else "executemany"
     print(f"[{db}] raw {how} into equivalent tables (the product's, freshly migrated) …", flush=True)
     if db == "postgres":
-        raw = _run_child("raw", db_url=_pg_recreate(args.pg, PG_RAW_DB), home=str(home), **files)
+        raw = _run_child("raw", db_url=_pg_recreate(args.pg, _db(args, PG_RAW_DB)), home=str(home), **files)
     else:
         raw_home = home / "raw"
         shutil.rmtree(raw_home, ignore_errors=True)
@@ -456,7 +464,7 @@ def bench_database(db: str, pair: Any, args: argparse.Namespace, home: Path) -> 
     )
     if db == "postgres" and not args.keep:
         for name in (PG_IMPORT_DB, PG_RAW_DB, PG_FLOOR_DB):
-            _pg_drop(args.pg, name)
+            _pg_drop(args.pg, _db(args, name))
     best = {
         "seconds": min(i["seconds"] for i in imports),
         "runs": [i["seconds"] for i in imports],
@@ -547,6 +555,9 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--keep", action="store_true", help="keep the generated files and the databases")
     parser.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL server URL (databases are created there)")
+    parser.add_argument(
+        "--pg-prefix", default=PG_PREFIX, help="the PostgreSQL databases are <prefix>_import, _raw and _floor"
+    )
     parser.add_argument("--workdir", help="where the files go (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=4)
     # child-process plumbing
@@ -571,7 +582,8 @@ def main() -> None:
     results = [bench_database(db, pair, args, work / f"home-{db}") for db in dbs]
     ok = report(results, pair)
     if args.keep:
-        kept = f", PostgreSQL databases {PG_IMPORT_DB}, {PG_RAW_DB}, {PG_FLOOR_DB}" if "postgres" in dbs else ""
+        names = ", ".join(_db(args, name) for name in (PG_IMPORT_DB, PG_RAW_DB, PG_FLOOR_DB))
+        kept = f", PostgreSQL databases {names}" if "postgres" in dbs else ""
         print(f"kept: {work}{kept}")
     else:
         shutil.rmtree(work, ignore_errors=True)

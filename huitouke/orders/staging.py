@@ -8,7 +8,9 @@ lines into temporary tables, then a fixed number of set-based statements in the 
 1. customers: one staged row per (platform, handle), the batch's newest order; identities found are reused,
    the rest get new customers and identities; existing customers have empty profile fields filled (and a
    masked phone replaced by an unmasked one), the same rule as `OrderWriter._fill_profiles`; consent answers
-   carried by the file (Shopify "Accepts Marketing", the 新品通知 column) are upserted;
+   carried by the file (Shopify "Accepts Marketing", the 新品通知 column) are upserted. The staged orders carry
+   their profiles' shapes; only the profiles this step stores are sealed (`_stage_profiles`), into
+   import_stage_profile;
 2. products by (shop, product key), the first line naming a key giving its title and price;
 3. orders matched to the archive by (shop, order number): changed fields are updated, changed lines replaced
    (compared as the ordered list of line values), new orders inserted with their lines. Nothing else is written,
@@ -39,6 +41,8 @@ from huitouke.orders.feed import (
     STORED_PROFILE_FIELDS,
     Encoded,
     Encoder,
+    copy_line,
+    stored_profile,
 )
 from huitouke.orders.importers.rows import OrderRow
 from huitouke.orders.importing import CONSENT_ANSWERS, LINE_FIELDS, ORDER_FIELDS, ImportResult, OrderWriter
@@ -55,6 +59,16 @@ _DIGESTS_OF = {
     "phone": ("phone_digest", "phone_last4_digest"),
     "email": ("email_digest",),
     "real_name": ("real_name_digest",),
+}
+#: per profile field, SQL true when the staged value (s) fills in the archived customer's (c), the rule of
+#: `OrderWriter._fill_profiles`. Phone, email, real name and address are sealed (no two tokens are equal, a
+#: masked phone's token starts with "*"): only emptiness and masking are compared, which a profile's shape
+#: (`feed.profile_shape`) carries as well.
+_BETTER = {
+    p: f"(s.{p} <> '' AND s.{p} <> c.{p} AND (c.{p} = ''"
+    + (" OR (c.phone LIKE '%*%' AND s.phone NOT LIKE '%*%')" if p == "phone" else "")
+    + "))"
+    for p in PROFILE_FIELDS
 }
 _ORDER_VALUES = ORDER_FIELDS[1:]  # everything but customer_id, which the merge resolves
 _LINE_VALUES = LINE_VALUE_FIELDS[3:]  # after line_no, title and sku
@@ -76,6 +90,8 @@ _STAGE_DDL = (
         seq integer NOT NULL, shop_id bigint NOT NULL, line_no smallint NOT NULL, pkey text NOT NULL,
         title varchar(255) NOT NULL, sku varchar(128) NOT NULL, quantity integer NOT NULL, unit_price numeric NOT NULL,
         amount numeric NOT NULL, refund_state varchar(10) NOT NULL)""",  # the types of OrderLine: compared as rows
+    f"""CREATE TEMP TABLE IF NOT EXISTS import_stage_profile (
+        seq integer NOT NULL, {", ".join(f"{p} text NOT NULL" for p in STORED_PROFILE_FIELDS)})""",
     """CREATE TEMP TABLE IF NOT EXISTS import_stage_customer (
         platform text NOT NULL, handle text NOT NULL, seq integer NOT NULL, customer_id bigint,
         is_new boolean NOT NULL)""",
@@ -87,8 +103,8 @@ _STAGE_DDL = (
         is_new boolean NOT NULL, same boolean NOT NULL, fields_changed boolean NOT NULL,
         lines_changed boolean NOT NULL)""",
 )
-_STAGES = ("import_stage_order", "import_stage_line", "import_stage_customer", "import_stage_product",
-           "import_stage_match")  # fmt: skip
+_STAGES = ("import_stage_order", "import_stage_line", "import_stage_profile", "import_stage_customer",
+           "import_stage_product", "import_stage_match")  # fmt: skip
 
 
 def _qn(name: str) -> str:
@@ -131,7 +147,7 @@ class StagedWriter(OrderWriter, ABC):
         }
         self._staged = False
         self._compared = False  # whether the batch has archived orders compared field by field
-        self.encoder = Encoder(self.shop_id, self.dialect, cipher=pii_cipher())
+        self.encoder = Encoder(self.shop_id, self.dialect, cipher=pii_cipher(), defer_profiles=True)
 
     def shop_id(self, name: str, platform: str) -> int:
         """The id of the shop rows naming `name` on `platform` go into (the encoder's and the feed's question)."""
@@ -146,6 +162,10 @@ class StagedWriter(OrderWriter, ABC):
         """Write one encoded batch in one transaction: stage it, then `_merge`."""
 
     # -- the dialect's steps -----------------------------------------------------------------------------------
+    @abstractmethod
+    def _copy_profiles(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
+        """Insert rows of (seq, *STORED_PROFILE_FIELDS) into import_stage_profile."""
+
     @abstractmethod
     def _stage_customers(self, cur: Any) -> int:
         """Fill import_stage_customer (one row per buyer: the batch's newest order, the customer id found through
@@ -166,9 +186,9 @@ class StagedWriter(OrderWriter, ABC):
         or its lines changed."""
 
     # -- the merge, the same SQL on both databases -------------------------------------------------------------
-    def _merge(self, cur: Any, now: Any) -> None:
+    def _merge(self, cur: Any, now: Any, batch: Encoded) -> None:
         self._compared = False
-        self._merge_customers(cur, now)
+        self._merge_customers(cur, now, batch)
         kept = self._keep_archived_lines(cur)
         if self._stage_products(cur):
             cols, marks, params = _defaults(Product, ("id", "shop_id", "external_id", "title", "price"), now)
@@ -211,15 +231,52 @@ class StagedWriter(OrderWriter, ABC):
             )
         return kept
 
-    def _merge_customers(self, cur: Any, now: Any) -> None:
+    def _stage_profiles(self, cur: Any, batch: Encoded) -> bool:
+        """Fill import_stage_profile with the sealed profile of each buyer whose profile the merge stores: the new
+        customers' and the archived ones' with a field to fill in (`_BETTER`, on the staged shapes when the batch
+        left the profiles to the writer, `Encoded.profiles`: only those are sealed, here). Return whether an
+        archived customer is among them."""
+        t = self.tables
+        cur.execute(
+            f"""SELECT sc.seq, sc.is_new FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
+            LEFT JOIN {t["customer"]} c ON c.id = sc.customer_id
+            WHERE sc.is_new OR {" OR ".join(_BETTER.values())}"""
+        )
+        found = cur.fetchall()
+        if not found:
+            return False
+        if batch.profiles is None:  # sealed by the encoder: staged with the orders
+            cur.execute(
+                f"""INSERT INTO import_stage_profile (seq, {", ".join(STORED_PROFILE_FIELDS)})
+                SELECT s.seq, {", ".join(f"s.{p}" for p in STORED_PROFILE_FIELDS)}
+                FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
+                LEFT JOIN {t["customer"]} c ON c.id = sc.customer_id
+                WHERE sc.is_new OR {" OR ".join(_BETTER.values())}"""
+            )
+        else:
+            cipher, clear, profile_of = self.encoder.cipher, batch.profiles, batch.profile_of
+            sealed: dict[int, tuple[str, ...]] = {}
+            rows = []
+            for seq, _new in found:
+                index = profile_of[seq]
+                stored = sealed.get(index)
+                if stored is None:
+                    stored = sealed[index] = stored_profile(cipher, clear[index])
+                rows.append((seq, *stored))
+            self._copy_profiles(cur, rows)
+        return not all(new for _seq, new in found)
+
+    def _merge_customers(self, cur: Any, now: Any, batch: Encoded) -> None:
         t = self.tables
         created = self._stage_customers(cur)
+        archived = self._stage_profiles(cur, batch)
         if created:
             cols, marks, params = _defaults(Customer, ("id", "name", *STORED_PROFILE_FIELDS), now)
             cur.execute(
                 f"""INSERT INTO {t["customer"]} (id, name, {", ".join(STORED_PROFILE_FIELDS)}{cols})
-                SELECT c.customer_id, s.name, {", ".join(f"s.{p}" for p in STORED_PROFILE_FIELDS)}{marks}
+                SELECT c.customer_id, s.name, {", ".join(f"p.{p}" for p in STORED_PROFILE_FIELDS)}{marks}
                 FROM import_stage_customer c JOIN import_stage_order s ON s.seq = c.seq
+                JOIN import_stage_profile p ON p.seq = c.seq
                 WHERE c.is_new ORDER BY c.customer_id""",
                 params,
             )
@@ -231,28 +288,21 @@ class StagedWriter(OrderWriter, ABC):
                 params,
             )
             self.result.customers_created += created
-        # existing customers: fill what the archive lacks (the rule of OrderWriter._fill_profiles). Phone, email,
-        # real name and address are sealed (no two tokens are equal, a masked phone's token starts with "*"): only
-        # emptiness and masking are compared; a filled field brings its digests along.
-        better = {
-            p: f"(s.{p} <> '' AND s.{p} <> c.{p} AND (c.{p} = ''"
-            + (" OR (c.phone LIKE '%*%' AND s.phone NOT LIKE '%*%')" if p == "phone" else "")
-            + "))"
-            for p in _PROFILE
-        }
-        cur.execute(
-            f"""UPDATE {t["customer"]} AS c
-            SET {", ".join(f"{p} = CASE WHEN {better[p]} THEN s.{p} ELSE c.{p} END" for p in _PROFILE)},
-                {
-                ", ".join(
-                    f"{d} = CASE WHEN {better[p]} THEN s.{d} ELSE c.{d} END"
-                    for p, ds in _DIGESTS_OF.items()
-                    for d in ds
-                )
-            }
-            FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
-            WHERE c.id = sc.customer_id AND NOT sc.is_new AND ({" OR ".join(better.values())})"""
-        )
+        # existing customers: fill what the archive lacks (`_BETTER`); a filled field brings its digests along
+        if archived:
+            cur.execute(
+                f"""UPDATE {t["customer"]} AS c
+                SET {", ".join(f"{p} = CASE WHEN {_BETTER[p]} THEN s.{p} ELSE c.{p} END" for p in _PROFILE)},
+                    {
+                    ", ".join(
+                        f"{d} = CASE WHEN {_BETTER[p]} THEN s.{d} ELSE c.{d} END"
+                        for p, ds in _DIGESTS_OF.items()
+                        for d in ds
+                    )
+                }
+                FROM import_stage_customer sc JOIN import_stage_profile s ON s.seq = sc.seq
+                WHERE c.id = sc.customer_id AND NOT sc.is_new AND ({" OR ".join(_BETTER.values())})"""
+            )
         # most exports carry no consent answer (Taobao's never do): one look instead of a join per answer kind
         answered = " OR ".join(f"{attr} IS NOT NULL" for attr, _c, _p in CONSENT_ANSWERS)
         cur.execute(f"SELECT EXISTS (SELECT 1 FROM import_stage_order WHERE {answered})")
@@ -371,7 +421,7 @@ class StagedOrderWriter(StagedWriter):
             # the statistics of the join keys only (cheap), so the planner sizes the staging tables right
             cur.execute("ANALYZE import_stage_order (seq, shop_id, order_no, platform, handle)")
             cur.execute("ANALYZE import_stage_line (seq, shop_id, pkey)")
-            self._merge(cur, now)
+            self._merge(cur, now, batch)
 
     def finish(self) -> None:
         """After the last batch: refresh the planner's statistics of the tables an import filled substantially
@@ -387,6 +437,11 @@ class StagedOrderWriter(StagedWriter):
                 cur.execute(f"ANALYZE {self.tables[name]}")
 
     # -- the dialect's steps -----------------------------------------------------------------------------------
+    def _copy_profiles(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
+        with cur.cursor.copy(f"COPY import_stage_profile (seq, {', '.join(STORED_PROFILE_FIELDS)}) FROM STDIN") as copy:
+            copy.write("".join(map(copy_line, rows)).encode())
+        cur.execute("ANALYZE import_stage_profile (seq)")
+
     def _stage_customers(self, cur: Any) -> int:
         t = self.tables
         # one row per buyer: the batch's newest order (ties: the later row), found through its identity or new

@@ -37,6 +37,7 @@ from huitouke.orders.feed import (
     ORDER_STAGE_COLUMNS,
     ROW_SEP,
     SQLITE,
+    STORED_PROFILE_FIELDS,
     Encoded,
 )
 from huitouke.orders.importing import CONSENT_ANSWERS
@@ -75,6 +76,9 @@ _STAGE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS import_stage_line ("
     + ", ".join(f"{c} {_type(c)} NOT NULL" for c in LINE_STAGE_COLUMNS)
     + ", PRIMARY KEY (seq, line_no)) WITHOUT ROWID",
+    "CREATE TEMP TABLE IF NOT EXISTS import_stage_profile (seq integer PRIMARY KEY, "
+    + ", ".join(f"{p} text NOT NULL" for p in STORED_PROFILE_FIELDS)
+    + ")",
     """CREATE TEMP TABLE IF NOT EXISTS import_stage_customer (
         platform text NOT NULL, handle text NOT NULL, seq integer NOT NULL, customer_id integer NOT NULL,
         is_new bool NOT NULL, PRIMARY KEY (platform, handle)) WITHOUT ROWID""",
@@ -85,8 +89,8 @@ _STAGE_DDL = (
         seq integer PRIMARY KEY, order_id integer NOT NULL, customer_id integer NOT NULL, old_customer_id integer,
         is_new bool NOT NULL, same bool NOT NULL, fields_changed bool NOT NULL, lines_changed bool NOT NULL)""",
 )
-_STAGES = ("import_stage_order", "import_stage_line", "import_stage_customer", "import_stage_product",
-           "import_stage_match")  # fmt: skip
+_STAGES = ("import_stage_order", "import_stage_line", "import_stage_profile", "import_stage_customer",
+           "import_stage_product", "import_stage_match")  # fmt: skip
 
 
 def _id_or_next(found: str, order: str) -> str:
@@ -135,7 +139,7 @@ class SQLiteStagedWriter(StagedWriter):
                     cur.executemany(insert, rows)  # type: ignore[arg-type]  # Django's stub wants a Sequence
                 if odd:
                     cur.executemany(insert, odd)
-            self._merge(cur, now)
+            self._merge(cur, now, batch)
 
     def finish(self) -> None:
         """After the last batch: empty the staging tables (a worker's connection outlives the import) and let
@@ -159,6 +163,12 @@ class SQLiteStagedWriter(StagedWriter):
         return int(cur.fetchone()[0])
 
     # -- the dialect's steps -----------------------------------------------------------------------------------
+    def _copy_profiles(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
+        marks = ", ".join(["%s"] * (len(STORED_PROFILE_FIELDS) + 1))
+        cur.executemany(
+            f"INSERT INTO import_stage_profile (seq, {', '.join(STORED_PROFILE_FIELDS)}) VALUES ({marks})", rows
+        )
+
     def _stage_customers(self, cur: Any) -> int:
         # one row per buyer: the batch's newest order (ties: the later row), found through its identity
         return self._stage_first(

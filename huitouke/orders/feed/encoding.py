@@ -13,12 +13,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from huitouke.core.pii_crypto import PiiCipher
+from huitouke.core.pii_crypto import MASKED_MARK, PiiCipher
 from huitouke.orders.feed.values import (
     _RECEIVER,
+    DIGEST_COLUMNS,
     LINE_STAGE_COLUMNS,
     ORDER_STAGE_COLUMNS,
     ORDER_VALUE_FIELDS,
+    PROFILE_FIELDS,
     Levels,
     customer_name,
     fingerprint_key,
@@ -164,12 +166,22 @@ class Encoded:
     odd_lines: list[tuple[Any, ...]] = field(default_factory=list)
     #: the batch's member levels (only when the import keeps them, see `level_note`)
     levels: Levels = field(default_factory=dict)
+    #: with the profiles left to the writer (`Encoder(defer_profiles=True)`): the batch's distinct clear
+    #: PROFILE_FIELDS, and per appended row (its seq) the index of its profile there. The staged rows then carry
+    #: only each profile's shape (`profile_shape`); the writer seals the profiles its buyers need.
+    profiles: list[tuple[str, ...]] | None = None
+    profile_of: list[int] = field(default_factory=list)
 
 
 class Encoder:
     """Batches of OrderRow → `Encoded` for `dialect` (POSTGRESQL or SQLITE). `shop_id(name, platform)` gives the
     shop a row is written into; a (shop, order number) named twice in one batch keeps its last row (as
-    `OrderWriter` does). The customer's personal data is sealed with `cipher` (`stored_profile`)."""
+    `OrderWriter` does). The customer's personal data is sealed with `cipher` (`stored_profile`), or, with
+    `defer_profiles`, left to the writer: the batch carries the clear profiles (`Encoded.profiles`) and the staged
+    rows their shapes, and the writer seals only the profiles of the buyers the archive lacks or will fill in (a
+    re-import's buyers are all archived: sealing them, AES and four HMAC digests per buyer and batch, cost about
+    a fifth of the parsing child's time for nothing). The delivery details are sealed here either way: they are
+    part of the order's fingerprint."""
 
     def __init__(
         self,
@@ -178,6 +190,7 @@ class Encoder:
         *,
         cipher: PiiCipher,
         keep_levels: bool = False,
+        defer_profiles: bool = False,
     ) -> None:
         if dialect not in (POSTGRESQL, SQLITE):
             raise ValueError(f"unknown dialect {dialect!r}")
@@ -187,6 +200,10 @@ class Encoder:
         self._shops: dict[tuple[str, str], int] = {}
         self.dialect = dialect
         self.keep_levels = keep_levels
+        self.defer_profiles = defer_profiles
+        # Sealed delivery details (SIV: the same token for the same value, so one import's batches can share
+        # them; a buyer's orders spread over several batches), emptied when it grows past RECEIVERS_KEPT.
+        self.receivers: dict[str, str] = {}
 
     def shop_of(self, row: OrderRow) -> int:
         key = (row.shop_name, row.platform)
@@ -224,9 +241,18 @@ class EncodingBatch:
         self._cipher = encoder.cipher
         self._fingerprint_key = encoder.fingerprint_key
         # A buyer's orders repeat their profile and delivery details: each distinct one is sealed once per batch
-        # (sealing and digests cost about as much as parsing the row).
+        # (sealing and digests cost about as much as parsing the row), the delivery details once per import.
         self._profiles: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._receivers: dict[str, str] = {}
+        receivers = encoder.receivers
+        if len(receivers) > RECEIVERS_KEPT:
+            receivers.clear()
+        self._receivers = receivers
+        self._deferred = encoder.defer_profiles
+        #: deferred: each distinct profile's index in `_clear`, per appended row its profile's index
+        self._profile_ids: dict[tuple[str, ...], int] = {}
+        self._clear: list[tuple[str, ...]] = []
+        self._shapes: list[tuple[str, ...]] = []
+        self._profile_of: list[int] = []
         self.levels: Levels = {}
 
     def __len__(self) -> int:
@@ -262,6 +288,15 @@ class EncodingBatch:
             self._lines.append("".join([prefix + text for text in tails_text]))
 
     def _stored_profile(self, values: tuple[str, ...]) -> tuple[str, ...]:
+        """The profile's cells in the staged row: sealed, or (deferred) its shape, the clear values kept aside."""
+        if self._deferred:
+            index = self._profile_ids.get(values)
+            if index is None:
+                index = self._profile_ids[values] = len(self._clear)
+                self._clear.append(values)
+                self._shapes.append(profile_shape(values))
+            self._profile_of.append(index)
+            return self._shapes[index]
         found = self._profiles.get(values)
         if found is None:
             found = self._profiles[values] = stored_profile(self._cipher, values)
@@ -283,14 +318,42 @@ class EncodingBatch:
         if len(self._latest) < len(orders):
             keep = sorted(self._latest.values())
             orders, lines = [orders[i] for i in keep], [lines[i] for i in keep]
+        profiles = self._clear if self._deferred else None
         if not self._sqlite:
             return Encoded(
-                orders="".join(orders).encode(), lines="".join(lines).encode(), count=len(orders), levels=self.levels
+                orders="".join(orders).encode(),
+                lines="".join(lines).encode(),
+                count=len(orders),
+                levels=self.levels,
+                profiles=profiles,
+                profile_of=self._profile_of,
             )
-        batch = Encoded(count=len(orders), levels=self.levels)
+        batch = Encoded(count=len(orders), levels=self.levels, profiles=profiles, profile_of=self._profile_of)
         batch.orders = _sqlite_text(orders, batch.odd_orders)
         batch.lines = _sqlite_text((line for own in lines for line in own), batch.odd_lines)
         return batch
+
+
+#: delivery details an encoder keeps sealed across batches (about 200 bytes each) before it starts again
+RECEIVERS_KEPT = 300_000
+
+#: positions in PROFILE_FIELDS of the values `stored_profile` seals
+_SEALED = tuple(PROFILE_FIELDS.index(f) for f in ("real_name", "phone", "email", "address"))
+_NO_DIGESTS = ("",) * len(DIGEST_COLUMNS)
+
+
+def profile_shape(values: tuple[str, ...]) -> tuple[str, ...]:
+    """What a staged row carries for a profile the writer seals later (STORED_PROFILE_FIELDS): the unsealed
+    fields as they are, for each sealed one what the merge compares of a token (`staging`: emptiness, and the
+    mark of a masked value), "" for an empty value, "*" for a masked one, "-" for any other; no digests. A
+    profile filled in from its shape is always one its sealed form would fill in too, so the writer seals those
+    and no fewer."""
+    out = list(values)
+    for i in _SEALED:
+        value = out[i]
+        if value:
+            out[i] = MASKED_MARK if MASKED_MARK in value else "-"
+    return (*out, *_NO_DIGESTS)
 
 
 _ORDER_FORMAT = RowFormat(ORDER_STAGE_COLUMNS)

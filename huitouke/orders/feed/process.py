@@ -42,6 +42,9 @@ class FeedRequest:
     keep_levels: bool = False
     #: seals the customers' personal data (the importing writer sets it from settings)
     cipher: PiiCipher | None = None
+    #: leave the buyers' profiles to the writer, which seals those it needs (`Encoder(defer_profiles=True)`;
+    #: the staged writers do)
+    defer_profiles: bool = False
 
 
 class _Rows(Protocol):
@@ -110,7 +113,13 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
         )
         if request.cipher is None:
             raise ValueError("the feed request carries no cipher for the customers' personal data")
-        encoder = Encoder(ask, request.dialect, cipher=request.cipher, keep_levels=request.keep_levels)
+        encoder = Encoder(
+            ask,
+            request.dialect,
+            cipher=request.cipher,
+            keep_levels=request.keep_levels,
+            defer_profiles=request.defer_profiles,
+        )
         # rows are encoded as they are parsed; a small first batch, so the parent starts writing while the rest
         # is parsed
         size = request.batch_size

@@ -199,3 +199,29 @@ def test_an_order_row_is_the_copy_of_its_cells_and_carries_its_fingerprint():
         stored = sqlite.odd_orders[0] if sqlite.odd_orders else tuple(sqlite.orders.split(CELL_SEP))
         assert str(stored[-1]) == str(fingerprint)  # the same digest whichever database it is staged for
     assert order_fingerprint(key, REPEATABLE, odd) != order_fingerprint(key, REPEATABLE, _order("7"))
+
+
+def test_a_deferred_batch_stages_profile_shapes_and_carries_the_clear_profiles():
+    # given: two orders of one buyer and one of another, whose phone is whole and email set
+    other = dataclasses.replace(_order("3"), buyer_handle="tb_b", phone="13900001111", email="A@B.cn")
+    rows = [_order("1"), _order("2"), other]
+    for dialect in (POSTGRESQL, SQLITE):
+        # when: encoded with the profiles left to the writer
+        batch = Encoder(lambda name, platform: 1, dialect, cipher=CIPHER, defer_profiles=True).encode(rows)
+
+        # then: each distinct profile once, in the clear, and per row its index
+        assert batch.profiles == [
+            ("", "138****1234", "", "浙江省", "杭州市", "西湖区", "文三路1号"),
+            ("", "13900001111", "a@b.cn", "浙江省", "杭州市", "西湖区", "文三路1号"),
+        ]
+        assert batch.profile_of == [0, 0, 1]
+        # and the staged rows hold the shapes only: emptiness and masking of the sealed fields, no digest
+        if dialect == POSTGRESQL:
+            assert isinstance(batch.orders, bytes)
+            staged = [line.split("\t") for line in batch.orders.decode().splitlines()]
+        else:
+            assert isinstance(batch.orders, str)
+            staged = [line.split(CELL_SEP) for line in batch.orders.split(ROW_SEP)]
+        profile = slice(ORDER_STAGE_COLUMNS.index("real_name"), ORDER_STAGE_COLUMNS.index("real_name_digest") + 1)
+        assert staged[0][profile] == ["", "*", "", "浙江省", "杭州市", "西湖区", "-", "", "", "", ""]
+        assert staged[2][profile] == ["", "-", "-", "浙江省", "杭州市", "西湖区", "-", "", "", "", ""]
