@@ -3,6 +3,7 @@ PostgreSQL, next to the CLI import of the same orders in the same run; single-or
 
     .venv/bin/python benchmarks/live_orders.py [--orders 200000] [--batch 500] [--clients 4] [--workers 2]
         [--single 300] [--webhooks 300] [--pg postgres://postgres@127.0.0.1:5432] [--workdir DIR]
+        [--db-prefix htk_bench_live]
 
 Default scale is reduced (20,000 orders); the issue's full run is `--orders 200000` (needs ~4 GB of disk for two
 databases and roughly 10× the reduced run's time). Each run:
@@ -51,7 +52,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import percentile  # noqa: E402
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432"
-DB_IMPORT, DB_PUSH = "htk_bench_live_import", "htk_bench_live_push"
+#: the two databases are named PREFIX_import and PREFIX_push (`--db-prefix`: runs side by side stay apart)
+DB_PREFIX = "htk_bench_live"
 SHOP = "Bench"
 WEBHOOK_SECRET = "bench-webhook-secret"
 TARGET_RATIO, TARGET_SINGLE_MS, TARGET_WEBHOOK_MS = 0.5, 150.0, 50.0
@@ -302,7 +304,10 @@ def main() -> None:
     parser.add_argument("--webhooks", type=int, default=300)
     parser.add_argument("--pg", default=PG_DEFAULT)
     parser.add_argument("--workdir", default="")
+    parser.add_argument("--db-prefix", default=DB_PREFIX, help="databases PREFIX_import and PREFIX_push")
     args = parser.parse_args()
+    if not args.db_prefix.isidentifier():
+        sys.exit("--db-prefix: letters, digits and underscores")
     if not 1 <= args.batch <= 1000:
         sys.exit("--batch: 1 to 1000 (the API's limit)")
     home = Path(args.workdir or tempfile.mkdtemp(prefix="htk-live-"))
@@ -313,7 +318,7 @@ def main() -> None:
     export = home / "orders_export.csv"
     write_shopify_csv(bulk, export)
 
-    import_url = fresh_db(args.pg, DB_IMPORT, home)
+    import_url = fresh_db(args.pg, f"{args.db_prefix}_import", home)
     started = time.perf_counter()
     out = run([PY, "-m", "huitouke.cli", "import-orders", str(export), "--shop", SHOP, "--json"],
               env_for(import_url, home))  # fmt: skip
@@ -322,7 +327,7 @@ def main() -> None:
     if imported["orders_created"] != args.orders or imported["errors"]:
         sys.exit(f"the CLI import did not create every order: {imported}")
 
-    push_url = fresh_db(args.pg, DB_PUSH, home)
+    push_url = fresh_db(args.pg, f"{args.db_prefix}_push", home)
     keys = setup_push_db(push_url, home)
     server, port = start_gunicorn(push_url, home, args.workers)
     try:

@@ -82,6 +82,13 @@ def after_write_register(hook: Callable[[list[int]], None]) -> None:
         _after_write.append(hook)
 
 
+class _LiveWriter(OrderWriter):
+    """The import's reference writer, new buyers inserted with their stats: `orders_write` refreshes the stats
+    next, and a new buyer's row then needs no second write (each maintains every index of the customer table)."""
+
+    stats_on_insert = True
+
+
 def orders_write(*, rows: Sequence[OrderRow], shop: Shop | None = None) -> WriteResult:
     """Upsert `rows` (already valid) through the import's writer and refresh the touched customers' stats and
     member levels, in one transaction: nothing is half-written. A write that loses a race with another source
@@ -104,7 +111,7 @@ def orders_write(*, rows: Sequence[OrderRow], shop: Shop | None = None) -> Write
                     batch_size=len(rows),
                     # the import's reference writer: below a few thousand orders the staged writers' staging
                     # tables and statistics cost more than they save (3-4x slower for a push of 500)
-                    writer_class=OrderWriter,
+                    writer_class=_LiveWriter,
                 )
                 ids = sorted(result.customer_ids)
                 if ids:

@@ -110,7 +110,7 @@ def _adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     UTC text and dates as ISO text (Decimals go through the str adapter Django registers with sqlite3). Personal
     data is encrypted (`EncryptedTextField`)."""
     if isinstance(field, EncryptedTextField):
-        return field.get_prep_value  # sealed (a value sealed already is left as it is)
+        return field.sealer()  # sealed (a value sealed already is left as it is)
     if connection.vendor == "postgresql":
         return None
     if isinstance(field, models.DateTimeField):

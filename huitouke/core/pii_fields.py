@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -95,6 +96,20 @@ class EncryptedTextField(models.TextField):
         if not value:
             return value
         return pii_cipher().seal_fixed(value) if self.fixed else pii_cipher().seal(value)
+
+    def sealer(self) -> Callable[[Any], Any]:
+        """`get_prep_value` for the many values of one bulk write (`core.bulk.TableWriter`): the cipher is looked
+        up once (from settings: a few microseconds per value otherwise) and text goes straight to it."""
+        cipher = pii_cipher()
+        seal = cipher.seal_fixed if self.fixed else cipher.seal
+        prep = self.get_prep_value
+
+        def sealed(value: Any) -> Any:
+            if type(value) is not str:
+                return prep(value)  # a lazy string, a number …: the field's own way
+            return seal(value) if value else value
+
+        return sealed
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "exact":

@@ -90,7 +90,7 @@ class Customer(TimeStampedModel):
     )
     phone = EncryptedTextField(_("phone"), max_length=32, blank=True)
     email = EncryptedTextField(_("email"), max_length=254, blank=True, email=True)
-    province = models.CharField(_("province"), max_length=32, blank=True, db_index=True)
+    province = models.CharField(_("province"), max_length=32, blank=True)
     city = models.CharField(_("city"), max_length=32, blank=True)
     district = models.CharField(_("district"), max_length=32, blank=True)
     address = EncryptedTextField(_("street address"), max_length=255, blank=True)
@@ -114,9 +114,12 @@ class Customer(TimeStampedModel):
     )
 
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
-    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True, db_index=True)
-    order_count = models.PositiveIntegerField(_("orders"), default=0, db_index=True)
-    total_spent = models.DecimalField(_("total spent"), max_digits=14, decimal_places=2, default=0, db_index=True)
+    # The stats are indexed by the list's sort indexes below (active customers: every query of them filters
+    # merged_into IS NULL), not on their own: every order written rewrites its buyer's stats, and the update
+    # maintains each index of the table.
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    total_spent = models.DecimalField(_("total spent"), max_digits=14, decimal_places=2, default=0)
     last_contacted_at = models.DateTimeField(_("last contacted"), null=True, blank=True)
 
     merged_into = models.ForeignKey(
@@ -144,6 +147,8 @@ class Customer(TimeStampedModel):
         # page sort the matches by last order without visiting the table. SQLite builds plain indexes from them.
         indexes = [
             models.Index(fields=["-created_at"], name="customer_created_idx"),
+            # equality and IN only (list filter, audiences): no pattern-ops twin as db_index would add
+            models.Index(fields=["province"], name="customer_province_idx"),
             *[
                 models.Index(
                     fields=[f],

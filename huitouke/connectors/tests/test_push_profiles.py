@@ -113,3 +113,25 @@ def test_a_push_keeps_the_databases_durability_while_a_file_import_may_relax_it(
             writer_class=OrderWriter,
         )
     assert [sql for sql in seen if "synchronous_commit" in sql] == ["SET LOCAL synchronous_commit = off"]
+
+
+def test_new_buyers_are_inserted_with_their_stats_and_the_refresh_leaves_them_be() -> None:
+    from decimal import Decimal
+
+    from huitouke.orders.services import customer_stats_refresh
+
+    ShopFactory(name="Tea House", platform="taobao")
+    items = [
+        order("S1", 3, total_amount="10.00"),
+        order("S2", 1, total_amount="25.50"),
+        order("S3", 2, status="pending", paid_at=None, total_amount="99.00"),  # not counted
+        order("S4", 4, buyer_handle="tea_newcomer", status="pending", paid_at=None),
+    ]
+    assert orders_push(items=items).created == 4
+    lover = Customer.objects.get(identities__handle="tea_lover")
+    assert (lover.order_count, lover.total_spent) == (2, Decimal("35.50"))
+    assert (lover.first_order_at.day, lover.last_order_at.day) == (1, 3)  # type: ignore[union-attr]
+    newcomer = Customer.objects.get(identities__handle="tea_newcomer")
+    assert (newcomer.order_count, newcomer.total_spent, newcomer.last_order_at) == (0, 0, None)
+    # the numbers are the refresh's own: recomputing them for everyone changes no customer
+    assert customer_stats_refresh(customer_ids=None) == 0

@@ -71,6 +71,9 @@ class OrderWriter:
 
     #: orders per batch (one transaction each)
     BATCH = BATCH_ORDERS
+    #: insert new customers with the stats of their orders in the batch: for a caller refreshing the stats right
+    #: after the write (the live feed), which then leaves those rows be instead of rewriting each one again
+    stats_on_insert = False
 
     def __init__(self, *, result: ImportResult, shop: Shop | None, default_shop: str) -> None:
         self.result = result
@@ -114,10 +117,16 @@ class OrderWriter:
         new_keys = [k for k in newest if k not in found]
         if new_keys:
             ids = ids_allocate(Customer, len(new_keys))
+            stats = self._new_stats(rows, set(new_keys)) if self.stats_on_insert else {}
             TableWriter(Customer, now=now).insert_tuples(
-                ("id", "name", *STORED_PROFILE_FIELDS),
+                ("id", "name", *STORED_PROFILE_FIELDS, *(STATS_FIELDS if self.stats_on_insert else ())),
                 (
-                    (cid, customer_name(newest[k]), *_clear_profile(profile_values(newest[k])))
+                    (
+                        cid,
+                        customer_name(newest[k]),
+                        *_clear_profile(profile_values(newest[k])),
+                        *(stats.get(k, _NO_STATS) if self.stats_on_insert else ()),
+                    )
                     for cid, k in zip(ids, new_keys, strict=True)
                 ),
             )
@@ -134,6 +143,28 @@ class OrderWriter:
         self._fill_profiles({found[k]: row for k, row in newest.items() if k not in fresh})
         self._consents({found[k]: row for k, row in newest.items()}, now)
         return found
+
+    def _new_stats(self, rows: list[OrderRow], new: set[tuple[str, str]]) -> dict[tuple[str, str], Stats]:
+        """STATS_FIELDS of the new buyers (`new`: platform, handle) as `orders.services.customer_stats_refresh`
+        computes them from their counted orders, all of which are in the batch (the last row of each order
+        number wins, as written). Only a head start: the refresh corrects any difference."""
+        latest: dict[tuple[int, str], OrderRow] = {}
+        for row in rows:
+            latest[(self._shop_for(row).pk, row.order_no)] = row
+        stats: dict[tuple[str, str], Stats] = {}
+        for row in latest.values():
+            key = (row.platform, row.buyer_handle)
+            if key not in new or row.status not in Order.COUNTED:
+                continue
+            count, spent, first, last = stats.get(key, _NO_STATS)
+            at = row.ordered_at
+            stats[key] = (
+                count + 1,
+                spent + (row.paid_amount - row.refund_amount),
+                at if first is None or at < first else first,
+                at if last is None or at > last else last,
+            )
+        return stats
 
     def _fill_profiles(self, rows_by_customer: dict[int, OrderRow]) -> None:
         """Fill existing customers' empty profile fields (and a masked phone with an unmasked one) from their
@@ -392,6 +423,11 @@ class OrderWriter:
         )
         self.result.lines += count
 
+
+#: a customer's stats columns and their values with no counted order
+STATS_FIELDS = ("order_count", "total_spent", "first_order_at", "last_order_at")
+Stats = tuple[int, Decimal, Any, Any]
+_NO_STATS: Stats = (0, Decimal(0), None, None)
 
 #: an order to write: its ORDER_FIELDS, its LINE_FIELDS per line, its fingerprint (None: unknown)
 Wanted = tuple[tuple[Any, ...], list[tuple[Any, ...]], int | None]
