@@ -1,0 +1,324 @@
+"""The Taobao order report's cells converted column by column (pyarrow.compute), for the files pyarrow reads.
+
+`orders(ctx, parts)` gives exactly what the row parser (`taobao._rows`) gives for the same rows, batch by batch
+of `columnar.columnar_batches`: for each column, a vectorised test picks the cells whose value the columns give
+exactly as the cell parser would (`_FAST_*`: a plain `12.50`, a `2025-06-18 10:00:54` that reads back the same,
+a `="1930679858170647"` id…), converted whole; a row with any other cell in a column that can reject it is
+parsed by the row parser, in its place in the stream, so the order numbers seen, the item lines taken and the
+errors are the row parser's. Cells that cannot reject a row (phones, tracking numbers) are converted by the cell
+parser itself where the columns cannot, and columns whose cells repeat (statuses, amounts, addresses, phones)
+are converted once per distinct cell (`_each_distinct`: the cell parser on each, the results spread).
+
+Only pure functions of a cell are shared this way, so the outcome is the row parser's by construction;
+`tests/test_taobao_columns.py` compares both on the golden files, the benchmark's generated pair and a table of
+odd cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from huitouke.orders.importers import cells
+from huitouke.orders.importers import rows as r
+from huitouke.orders.importers.cells import (
+    _BLANKS,
+    MAX_QUANTITY,
+    ZERO,
+    CellError,
+    parse_phone,
+    parse_status,
+    split_address,
+    unit_price,
+    unwrap,
+)
+from huitouke.orders.importers.columnar import Batch, Handover
+from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
+
+if TYPE_CHECKING:
+    from huitouke.orders.importers.table import Table
+    from huitouke.orders.importers.taobao import _Context, _Item, _ItemValues
+
+#: an amount parse_amount reads as Decimal(cell) (its fast path, within MAX_AMOUNT), or an empty cell (ZERO)
+_FAST_AMOUNT = r"^([0-9]{1,8}(\.[0-9]{1,2})?)?$"
+#: a time parse_datetime reads with fromisoformat (its fast path); the hours, minutes and seconds in range so
+#: that pyarrow's strptime cannot roll them over (the text read back must also equal the cell)
+_FAST_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: an id unwrap leaves as it is, or the `="…"` Taobao wraps every id in (inner text unwrap returns)
+_PLAIN_ID = r"^[0-9A-Za-z]+$"
+_WRAPPED_ID = r'^="[0-9A-Za-z]+"$'
+#: an order number parse_id accepts as it is (digits: never the spreadsheet's float form)
+_PLAIN_NO = r"^[0-9]+$"
+_WRAPPED_NO = r'^="[0-9]+"$'
+_Column = list[Any]
+
+
+def orders(ctx: _Context, parts: Iterator[Batch | Handover]) -> Iterator[OrderRow | RowError]:
+    from huitouke.orders.importers.taobao import _rows
+
+    for part in parts:
+        if isinstance(part, Handover):
+            yield from _rows(ctx, part.rows)
+        else:
+            yield from _batch(ctx, part)
+
+
+def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
+    from huitouke.orders.importers.taobao import STATUS, _item_lines, _rows, _summary_line
+
+    table, c, tz, size = ctx.table, ctx.c, ctx.tz, batch.size
+    empty = pa.array([""] * size, pa.string())
+
+    def raw(field: str) -> Any:
+        return batch.columns.get(c[field], empty)
+
+    def trimmed(field: str) -> Any:
+        return pc.utf8_trim(raw(field), characters=_BLANKS)
+
+    # rows the columns convert as the row parser would, in every column that can reject a row
+    fast: list[Any] = []
+    no_raw = raw("order_no")
+    wrapped = pc.match_substring_regex(no_raw, _WRAPPED_NO)
+    fast.append(pc.or_(wrapped, pc.match_substring_regex(no_raw, _PLAIN_NO)))
+    order_nos = pc.if_else(wrapped, pc.utf8_slice_codeunits(no_raw, 2, -1), no_raw).to_pylist()
+    buyer = trimmed("buyer")
+    fast.append(pc.not_equal(buyer, ""))
+    amounts = []
+    for field in ("goods", "shipping", "total", "paid", "refund"):
+        column = raw(field)
+        fast.append(pc.match_substring_regex(column, _FAST_AMOUNT))
+        amounts.append(_each_distinct(column, _amount)[0])
+    statuses, known = _each_distinct(raw("status"), lambda s: parse_status(s, STATUS))
+    fast.append(known)
+    times = []
+    for field in ("created", "paid_at", "shipped", "confirmed"):
+        values, ok = _times(raw(field), tz)
+        fast.append(ok)
+        times.append(values)
+    fast.append(pc.not_equal(raw("created"), ""))
+    ok_rows = fast[0]
+    for mask in fast[1:]:
+        ok_rows = pc.and_(ok_rows, mask)
+
+    chosen = trimmed("new_address")
+    chosen = pc.if_else(pc.equal(chosen, ""), trimmed("address"), chosen)
+    addresses = _each_distinct(chosen, split_address)[0]
+    mobiles = _each_distinct(raw("mobile"), parse_phone)[0]
+    tels = _each_distinct(raw("tel"), parse_phone)[0]
+    tracking = _ids(raw("tracking"), _tracking)
+    shops, names, carriers, remarks, memos, memos2, closes, levels, titles = (
+        trimmed(f).to_pylist()
+        for f in ("shop", "name", "carrier", "remark", "memo", "memo2", "close_reason", "member_level", "title")
+    )
+    quantities = raw("quantity").to_pylist()
+
+    by_order, seen, has_refund = ctx.by_order, ctx.seen, ctx.has_refund
+    headers, line_cache = ctx.item_headers, ctx.line_cache
+    k_title, k_quantity = c["title"], c["quantity"]
+    closed, refunded, taobao = r.CLOSED, r.REFUNDED, r.TAOBAO
+    first = batch.row_no
+    for i, (ok, order_no, buyer_handle, goods, shipping, total, paid, refund, status, created) in enumerate(
+        zip(ok_rows.to_pylist(), order_nos, buyer.to_pylist(), *amounts, statuses, times[0], strict=True)
+    ):
+        row_no = first + i
+        if not ok:
+            yield from _rows(ctx, iter([(row_no, _row(batch, table.width, i))]))
+            continue
+        repeat = seen.repeat(order_no, row_no)
+        if repeat is not None:
+            yield repeat
+            continue
+        if status == closed and has_refund and refund > 0 and refund >= paid:
+            status = refunded  # a trade closes itself after a full refund
+        own = by_order.pop(order_no, None) if by_order is not None else None
+        lines: tuple[LineRow, ...] | RowError
+        if own:
+            lines = _item_lines(own, headers, row_no, status, line_cache)
+        else:
+            quantity = _quantity(quantities[i])
+            if quantity:
+                refund_state = r.REFUND_REFUNDED if status == refunded else r.REFUND_NONE
+                amount = unit_price(goods, quantity)
+                lines = (LineRow(1, titles[i], "", "", quantity, amount, goods, "", refund_state),)
+            else:  # the row parser's error, from the two cells it reads
+                row = [""] * (table.width + 1)
+                row[k_title], row[k_quantity] = raw("title")[i].as_py(), quantities[i]
+                lines = _summary_line(table, c, row_no, row, goods, status)
+        if isinstance(lines, RowError):
+            yield lines
+            continue
+        province, city, district, street, postcode = addresses[i]
+        memo, memo2 = memos[i], memos2[i]
+        yield OrderRow(
+            row_no=row_no,
+            order_no=order_no,
+            platform=taobao,
+            shop_name=shops[i],
+            buyer_handle=buyer_handle,
+            buyer_name=names[i],
+            phone=mobiles[i] or tels[i],
+            email="",
+            province=province,
+            city=city,
+            district=district,
+            address=street,
+            postcode=postcode,
+            status=status,
+            goods_amount=goods,
+            shipping_fee=shipping,
+            total_amount=total,
+            paid_amount=paid,
+            refund_amount=refund,
+            ordered_at=created,
+            paid_at=times[1][i],
+            shipped_at=times[2][i],
+            confirmed_at=times[3][i],
+            logistics_company=carriers[i],
+            tracking_no=tracking[i],
+            buyer_remark=remarks[i],
+            seller_memo=f"{memo}; {memo2}" if memo and memo2 else memo or memo2,
+            close_reason=closes[i],
+            member_level=levels[i],
+            lines=lines,
+            summary_lines=not own,
+        )
+
+
+def load_items(items: Table, parts: Iterator[Batch | Handover]) -> dict[str, list[_Item]]:
+    """`taobao._load_items` over the item report's batches: the same order number → (row number, cells)."""
+    from huitouke.orders.importers.common import resolve
+    from huitouke.orders.importers.taobao import ITEM_FIELDS, _load_items
+
+    c = resolve(items, ITEM_FIELDS)
+    pool: dict[_ItemValues, _ItemValues] = {}
+    intern = pool.setdefault
+    by_order: dict[str, list[_Item]] = {}
+    for part in parts:
+        if isinstance(part, Handover):
+            _load_items(items, part.rows, by_order, pool)
+            continue
+        empty = pa.array([""] * part.size, pa.string())
+
+        def raw(field: str, part: Batch = part, empty: Any = empty) -> Any:
+            return part.columns.get(c[field], empty)
+
+        attributes = pc.utf8_trim(raw("attributes"), characters=_BLANKS)
+        package = raw("package")
+        packages = pc.utf8_trim(package, characters=_BLANKS)
+        # join(text(attributes), text(package), sep="; ") when the package cell is not empty
+        both = pc.and_(pc.not_equal(attributes, ""), pc.not_equal(packages, ""))
+        joined = pc.if_else(
+            pc.equal(package, ""),
+            attributes,
+            pc.if_else(
+                both, pc.binary_join_element_wise(attributes, packages, "; "), pc.max_element_wise(attributes, packages)
+            ),
+        )
+        columns = [
+            raw(f).to_pylist() if f != "attributes" else joined.to_pylist()
+            for f in ("title", "price", "quantity", "external_id", "attributes", "status", "sku", "refund")
+        ]
+        for row_no, order_no, values in zip(
+            range(part.row_no, part.row_no + part.size),
+            _ids(raw("order_no"), unwrap),
+            zip(*columns, strict=True),
+            strict=False,
+        ):
+            item = (row_no, intern(values, values))
+            lines = by_order.get(order_no)
+            if lines is None:
+                by_order[order_no] = [item]
+            else:
+                lines.append(item)
+    return by_order
+
+
+def _row(batch: Batch, width: int, i: int) -> list[str]:
+    """Row `i` of the batch as the row reader gives it (the used columns' cells, "" elsewhere)."""
+    row = [""] * (width + 1)
+    for at, column in batch.columns.items():
+        row[at] = column[i].as_py()
+    return row
+
+
+def _amount(cell: str) -> Decimal | None:
+    """parse_amount on a cell of `_FAST_AMOUNT` form (other cells, None here, are the row parser's)."""
+    if not cell:
+        return ZERO
+    try:
+        return Decimal(cell)
+    except InvalidOperation:
+        return None
+
+
+def _quantity(cell: str) -> int:
+    """A summary line's quantity as parse_quantity reads a plain count (an empty cell: 1); 0 when the row
+    parser is to say what is wrong."""
+    if not cell:
+        return 1
+    if cell.isascii() and cell.isdigit():
+        n = int(cell)
+        if 1 <= n <= MAX_QUANTITY:
+            return n
+    return 0
+
+
+def _tracking(cell: str) -> str:
+    return unwrap(cell).removeprefix("No:").strip()
+
+
+def _each_distinct(column: Any, parse: Callable[[str], Any]) -> tuple[_Column, Any]:
+    """`parse` on each distinct cell of `column`, spread over the cells: (the values, None where it raised
+    CellError; whether it did not, as a boolean array)."""
+    encoded = pc.dictionary_encode(column)
+    values: _Column = []
+    read: list[bool] = []
+    for cell in encoded.dictionary.to_pylist():
+        try:
+            values.append(parse(cell))
+            read.append(True)
+        except CellError:
+            values.append(None)
+            read.append(False)
+    indices = encoded.indices
+    return list(map(values.__getitem__, indices.to_pylist())), pc.take(pa.array(read, pa.bool_()), indices)
+
+
+def _ids(column: Any, parse: Callable[[str], str]) -> list[str]:
+    """An id column (`unwrap` or a function starting with it): `="…"` and plain ids converted whole, the other
+    cells by `parse`."""
+    wrapped = pc.match_substring_regex(column, _WRAPPED_ID)
+    plain = pc.or_(wrapped, pc.match_substring_regex(column, _PLAIN_ID))
+    values = pc.if_else(wrapped, pc.utf8_slice_codeunits(column, 2, -1), column).to_pylist()
+    odd = pc.indices_nonzero(pc.invert(plain)).to_pylist()
+    if odd:
+        cells_ = column.to_pylist()
+        for i in odd:
+            values[i] = parse(cells_[i])
+    return values
+
+
+def _times(column: Any, tz: Any) -> tuple[_Column, Any]:
+    """parse_datetime over a column: (the times, None for empty cells and the cells not read here; whether the
+    cell was read so: empty, or a `_FAST_TIME` text that strptime reads and strftime writes back the same,
+    within the plausible range). The values themselves come from the text, as parse_datetime's fast path makes
+    them: fromisoformat is cheaper than pyarrow's timestamps turned into datetimes."""
+    stamps = pc.strptime(column, format=_TIME_FORMAT, unit="s", error_is_null=True)
+    exact = pc.and_(
+        pc.match_substring_regex(column, _FAST_TIME), pc.equal(pc.strftime(stamps, format=_TIME_FORMAT), column)
+    )
+    micro = stamps.cast(pa.timestamp("us"))
+    plausible = pc.and_(
+        pc.greater_equal(micro, pa.scalar(cells.EARLIEST, pa.timestamp("us"))),
+        pc.less_equal(micro, pa.scalar(cells._latest, pa.timestamp("us"))),
+    )
+    read = pc.fill_null(pc.and_(exact, plausible), False)
+    fromiso = datetime.fromisoformat
+    values = [fromiso(text).replace(tzinfo=tz) if text else None for text in pc.if_else(read, column, "").to_pylist()]
+    return values, pc.or_(pc.equal(column, ""), read)
