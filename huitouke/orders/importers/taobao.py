@@ -150,6 +150,8 @@ class _Context:
                 items.name(items.index(*ITEM_FIELDS["quantity"])),
             )
         self.line_cache: dict[tuple[_ItemValues, str], _Parsed] = {}
+        #: the lines made by `taobao_columns`, by cells, order status and line number
+        self.made_lines: dict[tuple[_ItemValues, str, int], LineRow] = {}
         self.has_refund = table.has("退款金额")
         self.seen = Seen()
 

@@ -71,7 +71,7 @@ def orders(ctx: _Context, parts: Iterator[Batch | Handover]) -> Iterator[OrderRo
 
 
 def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
-    from huitouke.orders.importers.taobao import STATUS, _item_lines, _rows, _summary_line
+    from huitouke.orders.importers.taobao import STATUS, _rows, _summary_line
 
     table, c, tz, size = ctx.table, ctx.c, ctx.tz, batch.size
     empty = pa.array([""] * size, pa.string())
@@ -119,7 +119,7 @@ def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
     quantities = raw("quantity").to_pylist()
 
     by_order, seen, has_refund = ctx.by_order, ctx.seen, ctx.has_refund
-    headers, line_cache = ctx.item_headers, ctx.line_cache
+    headers, line_cache, made = ctx.item_headers, ctx.line_cache, ctx.made_lines
     k_title, k_quantity = c["title"], c["quantity"]
     closed, refunded, taobao = r.CLOSED, r.REFUNDED, r.TAOBAO
     first = batch.row_no
@@ -139,7 +139,7 @@ def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
         own = by_order.pop(order_no, None) if by_order is not None else None
         lines: tuple[LineRow, ...] | RowError
         if own:
-            lines = _item_lines(own, headers, row_no, status, line_cache)
+            lines = _lines(own, headers, row_no, status, line_cache, made)
         else:
             quantity = _quantity(quantities[i])
             if quantity:
@@ -191,7 +191,9 @@ def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
 
 
 def load_items(items: Table, parts: Iterator[Batch | Handover]) -> dict[str, list[_Item]]:
-    """`taobao._load_items` over the item report's batches: the same order number → (row number, cells)."""
+    """`taobao._load_items` over the item report's batches: the same order number → (row number, cells), each
+    distinct line's cells made once (pyarrow finds the distinct lines; no cell holds the separator, a control
+    character, in a file pyarrow reads)."""
     from huitouke.orders.importers.common import resolve
     from huitouke.orders.importers.taobao import ITEM_FIELDS, _load_items
 
@@ -217,26 +219,50 @@ def load_items(items: Table, parts: Iterator[Batch | Handover]) -> dict[str, lis
             pc.equal(package, ""),
             attributes,
             pc.if_else(
-                both, pc.binary_join_element_wise(attributes, packages, "; "), pc.max_element_wise(attributes, packages)
+                both,
+                pc.binary_join_element_wise(attributes, packages, "; "),
+                pc.max_element_wise(attributes, packages),
             ),
         )
         columns = [
-            raw(f).to_pylist() if f != "attributes" else joined.to_pylist()
+            joined if f == "attributes" else raw(f)
             for f in ("title", "price", "quantity", "external_id", "attributes", "status", "sku", "refund")
         ]
+        lines = pc.dictionary_encode(pc.binary_join_element_wise(*columns, _SEPARATOR))
+        distinct = [intern(v, v) for v in (tuple(line.split(_SEPARATOR)) for line in lines.dictionary.to_pylist())]
         for row_no, order_no, values in zip(
             range(part.row_no, part.row_no + part.size),
             _ids(raw("order_no"), unwrap),
-            zip(*columns, strict=True),
-            strict=False,
+            map(distinct.__getitem__, lines.indices.to_pylist()),
+            strict=True,
         ):
-            item = (row_no, intern(values, values))
-            lines = by_order.get(order_no)
-            if lines is None:
+            item = (row_no, values)
+            own = by_order.get(order_no)
+            if own is None:
                 by_order[order_no] = [item]
             else:
-                lines.append(item)
+                own.append(item)
     return by_order
+
+
+#: joins an item line's cells into one string (never in a cell: the columnar reader takes no control character)
+_SEPARATOR = "\x1f"
+
+
+def _lines(
+    own: list[_Item], headers: tuple[str, str], row_no: int, status: str, cache: dict[Any, Any], made: dict[Any, Any]
+) -> tuple[LineRow, ...] | RowError:
+    """taobao._item_lines, each line made once per cells, status and line number (a frozen LineRow, shared)."""
+    from huitouke.orders.importers.taobao import _item_lines
+
+    try:
+        return tuple([made[values, status, n] for n, (_row_no, values) in enumerate(own, 1)])
+    except KeyError:
+        lines = _item_lines(own, headers, row_no, status, cache)
+        if not isinstance(lines, RowError):
+            for (_row_no, values), line in zip(own, lines, strict=True):
+                made[values, status, line.line_no] = line
+        return lines
 
 
 def _row(batch: Batch, width: int, i: int) -> list[str]:
