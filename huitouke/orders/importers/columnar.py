@@ -15,11 +15,12 @@ number of cells, a blank line among them, more rows than `table.MAX_ROWS`, a row
 hands the rest of the file to the row reader, from the row after the last one given out: the rows are the row
 reader's either way (`test_columnar` reads every golden file and each of these cases both ways).
 
-Measured on the 200,000-line Taobao pair (README, `benchmarks/import_orders.py`), this reader is slower than the
-row reader on this machine: reading the rows is about a tenth of the parse (the rest is turning cells into values,
-one by one in Python), and pyarrow's transcoding and the rows it must hand over as Python lists cost more than
-the csv module's reading. So it is off by default (`COLUMNAR_MIN_BYTES` None); it is the start for a parse that
-converts the cells column by column.
+`columnar_batches` gives the same rows as pyarrow's batches (string arrays of the used columns, each batch's
+first row number; a `Handover` of the row reader's rest when pyarrow stops), which the Taobao parser converts
+column by column (`taobao_columns`); `columnar_rows` turns them back into rows, which is slower than the csv
+module on this machine (README: no parser reads so). Only the column-wise Taobao parse reads through pyarrow,
+for files of `COLUMNAR_MIN_BYTES` or more (below it, importing pyarrow and its first batch cost more than the
+parse saves).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from huitouke.orders.importers.table import (
     _sniff_encoding,
 )
 
-#: files from this size on are read by pyarrow (None: never; see the module's text)
-COLUMNAR_MIN_BYTES: int | None = None
+#: files from this size on are read by pyarrow (None: never; see the module's text): a Taobao order report of
+#: ~55,000 orders; below ~30,000 (8 MB) importing pyarrow and its first batch cost what the column-wise parse saves
+COLUMNAR_MIN_BYTES: int | None = 16 << 20
 #: the bytes pyarrow reads per block (each block becomes one batch of rows)
 BLOCK_BYTES = 1 << 22
 _Rows = Iterator[tuple[int, list[str]]]
