@@ -150,8 +150,10 @@ class _Context:
                 items.name(items.index(*ITEM_FIELDS["quantity"])),
             )
         self.line_cache: dict[tuple[_ItemValues, str], _Parsed] = {}
-        #: the lines made by `taobao_columns`, by cells, order status and line number
-        self.made_lines: dict[tuple[_ItemValues, str, int], LineRow] = {}
+        #: `taobao_columns`: the item lines the columns read, by cells (all but the refund state), and the refund
+        #: states by (refund, item status, order status)
+        self.item_base: dict[_ItemValues, tuple[str, str, str, int, Decimal, Decimal, str]] = {}
+        self.refund_states: dict[tuple[str, str, str], str] = {}
         self.has_refund = table.has("退款金额")
         self.seen = Seen()
 
@@ -165,7 +167,9 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
     if items is not None:
         item_parts = columnar_batches(items, resolve(items, ITEM_FIELDS).values())
         ctx.by_order = (
-            _load_items(items, items.rows) if item_parts is None else taobao_columns.load_items(items, item_parts)
+            _load_items(items, items.rows)
+            if item_parts is None
+            else taobao_columns.load_items(items, item_parts, ctx.item_base)
         )
     parts = columnar_batches(table, ctx.c.values())
     if parts is not None:

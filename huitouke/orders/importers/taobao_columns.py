@@ -58,6 +58,11 @@ _WRAPPED_ID = r'^="[0-9A-Za-z]+"$'
 _PLAIN_NO = r"^[0-9]+$"
 _WRAPPED_NO = r'^="[0-9]+"$'
 _Column = list[Any]
+#: a quantity parse_quantity reads as int(cell) (within 1…MAX_QUANTITY, checked apart)
+_FAST_QUANTITY = r"^[0-9]{1,7}$"
+#: an item line's values as _parse_item makes them, but its refund state: (title, sku, external id, quantity,
+#: unit price, amount, attributes)
+_Made = tuple[str, str, str, int, Decimal, Decimal, str]
 
 
 def orders(ctx: _Context, parts: Iterator[Batch | Handover]) -> Iterator[OrderRow | RowError]:
@@ -119,7 +124,7 @@ def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
     quantities = raw("quantity").to_pylist()
 
     by_order, seen, has_refund = ctx.by_order, ctx.seen, ctx.has_refund
-    headers, line_cache, made = ctx.item_headers, ctx.line_cache, ctx.made_lines
+    headers, line_cache, base, states = ctx.item_headers, ctx.line_cache, ctx.item_base, ctx.refund_states
     k_title, k_quantity = c["title"], c["quantity"]
     closed, refunded, taobao = r.CLOSED, r.REFUNDED, r.TAOBAO
     first = batch.row_no
@@ -139,7 +144,7 @@ def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
         own = by_order.pop(order_no, None) if by_order is not None else None
         lines: tuple[LineRow, ...] | RowError
         if own:
-            lines = _lines(own, headers, row_no, status, line_cache, made)
+            lines = _lines(own, headers, row_no, status, line_cache, base, states)
         else:
             quantity = _quantity(quantities[i])
             if quantity:
@@ -190,10 +195,13 @@ def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
         )
 
 
-def load_items(items: Table, parts: Iterator[Batch | Handover]) -> dict[str, list[_Item]]:
+def load_items(
+    items: Table, parts: Iterator[Batch | Handover], base: dict[_ItemValues, _Made]
+) -> dict[str, list[_Item]]:
     """`taobao._load_items` over the item report's batches: the same order number → (row number, cells), each
     distinct line's cells made once (pyarrow finds the distinct lines; no cell holds the separator, a control
-    character, in a file pyarrow reads)."""
+    character, in a file pyarrow reads). `base` receives the values of the lines the columns read whole, by
+    their cells (`_lines`)."""
     from huitouke.orders.importers.common import resolve
     from huitouke.orders.importers.taobao import ITEM_FIELDS, _load_items
 
@@ -230,12 +238,32 @@ def load_items(items: Table, parts: Iterator[Batch | Handover]) -> dict[str, lis
         ]
         lines = pc.dictionary_encode(pc.binary_join_element_wise(*columns, _SEPARATOR))
         distinct = [intern(v, v) for v in (tuple(line.split(_SEPARATOR)) for line in lines.dictionary.to_pylist())]
-        for row_no, order_no, values in zip(
+        # each line's values but its refund state, as _parse_item makes them, where the columns read them so
+        price, quantity = raw("price"), raw("quantity")
+        plain = pc.match_substring_regex(quantity, _FAST_QUANTITY)
+        count = pc.cast(pc.if_else(plain, quantity, "0"), pa.int64())
+        fast = pc.and_(
+            pc.match_substring_regex(price, _FAST_AMOUNT),
+            pc.and_(plain, pc.and_(pc.greater_equal(count, 1), pc.less_equal(count, MAX_QUANTITY))),
+        )
+        made = zip(
+            fast.to_pylist(),
+            pc.utf8_trim(raw("title"), characters=_BLANKS).to_pylist(),
+            _ids(raw("sku"), unwrap),
+            _ids(raw("external_id"), unwrap),
+            count.to_pylist(),
+            _each_distinct(price, _amount)[0],
+            strict=True,
+        )
+        for row_no, order_no, values, (ok, title, sku, external_id, n, unit) in zip(
             range(part.row_no, part.row_no + part.size),
             _ids(raw("order_no"), unwrap),
             map(distinct.__getitem__, lines.indices.to_pylist()),
+            made,
             strict=True,
         ):
+            if ok and values not in base:
+                base[values] = (title, sku, external_id, n, unit, unit * n, values[4])
             item = (row_no, values)
             own = by_order.get(order_no)
             if own is None:
@@ -250,19 +278,30 @@ _SEPARATOR = "\x1f"
 
 
 def _lines(
-    own: list[_Item], headers: tuple[str, str], row_no: int, status: str, cache: dict[Any, Any], made: dict[Any, Any]
+    own: list[_Item],
+    headers: tuple[str, str],
+    row_no: int,
+    status: str,
+    cache: dict[Any, Any],
+    base: dict[_ItemValues, _Made],
+    states: dict[tuple[str, str, str], str],
 ) -> tuple[LineRow, ...] | RowError:
-    """taobao._item_lines, each line made once per cells, status and line number (a frozen LineRow, shared)."""
-    from huitouke.orders.importers.taobao import _item_lines
+    """taobao._item_lines for an order whose every line the columns read (`base`; the refund state, which
+    depends on the order's status, once per refund, item status and order status); any other order's lines are
+    taobao._item_lines's."""
+    from huitouke.orders.importers.taobao import _item_lines, _refund_state
 
-    try:
-        return tuple([made[values, status, n] for n, (_row_no, values) in enumerate(own, 1)])
-    except KeyError:
-        lines = _item_lines(own, headers, row_no, status, cache)
-        if not isinstance(lines, RowError):
-            for (_row_no, values), line in zip(own, lines, strict=True):
-                made[values, status, line.line_no] = line
-        return lines
+    lines = []
+    for n, (_row_no, values) in enumerate(own, 1):
+        made = base.get(values)
+        if made is None:
+            return _item_lines(own, headers, row_no, status, cache)
+        key = (values[7], values[5], status)
+        state = states.get(key)
+        if state is None:
+            state = states[key] = _refund_state(*key)
+        lines.append(LineRow(n, *made, state))
+    return tuple(lines)
 
 
 def _row(batch: Batch, width: int, i: int) -> list[str]:

@@ -380,3 +380,42 @@ def test_random_mixes_of_odd_cells_parse_the_same_by_columns(monkeypatch, tmp_pa
     for pair in ((orders, items), (orders, None)):
         by_rows, by_columns = _both(monkeypatch, *pair)
         assert by_columns == by_rows
+
+
+ITEM_ODD: dict[str, list[str]] = {
+    "价格": AMOUNTS,
+    "购买数量": QUANTITIES,
+    "商家编码": IDS,
+    "外部系统编号": IDS,
+    "标题": TEXTS,
+    "商品属性": TEXTS,
+    "套餐信息": TEXTS,
+    "退款状态": ["", "退款成功", "没有申请退款", "退款关闭", "无", "卖家拒绝退款", "退款中", " 退款成功 "],
+    "订单状态": STATUSES,
+}
+
+
+@pytest.mark.parametrize("status", ["交易成功", "交易关闭", "买家已付款，等待卖家发货"])
+def test_odd_item_cells_parse_the_same_by_columns(monkeypatch, tmp_path, status):
+    # plain orders, each with a line holding one odd cell (and a plain line after it for every other order)
+    odd = [(header, cell) for header, cells in ITEM_ODD.items() for cell in cells]
+    orders = []
+    for n in range(len(odd)):
+        row = {h: v.format(no=str(1000 + n)) for h, v in BASE.items()}
+        row["订单状态"] = status
+        row["退款金额"] = "110.50" if n % 4 == 0 else ""
+        orders.append(row)
+    items = []
+    for n, (header, cell) in enumerate(odd):
+        no = str(1000 + n)
+        plain = {"订单编号": f'="{no}"', "标题": "茶", "价格": "60.25", "购买数量": "2", "外部系统编号": "6001",
+                 "商品属性": "净含量:250g", "订单状态": "交易成功", "商家编码": "SJ-1"}  # fmt: skip
+        items.append({**plain, header: cell.format(no=no)})
+        if n % 2:
+            items.append(plain)
+    orders_path, items_path = tmp_path / "ExportOrderList.csv", tmp_path / "ExportOrderDetailList.csv"
+    orders_path.write_bytes(_csv(ORDER_HEADERS, orders))
+    items_path.write_bytes(_csv(ITEM_HEADERS, items))
+    by_rows, by_columns = _both(monkeypatch, orders_path, items_path)
+    assert by_columns == by_rows
+    assert any(type(r).__name__ == "RowError" for r in by_rows)
