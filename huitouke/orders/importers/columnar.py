@@ -15,18 +15,21 @@ number of cells, a blank line among them, more rows than `table.MAX_ROWS`, a row
 hands the rest of the file to the row reader, from the row after the last one given out: the rows are the row
 reader's either way (`test_columnar` reads every golden file and each of these cases both ways).
 
-Measured on the 200,000-line Taobao pair (README, `benchmarks/import_orders.py`), this reader is slower than the
-row reader on this machine: reading the rows is about a tenth of the parse (the rest is turning cells into values,
-one by one in Python), and pyarrow's transcoding and the rows it must hand over as Python lists cost more than
-the csv module's reading. So it is off by default (`COLUMNAR_MIN_BYTES` None); it is the start for a parse that
-converts the cells column by column.
+`columnar_batches` gives the same rows as pyarrow's batches (string arrays of the used columns, each batch's
+first row number; a `Handover` of the row reader's rest when pyarrow stops), which the Taobao parser converts
+column by column (`taobao_columns`); `columnar_rows` turns them back into rows, which is slower than the csv
+module on this machine (README: no parser reads so). Only the column-wise Taobao parse reads through pyarrow,
+for files of `COLUMNAR_MIN_BYTES` or more (below it, importing pyarrow and its first batch cost more than the
+parse saves).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from huitouke.orders.importers.table import (
     _CONTROL_BYTES,
@@ -37,11 +40,13 @@ from huitouke.orders.importers.table import (
     _sniff_encoding,
 )
 
-#: files from this size on are read by pyarrow (None: never; see the module's text)
-COLUMNAR_MIN_BYTES: int | None = None
+#: files from this size on are read by pyarrow (None: never; see the module's text): a Taobao order report of
+#: ~55,000 orders; below ~30,000 (8 MB) importing pyarrow and its first batch cost what the column-wise parse saves
+COLUMNAR_MIN_BYTES: int | None = 16 << 20
 #: the bytes pyarrow reads per block (each block becomes one batch of rows)
 BLOCK_BYTES = 1 << 22
 _Rows = Iterator[tuple[int, list[str]]]
+_Parts = Iterator["Batch | Handover"]
 #: U+FFFD, U+FFFE and U+FFFF as UTF-8 and GB18030 write them
 _ODD = (b"\xef\xbf\xbd", b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\x84\x31\xa4\x37")
 _KEEP = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
@@ -51,15 +56,43 @@ def columnar_rows(table: Table, used: Collection[int], *, min_bytes: int | None 
     """Read `table`'s rows with pyarrow when the file allows it (see the module's text): `table.rows` is
     replaced, the row reader kept for what pyarrow cannot read. `used`: the column indexes the parser reads;
     `min_bytes`: the smallest file read so (default COLUMNAR_MIN_BYTES)."""
+    parts = columnar_batches(table, used, min_bytes=min_bytes)
+    if parts is not None:
+        table.rows = _rows(parts, table.width)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Rows read by pyarrow: the first one's number (the others follow it one by one), and the cells of the used
+    columns, by column index, as string arrays of `size` cells (none of them null)."""
+
+    row_no: int
+    size: int
+    columns: dict[int, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """The rest of the file, as the row reader reads it (from the row after the last batch's last row)."""
+
+    rows: _Rows
+
+
+def columnar_batches(
+    table: Table, used: Collection[int], *, min_bytes: int | None = None
+) -> Iterator[Batch | Handover] | None:
+    """`table`'s rows as pyarrow batches (ending with a Handover when pyarrow cannot read the rest alike), or None
+    when the file is not read by pyarrow (too small, or a file the row reader reads otherwise: see the module's
+    text). The columns a parser converts whole (`taobao_columns`) come from here; `columnar_rows` turns them
+    back into rows."""
     threshold = COLUMNAR_MIN_BYTES if min_bytes is None else min_bytes
     if threshold is None:
-        return
+        return None
     plan = _plan(table.path, threshold)
     if plan is None:
-        return
-    encoding, delimiter, block = plan
+        return None
     columns = sorted({i for i in used if 0 <= i < table.width})
-    table.rows = _rows(table.path, table.width, columns, (encoding, delimiter, block), table.rows)
+    return _batches(table.path, table.width, columns, plan, table.rows)
 
 
 def _plan(path: Path, min_bytes: int) -> tuple[str, str, int] | None:
@@ -106,15 +139,13 @@ def _plain_bytes(path: Path) -> bool:
     return True
 
 
-def _rows(path: Path, width: int, columns: list[int], plan: tuple[str, str, int], fallback: _Rows) -> _Rows:
+def _batches(path: Path, width: int, columns: list[int], plan: tuple[str, str, int], fallback: _Rows) -> _Parts:
     import pyarrow as pa
+    import pyarrow.compute as pc
     from pyarrow import csv as pacsv
 
     encoding, delimiter, block = plan
     names = [f"c{i}" for i in range(width)]
-    # a row's cells as the parser indexes them: the used columns' cells in place, "" elsewhere and at the end
-    blank = len(columns)
-    spread = itemgetter(*[columns.index(i) if i in columns else blank for i in range(width + 1)])
     row_no = 1  # the header's
     last = MAX_ROWS + 1
     try:
@@ -130,7 +161,7 @@ def _rows(path: Path, width: int, columns: list[int], plan: tuple[str, str, int]
             ),
         )
     except (pa.ArrowException, UnicodeError, ValueError):
-        yield from _resume(fallback, row_no)
+        yield Handover(_resume(fallback, row_no))
         return
     try:
         while True:
@@ -139,23 +170,46 @@ def _rows(path: Path, width: int, columns: list[int], plan: tuple[str, str, int]
             except StopIteration:
                 return
             except (pa.ArrowException, UnicodeError, ValueError):
-                yield from _resume(fallback, row_no)
+                yield Handover(_resume(fallback, row_no))
                 return
             if row_no + batch.num_rows > last:
-                yield from _resume(fallback, row_no)
+                yield Handover(_resume(fallback, row_no))
                 return
-            cells = [column.to_pylist() for column in batch.columns]
-            cells.append([""] * batch.num_rows)
-            for values in zip(*cells, strict=True):
-                if not any(values):
-                    # empty where the parser reads: the row reader knows whether the other cells are (it skips
-                    # an empty row, hands on one with text); rare, so the rest of the file is its
-                    yield from _resume(fallback, row_no)
-                    return
-                row_no += 1
-                yield row_no, list(spread(values))
+            arrays = dict(zip(columns, batch.columns, strict=True))
+            size = batch.num_rows
+            # a row empty where the parser reads: the row reader knows whether the other cells are (it skips an
+            # empty row, hands on one with text); rare, so the rest of the file is its
+            empty = None
+            for array in arrays.values():
+                blank = pc.equal(array, "")
+                empty = blank if empty is None else pc.and_(empty, blank)
+            cut = pc.index(empty, True).as_py() if empty is not None else -1
+            if cut >= 0:
+                if cut:
+                    yield Batch(row_no + 1, cut, {i: a.slice(0, cut) for i, a in arrays.items()})
+                yield Handover(_resume(fallback, row_no + cut))
+                return
+            if size:
+                yield Batch(row_no + 1, size, arrays)
+            row_no += size
     finally:
         reader.close()
+
+
+def _rows(parts: _Parts, width: int) -> _Rows:
+    """The batches' rows as the row reader gives them: the used columns' cells in place, "" elsewhere and at
+    the end."""
+    for part in parts:
+        if isinstance(part, Handover):
+            yield from part.rows
+            return
+        columns = sorted(part.columns)
+        blank = len(columns)
+        spread = itemgetter(*[columns.index(i) if i in columns else blank for i in range(width + 1)])
+        cells = [part.columns[i].to_pylist() for i in columns]
+        cells.append([""] * part.size)
+        for row_no, values in enumerate(zip(*cells, strict=True), part.row_no):
+            yield row_no, list(spread(values))
 
 
 def _resume(fallback: _Rows, after: int) -> _Rows:

@@ -29,7 +29,7 @@ from huitouke.orders.importers.cells import (
     unit_price,
     unwrap,
 )
-from huitouke.orders.importers.columnar import columnar_rows
+from huitouke.orders.importers.columnar import columnar_batches
 from huitouke.orders.importers.common import MEMBER_LEVEL, Fields, Seen, bad_row, cell_error, join, require, resolve
 from huitouke.orders.importers.rows import LineRow, OrderRow, RowError
 from huitouke.orders.importers.table import BadRow, Table, shown
@@ -135,22 +135,55 @@ def parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | 
     return _parse(table, items, tz)
 
 
+class _Context:
+    """What the parse of one order report needs at every row: its columns, the item report's lines by order
+    number, the order numbers seen, the parsed item lines (shared by the row parser and `taobao_columns`)."""
+
+    def __init__(self, table: Table, items: Table | None, tz: tzinfo) -> None:
+        self.table, self.items, self.tz = table, items, tz
+        self.c = resolve(table, FIELDS)
+        self.by_order: dict[str, list[_Item]] | None = None
+        self.item_headers = ("", "")
+        if items is not None:
+            self.item_headers = (
+                items.name(items.index(*ITEM_FIELDS["price"])),
+                items.name(items.index(*ITEM_FIELDS["quantity"])),
+            )
+        self.line_cache: dict[tuple[_ItemValues, str], _Parsed] = {}
+        #: `taobao_columns`: the item lines the columns read, by cells (all but the refund state), and the refund
+        #: states by (refund, item status, order status)
+        self.item_base: dict[_ItemValues, tuple[str, str, str, int, Decimal, Decimal, str]] = {}
+        self.refund_states: dict[tuple[str, str, str], str] = {}
+        self.has_refund = table.has("退款金额")
+        self.seen = Seen()
+
+
 def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow | RowError]:
-    c = resolve(table, FIELDS)
-    # large files may be read by pyarrow (`columnar`: the same rows, the cells of the columns read here)
-    columnar_rows(table, c.values())
+    ctx = _Context(table, items, tz)
+    # large files are read by pyarrow and their cells converted column by column (`taobao_columns`: the same
+    # orders and errors, the rows it cannot convert alike parsed here, one by one)
+    from huitouke.orders.importers import taobao_columns
+
     if items is not None:
-        columnar_rows(items, resolve(items, ITEM_FIELDS).values())
-    by_order = _load_items(items) if items is not None else None
-    item_headers = ("", "")
-    if items is not None:
-        item_headers = (
-            items.name(items.index(*ITEM_FIELDS["price"])),
-            items.name(items.index(*ITEM_FIELDS["quantity"])),
+        item_parts = columnar_batches(items, resolve(items, ITEM_FIELDS).values())
+        ctx.by_order = (
+            _load_items(items, items.rows)
+            if item_parts is None
+            else taobao_columns.load_items(items, item_parts, ctx.item_base)
         )
-    line_cache: dict[tuple[_ItemValues, str], _Parsed] = {}
-    has_refund = table.has("退款金额")
-    seen = Seen()
+    parts = columnar_batches(table, ctx.c.values())
+    if parts is not None:
+        yield from taobao_columns.orders(ctx, parts)
+    else:
+        yield from _rows(ctx, table.rows)
+    if ctx.by_order:
+        yield from _orphans(ctx.by_order, items)  # type: ignore[arg-type]  # by_order ⇒ items set
+
+
+def _rows(ctx: _Context, rows: Iterator[tuple[int, list[str]]]) -> Iterator[OrderRow | RowError]:
+    """The row parser: each row's cells turned into values one by one."""
+    table, c, tz, by_order, seen, has_refund = ctx.table, ctx.c, ctx.tz, ctx.by_order, ctx.seen, ctx.has_refund
+    item_headers, line_cache = ctx.item_headers, ctx.line_cache
     # the columns as locals: this loop runs once per order of million-line files
     k_no, k_buyer, k_goods, k_shipping, k_total, k_paid, k_refund, k_status = (
         c["order_no"], c["buyer"], c["goods"], c["shipping"], c["total"], c["paid"], c["refund"], c["status"]
@@ -162,7 +195,7 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
     k_carrier, k_tracking, k_remark, k_memo, k_memo2, k_close = (
         c["carrier"], c["tracking"], c["remark"], c["memo"], c["memo2"], c["close_reason"]
     )  # fmt: skip
-    for row_no, row in table.rows:
+    for row_no, row in rows:
         if isinstance(row, BadRow):
             yield bad_row(table, row_no, row)
             continue
@@ -251,8 +284,6 @@ def _parse(table: Table, items: Table | None, tz: tzinfo) -> Iterator[OrderRow |
             lines=lines_or_error,
             summary_lines=summary,
         )
-    if by_order:
-        yield from _orphans(by_order, items)  # type: ignore[arg-type]  # by_order ⇒ items set
 
 
 def _summary_line(
@@ -268,8 +299,14 @@ def _summary_line(
     return (LineRow(1, title, "", "", quantity, unit_price(goods, quantity), goods, "", refund_state),)
 
 
-def _load_items(items: Table) -> dict[str, list[_Item]]:
-    """One pass over the item report: order number → (row number, cells) (equal cells stored once, not copied)."""
+def _load_items(
+    items: Table,
+    rows: Iterator[tuple[int, list[str]]],
+    by_order: dict[str, list[_Item]] | None = None,
+    pool: dict[_ItemValues, _ItemValues] | None = None,
+) -> dict[str, list[_Item]]:
+    """One pass over the item report's `rows`: order number → (row number, cells) (equal cells stored once, not
+    copied), added to `by_order` (and `pool`, the cells stored) when given."""
     c = resolve(items, ITEM_FIELDS)
     ko, kt, kp, kq, ke, ka, kk, ks, ku, kr = (
         c["order_no"],
@@ -283,10 +320,12 @@ def _load_items(items: Table) -> dict[str, list[_Item]]:
         c["sku"],
         c["refund"],
     )
-    pool: dict[_ItemValues, _ItemValues] = {}
+    if pool is None:
+        pool = {}
     intern = pool.setdefault
-    by_order: dict[str, list[_Item]] = {}
-    for row_no, row in items.rows:
+    if by_order is None:
+        by_order = {}
+    for row_no, row in rows:
         order_no = unwrap(row[ko])
         if isinstance(row, BadRow):
             at = row.column

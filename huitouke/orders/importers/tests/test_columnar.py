@@ -34,18 +34,18 @@ def handed_back(monkeypatch):
     """The row numbers after which pyarrow handed a file to the row reader (empty: it read every file whole),
     and how many files it read."""
     seen: dict[str, list[int]] = {"resumed": [], "read": []}
-    resume, rows = columnar._resume, columnar._rows
+    resume, batches = columnar._resume, columnar._batches
 
     def spy_resume(fallback, after):
         seen["resumed"].append(after)
         return resume(fallback, after)
 
-    def spy_rows(*args):
+    def spy_batches(*args):
         seen["read"].append(1)
-        return rows(*args)
+        return batches(*args)
 
     monkeypatch.setattr(columnar, "_resume", spy_resume)
-    monkeypatch.setattr(columnar, "_rows", spy_rows)
+    monkeypatch.setattr(columnar, "_batches", spy_batches)
     return seen
 
 
