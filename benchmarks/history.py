@@ -48,6 +48,10 @@ class Table:
     pick: str
 
 
+#: rows g of the chunk, each reading its template t (`tmpl`) and the customer or order p it is given (`pick`)
+_ROWS = """FROM generate_series(%(start)s, %(end)s - 1) AS g
+        JOIN tmpl t ON t.n = g %% %(templates)s
+        JOIN pick p ON p.n = (g * 7919) %% %(picks)s"""
 _SHIFT = f"make_interval(days => (g %% {DAYS})::int)"  # %% : the statements take named parameters
 
 _MESSAGE_COLUMNS = (
@@ -71,10 +75,7 @@ MESSAGES = Table(
                t.attempts, t.next_attempt_at - {_SHIFT}, NULL, '', t.provider_message_id, 'history:' || g, t.resends,
                t.contacted_at - {_SHIFT}, t.sent_at - {_SHIFT}, t.delivered_at - {_SHIFT}, t.created_at - {_SHIFT},
                t.updated_at - {_SHIFT}, p.id, t.shop_id, t.source_type_id, t.template_id
-        FROM generate_series(%(start)s, %(end)s - 1) AS g
-        JOIN tmpl t ON t.n = g %% %(templates)s
-        JOIN pick p ON p.n = (g * 7919) %% %(picks)s
-    """,
+        {_ROWS}""",
     pick="customers",
 )
 
@@ -104,10 +105,7 @@ TICKETS = Table(
                t.created_at - {_SHIFT} + interval '1 day', t.created_at - {_SHIFT} + interval '3 days', 0,
                t.resolve_reason, '', t.platform_status, p.customer_id, coalesce(t.first_owner_id, %(agent)s), p.id,
                coalesce(t.owner_id, %(agent)s), p.shop_id, t.sla_policy_id
-        FROM generate_series(%(start)s, %(end)s - 1) AS g
-        JOIN tmpl t ON t.n = g %% %(templates)s
-        JOIN pick p ON p.n = (g * 7919) %% %(picks)s
-    """,
+        {_ROWS}""",
     pick="orders",
 )
 
@@ -127,10 +125,7 @@ REVIEWS = Table(
                t.follow_up, t.follow_up_at - {_SHIFT}, t.reply, t.reply_at - {_SHIFT}, t.dsr_description,
                t.dsr_service, t.dsr_logistics, 'h' || g, 'h' || g, t.num_iid, t.item_title, t.nick,
                t.updated_at - {_SHIFT}, p.customer_id, p.id, NULL, p.shop_id
-        FROM generate_series(%(start)s, %(end)s - 1) AS g
-        JOIN tmpl t ON t.n = g %% %(templates)s
-        JOIN pick p ON p.n = (g * 7919) %% %(picks)s
-    """,
+        {_ROWS}""",
     pick="orders",
 )
 
@@ -150,10 +145,7 @@ VISITS = Table(
                t.attempts, t.next_attempt_at - {_SHIFT}, t.outcome, t.satisfaction, t.answers, t.feedback,
                t.new_products_opt_in, t.callback_on - (g %% {DAYS})::int, t.done_at - {_SHIFT}, t.held_out,
                t.assignee_id, p.id, t.done_by_id, t.plan_id, NULL
-        FROM generate_series(%(start)s, %(end)s - 1) AS g
-        JOIN tmpl t ON t.n = g %% %(templates)s
-        JOIN pick p ON p.n = (g * 7919) %% %(picks)s
-    """,
+        {_ROWS}""",
     pick="customers",
 )
 
