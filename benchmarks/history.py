@@ -49,7 +49,7 @@ class Table:
 
 
 #: rows g of the chunk, each reading its template t (`tmpl`) and the customer or order p it is given (`pick`)
-_ROWS = """FROM generate_series(%(start)s, %(end)s - 1) AS g
+_ROWS = """FROM generate_series(%(start)s::bigint, %(end)s - 1) AS g
         JOIN tmpl t ON t.n = g %% %(templates)s
         JOIN pick p ON p.n = (g * 7919) %% %(picks)s"""
 _SHIFT = f"make_interval(days => (g %% {DAYS})::int)"  # %% : the statements take named parameters
