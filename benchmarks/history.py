@@ -46,6 +46,9 @@ class Table:
     insert: str
     #: what the copies are given: a customer ('customers') or an order ('orders')
     pick: str
+    #: the column holding each copy's g after a prefix (how a run after an interrupted one goes on past it);
+    #: None: the copies' keys start past the table's own (tickets: their numbers)
+    key: tuple[str, str] | None = None
 
 
 #: rows g of the chunk, each reading its template t (`tmpl`) and the customer or order p it is given (`pick`)
@@ -77,6 +80,7 @@ MESSAGES = Table(
                t.updated_at - {_SHIFT}, p.id, t.shop_id, t.source_type_id, t.template_id
         {_ROWS}""",
     pick="customers",
+    key=("idempotency_key", "history:"),
 )
 
 _TICKET_COLUMNS = (
@@ -127,6 +131,7 @@ REVIEWS = Table(
                t.updated_at - {_SHIFT}, p.customer_id, p.id, NULL, p.shop_id
         {_ROWS}""",
     pick="orders",
+    key=("tid", "h"),
 )
 
 _VISIT_COLUMNS = (
@@ -147,6 +152,7 @@ VISITS = Table(
                t.assignee_id, p.id, t.done_by_id, t.plan_id, NULL
         {_ROWS}""",
     pick="customers",
+    key=("occasion", "history:"),
 )
 
 TABLES = (MESSAGES, TICKETS, REVIEWS, VISITS)
@@ -170,7 +176,7 @@ def topup(targets: dict[str, int], progress: Callable[[str], None] = print) -> d
     if connection.vendor != "postgresql":
         raise SystemExit("benchmarks/history.py needs PostgreSQL (DATABASE_URL=postgres://…)")
     added: dict[str, int] = {}
-    picks_made: set[str] = set()
+    pick_made = ""
     with connection.cursor() as cur:
         for table in TABLES:
             target = targets.get(table.name, 0)
@@ -187,12 +193,12 @@ def topup(targets: dict[str, int], progress: Callable[[str], None] = print) -> d
             templates = _count(cur, "tmpl")
             if not templates:
                 raise SystemExit(f"{table.name}: the demo has no finished row to copy; build the demo first")
-            if table.pick not in picks_made:
+            if table.pick != pick_made:
                 cur.execute("DROP TABLE IF EXISTS pick")
                 cur.execute(f"CREATE TEMP TABLE pick AS {_PICKS[table.pick]}")
                 cur.execute("CREATE UNIQUE INDEX ON pick (n)")
                 cur.execute("ANALYZE pick")
-                picks_made = {table.pick}
+                pick_made = table.pick
             picks = _count(cur, "pick")
             base, agent = 0, None
             if table is TICKETS:
@@ -204,7 +210,7 @@ def topup(targets: dict[str, int], progress: Callable[[str], None] = print) -> d
                 agent = row[0] if row else None
             started, done, missing = time.perf_counter(), 0, target - have
             # the first key past any earlier top-up's, so that a run after an interrupted one never collides
-            first = _first_free(cur, table) if table in (MESSAGES, REVIEWS, VISITS) else 0
+            first = _first_free(cur, table)
             while done < missing:
                 n = min(CHUNK, missing - done)
                 with transaction.atomic():
@@ -227,12 +233,10 @@ def topup(targets: dict[str, int], progress: Callable[[str], None] = print) -> d
 
 
 def _first_free(cur: Any, table: Table) -> int:
-    """1 + the largest g an earlier top-up of this table used (0 when none did)."""
-    column, prefix = {
-        MESSAGES: ("idempotency_key", "history:"),
-        REVIEWS: ("tid", "h"),
-        VISITS: ("occasion", "history:"),
-    }[table]
+    """1 + the largest g an earlier top-up of this table used (0 when none did, or the table keeps no g)."""
+    if table.key is None:
+        return 0
+    column, prefix = table.key
     cur.execute(
         f"SELECT coalesce(max(substr({column}, %s)::bigint) + 1, 0) FROM {table.model} "
         f"WHERE {column} LIKE %s AND substr({column}, %s) ~ '^[0-9]+$'",

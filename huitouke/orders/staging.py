@@ -233,9 +233,11 @@ class StagedWriter(OrderWriter, ABC):
 
     def _stage_profiles(self, cur: Any, batch: Encoded) -> bool:
         """Fill import_stage_profile with the sealed profile of each buyer whose profile the merge stores: the new
-        customers' and the archived ones' with a field to fill in (`_BETTER`, on the staged shapes when the batch
-        left the profiles to the writer, `Encoded.profiles`: only those are sealed, here). Return whether an
-        archived customer is among them."""
+        customers' and the archived ones' with a field to fill in (`_BETTER`, on the staged shapes). The batch
+        carries the clear profiles (`Encoded.profiles`: every encoder of a staged import leaves them to the writer)
+        and only those are sealed, here. Return whether an archived customer is among them."""
+        if batch.profiles is None:
+            raise ValueError("a staged batch carries its clear profiles (Encoder(defer_profiles=True))")
         t = self.tables
         cur.execute(
             f"""SELECT sc.seq, sc.is_new FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
@@ -245,25 +247,16 @@ class StagedWriter(OrderWriter, ABC):
         found = cur.fetchall()
         if not found:
             return False
-        if batch.profiles is None:  # sealed by the encoder: staged with the orders
-            cur.execute(
-                f"""INSERT INTO import_stage_profile (seq, {", ".join(STORED_PROFILE_FIELDS)})
-                SELECT s.seq, {", ".join(f"s.{p}" for p in STORED_PROFILE_FIELDS)}
-                FROM import_stage_customer sc JOIN import_stage_order s ON s.seq = sc.seq
-                LEFT JOIN {t["customer"]} c ON c.id = sc.customer_id
-                WHERE sc.is_new OR {" OR ".join(_BETTER.values())}"""
-            )
-        else:
-            cipher, clear, profile_of = self.encoder.cipher, batch.profiles, batch.profile_of
-            sealed: dict[int, tuple[str, ...]] = {}
-            rows = []
-            for seq, _new in found:
-                index = profile_of[seq]
-                stored = sealed.get(index)
-                if stored is None:
-                    stored = sealed[index] = stored_profile(cipher, clear[index])
-                rows.append((seq, *stored))
-            self._copy_profiles(cur, rows)
+        cipher, clear, profile_of = self.encoder.cipher, batch.profiles, batch.profile_of
+        sealed: dict[int, tuple[str, ...]] = {}
+        rows = []
+        for seq, _new in found:
+            index = profile_of[seq]
+            stored = sealed.get(index)
+            if stored is None:
+                stored = sealed[index] = stored_profile(cipher, clear[index])
+            rows.append((seq, *stored))
+        self._copy_profiles(cur, rows)
         return not all(new for _seq, new in found)
 
     def _merge_customers(self, cur: Any, now: Any, batch: Encoded) -> None:

@@ -42,9 +42,6 @@ class FeedRequest:
     keep_levels: bool = False
     #: seals the customers' personal data (the importing writer sets it from settings)
     cipher: PiiCipher | None = None
-    #: leave the buyers' profiles to the writer, which seals those it needs (`Encoder(defer_profiles=True)`;
-    #: the staged writers do)
-    defer_profiles: bool = False
 
 
 class _Rows(Protocol):
@@ -118,7 +115,7 @@ def _child(read: Callable[[], Any], send: Callable[[Any], None]) -> None:
             request.dialect,
             cipher=request.cipher,
             keep_levels=request.keep_levels,
-            defer_profiles=request.defer_profiles,
+            defer_profiles=True,  # the staged writer seals the profiles of the buyers it stores
         )
         # rows are encoded as they are parsed; a small first batch, so the parent starts writing while the rest
         # is parsed

@@ -76,17 +76,20 @@ def profile_values(row: OrderRow) -> tuple[str, ...]:
     )
 
 
-def stored_profile(cipher: PiiCipher, values: tuple[str, ...]) -> tuple[str, ...]:
-    """`profile_values` as stored (STORED_PROFILE_FIELDS): the personal ones sealed, then the search digests."""
+def stored_profile(cipher: PiiCipher, values: tuple[str, ...], *, sealed: bool = True) -> tuple[str, ...]:
+    """`profile_values` as stored (STORED_PROFILE_FIELDS): the personal ones sealed, then the search digests.
+    `sealed=False` leaves the personal values clear, for an insert through the encrypted fields, which seal them
+    once (values sealed here would have them open each token to recognise it)."""
     real_name, phone, email, province, city, district, address = values
+    seal = cipher.seal if sealed else str
     return (
-        cipher.seal(real_name),
-        cipher.seal(phone),
-        cipher.seal(email),
+        seal(real_name),
+        seal(phone),
+        seal(email),
         province,
         city,
         district,
-        cipher.seal(address),
+        seal(address),
         *cipher.digests(phone=phone, email=email, real_name=real_name),
     )
 

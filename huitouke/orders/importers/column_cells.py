@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from itertools import repeat
 from typing import Any
 
@@ -13,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from huitouke.orders.importers import cells
-from huitouke.orders.importers.cells import MAX_QUANTITY, ZERO, CellError, parse_phone, split_address, unwrap
+from huitouke.orders.importers.cells import MAX_QUANTITY, CellError, parse_phone, split_address, unwrap
 
 #: an amount parse_amount reads as Decimal(cell) (its fast path, within MAX_AMOUNT), or an empty cell (ZERO)
 _FAST_AMOUNT = r"^([0-9]{1,8}(\.[0-9]{1,2})?)?$"
@@ -27,16 +26,6 @@ _WRAPPED_ID = r'^="[0-9A-Za-z]+"$'
 #: a quantity parse_quantity reads as int(cell) (within 1…MAX_QUANTITY, checked apart)
 _FAST_QUANTITY = r"^[0-9]{1,7}$"
 _Column = list[Any]
-
-
-def _amount(cell: str) -> Decimal | None:
-    """parse_amount on a cell of `_FAST_AMOUNT` form (other cells, None here, are the row parser's)."""
-    if not cell:
-        return ZERO
-    try:
-        return Decimal(cell)
-    except InvalidOperation:
-        return None
 
 
 def _quantity(cell: str) -> int:

@@ -27,6 +27,7 @@ from huitouke.orders.importers import rows as r
 from huitouke.orders.importers.cells import (
     _BLANKS,
     MAX_QUANTITY,
+    parse_amount,
     parse_status,
     unit_price,
     unwrap,
@@ -35,7 +36,6 @@ from huitouke.orders.importers.column_cells import (
     _FAST_AMOUNT,
     _FAST_QUANTITY,
     _addresses,
-    _amount,
     _each_distinct,
     _ids,
     _phones,
@@ -92,7 +92,7 @@ def _batch(ctx: _Context, batch: Batch) -> Iterator[OrderRow | RowError]:
     for field in ("goods", "shipping", "total", "paid", "refund"):
         column = raw(field)
         fast.append(pc.match_substring_regex(column, _FAST_AMOUNT))
-        amounts.append(_each_distinct(column, _amount)[0])
+        amounts.append(_each_distinct(column, parse_amount)[0])
     statuses, known = _each_distinct(raw("status"), lambda s: parse_status(s, STATUS))
     fast.append(known)
     times = []
@@ -245,7 +245,7 @@ def load_items(
             _ids(raw("sku"), unwrap),
             _ids(raw("external_id"), unwrap),
             count.to_pylist(),
-            _each_distinct(price, _amount)[0],
+            _each_distinct(price, parse_amount)[0],
             strict=True,
         )
         for row_no, order_no, values, (ok, title, sku, external_id, n, unit) in zip(

@@ -108,7 +108,6 @@ def orders_import_rows(
             dialect=writer.dialect,
             keep_levels=keep_levels,
             cipher=pii_cipher(),
-            defer_profiles=True,  # the staged writers seal the profiles of the buyers they store
         )
         # a large first import loads the rows, then builds the order tables' secondary indexes once
         with order_indexes_deferred(defer_worthwhile(_feed_size(feed))) as deferred:

@@ -30,6 +30,7 @@ from huitouke.orders.feed import (
     order_values,
     product_key,
     profile_values,
+    stored_profile,
 )
 from huitouke.orders.feed.encoding import order_fingerprint
 from huitouke.orders.importers.rows import LineRow, OrderRow
@@ -57,13 +58,6 @@ def _masked(value: str) -> bool:
 
 
 _ENCRYPTED = frozenset(ENCRYPTED_FIELDS)
-
-
-def _clear_profile(values: tuple[str, ...]) -> tuple[str, ...]:
-    """`stored_profile` of `profile_values` but for the sealing, which the new customer's insert does (its
-    encrypted fields seal clear values once; sealing here would make them open each token to recognise it)."""
-    real_name, phone, email, *_rest = values
-    return (*values, *pii_cipher().digests(phone=phone, email=email, real_name=real_name))
 
 
 class OrderWriter:
@@ -118,13 +112,14 @@ class OrderWriter:
         if new_keys:
             ids = ids_allocate(Customer, len(new_keys))
             stats = self._new_stats(rows, set(new_keys)) if self.stats_on_insert else {}
+            cipher = pii_cipher()
             TableWriter(Customer, now=now).insert_tuples(
                 ("id", "name", *STORED_PROFILE_FIELDS, *(STATS_FIELDS if self.stats_on_insert else ())),
                 (
                     (
                         cid,
                         customer_name(newest[k]),
-                        *_clear_profile(profile_values(newest[k])),
+                        *stored_profile(cipher, profile_values(newest[k]), sealed=False),
                         *(stats.get(k, _NO_STATS) if self.stats_on_insert else ()),
                     )
                     for cid, k in zip(ids, new_keys, strict=True)
