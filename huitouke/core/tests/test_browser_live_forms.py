@@ -149,6 +149,48 @@ def test_customer_search_shows_the_last_query(page: Any, live_server: Any, monke
     page.screenshot(path=screenshot_dir / "live-forms-customers.png", full_page=True)
 
 
+def test_leaving_the_search_asks_nothing_again_and_a_focused_result_keeps_the_focus(
+    page: Any, live_server: Any, screenshot_dir: Any
+):
+    # given buyers and a search typed and answered
+    buyers = {name: CustomerFactory.create(name=name) for name in ("王小明", "王小红", "李小明")}
+    page.goto(f"{live_server.url}/customers/")
+    type_in_bursts(page, "#f-search", "王小", burst=2, pause_ms=400)
+    settle(page)
+    assert page.locator("#customer-table tbody tr").count() == 2
+    slow_network(page, "() => 0")  # from here on, window.__sent counts the requests that leave
+
+    # when the keyboard leaves the search box (a "change" event with the question already answered)
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(800)
+    # then no request leaves
+    assert page.evaluate("window.__sent") == 0
+
+    # given a result link with the focus while an answer that lists it again is on its way (held back 1.5 s)
+    link = f"#customer-table a[href='/customers/{buyers['王小明'].pk}/']"
+    slow_network(page, "() => 1500")
+    focused_before = page.evaluate(
+        """s => {
+          const url = '/customers/?search=' + encodeURIComponent('王小');
+          htmx.ajax('GET', url, {target: '#customer-table', swap: 'outerHTML'});
+          const a = document.querySelector(s);
+          a.focus();
+          window.__focused = a;
+          return document.activeElement === a;
+        }""",
+        link,
+    )
+    assert focused_before
+    settle(page)
+    # then, after the swap, the same link (a new element: the old one is gone) has the focus
+    assert page.evaluate("window.__sent") == 1
+    assert page.evaluate("!window.__focused.isConnected")
+    assert page.evaluate("s => document.activeElement.matches(s)", link)
+    # and Enter opens that buyer
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/customers/{buyers['王小明'].pk}/")
+
+
 def test_care_rule_form_keeps_a_parameter_typed_during_a_refresh(
     page: Any, live_server: Any, monkeypatch: Any, screenshot_dir: Any
 ):

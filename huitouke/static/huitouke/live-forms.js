@@ -5,6 +5,11 @@
 // typed after that must survive the swap. Every form field edited after a request was sent is put back into
 // the swapped content with the value the person left in it, and the field that had the focus gets it back with
 // its caret. (hx-sync on each live form also drops answers to requests that a newer one replaced.)
+//
+// A live search form asks again only when what it would ask changed: leaving the search field fires a "change"
+// after the typing already sent the same question, and that second answer would replace the results under a
+// keyboard user who has tabbed on to them. And a link that had the focus keeps it when the list around it is
+// swapped (htmx itself does this only for elements with an id).
 (function () {
   "use strict";
   var tick = 0;  // counts edits; a request remembers the count when it leaves
@@ -49,14 +54,38 @@
   document.addEventListener("input", remember, true);
   document.addEventListener("change", remember, true);
 
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    event.detail.xhr.liveFormsSentAt = tick;
+  // the query a GET live form last sent (or the one its page was rendered for)
+  var lastSent = new WeakMap();
+  function query(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+  function liveGetForms(root) {
+    var forms = root.matches && root.matches("form[hx-get]") ? [root] : [];
+    return forms.concat(Array.prototype.slice.call(root.querySelectorAll ? root.querySelectorAll("form[hx-get]") : []));
+  }
+  document.addEventListener("htmx:load", function (event) {
+    liveGetForms(event.detail.elt).forEach(function (form) {
+      if (!lastSent.has(form)) { lastSent.set(form, query(form)); }
+    });
+  });
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt, trigger = event.detail.triggeringEvent;
+    if (!form || form.tagName !== "FORM" || event.detail.verb !== "get" || !trigger) { return; }
+    if (["change", "input", "keyup"].indexOf(trigger.type) < 0) { return; }
+    if (lastSent.get(form) === query(form)) { event.preventDefault(); }
   });
 
-  var focus = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    event.detail.xhr.liveFormsSentAt = tick;
+    var form = event.detail.elt;
+    if (form && form.tagName === "FORM" && form.hasAttribute("hx-get")) { lastSent.set(form, query(form)); }
+  });
+
+  var focus = null, focusLink = null;
   document.addEventListener("htmx:beforeSwap", function () {
     var el = document.activeElement;
     focus = null;
+    focusLink = el && el.tagName === "A" && !el.id && el.getAttribute("href") ? el : null;
     if (el && el.name && "value" in el) {
       var start = null, end = null;
       try { start = el.selectionStart; end = el.selectionEnd; } catch (e) { /* no caret in this kind of field */ }
@@ -66,8 +95,13 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var sentAt = event.detail.xhr ? event.detail.xhr.liveFormsSentAt : undefined;
-    var had = focus;
+    var had = focus, link = focusLink;
     focus = null;
+    focusLink = null;
+    if (link && !link.isConnected) {
+      var same = document.querySelector('a[href="' + CSS.escape(link.getAttribute("href")) + '"]');
+      if (same) { same.focus(); }
+    }
     if (sentAt === undefined) { return; }
     Object.keys(edits).forEach(function (name) {
       var edit = edits[name];
