@@ -204,6 +204,49 @@ class Message(models.Model):
         return self.channel == Channel.MANUAL and self.status == self.Status.SENDING and self.lease_until is None
 
 
+class MessageTally(models.Model):
+    """How many messages of one source (a care activation, a campaign …) have one purpose, status and reason: the
+    counts pages show, kept rather than recounted (issue 22: ten million messages).
+
+    Kept by database triggers on `messaging_message` (migration 0008), so every path that writes messages —
+    the ORM, set-based UPDATEs, INSERT … SELECT, COPY, raw SQL — keeps it without knowing about it. A row is a
+    delta or a folded total: the count of a key is the SUM of its rows. On PostgreSQL a statement-level
+    trigger appends one delta row per key a statement changed (append-only: concurrent dispatch workers never
+    wait on, or deadlock over, a shared counter row) and `tallies_fold` (every minute) folds the deltas into
+    the one folded row per key; on SQLite (one writer at a time) the row triggers add to the folded row at once.
+    Messages without a source are not counted. `messaging.services.tallies` reads, folds, checks and rebuilds.
+    """
+
+    source_type = models.ForeignKey(
+        ContentType, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    source_id = models.BigIntegerField()
+    purpose = models.CharField(max_length=16)
+    status = models.CharField(max_length=10)
+    reason = models.CharField(max_length=20, blank=True)
+    n = models.BigIntegerField()
+    folded = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            # the one folded total per key (the target of the fold's and SQLite's triggers' upsert)
+            models.UniqueConstraint(
+                fields=["source_type", "source_id", "purpose", "status", "reason"],
+                condition=Q(folded=True),
+                name="messagetally_folded_uniq",
+            ),
+        ]
+        indexes = [
+            # the deltas still to fold
+            models.Index(fields=["id"], name="messagetally_unfolded_idx", condition=Q(folded=False)),
+            # one source's rows, folded or not (what a page reads)
+            models.Index(fields=["source_type", "source_id"], name="messagetally_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_type_id}:{self.source_id} {self.purpose}/{self.status}/{self.reason} {self.n:+d}"
+
+
 class Template(TimeStampedModel):
     """A message text with {variables} for one channel, purpose and language.
 

@@ -4,7 +4,8 @@
   one. With `follow=True` (queued when a worker starts) it also comes back when a hold or a claim ends soon, so a
   killed worker's rows are picked up within a lease without waiting for the tick.
 - `messages_tick`: every minute (once across the fleet), queues a dispatch run that releases what became due
-  (quiet hours ending, budgets freeing, retries, expired claims).
+  (quiet hours ending, budgets freeing, retries, expired claims), and folds the kept message counts' deltas
+  (messaging.tallies) into their totals.
 - After an enqueue commits, `dispatch_wake` queues up to HUITOUKE_DISPATCH_PARALLEL dispatch runs (one per batch
   of new rows), so many workers share a large send.
 """
@@ -21,6 +22,7 @@ from huey import crontab
 from huitouke.core.fleet import fleet_periodic_task, queue_task
 from huitouke.messaging.dispatch import messages_dispatch, next_due_in
 from huitouke.messaging.services import enqueue_listener_register
+from huitouke.messaging.tallies import tallies_fold
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,10 @@ def messages_dispatch_task(follow: bool = False) -> dict[str, int]:
 def messages_tick() -> dict[str, int]:
     """Every minute (once across the fleet): queue a dispatch run on the `sending` queue, which sends what became
     due (held messages whose time came, retries, expired claims). Sending stays with the workers that take that
-    queue, so a worker dedicated to imports or to the default queue never sends."""
+    queue, so a worker dedicated to imports or to the default queue never sends. Then it folds the kept message
+    counts' delta rows (PostgreSQL) into one total per key, so a page reads a few rows per source."""
     messages_dispatch_task()
-    return {"queued": 1}
+    return {"queued": 1, "tallies_folded": tallies_fold()}
 
 
 def dispatch_wake(added: int) -> None:

@@ -102,9 +102,11 @@ def write_sqlite(chunks: Iterator[list[tuple[Any, ...]]], retry: bool = False) -
     cols = ", ".join(ENQUEUE_COLUMNS)
     marks = ", ".join(["%s"] * len(ENQUEUE_COLUMNS))
     sql = f"INSERT INTO messaging_message ({cols}) VALUES ({marks})" + _on_conflict(retry)
-    raw = connection.connection
-    before = raw.total_changes
+    added = 0
     with connection.cursor() as cur:
         for chunk in chunks:
             cur.executemany(sql, chunk)
-    return int(raw.total_changes - before)
+            # the rows this statement wrote (sqlite3_changes); the connection's total_changes would also count
+            # what the tally triggers wrote
+            added += max(int(cur.rowcount), 0)
+    return added
