@@ -21,6 +21,7 @@ from huey import crontab
 from huitouke.analytics.rollups import rollups_rebuild, rollups_update
 from huitouke.analytics.selectors import score_run_since
 from huitouke.analytics.services import REFRESH_JOB_KIND, REFRESH_STAGES, scores_refresh
+from huitouke.care.follow_ups import follow_ups_refresh
 from huitouke.care.services import product_cycles_refresh
 from huitouke.care.ticks import CARE_RUN_JOB_KIND, care_run
 from huitouke.connectors.folders import folders_scan_registered
@@ -348,12 +349,14 @@ def levels_save_task(job_id: int) -> None:
 def care_tick() -> dict[str, int]:
     """Every five minutes: the care tick. Each rule fires from its send time in its shop's time; daily rules
     (birthdays, holidays, follow-ups …) once per shop day, order events on every tick; nothing is ever sent
-    twice for one (rule, customer, occasion)."""
+    twice for one (rule, customer, occasion). Then the stored follow-ups (unsubscribed, ordered within 7 days) of
+    the activations whose reached messages changed are counted again."""
     report = care_run(periodic=True)
     enqueued = sum(r.enqueued for r in report.rules)
     if enqueued or report.failed:
         log.info("care tick: %s messages from %s rules, %s failed", enqueued, len(report.rules), len(report.failed))
-    return {"rules": len(report.rules), "enqueued": enqueued, "failed": len(report.failed)}
+    counted = follow_ups_refresh(changed_only=True)
+    return {"rules": len(report.rules), "enqueued": enqueued, "failed": len(report.failed), "follow_ups": counted}
 
 
 @fleet_periodic_task(crontab(minute="*"))

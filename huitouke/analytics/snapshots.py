@@ -101,6 +101,19 @@ def figure_keys(*, prefix: str) -> list[str]:
     return sorted(FigureSnapshot.objects.filter(key__startswith=prefix).values_list("key", flat=True))
 
 
+def figures_read(*, prefix: str) -> dict[str, StoredFigure]:
+    """Every figure stored under a key that starts with `prefix`, in one query ({key: figure}); one stored by
+    code whose classes have changed since is left out (its reader computes it again)."""
+    out = {}
+    rows = FigureSnapshot.objects.filter(key__startswith=prefix).values_list("key", "value", "computed_at", "seconds")
+    for key, value, computed_at, seconds in rows:
+        try:
+            out[key] = StoredFigure(pickle.loads(bytes(value)), computed_at, seconds)  # written by figure_store only
+        except (pickle.UnpicklingError, AttributeError, ImportError, TypeError, EOFError):
+            continue
+    return out
+
+
 def figures_forget(*, keys: list[str]) -> None:
     """Drop the figures stored under these keys (what they were about is gone)."""
     FigureSnapshot.objects.filter(key__in=keys).delete()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -10,23 +10,23 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
-from django.db.models.functions import Length
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from huitouke.audiences.conditions import DefinitionError
 from huitouke.audiences.selectors import segment_customers
 from huitouke.campaigns import stats
-from huitouke.campaigns.models import DEFAULT_PRICES, Campaign, ChannelPrice
+from huitouke.campaigns.costs import SmsParts, campaign_cost_of
+from huitouke.campaigns.costs import price_list as price_list  # the prices page reads them here
+from huitouke.campaigns.models import Campaign
 from huitouke.customers.models import Consent, Customer
 from huitouke.customers.selectors import CustomerFilter, customer_list
-from huitouke.messaging import rendering
-from huitouke.messaging.models import Channel, Message, SourceKind
+from huitouke.messaging import tallies
+from huitouke.messaging.models import Channel, Message
 from huitouke.messaging.selectors import (
     MarketingReach,
     Preview,
     marketing_reach,
-    sms_signature_for,
     template_preview,
 )
 from huitouke.orders.models import Order
@@ -138,12 +138,6 @@ def campaign_preview(campaign: Campaign, *, limit: int = 3) -> list[tuple[Custom
     ]
 
 
-def price_list() -> dict[str, Decimal]:
-    prices = {str(k): v for k, v in DEFAULT_PRICES.items()}
-    prices.update({row.channel: row.price for row in ChannelPrice.objects.all()})
-    return prices
-
-
 @dataclass
 class Group:
     """One side of the split: customers, how many bought in the window, revenue and its sum of squares."""
@@ -181,6 +175,8 @@ class Results:
     cost: Decimal
     roi: Decimal | None
     daily: list[tuple[date, int, int]] = field(default_factory=list)
+    #: SMS: the stored parts the cost was priced on (how many texts they cover, when they were counted)
+    sms_parts: SmsParts | None = None
 
     @property
     def sent(self) -> int:
@@ -195,17 +191,22 @@ class Results:
         return sum(self.statuses.get(s, 0) for s in Message.PENDING)
 
     @property
+    def contacted(self) -> int:
+        """Messages handed to the channel (what the cost is priced on)."""
+        return sum(self.statuses.get(s, 0) for s in Message.CONTACTED)
+
+    @property
     def failed(self) -> int:
         return self.statuses.get(Message.Status.FAILED, 0)
 
 
-def _messages(campaign: Campaign) -> QuerySet[Message]:
-    return Message.objects.filter(
-        source_kind=SourceKind.CAMPAIGN,
-        source_type=ContentType.objects.get_for_model(Campaign),
-        source_id=campaign.pk,
-        purpose="marketing",  # test sends to staff are service messages
+def message_counts(campaign: Campaign) -> dict[tuple[str, str], int]:
+    """{(status, reason): messages} of the campaign's marketing messages (test sends to staff are service
+    messages), from messaging's kept counts: a few rows, however many messages it sent."""
+    counts = tallies.source_counts(
+        source_type_id=ContentType.objects.get_for_model(Campaign).pk, source_ids=[campaign.pk], purposes=["marketing"]
     )
+    return counts.get(campaign.pk, {})
 
 
 _GROUPS_SQL = """
@@ -237,16 +238,22 @@ def _adapt(value: Any) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def campaign_cost(campaign: Campaign) -> Decimal:
+    """Messages handed to the channel times its price (SMS: per part, the signature included; see costs)."""
+    contacted = sum(n for (status, _reason), n in message_counts(campaign).items() if status in Message.CONTACTED)
+    return campaign_cost_of(campaign, contacted=contacted).amount
+
+
 def campaign_results(campaign: Campaign) -> Results:
     """Targeted, held out, message outcomes, unsubscribes, and the orders of each group within the attribution
     window (from the launch, `attribution_days` long; closed and refunded orders do not count), with the uplift
     of the treated over the holdout group, the cost at the channel's price and the ROI."""
-    # the messages grouped by status and reason in one pass: the outcomes, the reasons of those not sent and the
-    # count the cost is priced on all come from it
+    # the messages by status and reason from messaging's kept counts (not counted again here): the outcomes, the
+    # reasons of those not sent and the count the cost is priced on all come from them
     statuses: dict[str, int] = defaultdict(int)
     suppressed: dict[str, int] = defaultdict(int)
     not_sent = (Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED)
-    for status, reason, n in _messages(campaign).order_by().values_list("status", "reason").annotate(n=Count("id")):
+    for (status, reason), n in message_counts(campaign).items():
         statuses[status] += n
         if status in not_sent:
             suppressed[reason] += n
@@ -278,7 +285,7 @@ def campaign_results(campaign: Campaign) -> Results:
         holdout.customers,
     )  # fmt: skip
     incremental = stats.incremental_revenue(revenue.value, treated.customers)
-    cost = campaign_cost(campaign, contacted=sum(statuses.get(s, 0) for s in Message.CONTACTED))
+    cost = campaign_cost_of(campaign, contacted=sum(statuses.get(s, 0) for s in Message.CONTACTED))
     unsubscribed = (
         Consent.objects.filter(
             customer__campaign_memberships__campaign=campaign,
@@ -306,50 +313,8 @@ def campaign_results(campaign: Campaign) -> Results:
         rate_uplift=rate,
         revenue_uplift=revenue,
         incremental_revenue=incremental,
-        cost=cost,
-        roi=stats.roi(incremental, cost),
+        cost=cost.amount,
+        roi=stats.roi(incremental, cost.amount),
+        sms_parts=cost.sms,
         daily=[(day, len(sides[0]), len(sides[1])) for day, sides in sorted(daily.items())],
     )
-
-
-def campaign_cost(campaign: Campaign, *, contacted: int | None = None) -> Decimal:
-    """Messages handed to the channel times its price (SMS: per part, the signature included). `contacted`: how
-    many that is when the caller counted them already."""
-    price = price_list().get(campaign.channel, Decimal("0"))
-    if price <= 0:
-        return Decimal("0")
-    sent = _messages(campaign).filter(status__in=Message.CONTACTED)
-    if campaign.channel != Channel.SMS:
-        return (price * (sent.count() if contacted is None else contacted)).quantize(Decimal("0.01"))
-    signature = sms_signature_for(campaign.shop)
-    # the parts of a text depend on its length alone: a stand-in of the same length counts the same
-    parts = sum(rendering.sms_count("a" * units, signature=signature).parts * n for units, n in _sms_lengths(sent))
-    return (price * parts).quantize(Decimal("0.01"))
-
-
-#: a character beyond the Basic Multilingual Plane (two UTF-16 units), a regex PostgreSQL and Python read alike
-_BEYOND_BMP = r"[\U00010000-\U0010FFFF]"
-
-
-def _sms_lengths(messages: QuerySet[Message]) -> list[tuple[int, int]]:
-    """(length of a body as carriers count it, how many bodies have it): the bodies grouped by their number of
-    characters in the database rather than each read into Python; the few with a character beyond the BMP (an
-    emoji, a rare character: two UTF-16 units, as rendering.sms_length counts) are read and measured here."""
-    beyond = ExpressionWrapper(Q(body__regex=_BEYOND_BMP), output_field=BooleanField())
-    rows = (
-        messages.order_by()
-        .annotate(units=Length("body"), beyond=beyond)
-        .values_list("units", "beyond")
-        .annotate(n=Count("id"))
-    )
-    lengths: Counter[int] = Counter()
-    some_beyond = False
-    for units, is_beyond, n in rows:
-        if is_beyond:
-            some_beyond = True
-        else:
-            lengths[int(units or 0)] += int(n)
-    if some_beyond:
-        texts = messages.filter(body__regex=_BEYOND_BMP).values_list("body", flat=True).iterator()
-        lengths.update(rendering.sms_length(text) for text in texts)
-    return list(lengths.items())

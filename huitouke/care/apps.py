@@ -9,6 +9,7 @@ class CareConfig(AppConfig):
 
     def ready(self) -> None:
         from huitouke.analytics.snapshots import register_refresher
+        from huitouke.care import follow_ups
         from huitouke.care.library import library_rows
         from huitouke.care.reach import KEY, reach_refresh
         from huitouke.care.services import validity_extend_on_login
@@ -20,3 +21,5 @@ class CareConfig(AppConfig):
         library_register("care", library_rows)
         # the stored reach of marketing rules is counted again with analytics' stored figures (after imports, nightly)
         register_refresher(KEY, reach_refresh)
+        # and the follow-ups of the rules' messages (the care tick counts again only those that changed)
+        register_refresher(follow_ups.KEY, follow_ups.follow_ups_nightly)

@@ -1,5 +1,6 @@
 """Reads of customer care for pages and the API: the rules, one rule, its activations with their send records and
-results (sent, delivered, failed, held, suppressed by reason, unsubscribes, orders within 7 days), its day-by-day
+results (sent, delivered, failed, held, suppressed by reason: messaging's kept counts; unsubscribes and orders within
+7 days: care.follow_ups' stored figures), its day-by-day
 runs, the carrier transit days. The per-trigger selectors of the tick are in the care/matching package."""
 
 from __future__ import annotations
@@ -7,15 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from huitouke.care import sending
+from huitouke.care import follow_ups, sending
 from huitouke.care.models import CareActivation, CareRule, CareRun, CarrierTransit, ProductCycle
 from huitouke.core.errors import NotFoundError
-from huitouke.customers.models import Consent
 from huitouke.messaging.models import Message
-from huitouke.orders.models import Order
 
 
 def rule_list(*, trigger: str = "") -> QuerySet[CareRule]:
@@ -83,8 +82,11 @@ class Results:
     expired: int = 0
     suppressed: int = 0
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
-    unsubscribed: int = 0
-    ordered_within_7_days: int = 0
+    #: None: messages reached someone but the follow-ups are not counted yet (care.follow_ups)
+    unsubscribed: int | None = 0
+    ordered_within_7_days: int | None = 0
+    #: when the follow-ups were counted (stored figures); None when there is nothing to count
+    follow_ups_at: datetime | None = None
 
     def add(self, status: str, reason: str, n: int) -> None:
         self.total += n
@@ -107,30 +109,6 @@ class Results:
             bucket[reason] = bucket.get(reason, 0) + n
 
 
-def _reached(activation_ids: list[int]) -> QuerySet[Message]:
-    return sending.messages_of(activation_ids).filter(status__in=sending.SENT_STATUSES, sent_at__isnull=False)
-
-
-def _follow_ups(activation_ids: list[int]) -> tuple[int, int]:
-    """(customers who said no after a message of these activations reached them, customers who ordered within 7
-    days of one): two EXISTS counts over the reached messages."""
-    reached = _reached(activation_ids)
-    opted_out = Consent.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        purpose__in=["care", "marketing", "new_products"],
-        granted=False,
-        updated_at__gte=OuterRef("sent_at"),
-    )
-    unsubscribed = reached.filter(Exists(opted_out)).values("customer_id").distinct().count()
-    bought = Order.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        ordered_at__gt=OuterRef("sent_at"),
-        ordered_at__lte=OuterRef("sent_at") + timedelta(days=7),
-    ).exclude(status=Order.Status.CLOSED)
-    ordered = reached.filter(Exists(bought)).values("customer_id").distinct().count()
-    return unsubscribed, ordered
-
-
 @dataclass(frozen=True)
 class ActivationResults:
     """An activation, its results, and its messages counted by (status, reason) (what its records list counts)."""
@@ -142,16 +120,25 @@ class ActivationResults:
 
 def activation_results(*, rule: CareRule) -> list[ActivationResults]:
     """Each activation of a rule with its results, the current one first (the seed: the records of the current
-    activation come first, older ones stay viewable)."""
+    activation come first, older ones stay viewable). The counts are messaging's kept ones and the follow-ups
+    the stored ones (care.follow_ups): nothing here reads the messages themselves."""
     activations = activation_list(rule=rule)
     counts = sending.status_counts([a.pk for a in activations])
+    stored = None
+    if any(follow_ups.reached_of(c) for c in counts.values()):
+        stored = follow_ups.rule_follow_ups(rule, counts).value.activations
     out = []
     for a in activations:
         results = Results()
         for (status, reason), n in counts.get(a.pk, {}).items():
             results.add(status, reason, n)
-        if results.sent:  # the counts are in hand: only the follow-ups are read (not the counts again)
-            results.unsubscribed, results.ordered_within_7_days = _follow_ups([a.pk])
+        if results.sent:
+            found = (stored or {}).get(a.pk)
+            if found is None:
+                results.unsubscribed = results.ordered_within_7_days = None
+            else:
+                results.unsubscribed, results.ordered_within_7_days = found.unsubscribed, found.ordered_within_7_days
+                results.follow_ups_at = found.computed_at
         out.append(ActivationResults(a, results, counts.get(a.pk, {})))
     return out
 

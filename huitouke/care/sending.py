@@ -9,7 +9,6 @@ message's source; the messaging policy (consent, quiet hours, contact budget) de
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,10 +16,10 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from huitouke.customers.models import Customer
-from huitouke.messaging import rendering
+from huitouke.messaging import rendering, tallies
 from huitouke.messaging.models import Message, SourceKind, Template
 from huitouke.messaging.selectors import MarketingReach, Preview, base_variables, marketing_reach, template_preview
 from huitouke.messaging.services import OutgoingMessage, SourceRef, message_enqueue_many
@@ -188,19 +187,9 @@ def messages_of(activation_ids: Sequence[int]) -> QuerySet[Message]:
 
 
 def status_counts(activation_ids: Sequence[int]) -> dict[int, dict[tuple[str, str], int]]:
-    """{activation id: {(status, reason): messages}} in one grouped query."""
-    rows = (
-        Message.objects.filter(
-            source_kind=SourceKind.CARE, source_type_id=activation_type_id(), source_id__in=list(activation_ids)
-        )
-        .order_by()
-        .values_list("source_id", "status", "reason")
-        .annotate(n=Count("id"))
-    )
-    out: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
-    for source_id, status, reason, n in rows:
-        out[int(source_id)][(str(status), str(reason or ""))] = int(n)
-    return out
+    """{activation id: {(status, reason): messages}}, from messaging's kept counts (one query over a few rows
+    per activation, however many messages it has)."""
+    return tallies.source_counts(source_type_id=activation_type_id(), source_ids=activation_ids)
 
 
 STATUS_LABELS = dict(Message.Status.choices)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from huitouke.core.errors import ApplicationError, NotFoundError
 from huitouke.core.pii import Masker, is_contact_like
 from huitouke.customers.models import ENCRYPTED_FIELDS, Customer, CustomerIdentity
-from huitouke.messaging import policy, rendering
+from huitouke.messaging import policy, rendering, tallies
 from huitouke.messaging.models import Channel, ChannelConfig, ContactPolicy, Message, Purpose, SourceKind, Template
 from huitouke.messaging.policy import PolicySettings
 from huitouke.orders.models import Shop
@@ -183,8 +183,16 @@ def source_summary(*, kind: str, type_id: int | None = None, object_id: int | No
         ct = ContentType.objects.filter(pk=type_id).first()
         obj = ct.get_object_for_this_type(pk=object_id) if ct and ct.model_class() else None
         label = f"{label} · {obj}" if obj is not None else f"{label} #{object_id}"
-    counts = dict(qs.order_by().values_list("status").annotate(n=Count("id")))
-    return SourceSummary(kind, type_id, object_id, str(label), {str(k): int(v) for k, v in counts.items()})
+    if type_id is not None and object_id is not None:
+        # one source: its kept counts (messaging.tallies), not a count of its messages (a campaign may have
+        # half a million)
+        counts: dict[str, int] = {}
+        kept = tallies.source_counts(source_type_id=type_id, source_ids=[object_id]).get(object_id, {})
+        for (status, _reason), n in kept.items():
+            counts[status] = counts.get(status, 0) + n
+    else:
+        counts = {str(k): int(v) for k, v in qs.order_by().values_list("status").annotate(n=Count("id"))}
+    return SourceSummary(kind, type_id, object_id, str(label), counts)
 
 
 # --- templates -----------------------------------------------------------------------------------------------

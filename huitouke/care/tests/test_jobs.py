@@ -29,8 +29,8 @@ def test_the_periodic_tick_runs_the_rules_once_per_day(django_capture_on_commit_
         CustomerFactory.create(birthday=date(year, 5, 17))
     with freeze_time(NOON):
         rule = make_rule("birthday")
-        assert care_tick.call_local() == {"rules": 1, "enqueued": 2, "failed": 0}
-        assert care_tick.call_local() == {"rules": 1, "enqueued": 0, "failed": 0}
+        assert care_tick.call_local() == {"rules": 1, "enqueued": 2, "failed": 0, "follow_ups": 0}
+        assert care_tick.call_local() == {"rules": 1, "enqueued": 0, "failed": 0, "follow_ups": 0}
     assert CareRun.objects.get(rule=rule).ticks == 1  # the second tick skipped the finished day
     assert Message.objects.filter(source_kind="care").count() == 2
 
