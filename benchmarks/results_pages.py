@@ -4,9 +4,9 @@ crawl of benchmarks/pages.py opens the first rule, which may have none).
     DATABASE_URL=postgres://…/h22m .venv/bin/python benchmarks/results_pages.py [--samples 5] [--role owner]
 
 Times, as pages.py does (cold: new connection and empty cache; warm; bare SQL: the page's reads re-run), the care
-rule list, the detail page of the three care rules with the most messages, the campaign list and the detail page
-of the campaign with the most messages, and says how many statements each ran and how many read
-messaging_message.
+rule list, the detail page of the three care rules with the most messages, the campaign list, the detail page
+of the campaign with the most messages and the send records filtered to it (with their summary), and says how
+many statements each ran and how many read messaging_message.
 """
 
 from __future__ import annotations
@@ -30,14 +30,18 @@ def _busiest() -> list[tuple[str, str]]:
         )
         rules = cur.fetchall()
         cur.execute(
-            "SELECT source_id, COUNT(*) FROM messaging_message WHERE source_kind = 'campaign' "
-            "GROUP BY source_id ORDER BY 2 DESC LIMIT 1"
+            "SELECT source_type_id, source_id, COUNT(*) FROM messaging_message WHERE source_kind = 'campaign' "
+            "GROUP BY source_type_id, source_id ORDER BY 3 DESC LIMIT 1"
         )
         campaigns = cur.fetchall()
     urls = [("care:list", "/care/")]
     urls += [(f"care:detail rule {r} ({n:,} messages)", f"/care/{r}/") for r, n in rules]
     urls += [("campaigns:list", "/campaigns/")]
-    urls += [(f"campaigns:detail {c} ({n:,} messages)", f"/campaigns/{c}/") for c, n in campaigns]
+    urls += [(f"campaigns:detail {c} ({n:,} messages)", f"/campaigns/{c}/") for _t, c, n in campaigns]
+    # the send records of one source, with its summary by status
+    urls += [
+        (f"messaging:list of campaign {c}", f"/messages/?source_kind=campaign&source={t}:{c}") for t, c, _n in campaigns
+    ]
     return urls
 
 
@@ -59,7 +63,9 @@ def main() -> None:
     login = next(x for x in DEMO_LOGINS if x.role == args.role)
     client = Client(raise_request_exception=False)
     client.force_login(get_user_model().objects.get(username=login.username))
-    print(f"{'page':<44}{'st':>4}{'q':>4}{'msg q':>6}{'cold p50':>10}{'p95':>8}{'warm p50':>10}{'p95':>8}{'bare p50':>10}")
+    print(
+        f"{'page':<44}{'st':>4}{'q':>4}{'msg q':>6}{'cold p50':>10}{'p95':>8}{'warm p50':>10}{'p95':>8}{'bare p50':>10}"
+    )
     for label, url in _busiest():
         with CaptureQueriesContext(connection) as captured:
             client.get(url)

@@ -177,9 +177,12 @@ class Message(models.Model):
             models.Index(fields=["lease_until"], name="message_lease_idx", condition=Q(status="sending")),
             # the contact budget and the 360 timeline
             models.Index(fields=["customer", "-contacted_at"], name="message_customer_idx"),
-            # one source's messages (summary, resend)
+            # one source's messages newest first (a care activation's or a campaign's send records, the list
+            # filtered to a source, keyset pages) and, by its prefix, all of them (resend)
             models.Index(
-                fields=["source_type", "source_id"], name="message_source_idx", condition=Q(source_id__isnull=False)
+                fields=["source_type", "source_id", "-created_at", "-id"],
+                name="message_source_created_idx",
+                condition=Q(source_id__isnull=False),
             ),
             # the send records list, newest first, and its keyset pages (core.keyset: created_at, then id)
             models.Index(fields=["-created_at", "-id"], name="message_created_id_idx"),
@@ -214,7 +217,11 @@ class MessageTally(models.Model):
     trigger appends one delta row per key a statement changed (append-only: concurrent dispatch workers never
     wait on, or deadlock over, a shared counter row) and `tallies_fold` (every minute) folds the deltas into
     the one folded row per key; on SQLite (one writer at a time) the row triggers add to the folded row at once.
-    Messages without a source are not counted. `messaging.services.tallies` reads, folds, checks and rebuilds.
+    Messages without a source are not counted. `messaging.tallies` reads, folds, checks and rebuilds.
+
+    SQLite rebuilds a table to alter it, dropping its triggers: a migration that alters messaging_message must
+    install them again (test_tallies.py fails until it does). Django's `flush` on SQLite deletes the tables in no
+    fixed order and may leave negative rows of sources that are gone; `tallies_rebuild` clears them.
     """
 
     source_type = models.ForeignKey(
