@@ -244,7 +244,7 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
         if connection.vendor != "postgresql":
             ledger = credit_ledger(rules, review_facts(shop=shop, at=when), tz=tz, at=when)
             written = _store(ledger.entries) if store else 0
-            return CreditTotals(
+            totals = CreditTotals(
                 rules,
                 when,
                 ledger.score,
@@ -255,6 +255,7 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
                 written,
                 ledger.history("month"),
             )
+            return _kept(shop, store and at is None, totals)
         if store:
             crediting_pg.ledger_lock(shop.pk)
         crediting_pg.stage(shop=shop, rules=rules, at=when, tmall=settings.tmall)
@@ -267,17 +268,31 @@ def credit_recompute(*, shop: Shop, at: dt.datetime | None = None, store: bool =
     score = simple.score + ledger.score
     per_month.update(ledger.points_by_period("month"))
     not_scored = simple.not_scored + Counter(ledger.not_scored)
-    return CreditTotals(
-        rules=rules,
-        at=when,
-        score=score,
-        level=level_for(rules, score),
-        reviews=simple.reviews + ledger.reviews,
-        scored=simple.scored + ledger.scored,
-        not_scored={reason: not_scored[reason] for reason in sorted(not_scored)},
-        written=written,
-        history=history_of(per_month, when.astimezone(tz).date(), "month"),
+    return _kept(
+        shop,
+        store and at is None,
+        CreditTotals(
+            rules=rules,
+            at=when,
+            score=score,
+            level=level_for(rules, score),
+            reviews=simple.reviews + ledger.reviews,
+            scored=simple.scored + ledger.scored,
+            not_scored={reason: not_scored[reason] for reason in sorted(not_scored)},
+            written=written,
+            history=history_of(per_month, when.astimezone(tz).date(), "month"),
+        ),
     )
+
+
+def _kept(shop: Shop, keep: bool, totals: CreditTotals) -> CreditTotals:
+    """`totals`, also stored as the shop's credit figure when `keep` (a recomputation as of now that stored the
+    ledger read every rating already: the credit page shows it without reading them again)."""
+    if keep:
+        from huitouke.reviews.credit_figures import credit_figures_keep
+
+        credit_figures_keep(shop=shop, totals=totals)
+    return totals
 
 
 #: from this many buyers on PostgreSQL a refresh takes the set-based way of a full recomputation (`crediting_pg`,

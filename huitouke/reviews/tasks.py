@@ -74,6 +74,16 @@ def reviews_import_task(job_id: int) -> None:
     reviews_import_job(job_id)
 
 
+@queue_task("default")
+def credit_figures_task(shop_id: int, asked_at: str) -> None:
+    """Recompute one shop's stored credit figure (reviews.credit_figures), unless a later ask did it already."""
+    import datetime as dt
+
+    from huitouke.reviews.credit_figures import credit_figures_recompute
+
+    credit_figures_recompute(shop_id=shop_id, asked_at=dt.datetime.fromisoformat(asked_at))
+
+
 def credit_recompute_all() -> dict[str, int]:
     """Recompute and store the credit ledger of every shop with reviews: default good ratings that came due and
     rating periods that ended since the last write move the ledger on days without imports. Returns the reviews

@@ -26,7 +26,8 @@ from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.reviews import exports
 from huitouke.reviews.credit import Explanation
-from huitouke.reviews.crediting import credit_recompute, credit_what_if
+from huitouke.reviews.credit_figures import credit_figures
+from huitouke.reviews.crediting import credit_what_if
 from huitouke.reviews.forms import CreditSettingsForm, OutcomeForm, ReviewFilterForm, WhatIfForm, review_filter_args
 from huitouke.reviews.labels import REASON_LABELS
 from huitouke.reviews.models import Result, Review, ReviewCase, Role
@@ -186,7 +187,8 @@ def credit_page(request: HttpRequest) -> HttpResponse:
     shop = _shop(request)
     if shop is None:
         return render(request, "reviews/credit.html", {"shop": None, "shops": []})
-    ledger = credit_recompute(shop=shop, store=False)  # figures and history, nothing written
+    stored = credit_figures(shop=shop)  # figures and history, kept between visits (reviews.credit_figures)
+    ledger = stored.value
     level = ledger.level
     badge = BADGE_SYMBOLS.get(level.badge.rsplit("-", 1)[0], "") if level.badge else ""
     count = int(level.badge.rsplit("-", 1)[1]) if level.badge else 0
@@ -215,6 +217,7 @@ def credit_page(request: HttpRequest) -> HttpResponse:
             "what": what,
             "explanation": explanation,
             "settings": credit_settings_get(shop=shop),
+            "computed_at": stored.computed_at,
         },
     )
 
