@@ -17,14 +17,17 @@ the archive without them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from huitouke.customers.models import Customer, CustomerIdentity
 from huitouke.orders.models import Order, OrderLine
+
+log = logging.getLogger(__name__)
 
 #: The customer list's sort indexes are deferred too (the import never reads by them).
 CUSTOMER_DEFERRED_PREFIX = "customer_sort_"
@@ -106,11 +109,8 @@ def order_indexes_restore(*, analyze: bool = True) -> list[str]:
         with connection.schema_editor() as editor:
             for model, index in missing:
                 editor.add_index(model, index)
-            # validated as it is added: one join of the table with the one it points to
             for model, field in keys:
-                # as migrations name and define it (DEFERRABLE INITIALLY DEFERRED); private in Django's stubs
-                sql = editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")  # type: ignore[attr-defined]
-                editor.execute(sql)
+                _foreign_key_add(editor, model, field)
     finally:
         with connection.cursor() as cur:
             cur.execute("RESET maintenance_work_mem")
@@ -123,6 +123,20 @@ def order_indexes_restore(*, analyze: bool = True) -> list[str]:
     return [index.name for _model, index in missing] + [
         f"{model._meta.db_table}.{field.column} foreign key" for model, field in keys
     ]
+
+
+def _foreign_key_add(editor: Any, model: Any, field: Any) -> None:
+    """Add a foreign key as migrations name and define it (DEFERRABLE INITIALLY DEFERRED), validated as it is
+    added: one join of the table with the one it points to. Should a row break it (a row written while it was
+    away pointing to one deleted meanwhile), it is added NOT VALID instead, checking new rows only, and the
+    breach is logged: the constraint is back for every later write, and no later import fails on that row."""
+    sql = str(editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s"))
+    try:
+        with transaction.atomic():
+            editor.execute(sql)
+    except IntegrityError:
+        log.error("rows of %s break %s: the foreign key is back NOT VALID", model._meta.db_table, field.column)
+        editor.execute(f"{sql} NOT VALID")
 
 
 def _estimated_rows(table: str) -> int:
