@@ -117,6 +117,9 @@ def orders_import_rows(
         defer = defer_worthwhile(size)
         with order_indexes_deferred(defer, customers=defer and customers_defer_worthwhile(size)) as deferred:
             result.indexes_deferred = len(deferred)
+            analyzed = getattr(writer, "analyzed", None)
+            if deferred and analyzed is not None:  # the stats below rewrite the customers: analysed after that
+                writer.analyzed = tuple(name for name in analyzed if name != "customer")  # type: ignore[attr-defined]
             _import_fed(feed, writer, result=result, report=report, progress=progress)
             if deferred:
                 _stats_before_indexes(result)

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from huitouke.customers.models import Customer
-from huitouke.orders import importing, indexes
+from huitouke.orders import importing, indexes, staging
 from huitouke.orders.feed import FeedRequest
 from huitouke.orders.importers import parse_orders
 from huitouke.orders.importing import ErrorReport, ImportResult, orders_import_rows
@@ -90,8 +91,10 @@ def test_a_deferred_import_stores_the_same_archive_and_rebuilds_the_indexes(tmp_
     Customer.objects.all().delete()
     monkeypatch.setattr(importing, "defer_worthwhile", lambda size: True)
     monkeypatch.setattr(importing, "customers_defer_worthwhile", lambda size: customers)
+    monkeypatch.setattr(staging, "ANALYZE_AFTER", 0)  # the writer's finish analyses the tables it filled
 
-    deferred = _import(path, tmp_path)
+    with CaptureQueriesContext(connection) as queries:
+        deferred = _import(path, tmp_path)
 
     # the order tables' secondary indexes, the recovery report's counted-orders index among them, the customer
     # list's sort indexes and the five foreign keys; with the customer tables small, all their declared indexes
@@ -112,6 +115,10 @@ def test_a_deferred_import_stores_the_same_archive_and_rebuilds_the_indexes(tmp_
 
     assert customer_stats_refresh(customer_ids=deferred.customer_ids) == 0  # nothing left to correct
     assert _stats() == stats
+    # the customers analysed once, after their stats; the orders once, by the writer
+    analysed = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    assert analysed.count('ANALYZE "customers_customer"') == 1
+    assert analysed.count('ANALYZE "orders_order"') == 1
 
 
 def test_a_missing_index_is_restored_and_a_complete_set_left_alone():
