@@ -63,19 +63,20 @@ from huitouke.visits.services import visits_plan_run
 log = logging.getLogger(__name__)
 
 
-def refresh_after_orders_changed(*, customer_ids: Iterable[int] | None) -> dict[str, int]:
+def refresh_after_orders_changed(*, customer_ids: Iterable[int] | None, stats: bool = True) -> dict[str, int]:
     """The follow-ups of new or changed orders, for the touched customers only (None = everyone):
-    customer stats, the analytics rollups of their days and months, then member levels.
+    customer stats (unless the writer refreshed them already: `stats` false), the analytics rollups of their days
+    and months, then member levels.
 
     This is the hook every order writer calls after its transaction (the file import, the live order feed and
     push API, merges): `refresh_after_orders_changed(customer_ids=[…])`. Rescoring follows in the background."""
     ids = None if customer_ids is None else sorted(set(customer_ids))
     if ids == []:
         return {"customers_refreshed": 0, "memberships": 0, "rollup_days": 0}
-    stats = customer_stats_refresh(customer_ids=ids)
+    refreshed = customer_stats_refresh(customer_ids=ids) if stats else 0
     rollups = rollups_update(customer_ids=ids)
     memberships = levels_regrade(customer_ids=ids)
-    return {"customers_refreshed": stats, "memberships": memberships, "rollup_days": rollups.shop_days}
+    return {"customers_refreshed": refreshed, "memberships": memberships, "rollup_days": rollups.shop_days}
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,8 @@ def orders_import(
         # the batches written so far are complete: their customers' stats and levels follow them
         refresh_after_orders_changed(customer_ids=result.customer_ids)
         raise
-    refresh_after_orders_changed(customer_ids=result.customer_ids)
+    # a large first import refreshed the stats itself, before it built its deferred indexes
+    refresh_after_orders_changed(customer_ids=result.customer_ids, stats=not result.stats_refreshed)
     if request.keep_levels:
         _keep_levels(result, report)
     if result.customer_ids:

@@ -389,6 +389,9 @@ class StagedOrderWriter(StagedWriter):
     def __init__(self, *, result: ImportResult, shop: Shop | None, default_shop: str) -> None:
         super().__init__(result=result, shop=shop, default_shop=default_shop)
         self._sequences: dict[str, str] = {}
+        #: the tables `finish` analyses (an import that rewrites its customers' stats right after analyses the
+        #: customers then instead: `importing.orders_import_rows`)
+        self.analyzed: tuple[str, ...] = ("customer", "identity", "product", "order", "line")
 
     def write_encoded(self, batch: Encoded) -> None:
         """Write one encoded batch (see `feed.Encoder`) in one transaction."""
@@ -426,7 +429,7 @@ class StagedOrderWriter(StagedWriter):
                 cur.execute(f"TRUNCATE {', '.join(_STAGES)}")
             if result.orders_created + result.orders_updated < ANALYZE_AFTER:
                 return
-            for name in ("customer", "identity", "product", "order", "line"):
+            for name in self.analyzed:
                 cur.execute(f"ANALYZE {self.tables[name]}")
 
     # -- the dialect's steps -----------------------------------------------------------------------------------

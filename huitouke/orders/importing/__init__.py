@@ -27,6 +27,7 @@ from django.db import connection
 from huitouke.core.bulk import update_from_supported
 from huitouke.core.pii_fields import pii_cipher
 from huitouke.core.readahead import read_ahead
+from huitouke.customers.models import Customer
 from huitouke.orders.feed import Encoded, FeedProcess, FeedRequest, batched, level_note, levels_merge
 from huitouke.orders.importers.rows import OrderRow, RowError
 from huitouke.orders.importing.result import IMPORT_JOB_KIND, ErrorReport, ImportResult
@@ -37,8 +38,9 @@ from huitouke.orders.importing.writer import (
     ORDER_FIELDS,
     OrderWriter,
 )
-from huitouke.orders.indexes import defer_worthwhile, order_indexes_deferred
+from huitouke.orders.indexes import customers_defer_worthwhile, defer_worthwhile, order_indexes_deferred
 from huitouke.orders.models import Shop
+from huitouke.orders.services import customer_stats_refresh
 
 __all__ = [
     "BATCH_ORDERS",
@@ -109,10 +111,19 @@ def orders_import_rows(
             keep_levels=keep_levels,
             cipher=pii_cipher(),
         )
-        # a large first import loads the rows, then builds the order tables' secondary indexes once
-        with order_indexes_deferred(defer_worthwhile(_feed_size(feed))) as deferred:
+        # a large first import loads the rows, then builds the order tables' secondary indexes once (and the
+        # customer tables', when they are small too)
+        size = _feed_size(feed)
+        defer = defer_worthwhile(size)
+        with order_indexes_deferred(defer, customers=defer and customers_defer_worthwhile(size)) as deferred:
             result.indexes_deferred = len(deferred)
-            return _import_fed(feed, writer, result=result, report=report, progress=progress)
+            analyzed = getattr(writer, "analyzed", None)
+            if deferred and analyzed is not None:  # the stats below rewrite the customers: analysed after that
+                writer.analyzed = tuple(name for name in analyzed if name != "customer")  # type: ignore[attr-defined]
+            _import_fed(feed, writer, result=result, report=report, progress=progress)
+            if deferred:
+                _stats_before_indexes(result)
+            return result
     last_row = 1
     # room for a whole batch ahead, so the next batch is parsed while the database writes this one
     for rows, errors, last_row in batched(read_ahead(stream, chunk=1000, depth=batch_size // 1000 + 2), batch_size):
@@ -144,6 +155,19 @@ def _finished(
     if progress:
         progress(result.rows)
     return result
+
+
+def _stats_before_indexes(result: ImportResult) -> None:
+    """The touched customers' stats, refreshed while their sort indexes (and with the customer tables deferred,
+    every index but the primary key) are not there to be maintained by the rewrite of each row; then their
+    statistics, which the writer's `finish` took before. The caller's refresh then leaves these customers be
+    (`ImportResult.stats_refreshed`)."""
+    if not result.customer_ids:
+        return
+    customer_stats_refresh(customer_ids=result.customer_ids)
+    result.stats_refreshed = True
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {connection.ops.quote_name(Customer._meta.db_table)}")
 
 
 @runtime_checkable

@@ -39,6 +39,9 @@ class ImportResult:
     parser: str = "thread"
     #: secondary indexes of the order tables dropped for the load and built after it (orders.indexes)
     indexes_deferred: int = 0
+    #: the customer stats of `customer_ids` were refreshed by the import itself, before its deferred indexes were
+    #: built (`orders_import_rows`): the caller's follow-up need not refresh them again
+    stats_refreshed: bool = False
 
     def as_json(self) -> dict[str, Any]:
         levels = (
