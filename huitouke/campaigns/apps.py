@@ -14,6 +14,10 @@ class CampaignsConfig(AppConfig):
         from huitouke.messaging.library import library_register
 
         tasks.register()
+        from huitouke.analytics.snapshots import register_refresher
+        from huitouke.campaigns.selectors import campaign_figures_refresh
+
+        register_refresher("campaigns.orders", campaign_figures_refresh)
         register_bulk_action(
             BulkAction(
                 key="send-message",

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -177,6 +178,8 @@ class Results:
     daily: list[tuple[date, int, int]] = field(default_factory=list)
     #: SMS: the stored parts the cost was priced on (how many texts they cover, when they were counted)
     sms_parts: SmsParts | None = None
+    #: when the orders side (groups, daily, unsubscribed) was counted
+    orders_counted_at: datetime | None = None
 
     @property
     def sent(self) -> int:
@@ -244,23 +247,35 @@ def campaign_cost(campaign: Campaign) -> Decimal:
     return campaign_cost_of(campaign, contacted=contacted).amount
 
 
-def campaign_results(campaign: Campaign) -> Results:
-    """Targeted, held out, message outcomes, unsubscribes, and the orders of each group within the attribution
-    window (from the launch, `attribution_days` long; closed and refunded orders do not count), with the uplift
-    of the treated over the holdout group, the cost at the channel's price and the ROI."""
-    # the messages by status and reason from messaging's kept counts (not counted again here): the outcomes, the
-    # reasons of those not sent and the count the cost is priced on all come from them
-    statuses: dict[str, int] = defaultdict(int)
-    suppressed: dict[str, int] = defaultdict(int)
-    not_sent = (Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED)
-    for (status, reason), n in message_counts(campaign).items():
-        statuses[status] += n
-        if status in not_sent:
-            suppressed[reason] += n
-    start = campaign.launched_at or timezone.now()
-    end = start + timedelta(days=campaign.attribution_days)
+@dataclass(frozen=True)
+class OrderFigures:
+    """The orders side of a campaign's results: each group's buyers in the attribution window [start, end), the
+    buyers per day (days in the time zone `tz`), and the messaged customers who said no since the launch; counted
+    at `counted_at`. Reading them joins the recipients with every order of the window (over a second at a million
+    customers), so the results page keeps them (`campaign_order_figures`)."""
+
+    start: datetime
+    end: datetime
+    tz: str
+    groups: dict[bool, Group]
+    daily: list[tuple[date, int, int]]
+    unsubscribed: int
+    counted_at: datetime
+
+
+#: while its attribution window is open, a campaign's kept order figures are counted again after this long
+OPEN_WINDOW_RECOUNT = timedelta(minutes=10)
+#: the refresh after an import (and the nightly job) counts again the campaigns launched this recently; older ones
+#: are dropped and counted on their next visit
+RECOUNT_LAUNCHED_WITHIN = timedelta(days=400)
+
+_FIGURES_KEY = "campaigns.orders"
+
+
+def _order_figures(campaign: Campaign, start: datetime, end: datetime) -> OrderFigures:
     groups = {False: Group(), True: Group()}
     daily: dict[date, list[set[int]]] = {}
+    tz = timezone.get_current_timezone()
     if campaign.launched_at is not None:
         marks = ", ".join(["%s"] * len(Order.COUNTED))
         params = [*Order.COUNTED, _adapt(start), _adapt(end), campaign.pk]
@@ -271,21 +286,12 @@ def campaign_results(campaign: Campaign) -> Results:
                 amount = Decimal(str(revenue)).quantize(CENT)
                 groups[bool(holdout)] = Group(int(customers), int(converted or 0), amount, float(revenue_sq))
             cur.execute(_DAILY_SQL.format(statuses=marks), params)
-            tz = timezone.get_current_timezone()
             for ordered_at, holdout, customer_id in cur.fetchall():
                 when = datetime.fromisoformat(ordered_at) if isinstance(ordered_at, str) else ordered_at
                 if timezone.is_naive(when):
                     when = when.replace(tzinfo=UTC)  # SQLite keeps naive UTC
                 day = timezone.localtime(when, tz).date()
                 daily.setdefault(day, [set(), set()])[1 if holdout else 0].add(customer_id)
-    treated, holdout = groups[False], groups[True]
-    rate = stats.rate_difference(treated.converted, treated.customers, holdout.converted, holdout.customers)
-    revenue = stats.mean_difference(
-        float(treated.revenue), treated.revenue_sq, treated.customers, float(holdout.revenue), holdout.revenue_sq,
-        holdout.customers,
-    )  # fmt: skip
-    incremental = stats.incremental_revenue(revenue.value, treated.customers)
-    cost = campaign_cost_of(campaign, contacted=sum(statuses.get(s, 0) for s in Message.CONTACTED))
     unsubscribed = (
         Consent.objects.filter(
             customer__campaign_memberships__campaign=campaign,
@@ -300,6 +306,86 @@ def campaign_results(campaign: Campaign) -> Results:
         if campaign.launched_at
         else 0
     )
+    return OrderFigures(
+        start=start,
+        end=end,
+        tz=str(tz),
+        groups=groups,
+        daily=[(day, len(sides[0]), len(sides[1])) for day, sides in sorted(daily.items())],
+        unsubscribed=unsubscribed,
+        counted_at=timezone.now(),
+    )
+
+
+def campaign_order_figures(campaign: Campaign, start: datetime, end: datetime) -> OrderFigures:
+    """The campaign's order figures as kept in analytics' FigureSnapshot, counted now when none are kept, when the
+    kept ones are of another window or time zone, or when the window was still open at their count and that was
+    OPEN_WINDOW_RECOUNT ago. After the window closed they stay until the refresh after an import or the nightly
+    job (`campaign_figures_refresh`) counts them again."""
+    from huitouke.analytics.snapshots import figure_read
+
+    tz = str(timezone.get_current_timezone())
+    now = timezone.now()
+
+    def current(value: Any) -> bool:
+        return (
+            isinstance(value, OrderFigures)
+            and (value.start, value.end, value.tz) == (start, end, tz)
+            and (value.counted_at >= value.end or now - value.counted_at < OPEN_WINDOW_RECOUNT)
+        )
+
+    return figure_read(
+        key=f"{_FIGURES_KEY}:{campaign.pk}", compute=lambda: _order_figures(campaign, start, end), current=current
+    ).value
+
+
+def campaign_figures_refresh() -> int:
+    """Count again the kept order figures of the campaigns launched within RECOUNT_LAUNCHED_WITHIN (orders
+    imported since may fall in their windows), and drop the others' (counted on their next visit); returns the
+    campaigns counted."""
+    from huitouke.analytics.snapshots import figure_keys, figure_store, figures_forget
+
+    since = timezone.now() - RECOUNT_LAUNCHED_WITHIN
+    recent = list(Campaign.objects.filter(launched_at__gte=since).order_by("pk"))
+    for campaign in recent:
+        start = campaign.launched_at or timezone.now()
+        end = start + timedelta(days=campaign.attribution_days)
+        figure_store(key=f"{_FIGURES_KEY}:{campaign.pk}", compute=partial(_order_figures, campaign, start, end))
+    kept = {f"{_FIGURES_KEY}:{c.pk}" for c in recent}
+    figures_forget(keys=[k for k in figure_keys(prefix=f"{_FIGURES_KEY}:") if k not in kept])
+    return len(recent)
+
+
+def campaign_results(campaign: Campaign, *, kept: bool = False) -> Results:
+    """Targeted, held out, message outcomes, unsubscribes, and the orders of each group within the attribution
+    window (from the launch, `attribution_days` long; closed and refunded orders do not count), with the uplift
+    of the treated over the holdout group, the cost at the channel's price and the ROI. `kept`: the order figures
+    as kept for the results page (`campaign_order_figures`), else counted now."""
+    # the messages by status and reason from messaging's kept counts (not counted again here): the outcomes, the
+    # reasons of those not sent and the count the cost is priced on all come from them
+    statuses: dict[str, int] = defaultdict(int)
+    suppressed: dict[str, int] = defaultdict(int)
+    not_sent = (Message.Status.SUPPRESSED, Message.Status.EXPIRED, Message.Status.FAILED)
+    for (status, reason), n in message_counts(campaign).items():
+        statuses[status] += n
+        if status in not_sent:
+            suppressed[reason] += n
+    start = campaign.launched_at or timezone.now()
+    end = start + timedelta(days=campaign.attribution_days)
+    figures = (
+        campaign_order_figures(campaign, start, end)
+        if kept and campaign.launched_at is not None
+        else _order_figures(campaign, start, end)
+    )
+    treated, holdout = figures.groups[False], figures.groups[True]
+    rate = stats.rate_difference(treated.converted, treated.customers, holdout.converted, holdout.customers)
+    revenue = stats.mean_difference(
+        float(treated.revenue), treated.revenue_sq, treated.customers, float(holdout.revenue), holdout.revenue_sq,
+        holdout.customers,
+    )  # fmt: skip
+    incremental = stats.incremental_revenue(revenue.value, treated.customers)
+    cost = campaign_cost_of(campaign, contacted=sum(statuses.get(s, 0) for s in Message.CONTACTED))
+    unsubscribed = figures.unsubscribed
     return Results(
         targeted=campaign.targeted,
         held_out=campaign.held_out,
@@ -316,5 +402,6 @@ def campaign_results(campaign: Campaign) -> Results:
         cost=cost.amount,
         roi=stats.roi(incremental, cost.amount),
         sms_parts=cost.sms,
-        daily=[(day, len(sides[0]), len(sides[1])) for day, sides in sorted(daily.items())],
+        daily=figures.daily,
+        orders_counted_at=figures.counted_at,
     )

@@ -86,7 +86,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if context["audience_count"] is not None:
             context["expected_holdout"] = round(context["audience_count"] * share)
     else:
-        results = selectors.campaign_results(campaign)
+        results = selectors.campaign_results(campaign, kept=True)
         context["results"] = results
         labels = dict(Message.Reason.choices)
         context["not_sent"] = [
