@@ -89,9 +89,12 @@ class _LiveWriter(OrderWriter):
     write: each maintains every index of the customer table), and on PostgreSQL the locks that keep concurrent
     writes apart taken as late as each allows (`_keys_lock` has the whole order):
 
-    - the buyers and products the batch creates are claimed (a transaction advisory lock per natural key, sorted)
-      right before they are inserted, and looked up again: a concurrent write creating the same one is waited
-      for, then its row is used, instead of failing on the unique index;
+    - the products the batch creates are claimed (a transaction advisory lock per natural key, sorted) right
+      before they are inserted, and looked up again: a concurrent write creating the same one is waited for, then
+      its row is used, instead of failing on the unique index;
+    - the buyers it creates get their ids first and are inserted once the orders are written (the orders' key
+      to their customer is checked at the commit), claimed the same way then: a buyer a concurrent write created
+      meanwhile is that write's, and the batch's orders move to it;
     - the rows of the buyers the batch finds existing are locked (sorted) once the orders are written, right
       before their profiles, consents, stats and member levels are written: writes sharing a buyer overlap until
       then, and each refresh of the stats sees the orders every earlier write committed.
@@ -106,15 +109,11 @@ class _LiveWriter(OrderWriter):
         _advisory_locks(f"{kind}\x00{first}\x00{second}" for first, second in keys)
         return True
 
-    def _buyers_finish(self, now: Any) -> None:
-        existing, everyone = self._buyers_due
-        # the buyers this batch did not create, and the former buyers of orders it moved to another
-        ids = sorted((existing.keys() | self.result.customer_ids) - (everyone.keys() - existing.keys()))
+    def _buyers_lock(self, ids: list[int]) -> None:
         if connection.vendor == "postgresql" and ids:
             # in id order (no two writes wait for each other in a cycle); NO KEY UPDATE, as the updates that follow
             # take: it never waits for the key-share locks another write's new orders keep on their buyer
             keyed_rows(Customer, "id", ids, ["id"], sql_type="bigint", lock=True)
-        super()._buyers_finish(now)
 
 
 def orders_write(*, rows: Sequence[OrderRow], shop: Shop | None = None) -> WriteResult:
@@ -163,9 +162,9 @@ def _keys_lock(rows: Sequence[OrderRow], shop: Shop | None) -> None:
     replacing its lines (SQLite's writes are serialised by BEGIN IMMEDIATE anyway).
 
     The first of a write's locks; every write takes the next ones in the same order, each set sorted, so two
-    writes never wait for each other in a cycle: orders here; the new buyers, then the new products, as the writer
-    inserts them (`_LiveWriter._claim`); the rows of the existing buyers once the orders are written
-    (`_LiveWriter._buyers_finish`); the push source's row (`source_event_record`)."""
+    writes never wait for each other in a cycle: orders here; the new products as the writer inserts them
+    (`_LiveWriter._claim`); once the orders are written, the new buyers, then the rows of the existing ones
+    (`_LiveWriter._buyers_lock`); the push source's row (`source_event_record`)."""
     if connection.vendor != "postgresql":
         return
     _advisory_locks(f"o\x00{shop.name if shop is not None else row.shop_name}\x00{row.order_no}" for row in rows)

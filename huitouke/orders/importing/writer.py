@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -81,8 +82,8 @@ class OrderWriter:
         self._shops: dict[tuple[str, str], Shop] = {}
         self._fingerprint_key: bytes | None = None
         self._cipher: PiiCipher | None = None
-        #: the batch's buyers for `_buyers_finish`: (existing ones, everyone), customer id → newest order
-        self._buyers_due: tuple[dict[int, OrderRow], dict[int, OrderRow]] = ({}, {})
+        #: the batch's buyers for `_buyers_finish`
+        self._buyers_due: _Buyers | None = None
 
     # -- resolution -------------------------------------------------------------------------------------------
     def _shop_for(self, row: OrderRow) -> Shop:
@@ -98,8 +99,8 @@ class OrderWriter:
         return self._shops[key]
 
     def _customers(self, rows: list[OrderRow], now: Any) -> dict[tuple[str, str], int]:
-        """Customer id per (platform, handle): found through identities, created when new; empty profile fields
-        of existing customers are filled from the newest order of the batch."""
+        """Customer id per (platform, handle): found through identities, or drawn for a new buyer, whom
+        `_buyers_finish` inserts (with existing buyers' empty profile fields filled from the batch's newest order)."""
         newest: dict[tuple[str, str], OrderRow] = {}
         for row in rows:
             key = (row.platform, row.buyer_handle)
@@ -108,40 +109,9 @@ class OrderWriter:
                 newest[key] = row
         found = _identities(newest)
         new_keys = [k for k in newest if k not in found]
-        if new_keys and self._claim("b", new_keys):
-            found.update(_identities(new_keys))  # created meanwhile by the write that held the claim
-            new_keys = [k for k in newest if k not in found]
-        if new_keys:
-            ids = ids_allocate(Customer, len(new_keys))
-            stats = self._new_stats(rows, set(new_keys)) if self.stats_on_insert else {}
-            cipher = pii_cipher()
-            TableWriter(Customer, now=now).insert_tuples(
-                ("id", "name", *STORED_PROFILE_FIELDS, *(STATS_FIELDS if self.stats_on_insert else ())),
-                (
-                    (
-                        cid,
-                        customer_name(newest[k]),
-                        *stored_profile(cipher, profile_values(newest[k]), sealed=False),
-                        *(stats.get(k, _NO_STATS) if self.stats_on_insert else ()),
-                    )
-                    for cid, k in zip(ids, new_keys, strict=True)
-                ),
-            )
-            TableWriter(CustomerIdentity, now=now).insert_tuples(
-                ("id", "customer_id", "platform", "handle"),
-                (
-                    (iid, cid, k[0], k[1])
-                    for iid, cid, k in zip(ids_allocate(CustomerIdentity, len(ids)), ids, new_keys, strict=True)
-                ),
-            )
-            found.update(zip(new_keys, ids, strict=True))
-            self.result.customers_created += len(ids)
-        fresh = set(new_keys)
-        self._buyers_due = (
-            {found[k]: row for k, row in newest.items() if k not in fresh},
-            {found[k]: row for k, row in newest.items()},
-        )
-        return found
+        new = dict(zip(new_keys, ids_allocate(Customer, len(new_keys)), strict=True))
+        self._buyers_due = _Buyers(rows, newest, found, new)
+        return {**found, **new}
 
     def _claim(self, kind: str, keys: list[Any]) -> bool:
         """Before inserting the buyers (`kind` "b": (platform, handle)) or products ("p": (shop id, key)) found
@@ -150,13 +120,60 @@ class OrderWriter:
         runs at a time."""
         return False
 
+    def _buyers_lock(self, ids: list[int]) -> None:
+        """Before the existing buyers' rows (`ids`, sorted) are written: the live writer locks them."""
+
     def _buyers_finish(self, now: Any) -> None:
-        """The batch's buyers, once their orders are written or before (`profiles_last`): existing buyers' empty
-        profile fields filled from their newest order, and the consent answers stored."""
-        existing, everyone = self._buyers_due
-        self._buyers_due = ({}, {})
+        """The batch's buyers, once their orders are written or before (`profiles_last`): the new ones inserted
+        (with their stats when `stats_on_insert`), the existing ones' empty profile fields filled from their newest
+        order, the consent answers stored. A new buyer that a concurrent write created meanwhile (found once
+        claimed) is that write's customer: the batch's orders drawn for it move to that customer."""
+        due, self._buyers_due = self._buyers_due, None
+        if due is None:
+            return
+        new = due.new
+        if new and self._claim("b", list(new)):
+            late = _identities(new)  # created meanwhile by the write that held the claim
+            for key, cid in late.items():
+                drawn = new.pop(key)
+                Order.objects.filter(customer_id=drawn).update(customer_id=cid)
+                if drawn in self.result.customer_ids:
+                    self.result.customer_ids.discard(drawn)
+                    self.result.customer_ids.add(cid)
+            due.found.update(late)
+        if new:
+            self._customers_insert(due, now)
+        existing = {due.found[k]: due.newest[k] for k in due.found}
+        drawn_ids = set(new.values())
+        self._buyers_lock(sorted((existing.keys() | self.result.customer_ids) - drawn_ids))
         self._fill_profiles(existing)
-        self._consents(everyone, now)
+        self._consents({**existing, **{cid: due.newest[k] for k, cid in new.items()}}, now)
+
+    def _customers_insert(self, due: _Buyers, now: Any) -> None:
+        """Insert the new buyers of `due` with the ids drawn for them, and their identities."""
+        new = due.new
+        stats = self._new_stats(due.rows, set(new)) if self.stats_on_insert else {}
+        cipher = pii_cipher()
+        TableWriter(Customer, now=now).insert_tuples(
+            ("id", "name", *STORED_PROFILE_FIELDS, *(STATS_FIELDS if self.stats_on_insert else ())),
+            (
+                (
+                    cid,
+                    customer_name(due.newest[k]),
+                    *stored_profile(cipher, profile_values(due.newest[k]), sealed=False),
+                    *(stats.get(k, _NO_STATS) if self.stats_on_insert else ()),
+                )
+                for k, cid in new.items()
+            ),
+        )
+        TableWriter(CustomerIdentity, now=now).insert_tuples(
+            ("id", "customer_id", "platform", "handle"),
+            (
+                (iid, cid, k[0], k[1])
+                for iid, (k, cid) in zip(ids_allocate(CustomerIdentity, len(new)), new.items(), strict=True)
+            ),
+        )
+        self.result.customers_created += len(new)
 
     def _new_stats(self, rows: list[OrderRow], new: set[tuple[str, str]]) -> dict[tuple[str, str], Stats]:
         """STATS_FIELDS of the new buyers (`new`: platform, handle) as `orders.services.customer_stats_refresh`
@@ -472,6 +489,17 @@ def _grouped(keys: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
     for first, second in keys:
         out[first].append(second)
     return out
+
+
+@dataclass
+class _Buyers:
+    """A batch's buyers between `_customers` and `_buyers_finish`: its rows, each buyer's newest order, the
+    customer ids found and those drawn for new buyers, by (platform, handle)."""
+
+    rows: list[OrderRow]
+    newest: dict[tuple[str, str], OrderRow]
+    found: dict[tuple[str, str], int]
+    new: dict[tuple[str, str], int]
 
 
 #: a customer's stats columns and their values with no counted order
