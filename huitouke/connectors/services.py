@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from huitouke.connectors.models import Source, SourceEvent
 from huitouke.connectors.push import Rejection, ShopInfo, batch_rows, shop_names
+from huitouke.core.bulk import keyed_rows
 from huitouke.core.errors import ApplicationError
+from huitouke.customers.models import Customer
 from huitouke.loyalty.services import levels_regrade
-from huitouke.orders.feed import product_key
 from huitouke.orders.importers.rows import OrderRow
 from huitouke.orders.importing import ErrorReport, ImportResult, OrderWriter, orders_import_rows
 from huitouke.orders.models import Shop
@@ -83,10 +84,36 @@ def after_write_register(hook: Callable[[list[int]], None]) -> None:
 
 
 class _LiveWriter(OrderWriter):
-    """The import's reference writer, new buyers inserted with their stats: `orders_write` refreshes the stats
-    next, and a new buyer's row then needs no second write (each maintains every index of the customer table)."""
+    """The import's reference writer for concurrent writes (pushes, webhooks, backfills at once): new buyers
+    inserted with their stats (`orders_write` refreshes the stats next, and a new buyer's row then needs no second
+    write: each maintains every index of the customer table), and on PostgreSQL the locks that keep concurrent
+    writes apart taken as late as each allows (`_keys_lock` has the whole order):
+
+    - the products the batch creates are claimed (a transaction advisory lock per natural key, sorted) right
+      before they are inserted, and looked up again: a concurrent write creating the same one is waited for, then
+      its row is used, instead of failing on the unique index;
+    - the buyers it creates get their ids first and are inserted once the orders are written (the orders' key
+      to their customer is checked at the commit), claimed the same way then: a buyer a concurrent write created
+      meanwhile is that write's, and the batch's orders move to it;
+    - the rows of the buyers the batch finds existing are locked (sorted) once the orders are written, right
+      before their profiles, consents, stats and member levels are written: writes sharing a buyer overlap until
+      then, and each refresh of the stats sees the orders every earlier write committed.
+    """
 
     stats_on_insert = True
+    profiles_last = True
+
+    def _claim(self, kind: str, keys: list[Any]) -> bool:
+        if connection.vendor != "postgresql":
+            return False  # SQLite serialises writes (BEGIN IMMEDIATE)
+        _advisory_locks(f"{kind}\x00{first}\x00{second}" for first, second in keys)
+        return True
+
+    def _buyers_lock(self, ids: list[int]) -> None:
+        if connection.vendor == "postgresql" and ids:
+            # in id order (no two writes wait for each other in a cycle); NO KEY UPDATE, as the updates that follow
+            # take: it never waits for the key-share locks another write's new orders keep on their buyer
+            keyed_rows(Customer, "id", ids, ["id"], sql_type="bigint", lock=True)
 
 
 def orders_write(*, rows: Sequence[OrderRow], shop: Shop | None = None) -> WriteResult:
@@ -130,23 +157,27 @@ def orders_write(*, rows: Sequence[OrderRow], shop: Shop | None = None) -> Write
 
 
 def _keys_lock(rows: Sequence[OrderRow], shop: Shop | None) -> None:
-    """On PostgreSQL, take a transaction lock on every natural key the write may insert — buyer (platform,
-    handle), product (shop, key), order (shop, number) — in one sorted pass, so that concurrent pushes sharing a
-    new buyer or product wait for each other instead of one failing on the unique index (SQLite's writes are
-    serialised by BEGIN IMMEDIATE anyway). Sorted: two writes never wait for each other in a cycle."""
+    """On PostgreSQL, take a transaction lock on every order (shop, number) the write may insert or change, so
+    that concurrent writes of one order wait for each other instead of one failing on the unique index or both
+    replacing its lines (SQLite's writes are serialised by BEGIN IMMEDIATE anyway).
+
+    The first of a write's locks; every write takes the next ones in the same order, each set sorted, so two
+    writes never wait for each other in a cycle: orders here; the new products as the writer inserts them
+    (`_LiveWriter._claim`); once the orders are written, the new buyers, then the rows of the existing ones
+    (`_LiveWriter._buyers_lock`); the push source's row (`source_event_record`)."""
     if connection.vendor != "postgresql":
         return
-    names: set[str] = set()
-    for row in rows:
-        where = shop.name if shop is not None else row.shop_name
-        names.add(f"b\x00{row.platform}\x00{row.buyer_handle}")
-        names.add(f"o\x00{where}\x00{row.order_no}")
-        names.update(f"p\x00{where}\x00{product_key(line)}" for line in row.lines)
+    _advisory_locks(f"o\x00{shop.name if shop is not None else row.shop_name}\x00{row.order_no}" for row in rows)
+
+
+def _advisory_locks(names: Iterable[str]) -> None:
+    """Transaction advisory locks on `names` (hashed to 64 bits), in sorted order: one statement."""
     keys = sorted(
         {int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(), "big", signed=True) for n in names}
     )
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [keys])
+    if keys:
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [keys])
 
 
 def after_write_notify(customer_ids: list[int]) -> None:

@@ -30,7 +30,10 @@ class Shop(TimeStampedModel):
 class Product(TimeStampedModel):
     """A product the shop sells, keyed by the platform's item id or the seller's own code (商家编码)."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
+    # No single-column index on shop: the unique (shop, external id) index leads with it. A second index on shop
+    # alone also misleads the planner, before the table has statistics, into reading every product of the shop for
+    # each key a write looks up (`core.bulk.keyed_ids`).
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products", db_index=False)
     external_id = models.CharField(_("item id / code"), max_length=64)
     title = models.CharField(_("title"), max_length=255)
     category = models.CharField(_("category"), max_length=64, blank=True, db_index=True)

@@ -78,8 +78,21 @@ def _stats_update_joined(ids: list[int] | None) -> int:
             WHERE c.id = t.id AND {changed}
         """
         with connection.cursor() as cur:
+            # each customer's row through the primary key, joined in a loop: the planner weighs that against
+            # hashing the whole customer table, and without statistics (a new database, autovacuum behind) it holds
+            # the table small and hashes it for a few hundred ids (only this statement: the settings are put back)
+            cur.execute(
+                "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'),"
+                " set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+            )
+            hashjoin, mergejoin, *_ = cur.fetchone()
             cur.execute(sql, [ids])
-            return int(cur.rowcount)
+            updated = int(cur.rowcount)
+            cur.execute(
+                "SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)",
+                [hashjoin, mergejoin],
+            )
+            return updated
     if ids is None:
         targets, agg_filter = f"SELECT id FROM {customer}", ""
     elif connection.vendor == "postgresql":

@@ -207,3 +207,131 @@ def test_a_body_beyond_the_upload_limit_is_413_json(shop: Any, api_client_as: An
         "code": "too_large",
         "message": "the request body is larger than 10000 bytes: send fewer records",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_pushes_sharing_existing_buyers_in_any_order_keep_their_stats(shop: Any, manager: Any) -> None:
+    """Buyers known before, listed in opposite orders by the concurrent pushes: their rows are locked in id order
+    once the orders are written, so no push fails on a deadlock, and each stats refresh sees the others' orders."""
+    import threading
+
+    from django.db import connection
+
+    _token, key = token_create(user=manager, name="erp", scope="orders_push")
+    first = push(
+        Client(headers={"Authorization": f"Bearer {key}"}), [order(f"K{i}", buyer_handle=f"known{i}") for i in range(6)]
+    )
+    assert first.json()["created"] == 6
+    answers: list[Any] = []
+
+    def client(n: int) -> None:
+        c = Client(headers={"Authorization": f"Bearer {key}"})
+        handles = [f"known{i}" for i in range(6)]
+        if n % 2:
+            handles.reverse()
+        answers.append(push(c, [order(f"R{n}-{i}", buyer_handle=handle) for i, handle in enumerate(handles * 5)]))
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.status_code for a in answers) == [200] * 4
+    assert sum(a.json()["created"] for a in answers) == 120
+    counts = Customer.objects.filter(identities__handle__startswith="known").values_list("order_count", flat=True)
+    assert sorted(counts) == [21] * 6  # 1 + 4 pushes × 5 orders each
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_sharing_a_buyer_with_a_push_in_flight_writes_its_orders_before_it_waits(
+    shop: Any, manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent pushes sharing a known buyer overlap until that buyer's row is written: the second writes its
+    orders while the first still holds the buyer, and its stats refresh, after the first commits, counts both."""
+    import threading
+
+    from django.db import connection
+
+    from huitouke.connectors import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writes")
+    _token, key = token_create(user=manager, name="erp", scope="orders_push")
+    assert (
+        push(Client(headers={"Authorization": f"Bearer {key}"}), [order("S0", buyer_handle="shared")]).json()["created"]
+        == 1
+    )
+    holding, release, second_wrote = threading.Event(), threading.Event(), threading.Event()
+    real_finish, real_apply = services._LiveWriter._buyers_finish, services._LiveWriter._apply
+
+    def finish(self: Any, now: Any) -> None:
+        real_finish(self, now)  # the buyers' rows locked and written
+        if threading.current_thread().name == "first":
+            holding.set()
+            release.wait(30)
+
+    def apply(self: Any, *args: Any) -> None:
+        real_apply(self, *args)  # the orders written
+        if threading.current_thread().name == "second":
+            second_wrote.set()
+
+    monkeypatch.setattr(services._LiveWriter, "_buyers_finish", finish)
+    monkeypatch.setattr(services._LiveWriter, "_apply", apply)
+    answers: dict[str, Any] = {}
+
+    def client(name: str, orders: list[dict[str, Any]]) -> None:
+        answers[name] = push(Client(headers={"Authorization": f"Bearer {key}"}), orders)
+        connection.close()
+
+    first = threading.Thread(target=client, name="first", args=("first", [order("S1", buyer_handle="shared")]))
+    second = threading.Thread(
+        target=client,
+        name="second",
+        args=("second", [order("S2", buyer_handle="shared"), order("S3", buyer_handle="new")]),
+    )
+    first.start()
+    assert holding.wait(30)
+    second.start()
+    wrote_meanwhile = second_wrote.wait(10)
+    release.set()
+    first.join()
+    second.join()
+    assert wrote_meanwhile
+    assert (answers["first"].status_code, answers["second"].status_code) == (200, 200)
+    assert Customer.objects.get(identities__handle="shared").order_count == 3
+
+
+@pytest.mark.django_db
+def test_a_push_looks_its_orders_and_buyers_up_without_reading_the_shops_others(shop: Any, api_client_as: Any) -> None:
+    """Each order number and buyer handle is searched in its unique index, whatever the planner's statistics say
+    (none here: the tables were never analysed): a push of 20 orders reads the rows of its own buyers, not the
+    1,500 orders and 300 buyers already archived (as a join it hashed them all, for every batch)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's plans and row counters")
+    client = api_client_as("manager")
+    for start in range(0, 1500, 500):
+        batch = [order(f"H{i}", buyer_handle=f"b{i % 300}") for i in range(start, start + 500)]
+        assert push(client, batch).json()["created"] == 500
+    tables = ["orders_order", "customers_customeridentity", "customers_customer"]
+
+    def rows_read() -> dict[str, int]:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT relname, seq_tup_read + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
+                " WHERE relname = ANY(%s)",
+                [tables],
+            )
+            return dict(cur.fetchall())
+
+    before = rows_read()
+    answer = push(client, [order(f"N{i}", buyer_handle=f"b{i}") for i in range(20)])
+    assert answer.json()["created"] == 20
+    after = rows_read()
+    read = {table: after[table] - before[table] for table in tables}
+    # the 20 buyers' counted orders for their stats (5 archived + 1 new each), their identities and rows
+    assert read["orders_order"] <= 20 * 6
+    assert read["customers_customeridentity"] <= 20
+    assert read["customers_customer"] <= 3 * 20

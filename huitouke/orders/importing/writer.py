@@ -7,6 +7,8 @@ It resolves customers, products and existing orders in Python and inserts what i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import ExpressionWrapper, F, TextField, Value
 from django.utils import timezone
 
-from huitouke.core.bulk import TableWriter, ids_allocate, values_in
+from huitouke.core.bulk import TableWriter, ids_allocate, keyed_ids, keyed_rows, values_in
 from huitouke.core.pii_crypto import PiiCipher, is_sealed
 from huitouke.core.pii_fields import pii_cipher
 from huitouke.customers.models import DIGEST_FIELDS, ENCRYPTED_FIELDS, Consent, Customer, CustomerIdentity
@@ -68,6 +70,10 @@ class OrderWriter:
     #: insert new customers with the stats of their orders in the batch: for a caller refreshing the stats right
     #: after the write (the live feed), which then leaves those rows be instead of rewriting each one again
     stats_on_insert = False
+    #: fill existing buyers' profiles and store the consent answers after the orders are written instead of before
+    #: (`_buyers_finish`): the live writer locks those buyers' rows there, late, so that concurrent writes sharing a
+    #: buyer overlap until then (the same values either way)
+    profiles_last = False
 
     def __init__(self, *, result: ImportResult, shop: Shop | None, default_shop: str) -> None:
         self.result = result
@@ -76,6 +82,8 @@ class OrderWriter:
         self._shops: dict[tuple[str, str], Shop] = {}
         self._fingerprint_key: bytes | None = None
         self._cipher: PiiCipher | None = None
+        #: the batch's buyers for `_buyers_finish`
+        self._buyers_due: _Buyers | None = None
 
     # -- resolution -------------------------------------------------------------------------------------------
     def _shop_for(self, row: OrderRow) -> Shop:
@@ -91,53 +99,81 @@ class OrderWriter:
         return self._shops[key]
 
     def _customers(self, rows: list[OrderRow], now: Any) -> dict[tuple[str, str], int]:
-        """Customer id per (platform, handle): found through identities, created when new; empty profile fields
-        of existing customers are filled from the newest order of the batch."""
+        """Customer id per (platform, handle): found through identities, or drawn for a new buyer, whom
+        `_buyers_finish` inserts (with existing buyers' empty profile fields filled from the batch's newest order)."""
         newest: dict[tuple[str, str], OrderRow] = {}
         for row in rows:
             key = (row.platform, row.buyer_handle)
             seen = newest.get(key)
             if seen is None or row.ordered_at >= seen.ordered_at:
                 newest[key] = row
-        found: dict[tuple[str, str], int] = {}
-        by_platform: dict[str, list[str]] = defaultdict(list)
-        for platform, handle in newest:
-            by_platform[platform].append(handle)
-        for platform, handles in by_platform.items():
-            for handle, cid in CustomerIdentity.objects.filter(
-                platform=platform, handle__in=values_in(handles)
-            ).values_list("handle", "customer_id"):
-                found[(platform, handle)] = cid
+        found = _identities(newest)
         new_keys = [k for k in newest if k not in found]
-        if new_keys:
-            ids = ids_allocate(Customer, len(new_keys))
-            stats = self._new_stats(rows, set(new_keys)) if self.stats_on_insert else {}
-            cipher = pii_cipher()
-            TableWriter(Customer, now=now).insert_tuples(
-                ("id", "name", *STORED_PROFILE_FIELDS, *(STATS_FIELDS if self.stats_on_insert else ())),
+        new = dict(zip(new_keys, ids_allocate(Customer, len(new_keys)), strict=True))
+        self._buyers_due = _Buyers(rows, newest, found, new)
+        return {**found, **new}
+
+    def _claim(self, kind: str, keys: list[Any]) -> bool:
+        """Before inserting the buyers (`kind` "b": (platform, handle)) or products ("p": (shop id, key)) found
+        missing, claim them against concurrent writers; True when claimed, and the caller then looks them up again
+        (a claim may have waited for a writer that created some). The import's writers claim nothing: one import
+        runs at a time."""
+        return False
+
+    def _buyers_lock(self, ids: list[int]) -> None:
+        """Before the existing buyers' rows (`ids`, sorted) are written: the live writer locks them."""
+
+    def _buyers_finish(self, now: Any) -> None:
+        """The batch's buyers, once their orders are written or before (`profiles_last`): the new ones inserted
+        (with their stats when `stats_on_insert`), the existing ones' empty profile fields filled from their newest
+        order, the consent answers stored. A new buyer that a concurrent write created meanwhile (found once
+        claimed) is that write's customer: the batch's orders drawn for it move to that customer."""
+        due, self._buyers_due = self._buyers_due, None
+        if due is None:
+            return
+        new = due.new
+        if new and self._claim("b", list(new)):
+            late = _identities(new)  # created meanwhile by the write that held the claim
+            for key, cid in late.items():
+                drawn = new.pop(key)
+                Order.objects.filter(customer_id=drawn).update(customer_id=cid)
+                if drawn in self.result.customer_ids:
+                    self.result.customer_ids.discard(drawn)
+                    self.result.customer_ids.add(cid)
+            due.found.update(late)
+        if new:
+            self._customers_insert(due, now)
+        existing = {due.found[k]: due.newest[k] for k in due.found}
+        drawn_ids = set(new.values())
+        self._buyers_lock(sorted((existing.keys() | self.result.customer_ids) - drawn_ids))
+        self._fill_profiles(existing)
+        self._consents({**existing, **{cid: due.newest[k] for k, cid in new.items()}}, now)
+
+    def _customers_insert(self, due: _Buyers, now: Any) -> None:
+        """Insert the new buyers of `due` with the ids drawn for them, and their identities."""
+        new = due.new
+        stats = self._new_stats(due.rows, set(new)) if self.stats_on_insert else {}
+        cipher = pii_cipher()
+        TableWriter(Customer, now=now).insert_tuples(
+            ("id", "name", *STORED_PROFILE_FIELDS, *(STATS_FIELDS if self.stats_on_insert else ())),
+            (
                 (
-                    (
-                        cid,
-                        customer_name(newest[k]),
-                        *stored_profile(cipher, profile_values(newest[k]), sealed=False),
-                        *(stats.get(k, _NO_STATS) if self.stats_on_insert else ()),
-                    )
-                    for cid, k in zip(ids, new_keys, strict=True)
-                ),
-            )
-            TableWriter(CustomerIdentity, now=now).insert_tuples(
-                ("id", "customer_id", "platform", "handle"),
-                (
-                    (iid, cid, k[0], k[1])
-                    for iid, cid, k in zip(ids_allocate(CustomerIdentity, len(ids)), ids, new_keys, strict=True)
-                ),
-            )
-            found.update(zip(new_keys, ids, strict=True))
-            self.result.customers_created += len(ids)
-        fresh = set(new_keys)
-        self._fill_profiles({found[k]: row for k, row in newest.items() if k not in fresh})
-        self._consents({found[k]: row for k, row in newest.items()}, now)
-        return found
+                    cid,
+                    customer_name(due.newest[k]),
+                    *stored_profile(cipher, profile_values(due.newest[k]), sealed=False),
+                    *(stats.get(k, _NO_STATS) if self.stats_on_insert else ()),
+                )
+                for k, cid in new.items()
+            ),
+        )
+        TableWriter(CustomerIdentity, now=now).insert_tuples(
+            ("id", "customer_id", "platform", "handle"),
+            (
+                (iid, cid, k[0], k[1])
+                for iid, (k, cid) in zip(ids_allocate(CustomerIdentity, len(new)), new.items(), strict=True)
+            ),
+        )
+        self.result.customers_created += len(new)
 
     def _new_stats(self, rows: list[OrderRow], new: set[tuple[str, str]]) -> dict[tuple[str, str], Stats]:
         """STATS_FIELDS of the new buyers (`new`: platform, handle) as `orders.services.customer_stats_refresh`
@@ -168,11 +204,15 @@ class OrderWriter:
         sealed once with its digests; the others are written back as stored (no re-sealing)."""
         if not rows_by_customer:
             return
-        raw = [ExpressionWrapper(F(name), output_field=TextField()) for name in STORED_PROFILE_FIELDS]
+        if connection.vendor == "postgresql":
+            stored_rows: Iterable[Any] = keyed_rows(
+                Customer, "id", list(rows_by_customer), STORED_PROFILE_FIELDS, sql_type="bigint"
+            )
+        else:
+            raw = [ExpressionWrapper(F(name), output_field=TextField()) for name in STORED_PROFILE_FIELDS]
+            stored_rows = Customer.objects.filter(pk__in=values_in(rows_by_customer, "bigint")).values_list("id", *raw)
         changed: list[Customer] = []
-        for cid, *stored in Customer.objects.filter(pk__in=values_in(rows_by_customer, "bigint")).values_list(
-            "id", *raw
-        ):
+        for cid, *stored in stored_rows:
             current = dict(zip(STORED_PROFILE_FIELDS, stored, strict=True))
             values: dict[str, str] = {}
             for name, value in zip(PROFILE_FIELDS, profile_values(rows_by_customer[cid]), strict=True):
@@ -224,16 +264,11 @@ class OrderWriter:
         wanted: dict[tuple[int, str], LineRow] = {}
         for shop_id, line in items:
             wanted.setdefault((shop_id, product_key(line)), line)
-        found: dict[tuple[int, str], int] = {}
-        by_shop: dict[int, list[str]] = defaultdict(list)
-        for shop_id, key in wanted:
-            by_shop[shop_id].append(key)
-        for shop_id, keys in by_shop.items():
-            for key, pid in Product.objects.filter(shop_id=shop_id, external_id__in=values_in(keys)).values_list(
-                "external_id", "id"
-            ):
-                found[(shop_id, key)] = pid
+        found = _product_ids(wanted)
         new = [k for k in wanted if k not in found]
+        if new and self._claim("p", new):
+            found.update(_product_ids(new))  # created meanwhile by the write that held the claim
+            new = [k for k in wanted if k not in found]
         if new:
             ids = ids_allocate(Product, len(new))
             TableWriter(Product, now=now).insert_tuples(
@@ -276,6 +311,8 @@ class OrderWriter:
                     cur.execute("SET LOCAL synchronous_commit = off")
             shop_ids = [self._shop_for(r).pk for r in rows]
             customers = self._customers(rows, now)
+            if not self.profiles_last:
+                self._buyers_finish(now)
             # per order (the last row naming it): its fingerprint and customer, what an archived order is skipped on
             fingerprint = self._fingerprint
             parsed = {
@@ -314,6 +351,8 @@ class OrderWriter:
                     wanted[key] = (values, lines, parsed[key][0])
             self.result.orders_unchanged += len(skipped)
             self._apply(wanted, {k: v for k, v in existing.items() if not v[3]}, now)
+            if self.profiles_last:
+                self._buyers_finish(now)
 
     def _fingerprint(self, row: OrderRow) -> int:
         if self._cipher is None or self._fingerprint_key is None:
@@ -333,9 +372,14 @@ class OrderWriter:
         found: dict[tuple[int, str], Archived] = {}
         by_id: dict[int, tuple[int, str]] = {}
         for shop_id, numbers in by_shop.items():
-            for order_id, order_no, archived_fingerprint, *values in Order.objects.filter(
-                shop_id=shop_id, order_no__in=values_in(numbers)
-            ).values_list("id", "order_no", "fingerprint", *ORDER_FIELDS):
+            ids = keyed_ids(Order, "order_no", numbers, scope={"shop_id": shop_id})
+            if not ids:
+                continue  # new orders only (a first import, a push of new orders)
+            for order_id, order_no, archived_fingerprint, *values in (
+                Order.objects.filter(pk__in=values_in(ids.values(), "bigint"))
+                .order_by()
+                .values_list("id", "order_no", "fingerprint", *ORDER_FIELDS)
+            ):
                 key = (shop_id, order_no)
                 same = archived_fingerprint is not None and (archived_fingerprint, values[0]) == parsed[key]
                 found[key] = (order_id, tuple(values), [], same, archived_fingerprint)
@@ -417,6 +461,45 @@ class OrderWriter:
             ((next(ids), order_id, *line) for order_id, lines in lines_by_order.items() for line in lines),
         )
         self.result.lines += count
+
+
+def _identities(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Customer id per (platform, handle) of the buyers already known, one query per platform."""
+    found: dict[tuple[str, str], int] = {}
+    for platform, handles in _grouped(keys).items():
+        for handle, cid in keyed_ids(
+            CustomerIdentity, "handle", handles, scope={"platform": platform}, result="customer_id"
+        ).items():
+            found[(platform, handle)] = cid
+    return found
+
+
+def _product_ids(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """Product id per (shop id, product key) of the products already known, one query per shop."""
+    found: dict[tuple[int, str], int] = {}
+    for shop_id, external_ids in _grouped(keys).items():
+        for key, pid in keyed_ids(Product, "external_id", external_ids, scope={"shop_id": shop_id}).items():
+            found[(shop_id, key)] = pid
+    return found
+
+
+def _grouped(keys: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
+    """The second parts of `keys` grouped by the first."""
+    out: dict[Any, list[str]] = defaultdict(list)
+    for first, second in keys:
+        out[first].append(second)
+    return out
+
+
+@dataclass
+class _Buyers:
+    """A batch's buyers between `_customers` and `_buyers_finish`: its rows, each buyer's newest order, the
+    customer ids found and those drawn for new buyers, by (platform, handle)."""
+
+    rows: list[OrderRow]
+    newest: dict[tuple[str, str], OrderRow]
+    found: dict[tuple[str, str], int]
+    new: dict[tuple[str, str], int]
 
 
 #: a customer's stats columns and their values with no counted order
