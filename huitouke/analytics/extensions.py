@@ -80,8 +80,13 @@ def _follow_ups_tile(today: date, user: Any) -> TileValue:
 
 
 def register() -> None:
+    from huitouke.analytics.level_figures import KEY as LEVELS_KEY
+    from huitouke.analytics.level_figures import level_counts_store
+    from huitouke.analytics.snapshots import register_refresher
     from huitouke.analytics.views import dashboard
     from huitouke.core.views import landing_register
+
+    register_refresher(LEVELS_KEY, level_counts_store)
 
     register_tile(
         Tile(

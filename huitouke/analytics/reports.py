@@ -7,11 +7,12 @@ so what a page shows and what its XLSX holds are the same numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from huitouke.analytics import rfm, selectors
@@ -54,13 +55,21 @@ def sales_panel(months: Sequence[selectors.MonthSales]) -> Panel:
     return Panel(table, chart)
 
 
-def levels_panel(levels: dict[str, int]) -> Panel:
+def levels_panel(levels: dict[str, int], *, counted_at: datetime | None = None) -> Panel:
+    """Members per level; `counted_at` (stored counts) is said under the table."""
+    if not levels:
+        note = _("No member levels are set up yet.")
+    elif counted_at is not None:
+        at = formats.date_format(timezone.localtime(counted_at), "Y-m-d H:i")
+        note = _("Members counted at %(at)s.") % {"at": at}
+    else:
+        note = ""
     table = Table(
         key="levels",
         title=_("Members per level"),
         columns=[Column(_("Level")), Column(_("Members"), "int")],
         rows=[[name, count] for name, count in levels.items()],
-        note="" if levels else _("No member levels are set up yet."),
+        note=note,
     )
     chart = bar_chart(list(levels), [(_("Members"), list(levels.values()))]) if levels else None
     return Panel(table, chart)

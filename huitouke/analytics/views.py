@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from huitouke.analytics import reports, selectors
+from huitouke.analytics.level_figures import level_distribution_stored
 from huitouke.analytics.registry import TileValue, page_panels, tiles
 from huitouke.analytics.services import REFRESH_JOB_KIND
 from huitouke.analytics.snapshots import snapshot_read
 from huitouke.analytics.tables import Panel, tables_to_xlsx
 from huitouke.core.services import job_submit
-from huitouke.loyalty.selectors import level_distribution
 
 VIEW = "analytics.view_customerscore"
 REFRESH = "analytics.add_scorerun"
@@ -80,11 +80,12 @@ def dashboard(request: HttpRequest) -> HttpResponseBase:
     figures = selectors.customer_figures(today=today)
     months = selectors.sales_by_month(months=12, today=today)
     run = selectors.score_run_latest()
+    levels, levels_at = level_distribution_stored()
     panels = [
         reports.sales_panel(months),
         reports.segments_panel(run.distribution if run else {}),
         reports.movements_panel(selectors.movements_latest(limit=10)),
-        reports.levels_panel(level_distribution()),
+        reports.levels_panel(levels, counted_at=levels_at),
     ]
     extra = []
     for tile in tiles():

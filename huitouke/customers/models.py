@@ -172,14 +172,22 @@ class Customer(TimeStampedModel):
                 for f in ("phone_digest", "phone_last4_digest", "email_digest", "real_name_digest")
             ],
             # The list's sorts (selectors.SORTS) read these in order and stop after a page, instead of sorting a
-            # million rows per view; a large first import builds them after the load (orders.indexes).
+            # million rows per view; a large first import builds them after the load (orders.indexes). The default
+            # sort's index carries the amount and order count: a page filtered on them picks its ids from the
+            # index alone (customer_page_rows), where checking each row in the table read 48,000 scattered rows
+            # (0.3-0.8 s at a million customers for "spent from 500", whose recent buyers mostly spent less).
             *[
-                models.Index(fields=fields, name=f"customer_sort_{key}_idx", condition=Q(merged_into__isnull=True))
-                for key, fields in (
-                    ("last_order", ["-last_order_at", "-id"]),
-                    ("spent", ["-total_spent", "-id"]),
-                    ("orders", ["-order_count", "-id"]),
-                    ("name", ["name", "id"]),
+                models.Index(
+                    fields=fields,
+                    name=f"customer_sort_{key}_idx",
+                    condition=Q(merged_into__isnull=True),
+                    include=include,
+                )
+                for key, fields, include in (
+                    ("last_order", ["-last_order_at", "-id"], ["total_spent", "order_count"]),
+                    ("spent", ["-total_spent", "-id"], []),
+                    ("orders", ["-order_count", "-id"], []),
+                    ("name", ["name", "id"], []),
                 )
             ],
         ]

@@ -287,6 +287,15 @@ def customer_list_rows(qs: QuerySet[Customer]) -> QuerySet[Customer]:
     )
 
 
+def customer_page_rows(page: QuerySet[Customer]) -> list[Customer]:
+    """One page of a list queryset (sliced, from customer_list / customer_list_after), ready to display, in two
+    steps: the page's ids first, which the sort index answers alone when it carries the filtered columns (no
+    table row is read for the customers the filter skips), then those rows with their annotations and tags."""
+    ids = list(page.values_list("pk", flat=True))
+    rows = {c.pk: c for c in customer_list_rows(Customer.objects.filter(pk__in=ids))}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 def customer_get(*, customer_id: int) -> Customer:
     """One customer with identities, tags and the registered annotations; a merged one is still returned
     (its page points at the customer it was merged into). Raises NotFoundError."""

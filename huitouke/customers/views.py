@@ -6,7 +6,7 @@ through one Masker per request; every response that shows it unmasked writes one
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -33,6 +33,9 @@ from huitouke.customers import selectors, services
 from huitouke.customers.forms import PII_FIELDS, BulkTagForm, MergeForm, NoteForm, ProfileForm, TagForm
 from huitouke.customers.models import Customer
 from huitouke.customers.registry import registry
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 VIEW = "customers.view_customer"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -179,7 +182,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         error, filters = exc, selectors.CustomerFilter()
     page, total, capped, estimated = None, 0, False, False
     if error is None:
-        qs = selectors.customer_list_rows(selectors.customer_list(filters=filters))
+        qs = selectors.customer_list(filters=filters)
         counted = selectors.customer_list_count(filters=filters)  # exact when cheap, else "about"
         total, estimated = counted.value, not counted.exact
         # A search lists at most SEARCH_CAP matches (when the selector caps it); the page says so.
@@ -196,7 +199,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
             else None
         )
         rows = following[: settings.HUITOUKE_PAGE_SIZE] if following is not None else page.object_list
-        page.object_list = list(rows)
+        page.object_list = selectors.customer_page_rows(cast("QuerySet[Customer]", rows))
         _audit_unmasked(request, masker, [c.pk for c in page.object_list], "list")
     context: dict[str, Any] = {
         "page": page,

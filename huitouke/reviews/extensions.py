@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -47,9 +48,11 @@ def tile_value(today: date) -> Any:
     from huitouke.reviews.models import ReviewCase
 
     since = datetime.combine(today - timedelta(days=30), time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
-    cases = ReviewCase.objects.filter(review__created_at__gte=since)
-    total = cases.count()
-    still_open = cases.filter(outcome=ReviewCase.Outcome.OPEN).count()
+    # one pass over the cases (each joined to its review): counting twice read the reviews twice (2 × 40 ms)
+    counts = ReviewCase.objects.filter(review__created_at__gte=since).aggregate(
+        total=Count("id"), still_open=Count("id", filter=Q(outcome=ReviewCase.Outcome.OPEN))
+    )
+    total, still_open = counts["total"], counts["still_open"]
     note = _("%(open)s still being handled") % {"open": still_open}
     return TileValue(value=f"{total:,}", note=note, url=f"{reverse('reviews:list')}?result=bad")
 

@@ -61,3 +61,18 @@ def test_next_link_carries_the_cursor_and_the_page_reads_on(archive, client_as, 
     second = manager.get("/customers/", {"sort": "spent", "page": "2", "after": str(full[4])})
     assert calls == [{"sort": "spent", "after_id": full[4]}]
     assert [c.pk for c in second.context["page"].object_list] == full[5:10]
+
+
+@pytest.mark.parametrize("sort", ["last_order", "spent", "-orders"])
+def test_a_page_read_in_two_steps_is_the_page_in_order_with_its_annotations(archive, sort, django_assert_num_queries):
+    filters = CustomerFilter(sort=sort, spent_min=Decimal(100))
+    qs = customer_list(filters=filters)
+    expected = list(selectors.customer_list_rows(qs)[2:7])
+    assert len(expected) == 5
+    with django_assert_num_queries(4):  # ids, rows with annotations, tags, identities
+        rows = selectors.customer_page_rows(qs[2:7])
+    assert [(c.pk, c.level, c.total_spent) for c in rows] == [(c.pk, c.level, c.total_spent) for c in expected]  # type: ignore[attr-defined]
+    assert all(c.total_spent >= 100 for c in rows)
+    after = customer_list_after(qs, sort=sort, after_id=expected[0].pk)
+    assert after is not None
+    assert [c.pk for c in selectors.customer_page_rows(after[:3])] == [c.pk for c in expected[1:4]]

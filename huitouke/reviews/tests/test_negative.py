@@ -100,3 +100,23 @@ def test_an_old_export_opens_no_cases(review_clock):
     assert Review.objects.count() == 4
     assert ReviewCase.objects.count() == 0
     assert Ticket.objects.count() == 0
+
+
+def test_dashboard_tile_counts_the_cases_of_30_days_and_those_still_open(django_assert_num_queries):
+    from datetime import date
+
+    from django.utils.translation import gettext as _
+
+    from huitouke.reviews.extensions import tile_value
+
+    _shop, orders = golden_archive()
+    imp("traderate_gb18030.csv")
+    dan = Review.objects.get(tid=orders[3].order_no)
+    review_case_outcome_set(review=dan, outcome="contacted")
+    ReviewCase.objects.exclude(pk=dan.case.pk).update(outcome=ReviewCase.Outcome.OPEN)
+    with django_assert_num_queries(1):  # one pass over the cases joined to their reviews
+        value = tile_value(date(2025, 7, 10))
+    assert (value.value, value.note) == ("2", _("%(open)s still being handled") % {"open": 1})
+    Review.objects.filter(pk=dan.pk).update(created_at=datetime(2025, 6, 1, tzinfo=UTC))  # past the 30 days
+    value = tile_value(date(2025, 7, 10))
+    assert (value.value, value.note) == ("1", _("%(open)s still being handled") % {"open": 1})
