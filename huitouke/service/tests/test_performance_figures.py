@@ -146,3 +146,23 @@ def test_page_shows_when_computed_and_managers_recompute(
     )
     assert FigureSnapshot.objects.get(key=key).computed_at > before.computed_at
     assert "工单：3 张" in client.get(answer["Location"]).content.decode()
+
+
+@pytest.mark.django_db
+def test_facts_cut_at_the_bound_read_the_breaches_of_the_tickets_read(
+    shop: Any, customer: Any, tickets: Any, monkeypatch: Any
+) -> None:
+    from huitouke.service.models import SlaBreach
+
+    period = rs.period_from("", "", today=timezone.localdate())
+    t1, t2, _old = tickets
+    SlaBreach.objects.all().delete()
+    now = timezone.now()
+    for t in (t1, t2):
+        SlaBreach.objects.create(ticket=t, clock="resolution", due=now, at=now)
+    assert sorted((f.ticket_id, f.breached) for f in rs.ticket_facts(period=period)) == [(t1.pk, True), (t2.pk, True)]
+    monkeypatch.setattr(rs, "MAX_TICKETS", 1)
+    with CaptureQueriesContext(connection) as q:
+        facts = rs.ticket_facts(period=period)
+    assert [(f.ticket_id, f.breached) for f in facts] == [(t1.pk, True)]  # the newest, by its id
+    assert any(f"IN ({t1.pk})" in x["sql"] for x in q.captured_queries)
