@@ -14,6 +14,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -72,14 +73,16 @@ def _ui_message(text: str) -> str:
     return text
 
 
-def _builder_context(definition: dict[str, Any]) -> dict[str, Any]:
-    """Rows, count and errors for a (possibly invalid) definition."""
+def _builder_context(definition: dict[str, Any], stored: Segment | None = None) -> dict[str, Any]:
+    """Rows, count and errors for a (possibly invalid) definition. `stored`: the saved segment whose definition
+    this is: its count when saved is shown (counting reads every customer: 0.7 s at a million) and the page
+    offers to count now."""
     errors: dict[str, list[str]] = {}
     general: list[str] = []
     count: int | None = None
     try:
         group = parse_definition(definition)
-        count = selectors.segment_count(group)
+        count = stored.last_count if stored is not None else selectors.segment_count(group)
     except DefinitionError as exc:
         for where, message in zip(exc.where, exc.messages, strict=True):
             short = message.split(": ", 1)[-1] if where else message
@@ -91,6 +94,7 @@ def _builder_context(definition: dict[str, Any]) -> dict[str, Any]:
         "rows": builder.rows(definition, _choices(), errors),
         "op": "or" if definition.get("op") == "or" else "and",
         "count": count,
+        "counted_at": stored.updated_at if stored is not None else None,
         "general_errors": general,
         "field_labels": builder.FIELD_LABELS,
     }
@@ -105,12 +109,17 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("audiences.view_segment", raise_exception=True)
 def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
-    """htmx: count one saved segment now (the list shows the count from when it was saved)."""
+    """htmx: count one saved segment now (the list and the edit page show the count from when it was saved);
+    `?words=1` (the edit page): the count with its caption, in place of the one when saved."""
     segment = get_object_or_404(Segment, pk=pk)
     try:
         count = selectors.segment_count(segment.definition)
     except DefinitionError as exc:
         return HttpResponse(str(exc))
+    if request.GET.get("words"):
+        return HttpResponse(
+            format_html('<strong id="segment-count">{}</strong> {}', f"{count:,}", _("customers match"))
+        )
     return HttpResponse(f"{count:,}")
 
 
@@ -150,6 +159,7 @@ def _edit(request: HttpRequest, segment: Segment | None, refused: ApplicationErr
                 },
             )
             return redirect("audiences:edit", pk=segment.pk)
+    as_saved = segment is not None and (request.method != "POST" or refused is not None)
     context = {
         "segment": segment,
         "name": name,
@@ -157,7 +167,8 @@ def _edit(request: HttpRequest, segment: Segment | None, refused: ApplicationErr
         "form_error": form_error,
         "can_edit": request.user.has_perm(perm),
         "members_url": f"{reverse('customers:list')}?segment={segment.pk}" if segment else "",
-        **_builder_context(definition),
+        # a saved segment as saved (not a form sent back with an error): its count when saved
+        **_builder_context(definition, stored=segment if as_saved else None),
     }
     status = refused.status if refused else 400 if form_error else 200
     return render(request, "audiences/segment_form.html", context, status=status)

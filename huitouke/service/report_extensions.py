@@ -17,10 +17,11 @@ def _complaint_panels(days: int, today: date) -> list[Any]:
 def register() -> None:
     from huitouke.analytics.registry import PagePanels, register_page_panels
     from huitouke.analytics.snapshots import register_refresher
-    from huitouke.service import report_figures, tasks
+    from huitouke.service import performance_figures, report_figures, tasks
 
     tasks.register()
     register_refresher(report_figures.KEY, report_figures.recovery_figures_refresh)
+    register_refresher(performance_figures.KEY, performance_figures.performance_figures_refresh)
 
     register_page_panels(
         PagePanels(

@@ -22,8 +22,7 @@ from huitouke.analytics.tables import Panel, tables_to_xlsx
 from huitouke.core.services import audit_log
 from huitouke.orders.models import Shop
 from huitouke.service import performance as perf
-from huitouke.service import report_figures, report_selectors, reports
-from huitouke.service.surveys.selectors import csat_by_agent
+from huitouke.service import performance_figures, report_figures, report_selectors, reports
 
 PERMISSION = "service.configure_service"  # managers and owners
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -34,8 +33,8 @@ def _allowed(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _shop(request: HttpRequest) -> Shop | None:
-    name = request.GET.get("shop", "").strip()
+def _shop(request: HttpRequest, *, posted: bool = False) -> Shop | None:
+    name = (request.POST if posted else request.GET).get("shop", "").strip()
     if not name:
         return None
     shop = Shop.objects.filter(name=name).first()
@@ -74,7 +73,8 @@ def _render(
 @require_GET
 def performance(request: HttpRequest) -> HttpResponseBase:
     """Staff performance over a period (default the last 30 days): per agent, per ticket type and per product,
-    and the compensation ledger by product, kind, reason and agent."""
+    and the compensation ledger by product, kind, reason and agent: the figures stored for the period and shop
+    (performance_figures), computed here only when none are stored for today yet."""
     _allowed(request)
     shop = _shop(request)
     today = timezone.localdate()
@@ -85,19 +85,42 @@ def performance(request: HttpRequest) -> HttpResponseBase:
         error = _("%(field)s: give a date like 2026-05-01 (and start no later than end).") % {"field": str(exc)}
     else:
         error = ""
-    facts = report_selectors.ticket_facts(period=period, shop=shop)
-    granted = report_selectors.compensation_by_agent(period=period, shop=shop)
+    stored = performance_figures.performance_figures(period=period, shop=shop)
+    fig = stored.value
     panels = [
-        reports.staff_panel(perf.by_agent(facts, granted), csat_by_agent(shop, period.start, period.end)),
-        reports.type_panel(perf.by_key(facts, lambda t: (t.type,))),
-        reports.product_panel(perf.by_key(facts, lambda t: t.products)),
-        *(
-            reports.compensation_panel(by, report_selectors.compensation_report(period=period, by=by, shop=shop))
-            for by in report_selectors.COMPENSATION_GROUPS
-        ),
+        reports.staff_panel(fig.agents, fig.csat),
+        reports.type_panel(fig.types),
+        reports.product_panel(fig.products),
+        *(reports.compensation_panel(by, fig.compensation[by]) for by in report_selectors.COMPENSATION_GROUPS),
     ]
-    context = {"period": period, "shop": shop.name if shop else "", "error": error, "count": len(facts)}
+    context = {
+        "period": period,
+        "shop": shop.name if shop else "",
+        "error": error,
+        "count": fig.count,
+        "computed_at": stored.computed_at,
+        "seconds": stored.seconds,
+    }
     return _render(request, "service/reports/performance.html", "performance", panels, context)
+
+
+@login_required
+@require_POST
+def performance_refresh(request: HttpRequest) -> HttpResponseBase:
+    """Recompute the stored performance figures of the period and shop shown, in the background."""
+    from huitouke.service.tasks import performance_figures_task
+
+    _allowed(request)
+    shop = _shop(request, posted=True)
+    today = timezone.localdate()
+    try:
+        period = report_selectors.period_from(request.POST.get("start", ""), request.POST.get("end", ""), today=today)
+    except ValueError:
+        period = report_selectors.period_from("", "", today=today)
+    performance_figures_task(period.start.isoformat(), period.end.isoformat(), shop.pk if shop else None)
+    messages.info(request, _("The figures are being recomputed; reload the page in a minute to see them."))
+    query = {"start": period.start.isoformat(), "end": period.end.isoformat(), **({"shop": shop.name} if shop else {})}
+    return redirect(f"{reverse('service_reports:performance')}?{urlencode(query)}")
 
 
 @login_required

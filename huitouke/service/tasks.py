@@ -70,3 +70,13 @@ def negative_review_alert_task(review_id: int) -> None:
 
 def register() -> None:
     job_register(IMPORT_JOB_KIND, aftersales_import_task)
+
+
+@queue_task("default")
+def performance_figures_task(start: str, end: str, shop_id: int | None) -> None:
+    """Recompute the stored staff performance figures of one period and shop (the report's "Recompute")."""
+    from datetime import date
+
+    from huitouke.service.performance_figures import performance_recompute
+
+    performance_recompute(start=date.fromisoformat(start), end=date.fromisoformat(end), shop_id=shop_id)

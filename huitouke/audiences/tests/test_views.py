@@ -207,3 +207,30 @@ def test_api_sets_the_group(api_client_as):
     )
     assert bad.status_code == 400
     assert bad.json()["field"] == "channels"
+
+
+def test_the_edit_page_shows_the_count_when_saved_and_counts_now_on_request(client_as, customers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huitouke.audiences.selectors import segment_count
+
+    client = client_as("manager")
+    client.post("/segments/new/", _builder_post(save="1"))
+    segment = Segment.objects.get()
+    page = client.get(f"/segments/{segment.pk}/").content.decode()
+    assert segment.last_count == segment_count(segment.definition) == 1  # the stored count is the live one
+    assert '<strong id="segment-count">1</strong>' in page
+    assert 'id="segment-count-now"' in page
+    CustomerFactory.create(name="newbig", total_spent=Decimal("800"), order_count=2)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/segments/{segment.pk}/").content.decode()
+    assert '<strong id="segment-count">1</strong>' in page  # as saved, and the page says so
+    assert "保存分群时" in page or "when the segment was saved" in page
+    counted = [q for q in queries.captured_queries if "COUNT(" in q["sql"] and "customers_customer" in q["sql"]]
+    assert counted == []  # nobody counted the customers
+    now = client.get(f"/segments/{segment.pk}/count/", {"words": "1"}).content.decode()
+    assert now.startswith('<strong id="segment-count">2</strong> ')
+    assert client.get(f"/segments/{segment.pk}/count/").content.decode() == "2"
+    client.post(f"/segments/{segment.pk}/", _builder_post(save="1"))
+    assert '<strong id="segment-count">2</strong>' in client.get(f"/segments/{segment.pk}/").content.decode()
