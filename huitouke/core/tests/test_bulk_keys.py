@@ -16,7 +16,7 @@ from huitouke.orders.tests.factories import ShopFactory
 
 @pytest.mark.django_db
 def test_keyed_ids_finds_the_scoped_keys_and_leaves_out_the_rest() -> None:
-    tea, other = ShopFactory(name="Tea"), ShopFactory(name="Other")
+    tea, other = ShopFactory.create(name="Tea"), ShopFactory.create(name="Other")
     mine = Product.objects.create(shop=tea, external_id="P1", title="Longjing")
     Product.objects.create(shop=other, external_id="P2", title="Not this shop's")
     assert keyed_ids(Product, "external_id", ["P1", "P2", "nope"], scope={"shop_id": tea.pk}) == {"P1": mine.pk}

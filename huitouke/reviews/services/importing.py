@@ -119,9 +119,8 @@ def _credit_after_write(shop: Shop, customer_ids: set[int]) -> None:
     local to a buyer), or on SQLite the whole shop's when many were touched."""
     if len(customer_ids) > REFRESH_LIMIT and connection.vendor != "postgresql":
         credit_recompute(shop=shop)  # keeps the shop's credit figure too
-    elif customer_ids:
-        if credit_refresh(shop=shop, customer_ids=customer_ids):  # some review's ledger changed: so may the totals
-            credit_figures_ask(shop=shop)
+    elif customer_ids and credit_refresh(shop=shop, customer_ids=customer_ids):
+        credit_figures_ask(shop=shop)  # some review's ledger changed: so may the totals
 
 
 def _value(row: ReviewRow, name: str) -> Any:
