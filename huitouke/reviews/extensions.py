@@ -58,4 +58,8 @@ def tile_value(today: date) -> Any:
 
 
 def register() -> None:
+    from huitouke.analytics.snapshots import register_refresher
+    from huitouke.reviews import analytics_figures
+
     register_timeline_source("reviews", _review_events)
+    register_refresher(analytics_figures.KEY, analytics_figures.review_figures_refresh)

@@ -90,6 +90,10 @@ class Review(models.Model):
             # the list across shops filtered by rating, newest first (review_created_idx serves it unfiltered): its
             # first and deep pages read the index in order instead of sorting every review
             models.Index(fields=["result", "-created_at", "-id"], name="review_result_time_idx"),
+            # the analytics page's trend of one product (item id or exact title): a bitmap OR of these two reads
+            # that product's reviews only, not every review of the shop (630 ms at two million reviews)
+            models.Index(fields=["shop", "num_iid"], name="review_shop_item_idx"),
+            models.Index(fields=["shop", "item_title"], name="review_shop_title_idx"),
         ]
 
     def __str__(self) -> str:

@@ -84,6 +84,16 @@ def credit_figures_task(shop_id: int, asked_at: str) -> None:
     credit_figures_recompute(shop_id=shop_id, asked_at=dt.datetime.fromisoformat(asked_at))
 
 
+@queue_task("default")
+def review_figures_task(shop_id: int, asked_at: str) -> None:
+    """Recompute one shop's stored review analytics (reviews.analytics_figures), unless a later ask did it."""
+    import datetime as dt
+
+    from huitouke.reviews.analytics_figures import review_figures_recompute
+
+    review_figures_recompute(shop_id=shop_id, asked_at=dt.datetime.fromisoformat(asked_at))
+
+
 def credit_recompute_all() -> dict[str, int]:
     """Recompute and store the credit ledger of every shop with reviews: default good ratings that came due and
     rating periods that ended since the last write move the ledger on days without imports. Returns the reviews

@@ -249,15 +249,16 @@ def credit_settings(request: HttpRequest) -> HttpResponse:
 @permission_required("reviews.view_review", raise_exception=True)
 def review_analytics(request: HttpRequest) -> HttpResponse:
     """The rating trend by month and the products with their review rate and share of bad reviews."""
-    from django.utils import timezone
-
-    from huitouke.reviews.analytics import bad_review_words, product_review_stats, rating_trend, reviewers_afterwards
+    from huitouke.reviews.analytics import rating_trend
+    from huitouke.reviews.analytics_figures import review_figures
 
     shop = _shop(request)
     if shop is None:
         return render(request, "reviews/analytics.html", {"shop": None})
     product = request.GET.get("product", "").strip()[:255]
-    trend = rating_trend(shop=shop, product=product)
+    stored = review_figures(shop=shop)
+    figures = stored.value
+    trend = rating_trend(shop=shop, product=product) if product else figures.trend
     months = [m.month for m in trend]
     chart = {
         "data": [
@@ -289,9 +290,10 @@ def review_analytics(request: HttpRequest) -> HttpResponse:
             "shops": Shop.objects.order_by("name")[:200],
             "trend": trend,
             "chart": chart,
-            "products": product_review_stats(shop=shop),
+            "products": figures.products,
             "product": product,
-            "words": bad_review_words(shop=shop),
-            "afterwards": reviewers_afterwards(shop=shop, now=timezone.now()),
+            "words": figures.words,
+            "afterwards": figures.afterwards,
+            "computed_at": stored.computed_at,
         },
     )

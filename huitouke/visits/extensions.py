@@ -41,7 +41,10 @@ def _tile(today: date, user: Any) -> Any:
 
 def register() -> None:
     from huitouke.analytics.registry import Tile, register_tile
+    from huitouke.analytics.snapshots import register_refresher
     from huitouke.customers.registry import register_timeline_source
+    from huitouke.visits import report_figures
 
     register_timeline_source("visits", _timeline)
     register_tile(Tile(key="visits", title=_("My return visits"), value=_tile, order=60, per_user=True))
+    register_refresher(report_figures.KEY, report_figures.visit_report_refresh)

@@ -13,5 +13,6 @@ urlpatterns = [
     path("plans/suggested/", views.plans_suggested, name="plans-suggested"),
     path("plans/<id:pk>/", views.plan_edit, name="plan-edit"),
     path("report/", views.report, name="report"),
+    path("report/recompute/", views.report_recompute, name="report-recompute"),
     path("q/<str:token>/", views_public.questionnaire_page, name="questionnaire"),
 ]

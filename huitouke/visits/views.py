@@ -30,6 +30,7 @@ from huitouke.service import selectors as service_selectors
 from huitouke.visits import selectors, services
 from huitouke.visits.forms import PlanForm
 from huitouke.visits.models import VisitPlan, VisitTask
+from huitouke.visits.report_figures import visit_report_figures, visit_report_store
 
 WORK, PLANS = "visits.work_visittask", "visits.view_visitplan"
 ADD_PLAN, CHANGE_PLAN = "visits.add_visitplan", "visits.change_visitplan"
@@ -256,17 +257,41 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _plan_form_page(request, selectors.plan_get(plan_id=pk))
 
 
-@permission_required(PLANS, raise_exception=True)
-def report(request: HttpRequest) -> HttpResponse:
-    """What visits teach over the last 90 days (or ?days=N, 1–730), of every plan or of ?plan=<id>."""
+def _report_choice(params: Any, plans: list[VisitPlan]) -> tuple[int, int | None]:
+    """The period (1–730 days, 90 when missing or not a number) and the plan (None: all; an unknown one: all)."""
     try:
-        days = min(max(int(request.GET.get("days", "90")), 1), 730)
+        days = min(max(int(params.get("days", "90")), 1), 730)
     except ValueError:
         days = 90
-    plans = list(selectors.plan_list()[:200])
-    wanted = request.GET.get("plan", "")
+    wanted = params.get("plan", "")
     plan_id = next((p.pk for p in plans if str(p.pk) == wanted), None)
-    end = timezone.now()
-    data = selectors.visit_report(start=end - timedelta(days=days), end=end + timedelta(days=1), plan_id=plan_id)
-    context = {"r": data, "days": days, "plans": plans, "plan_id": plan_id, "day_choices": (30, 90, 180, 365)}
+    return days, plan_id
+
+
+@permission_required(PLANS, raise_exception=True)
+def report(request: HttpRequest) -> HttpResponse:
+    """What visits teach over the last 90 days (or ?days=N, 1–730), of every plan or of ?plan=<id>; a report
+    stored today (visits.report_figures), says when it was computed."""
+    plans = list(selectors.plan_list()[:200])
+    days, plan_id = _report_choice(request.GET, plans)
+    stored = visit_report_figures(days=days, plan_id=plan_id)
+    context = {
+        "r": stored.value.report,
+        "days": days,
+        "plans": plans,
+        "plan_id": plan_id,
+        "day_choices": (30, 90, 180, 365),
+        "computed_at": stored.computed_at,
+        "seconds": stored.seconds,
+    }
     return render(request, "visits/report.html", context)
+
+
+@require_POST
+@permission_required(PLANS, raise_exception=True)
+def report_recompute(request: HttpRequest) -> HttpResponse:
+    """Compute the report shown (?days, ?plan as on the page) again now."""
+    days, plan_id = _report_choice(request.POST, list(selectors.plan_list()[:200]))
+    visit_report_store(days=days, plan_id=plan_id)
+    query = f"?days={days}" + (f"&plan={plan_id}" if plan_id else "")
+    return redirect(reverse("visits:report") + query)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from huitouke.orders.importers.rows import RowError
 from huitouke.orders.importing import ErrorReport
 from huitouke.orders.models import Order, OrderLine, Product, Shop
+from huitouke.reviews.analytics_figures import review_figures_ask
 from huitouke.reviews.credit_figures import credit_figures_ask
 from huitouke.reviews.crediting import credit_recompute, credit_refresh
 from huitouke.reviews.importer import ReviewRow
@@ -116,7 +117,10 @@ REFRESH_LIMIT = 20_000
 
 def _credit_after_write(shop: Shop, customer_ids: set[int]) -> None:
     """Keep the stored credit ledger true after reviews were written: the touched buyers' ledger (every rule is
-    local to a buyer), or on SQLite the whole shop's when many were touched."""
+    local to a buyer), or on SQLite the whole shop's when many were touched; and have the shop's review analytics
+    recomputed."""
+    if customer_ids:
+        review_figures_ask(shop=shop)
     if len(customer_ids) > REFRESH_LIMIT and connection.vendor != "postgresql":
         credit_recompute(shop=shop)  # keeps the shop's credit figure too
     elif customer_ids and credit_refresh(shop=shop, customer_ids=customer_ids):

@@ -227,5 +227,10 @@ def test_api_and_page_set_the_alert_destinations(api_client_as, client_as):
 
 
 def _alerts(callbacks: list) -> list:
-    """The on-commit callbacks that queue an alert (not the credit figure's recount)."""
-    return [c for c in callbacks if "credit_figures" not in getattr(c, "__qualname__", "")]
+    """The on-commit callbacks that queue an alert (not the credit figure's or the review analytics' recount)."""
+    return [
+        c
+        for c in callbacks
+        if "credit_figures" not in getattr(c, "__qualname__", "")
+        and "review_figures" not in getattr(c, "__qualname__", "")
+    ]

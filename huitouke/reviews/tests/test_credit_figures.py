@@ -65,7 +65,8 @@ def test_a_review_written_moves_the_figure(archive, client_as, django_capture_on
             result="good",
             created_at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC),
         )
-    assert len(callbacks) == 1  # the worker is asked once the review is committed
+    # the worker is asked once the review is committed (the credit figure, the review analytics)
+    assert sorted(c.__qualname__.split(".")[0] for c in callbacks) == ["credit_figures_ask", "review_figures_ask"]
     assert _score(manager.get("/reviews/credit/").content.decode()) == str(credit_recompute(shop=shop).score) == "1"
 
 

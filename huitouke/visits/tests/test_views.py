@@ -218,3 +218,66 @@ def test_suggestions_for_the_best_members_need_levels(shop: Any) -> None:
 
     assert [p.trigger for p in added] == ["after_delivery", "after_ticket_resolved", "after_first_order_confirmed"]
     assert VisitPlan.objects.filter(enabled=True).count() == 0
+
+
+def _reads_tasks(queries: list[dict[str, str]]) -> bool:
+    return any('"visits_visittask"' in q["sql"] for q in queries)
+
+
+@pytest.mark.django_db
+def test_the_report_is_stored_equal_to_the_live_computation_and_a_visit_reads_it(day: Any, client_as: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huitouke.analytics.models import FigureSnapshot
+    from huitouke.visits.report_figures import visit_report_compute, visit_report_figures
+
+    _client, me, tasks = day
+    services.visit_outcome_record(task=tasks[0], actor=me, outcome="reached", satisfaction=5, feedback="很好")
+    services.visit_outcome_record(task=tasks[1], actor=me, outcome="refused")
+    manager = client_as("manager")
+    with CaptureQueriesContext(connection) as first:
+        page = manager.get("/visits/report/?days=30")
+    assert _reads_tasks(first.captured_queries)  # nothing stored yet: computed once
+    stored = visit_report_figures(days=30, plan_id=None)
+    live = visit_report_compute(days=30, plan_id=None, now=stored.value.at)
+    assert stored.value.report == live.report
+    assert (live.report.satisfaction, [(p.key, p.tasks, p.done, p.reached) for p in live.report.by_plan]) == (
+        {5: 1},
+        [("售后回访", 3, 2, 1)],
+    )
+    with CaptureQueriesContext(connection) as second:
+        again = manager.get("/visits/report/?days=30").content.decode()
+    assert not _reads_tasks(second.captured_queries)
+    assert again.split('id="by-plan"')[1] == page.content.decode().split('id="by-plan"')[1]
+    at = timezone.localtime(FigureSnapshot.objects.get(key="visits.report:days=30:plan=all").computed_at)
+    assert at.strftime("%Y-%m-%d %H:%M") in again.split('id="report-computed"')[1]
+
+
+@pytest.mark.django_db
+def test_the_report_moves_on_recompute_a_new_day_and_the_refresh(day: Any, client_as: Any) -> None:
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from huitouke.analytics.models import FigureSnapshot
+    from huitouke.visits.report_figures import visit_report_figures, visit_report_refresh
+
+    _agent, me, tasks = day
+    plan = tasks[0].plan
+    manager = client_as("manager")
+    assert "5/5: 1" not in manager.get(f"/visits/report/?plan={plan.pk}").content.decode()
+    services.visit_outcome_record(task=tasks[0], actor=me, outcome="reached", satisfaction=5, feedback="很好")
+    assert "5/5: 1" not in manager.get(f"/visits/report/?plan={plan.pk}").content.decode()  # stored this morning
+    back = manager.post("/visits/report/recompute/", {"plan": str(plan.pk), "days": "90"})
+    assert back.status_code == 302
+    assert back["Location"] == f"/visits/report/?days=90&plan={plan.pk}"
+    assert "5/5: 1" in manager.get(back["Location"]).content.decode()
+    services.visit_outcome_record(task=tasks[1], actor=me, outcome="reached", satisfaction=4)
+    with freeze_time(timezone.now() + timedelta(days=1)):
+        assert visit_report_figures(days=90, plan_id=plan.pk).value.report.satisfaction == {5: 1, 4: 1}  # a new day
+    services.visit_outcome_record(task=tasks[2], actor=me, outcome="reached", satisfaction=3)
+    FigureSnapshot.objects.create(key="visits.report:days=90:plan=999999", value=b"", computed_at=timezone.now())
+    assert visit_report_refresh() == [f"visits.report:days=90:plan={plan.pk}"]
+    assert not FigureSnapshot.objects.filter(key="visits.report:days=90:plan=999999").exists()
+    assert "3/5: 1" in manager.get(f"/visits/report/?plan={plan.pk}").content.decode()
