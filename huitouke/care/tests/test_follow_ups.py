@@ -97,6 +97,7 @@ def test_a_new_activation_shows_not_counted_yet_until_the_tick(client_as):
     message(second.pk, CustomerFactory.create(), "sent", sent_at=SENT + timedelta(days=1))
     assert _follow_ups(rule) == [(None, None), (0, 0)]
     client = client_as("manager")
+    client.cookies["django_language"] = "en"  # the page's words are matched in English
     html = client.get(reverse("care:detail", args=[rule.pk])).content.decode()
     assert html.count('colspan="2">not counted yet<') == 1
     assert html.count('class="muted follow-ups-at"') == 1
