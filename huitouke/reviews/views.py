@@ -90,9 +90,15 @@ def review_index(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "query": query.urlencode(),
             "may_change": request.user.has_perm("reviews.change_review"),
-            "outcome_select": OutcomeForm()["outcome"].as_widget(),  # drawn once, shown on each open case
+            # drawn once, shown on each open case: no id (it would repeat), named by its label for screen readers
+            "outcome_select": _outcome_select(),
         },
     )
+
+
+def _outcome_select() -> str:
+    field = OutcomeForm(auto_id=False)["outcome"]
+    return field.as_widget(attrs={"aria-label": str(field.label)})
 
 
 def _row_display(rows: list[tuple[Review, str, Any]]) -> None:
