@@ -96,6 +96,16 @@ def figure_read(*, key: str, compute: Callable[[], Any], current: Callable[[Any]
     return StoredFigure(value, row[1], row[2])
 
 
+def figure_asked_recount(*, key: str, asked_at: datetime, when_missing: bool = True) -> bool:
+    """Whether a worker asked at `asked_at` to recount the figure under `key` still has to: not when one was
+    computed after the ask (a later ask did it already, so a burst of asks costs one recount), nor, with
+    `when_missing` false, when none is stored (nobody has looked at it yet: its first view computes it)."""
+    stored = FigureSnapshot.objects.filter(key=key)
+    if not when_missing and not stored.exists():
+        return False
+    return not stored.filter(computed_at__gt=asked_at).exists()
+
+
 def figure_keys(*, prefix: str) -> list[str]:
     """The keys stored that start with `prefix`, sorted."""
     return sorted(FigureSnapshot.objects.filter(key__startswith=prefix).values_list("key", flat=True))

@@ -16,13 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
-from huitouke.analytics.models import FigureSnapshot
-from huitouke.analytics.snapshots import StoredFigure, figure_keys, figure_read, figure_store, figures_forget
+from huitouke.analytics.snapshots import (
+    StoredFigure,
+    figure_asked_recount,
+    figure_keys,
+    figure_read,
+    figure_store,
+    figures_forget,
+)
 from huitouke.orders.models import Shop
 from huitouke.reviews.analytics import (
     AfterRow,
@@ -92,8 +99,7 @@ def review_figures_recompute(*, shop_id: int, asked_at: dt.datetime) -> bool:
     shop = Shop.objects.filter(pk=shop_id).first()
     if shop is None:
         return False
-    stored = FigureSnapshot.objects.filter(key=_key(shop))
-    if not stored.exists() or stored.filter(computed_at__gt=asked_at).exists():
+    if not figure_asked_recount(key=_key(shop), asked_at=asked_at, when_missing=False):
         return False
     figure_store(key=_key(shop), compute=lambda: review_figures_compute(shop=shop))
     return True
@@ -105,7 +111,7 @@ def review_figures_refresh() -> list[str]:
     shops = list(Shop.objects.filter(pk__in=shop_ids).order_by("pk"))
     written = []
     for shop in shops:
-        figure_store(key=_key(shop), compute=lambda shop=shop: review_figures_compute(shop=shop))  # type: ignore[misc]
+        figure_store(key=_key(shop), compute=partial(review_figures_compute, shop=shop))
         written.append(_key(shop))
     gone = shop_ids - {s.pk for s in shops}
     if gone:

@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from huitouke.analytics.models import FigureSnapshot
-from huitouke.analytics.snapshots import StoredFigure, figure_read, figure_store
+from huitouke.analytics.snapshots import StoredFigure, figure_asked_recount, figure_read, figure_store
 from huitouke.orders.models import Shop
 from huitouke.reviews.crediting import CreditTotals, credit_recompute, rules_of
 from huitouke.reviews.selectors import credit_settings_get
@@ -66,8 +65,7 @@ def credit_figures_recompute(*, shop_id: int, asked_at: dt.datetime) -> bool:
     shop = Shop.objects.filter(pk=shop_id).first()
     if shop is None:
         return False
-    done = FigureSnapshot.objects.filter(key=_key(shop), computed_at__gt=asked_at).exists()
-    if done:
+    if not figure_asked_recount(key=_key(shop), asked_at=asked_at):
         return False
     figure_store(key=_key(shop), compute=lambda: credit_recompute(shop=shop, store=False))
     return True
