@@ -7,6 +7,6 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self) -> None:
-        from huitouke.analytics import extensions
+        from huitouke.analytics import extensions, tasks  # noqa: F401  (tasks: the worker's periodic task)
 
         extensions.register()

@@ -9,6 +9,10 @@ Apps above analytics keep their own such figures here too (service: the recovery
 importing them: they store and read with `figure_store` / `figure_read` under keys of their own, and register a
 refresher in their AppConfig.ready() (`register_refresher`) that `snapshots_refresh` calls after the built-in
 figures, so the refresh after an import and the nightly job bring theirs up to date as well.
+
+Figures a page keeps for a day are out of date once its shop's day has turned; so that the first visit after a
+shop's midnight does not count them inline, the worker looks every quarter of an hour whether any shop has begun
+a new day in its own time zone since the last refresh and then refreshes them all (`figures_refresh_new_day`).
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 from django.utils import timezone
 
 from huitouke.analytics import selectors
 from huitouke.analytics.models import FigureSnapshot
+from huitouke.orders.models import Shop
 
 T = TypeVar("T")
 
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: quality table rows kept (the products page shows this many)
 QUALITY_LIMIT = 50
+#: the key under which `snapshots_refresh` keeps when it last began
+REFRESHED_KEY = "figures.refreshed"
 
 
 def _computers() -> dict[str, Callable[[], Any]]:
@@ -136,7 +144,9 @@ def snapshot_store(*, key: str) -> Any:
 
 def snapshots_refresh() -> dict[str, float]:
     """Recompute every stored figure, the built-in ones and then the registered refreshers'; returns the seconds
-    each took. A refresher that fails is logged and skipped: the others' figures still move on."""
+    each took. A refresher that fails is logged and skipped: the others' figures still move on. When it began is
+    kept (`REFRESHED_KEY`), for `figures_day_turned`."""
+    began = timezone.now()
     out = {}
     for key in _computers():
         started = time.perf_counter()
@@ -151,7 +161,37 @@ def snapshots_refresh() -> dict[str, float]:
             log.exception("stored figures: refresher %s failed", name)
             continue
         out[name] = round(time.perf_counter() - started, 3)
+    figure_store(key=REFRESHED_KEY, compute=lambda: began)
     return out
+
+
+def figures_day_turned(*, now: datetime | None = None) -> bool:
+    """Whether some shop has begun a new day in its own time zone since the last `snapshots_refresh` began: the
+    figures a page keeps for a day (review analytics, service performance, care reach …) are then of yesterday,
+    and the page's first visit would count them inline. None recorded yet: whether there is any shop."""
+    zones = set(Shop.objects.values_list("timezone", flat=True).distinct())
+    if not zones:
+        return False
+    stored = figures_read(prefix=REFRESHED_KEY).get(REFRESHED_KEY)
+    if stored is None or not isinstance(stored.value, datetime):
+        return True
+    now = now or timezone.now()
+    return any(_local_date(now, zone) != _local_date(stored.value, zone) for zone in zones)
+
+
+def _local_date(at: datetime, zone: str) -> date:
+    try:
+        return at.astimezone(ZoneInfo(zone)).date()
+    except (ZoneInfoNotFoundError, ValueError):  # a shop's zone is validated when saved; never fail the tick on it
+        return timezone.localdate(at)
+
+
+def figures_refresh_new_day(*, now: datetime | None = None) -> dict[str, float] | None:
+    """`snapshots_refresh` when some shop has begun a new day since the last one (`figures_day_turned`), so the
+    first visit after a shop's midnight finds its figures counted already; None when no shop has."""
+    if not figures_day_turned(now=now):
+        return None
+    return snapshots_refresh()
 
 
 def snapshot_read(key: str) -> Any:

@@ -4,10 +4,12 @@ numbers change, or a day passes (default good ratings come due, rating periods e
 FigureSnapshot, read by every web process:
 
 - a recomputation as of now that stores the ledger (the settings page, `huitouke credit`, a large import on SQLite,
-  the nightly job: `crediting.credit_recompute`) stores its totals here as well, at no extra cost;
+  the new-day job below: `crediting.credit_recompute`) stores its totals here as well, at no extra cost;
 - a refresh of some buyers' ledger (an import, a review entered by hand or through the API) asks the worker to
   recompute the figure (`credit_figures_task`); a burst of such asks costs one recomputation, since each task
   first looks whether the figure was computed after it was asked;
+- every quarter of an hour the worker recomputes, ledger and figure, the shops that have begun a new day in their
+  own time zone since their figure was stored (`credit_figures_due`), so the first visit of a day finds it counted;
 - the page computes it itself only when none is stored, or the stored one is of another day or of other rules.
 
 `GET /api/v1/credit`, `huitouke credit` and the what-if still read the reviews on each call."""
@@ -18,11 +20,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from huitouke.analytics.snapshots import StoredFigure, figure_asked_recount, figure_read, figure_store
+from huitouke.analytics.snapshots import StoredFigure, figure_asked_recount, figure_read, figure_store, figures_read
 from huitouke.orders.models import Shop
 from huitouke.reviews.crediting import CreditTotals, credit_recompute, rules_of
+from huitouke.reviews.models import Review
 from huitouke.reviews.selectors import credit_settings_get
 
 KEY = "reviews.credit"
@@ -69,3 +73,19 @@ def credit_figures_recompute(*, shop_id: int, asked_at: dt.datetime) -> bool:
         return False
     figure_store(key=_key(shop), compute=lambda: credit_recompute(shop=shop, store=False))
     return True
+
+
+def credit_figures_due(*, now: dt.datetime | None = None) -> list[Shop]:
+    """The shops with reviews whose stored credit is of an earlier day in the shop's own time zone, or that have
+    none stored, by id."""
+    now = now or timezone.now()
+    stored = figures_read(prefix=f"{KEY}:")
+    due = []
+    with_reviews = Shop.objects.filter(Exists(Review.objects.filter(shop=OuterRef("pk")))).order_by("pk")
+    for shop in with_reviews:
+        figure = stored.get(_key(shop))
+        tz = ZoneInfo(shop.timezone)
+        value = figure.value if figure is not None else None
+        if not isinstance(value, CreditTotals) or value.at.astimezone(tz).date() != now.astimezone(tz).date():
+            due.append(shop)
+    return due

@@ -108,7 +108,21 @@ def credit_recompute_all() -> dict[str, int]:
     return written
 
 
-@fleet_periodic_task(crontab(hour="3", minute="10"))
-def credit_nightly() -> dict[str, int]:
-    """Every night at 03:10: `credit_recompute_all`."""
-    return credit_recompute_all()
+def credit_recompute_due() -> dict[str, int]:
+    """Recompute and store the credit ledger (and the page's figure) of every shop that has begun a new day in its
+    own time zone since its credit was stored (`credit_figures_due`): default good ratings that came due and
+    rating periods that ended move the ledger on days without imports. Returns the reviews written per shop name."""
+    from huitouke.reviews.credit_figures import credit_figures_due
+    from huitouke.reviews.crediting import credit_recompute
+
+    written = {shop.name: credit_recompute(shop=shop).written for shop in credit_figures_due()}
+    if written:
+        log.info("credit of a new shop day: %s", written)
+    return written
+
+
+@fleet_periodic_task(crontab(minute="*/15"))
+def credit_new_day() -> dict[str, int]:
+    """Every quarter of an hour: `credit_recompute_due`, so each shop's credit moves on once a day, just after its
+    own midnight, and the first visit of its day reads it counted."""
+    return credit_recompute_due()
