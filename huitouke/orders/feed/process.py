@@ -36,7 +36,7 @@ class FeedRequest:
     fmt: str
     mapping: dict[str, str] | None
     tz: str
-    batch_size: int = 50_000
+    batch_size: int = 10_000
     dialect: str = POSTGRESQL
     #: collect the buyers' member levels (`Encoded.levels`)
     keep_levels: bool = False
