@@ -115,7 +115,12 @@ def credit_recompute_due() -> dict[str, int]:
     from huitouke.reviews.credit_figures import credit_figures_due
     from huitouke.reviews.crediting import credit_recompute
 
-    written = {shop.name: credit_recompute(shop=shop).written for shop in credit_figures_due()}
+    written = {}
+    for shop in credit_figures_due():
+        try:
+            written[shop.name] = credit_recompute(shop=shop).written
+        except Exception:  # one shop's failure must not hold the others' credit back; it is tried again next time
+            log.exception("credit of a new shop day: shop %s failed", shop.pk)
     if written:
         log.info("credit of a new shop day: %s", written)
     return written

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from io import StringIO
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from django.core.management import call_command
@@ -20,9 +20,9 @@ from huitouke.reviews.tests.fixtures import GOLDEN, golden_archive
 pytestmark = pytest.mark.django_db
 
 
-def _rated_shop_in(zone: str) -> Shop:
+def _rated_shop_in(zone: str, name: str = "西岸店") -> Shop:
     order = cast(
-        Order, OrderFactory(shop__name="西岸店", shop__timezone=zone, ordered_at=datetime(2025, 6, 20, tzinfo=UTC))
+        Order, OrderFactory(shop__name=name, shop__timezone=zone, ordered_at=datetime(2025, 6, 20, tzinfo=UTC))
     )
     Review.objects.create(
         shop=order.shop,
@@ -64,3 +64,21 @@ def test_a_shop_without_reviews_is_never_due_and_one_never_counted_is(review_clo
     assert credit_figures_due() == []
     shop = _rated_shop_in("Asia/Shanghai")
     assert credit_figures_due() == [shop]
+
+
+def test_one_shops_failure_does_not_hold_the_others_back(review_clock, monkeypatch, caplog):
+    from huitouke.reviews import crediting
+
+    broken = _rated_shop_in("Asia/Shanghai")
+    _rated_shop_in("Asia/Shanghai", name="另一店")
+    real = crediting.credit_recompute
+
+    def failing(*, shop: Shop, **kwargs: Any) -> Any:
+        if shop.pk == broken.pk:
+            raise RuntimeError("boom")
+        return real(shop=shop, **kwargs)
+
+    monkeypatch.setattr(crediting, "credit_recompute", failing)
+    assert credit_recompute_due() == {"另一店": 1}  # its one rating scored for the first time
+    assert f"shop {broken.pk} failed" in caplog.text
+    assert credit_figures_due() == [broken]  # tried again at the next quarter of an hour
