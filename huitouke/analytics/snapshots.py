@@ -119,6 +119,13 @@ def figure_keys(*, prefix: str) -> list[str]:
     return sorted(FigureSnapshot.objects.filter(key__startswith=prefix).values_list("key", flat=True))
 
 
+def figure_shops(*, keys: list[str]) -> list[Shop]:
+    """The shops, by id, that still exist among those named by figure keys ending in ":shop=<id>" (a refresher
+    recomputes their figures and forgets the other keys)."""
+    ids = {int(key.rsplit(":shop=", 1)[1]) for key in keys if ":shop=" in key}
+    return list(Shop.objects.filter(pk__in=ids).order_by("pk"))
+
+
 def figures_read(*, prefix: str) -> dict[str, StoredFigure]:
     """Every figure stored under a key that starts with `prefix`, in one query ({key: figure}); one stored by
     code whose classes have changed since is left out (its reader computes it again)."""

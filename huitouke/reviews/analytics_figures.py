@@ -27,6 +27,7 @@ from huitouke.analytics.snapshots import (
     figure_asked_recount,
     figure_keys,
     figure_read,
+    figure_shops,
     figure_store,
     figures_forget,
 )
@@ -107,13 +108,12 @@ def review_figures_recompute(*, shop_id: int, asked_at: dt.datetime) -> bool:
 
 def review_figures_refresh() -> list[str]:
     """Recompute the figure of each shop stored before (a shop since deleted is dropped); the keys written."""
-    shop_ids = {int(k.rsplit("=", 1)[1]) for k in figure_keys(prefix=f"{KEY}:shop=")}
-    shops = list(Shop.objects.filter(pk__in=shop_ids).order_by("pk"))
+    stored = figure_keys(prefix=f"{KEY}:shop=")
     written = []
-    for shop in shops:
+    for shop in figure_shops(keys=stored):
         figure_store(key=_key(shop), compute=partial(review_figures_compute, shop=shop))
         written.append(_key(shop))
-    gone = shop_ids - {s.pk for s in shops}
+    gone = sorted(set(stored) - set(written))
     if gone:
-        figures_forget(keys=[f"{KEY}:shop={pk}" for pk in sorted(gone)])
+        figures_forget(keys=gone)
     return written

@@ -40,13 +40,18 @@ def credit_figures(*, shop: Shop) -> StoredFigure:
     """The shop's stored credit (`.value` a CreditTotals, nothing written to the ledger), computed now when none
     is stored or the stored one is of an earlier day (in the shop's time zone) or of other rule numbers."""
     rules = rules_of(credit_settings_get(shop=shop))
-    tz = ZoneInfo(shop.timezone)
-    today = timezone.now().astimezone(tz).date()
+    now = timezone.now()
     return figure_read(
         key=_key(shop),
         compute=lambda: credit_recompute(shop=shop, store=False),
-        current=lambda v: isinstance(v, CreditTotals) and v.rules == rules and v.at.astimezone(tz).date() == today,
+        current=lambda v: _of_the_shops_day(v, shop, now) and v.rules == rules,
     )
+
+
+def _of_the_shops_day(value: object, shop: Shop, now: dt.datetime) -> bool:
+    """Whether `value` is credit counted on the day of `now` in the shop's time zone."""
+    tz = ZoneInfo(shop.timezone)
+    return isinstance(value, CreditTotals) and value.at.astimezone(tz).date() == now.astimezone(tz).date()
 
 
 def credit_figures_keep(*, shop: Shop, totals: CreditTotals) -> None:
@@ -84,8 +89,6 @@ def credit_figures_due(*, now: dt.datetime | None = None) -> list[Shop]:
     with_reviews = Shop.objects.filter(Exists(Review.objects.filter(shop=OuterRef("pk")))).order_by("pk")
     for shop in with_reviews:
         figure = stored.get(_key(shop))
-        tz = ZoneInfo(shop.timezone)
-        value = figure.value if figure is not None else None
-        if not isinstance(value, CreditTotals) or value.at.astimezone(tz).date() != now.astimezone(tz).date():
+        if figure is None or not _of_the_shops_day(figure.value, shop, now):
             due.append(shop)
     return due

@@ -16,7 +16,14 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from huitouke.analytics.snapshots import StoredFigure, figure_keys, figure_read, figure_store, figures_forget
+from huitouke.analytics.snapshots import (
+    StoredFigure,
+    figure_keys,
+    figure_read,
+    figure_shops,
+    figure_store,
+    figures_forget,
+)
 from huitouke.orders.models import Shop
 from huitouke.service import performance as perf
 from huitouke.service import report_selectors
@@ -108,10 +115,8 @@ def performance_figures_refresh(*, today: date | None = None) -> list[str]:
     today = today or timezone.localdate()
     period = report_selectors.period_from("", "", today=today)
     stored = figure_keys(prefix=f"{KEY}:")
-    shop_ids = {int(k.rsplit("=", 1)[1]) for k in stored if ":shop=" in k}
-    shops = list(Shop.objects.filter(pk__in=shop_ids).order_by("pk"))
     written = []
-    for shop in [None, *shops]:
+    for shop in [None, *figure_shops(keys=stored)]:
         key = _key(period, shop)
         figure_store(key=key, compute=_computer(period, shop, today))
         written.append(key)

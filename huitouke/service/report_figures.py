@@ -12,7 +12,14 @@ from datetime import date
 
 from django.utils import timezone
 
-from huitouke.analytics.snapshots import StoredFigure, figure_keys, figure_read, figure_store, figures_forget
+from huitouke.analytics.snapshots import (
+    StoredFigure,
+    figure_keys,
+    figure_read,
+    figure_shops,
+    figure_store,
+    figures_forget,
+)
 from huitouke.orders.models import Shop
 from huitouke.service.report_selectors import RECOVERY_WINDOWS, recovery_counts
 
@@ -55,15 +62,14 @@ def recovery_figures_refresh(*, today: date | None = None) -> list[str]:
     """Recompute the figures for all shops and for each shop stored before (a shop since deleted is dropped);
     returns the keys written."""
     today = today or timezone.localdate()
-    shop_ids = {int(k.rsplit("=", 1)[1]) for k in figure_keys(prefix=f"{KEY}:shop=")}
-    shops = list(Shop.objects.filter(pk__in=shop_ids).order_by("pk"))
+    stored = figure_keys(prefix=f"{KEY}:shop=")
     written = []
-    for shop in [None, *shops]:
+    for shop in [None, *figure_shops(keys=stored)]:
         _store(shop, today)
         written.append(_key(shop))
-    gone = shop_ids - {s.pk for s in shops}
+    gone = sorted(set(stored) - set(written))
     if gone:
-        figures_forget(keys=[f"{KEY}:shop={pk}" for pk in sorted(gone)])
+        figures_forget(keys=gone)
     return written
 
 
