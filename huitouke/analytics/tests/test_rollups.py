@@ -148,6 +148,46 @@ def test_touching_more_customers_than_the_rollups_hold_rebuilds_everything(tmp_p
     assert rollups_update(customer_ids=ids[:2]).customers == 2
 
 
+def test_a_full_rebuild_indexes_the_large_rollups_after_filling_them(tmp_path):
+    """On PostgreSQL the product days and customer months are filled bare and indexed at the end of the rebuild:
+    afterwards every declared index and unique constraint is there again, and the constraint holds."""
+    from django.db import IntegrityError, connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the rebuild indexes after filling on PostgreSQL only")
+    Shop.objects.create(name="山岚茶食", platform="taobao", timezone="Asia/Tokyo")
+    orders_import(request=ImportRequest(path=str(_file(tmp_path, "first.csv", FIRST))))
+    before = _state()
+
+    rollups_rebuild()
+
+    assert _state() == before
+    tables = [m._meta.db_table for m in rollups.BUILT_BARE]
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)", [tables])
+        indexes = {name for (name,) in cur.fetchall()}
+        cur.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'u' AND conrelid::regclass::text = ANY(%s)", [tables]
+        )
+        constraints = {name for (name,) in cur.fetchall()}
+    declared = {i.name for m in rollups.BUILT_BARE for i in m._meta.indexes}
+    unique = {c.name for m in rollups.BUILT_BARE for c in m._meta.constraints}
+    assert declared | unique <= indexes
+    assert constraints == unique == {"productday_shop_day_product_uniq", "customermonth_customer_uniq"}
+    day = ProductDay.objects.first()
+    assert day is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProductDay.objects.create(
+            shop_id=day.shop_id,
+            day=day.day,
+            product_id=day.product_id,
+            units=1,
+            revenue=1,
+            orders=1,
+            last_at=day.last_at,
+        )
+
+
 def test_update_for_some_customers_rewrites_only_their_days(tmp_path):
     Shop.objects.create(name="山岚茶食", platform="taobao", timezone="Asia/Tokyo")
     orders_import(request=ImportRequest(path=str(_file(tmp_path, "first.csv", FIRST))))
