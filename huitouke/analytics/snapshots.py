@@ -119,11 +119,19 @@ def figure_keys(*, prefix: str) -> list[str]:
     return sorted(FigureSnapshot.objects.filter(key__startswith=prefix).values_list("key", flat=True))
 
 
-def figure_shops(*, keys: list[str]) -> list[Shop]:
-    """The shops, by id, that still exist among those named by figure keys ending in ":shop=<id>" (a refresher
-    recomputes their figures and forgets the other keys)."""
-    ids = {int(key.rsplit(":shop=", 1)[1]) for key in keys if ":shop=" in key}
-    return list(Shop.objects.filter(pk__in=ids).order_by("pk"))
+def figures_refresh_by_shop(*, prefix: str, store: Callable[[Shop | None], str], overall: bool = False) -> list[str]:
+    """A refresher of figures kept per shop under keys ending in ":shop=<id>": `store(shop)` recomputes the figure
+    of each shop with one stored under `prefix` that still exists (with `overall`, first `store(None)`, the
+    all-shops figure) and returns the key it wrote; every other key stored under `prefix` (a deleted shop's,
+    another period's) is forgotten. Returns the keys written."""
+    stored = figure_keys(prefix=prefix)
+    ids = {int(key.rsplit(":shop=", 1)[1]) for key in stored if ":shop=" in key}
+    shops = list(Shop.objects.filter(pk__in=ids).order_by("pk"))
+    written = [store(shop) for shop in ([None] if overall else []) + shops]
+    gone = sorted(set(stored) - set(written))
+    if gone:
+        figures_forget(keys=gone)
+    return written
 
 
 def figures_read(*, prefix: str) -> dict[str, StoredFigure]:

@@ -25,11 +25,9 @@ from django.utils import timezone
 from huitouke.analytics.snapshots import (
     StoredFigure,
     figure_asked_recount,
-    figure_keys,
     figure_read,
-    figure_shops,
     figure_store,
-    figures_forget,
+    figures_refresh_by_shop,
 )
 from huitouke.orders.models import Shop
 from huitouke.reviews.analytics import (
@@ -108,12 +106,10 @@ def review_figures_recompute(*, shop_id: int, asked_at: dt.datetime) -> bool:
 
 def review_figures_refresh() -> list[str]:
     """Recompute the figure of each shop stored before (a shop since deleted is dropped); the keys written."""
-    stored = figure_keys(prefix=f"{KEY}:shop=")
-    written = []
-    for shop in figure_shops(keys=stored):
+
+    def store(shop: Shop | None) -> str:
+        assert shop is not None  # no all-shops figure here
         figure_store(key=_key(shop), compute=partial(review_figures_compute, shop=shop))
-        written.append(_key(shop))
-    gone = sorted(set(stored) - set(written))
-    if gone:
-        figures_forget(keys=gone)
-    return written
+        return _key(shop)
+
+    return figures_refresh_by_shop(prefix=f"{KEY}:shop=", store=store)

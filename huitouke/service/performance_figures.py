@@ -18,11 +18,9 @@ from django.utils import timezone
 
 from huitouke.analytics.snapshots import (
     StoredFigure,
-    figure_keys,
     figure_read,
-    figure_shops,
     figure_store,
-    figures_forget,
+    figures_refresh_by_shop,
 )
 from huitouke.orders.models import Shop
 from huitouke.service import performance as perf
@@ -114,13 +112,10 @@ def performance_figures_refresh(*, today: date | None = None) -> list[str]:
     before; drop every other stored period and deleted shop. Returns the keys written."""
     today = today or timezone.localdate()
     period = report_selectors.period_from("", "", today=today)
-    stored = figure_keys(prefix=f"{KEY}:")
-    written = []
-    for shop in [None, *figure_shops(keys=stored)]:
+
+    def store(shop: Shop | None) -> str:
         key = _key(period, shop)
         figure_store(key=key, compute=_computer(period, shop, today))
-        written.append(key)
-    gone = sorted(set(stored) - set(written))
-    if gone:
-        figures_forget(keys=gone)
-    return written
+        return key
+
+    return figures_refresh_by_shop(prefix=f"{KEY}:", store=store, overall=True)

@@ -14,11 +14,9 @@ from django.utils import timezone
 
 from huitouke.analytics.snapshots import (
     StoredFigure,
-    figure_keys,
     figure_read,
-    figure_shops,
     figure_store,
-    figures_forget,
+    figures_refresh_by_shop,
 )
 from huitouke.orders.models import Shop
 from huitouke.service.report_selectors import RECOVERY_WINDOWS, recovery_counts
@@ -62,15 +60,12 @@ def recovery_figures_refresh(*, today: date | None = None) -> list[str]:
     """Recompute the figures for all shops and for each shop stored before (a shop since deleted is dropped);
     returns the keys written."""
     today = today or timezone.localdate()
-    stored = figure_keys(prefix=f"{KEY}:shop=")
-    written = []
-    for shop in [None, *figure_shops(keys=stored)]:
+
+    def store(shop: Shop | None) -> str:
         _store(shop, today)
-        written.append(_key(shop))
-    gone = sorted(set(stored) - set(written))
-    if gone:
-        figures_forget(keys=gone)
-    return written
+        return _key(shop)
+
+    return figures_refresh_by_shop(prefix=f"{KEY}:shop=", store=store, overall=True)
 
 
 def _store(shop: Shop | None, today: date) -> StoredFigure:
